@@ -1,0 +1,80 @@
+import functions from '@azure/functions';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { HttpFunctionDefinition } from '../../functions/definitions.js';
+
+// HttpRequest, HttpResponse and InvocationContext are not named ESM exports of @azure/functions.
+const { HttpRequest, HttpResponse, InvocationContext } = functions;
+
+/** Azure Functions refuses request bodies over 100 MB before any function runs; so does this host. */
+const HOST_MAX_BODY_BYTES = 100 * 1024 * 1024;
+
+/**
+ * A small stand-in for the Azure Functions host, for machines without Core Tools: it serves the same function
+ * definitions `functions/index.ts` registers (routePrefix ""), turning node:http requests into the
+ * `HttpRequest`/`InvocationContext` objects the Functions runtime would pass.
+ */
+export function createLocalHost(definitions: readonly HttpFunctionDefinition[]): Server {
+  const routes = definitions.map((definition) => ({ definition, path: `/${definition.route}`.toLowerCase() }));
+
+  return createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+      const route = routes.find(
+        (candidate) => candidate.path === url.pathname.toLowerCase() && candidate.definition.methods.includes(req.method as never),
+      );
+      if (!route) return send(res, 404, 'Not found');
+      const body = await readBody(req);
+      if (!body) return send(res, 413, 'Request body too large');
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      const request = new HttpRequest({
+        url: url.toString(),
+        method: req.method ?? 'GET',
+        headers,
+        ...(body.byteLength > 0 ? { body: { bytes: body } } : {}),
+      });
+      const context = new InvocationContext({ invocationId: randomUUID(), functionName: route.definition.name });
+      const result = await route.definition.handler(request, context);
+      await write(res, result instanceof HttpResponse ? result : new HttpResponse(result ?? {}));
+    } catch (error) {
+      // A handler throwing is a bug; the Functions host answers 500 without details, and so do we.
+      console.error(JSON.stringify({ level: 'error', message: 'Function failed', error: String((error as Error)?.stack ?? error) }));
+      if (!res.headersSent) send(res, 500, 'Internal server error');
+      else res.destroy();
+    }
+  });
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.byteLength;
+    if (total > HOST_MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function write(res: ServerResponse, response: InstanceType<typeof HttpResponse>): Promise<void> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  res.writeHead(response.status ?? 200, headers);
+  if (!response.body) return void res.end();
+  // Streams (SSE) are piped as they come, so progress reaches the client before the result.
+  const stream = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  res.on('close', () => stream.destroy());
+  for await (const chunk of stream) res.write(chunk);
+  res.end();
+}
+
+function send(res: ServerResponse, status: number, message: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain' });
+  res.end(message);
+}

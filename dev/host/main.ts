@@ -1,0 +1,32 @@
+import { HTTP_FUNCTIONS } from '../../functions/definitions.js';
+import { getApp } from '../../shared/app.js';
+import { SettingsError } from '../../shared/config/settings.js';
+import { createLocalHost } from './local-host.js';
+
+/**
+ * Runs the Function app on the local host: `PORT` (default 7071) on 127.0.0.1. Prints one JSON line when ready,
+ * so a launcher can read the actual port when PORT=0.
+ */
+try {
+  getApp();
+} catch (error) {
+  if (error instanceof SettingsError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}
+
+const server = createLocalHost(HTTP_FUNCTIONS);
+server.listen(Number(process.env.PORT ?? 7071), '127.0.0.1', () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  console.log(JSON.stringify({ ready: true, url: `http://127.0.0.1:${port}` }));
+});
+
+const stop = () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

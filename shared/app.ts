@@ -1,0 +1,56 @@
+import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { createAuthenticator, type Authenticator } from './auth/authenticate.js';
+import { createAzureClients, type AzureClients } from './azure/clients.js';
+import { createManagedIdentityCredential } from './azure/credential.js';
+import { loadSettings, type Settings } from './config/settings.js';
+import { consoleLogger, type Logger } from './log.js';
+import { buildCatalogue, type CatalogueEntry } from './mcp/catalogue.js';
+import { createServerFactory } from './mcp/server-factory.js';
+import { logAuditSink, type AuditSink } from './pipeline/audit.js';
+import { createPipeline, type Pipeline } from './pipeline/run-tool.js';
+import { TOOLS } from './tools/registry.js';
+
+/** Everything a request needs, built once per process (Functions instances are reused across requests). */
+export interface App {
+  settings: Settings;
+  authenticate: Authenticator;
+  pipeline: Pipeline;
+  catalogue: ReadonlyMap<string, CatalogueEntry>;
+  mcp: McpHttpHandler;
+  log: Logger;
+}
+
+export interface AppOverrides {
+  azure?: AzureClients;
+  audit?: AuditSink;
+  log?: Logger;
+}
+
+export function createApp(settings: Settings, overrides: AppOverrides = {}): App {
+  const log = overrides.log ?? consoleLogger;
+  const azure =
+    overrides.azure ??
+    createAzureClients(settings, createManagedIdentityCredential(settings.identityClientId, settings.azureTokenTimeoutMs));
+  const pipeline = createPipeline({
+    settings,
+    azure,
+    audit: overrides.audit ?? logAuditSink((line) => console.log(line)),
+    tools: TOOLS,
+    logError: (message, error) => log.error(message, error),
+  });
+  const catalogue = buildCatalogue(TOOLS);
+  const mcp = createMcpHandler(createServerFactory(pipeline, catalogue), {
+    legacy: 'stateless',
+    maxRequestBodySize: settings.maxBodyBytes,
+    onerror: (error) => log.error('MCP handler error', error),
+  });
+  return { settings, authenticate: createAuthenticator(settings.auth, settings.tenantId), pipeline, catalogue, mcp, log };
+}
+
+let instance: App | undefined;
+
+/** The process-wide app, from the environment. Invalid settings throw here, which stops the host at start. */
+export function getApp(): App {
+  instance ??= createApp(loadSettings());
+  return instance;
+}

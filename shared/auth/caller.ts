@@ -1,0 +1,15 @@
+/** The authenticated caller, as validated from the Entra ID access token — never from headers or MCP clientInfo. */
+export interface Caller {
+  /** Entra object id of the user or service principal. */
+  oid: string;
+  tid: string;
+  name?: string;
+  /** Application (client) id of the calling client app (`azp` for v2 tokens, `appid` for v1). */
+  clientAppId?: string;
+  /** Entra app roles granted to the caller (`roles` claim). */
+  roles: readonly string[];
+  /** Delegated scopes (`scp` claim). */
+  scopes: readonly string[];
+  /** Token expiry, seconds since the epoch. */
+  expiresAt: number;
+}

@@ -1,0 +1,63 @@
+import type { TokenCredential } from '@azure/identity';
+import type { ResourceManagementClient } from '@azure/arm-resources';
+import type { StorageManagementClient } from '@azure/arm-storage';
+import type { ComputeManagementClient } from '@azure/arm-compute';
+import type { MonitorClient } from '@azure/arm-monitor';
+import type { KeyClient } from '@azure/keyvault-keys';
+import type { BlobServiceClient } from '@azure/storage-blob';
+import type { Settings } from '../config/settings.js';
+
+/**
+ * The Azure SDK clients tools use, injected into every handler. Each area's SDK is imported on first use, so a
+ * cold start pays only for the areas its first call needs. All clients authenticate as the app's managed
+ * identity; the caller's token is never passed on.
+ */
+export interface AzureClients {
+  resources(): Promise<ResourceManagementClient>;
+  storage(): Promise<StorageManagementClient>;
+  compute(): Promise<ComputeManagementClient>;
+  monitor(): Promise<MonitorClient>;
+  keys(): Promise<KeyClient>;
+  /** A data-plane client for one storage account's blob endpoint, as Resource Manager reports it. */
+  blobService(blobEndpoint: string): Promise<BlobServiceClient>;
+}
+
+/** Resource Manager's token audience is the public-cloud one even when the endpoint is a twin or a gateway. */
+const ARM_SCOPE = 'https://management.azure.com/.default';
+const USER_AGENT = { userAgentPrefix: 'sovereign-mcp' };
+
+export function createAzureClients(settings: Settings, credential: TokenCredential): AzureClients {
+  const arm = { endpoint: settings.armEndpoint, credentialScopes: [ARM_SCOPE], userAgentOptions: USER_AGENT };
+  const sub = settings.subscriptionId;
+  const once = <T>(make: () => Promise<T>) => {
+    let made: Promise<T> | undefined;
+    return () => (made ??= make().catch((error: unknown) => {
+      made = undefined;
+      throw error;
+    }));
+  };
+  const blobClients = new Map<string, Promise<BlobServiceClient>>();
+  return {
+    resources: once(async () => new (await import('@azure/arm-resources')).ResourceManagementClient(credential, sub, arm)),
+    storage: once(async () => new (await import('@azure/arm-storage')).StorageManagementClient(credential, sub, arm)),
+    compute: once(async () => new (await import('@azure/arm-compute')).ComputeManagementClient(credential, sub, arm)),
+    monitor: once(async () => new (await import('@azure/arm-monitor')).MonitorClient(credential, sub, arm)),
+    keys: once(
+      async () =>
+        new (await import('@azure/keyvault-keys')).KeyClient(settings.keyVaultUrl, credential, {
+          disableChallengeResourceVerification: !settings.keyVaultVerifyChallengeResource,
+          userAgentOptions: USER_AGENT,
+        }),
+    ),
+    blobService(blobEndpoint) {
+      let client = blobClients.get(blobEndpoint);
+      if (!client) {
+        client = import('@azure/storage-blob').then(
+          ({ BlobServiceClient }) => new BlobServiceClient(blobEndpoint, credential, { userAgentOptions: USER_AGENT }),
+        );
+        blobClients.set(blobEndpoint, client);
+      }
+      return client;
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { ManagedIdentityCredential, type AccessToken, type GetTokenOptions, type TokenCredential } from '@azure/identity';
+
+/** The managed identity did not hand out a token in time (or at all). Safe to show: it names settings, not secrets. */
+export class IdentityUnavailableError extends Error {
+  override name = 'IdentityUnavailableError';
+}
+
+/**
+ * The user-assigned managed identity, with our own deadline around token acquisition: an identity endpoint that
+ * accepts the connection but never answers would otherwise hold a request for minutes.
+ */
+export function createManagedIdentityCredential(clientId: string, timeoutMs: number): TokenCredential {
+  if (!process.env.IDENTITY_ENDPOINT && !process.env.MSI_ENDPOINT && !process.env.WEBSITE_SITE_NAME) {
+    // Outside Azure without an identity endpoint the SDK would probe the instance metadata service; refuse early.
+    return {
+      getToken: async () => {
+        throw new IdentityUnavailableError(
+          'No managed identity is available: IDENTITY_ENDPOINT is not set. In Azure, attach the user-assigned identity to the Function App; locally, run `npm start`, which provides the sandbox identity.',
+        );
+      },
+    };
+  }
+  const inner = new ManagedIdentityCredential({ clientId });
+  return {
+    async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new IdentityUnavailableError(
+                `The managed identity did not issue a token within ${timeoutMs} ms. Check that the user-assigned identity ${clientId} is attached to the Function App.`,
+              ),
+            ),
+          timeoutMs,
+        );
+      });
+      try {
+        return await Promise.race([inner.getToken(scopes, options), timedOut]);
+      } catch (error) {
+        if (error instanceof IdentityUnavailableError) throw error;
+        // The SDK's message can name internal endpoints: keep it for the logs only.
+        throw new IdentityUnavailableError('The managed identity could not issue a token; see the app logs for the cause.', {
+          cause: error,
+        });
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

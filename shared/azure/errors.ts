@@ -1,0 +1,57 @@
+import { ToolError } from '../pipeline/errors.js';
+import { IdentityUnavailableError } from './credential.js';
+
+interface RestErrorLike {
+  name: string;
+  statusCode?: number;
+  code?: string;
+  message: string;
+  response?: { headers?: { get(name: string): string | undefined } };
+}
+
+function isRestError(error: unknown): error is RestErrorLike {
+  return error instanceof Error && error.name === 'RestError';
+}
+
+/**
+ * Turns what the Azure SDK threw into an error the caller can act on. The SDK has already retried throttling and
+ * transient failures by the time this runs. `deadline` tells a timeout from the caller going away.
+ */
+export function toToolError(error: unknown, deadline: { timedOut: boolean; timeoutMs: number }): ToolError {
+  if (error instanceof ToolError) return error;
+  if (error instanceof IdentityUnavailableError) return new ToolError('identity_unavailable', error.message, {}, { cause: error });
+  if (error instanceof Error && error.name === 'AbortError') {
+    return deadline.timedOut
+      ? new ToolError('azure_timeout', `Azure did not answer within ${deadline.timeoutMs / 1000} s; nothing more was attempted. Try again later.`, {}, { cause: error })
+      : new ToolError('cancelled', 'The request was cancelled before Azure answered.', {}, { cause: error });
+  }
+  if (!isRestError(error)) throw error;
+
+  const status = error.statusCode ?? 0;
+  const requestId = error.response?.headers?.get('x-ms-request-id');
+  const details: Record<string, string | number> = { azureStatus: status, ...(error.code ? { azureCode: error.code } : {}) };
+  if (requestId) details.azureRequestId = requestId;
+  const azureMessage = firstLine(error.message);
+  if (status === 404) return new ToolError('not_found', azureMessage || 'Azure says the resource does not exist.', details, { cause: error });
+  if (status === 409) return new ToolError('conflict', azureMessage || 'Azure reports a conflict.', details, { cause: error });
+  if (status === 429) {
+    const retryAfter = Number(error.response?.headers?.get('retry-after'));
+    if (Number.isFinite(retryAfter)) details.retryAfterSeconds = retryAfter;
+    return new ToolError('throttled', 'Azure is throttling requests and retries did not succeed; try again shortly.', details, { cause: error });
+  }
+  if (status === 401 || status === 403) {
+    return new ToolError(
+      'forbidden',
+      "Azure refused the app's managed identity for this operation; its role assignments may need to include it.",
+      details,
+      { cause: error },
+    );
+  }
+  if (status >= 400 && status < 500) return new ToolError('invalid_arguments', azureMessage || 'Azure rejected the request.', details, { cause: error });
+  if (status === 0) return new ToolError('azure_error', 'Azure could not be reached; try again later.', details, { cause: error });
+  return new ToolError('azure_error', 'Azure returned a server error after retries; try again later.', details, { cause: error });
+}
+
+function firstLine(message: string): string {
+  return (message.split('\n')[0] ?? '').slice(0, 500);
+}

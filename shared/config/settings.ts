@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+/**
+ * Every setting the app reads, in one place. Values come from the environment (Function App settings in Azure,
+ * local.settings.json under Core Tools, the sandbox launcher locally). Each is documented in
+ * local.settings.sample.json; a missing or malformed setting stops the app with a message naming it.
+ */
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+
+const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID');
+const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1');
+
+const schema = z.object({
+  AZURE_TENANT_ID: guid,
+  AZURE_SUBSCRIPTION_ID: guid,
+  AZURE_CLIENT_ID: guid,
+  AZURE_RESOURCE_MANAGER_ENDPOINT: httpsUrl.default('https://management.azure.com'),
+  KEY_VAULT_URL: httpsUrl,
+  KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: flag(true),
+  MCP_RESOURCE_GROUPS: z.string().min(1, 'list the resource groups the app may touch, comma-separated').transform(list),
+  AUTH_AUDIENCE: z.string().min(1, "set it to the app registration's Application ID URI or client id"),
+  AUTH_ISSUER: httpsUrl.optional(),
+  AUTH_JWKS_URI: httpsUrl.optional(),
+  AUTH_SCOPES: z.string().default('Mcp.Access').transform(list),
+  MCP_ALLOWED_HOSTS: z.string().default('localhost,127.0.0.1,[::1]').transform(list),
+  MCP_ALLOWED_ORIGINS: z.string().default('localhost,127.0.0.1,[::1]').transform(list),
+  MCP_MAX_BODY_BYTES: positiveInt(4 * 1024 * 1024),
+  AZURE_CALL_TIMEOUT_MS: positiveInt(30_000),
+  AZURE_TOKEN_TIMEOUT_MS: positiveInt(10_000),
+  WEBSITE_HOSTNAME: z.string().optional(),
+});
+
+export interface Settings {
+  tenantId: string;
+  subscriptionId: string;
+  /** Client id of the user-assigned managed identity the app calls Azure with. */
+  identityClientId: string;
+  armEndpoint: string;
+  keyVaultUrl: string;
+  keyVaultVerifyChallengeResource: boolean;
+  /** Lower-cased names of the resource groups the app may read or change. */
+  resourceGroups: readonly string[];
+  auth: { audience: string; issuer: string; jwksUri: string; scopes: readonly string[] };
+  allowedHosts: readonly string[];
+  allowedOrigins: readonly string[];
+  maxBodyBytes: number;
+  azureCallTimeoutMs: number;
+  azureTokenTimeoutMs: number;
+}
+
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new SettingsError(
+      `Sovereign MCP cannot start: invalid settings\n${problems.join('\n')}\nSee local.settings.sample.json for every setting.`,
+    );
+  }
+  const s = parsed.data;
+  const authority = `https://login.microsoftonline.com/${s.AZURE_TENANT_ID}`;
+  // In Azure the app's own host name is always an allowed Host.
+  const hosts = s.WEBSITE_HOSTNAME ? [...s.MCP_ALLOWED_HOSTS, s.WEBSITE_HOSTNAME] : s.MCP_ALLOWED_HOSTS;
+  return {
+    tenantId: s.AZURE_TENANT_ID,
+    subscriptionId: s.AZURE_SUBSCRIPTION_ID,
+    identityClientId: s.AZURE_CLIENT_ID,
+    armEndpoint: s.AZURE_RESOURCE_MANAGER_ENDPOINT.replace(/\/+$/, ''),
+    keyVaultUrl: s.KEY_VAULT_URL.endsWith('/') ? s.KEY_VAULT_URL : `${s.KEY_VAULT_URL}/`,
+    keyVaultVerifyChallengeResource: s.KEY_VAULT_VERIFY_CHALLENGE_RESOURCE,
+    resourceGroups: s.MCP_RESOURCE_GROUPS.map((group) => group.toLowerCase()),
+    auth: {
+      audience: s.AUTH_AUDIENCE,
+      issuer: s.AUTH_ISSUER ?? `${authority}/v2.0`,
+      jwksUri: s.AUTH_JWKS_URI ?? `${authority}/discovery/v2.0/keys`,
+      scopes: s.AUTH_SCOPES,
+    },
+    allowedHosts: hosts.map((host) => host.toLowerCase()),
+    allowedOrigins: s.MCP_ALLOWED_ORIGINS.map((origin) => origin.toLowerCase()),
+    maxBodyBytes: s.MCP_MAX_BODY_BYTES,
+    azureCallTimeoutMs: s.AZURE_CALL_TIMEOUT_MS,
+    azureTokenTimeoutMs: s.AZURE_TOKEN_TIMEOUT_MS,
+  };
+}

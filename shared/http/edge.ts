@@ -1,0 +1,84 @@
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
+import { randomUUID } from 'node:crypto';
+import { AuthenticationError, IssuerUnavailableError, type Authenticator } from '../auth/authenticate.js';
+import type { Caller } from '../auth/caller.js';
+import type { Settings } from '../config/settings.js';
+
+/** An HTTP refusal: the status and a caller-facing message, shaped by each entrance (JSON-RPC or plain JSON). */
+export interface Refusal {
+  status: number;
+  message: string;
+  headers?: Record<string, string>;
+}
+
+/** DNS-rebinding protection: the Host must be ours and a browser Origin, if any, must be allowed. */
+export function checkHostAndOrigin(request: HttpRequest, settings: Settings): Refusal | undefined {
+  const host = validateHostHeader(request.headers.get('host'), [...settings.allowedHosts]);
+  if (!host.ok) return { status: 403, message: `Forbidden: ${host.message}` };
+  const origin = validateOriginHeader(request.headers.get('origin'), [...settings.allowedOrigins]);
+  if (!origin.ok) return { status: 403, message: `Forbidden: ${origin.message}` };
+  return undefined;
+}
+
+/** Reads the body up to the configured cap; a larger body is refused before it is parsed. */
+export async function readBody(request: HttpRequest, maxBytes: number): Promise<{ bytes: Uint8Array } | Refusal> {
+  const tooLarge = { status: 413, message: `Request body exceeds the limit of ${maxBytes} bytes.` };
+  const declared = Number(request.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) return tooLarge;
+  if (!request.body) return { bytes: new Uint8Array() };
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (total > maxBytes) return tooLarge;
+    chunks.push(chunk);
+  }
+  return { bytes: Buffer.concat(chunks) };
+}
+
+export function isJsonContentType(request: HttpRequest): boolean {
+  const type = request.headers.get('content-type') ?? '';
+  return /^application\/json\s*(;|$)/i.test(type.trim());
+}
+
+/** The URL of the protected-resource metadata for a request's host (RFC 9728). */
+export function resourceMetadataUrl(request: HttpRequest, path: '/mcp' | ''): string {
+  return `${new URL(request.url).origin}/.well-known/oauth-protected-resource${path}`;
+}
+
+/** Validates the bearer token; a refusal carries the RFC 6750 challenge pointing at our metadata. */
+export async function authenticateRequest(
+  request: HttpRequest,
+  authenticate: Authenticator,
+  metadataUrl: string,
+): Promise<{ caller: Caller } | Refusal> {
+  if ([...new URL(request.url).searchParams.keys()].some((key) => key.toLowerCase() === 'access_token')) {
+    return challenge(metadataUrl, 'invalid_request', 'Send the token in the Authorization header, never in the URL.');
+  }
+  try {
+    return { caller: await authenticate(request.headers.get('authorization')) };
+  } catch (error) {
+    if (error instanceof AuthenticationError) return challenge(metadataUrl, error.oauthError, error.message);
+    if (error instanceof IssuerUnavailableError) return { status: 503, message: error.message, headers: { 'retry-after': '5' } };
+    throw error;
+  }
+}
+
+function challenge(metadataUrl: string, error: string, description: string): Refusal {
+  const quoted = description.replace(/["\\]/g, '');
+  return {
+    status: 401,
+    message: description,
+    headers: { 'www-authenticate': `Bearer resource_metadata="${metadataUrl}", error="${error}", error_description="${quoted}"` },
+  };
+}
+
+/** The trace id of a W3C traceparent, or a new id, to correlate logs, audit and Azure calls. */
+export function correlationIdOf(request: HttpRequest): string {
+  const traceparent = request.headers.get('traceparent');
+  const match = traceparent ? /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent.trim()) : null;
+  return match?.[1] ?? randomUUID();
+}
+
+export type { HttpResponseInit };

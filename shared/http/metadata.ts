@@ -1,0 +1,26 @@
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import type { App } from '../app.js';
+import { SERVER_INFO } from '../mcp/server-factory.js';
+import { jsonResponse } from './responses.js';
+
+/**
+ * RFC 9728 protected-resource metadata: tells MCP clients which authorization server issues tokens for us and
+ * which scopes to ask for. Served for the bare path and the `/mcp`-suffixed path.
+ */
+export function protectedResourceMetadata(app: App, request: HttpRequest): HttpResponseInit {
+  const origin = new URL(request.url).origin;
+  const { audience, issuer, scopes } = app.settings.auth;
+  const scopePrefix = audience.includes('://') ? `${audience.replace(/\/+$/, '')}/` : `api://${audience}/`;
+  return jsonResponse(200, {
+    resource: `${origin}/mcp`,
+    authorization_servers: [issuer],
+    scopes_supported: scopes.map((scope) => `${scopePrefix}${scope}`),
+    bearer_methods_supported: ['header'],
+    resource_name: SERVER_INFO.title,
+  });
+}
+
+/** Liveness only: no dependency checks, no configuration details. */
+export function health(app: App): HttpResponseInit {
+  return jsonResponse(200, { status: 'ok', name: SERVER_INFO.name, version: SERVER_INFO.version, tools: app.catalogue.size });
+}

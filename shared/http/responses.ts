@@ -1,0 +1,21 @@
+import type { HttpResponseInit } from '@azure/functions';
+
+const SECURITY_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
+  return { status, headers: { 'content-type': 'application/json', ...SECURITY_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+/** A JSON-RPC error envelope, as MCP clients expect from /mcp even when the HTTP layer refuses. */
+export function jsonRpcErrorResponse(status: number, code: number, message: string, headers: Record<string, string> = {}): HttpResponseInit {
+  return jsonResponse(status, { jsonrpc: '2.0', id: null, error: { code, message } }, headers);
+}
+
+/** Passes a web-standard Response (what the MCP SDK returns) to the Functions host, streaming bodies untouched. */
+export function fromWebResponse(response: Response): HttpResponseInit {
+  const headers: Record<string, string> = { ...SECURITY_HEADERS };
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  return { status: response.status, headers, body: response.body ?? undefined };
+}

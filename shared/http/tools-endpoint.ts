@@ -1,0 +1,49 @@
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import type { App } from '../app.js';
+import { authenticateRequest, checkHostAndOrigin, correlationIdOf, isJsonContentType, readBody, resourceMetadataUrl, type Refusal } from './edge.js';
+import { jsonResponse } from './responses.js';
+
+const refuse = (refusal: Refusal): HttpResponseInit =>
+  jsonResponse(refusal.status, { error: { code: statusCode(refusal.status), message: refusal.message } }, refusal.headers);
+
+function statusCode(status: number): string {
+  return { 400: 'invalid_request', 401: 'unauthenticated', 403: 'forbidden', 413: 'payload_too_large', 415: 'unsupported_media_type' }[status] ?? 'error';
+}
+
+/**
+ * POST /tools/{name}: the same pipeline as /mcp for gateways and automation. JSON arguments in; the same
+ * CallToolResult out, with an HTTP status that matches the outcome (403 denied, 429 throttled, 504 timeout, ...).
+ */
+export async function handleToolCall(app: App, toolName: string, request: HttpRequest): Promise<HttpResponseInit> {
+  const hostRefusal = checkHostAndOrigin(request, app.settings);
+  if (hostRefusal) return refuse(hostRefusal);
+  if (!isJsonContentType(request)) return refuse({ status: 415, message: 'Send the tool arguments as application/json.' });
+
+  const body = await readBody(request, app.settings.maxBodyBytes);
+  if ('status' in body) return refuse(body);
+
+  const auth = await authenticateRequest(request, app.authenticate, resourceMetadataUrl(request, ''));
+  if ('status' in auth) return refuse(auth);
+
+  let args: unknown = {};
+  if (body.bytes.byteLength > 0) {
+    try {
+      args = JSON.parse(Buffer.from(body.bytes).toString('utf8'));
+    } catch {
+      return refuse({ status: 400, message: 'The body is not valid JSON; send the tool arguments as a JSON object.' });
+    }
+  }
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+    return refuse({ status: 400, message: 'The body must be a JSON object of tool arguments.' });
+  }
+
+  const { result, error } = await app.pipeline.run({
+    toolName,
+    args,
+    caller: auth.caller,
+    entrance: 'tools',
+    correlationId: correlationIdOf(request),
+  });
+  const retryAfter = error?.details.retryAfterSeconds;
+  return jsonResponse(error ? error.httpStatus : 200, result, retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {});
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { defineTool } from '../tool.js';
+
+export default defineTool({
+  name: 'access_whoami',
+  title: 'Who am I',
+  description:
+    'Shows the caller as this server sees them (Entra object id, tenant, client app, roles, token expiry) and the scope the server manages. Use it to understand why a call is allowed or refused.',
+  risk: 'read',
+  input: z.object({}),
+  output: z.object({
+    oid: z.string(),
+    tenantId: z.string(),
+    name: z.string().optional(),
+    clientAppId: z.string().optional(),
+    roles: z.array(z.string()),
+    scopes: z.array(z.string()),
+    tokenExpiresAt: z.string(),
+    subscriptionId: z.string(),
+    resourceGroups: z.array(z.string()),
+  }),
+  async handler(_args, { caller, settings }) {
+    return {
+      oid: caller.oid,
+      tenantId: caller.tid,
+      name: caller.name,
+      clientAppId: caller.clientAppId,
+      roles: [...caller.roles],
+      scopes: [...caller.scopes],
+      tokenExpiresAt: new Date(caller.expiresAt * 1000).toISOString(),
+      subscriptionId: settings.subscriptionId,
+      resourceGroups: [...settings.resourceGroups],
+    };
+  },
+});

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { defineTool } from '../tool.js';
+import { armLinkRule, continuationOf, nextCursorOutput, pageInput, readPage } from '../paging.js';
+import { assertGroupInScope, groupOf, isGroupInScope, resourceGroupName } from '../scope.js';
+import { tagsOf, tagsOutput } from '../common.js';
+
+export default defineTool({
+  name: 'compute_vm_list',
+  title: 'List virtual machines',
+  description:
+    'Lists virtual machines in the managed resource groups (or one group): size, OS, region, provisioning and power state. Paged.',
+  risk: 'read',
+  input: z.object({ resourceGroup: resourceGroupName.optional().describe('Only this resource group'), ...pageInput }),
+  output: z.object({
+    vms: z.array(
+      z.object({
+        name: z.string(),
+        resourceGroup: z.string(),
+        location: z.string(),
+        size: z.string().optional(),
+        osType: z.string().optional(),
+        provisioningState: z.string().optional(),
+        powerState: z.string().optional().describe('e.g. running, deallocated'),
+        tags: tagsOutput,
+      }),
+    ),
+    nextCursor: nextCursorOutput,
+  }),
+  async handler({ resourceGroup, top, cursor }, { azure, settings, signal }) {
+    if (resourceGroup) assertGroupInScope(settings, resourceGroup);
+    const vms = (await azure.compute()).virtualMachines;
+    const page = await readPage({
+      cursor,
+      top,
+      rule: armLinkRule(settings.armEndpoint, settings.subscriptionId),
+      open: (link) =>
+        (resourceGroup
+          ? vms.list(resourceGroup, { abortSignal: signal, expand: 'instanceView' })
+          : vms.listAll({ abortSignal: signal, statusOnly: 'true' })
+        ).byPage(link ? { continuationToken: link } : {}),
+      linkOf: continuationOf,
+      keep: (vm) => isGroupInScope(settings, groupOf(vm.id)),
+      map: (vm) => ({
+        name: vm.name ?? '',
+        resourceGroup: groupOf(vm.id) ?? '',
+        location: vm.location,
+        size: vm.hardwareProfile?.vmSize,
+        osType: vm.storageProfile?.osDisk?.osType,
+        provisioningState: vm.provisioningState,
+        powerState: vm.instanceView?.statuses
+          ?.find((status) => status.code?.startsWith('PowerState/'))
+          ?.code?.slice('PowerState/'.length),
+        tags: tagsOf(vm.tags),
+      }),
+    });
+    return { vms: page.items, nextCursor: page.nextCursor };
+  },
+});

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { defineTool } from '../tool.js';
+import { assertGroupInScope, resourceGroupName } from '../scope.js';
+import { tagsOf, tagsOutput } from '../common.js';
+
+export default defineTool({
+  name: 'group_get',
+  title: 'Get a resource group',
+  description: 'Shows one resource group: its id, region, provisioning state, tags and any managing resource.',
+  risk: 'read',
+  input: z.object({ name: resourceGroupName }),
+  output: z.object({
+    id: z.string(),
+    name: z.string(),
+    location: z.string(),
+    provisioningState: z.string().optional(),
+    managedBy: z.string().optional(),
+    tags: tagsOutput,
+  }),
+  async handler({ name }, { azure, settings, signal }) {
+    assertGroupInScope(settings, name);
+    const group = await (await azure.resources()).resourceGroups.get(name, { abortSignal: signal });
+    return {
+      id: group.id ?? '',
+      name: group.name ?? name,
+      location: group.location,
+      provisioningState: group.properties?.provisioningState,
+      managedBy: group.managedBy,
+      tags: tagsOf(group.tags),
+    };
+  },
+});

@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { ToolError } from '../pipeline/errors.js';
+
+/** Inputs every list tool shares: a page size and the opaque cursor from the previous page. */
+export const pageInput = {
+  top: z.number().int().min(1).max(100).default(25).describe('How many items to return (1-100, default 25)'),
+  cursor: z.string().max(4096).optional().describe('nextCursor from the previous page, to continue the listing'),
+};
+
+export const nextCursorOutput = z.string().optional().describe('Pass as cursor to get the next page; absent on the last page');
+
+/** Where a listing stopped: the Azure page's own link (absent for the first page) and the position within it. */
+interface Position {
+  link?: string;
+  offset: number;
+}
+
+/**
+ * Cursors carry Azure's nextLink. A nextLink is a URL the SDK would call with the app's identity, so a cursor is
+ * accepted only when its link points at the expected service and path: a forged cursor cannot aim the identity
+ * at another host.
+ */
+export interface LinkRule {
+  origin: string;
+  /** Lower-case path prefix the link must start with. */
+  pathPrefix: string;
+}
+
+export function encodeCursor(position: Position): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url');
+}
+
+/** `marker`: the continuation is an opaque marker the SDK sends as a query parameter (blob listings), not a URL. */
+export type ContinuationRule = LinkRule | 'marker';
+
+export function decodeCursor(cursor: string | undefined, rule: ContinuationRule): Position {
+  if (cursor === undefined) return { offset: 0 };
+  const invalid = () =>
+    new ToolError('invalid_arguments', 'cursor is not a cursor from this listing; call again without cursor to start over.');
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  const parsed = z.object({ link: z.string().max(4000).optional(), offset: z.number().int().min(0).max(100_000) }).strict().safeParse(value);
+  if (!parsed.success) throw invalid();
+  const { link, offset } = parsed.data;
+  if (link !== undefined && rule !== 'marker') {
+    let url: URL;
+    try {
+      url = new URL(link);
+    } catch {
+      throw invalid();
+    }
+    if (url.origin !== rule.origin || !url.pathname.toLowerCase().startsWith(rule.pathPrefix)) throw invalid();
+  }
+  return link === undefined ? { offset } : { link, offset };
+}
+
+export interface PageOf<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+/** Bounds the Azure pages read for one answer when a filter drops most items, so latency stays bounded. */
+const MAX_PAGES_PER_CALL = 20;
+
+/**
+ * Reads `top` items from an SDK listing starting at `cursor`, one Azure page at a time (memory stays bounded by
+ * Azure's page size), keeping only items that pass `keep`. `open(link)` starts the SDK's byPage iterator at a link;
+ * `linkOf(page)` reads the page's continuation link.
+ */
+export async function readPage<T, R>(options: {
+  cursor: string | undefined;
+  top: number;
+  rule: ContinuationRule;
+  open: (link: string | undefined) => AsyncIterableIterator<T[]>;
+  linkOf: (page: T[]) => string | undefined;
+  keep?: (item: T) => boolean;
+  map: (item: T) => R;
+}): Promise<PageOf<R>> {
+  const { top, keep = () => true, map } = options;
+  const start = decodeCursor(options.cursor, options.rule);
+  const items: R[] = [];
+  let link = start.link;
+  let offset = start.offset;
+  let pagesRead = 0;
+  for await (const page of options.open(link)) {
+    pagesRead += 1;
+    const next = options.linkOf(page);
+    for (let index = offset; index < page.length; index += 1) {
+      const item = page[index] as T;
+      if (!keep(item)) continue;
+      items.push(map(item));
+      if (items.length === top) {
+        const more = index + 1 < page.length;
+        if (more) return { items, nextCursor: encodeCursor(link === undefined ? { offset: index + 1 } : { link, offset: index + 1 }) };
+        return next ? { items, nextCursor: encodeCursor({ link: next, offset: 0 }) } : { items };
+      }
+    }
+    if (!next) return { items };
+    link = next;
+    offset = 0;
+    if (pagesRead >= MAX_PAGES_PER_CALL) return { items, nextCursor: encodeCursor({ link, offset: 0 }) };
+  }
+  return { items };
+}
+
+/** The rule for nextLinks of a Resource Manager listing under this subscription. */
+export function armLinkRule(armEndpoint: string, subscriptionId: string): LinkRule {
+  return { origin: new URL(armEndpoint).origin, pathPrefix: `/subscriptions/${subscriptionId.toLowerCase()}/` };
+}
+
+/** Continuation link of a page from the TypeSpec-generated SDKs (arm-storage, arm-compute, keyvault-keys). */
+export function continuationOf(page: unknown): string | undefined {
+  return (page as { continuationToken?: string }).continuationToken;
+}
+
+/** Adapts a listing whose pages are response objects (blob storage segments) to pages of items. */
+export async function* segments<S, T>(
+  responses: AsyncIterable<S>,
+  itemsOf: (segment: S) => T[],
+  markerOf: (segment: S) => string | undefined,
+): AsyncIterableIterator<T[]> {
+  for await (const segment of responses) {
+    yield Object.assign([...itemsOf(segment)], { continuationToken: markerOf(segment) || undefined });
+  }
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import type { Settings } from '../config/settings.js';
+import { ToolError } from '../pipeline/errors.js';
+
+/** Azure's own rules for resource group names. */
+export const resourceGroupName = z
+  .string()
+  .min(1)
+  .max(90)
+  .regex(/^[-\w._()]*[-\w_()]$/, 'resource group names use letters, digits, "-", "_", ".", "(" and ")" and do not end with "."')
+  .describe('Resource group name');
+
+export const storageAccountName = z
+  .string()
+  .regex(/^[a-z0-9]{3,24}$/, 'storage account names are 3-24 lower-case letters and digits')
+  .describe('Storage account name');
+
+export const containerName = z
+  .string()
+  .regex(/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'container names are 3-63 lower-case letters, digits and single hyphens')
+  .describe('Blob container name');
+
+export function isGroupInScope(settings: Settings, group: string | undefined): boolean {
+  return group !== undefined && settings.resourceGroups.includes(group.toLowerCase());
+}
+
+/** Refuses, before any Azure call, a resource group the department has not put in the app's scope. */
+export function assertGroupInScope(settings: Settings, group: string): void {
+  if (!isGroupInScope(settings, group)) {
+    throw new ToolError(
+      'out_of_scope',
+      `Resource group '${group}' is outside the resource groups this app manages (${settings.resourceGroups.join(', ')}).`,
+    );
+  }
+}
+
+/** The resource group segment of an ARM resource id (`/subscriptions/…/resourceGroups/{name}/…`). */
+export function groupOf(resourceId: string | undefined): string | undefined {
+  return resourceId ? /\/resourcegroups\/([^/]+)/i.exec(resourceId)?.[1] : undefined;
+}

@@ -1,0 +1,29 @@
+import type { BlobServiceClient } from '@azure/storage-blob';
+import { ToolError } from '../../pipeline/errors.js';
+import type { ToolContext } from '../tool.js';
+import { assertGroupInScope } from '../scope.js';
+import { encryptionOf } from './encryption.js';
+
+/**
+ * Opens an account's blob endpoint for a data-plane tool, but only for accounts encrypted with a customer-managed
+ * key: the check runs against Resource Manager before any data is touched.
+ */
+export async function openCmkAccount(
+  context: ToolContext,
+  resourceGroup: string,
+  account: string,
+): Promise<BlobServiceClient> {
+  assertGroupInScope(context.settings, resourceGroup);
+  const storage = await context.azure.storage();
+  const properties = await storage.storageAccounts.getProperties(resourceGroup, account, { abortSignal: context.signal });
+  const encryption = encryptionOf(properties);
+  if (!encryption.customerManagedKey) {
+    throw new ToolError(
+      'forbidden',
+      `Storage account '${account}' is encrypted with platform-managed keys (${encryption.keySource}); data tools only work on accounts encrypted with a customer-managed key. Move it to CMK first (storage_account_cmk_enable).`,
+    );
+  }
+  const endpoint = properties.primaryEndpoints?.blob;
+  if (!endpoint) throw new ToolError('not_found', `Storage account '${account}' has no blob endpoint.`);
+  return context.azure.blobService(endpoint);
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { defineTool } from '../tool.js';
+import { armLinkRule, continuationOf, nextCursorOutput, pageInput, readPage } from '../paging.js';
+import { assertGroupInScope, groupOf, isGroupInScope, resourceGroupName } from '../scope.js';
+import { encryptionOf } from './encryption.js';
+
+export default defineTool({
+  name: 'storage_account_list',
+  title: 'List storage accounts',
+  description:
+    'Lists storage accounts in the managed resource groups (or one group), with region, SKU and whether each uses a customer-managed key. Paged.',
+  risk: 'read',
+  input: z.object({ resourceGroup: resourceGroupName.optional().describe('Only this resource group'), ...pageInput }),
+  output: z.object({
+    accounts: z.array(
+      z.object({
+        name: z.string(),
+        resourceGroup: z.string(),
+        location: z.string(),
+        kind: z.string().optional(),
+        sku: z.string().optional(),
+        customerManagedKey: z.boolean(),
+        keySource: z.string(),
+        keyName: z.string().optional(),
+      }),
+    ),
+    nextCursor: nextCursorOutput,
+  }),
+  async handler({ resourceGroup, top, cursor }, { azure, settings, signal }) {
+    if (resourceGroup) assertGroupInScope(settings, resourceGroup);
+    const accounts = (await azure.storage()).storageAccounts;
+    const page = await readPage({
+      cursor,
+      top,
+      rule: armLinkRule(settings.armEndpoint, settings.subscriptionId),
+      open: (link) =>
+        (resourceGroup
+          ? accounts.listByResourceGroup(resourceGroup, { abortSignal: signal })
+          : accounts.list({ abortSignal: signal })
+        ).byPage(link ? { continuationToken: link } : {}),
+      linkOf: continuationOf,
+      keep: (account) => isGroupInScope(settings, groupOf(account.id)),
+      map: (account) => {
+        const encryption = encryptionOf(account);
+        return {
+          name: account.name ?? '',
+          resourceGroup: groupOf(account.id) ?? '',
+          location: account.location,
+          kind: account.kind,
+          sku: account.sku?.name,
+          customerManagedKey: encryption.customerManagedKey,
+          keySource: encryption.keySource,
+          keyName: encryption.keyName,
+        };
+      },
+    });
+    return { accounts: page.items, nextCursor: page.nextCursor };
+  },
+});

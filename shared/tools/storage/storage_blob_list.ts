@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { defineTool } from '../tool.js';
+import { continuationOf, nextCursorOutput, pageInput, readPage, segments } from '../paging.js';
+import { containerName, resourceGroupName, storageAccountName } from '../scope.js';
+import { isoTime } from '../common.js';
+import { openCmkAccount } from './data-plane.js';
+
+export default defineTool({
+  name: 'storage_blob_list',
+  title: 'List blobs',
+  description:
+    'Lists blobs in a container of a storage account encrypted with a customer-managed key: name, size, content type, last change, tier. Optional name prefix. Paged.',
+  risk: 'read',
+  input: z.object({
+    resourceGroup: resourceGroupName,
+    account: storageAccountName,
+    container: containerName,
+    prefix: z.string().max(1024).optional().describe('Only blobs whose names start with this'),
+    ...pageInput,
+  }),
+  output: z.object({
+    blobs: z.array(
+      z.object({
+        name: z.string(),
+        size: z.number().optional(),
+        contentType: z.string().optional(),
+        lastModified: z.string().optional(),
+        accessTier: z.string().optional(),
+      }),
+    ),
+    nextCursor: nextCursorOutput,
+  }),
+  async handler({ resourceGroup, account, container, prefix, top, cursor }, context) {
+    const service = await openCmkAccount(context, resourceGroup, account);
+    const containerClient = service.getContainerClient(container);
+    const page = await readPage({
+      cursor,
+      top,
+      rule: 'marker',
+      open: (marker) =>
+        segments(
+          containerClient
+            .listBlobsFlat({ abortSignal: context.signal, ...(prefix ? { prefix } : {}) })
+            .byPage({ maxPageSize: 100, ...(marker ? { continuationToken: marker } : {}) }),
+          (segment) => segment.segment.blobItems,
+          (segment) => segment.continuationToken,
+        ),
+      linkOf: continuationOf,
+      map: (blob) => ({
+        name: blob.name,
+        size: blob.properties.contentLength,
+        contentType: blob.properties.contentType,
+        lastModified: isoTime(blob.properties.lastModified),
+        accessTier: blob.properties.accessTier,
+      }),
+    });
+    return { blobs: page.items, nextCursor: page.nextCursor };
+  },
+});

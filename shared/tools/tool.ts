@@ -1,0 +1,53 @@
+import type { z } from 'zod';
+import type { Caller } from '../auth/caller.js';
+import type { AzureClients } from '../azure/clients.js';
+import type { Settings } from '../config/settings.js';
+
+/** How much harm a tool can do; roles, annotations, read-only mode and the approval gate all derive from it. */
+export type RiskTier = 'read' | 'write' | 'destructive';
+
+/** What a handler receives: injected clients, the validated caller, and one deadline for all its Azure calls. */
+export interface ToolContext {
+  azure: AzureClients;
+  settings: Settings;
+  caller: Caller;
+  /** Fires at the call's deadline or when the caller goes away; pass it to every SDK call as `abortSignal`. */
+  signal: AbortSignal;
+}
+
+export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
+  /** `area_noun_verb`, snake_case. */
+  name: string;
+  title: string;
+  /** What the tool does and when to use it; read by the agent. */
+  description: string;
+  risk: RiskTier;
+  input: I;
+  output: O;
+  handler(args: z.output<I>, context: ToolContext): Promise<z.input<O>>;
+}
+
+/** Declares a tool; the identity function exists so TypeScript infers the handler's types from the schemas. */
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(definition: ToolDefinition<I, O>): ToolDefinition<I, O> {
+  return definition;
+}
+
+export interface ToolAnnotations {
+  title: string;
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+/** MCP annotations follow from the risk tier alone, so they can never disagree with what the pipeline enforces. */
+export function annotationsFor(tool: Pick<ToolDefinition, 'title' | 'risk'>): ToolAnnotations {
+  return {
+    title: tool.title,
+    readOnlyHint: tool.risk === 'read',
+    destructiveHint: tool.risk === 'destructive',
+    idempotentHint: tool.risk === 'read',
+    // The department's own estate is a closed domain, not the open web.
+    openWorldHint: false,
+  };
+}
