@@ -1,0 +1,36 @@
+/** The app settings that point the Function app at a running sandbox instead of Azure. */
+export interface SandboxEndpoints {
+  armUrl: string;
+  vaultUrl: string;
+  identityEndpoint: string;
+  identityHeader: string;
+  tenantId: string;
+  subscriptionId: string;
+  identityClientId: string;
+  issuer: string;
+  jwksUri: string;
+  caCertPath: string;
+  allowedResourceGroups: readonly string[];
+}
+
+/** The audience sandbox tokens are minted for, like an Entra app's Application ID URI. */
+export const SANDBOX_AUDIENCE = 'api://sovereign-mcp';
+
+export function sandboxAppSettings(sandbox: SandboxEndpoints): Record<string, string> {
+  return {
+    NODE_EXTRA_CA_CERTS: sandbox.caCertPath,
+    IDENTITY_ENDPOINT: sandbox.identityEndpoint,
+    IDENTITY_HEADER: sandbox.identityHeader,
+    AZURE_TENANT_ID: sandbox.tenantId,
+    AZURE_SUBSCRIPTION_ID: sandbox.subscriptionId,
+    AZURE_CLIENT_ID: sandbox.identityClientId,
+    AZURE_RESOURCE_MANAGER_ENDPOINT: sandbox.armUrl,
+    KEY_VAULT_URL: sandbox.vaultUrl,
+    // The twin's vault lives on 127.0.0.1, not *.vault.azure.net, so the challenge's resource cannot match.
+    KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'false',
+    MCP_RESOURCE_GROUPS: sandbox.allowedResourceGroups.join(','),
+    AUTH_AUDIENCE: SANDBOX_AUDIENCE,
+    AUTH_ISSUER: sandbox.issuer,
+    AUTH_JWKS_URI: sandbox.jwksUri,
+  };
+}

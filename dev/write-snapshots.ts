@@ -1,0 +1,8 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { TOOLS } from '../shared/tools/registry.js';
+import { renderSchemaSnapshot, renderToolTable, replaceToolTable } from './catalogue-docs.js';
+
+/** `npm run snapshots`: regenerates the tool-schema snapshot and README's tool table after a tool changes. */
+writeFileSync('test/snapshots/tool-schemas.json', renderSchemaSnapshot(TOOLS));
+writeFileSync('README.md', replaceToolTable(readFileSync('README.md', 'utf8'), renderToolTable(TOOLS)));
+console.log(`Updated test/snapshots/tool-schemas.json and README.md for ${TOOLS.length} tools.`);

@@ -1,0 +1,54 @@
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { TOOLS } from '../shared/tools/registry.js';
+import { annotationsFor } from '../shared/tools/tool.js';
+import { buildCatalogue } from '../shared/mcp/catalogue.js';
+import { renderSchemaSnapshot, renderToolTable, TABLE_END, TABLE_START } from '../dev/catalogue-docs.js';
+
+const fix = 'Run `npm run snapshots` after changing a tool, and review the diff.';
+
+describe('tool catalogue', () => {
+  it('matches the checked-in schema snapshot', () => {
+    const snapshot = readFileSync('test/snapshots/tool-schemas.json', 'utf8');
+    expect({ snapshot: renderSchemaSnapshot(TOOLS), fix }).toEqual({ snapshot, fix });
+  });
+
+  it('matches the tool table in README.md', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const table = readme.slice(readme.indexOf(TABLE_START), readme.indexOf(TABLE_END) + TABLE_END.length);
+    expect({ table: renderToolTable(TOOLS), fix }).toEqual({ table, fix });
+  });
+
+  it('names every tool area_noun_verb and derives annotations from the risk tier', () => {
+    const catalogue = buildCatalogue(TOOLS);
+    for (const tool of TOOLS) {
+      expect(tool.name).toMatch(/^[a-z]+(_[a-z]+)+$/);
+      const entry = catalogue.get(tool.name);
+      expect(entry?.annotations).toEqual(annotationsFor(tool));
+      expect(entry?.annotations?.readOnlyHint).toBe(tool.risk === 'read');
+      expect(entry?.annotations?.destructiveHint).toBe(tool.risk === 'destructive');
+      expect(entry?.inputSchema.type).toBe('object');
+      expect(entry?.outputSchema.type).toBe('object');
+    }
+  });
+
+  it('offers the read half of the catalogue', () => {
+    expect(TOOLS.map((tool) => tool.name).sort()).toEqual(
+      [
+        'access_whoami',
+        'compute_vm_list',
+        'group_get',
+        'group_list',
+        'group_resource_list',
+        'keyvault_key_get',
+        'keyvault_key_list',
+        'monitor_activity_log_list',
+        'storage_account_get',
+        'storage_account_list',
+        'storage_blob_list',
+        'storage_container_list',
+      ],
+    );
+    expect(TOOLS.every((tool) => tool.risk === 'read')).toBe(true);
+  });
+});

@@ -1,0 +1,91 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { startTestStack, type TestStack } from './helpers/stack.js';
+
+/**
+ * Reliability against Azure misbehaving, injected at the twin: the real SDK retry policy and our deadlines are
+ * what is under test.
+ */
+let stack: TestStack;
+let token: string;
+
+beforeAll(async () => {
+  stack = await startTestStack({ AZURE_CALL_TIMEOUT_MS: '6000', AZURE_TOKEN_TIMEOUT_MS: '2000' });
+  token = await stack.token();
+});
+afterEach(async () => stack.admin.clearFaults());
+afterAll(async () => stack?.stop());
+
+async function call(name: string, args: unknown) {
+  const started = Date.now();
+  const response = await fetch(`${stack.baseUrl}/tools/${name}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(args),
+  });
+  const body = (await response.json()) as { isError?: boolean; content: { text: string }[]; structuredContent?: Record<string, unknown> };
+  return { status: response.status, body, elapsedMs: Date.now() - started, error: body.isError ? JSON.parse(body.content[0]!.text).error : undefined };
+}
+
+describe('injected Azure faults', () => {
+  it('retries a 429 with Retry-After and succeeds', async () => {
+    await stack.admin.clearRequests();
+    await stack.admin.addFault({ service: 'arm', method: 'GET', path: '/resourcegroups/rg-ddr-dr-ukw', kind: '429', retryAfterSeconds: 1, count: 1 });
+    const result = await call('group_get', { name: 'rg-ddr-dr-ukw' });
+    expect(result.status).toBe(200);
+    expect(result.body.structuredContent).toMatchObject({ name: 'rg-ddr-dr-ukw' });
+    const hits = (await stack.admin.requests()).filter((entry) => entry.path.toLowerCase().endsWith('/resourcegroups/rg-ddr-dr-ukw'));
+    expect(hits.map((entry) => entry.status)).toEqual([429, 200]);
+  });
+
+  it('retries a transient 500 and succeeds', async () => {
+    await stack.admin.addFault({ service: 'arm', path: '/storageaccounts/stddrcasework', kind: '500', count: 1 });
+    const result = await call('storage_account_get', { resourceGroup: 'rg-ddr-casework-prod-uks', name: 'stddrcasework' });
+    expect(result.status).toBe(200);
+  });
+
+  it('ends a hung Azure call with a clear, bounded timeout error', async () => {
+    await stack.admin.addFault({ service: 'arm', path: '/resourcegroups/rg-ddr-web-prod-uks', kind: 'hang', count: 0 });
+    const result = await call('group_get', { name: 'rg-ddr-web-prod-uks' });
+    expect(result.status).toBe(504);
+    expect(result.error).toMatchObject({ code: 'azure_timeout' });
+    expect(result.error.message).toMatch(/did not answer within 6 s/);
+    expect(result.elapsedMs).toBeLessThan(10_000);
+  });
+
+  it('gives up on a persistent 429 with a throttled error and the retry hint', async () => {
+    await stack.admin.addFault({ service: 'vault', path: '/keys/cmk-casework', kind: '429', retryAfterSeconds: 1, count: 0 });
+    const result = await call('keyvault_key_get', { name: 'cmk-casework' });
+    expect(result.status).toBe(429);
+    expect(result.error.code).toBe('throttled');
+  });
+
+  it('maps a connection reset that persists to a clear Azure error, never a crash', async () => {
+    await stack.admin.addFault({ service: 'arm', path: '/resourcegroups/rg-ddr-monitoring-uks', kind: 'reset', count: 0 });
+    const result = await call('group_get', { name: 'rg-ddr-monitoring-uks' });
+    expect([502, 504]).toContain(result.status);
+    expect(result.error.message).not.toMatch(/127\.0\.0\.1|ECONNRESET|at .*\.js/);
+  });
+});
+
+describe('managed identity that never answers', () => {
+  let fresh: TestStack;
+  beforeAll(async () => {
+    fresh = await startTestStack({ AZURE_TOKEN_TIMEOUT_MS: '1500', AZURE_CALL_TIMEOUT_MS: '10000' });
+    await fresh.admin.addFault({ service: 'identity', kind: 'hang', count: 0 });
+  });
+  afterAll(async () => fresh?.stop());
+
+  it('fails the call within the token deadline with a message naming the identity', async () => {
+    const started = Date.now();
+    const response = await fetch(`${fresh.baseUrl}/tools/group_list`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await fresh.token()}` },
+      body: '{}',
+    });
+    expect(response.status).toBe(503);
+    const error = JSON.parse(((await response.json()) as { content: { text: string }[] }).content[0]!.text).error;
+    expect(error.code).toBe('identity_unavailable');
+    expect(error.message).toMatch(/managed identity did not issue a token within 1500 ms/);
+    expect(Date.now() - started).toBeLessThan(6_000);
+  });
+});

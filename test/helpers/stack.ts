@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SandboxAdmin } from '../../dev/sandbox/admin-client.js';
+import { startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
+import { startAppProcess, type AppProcess } from '../../dev/app-process.js';
+import { SANDBOX_AUDIENCE, sandboxAppSettings } from '../../dev/sandbox-settings.js';
+
+export interface TestStack {
+  sandbox: Sandbox;
+  /** The sandbox's fault-injection and request-log API. */
+  admin: SandboxAdmin;
+  app: AppProcess;
+  baseUrl: string;
+  mcpUrl: string;
+  /** A sandbox-signed bearer token for the app's audience. */
+  token(options?: { roles?: string[]; oid?: string; name?: string }): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export const DEV_OID = '11111111-2222-4333-8444-555555555555';
+
+/**
+ * The real thing on loopback: the Azure twin and Azurite in this process's children, and the Function app on the
+ * local host in its own process, configured exactly as `npm start` configures it. No mocks.
+ */
+export async function startTestStack(appEnv: Record<string, string> = {}): Promise<TestStack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sovereign-mcp-test-'));
+  const sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls' });
+  let app: AppProcess;
+  try {
+    app = await startAppProcess({ ...sandboxAppSettings(sandbox), ...appEnv });
+  } catch (error) {
+    await sandbox.close();
+    throw error;
+  }
+  return {
+    sandbox,
+    admin: new SandboxAdmin(sandbox.armUrl),
+    app,
+    baseUrl: app.url,
+    mcpUrl: `${app.url}/mcp`,
+    token: ({ roles = ['Mcp.Reader'], oid = DEV_OID, name = 'Test User' } = {}) =>
+      sandbox.mintToken({ audience: SANDBOX_AUDIENCE, tenantId: sandbox.tenantId, oid, name, roles }),
+    async stop() {
+      await app.stop();
+      await sandbox.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

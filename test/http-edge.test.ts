@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { request as httpRequest } from 'node:http';
+import { startTestStack, type TestStack } from './helpers/stack.js';
+
+let stack: TestStack;
+let token: string;
+
+beforeAll(async () => {
+  stack = await startTestStack({ MCP_MAX_BODY_BYTES: '65536' });
+  token = await stack.token();
+});
+afterAll(async () => stack?.stop());
+
+const initialize = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
+
+function post(body: string, headers: Record<string, string> = {}) {
+  return fetch(stack.mcpUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`, ...headers },
+    body,
+  });
+}
+
+/** fetch cannot set Host; node:http can. */
+function postWithHost(host: string): Promise<{ status: number; body: string }> {
+  const url = new URL(stack.mcpUrl);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { host, 'content-type': 'application/json', authorization: `Bearer ${token}` } },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(initialize));
+  });
+}
+
+async function rpcError(response: Response): Promise<{ code: number; message: string }> {
+  const text = await response.text();
+  const json = JSON.parse(text.startsWith('{') ? text : (/^data: (.*)$/m.exec(text)?.[1] ?? '{}'));
+  return json.error;
+}
+
+describe('authentication at the MCP edge', () => {
+  it('answers a request without a token with 401 and the protected-resource challenge', async () => {
+    const response = await post(JSON.stringify(initialize), { authorization: '' });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${stack.baseUrl}/.well-known/oauth-protected-resource/mcp", error="invalid_request", error_description="A bearer token is required in the Authorization header."`,
+    );
+  });
+
+  it('answers a token for another audience with 401 invalid_token', async () => {
+    const wrong = await stack.sandbox.mintToken({ audience: 'api://someone-else', tenantId: stack.sandbox.tenantId, oid: 'x-oid', roles: ['Mcp.Reader'] });
+    const response = await post(JSON.stringify(initialize), { authorization: `Bearer ${wrong}` });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    expect((await rpcError(response)).message).toMatch(/audience/);
+  });
+
+  it('answers an expired token with 401', async () => {
+    const expired = await stack.sandbox.mintToken({
+      audience: 'api://sovereign-mcp',
+      tenantId: stack.sandbox.tenantId,
+      oid: 'x-oid',
+      roles: ['Mcp.Reader'],
+      ttlSeconds: -600,
+      notBeforeSeconds: -1200,
+    });
+    const response = await post(JSON.stringify(initialize), { authorization: `Bearer ${expired}` });
+    expect(response.status).toBe(401);
+    expect((await rpcError(response)).message).toMatch(/expired/);
+  });
+
+  it('refuses a token passed in the query string', async () => {
+    const response = await fetch(`${stack.mcpUrl}?access_token=${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify(initialize),
+    });
+    expect(response.status).toBe(401);
+  });
+
+  it('serves protected-resource metadata naming the issuer', async () => {
+    for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) {
+      const response = await fetch(`${stack.baseUrl}${path}`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({
+        resource: stack.mcpUrl,
+        authorization_servers: [stack.sandbox.issuer],
+        scopes_supported: ['api://sovereign-mcp/Mcp.Access'],
+        bearer_methods_supported: ['header'],
+        resource_name: 'Sovereign MCP',
+      });
+    }
+  });
+});
+
+describe('transport rules', () => {
+  it('answers GET and DELETE /mcp with 405', async () => {
+    for (const method of ['GET', 'DELETE']) {
+      const response = await fetch(stack.mcpUrl, { method, headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } });
+      expect(response.status).toBe(405);
+      expect(response.headers.get('allow')).toBe('POST');
+    }
+  });
+
+  it('refuses a foreign Host header with 403 (DNS rebinding)', async () => {
+    const response = await postWithHost('evil.example:7071');
+    expect(response.status).toBe(403);
+    expect(JSON.parse(response.body).error.message).toMatch(/Host/i);
+  });
+
+  it('refuses a foreign browser Origin with 403', async () => {
+    const response = await post(JSON.stringify(initialize), { origin: 'https://evil.example' });
+    expect(response.status).toBe(403);
+  });
+
+  it('accepts an allowed Origin', async () => {
+    const response = await post(JSON.stringify(initialize), { origin: 'http://localhost:6274' });
+    expect(response.status).toBe(200);
+  });
+
+  it('answers an oversized body with 413 before parsing it', async () => {
+    const response = await post(JSON.stringify({ ...initialize, padding: 'x'.repeat(70_000) }));
+    expect(response.status).toBe(413);
+  });
+
+  it('answers malformed JSON with a JSON-RPC parse error', async () => {
+    const response = await post('{"jsonrpc": "2.0", "id": 1, "method": ');
+    expect(response.status).toBe(400);
+    expect((await rpcError(response)).code).toBe(-32700);
+  });
+
+  it('answers a JSON body that is not JSON-RPC with an invalid-request error', async () => {
+    const response = await post(JSON.stringify({ hello: 'world' }));
+    expect(response.status).toBe(400);
+    expect((await rpcError(response)).code).toBe(-32600);
+  });
+
+  it('answers a non-JSON content type with 415', async () => {
+    const response = await post(JSON.stringify(initialize), { 'content-type': 'text/plain' });
+    expect(response.status).toBe(415);
+  });
+
+  it('serves /health without authentication', async () => {
+    const response = await fetch(`${stack.baseUrl}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ok', name: 'sovereign-mcp', tools: 12 });
+  });
+});
