@@ -16,6 +16,20 @@ export interface SandboxEndpoints {
 /** The audience sandbox tokens are minted for, like an Entra app's Application ID URI. */
 export const SANDBOX_AUDIENCE = 'api://sovereign-mcp';
 
+/** Where `npm start` keeps the sandbox (git-ignored): state, issuer key, Azurite data, TLS certificate. */
+export const SANDBOX_DIR = process.env.SANDBOX_DIR ?? '.sandbox';
+
+/** Fixed ports for `npm start`, so the issuer URL, and tokens minted for it, stay valid across restarts. */
+export const SANDBOX_PORTS = {
+  arm: Number(process.env.SANDBOX_ARM_PORT ?? 8443),
+  vault: Number(process.env.SANDBOX_VAULT_PORT ?? 8444),
+  blob: Number(process.env.SANDBOX_BLOB_PORT ?? 10000),
+  table: Number(process.env.SANDBOX_TABLE_PORT ?? 10002),
+};
+
+/** The developer `npm start` hands a token to. */
+export const DEV_USER = { oid: '0b6f1d2e-3c4a-4b5d-8e6f-7a8b9c0d1e2f', name: 'Dev Engineer' };
+
 export function sandboxAppSettings(sandbox: SandboxEndpoints): Record<string, string> {
   return {
     NODE_EXTRA_CA_CERTS: sandbox.caCertPath,

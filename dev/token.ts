@@ -1,0 +1,63 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROLES } from '../shared/pipeline/authorise.js';
+import { loadOrCreateIssuerKey, mintToken } from './sandbox/issuer.js';
+import { sandboxIssuer } from './sandbox/discovery.js';
+import { TENANT_ID } from './sandbox/seed.js';
+import { runtimeFile, type RuntimeInfo } from './runtime-file.js';
+import { DEV_USER, SANDBOX_AUDIENCE, SANDBOX_DIR, SANDBOX_PORTS } from './sandbox-settings.js';
+
+/**
+ * `npm run --silent token -- --roles Mcp.Reader[,Mcp.Operator,...] [--oid ID] [--name NAME] [--ttl SECONDS]`
+ * prints one bearer token signed by the sandbox issuer (the one `npm start` serves), and nothing else.
+ */
+const usage = 'usage: npm run --silent token -- --roles Mcp.Reader[,Mcp.Operator,Mcp.Approver] [--oid ID] [--name NAME] [--ttl SECONDS]';
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      roles: { type: 'string', default: ROLES.reader },
+      oid: { type: 'string', default: DEV_USER.oid },
+      name: { type: 'string', default: DEV_USER.name },
+      ttl: { type: 'string', default: '3600' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }));
+} catch (error) {
+  console.error(`${(error as Error).message}\n${usage}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+
+const known = Object.values(ROLES) as string[];
+const roles = values.roles.split(',').map((role) => role.trim()).filter(Boolean);
+const unknown = roles.filter((role) => !known.includes(role));
+const ttlSeconds = Number(values.ttl);
+if (unknown.length > 0) {
+  console.error(`Unknown role ${unknown.join(', ')}: roles are ${known.join(', ')}.\n${usage}`);
+  process.exit(2);
+}
+if (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > 86_400) {
+  console.error(`--ttl must be whole seconds between 60 and 86400.\n${usage}`);
+  process.exit(2);
+}
+
+// The running sandbox says which issuer it serves; without one, the issuer `npm start` will serve on its port.
+const runtime: Partial<RuntimeInfo> = existsSync(runtimeFile()) ? JSON.parse(readFileSync(runtimeFile(), 'utf8')) : {};
+const issuer = runtime.issuer ?? sandboxIssuer(`https://127.0.0.1:${SANDBOX_PORTS.arm}`, TENANT_ID);
+const key = await loadOrCreateIssuerKey(resolve(SANDBOX_DIR, 'data'));
+console.log(
+  await mintToken(key, {
+    issuer,
+    audience: runtime.audience ?? SANDBOX_AUDIENCE,
+    tenantId: runtime.tenantId ?? TENANT_ID,
+    oid: values.oid,
+    name: values.name,
+    roles,
+    ttlSeconds,
+  }),
+);
