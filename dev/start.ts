@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startSandbox, type Sandbox } from './sandbox/index.js';
 import { startAppProcess, type AppProcess } from './app-process.js';
-import { trustSandboxOrRelaunch } from './relaunch.js';
+import { trustSandboxOrRelaunch } from './sandbox/relaunch.js';
 import { DEV_USER, SANDBOX_AUDIENCE, SANDBOX_DIR, SANDBOX_PORTS, sandboxAppSettings } from './sandbox-settings.js';
 import { runtimeFile } from './runtime-file.js';
 

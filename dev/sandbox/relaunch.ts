@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { ensureTls, processTrusts } from './sandbox/tls.js';
+import { ensureTls, processTrusts } from './tls.js';
 
 /**
  * Node reads NODE_EXTRA_CA_CERTS only at start-up. If this process does not yet trust the sandbox certificate,

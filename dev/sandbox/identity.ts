@@ -1,0 +1,48 @@
+// Managed-identity token endpoint, shaped like App Service's (IDENTITY_ENDPOINT / IDENTITY_HEADER, api-version 2019-08-01).
+import { type Call, type TwinContext, stsIssuer } from './context.js';
+import { HttpError, sendJson } from './http.js';
+import { mintToken } from './issuer.js';
+import { IDENTITY_RESOURCE_ID } from './seed.js';
+
+const TTL_SECONDS = 3600;
+
+export async function handleIdentity(ctx: TwinContext, call: Call): Promise<void> {
+  if (call.method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', 'The managed identity endpoint only accepts GET.');
+  const secret = call.req.headers['x-identity-header'];
+  if (secret === undefined) throw new HttpError(400, 'invalid_request', 'The X-IDENTITY-HEADER request header is missing.');
+  if (secret !== ctx.identityHeader) throw new HttpError(401, 'unauthorized_client', 'The X-IDENTITY-HEADER value does not match IDENTITY_HEADER.');
+  const rawResource = call.query.get('resource');
+  if (!rawResource) throw new HttpError(400, 'invalid_request', "The 'resource' query parameter is required.");
+  const clientId = call.query.get('client_id');
+  if (clientId === null) {
+    throw new HttpError(400, 'invalid_request', `This app has only a user-assigned identity: pass client_id=${ctx.identityClientId} (ManagedIdentityCredential({ clientId })).`);
+  }
+  if (clientId.toLowerCase() !== ctx.identityClientId.toLowerCase()) {
+    throw new HttpError(400, 'invalid_request', `No user-assigned identity with client_id '${clientId}' is assigned to this app; the sandbox identity's client id is ${ctx.identityClientId}.`);
+  }
+  const resource = rawResource.replace(/\/\.default$/, '');
+  const token = await mintToken(ctx.issuerKey, {
+    issuer: stsIssuer(ctx.tenantId),
+    audience: resource,
+    tenantId: ctx.tenantId,
+    oid: ctx.identityPrincipalId,
+    appid: ctx.identityClientId,
+    azp: ctx.identityClientId,
+    ttlSeconds: TTL_SECONDS,
+    // Backdated a little, so a token minted now is valid for services whose clocks run slightly behind.
+    notBeforeSeconds: -300,
+    extra: { idtyp: 'app', xms_mirid: IDENTITY_RESOURCE_ID },
+  });
+  sendJson(
+    call.res,
+    200,
+    {
+      access_token: token,
+      expires_on: String(Math.floor(Date.now() / 1000) + TTL_SECONDS),
+      resource,
+      token_type: 'Bearer',
+      client_id: ctx.identityClientId,
+    },
+    call.headers,
+  );
+}

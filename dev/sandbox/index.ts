@@ -1,0 +1,124 @@
+// Starts the whole sandbox: Azurite (blob + table) and the HTTPS twin of the Azure REST APIs.
+import { randomBytes } from 'node:crypto';
+import { startAzurite } from './azurite.js';
+import { sandboxIssuer } from './discovery.js';
+import type { FaultSpec } from './faults.js';
+import { loadOrCreateIssuerKey, mintToken, type IssuerKey, type TokenClaims } from './issuer.js';
+import {
+  ALLOWED_RESOURCE_GROUPS,
+  IDENTITY_CLIENT_ID,
+  IDENTITY_PRINCIPAL_ID,
+  SEEDED_ACCOUNTS,
+  SEED_BLOBS,
+  SUBSCRIPTION_ID,
+  TENANT_ID,
+  VAULT_NAME,
+  accountKey,
+} from './seed.js';
+import { ensureTls, processTrusts } from './tls.js';
+import { IDENTITY_PATH, startTwin } from './twin.js';
+
+export type { Fault, FaultSpec } from './faults.js';
+export type { TokenClaims } from './issuer.js';
+
+export interface SandboxOptions {
+  dataDir: string;
+  tlsDir: string;
+  armPort?: number;
+  vaultPort?: number;
+  blobPort?: number;
+  tablePort?: number;
+  pageSize?: number;
+  faults?: FaultSpec[];
+}
+
+export interface Sandbox {
+  /** https://127.0.0.1:PORT (no trailing slash): ARM, managed identity, issuer discovery and /_sandbox admin. */
+  armUrl: string;
+  /** The seeded vault's URL, with trailing slash. */
+  vaultUrl: string;
+  vaultName: string;
+  /** Azurite blob/table origins; accounts are path-style: {blobUrl}/{account}/{container}/{blob}. */
+  blobUrl: string;
+  tableUrl: string;
+  /** Value for IDENTITY_ENDPOINT. */
+  identityEndpoint: string;
+  /** Value for IDENTITY_HEADER (random per start). */
+  identityHeader: string;
+  tenantId: string;
+  subscriptionId: string;
+  identityClientId: string;
+  identityPrincipalId: string;
+  /** {armUrl}/{tenantId}/v2.0 — the `iss` of tokens minted with mintToken's default issuer. */
+  issuer: string;
+  jwksUri: string;
+  issuerKey: IssuerKey;
+  caCertPath: string;
+  allowedResourceGroups: string[];
+  /** Mints a token signed by the sandbox issuer; `issuer` defaults to `issuer` above. */
+  mintToken(claims: Omit<TokenClaims, 'issuer'> & { issuer?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
+  const tls = await ensureTls(opts.tlsDir);
+  if (!processTrusts(tls.cert)) {
+    throw new Error(`startSandbox needs NODE_EXTRA_CA_CERTS=${tls.certPath} set when node starts, so Azure SDK clients trust the sandbox's HTTPS endpoints (currently ${process.env['NODE_EXTRA_CA_CERTS'] ?? 'unset'}).`);
+  }
+  const issuerKey = await loadOrCreateIssuerKey(opts.dataDir);
+  const azurite = await startAzurite({
+    dataDir: opts.dataDir,
+    tls,
+    ...(opts.blobPort !== undefined && { blobPort: opts.blobPort }),
+    ...(opts.tablePort !== undefined && { tablePort: opts.tablePort }),
+    accounts: SEEDED_ACCOUNTS.map((name) => ({ name, key: accountKey(name) })),
+    blobs: SEED_BLOBS,
+  });
+  const identityHeader = randomBytes(24).toString('hex');
+  let twin;
+  try {
+    twin = await startTwin({
+      dataDir: opts.dataDir,
+      tls,
+      issuerKey,
+      identityHeader,
+      blobUrl: azurite.blobUrl,
+      tableUrl: azurite.tableUrl,
+      ...(opts.armPort !== undefined && { armPort: opts.armPort }),
+      ...(opts.vaultPort !== undefined && { vaultPort: opts.vaultPort }),
+      ...(opts.pageSize !== undefined && { pageSize: opts.pageSize }),
+      ...(opts.faults !== undefined && { faults: opts.faults }),
+    });
+  } catch (e) {
+    await azurite.stop();
+    throw e;
+  }
+  const { armUrl } = twin;
+  const issuer = sandboxIssuer(armUrl, TENANT_ID);
+  let closing: Promise<void> | undefined;
+  const started = twin;
+  return {
+    armUrl,
+    vaultUrl: twin.vaultUrls[VAULT_NAME] as string,
+    vaultName: VAULT_NAME,
+    blobUrl: azurite.blobUrl,
+    tableUrl: azurite.tableUrl,
+    identityEndpoint: `${armUrl}${IDENTITY_PATH}`,
+    identityHeader,
+    tenantId: TENANT_ID,
+    subscriptionId: SUBSCRIPTION_ID,
+    identityClientId: IDENTITY_CLIENT_ID,
+    identityPrincipalId: IDENTITY_PRINCIPAL_ID,
+    issuer,
+    jwksUri: `${armUrl}/${TENANT_ID}/discovery/v2.0/keys`,
+    issuerKey,
+    caCertPath: tls.certPath,
+    allowedResourceGroups: [...ALLOWED_RESOURCE_GROUPS],
+    mintToken: (claims) => mintToken(issuerKey, { ...claims, issuer: claims.issuer ?? issuer }),
+    close: () =>
+      (closing ??= (async () => {
+        await started.close();
+        await azurite.stop();
+      })()),
+  };
+}

@@ -1,0 +1,94 @@
+// Shapes of the twin's persisted state. ARM resources are kept close to their wire form so rendering is a copy.
+
+export type Tags = Record<string, string>;
+
+export interface ResourceGroup {
+  name: string;
+  location: string;
+  tags: Tags;
+  provisioningState: 'Succeeded' | 'Deleting';
+}
+
+export interface ArmResource {
+  id: string;
+  name: string;
+  type: string;
+  location: string;
+  resourceGroup: string;
+  tags: Tags;
+  kind?: string;
+  sku?: { name: string; tier?: string; family?: string };
+  identity?: Record<string, unknown>;
+  properties: Record<string, unknown>;
+  /** VMs only: the `PowerState/...` code shown in the instance view. */
+  powerState?: string;
+}
+
+export interface KeyVersion {
+  version: string;
+  kty: 'RSA';
+  keySize: number;
+  /** Public modulus and exponent, base64url. The private half is never kept. */
+  n: string;
+  e: string;
+  keyOps: string[];
+  enabled: boolean;
+  created: number;
+  updated: number;
+  exp?: number;
+  nbf?: number;
+  tags: Tags;
+}
+
+export interface LifetimeAction {
+  trigger: { timeAfterCreate?: string; timeBeforeExpiry?: string };
+  action: { type: 'Rotate' | 'Notify' };
+}
+
+export interface RotationPolicy {
+  lifetimeActions: LifetimeAction[];
+  expiryTime?: string;
+  created: number;
+  updated: number;
+}
+
+export interface VaultKey {
+  name: string;
+  /** Oldest first; the last one is the current version. */
+  versions: KeyVersion[];
+  rotationPolicy?: RotationPolicy;
+}
+
+export interface DeletedKey extends VaultKey {
+  deletedDate: number;
+  scheduledPurgeDate: number;
+}
+
+export interface VaultData {
+  keys: Record<string, VaultKey>;
+  deletedKeys: Record<string, DeletedKey>;
+}
+
+export interface SeedBlob {
+  account: string;
+  container: string;
+  name: string;
+  contentType: string;
+  content: string;
+}
+
+/** The URLs baked into stored resources; rebased when a restart lands on other ports. */
+export interface Endpoints {
+  vaultUrls: Record<string, string>;
+  blobUrl: string;
+  tableUrl: string;
+}
+
+export interface StateData {
+  endpoints: Endpoints;
+  resourceGroups: ResourceGroup[];
+  resources: ArmResource[];
+  vaults: Record<string, VaultData>;
+  /** Activity-log events in wire shape, oldest first. */
+  activityLog: Record<string, unknown>[];
+}

@@ -1,0 +1,139 @@
+// The twin's mutable state: seeded on first run, persisted to {dataDir}/state.json after every mutation.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ArmResource, Endpoints, ResourceGroup, StateData, VaultData } from './model.js';
+import { buildSeed } from './seed.js';
+
+const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Rewrites URLs stored inside resources when the listeners came up on different ports than last time. */
+function rebase(data: StateData, next: Endpoints): StateData {
+  let json = JSON.stringify(data);
+  const swap = (from: string | undefined, to: string | undefined): void => {
+    if (!from || !to || from === to) return;
+    // The lookahead stops https://h:1000 from matching inside https://h:10000.
+    json = json.replace(new RegExp(`${escapeRegex(from.replace(/\/$/, ''))}(?=[/"])`, 'g'), to.replace(/\/$/, ''));
+  };
+  swap(data.endpoints.blobUrl, next.blobUrl);
+  swap(data.endpoints.tableUrl, next.tableUrl);
+  for (const [name, url] of Object.entries(data.endpoints.vaultUrls)) swap(url, next.vaultUrls[name]);
+  return { ...(JSON.parse(json) as StateData), endpoints: next };
+}
+
+/** Operations interrupted by a restart are treated as finished. */
+function settleInterrupted(data: StateData): void {
+  const deleting = data.resourceGroups.filter((g) => g.provisioningState === 'Deleting').map((g) => g.name.toLowerCase());
+  data.resourceGroups = data.resourceGroups.filter((g) => !deleting.includes(g.name.toLowerCase()));
+  data.resources = data.resources.filter((r) => !deleting.includes(r.resourceGroup.toLowerCase()));
+  for (const r of data.resources) if (r.properties['provisioningState'] === 'Creating') r.properties['provisioningState'] = 'Succeeded';
+}
+
+export class TwinState {
+  private constructor(
+    private readonly file: string,
+    private data: StateData,
+  ) {}
+
+  static async open(dataDir: string, endpoints: Endpoints): Promise<TwinState> {
+    mkdirSync(dataDir, { recursive: true });
+    const file = join(dataDir, 'state.json');
+    let data: StateData;
+    if (existsSync(file)) {
+      data = rebase(JSON.parse(readFileSync(file, 'utf8')) as StateData, endpoints);
+      settleInterrupted(data);
+    } else {
+      data = await buildSeed(endpoints);
+    }
+    const state = new TwinState(file, data);
+    state.save();
+    return state;
+  }
+
+  get endpoints(): Endpoints {
+    return this.data.endpoints;
+  }
+
+  save(): void {
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.data, null, 1));
+    renameSync(tmp, this.file);
+  }
+
+  async reset(): Promise<void> {
+    this.data = await buildSeed(this.data.endpoints);
+    this.save();
+  }
+
+  // ---- resource groups
+
+  groups(): ResourceGroup[] {
+    return this.data.resourceGroups;
+  }
+
+  group(name: string): ResourceGroup | undefined {
+    return this.data.resourceGroups.find((g) => same(g.name, name));
+  }
+
+  putGroup(group: ResourceGroup): void {
+    const i = this.data.resourceGroups.findIndex((g) => same(g.name, group.name));
+    if (i >= 0) this.data.resourceGroups[i] = group;
+    else this.data.resourceGroups.push(group);
+    this.save();
+  }
+
+  /** Removes the group and everything in it. */
+  removeGroup(name: string): void {
+    this.data.resourceGroups = this.data.resourceGroups.filter((g) => !same(g.name, name));
+    this.data.resources = this.data.resources.filter((r) => !same(r.resourceGroup, name));
+    this.save();
+  }
+
+  // ---- ARM resources
+
+  resources(): ArmResource[] {
+    return this.data.resources;
+  }
+
+  resource(type: string, group: string | undefined, name: string): ArmResource | undefined {
+    return this.data.resources.find(
+      (r) => same(r.type, type) && same(r.name, name) && (group === undefined || same(r.resourceGroup, group)),
+    );
+  }
+
+  putResource(resource: ArmResource): void {
+    const i = this.data.resources.findIndex((r) => same(r.id, resource.id));
+    if (i >= 0) this.data.resources[i] = resource;
+    else this.data.resources.push(resource);
+    this.save();
+  }
+
+  removeResource(id: string): void {
+    this.data.resources = this.data.resources.filter((r) => !same(r.id, id));
+    this.save();
+  }
+
+  // ---- Key Vault data plane (callers mutate the returned object, then call save())
+
+  vaultNames(): string[] {
+    return Object.keys(this.data.vaults);
+  }
+
+  vault(name: string): VaultData | undefined {
+    return this.data.vaults[name];
+  }
+
+  // ---- activity log
+
+  activityLog(): Record<string, unknown>[] {
+    return this.data.activityLog;
+  }
+
+  appendActivity(event: Record<string, unknown>): void {
+    this.data.activityLog.push(event);
+    this.save();
+  }
+}

@@ -1,0 +1,329 @@
+// The sandbox must look like Azure to the real SDK clients: these tests drive it with them, no mocks.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ComputeManagementClient } from '@azure/arm-compute';
+import { MonitorClient } from '@azure/arm-monitor';
+import { ResourceManagementClient } from '@azure/arm-resources';
+import { StorageManagementClient } from '@azure/arm-storage';
+import { ManagedIdentityCredential } from '@azure/identity';
+import { KeyClient } from '@azure/keyvault-keys';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
+import { SandboxAdmin } from '../../dev/sandbox/admin-client.js';
+import { startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
+import { ensureTls } from '../../dev/sandbox/tls.js';
+
+const TLS_DIR = '.sandbox/tls';
+const ARM_SCOPE = 'https://management.azure.com/.default';
+
+let dataDir: string;
+let sandbox: Sandbox;
+let credential: ManagedIdentityCredential;
+let admin: SandboxAdmin;
+
+async function start(): Promise<void> {
+  sandbox = await startSandbox({ dataDir, tlsDir: TLS_DIR });
+  process.env['IDENTITY_ENDPOINT'] = sandbox.identityEndpoint;
+  process.env['IDENTITY_HEADER'] = sandbox.identityHeader;
+  credential = new ManagedIdentityCredential({ clientId: sandbox.identityClientId });
+  admin = new SandboxAdmin(sandbox.armUrl);
+}
+
+const resources = (options: { maxRetries?: number } = {}): ResourceManagementClient =>
+  new ResourceManagementClient(credential, sandbox.subscriptionId, {
+    endpoint: sandbox.armUrl,
+    credentialScopes: [ARM_SCOPE],
+    ...(options.maxRetries !== undefined && { retryOptions: { maxRetries: options.maxRetries } }),
+  });
+const storage = (options: { maxRetries?: number } = {}): StorageManagementClient =>
+  new StorageManagementClient(credential, sandbox.subscriptionId, {
+    endpoint: sandbox.armUrl,
+    ...(options.maxRetries !== undefined && { retryOptions: { maxRetries: options.maxRetries } }),
+  });
+
+async function collect<T>(iter: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iter) out.push(item);
+  return out;
+}
+
+async function rejection(p: Promise<unknown>): Promise<{ name?: string; code?: string; statusCode?: number }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as { name?: string; code?: string; statusCode?: number };
+  }
+  throw new Error('expected the call to fail');
+}
+
+beforeAll(async () => {
+  await ensureTls(TLS_DIR);
+  dataDir = mkdtempSync(join(tmpdir(), 'sandbox-test-'));
+  await start();
+});
+
+afterAll(async () => {
+  await sandbox?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('managed identity and issuer', () => {
+  it('issues ARM tokens to ManagedIdentityCredential({clientId})', async () => {
+    const token = await credential.getToken(ARM_SCOPE);
+    const claims = decodeJwt(token.token);
+    expect(claims.aud).toBe('https://management.azure.com');
+    expect(claims.iss).toBe(`https://sts.windows.net/${sandbox.tenantId}/`);
+    expect(claims['oid']).toBe(sandbox.identityPrincipalId);
+    expect(claims['appid']).toBe(sandbox.identityClientId);
+    expect(token.expiresOnTimestamp).toBeGreaterThan(Date.now() + 50 * 60_000);
+  });
+
+  it('rejects a wrong identity header and an unknown client id', async () => {
+    const url = `${sandbox.identityEndpoint}?api-version=2019-08-01&resource=https://vault.azure.net`;
+    expect((await fetch(`${url}&client_id=${sandbox.identityClientId}`, { headers: { 'X-IDENTITY-HEADER': 'wrong' } })).status).toBe(401);
+    const res = await fetch(`${url}&client_id=00000000-0000-0000-0000-000000000000`, { headers: { 'X-IDENTITY-HEADER': sandbox.identityHeader } });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain(sandbox.identityClientId);
+  });
+
+  it('publishes OpenID configuration and a JWKS that verifies minted tokens', async () => {
+    const config = (await (await fetch(`${sandbox.issuer}/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string };
+    expect(config.issuer).toBe(sandbox.issuer);
+    expect(config.jwks_uri).toBe(sandbox.jwksUri);
+    const keys = (await (await fetch(config.jwks_uri)).json()) as JSONWebKeySet;
+    const token = await sandbox.mintToken({ audience: 'api://sovereign-mcp', tenantId: sandbox.tenantId, oid: 'u-1', name: 'Priya Shah', roles: ['Estate.Read'] });
+    const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(keys), { issuer: sandbox.issuer, audience: 'api://sovereign-mcp' });
+    expect(protectedHeader).toMatchObject({ alg: 'RS256', typ: 'JWT', kid: sandbox.issuerKey.kid });
+    expect(payload).toMatchObject({ sub: 'u-1', tid: sandbox.tenantId, roles: ['Estate.Read'], ver: '2.0' });
+  });
+});
+
+describe('Resource Manager', () => {
+  it('lists every resource group across pages and gets one', async () => {
+    await admin.clearRequests();
+    const groups = await collect(resources().resourceGroups.list());
+    expect(groups.length).toBeGreaterThanOrEqual(12);
+    expect(groups.map((g) => g.name)).toEqual(expect.arrayContaining(sandbox.allowedResourceGroups));
+    const pages = (await admin.requests()).filter((r) => /resourcegroups$/i.test(r.path));
+    expect(pages.length).toBeGreaterThan(1);
+    const group = await resources().resourceGroups.get('RG-DDR-RECORDS-PROD-UKS');
+    expect(group).toMatchObject({ name: 'rg-ddr-records-prod-uks', location: 'uksouth' });
+    expect(group.tags).toMatchObject({ costCentre: 'CC-4101', dataClassification: 'OFFICIAL-SENSITIVE' });
+  });
+
+  it('answers a missing group with 404 ResourceGroupNotFound', async () => {
+    const err = await rejection(resources().resourceGroups.get('rg-does-not-exist'));
+    expect(err).toMatchObject({ name: 'RestError', statusCode: 404, code: 'ResourceGroupNotFound' });
+  });
+
+  it('lists generic resources with a resourceType filter', async () => {
+    const vaults = await collect(resources().resources.list({ filter: "resourceType eq 'Microsoft.KeyVault/vaults'" }));
+    expect(vaults.map((v) => v.name)).toEqual([sandbox.vaultName]);
+    const inGroup = await collect(resources().resources.listByResourceGroup('rg-ddr-casework-prod-uks'));
+    expect(inGroup.map((r) => r.type)).toEqual(expect.arrayContaining(['Microsoft.Storage/storageAccounts', 'Microsoft.Compute/virtualMachines']));
+  });
+
+  it('requires a token and an api-version', async () => {
+    const url = `${sandbox.armUrl}/subscriptions/${sandbox.subscriptionId}/resourcegroups`;
+    const anonymous = await fetch(`${url}?api-version=2021-04-01`);
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { error: { code: string } }).error.code).toBe('AuthenticationFailed');
+    const { token } = await credential.getToken(ARM_SCOPE);
+    const noVersion = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    expect(noVersion.status).toBe(400);
+    expect(((await noVersion.json()) as { error: { code: string } }).error.code).toBe('MissingApiVersionParameter');
+  });
+
+  it('creates and deletes a group (delete is a long-running operation)', async () => {
+    const created = await resources().resourceGroups.createOrUpdate('rg-ddr-temp-uks', { location: 'uksouth', tags: { owner: 'tests' } });
+    expect(created.properties?.provisioningState).toBe('Succeeded');
+    await resources().resourceGroups.beginDeleteAndWait('rg-ddr-temp-uks', { updateIntervalInMs: 100 });
+    expect(await resources().resourceGroups.checkExistence('rg-ddr-temp-uks')).toMatchObject({ body: false });
+  });
+});
+
+describe('Storage resource provider', () => {
+  it('lists accounts and shows customer-managed key settings', async () => {
+    const accounts = await collect(storage().storageAccounts.list());
+    expect(accounts.length).toBeGreaterThanOrEqual(5);
+    const cmk = accounts.filter((a) => a.encryption?.keySource === 'Microsoft.Keyvault');
+    expect(cmk.length).toBeGreaterThanOrEqual(3);
+    expect(accounts.some((a) => !['uksouth', 'ukwest'].includes(a.location))).toBe(true);
+    const account = await storage().storageAccounts.getProperties('rg-ddr-records-prod-uks', 'stddrrecordsprod');
+    expect(account.encryption?.keySource).toBe('Microsoft.Keyvault');
+    expect(account.encryption?.keyVaultProperties?.keyName).toBe('cmk-records');
+    expect(account.encryption?.keyVaultProperties?.keyVaultUri).toBe(sandbox.vaultUrl);
+    expect(account.primaryEndpoints?.blob).toBe(`${sandbox.blobUrl}/stddrrecordsprod/`);
+    const inGroup = await collect(storage().storageAccounts.listByResourceGroup('rg-ddr-archive-prod-ukw'));
+    expect(inGroup.map((a) => a.name)).toEqual(['stddrarchiveprod']);
+  });
+
+  it('creates an account through the LRO, updates it and deletes it', async () => {
+    const client = storage();
+    expect((await client.storageAccounts.checkNameAvailability({ name: 'stddrtemp01', type: 'Microsoft.Storage/storageAccounts' })).nameAvailable).toBe(true);
+    const created = await client.storageAccounts.beginCreateAndWait(
+      'rg-ddr-records-dev-uks',
+      'stddrtemp01',
+      { location: 'uksouth', kind: 'StorageV2', sku: { name: 'Standard_LRS' }, minimumTlsVersion: 'TLS1_2' },
+      { updateIntervalInMs: 100 },
+    );
+    expect(created).toMatchObject({ name: 'stddrtemp01', provisioningState: 'Succeeded', minimumTlsVersion: 'TLS1_2' });
+    const updated = await client.storageAccounts.update('rg-ddr-records-dev-uks', 'stddrtemp01', {
+      tags: { owner: 'tests' },
+      encryption: { keySource: 'Microsoft.Keyvault', keyVaultProperties: { keyName: 'cmk-records', keyVaultUri: sandbox.vaultUrl } },
+    });
+    expect(updated.tags).toEqual({ owner: 'tests' });
+    expect(updated.encryption?.keyVaultProperties?.currentVersionedKeyIdentifier).toMatch(new RegExp(`^${sandbox.vaultUrl}keys/cmk-records/[0-9a-f]{32}$`));
+    const taken = await rejection(client.storageAccounts.beginCreateAndWait('rg-ddr-web-prod-uks', 'stddrtemp01', { location: 'uksouth', kind: 'StorageV2', sku: { name: 'Standard_LRS' } }));
+    expect(taken).toMatchObject({ statusCode: 409, code: 'StorageAccountAlreadyTaken' });
+    const monitor = new MonitorClient(credential, sandbox.subscriptionId, { endpoint: sandbox.armUrl });
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const audit = await collect(monitor.activityLogs.list(`eventTimestamp ge '${since}' and resourceUri eq '${created.id}'`));
+    expect(audit.map((e) => e.operationName?.value)).toContain('Microsoft.Storage/storageAccounts/write');
+    expect(audit[0]?.caller).toBe(sandbox.identityPrincipalId);
+    await client.storageAccounts.delete('rg-ddr-records-dev-uks', 'stddrtemp01');
+    const gone = await rejection(client.storageAccounts.getProperties('rg-ddr-records-dev-uks', 'stddrtemp01'));
+    expect(gone).toMatchObject({ statusCode: 404, code: 'ResourceNotFound' });
+  });
+
+  it('rejects an invalid account name', async () => {
+    const err = await rejection(storage().storageAccounts.beginCreateAndWait('rg-ddr-records-dev-uks', 'Bad_Name', { location: 'uksouth', kind: 'StorageV2', sku: { name: 'Standard_LRS' } }));
+    expect(err).toMatchObject({ statusCode: 400, code: 'AccountNameInvalid' });
+  });
+});
+
+describe('Key Vault keys', () => {
+  const keys = (): KeyClient => new KeyClient(sandbox.vaultUrl, credential, { disableChallengeResourceVerification: true });
+
+  it('lists keys, gets one with its rotation policy and versions', async () => {
+    const listed = await collect(keys().listPropertiesOfKeys());
+    expect(listed.map((k) => k.name)).toEqual(expect.arrayContaining(['cmk-records', 'legacy-signing-2019', 'cmk-retired-2022']));
+    expect(listed.find((k) => k.name === 'cmk-retired-2022')?.enabled).toBe(false);
+    const key = await keys().getKey('cmk-records');
+    expect(key.keyType).toBe('RSA');
+    expect(key.key?.n?.length).toBe(384);
+    expect(key.key?.d).toBeUndefined();
+    expect(key.id).toBe(`${sandbox.vaultUrl}keys/cmk-records/${key.properties.version}`);
+    const policy = await keys().getKeyRotationPolicy('cmk-records');
+    expect(policy.lifetimeActions).toEqual(expect.arrayContaining([{ action: 'Rotate', timeAfterCreate: 'P90D' }]));
+    expect(policy.expiresIn).toBe('P1Y');
+    const versions = await collect(keys().listPropertiesOfKeyVersions('cmk-records'));
+    expect(versions.length).toBe(3);
+  });
+
+  it('pages key listings with maxresults', async () => {
+    const pages = await collect(keys().listPropertiesOfKeys().byPage({ maxPageSize: 2 }));
+    expect(pages.length).toBeGreaterThan(1);
+    expect(pages.flat().length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('creates, rotates and sets a rotation policy', async () => {
+    const client = keys();
+    const created = await client.createRsaKey('cmk-test', { keySize: 3072 });
+    expect(created.key?.n?.length).toBe(384);
+    await client.updateKeyRotationPolicy('cmk-test', { lifetimeActions: [{ action: 'Rotate', timeAfterCreate: 'P30D' }], expiresIn: 'P90D' });
+    const rotated = await client.rotateKey('cmk-test');
+    expect(rotated.properties.version).not.toBe(created.properties.version);
+    expect(rotated.properties.expiresOn?.getTime()).toBeGreaterThan(Date.now() + 80 * 86400_000);
+    expect((await collect(client.listPropertiesOfKeyVersions('cmk-test'))).length).toBe(2);
+  });
+
+  it('answers an unknown key with 404 KeyNotFound', async () => {
+    expect(await rejection(keys().getKey('no-such-key'))).toMatchObject({ statusCode: 404, code: 'KeyNotFound' });
+  });
+});
+
+describe('activity log and compute', () => {
+  it('returns the last 14 days of activity across pages', async () => {
+    await admin.clearRequests();
+    const to = new Date();
+    const from = new Date(to.getTime() - 14 * 86400_000);
+    const monitor = new MonitorClient(credential, sandbox.subscriptionId, { endpoint: sandbox.armUrl });
+    const events = await collect(monitor.activityLogs.list(`eventTimestamp ge '${from.toISOString()}' and eventTimestamp le '${to.toISOString()}'`));
+    expect(events.length).toBeGreaterThanOrEqual(40);
+    expect(events[0]?.eventTimestamp).toBeInstanceOf(Date);
+    expect(events.some((e) => e.status?.value === 'Failed')).toBe(true);
+    expect(events.some((e) => /ignore previous instructions/i.test(e.description ?? ''))).toBe(true);
+    expect(events.some((e) => /[\u{E0000}-\u{E007F}]/u.test(e.description ?? ''))).toBe(true);
+    expect((await admin.requests()).filter((r) => r.path.toLowerCase().endsWith('/values')).length).toBeGreaterThan(1);
+    const oneGroup = await collect(monitor.activityLogs.list(`eventTimestamp ge '${from.toISOString()}' and resourceGroupName eq 'rg-ddr-web-prod-uks'`));
+    expect(oneGroup.length).toBeGreaterThan(0);
+    expect(oneGroup.every((e) => e.resourceGroupName === 'rg-ddr-web-prod-uks')).toBe(true);
+  });
+
+  it('lists virtual machines with their power state', async () => {
+    const compute = new ComputeManagementClient(credential, sandbox.subscriptionId, { endpoint: sandbox.armUrl });
+    const vms = await collect(compute.virtualMachines.listAll({ statusOnly: 'true' }));
+    expect(vms.length).toBe(4);
+    const app02 = vms.find((vm) => vm.name === 'vm-ddr-case-app02');
+    expect(app02?.hardwareProfile?.vmSize).toBe('Standard_D4s_v5');
+    expect(app02?.storageProfile?.osDisk?.osType).toBe('Linux');
+    expect(app02?.instanceView?.statuses?.map((s) => s.code)).toContain('PowerState/deallocated');
+  });
+});
+
+describe('blob storage over OAuth', () => {
+  it('lists containers and reads a seeded blob with the managed identity', async () => {
+    const service = new BlobServiceClient(`${sandbox.blobUrl}/stddrrecordsprod`, credential);
+    const containers = (await collect(service.listContainers())).map((c) => c.name);
+    expect(containers).toEqual(expect.arrayContaining(['case-files', 'ingest']));
+    const blob = await service.getContainerClient('case-files').getBlobClient('retention-schedule.csv').downloadToBuffer();
+    expect(blob.toString('utf8')).toContain('Subject access requests');
+  });
+});
+
+describe('fault injection', () => {
+  it('a 429 is retried by the SDK and the call then succeeds', async () => {
+    await admin.clearRequests();
+    await admin.addFault({ kind: '429', path: 'resourcegroups', count: 1 });
+    const group = await resources().resourceGroups.get('rg-ddr-web-prod-uks');
+    expect(group.name).toBe('rg-ddr-web-prod-uks');
+    const statuses = (await admin.requests()).filter((r) => r.path.toLowerCase().includes('resourcegroups')).map((r) => r.status);
+    expect(statuses).toEqual([429, 200]);
+  });
+
+  it('a 500 surfaces as InternalServerError when retries are off', async () => {
+    await admin.addFault({ service: 'arm', kind: '500', path: '/storageaccounts\\/stddrcasework$/', count: 0 });
+    try {
+      const err = await rejection(storage({ maxRetries: 0 }).storageAccounts.getProperties('rg-ddr-casework-prod-uks', 'stddrcasework'));
+      expect(err).toMatchObject({ statusCode: 500, code: 'InternalServerError' });
+    } finally {
+      await admin.clearFaults();
+    }
+  });
+
+  it('a reset connection is retried by the SDK', async () => {
+    await admin.clearRequests();
+    await admin.addFault({ service: 'arm', kind: 'reset', method: 'GET', path: '/resourcegroups/rg-ddr-dr-ukw', count: 1 });
+    expect((await resources().resourceGroups.get('rg-ddr-dr-ukw')).location).toBe('ukwest');
+    expect((await admin.requests()).map((r) => r.status)).toEqual([0, 200]);
+  });
+
+  it('a hang ends when the caller aborts', async () => {
+    await admin.clearRequests();
+    await admin.addFault({ kind: 'hang', path: 'virtualmachines', count: 1 });
+    const compute = new ComputeManagementClient(credential, sandbox.subscriptionId, { endpoint: sandbox.armUrl });
+    const started = Date.now();
+    const err = await rejection(collect(compute.virtualMachines.listAll({ abortSignal: AbortSignal.timeout(500) })));
+    expect(err.name).toBe('AbortError');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await admin.requests()).map((r) => r.status)).toContain(0);
+  });
+});
+
+describe('persistence', () => {
+  it('keeps state across a restart with the same data dir', async () => {
+    await resources().resourceGroups.createOrUpdate('rg-ddr-persist-uks', { location: 'uksouth', tags: { owner: 'tests' } });
+    await sandbox.close();
+    await start();
+    const group = await resources().resourceGroups.get('rg-ddr-persist-uks');
+    expect(group.tags).toEqual({ owner: 'tests' });
+    // URLs stored inside resources follow the listeners to their new ports.
+    const account = await storage().storageAccounts.getProperties('rg-ddr-records-prod-uks', 'stddrrecordsprod');
+    expect(account.encryption?.keyVaultProperties?.keyVaultUri).toBe(sandbox.vaultUrl);
+    await admin.reset();
+    expect(await rejection(resources().resourceGroups.get('rg-ddr-persist-uks'))).toMatchObject({ statusCode: 404 });
+  });
+});
