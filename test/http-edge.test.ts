@@ -146,6 +146,24 @@ describe('transport rules', () => {
     expect((await rpcError(response)).code).toBe(-32600);
   });
 
+  it('refuses JSON-RPC batches, which the protocol no longer allows', async () => {
+    const ping = { jsonrpc: '2.0', method: 'ping' };
+    const response = await post(JSON.stringify([{ ...ping, id: 1 }, { ...ping, id: 2 }]));
+    expect(response.status).toBe(400);
+    expect(await rpcError(response)).toEqual({ code: -32600, message: expect.stringMatching(/batches are not supported/) });
+  });
+
+  it('refuses an unsupported MCP-Protocol-Version header', async () => {
+    const response = await post(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }), { 'mcp-protocol-version': '1999-01-01' });
+    expect(response.status).toBe(400);
+    expect((await rpcError(response)).message).toMatch(/Unsupported protocol version/);
+  });
+
+  it('answers a request that does not accept JSON and SSE with 406', async () => {
+    const response = await post(JSON.stringify(initialize), { accept: 'text/html' });
+    expect(response.status).toBe(406);
+  });
+
   it('answers a non-JSON content type with 415', async () => {
     const response = await post(JSON.stringify(initialize), { 'content-type': 'text/plain' });
     expect(response.status).toBe(415);

@@ -67,7 +67,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
   const parsed = schema.safeParse(given);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      return `  ${name}: ${name in given ? issue.message : 'required but not set'}`;
+    });
     throw new SettingsError(
       `Sovereign MCP cannot start: invalid settings\n${problems.join('\n')}\nSee local.settings.sample.json for every setting.`,
     );

@@ -25,6 +25,12 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   const auth = await authenticateRequest(request, app.authenticate, resourceMetadataUrl(request, '/mcp'));
   if ('status' in auth) return refuse(auth);
 
+  // JSON-RPC batches were removed from MCP in 2025-06-18; one HTTP request carries one message, so every call is
+  // authorised, rate-limited and audited on its own.
+  if (startsWithArray(body.bytes)) {
+    return jsonRpcErrorResponse(400, -32600, 'Invalid Request: batches are not supported; send one JSON-RPC message per request.');
+  }
+
   const call: McpCallContext = { caller: auth.caller, correlationId: correlationIdOf(request) };
   const webRequest = new Request(request.url, {
     method: 'POST',
@@ -42,4 +48,12 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
     },
   });
   return fromWebResponse(response);
+}
+
+function startsWithArray(bytes: Uint8Array): boolean {
+  for (const byte of bytes) {
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+    return byte === 0x5b; // '['
+  }
+  return false;
 }

@@ -1,0 +1,78 @@
+import { describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TOOLS } from '../shared/tools/registry.js';
+
+/**
+ * What the Azure Functions host (func start, or Azure) would register when it loads `main`. The host provides
+ * the `@azure/functions-core` module to the worker; here a stand-in module, found through NODE_PATH, records the
+ * registrations, so the real `app.http` calls in functions/index.ts are what is checked.
+ */
+const coreStandIn = mkdtempSync(join(tmpdir(), 'functions-core-'));
+mkdirSync(join(coreStandIn, '@azure', 'functions-core'), { recursive: true });
+writeFileSync(
+  join(coreStandIn, '@azure', 'functions-core', 'index.js'),
+  `const registered = [];
+   process.on('exit', () => process.stdout.write(JSON.stringify(registered)));
+   module.exports = {
+     registerFunction: (metadata) => { registered.push(metadata); return { dispose() {} }; },
+     setProgrammingModel: () => {},
+     registerHook: () => ({ dispose() {} }),
+     log: () => {},
+   };`,
+);
+
+const validSettings = {
+  AZURE_TENANT_ID: '7d3f9c2a-1b4e-4f6a-9c8d-2e5b7a1f3c90',
+  AZURE_SUBSCRIPTION_ID: 'b2e4c6a8-3d5f-4a7b-8c9e-0f1a2b3c4d5e',
+  AZURE_CLIENT_ID: '3c8e1f5a-9b2d-4e7c-a6f0-8d4b2c9e1a37',
+  KEY_VAULT_URL: 'https://kv-example-ukw.vault.azure.net/',
+  MCP_RESOURCE_GROUPS: 'rg-one,rg-two',
+  AUTH_AUDIENCE: 'api://sovereign-mcp',
+};
+
+function loadMain(settings: Record<string, string>) {
+  const { PATH, HOME } = process.env;
+  return spawnSync(process.execPath, ['-e', "import('./dist/functions/index.js')"], {
+    env: { PATH, HOME, NODE_PATH: coreStandIn, ...settings },
+    encoding: 'utf8',
+  });
+}
+
+interface Metadata {
+  name: string;
+  bindings: Record<string, { type: string; direction: string; route?: string; methods?: string[]; authLevel?: string }>;
+}
+
+describe('Azure Functions registration (what func start loads)', () => {
+  it('registers the MCP router, one Function per tool, the metadata and health routes', () => {
+    const run = loadMain(validSettings);
+    expect(run.status).toBe(0);
+    const registered = JSON.parse(run.stdout) as Metadata[];
+    const triggers = registered.map((metadata) => {
+      const trigger = Object.values(metadata.bindings).find((binding) => binding.type === 'httpTrigger')!;
+      return { name: metadata.name, route: trigger.route, methods: trigger.methods?.map((m) => m.toUpperCase()).sort() };
+    });
+    expect(triggers).toEqual(
+      expect.arrayContaining([
+        { name: 'mcp', route: 'mcp', methods: ['DELETE', 'GET', 'POST'] },
+        { name: 'health', route: 'health', methods: ['GET'] },
+        { name: 'oauth_protected_resource', route: '.well-known/oauth-protected-resource', methods: ['GET'] },
+        { name: 'oauth_protected_resource_mcp', route: '.well-known/oauth-protected-resource/mcp', methods: ['GET'] },
+        ...TOOLS.map((tool) => ({ name: `tool_${tool.name}`, route: `tools/${tool.name}`, methods: ['POST'] })),
+      ]),
+    );
+    expect(triggers).toHaveLength(TOOLS.length + 4);
+  });
+
+  it('stops at start with a message naming each bad setting', () => {
+    const run = loadMain({ ...validSettings, AZURE_TENANT_ID: 'contoso', MCP_RESOURCE_GROUPS: '' });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain('Sovereign MCP cannot start: invalid settings');
+    expect(run.stderr).toContain('AZURE_TENANT_ID: must be a GUID');
+    expect(run.stderr).toContain('MCP_RESOURCE_GROUPS: required but not set');
+    expect(run.stdout).toBe('[]');
+  });
+});
