@@ -7,8 +7,12 @@ export const TABLE_END = '<!-- tools:end -->';
 
 /** The README tool table, generated from the registry so the docs cannot drift from the code. */
 export function renderToolTable(tools: readonly ToolDefinition[]): string {
-  const rows = tools.map((tool) => `| \`${tool.name}\` | ${tool.risk} | ${tool.description.replace(/\|/g, '\\|')} |`);
-  return [TABLE_START, '| Tool | Risk | What it does |', '| --- | --- | --- |', ...rows, TABLE_END].join('\n');
+  const permissions = (tool: ToolDefinition) =>
+    [...tool.azurePermissions.actions, ...tool.azurePermissions.dataActions].map((action) => `\`${action}\``).join('<br>') || 'none';
+  const rows = tools.map(
+    (tool) => `| \`${tool.name}\` | ${tool.risk} | ${tool.description.replace(/\|/g, '\\|')} | ${permissions(tool)} |`,
+  );
+  return [TABLE_START, '| Tool | Risk | What it does | Azure permissions it uses |', '| --- | --- | --- | --- |', ...rows, TABLE_END].join('\n');
 }
 
 /** The published tool definitions exactly as tools/list serves them, for the checked-in snapshot. */

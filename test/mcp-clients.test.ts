@@ -135,6 +135,19 @@ describe('MCP router with the official v2 client (protocol 2026-07-28)', () => {
     expect(seen.length).toBe(stack.sandbox.allowedResourceGroups.length);
   });
 
+  it('pages storage accounts group by group, one at a time, to the same list as one big page', async () => {
+    const all = structured(await client.callTool({ name: 'storage_account_list', arguments: { top: 100 } }));
+    const names: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const out = structured(await client.callTool({ name: 'storage_account_list', arguments: { top: 1, ...(cursor ? { cursor } : {}) } }));
+      names.push(...(out.accounts as { name: string }[]).map((account) => account.name));
+      cursor = out.nextCursor as string | undefined;
+    } while (cursor);
+    expect(names).toEqual((all.accounts as { name: string }[]).map((account) => account.name));
+    expect(names.length).toBeGreaterThanOrEqual(5);
+  });
+
   it('pages through the activity log by time without repeats', async () => {
     const all = structured(await client.callTool({ name: 'monitor_activity_log_list', arguments: { days: 14, top: 100 } }));
     const ids: string[] = [];
@@ -151,7 +164,7 @@ describe('MCP router with the official v2 client (protocol 2026-07-28)', () => {
 
   it('refuses a forged cursor that points the identity at another host', async () => {
     const forged = Buffer.from(JSON.stringify({ link: 'https://attacker.example/subscriptions/x', offset: 0 })).toString('base64url');
-    const result = await client.callTool({ name: 'group_list', arguments: { cursor: forged } });
+    const result = await client.callTool({ name: 'group_resource_list', arguments: { resourceGroup: 'rg-ddr-casework-prod-uks', cursor: forged } });
     expect(result.isError).toBe(true);
     expect(JSON.stringify(result.content)).toContain('invalid_arguments');
   });

@@ -9,8 +9,12 @@ export const pageInput = {
 
 export const nextCursorOutput = z.string().optional().describe('Pass as cursor to get the next page; absent on the last page');
 
-/** Where a listing stopped: the Azure page's own link (absent for the first page) and the position within it. */
+/**
+ * Where a listing stopped: which source (resource group) it was reading, that source's Azure page link (absent for
+ * its first page) and the position within the page.
+ */
 interface Position {
+  source?: number;
   link?: string;
   offset: number;
 }
@@ -43,9 +47,12 @@ export function decodeCursor(cursor: string | undefined, rule: ContinuationRule)
   } catch {
     throw invalid();
   }
-  const parsed = z.object({ link: z.string().max(4000).optional(), offset: z.number().int().min(0).max(100_000) }).strict().safeParse(value);
+  const parsed = z
+    .object({ source: z.number().int().min(0).max(10_000).optional(), link: z.string().max(4000).optional(), offset: z.number().int().min(0).max(100_000) })
+    .strict()
+    .safeParse(value);
   if (!parsed.success) throw invalid();
-  const { link, offset } = parsed.data;
+  const { source, link, offset } = parsed.data;
   if (link !== undefined && rule !== 'marker') {
     let url: URL;
     try {
@@ -55,7 +62,7 @@ export function decodeCursor(cursor: string | undefined, rule: ContinuationRule)
     }
     if (url.origin !== rule.origin || !url.pathname.toLowerCase().startsWith(rule.pathPrefix)) throw invalid();
   }
-  return link === undefined ? { offset } : { link, offset };
+  return { ...(source !== undefined ? { source } : {}), ...(link !== undefined ? { link } : {}), offset };
 }
 
 export interface PageOf<T> {
@@ -68,41 +75,56 @@ const MAX_PAGES_PER_CALL = 20;
 
 /**
  * Reads `top` items from an SDK listing starting at `cursor`, one Azure page at a time (memory stays bounded by
- * Azure's page size), keeping only items that pass `keep`. `open(link)` starts the SDK's byPage iterator at a link;
- * `linkOf(page)` reads the page's continuation link.
+ * Azure's page size), keeping only items that pass `keep`. `open(link, source)` starts the SDK's byPage iterator at
+ * a link; `linkOf(page)` reads the page's continuation link. With `sources` (resource groups), the listings of each
+ * source are read one after another, so a listing never needs more than per-group permissions.
  */
 export async function readPage<T, R>(options: {
   cursor: string | undefined;
   top: number;
   rule: ContinuationRule;
-  open: (link: string | undefined) => AsyncIterableIterator<T[]>;
+  sources?: readonly string[];
+  open: (link: string | undefined, source: string | undefined) => AsyncIterableIterator<T[]>;
   linkOf: (page: T[]) => string | undefined;
   keep?: (item: T) => boolean;
   map: (item: T) => R;
 }): Promise<PageOf<R>> {
-  const { top, keep = () => true, map } = options;
+  const { top, keep = () => true, map, sources } = options;
   const start = decodeCursor(options.cursor, options.rule);
+  const sourceCount = sources?.length ?? 1;
+  if ((start.source ?? 0) >= sourceCount) {
+    throw new ToolError('invalid_arguments', 'cursor is not a cursor from this listing; call again without cursor to start over.');
+  }
   const items: R[] = [];
-  let link = start.link;
-  let offset = start.offset;
+  const at = (source: number, link: string | undefined, offset: number): Position => ({
+    ...(sources ? { source } : {}),
+    ...(link !== undefined ? { link } : {}),
+    offset,
+  });
   let pagesRead = 0;
-  for await (const page of options.open(link)) {
-    pagesRead += 1;
-    const next = options.linkOf(page);
-    for (let index = offset; index < page.length; index += 1) {
-      const item = page[index] as T;
-      if (!keep(item)) continue;
-      items.push(map(item));
-      if (items.length === top) {
-        const more = index + 1 < page.length;
-        if (more) return { items, nextCursor: encodeCursor(link === undefined ? { offset: index + 1 } : { link, offset: index + 1 }) };
-        return next ? { items, nextCursor: encodeCursor({ link: next, offset: 0 }) } : { items };
+  for (let source = start.source ?? 0; source < sourceCount; source += 1) {
+    const first = source === (start.source ?? 0);
+    let link = first ? start.link : undefined;
+    let offset = first ? start.offset : 0;
+    for await (const page of options.open(link, sources?.[source])) {
+      pagesRead += 1;
+      const next = options.linkOf(page);
+      for (let index = offset; index < page.length; index += 1) {
+        const item = page[index] as T;
+        if (!keep(item)) continue;
+        items.push(map(item));
+        if (items.length === top) {
+          const after =
+            index + 1 < page.length ? at(source, link, index + 1) : next ? at(source, next, 0) : source + 1 < sourceCount ? at(source + 1, undefined, 0) : undefined;
+          return after ? { items, nextCursor: encodeCursor(after) } : { items };
+        }
       }
+      if (!next) break;
+      link = next;
+      offset = 0;
+      if (pagesRead >= MAX_PAGES_PER_CALL) return { items, nextCursor: encodeCursor(at(source, link, 0)) };
     }
-    if (!next) return { items };
-    link = next;
-    offset = 0;
-    if (pagesRead >= MAX_PAGES_PER_CALL) return { items, nextCursor: encodeCursor({ link, offset: 0 }) };
+    if (pagesRead >= MAX_PAGES_PER_CALL && source + 1 < sourceCount) return { items, nextCursor: encodeCursor(at(source + 1, undefined, 0)) };
   }
   return { items };
 }

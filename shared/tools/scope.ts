@@ -20,13 +20,9 @@ export const containerName = z
   .regex(/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'container names are 3-63 lower-case letters, digits and single hyphens')
   .describe('Blob container name');
 
-export function isGroupInScope(settings: Settings, group: string | undefined): boolean {
-  return group !== undefined && settings.resourceGroups.includes(group.toLowerCase());
-}
-
 /** Refuses, before any Azure call, a resource group the department has not put in the app's scope. */
 export function assertGroupInScope(settings: Settings, group: string): void {
-  if (!isGroupInScope(settings, group)) {
+  if (!settings.resourceGroups.includes(group.toLowerCase())) {
     throw new ToolError(
       'out_of_scope',
       `Resource group '${group}' is outside the resource groups this app manages (${settings.resourceGroups.join(', ')}).`,

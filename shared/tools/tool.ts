@@ -15,6 +15,11 @@ export interface ToolContext {
   signal: AbortSignal;
 }
 
+export interface AzurePermissions {
+  actions: readonly string[];
+  dataActions: readonly string[];
+}
+
 export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
   /** `area_noun_verb`, snake_case. */
   name: string;
@@ -22,6 +27,11 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   /** What the tool does and when to use it; read by the agent. */
   description: string;
   risk: RiskTier;
+  /**
+   * The Azure RBAC actions the app's managed identity needs for this tool, exactly. The custom roles in infra/
+   * are checked against the union of these, so the identity holds no permission no tool uses.
+   */
+  azurePermissions: AzurePermissions;
   input: I;
   output: O;
   handler(args: z.output<I>, context: ToolContext): Promise<z.input<O>>;

@@ -7,6 +7,7 @@ export default defineTool({
   description:
     'Shows the caller as this server sees them (Entra object id, tenant, client app, roles, token expiry) and the scope the server manages. Use it to understand why a call is allowed or refused.',
   risk: 'read',
+  azurePermissions: { actions: [], dataActions: [] },
   input: z.object({}),
   output: z.object({
     oid: z.string(),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
 import { armLinkRule, continuationOf, nextCursorOutput, pageInput, readPage } from '../paging.js';
-import { assertGroupInScope, groupOf, isGroupInScope, resourceGroupName } from '../scope.js';
+import { assertGroupInScope, groupOf, resourceGroupName } from '../scope.js';
 import { tagsOf, tagsOutput } from '../common.js';
 
 export default defineTool({
@@ -10,6 +10,7 @@ export default defineTool({
   description:
     'Lists virtual machines in the managed resource groups (or one group): size, OS, region, provisioning and power state. Paged.',
   risk: 'read',
+  azurePermissions: { actions: ['Microsoft.Compute/virtualMachines/read', 'Microsoft.Compute/virtualMachines/instanceView/read'], dataActions: [] },
   input: z.object({ resourceGroup: resourceGroupName.optional().describe('Only this resource group'), ...pageInput }),
   output: z.object({
     vms: z.array(
@@ -33,13 +34,11 @@ export default defineTool({
       cursor,
       top,
       rule: armLinkRule(settings.armEndpoint, settings.subscriptionId),
-      open: (link) =>
-        (resourceGroup
-          ? vms.list(resourceGroup, { abortSignal: signal, expand: 'instanceView' })
-          : vms.listAll({ abortSignal: signal, statusOnly: 'true' })
-        ).byPage(link ? { continuationToken: link } : {}),
+      // Group by group, so the identity needs read access on the managed groups only, not the subscription.
+      sources: resourceGroup ? [resourceGroup] : settings.resourceGroups,
+      open: (link, group) =>
+        vms.list(group ?? '', { abortSignal: signal, expand: 'instanceView' }).byPage(link ? { continuationToken: link } : {}),
       linkOf: continuationOf,
-      keep: (vm) => isGroupInScope(settings, groupOf(vm.id)),
       map: (vm) => ({
         name: vm.name ?? '',
         resourceGroup: groupOf(vm.id) ?? '',

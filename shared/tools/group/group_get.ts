@@ -8,6 +8,7 @@ export default defineTool({
   title: 'Get a resource group',
   description: 'Shows one resource group: its id, region, provisioning state, tags and any managing resource.',
   risk: 'read',
+  azurePermissions: { actions: ['Microsoft.Resources/subscriptions/resourceGroups/read'], dataActions: [] },
   input: z.object({ name: resourceGroupName }),
   output: z.object({
     id: z.string(),

@@ -1,41 +1,47 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
-import { armLinkRule, nextCursorOutput, pageInput, readPage } from '../paging.js';
-import { isGroupInScope } from '../scope.js';
+import { decodeCursor, encodeCursor, nextCursorOutput, pageInput } from '../paging.js';
 import { tagsOf, tagsOutput } from '../common.js';
 
 export default defineTool({
   name: 'group_list',
   title: 'List resource groups',
   description:
-    "Lists the department's resource groups that this app manages, with region, state and tags. Paged: pass nextCursor to continue.",
+    "Lists the resource groups this app manages (the department's configured scope) with region, state and tags, and names any configured group that does not exist. Paged: pass nextCursor to continue.",
   risk: 'read',
+  azurePermissions: { actions: ['Microsoft.Resources/subscriptions/resourceGroups/read'], dataActions: [] },
   input: z.object({ ...pageInput }),
   output: z.object({
     subscriptionId: z.string(),
     groups: z.array(
       z.object({ name: z.string(), location: z.string(), provisioningState: z.string().optional(), tags: tagsOutput }),
     ),
+    missing: z.array(z.string()).describe('Configured resource groups that do not exist in Azure'),
     nextCursor: nextCursorOutput,
   }),
   async handler({ top, cursor }, { azure, settings, signal }) {
+    // The scope is the configured list: each group is read directly, so the identity never lists the subscription.
+    const { offset } = decodeCursor(cursor, 'marker');
+    const names = settings.resourceGroups.slice(offset, offset + top);
     const client = await azure.resources();
-    // Imported here, not at the top, so a cold start loads this SDK only when a group tool runs.
-    const { getContinuationToken } = await import('@azure/arm-resources');
-    const page = await readPage({
-      cursor,
-      top,
-      rule: armLinkRule(settings.armEndpoint, settings.subscriptionId),
-      open: (link) => client.resourceGroups.list({ abortSignal: signal }).byPage(link ? { continuationToken: link } : {}),
-      linkOf: getContinuationToken,
-      keep: (group) => isGroupInScope(settings, group.name),
-      map: (group) => ({
-        name: group.name ?? '',
-        location: group.location,
-        provisioningState: group.properties?.provisioningState,
-        tags: tagsOf(group.tags),
-      }),
-    });
-    return { subscriptionId: settings.subscriptionId, groups: page.items, nextCursor: page.nextCursor };
+    const found = await Promise.all(
+      names.map((name) =>
+        client.resourceGroups.get(name, { abortSignal: signal }).catch((error: unknown) => {
+          if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+          throw error;
+        }),
+      ),
+    );
+    const next = offset + names.length;
+    return {
+      subscriptionId: settings.subscriptionId,
+      groups: found.flatMap((group) =>
+        group
+          ? [{ name: group.name ?? '', location: group.location, provisioningState: group.properties?.provisioningState, tags: tagsOf(group.tags) }]
+          : [],
+      ),
+      missing: names.filter((_, index) => !found[index]),
+      nextCursor: next < settings.resourceGroups.length ? encodeCursor({ offset: next }) : undefined,
+    };
   },
 });

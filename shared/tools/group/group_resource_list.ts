@@ -10,6 +10,7 @@ export default defineTool({
   description:
     'Lists the resources in one resource group (any type, or one type such as Microsoft.Storage/storageAccounts). Paged.',
   risk: 'read',
+  azurePermissions: { actions: ['Microsoft.Resources/subscriptions/resourceGroups/resources/read'], dataActions: [] },
   input: z.object({
     resourceGroup: resourceGroupName,
     type: z

@@ -9,6 +9,7 @@ export default defineTool({
   description:
     "Lists the keys in the department's Key Vault with their state, dates and tags (metadata only; never key material). Paged.",
   risk: 'read',
+  azurePermissions: { actions: [], dataActions: ['Microsoft.KeyVault/vaults/keys/read'] },
   input: z.object({ ...pageInput }),
   output: z.object({
     vaultUrl: z.string(),

@@ -10,6 +10,7 @@ export default defineTool({
   description:
     'Shows one storage account: region, SKU, security settings (HTTPS only, minimum TLS, public blob access, shared-key access) and encryption, including whether it uses a customer-managed key and which one.',
   risk: 'read',
+  azurePermissions: { actions: ['Microsoft.Storage/storageAccounts/read'], dataActions: [] },
   input: z.object({ resourceGroup: resourceGroupName, name: storageAccountName }),
   output: z.object({
     id: z.string(),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
 import { armLinkRule, continuationOf, nextCursorOutput, pageInput, readPage } from '../paging.js';
-import { assertGroupInScope, groupOf, isGroupInScope, resourceGroupName } from '../scope.js';
+import { assertGroupInScope, groupOf, resourceGroupName } from '../scope.js';
 import { encryptionOf } from './encryption.js';
 
 export default defineTool({
@@ -10,6 +10,7 @@ export default defineTool({
   description:
     'Lists storage accounts in the managed resource groups (or one group), with region, SKU and whether each uses a customer-managed key. Paged.',
   risk: 'read',
+  azurePermissions: { actions: ['Microsoft.Storage/storageAccounts/read'], dataActions: [] },
   input: z.object({ resourceGroup: resourceGroupName.optional().describe('Only this resource group'), ...pageInput }),
   output: z.object({
     accounts: z.array(
@@ -33,13 +34,10 @@ export default defineTool({
       cursor,
       top,
       rule: armLinkRule(settings.armEndpoint, settings.subscriptionId),
-      open: (link) =>
-        (resourceGroup
-          ? accounts.listByResourceGroup(resourceGroup, { abortSignal: signal })
-          : accounts.list({ abortSignal: signal })
-        ).byPage(link ? { continuationToken: link } : {}),
+      // Group by group, so the identity needs read access on the managed groups only, not the subscription.
+      sources: resourceGroup ? [resourceGroup] : settings.resourceGroups,
+      open: (link, group) => accounts.listByResourceGroup(group ?? '', { abortSignal: signal }).byPage(link ? { continuationToken: link } : {}),
       linkOf: continuationOf,
-      keep: (account) => isGroupInScope(settings, groupOf(account.id)),
       map: (account) => {
         const encryption = encryptionOf(account);
         return {

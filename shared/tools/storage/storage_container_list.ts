@@ -11,6 +11,7 @@ export default defineTool({
   description:
     'Lists the blob containers of a storage account encrypted with a customer-managed key, with public-access level and legal-hold/immutability flags. Paged.',
   risk: 'read',
+  azurePermissions: { actions: ['Microsoft.Storage/storageAccounts/read', 'Microsoft.Storage/storageAccounts/blobServices/containers/read'], dataActions: [] },
   input: z.object({ resourceGroup: resourceGroupName, account: storageAccountName, ...pageInput }),
   output: z.object({
     containers: z.array(
