@@ -169,6 +169,18 @@ describe('MCP router with the official v2 client (protocol 2026-07-28)', () => {
     expect(JSON.stringify(result.content)).toContain('invalid_arguments');
   });
 
+  it('refuses a cursor that moves a listing to another collection on the same host', async () => {
+    // The containers of an account without a customer-managed key, which storage_container_list refuses.
+    const sneaky = `${stack.sandbox.armUrl}/subscriptions/${stack.sandbox.subscriptionId}/resourceGroups/rg-ddr-records-dev-uks/providers/Microsoft.Storage/storageAccounts/stddrrecordsdev/blobServices/default/containers?api-version=2024-01-01`;
+    const otherGroup = `${stack.sandbox.armUrl}/subscriptions/${stack.sandbox.subscriptionId}/resourceGroups/rg-ddr-sandbox-neu/resources?api-version=2024-01-01`;
+    for (const link of [sneaky, otherGroup]) {
+      const cursor = Buffer.from(JSON.stringify({ link, offset: 0 })).toString('base64url');
+      const result = await client.callTool({ name: 'group_resource_list', arguments: { resourceGroup: 'rg-ddr-records-dev-uks', cursor } });
+      expect(result.isError).toBe(true);
+      expect(JSON.parse((result.content as { text: string }[])[0]!.text).error.code).toBe('invalid_arguments');
+    }
+  });
+
   it('answers invalid arguments with an isError result the agent can act on', async () => {
     const result = await client.callTool({ name: 'group_get', arguments: { name: 'bad name with spaces' } });
     expect(result.isError).toBe(true);

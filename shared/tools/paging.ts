@@ -26,8 +26,11 @@ interface Position {
  */
 export interface LinkRule {
   origin: string;
-  /** Lower-case path prefix the link must start with. */
-  pathPrefix: string;
+  /**
+   * The exact collection path a link must have for a source (resource group): a cursor cannot move a listing to
+   * another group or collection (say, the containers of an account the CMK rule refuses).
+   */
+  path: (source: string | undefined) => string;
 }
 
 export function encodeCursor(position: Position): string {
@@ -37,7 +40,7 @@ export function encodeCursor(position: Position): string {
 /** `marker`: the continuation is an opaque marker the SDK sends as a query parameter (blob listings), not a URL. */
 export type ContinuationRule = LinkRule | 'marker';
 
-export function decodeCursor(cursor: string | undefined, rule: ContinuationRule): Position {
+export function decodeCursor(cursor: string | undefined, rule: ContinuationRule, sources?: readonly string[]): Position {
   if (cursor === undefined) return { offset: 0 };
   const invalid = () =>
     new ToolError('invalid_arguments', 'cursor is not a cursor from this listing; call again without cursor to start over.');
@@ -53,6 +56,7 @@ export function decodeCursor(cursor: string | undefined, rule: ContinuationRule)
     .safeParse(value);
   if (!parsed.success) throw invalid();
   const { source, link, offset } = parsed.data;
+  if ((source ?? 0) >= (sources?.length ?? 1)) throw invalid();
   if (link !== undefined && rule !== 'marker') {
     let url: URL;
     try {
@@ -60,7 +64,8 @@ export function decodeCursor(cursor: string | undefined, rule: ContinuationRule)
     } catch {
       throw invalid();
     }
-    if (url.origin !== rule.origin || !url.pathname.toLowerCase().startsWith(rule.pathPrefix)) throw invalid();
+    const expected = rule.path(sources?.[source ?? 0]).toLowerCase();
+    if (url.origin !== rule.origin || url.pathname.toLowerCase().replace(/\/+$/, '') !== expected) throw invalid();
   }
   return { ...(source !== undefined ? { source } : {}), ...(link !== undefined ? { link } : {}), offset };
 }
@@ -90,11 +95,8 @@ export async function readPage<T, R>(options: {
   map: (item: T) => R;
 }): Promise<PageOf<R>> {
   const { top, keep = () => true, map, sources } = options;
-  const start = decodeCursor(options.cursor, options.rule);
+  const start = decodeCursor(options.cursor, options.rule, sources);
   const sourceCount = sources?.length ?? 1;
-  if ((start.source ?? 0) >= sourceCount) {
-    throw new ToolError('invalid_arguments', 'cursor is not a cursor from this listing; call again without cursor to start over.');
-  }
   const items: R[] = [];
   const at = (source: number, link: string | undefined, offset: number): Position => ({
     ...(sources ? { source } : {}),
@@ -129,9 +131,12 @@ export async function readPage<T, R>(options: {
   return { items };
 }
 
-/** The rule for nextLinks of a Resource Manager listing under this subscription. */
-export function armLinkRule(armEndpoint: string, subscriptionId: string): LinkRule {
-  return { origin: new URL(armEndpoint).origin, pathPrefix: `/subscriptions/${subscriptionId.toLowerCase()}/` };
+/** The rule for nextLinks of a Resource Manager collection in a resource group, e.g. `providers/microsoft.storage/storageaccounts`. */
+export function armCollectionRule(armEndpoint: string, subscriptionId: string, collection: string, fixedGroup?: string): LinkRule {
+  return {
+    origin: new URL(armEndpoint).origin,
+    path: (group) => `/subscriptions/${subscriptionId}/resourcegroups/${fixedGroup ?? group ?? ''}/${collection}`,
+  };
 }
 
 /** Continuation link of a page from the TypeSpec-generated SDKs (arm-storage, arm-compute, keyvault-keys). */

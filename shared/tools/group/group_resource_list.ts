@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
-import { armLinkRule, nextCursorOutput, pageInput, readPage } from '../paging.js';
+import { armCollectionRule, nextCursorOutput, pageInput, readPage } from '../paging.js';
 import { assertGroupInScope, resourceGroupName } from '../scope.js';
 import { tagsOf, tagsOutput } from '../common.js';
 
@@ -43,7 +43,7 @@ export default defineTool({
     const page = await readPage({
       cursor,
       top,
-      rule: armLinkRule(settings.armEndpoint, settings.subscriptionId),
+      rule: armCollectionRule(settings.armEndpoint, settings.subscriptionId, 'resources', resourceGroup),
       open: (link) =>
         client.resources
           .listByResourceGroup(resourceGroup, { abortSignal: signal, ...(filter ? { filter } : {}) })

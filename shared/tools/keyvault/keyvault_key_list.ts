@@ -32,7 +32,7 @@ export default defineTool({
     const page = await readPage({
       cursor,
       top,
-      rule: { origin: vault.origin, pathPrefix: `${vault.pathname.toLowerCase()}keys` },
+      rule: { origin: vault.origin, path: () => `${vault.pathname}keys` },
       open: (link) =>
         client.listPropertiesOfKeys({ abortSignal: signal }).byPage({ maxPageSize: 25, ...(link ? { continuationToken: link } : {}) }),
       linkOf: continuationOf,

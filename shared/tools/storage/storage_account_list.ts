@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
-import { armLinkRule, continuationOf, nextCursorOutput, pageInput, readPage } from '../paging.js';
+import { armCollectionRule, continuationOf, nextCursorOutput, pageInput, readPage } from '../paging.js';
 import { assertGroupInScope, groupOf, resourceGroupName } from '../scope.js';
 import { encryptionOf } from './encryption.js';
 
@@ -33,7 +33,7 @@ export default defineTool({
     const page = await readPage({
       cursor,
       top,
-      rule: armLinkRule(settings.armEndpoint, settings.subscriptionId),
+      rule: armCollectionRule(settings.armEndpoint, settings.subscriptionId, 'providers/microsoft.storage/storageaccounts'),
       // Group by group, so the identity needs read access on the managed groups only, not the subscription.
       sources: resourceGroup ? [resourceGroup] : settings.resourceGroups,
       open: (link, group) => accounts.listByResourceGroup(group ?? '', { abortSignal: signal }).byPage(link ? { continuationToken: link } : {}),
