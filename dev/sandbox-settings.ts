@@ -27,6 +27,9 @@ export const SANDBOX_PORTS = {
   table: Number(process.env.SANDBOX_TABLE_PORT ?? 10002),
 };
 
+/** The delegated scope sandbox user tokens carry, as Entra puts it in `scp` for the app's exposed API. */
+export const SANDBOX_SCOPE = 'Mcp.Access';
+
 /** The developer `npm start` hands a token to. */
 export const DEV_USER = { oid: '0b6f1d2e-3c4a-4b5d-8e6f-7a8b9c0d1e2f', name: 'Dev Engineer' };
 

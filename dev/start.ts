@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { startSandbox, type Sandbox } from './sandbox/index.js';
 import { startAppProcess, type AppProcess } from './app-process.js';
 import { trustSandboxOrRelaunch } from './sandbox/relaunch.js';
-import { DEV_USER, SANDBOX_AUDIENCE, SANDBOX_DIR, SANDBOX_PORTS, sandboxAppSettings } from './sandbox-settings.js';
+import { DEV_USER, SANDBOX_AUDIENCE, SANDBOX_DIR, SANDBOX_PORTS, SANDBOX_SCOPE, sandboxAppSettings } from './sandbox-settings.js';
 import { runtimeFile } from './runtime-file.js';
 
 /**
@@ -55,6 +55,7 @@ if (realAzure || (await trustSandboxOrRelaunch(resolve(SANDBOX_DIR, 'tls')))) {
         name: DEV_USER.name,
         roles: ['Mcp.Reader', 'Mcp.Operator'],
         ttlSeconds: 8 * 3600,
+        extra: { scp: SANDBOX_SCOPE },
       });
       mkdirSync(SANDBOX_DIR, { recursive: true });
       writeFileSync(runtimeFile(), JSON.stringify({ issuer: sandbox.issuer, tenantId: sandbox.tenantId, audience: SANDBOX_AUDIENCE, mcpUrl }, null, 2));

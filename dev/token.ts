@@ -6,7 +6,7 @@ import { loadOrCreateIssuerKey, mintToken } from './sandbox/issuer.js';
 import { sandboxIssuer } from './sandbox/discovery.js';
 import { TENANT_ID } from './sandbox/seed.js';
 import { runtimeFile, type RuntimeInfo } from './runtime-file.js';
-import { DEV_USER, SANDBOX_AUDIENCE, SANDBOX_DIR, SANDBOX_PORTS } from './sandbox-settings.js';
+import { DEV_USER, SANDBOX_AUDIENCE, SANDBOX_DIR, SANDBOX_PORTS, SANDBOX_SCOPE } from './sandbox-settings.js';
 
 /**
  * `npm run --silent token -- --roles Mcp.Reader[,Mcp.Operator,...] [--oid ID] [--name NAME] [--ttl SECONDS]`
@@ -59,5 +59,6 @@ console.log(
     name: values.name,
     roles,
     ttlSeconds,
+    extra: { scp: SANDBOX_SCOPE },
   }),
 );

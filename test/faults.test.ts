@@ -67,13 +67,26 @@ describe('injected Azure faults', () => {
   });
 });
 
-describe('managed identity that never answers', () => {
+describe('a fresh app whose dependencies misbehave', () => {
   let fresh: TestStack;
   beforeAll(async () => {
     fresh = await startTestStack({ AZURE_TOKEN_TIMEOUT_MS: '1500', AZURE_CALL_TIMEOUT_MS: '10000' });
     await fresh.admin.addFault({ service: 'identity', kind: 'hang', count: 0 });
   });
   afterAll(async () => fresh?.stop());
+
+  it('answers 503, not 401, while the token issuer keys cannot be fetched, and runs nothing', async () => {
+    await fresh.admin.addFault({ service: 'issuer', path: 'discovery/v2.0/keys', kind: '500', count: 1 });
+    await fresh.admin.clearRequests();
+    const response = await fetch(`${fresh.baseUrl}/tools/group_list`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await fresh.token()}` },
+      body: '{}',
+    });
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('5');
+    expect((await fresh.admin.requests()).filter((entry) => entry.service !== 'issuer')).toEqual([]);
+  });
 
   it('fails the call within the token deadline with a message naming the identity', async () => {
     const started = Date.now();

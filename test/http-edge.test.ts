@@ -80,6 +80,44 @@ describe('authentication at the MCP edge', () => {
     expect((await rpcError(response)).message).toMatch(/expired/);
   });
 
+  it('refuses an ID token for the same app (no scope, not app-only) with 401', async () => {
+    const idToken = await stack.sandbox.mintToken({
+      audience: 'api://sovereign-mcp',
+      tenantId: stack.sandbox.tenantId,
+      oid: 'user-oid',
+      subject: 'pairwise-subject',
+      roles: ['Mcp.Reader'],
+    });
+    const response = await post(JSON.stringify(initialize), { authorization: `Bearer ${idToken}` });
+    expect(response.status).toBe(401);
+    expect((await rpcError(response)).message).toMatch(/not an access token/);
+  });
+
+  it('refuses a delegated token without the API scope with 403 insufficient_scope', async () => {
+    const other = await stack.sandbox.mintToken({
+      audience: 'api://sovereign-mcp',
+      tenantId: stack.sandbox.tenantId,
+      oid: 'user-oid',
+      roles: ['Mcp.Reader'],
+      extra: { scp: 'User.Read' },
+    });
+    const response = await post(JSON.stringify(initialize), { authorization: `Bearer ${other}` });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+  });
+
+  it('accepts an app-only token (a hosted agent with an app role)', async () => {
+    const appOnly = await stack.sandbox.mintToken({
+      audience: 'api://sovereign-mcp',
+      tenantId: stack.sandbox.tenantId,
+      oid: 'agent-sp-oid',
+      azp: 'agent-client-id',
+      roles: ['Mcp.Reader'],
+    });
+    const response = await post(JSON.stringify(initialize), { authorization: `Bearer ${appOnly}` });
+    expect(response.status).toBe(200);
+  });
+
   it('refuses a token passed in the query string', async () => {
     const response = await fetch(`${stack.mcpUrl}?access_token=${token}`, {
       method: 'POST',
@@ -146,11 +184,13 @@ describe('transport rules', () => {
     expect((await rpcError(response)).code).toBe(-32600);
   });
 
-  it('refuses JSON-RPC batches, which the protocol no longer allows', async () => {
+  it('refuses JSON-RPC batches, which the protocol no longer allows, even behind a byte-order mark', async () => {
     const ping = { jsonrpc: '2.0', method: 'ping' };
-    const response = await post(JSON.stringify([{ ...ping, id: 1 }, { ...ping, id: 2 }]));
-    expect(response.status).toBe(400);
-    expect(await rpcError(response)).toEqual({ code: -32600, message: expect.stringMatching(/batches are not supported/) });
+    for (const prefix of ['', ' \n', '\uFEFF']) {
+      const response = await post(prefix + JSON.stringify([{ ...ping, id: 1 }, { ...ping, id: 2 }]));
+      expect(response.status).toBe(400);
+      expect(await rpcError(response)).toEqual({ code: -32600, message: expect.stringMatching(/batches are not supported/) });
+    }
   });
 
   it('refuses an unsupported MCP-Protocol-Version header', async () => {

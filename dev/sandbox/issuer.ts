@@ -16,6 +16,8 @@ export interface TokenClaims {
   audience: string;
   tenantId: string;
   oid: string;
+  /** `sub`; defaults to `oid`, as in app-only Entra tokens (delegated and ID tokens carry a pairwise `sub`). */
+  subject?: string;
   name?: string;
   roles?: string[];
   appid?: string;
@@ -74,7 +76,7 @@ export async function mintToken(key: IssuerKey, claims: TokenClaims): Promise<st
     .setProtectedHeader({ alg: ALG, kid: key.kid, typ: 'JWT' })
     .setIssuer(claims.issuer)
     .setAudience(claims.audience)
-    .setSubject(claims.oid)
+    .setSubject(claims.subject ?? claims.oid)
     .setIssuedAt(now)
     .setNotBefore(now + (claims.notBeforeSeconds ?? 0))
     .setExpirationTime(now + (claims.ttlSeconds ?? 3600))

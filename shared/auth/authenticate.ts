@@ -7,8 +7,8 @@ export class AuthenticationError extends Error {
   override name = 'AuthenticationError';
   constructor(
     message: string,
-    /** RFC 6750 error code for the WWW-Authenticate challenge. */
-    readonly oauthError: 'invalid_request' | 'invalid_token',
+    /** RFC 6750 error code for the WWW-Authenticate challenge (401, or 403 for insufficient_scope). */
+    readonly oauthError: 'invalid_request' | 'invalid_token' | 'insufficient_scope',
   ) {
     super(message);
   }
@@ -43,15 +43,39 @@ export function createAuthenticator(auth: Settings['auth'], tenantId: string): A
         clockTolerance: CLOCK_SKEW_SECONDS,
       }));
     } catch (error) {
-      // The issuer's keys could not be fetched: our problem, not the caller's; still nothing runs.
-      if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError)) {
+      // The issuer's keys could not be fetched or read (timeout, network, non-200, bad JSON): our problem, not the
+      // caller's, so 503 rather than telling a client to drop a good token. Still nothing runs.
+      if (
+        error instanceof errors.JWKSTimeout ||
+        error instanceof errors.JWKSInvalid ||
+        !(error instanceof errors.JOSEError) ||
+        error.constructor === errors.JOSEError
+      ) {
         throw new IssuerUnavailableError('The token could not be verified because the issuer keys are unreachable; try again shortly.');
       }
       throw new AuthenticationError(describeJoseFailure(error), 'invalid_token');
     }
     if (payload.tid !== tenantId) throw new AuthenticationError('The token was issued for another tenant.', 'invalid_token');
+    assertAccessTokenForUs(payload, auth.scopes);
     return toCaller(payload);
   };
+}
+
+/**
+ * Only access tokens for this API: a delegated token must carry one of our scopes (`scp`); a token without `scp`
+ * must be app-only (Entra sets `sub` to the service principal's `oid` then, or `idtyp: app`). An ID token for the
+ * same app registration has neither, so it cannot be replayed as a bearer token.
+ */
+function assertAccessTokenForUs(payload: JWTPayload, scopes: readonly string[]): void {
+  if (typeof payload.scp === 'string') {
+    const granted = payload.scp.split(' ');
+    if (!scopes.some((scope) => granted.includes(scope))) {
+      throw new AuthenticationError(`The token does not grant the ${scopes.join(' or ')} scope.`, 'insufficient_scope');
+    }
+    return;
+  }
+  const appOnly = payload.idtyp === 'app' || (typeof payload.sub === 'string' && payload.sub === payload.oid);
+  if (!appOnly) throw new AuthenticationError('The token is not an access token for this API.', 'invalid_token');
 }
 
 function describeJoseFailure(error: unknown): string {

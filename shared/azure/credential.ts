@@ -14,9 +14,9 @@ export function createManagedIdentityCredential(clientId: string, timeoutMs: num
     // Outside Azure without an identity endpoint the SDK would probe the instance metadata service; refuse early.
     return {
       getToken: async () => {
-        throw new IdentityUnavailableError(
-          'No managed identity is available: IDENTITY_ENDPOINT is not set. In Azure, attach the user-assigned identity to the Function App; locally, run `npm start`, which provides the sandbox identity.',
-        );
+        throw new IdentityUnavailableError("The app's managed identity is not available; operators: see the app logs.", {
+          cause: new Error('IDENTITY_ENDPOINT is not set: attach the user-assigned identity to the Function App (locally, `npm start` provides the sandbox identity).'),
+        });
       },
     };
   }
@@ -28,9 +28,9 @@ export function createManagedIdentityCredential(clientId: string, timeoutMs: num
         timer = setTimeout(
           () =>
             reject(
-              new IdentityUnavailableError(
-                `The managed identity did not issue a token within ${timeoutMs} ms. Check that the user-assigned identity ${clientId} is attached to the Function App.`,
-              ),
+              new IdentityUnavailableError(`The managed identity did not issue a token within ${timeoutMs} ms; try again later.`, {
+                cause: new Error(`No token from the identity endpoint for client id ${clientId}: is the identity attached to the Function App?`),
+              }),
             ),
           timeoutMs,
         );
@@ -40,7 +40,7 @@ export function createManagedIdentityCredential(clientId: string, timeoutMs: num
       } catch (error) {
         if (error instanceof IdentityUnavailableError) throw error;
         // The SDK's message can name internal endpoints: keep it for the logs only.
-        throw new IdentityUnavailableError('The managed identity could not issue a token; see the app logs for the cause.', {
+        throw new IdentityUnavailableError("The app's managed identity could not issue a token; operators: see the app logs.", {
           cause: error,
         });
       } finally {

@@ -52,6 +52,7 @@ export function toToolError(error: unknown, deadline: { timedOut: boolean; timeo
   return new ToolError('azure_error', 'Azure returned a server error after retries; try again later.', details, { cause: error });
 }
 
+/** Azure's own message, first line only, with any URL removed: a proxy in the path could name internal hosts. */
 function firstLine(message: string): string {
-  return (message.split('\n')[0] ?? '').slice(0, 500);
+  return (message.split('\n')[0] ?? '').replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '[url]').slice(0, 500);
 }

@@ -27,18 +27,32 @@ const schema = z.object({
   AZURE_RESOURCE_MANAGER_ENDPOINT: httpsUrl.default('https://management.azure.com'),
   KEY_VAULT_URL: httpsUrl,
   KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: flag(true),
-  MCP_RESOURCE_GROUPS: z.string().min(1, 'list the resource groups the app may touch, comma-separated').transform(list),
+  MCP_RESOURCE_GROUPS: z
+    .string()
+    .transform(list)
+    .pipe(
+      z
+        .array(z.string().regex(/^[-\w._()]{0,89}[-\w_()]$/, 'each entry must be a resource group name'))
+        .min(1, 'list the resource groups the app may touch, comma-separated'),
+    ),
   AUTH_AUDIENCE: z.string().min(1, "set it to the app registration's Application ID URI or client id"),
   AUTH_ISSUER: httpsUrl.optional(),
   AUTH_JWKS_URI: httpsUrl.optional(),
   AUTH_SCOPES: z.string().default('Mcp.Access').transform(list),
-  MCP_ALLOWED_HOSTS: z.string().default('localhost,127.0.0.1,[::1]').transform(list),
-  MCP_ALLOWED_ORIGINS: z.string().default('localhost,127.0.0.1,[::1]').transform(list),
+  MCP_ALLOWED_HOSTS: z.string().optional().transform((value) => (value === undefined ? undefined : list(value))),
+  MCP_ALLOWED_ORIGINS: z.string().optional().transform((value) => (value === undefined ? undefined : list(value))),
+  MCP_PUBLIC_BASE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be the public URL of the app, e.g. https://mcp.department.gov.uk' })
+    .refine((value) => value.startsWith('https://') || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\/?$/.test(value), 'must use https')
+    .optional(),
   MCP_MAX_BODY_BYTES: positiveInt(4 * 1024 * 1024),
   AZURE_CALL_TIMEOUT_MS: positiveInt(30_000),
   AZURE_TOKEN_TIMEOUT_MS: positiveInt(10_000),
   WEBSITE_HOSTNAME: z.string().optional(),
+  WEBSITE_SITE_NAME: z.string().optional(),
 });
+
+const LOCALHOST_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
 export interface Settings {
   tenantId: string;
@@ -53,6 +67,8 @@ export interface Settings {
   auth: { audience: string; issuer: string; jwksUri: string; scopes: readonly string[] };
   allowedHosts: readonly string[];
   allowedOrigins: readonly string[];
+  /** The public origin used in metadata and challenges; absent means the (allowlisted) request origin. */
+  publicBaseUrl?: string;
   maxBodyBytes: number;
   azureCallTimeoutMs: number;
   azureTokenTimeoutMs: number;
@@ -76,9 +92,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     );
   }
   const s = parsed.data;
+  const inAzure = s.WEBSITE_SITE_NAME !== undefined;
+  if (inAzure && !s.KEY_VAULT_VERIFY_CHALLENGE_RESOURCE) {
+    throw new SettingsError(
+      'Sovereign MCP cannot start: invalid settings\n  KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: may only be false for the local sandbox, never in Azure',
+    );
+  }
   const authority = `https://login.microsoftonline.com/${s.AZURE_TENANT_ID}`;
-  // In Azure the app's own host name is always an allowed Host.
-  const hosts = s.WEBSITE_HOSTNAME ? [...s.MCP_ALLOWED_HOSTS, s.WEBSITE_HOSTNAME] : s.MCP_ALLOWED_HOSTS;
+  // Locally the defaults are the loopback names; in Azure only the app's own host name, plus what is configured.
+  const hosts = [...(s.MCP_ALLOWED_HOSTS ?? (inAzure ? [] : LOCALHOST_NAMES)), ...(s.WEBSITE_HOSTNAME ? [s.WEBSITE_HOSTNAME] : [])];
+  const origins = s.MCP_ALLOWED_ORIGINS ?? (inAzure ? [] : LOCALHOST_NAMES);
   return {
     tenantId: s.AZURE_TENANT_ID,
     subscriptionId: s.AZURE_SUBSCRIPTION_ID,
@@ -94,7 +117,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       scopes: s.AUTH_SCOPES,
     },
     allowedHosts: hosts.map((host) => host.toLowerCase()),
-    allowedOrigins: s.MCP_ALLOWED_ORIGINS.map((origin) => origin.toLowerCase()),
+    allowedOrigins: origins.map((origin) => origin.toLowerCase()),
+    ...(s.MCP_PUBLIC_BASE_URL ? { publicBaseUrl: s.MCP_PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
     maxBodyBytes: s.MCP_MAX_BODY_BYTES,
     azureCallTimeoutMs: s.AZURE_CALL_TIMEOUT_MS,
     azureTokenTimeoutMs: s.AZURE_TOKEN_TIMEOUT_MS,

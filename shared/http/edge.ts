@@ -42,9 +42,14 @@ export function isJsonContentType(request: HttpRequest): boolean {
   return /^application\/json\s*(;|$)/i.test(type.trim());
 }
 
-/** The URL of the protected-resource metadata for a request's host (RFC 9728). */
-export function resourceMetadataUrl(request: HttpRequest, path: '/mcp' | ''): string {
-  return `${new URL(request.url).origin}/.well-known/oauth-protected-resource${path}`;
+/** The app's public origin: configured, or else the request's own (its Host is checked against the allowlist first). */
+export function publicOrigin(request: HttpRequest, settings: Settings): string {
+  return settings.publicBaseUrl ?? new URL(request.url).origin;
+}
+
+/** The URL of the protected-resource metadata (RFC 9728). */
+export function resourceMetadataUrl(request: HttpRequest, settings: Settings, path: '/mcp' | ''): string {
+  return `${publicOrigin(request, settings)}/.well-known/oauth-protected-resource${path}`;
 }
 
 /** Validates the bearer token; a refusal carries the RFC 6750 challenge pointing at our metadata. */
@@ -59,7 +64,10 @@ export async function authenticateRequest(
   try {
     return { caller: await authenticate(request.headers.get('authorization')) };
   } catch (error) {
-    if (error instanceof AuthenticationError) return challenge(metadataUrl, error.oauthError, error.message);
+    if (error instanceof AuthenticationError) {
+      const refusal = challenge(metadataUrl, error.oauthError, error.message);
+      return error.oauthError === 'insufficient_scope' ? { ...refusal, status: 403 } : refusal;
+    }
     if (error instanceof IssuerUnavailableError) return { status: 503, message: error.message, headers: { 'retry-after': '5' } };
     throw error;
   }
@@ -74,11 +82,9 @@ function challenge(metadataUrl: string, error: string, description: string): Ref
   };
 }
 
-/** The trace id of a W3C traceparent, or a new id, to correlate logs, audit and Azure calls. */
-export function correlationIdOf(request: HttpRequest): string {
-  const traceparent = request.headers.get('traceparent');
-  const match = traceparent ? /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent.trim()) : null;
-  return match?.[1] ?? randomUUID();
+/** A server-generated id per request, quoted in errors and the audit; callers cannot choose or collide it. */
+export function newCorrelationId(): string {
+  return randomUUID();
 }
 
 export type { HttpResponseInit };

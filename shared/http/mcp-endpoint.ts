@@ -1,15 +1,18 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
 import type { McpCallContext } from '../mcp/server-factory.js';
-import { authenticateRequest, checkHostAndOrigin, correlationIdOf, readBody, resourceMetadataUrl, type Refusal } from './edge.js';
+import { authenticateRequest, checkHostAndOrigin, newCorrelationId, readBody, resourceMetadataUrl, type Refusal } from './edge.js';
 import { fromWebResponse, jsonRpcErrorResponse } from './responses.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit => jsonRpcErrorResponse(refusal.status, -32000, refusal.message, refusal.headers);
 
+/** Headers that stay at the edge: the SDK never needs the caller's credentials. */
+const EDGE_ONLY_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+
 /**
- * POST /mcp: MCP Streamable HTTP, stateless. The edge checks (method, Host/Origin, body size, bearer token) run
- * here, before the SDK sees the request; the SDK then validates protocol headers and JSON-RPC, and every
- * tools/call goes through the shared pipeline.
+ * POST /mcp: MCP Streamable HTTP, stateless. The edge checks (method, Host/Origin, bearer token, body size, one
+ * message per request) run here, before the SDK sees the request; the SDK then validates protocol headers and
+ * JSON-RPC, and every tools/call goes through the shared pipeline.
  */
 export async function handleMcp(app: App, request: HttpRequest): Promise<HttpResponseInit> {
   if (request.method !== 'POST') {
@@ -19,24 +22,30 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   const hostRefusal = checkHostAndOrigin(request, app.settings);
   if (hostRefusal) return refuse(hostRefusal);
 
+  // Authenticate before reading the body, so anonymous callers cannot make the server buffer anything.
+  const auth = await authenticateRequest(request, app.authenticate, resourceMetadataUrl(request, app.settings, '/mcp'));
+  if ('status' in auth) return refuse(auth);
+
   const body = await readBody(request, app.settings.maxBodyBytes);
   if ('status' in body) return refuse(body);
 
-  const auth = await authenticateRequest(request, app.authenticate, resourceMetadataUrl(request, '/mcp'));
-  if ('status' in auth) return refuse(auth);
-
+  // Parsed here (TextDecoder drops a byte-order mark, as the SDK would) so the batch check sees what the SDK sees.
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(body.bytes));
+  } catch {
+    parsed = undefined; // not JSON: the SDK answers with the JSON-RPC parse error
+  }
   // JSON-RPC batches were removed from MCP in 2025-06-18; one HTTP request carries one message, so every call is
   // authorised, rate-limited and audited on its own.
-  if (startsWithArray(body.bytes)) {
+  if (Array.isArray(parsed)) {
     return jsonRpcErrorResponse(400, -32600, 'Invalid Request: batches are not supported; send one JSON-RPC message per request.');
   }
 
-  const call: McpCallContext = { caller: auth.caller, correlationId: correlationIdOf(request) };
-  const webRequest = new Request(request.url, {
-    method: 'POST',
-    headers: request.headers as unknown as Headers,
-    body: body.bytes.byteLength > 0 ? body.bytes : null,
-  });
+  const headers = new Headers(request.headers as unknown as Headers);
+  for (const name of EDGE_ONLY_HEADERS) headers.delete(name);
+  const webRequest = new Request(request.url, { method: 'POST', headers, body: body.bytes.byteLength > 0 ? body.bytes : null });
+  const call: McpCallContext = { caller: auth.caller, correlationId: newCorrelationId() };
   const response = await app.mcp.fetch(webRequest, {
     authInfo: {
       // The raw token stays at the edge: nothing downstream needs it, and it is never passed on to Azure.
@@ -46,14 +55,7 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
       expiresAt: auth.caller.expiresAt,
       extra: { sovereign: call },
     },
+    ...(parsed !== undefined ? { parsedBody: parsed } : {}),
   });
   return fromWebResponse(response);
-}
-
-function startsWithArray(bytes: Uint8Array): boolean {
-  for (const byte of bytes) {
-    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
-    return byte === 0x5b; // '['
-  }
-  return false;
 }

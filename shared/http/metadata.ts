@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
 import { SERVER_INFO } from '../mcp/server-factory.js';
+import { checkHostAndOrigin, publicOrigin } from './edge.js';
 import { jsonResponse } from './responses.js';
 
 /**
@@ -8,7 +9,9 @@ import { jsonResponse } from './responses.js';
  * which scopes to ask for. Served for the bare path and the `/mcp`-suffixed path.
  */
 export function protectedResourceMetadata(app: App, request: HttpRequest): HttpResponseInit {
-  const origin = new URL(request.url).origin;
+  const refusal = checkHostAndOrigin(request, app.settings);
+  if (refusal) return jsonResponse(refusal.status, { error: 'forbidden', error_description: refusal.message });
+  const origin = publicOrigin(request, app.settings);
   const { audience, issuer, scopes } = app.settings.auth;
   const scopePrefix = audience.includes('://') ? `${audience.replace(/\/+$/, '')}/` : `api://${audience}/`;
   return jsonResponse(200, {

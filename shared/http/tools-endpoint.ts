@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
-import { authenticateRequest, checkHostAndOrigin, correlationIdOf, isJsonContentType, readBody, resourceMetadataUrl, type Refusal } from './edge.js';
+import { authenticateRequest, checkHostAndOrigin, isJsonContentType, newCorrelationId, readBody, resourceMetadataUrl, type Refusal } from './edge.js';
 import { jsonResponse } from './responses.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit =>
@@ -19,16 +19,17 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
   if (hostRefusal) return refuse(hostRefusal);
   if (!isJsonContentType(request)) return refuse({ status: 415, message: 'Send the tool arguments as application/json.' });
 
+  // Authenticate before reading the body, so anonymous callers cannot make the server buffer anything.
+  const auth = await authenticateRequest(request, app.authenticate, resourceMetadataUrl(request, app.settings, ''));
+  if ('status' in auth) return refuse(auth);
+
   const body = await readBody(request, app.settings.maxBodyBytes);
   if ('status' in body) return refuse(body);
-
-  const auth = await authenticateRequest(request, app.authenticate, resourceMetadataUrl(request, ''));
-  if ('status' in auth) return refuse(auth);
 
   let args: unknown = {};
   if (body.bytes.byteLength > 0) {
     try {
-      args = JSON.parse(Buffer.from(body.bytes).toString('utf8'));
+      args = JSON.parse(new TextDecoder().decode(body.bytes));
     } catch {
       return refuse({ status: 400, message: 'The body is not valid JSON; send the tool arguments as a JSON object.' });
     }
@@ -42,7 +43,7 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
     args,
     caller: auth.caller,
     entrance: 'tools',
-    correlationId: correlationIdOf(request),
+    correlationId: newCorrelationId(),
   });
   const retryAfter = error?.details.retryAfterSeconds;
   return jsonResponse(error ? error.httpStatus : 200, result, retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {});

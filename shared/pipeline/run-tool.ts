@@ -4,7 +4,7 @@ import type { AzureClients } from '../azure/clients.js';
 import { toToolError } from '../azure/errors.js';
 import type { Settings } from '../config/settings.js';
 import type { ToolDefinition } from '../tools/tool.js';
-import type { AuditSink } from './audit.js';
+import type { AuditRecord, AuditSink } from './audit.js';
 import { authorise, type Decision } from './authorise.js';
 import { ToolError } from './errors.js';
 
@@ -97,7 +97,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const error = asToolError(thrown, call.correlationId, deps.logError);
         outcome = { result: errorResult(error, call.correlationId), error };
       }
-      await deps.audit.write({
+      await writeAudit(deps, {
         time: new Date().toISOString(),
         correlationId: call.correlationId,
         entrance: call.entrance,
@@ -117,8 +117,23 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   };
 }
 
+/** An audit sink failure must not turn into a caller-visible error after the tool has run; it is logged. */
+async function writeAudit(deps: PipelineDeps, record: AuditRecord): Promise<void> {
+  try {
+    await deps.audit.write(record);
+  } catch (error) {
+    deps.logError(`Audit record for ${record.correlationId} could not be written`, error);
+  }
+}
+
+/** Failures whose cause lives outside the app (identity, Azure): the caller gets a clean message, operators the cause. */
+const LOGGED_CAUSES = new Set(['identity_unavailable', 'azure_error', 'azure_timeout']);
+
 function asToolError(thrown: unknown, correlationId: string, logError: PipelineDeps['logError']): ToolError {
-  if (thrown instanceof ToolError) return thrown;
+  if (thrown instanceof ToolError) {
+    if (LOGGED_CAUSES.has(thrown.code) && thrown.cause) logError(`Tool call ${correlationId} failed: ${thrown.code}`, thrown.cause);
+    return thrown;
+  }
   logError(`Unexpected error in tool call ${correlationId}`, thrown);
   return new ToolError('internal_error', `The server hit an unexpected error; quote correlation id ${correlationId} to the operators.`);
 }

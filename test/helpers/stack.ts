@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { SandboxAdmin } from '../../dev/sandbox/admin-client.js';
 import { startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
 import { startAppProcess, type AppProcess } from '../../dev/app-process.js';
-import { SANDBOX_AUDIENCE, sandboxAppSettings } from '../../dev/sandbox-settings.js';
+import { SANDBOX_AUDIENCE, SANDBOX_SCOPE, sandboxAppSettings } from '../../dev/sandbox-settings.js';
 
 export interface TestStack {
   sandbox: Sandbox;
@@ -13,7 +13,7 @@ export interface TestStack {
   app: AppProcess;
   baseUrl: string;
   mcpUrl: string;
-  /** A sandbox-signed bearer token for the app's audience. */
+  /** A sandbox-signed delegated (user) access token for the app's API. */
   token(options?: { roles?: string[]; oid?: string; name?: string }): Promise<string>;
   stop(): Promise<void>;
 }
@@ -41,7 +41,7 @@ export async function startTestStack(appEnv: Record<string, string> = {}): Promi
     baseUrl: app.url,
     mcpUrl: `${app.url}/mcp`,
     token: ({ roles = ['Mcp.Reader'], oid = DEV_OID, name = 'Test User' } = {}) =>
-      sandbox.mintToken({ audience: SANDBOX_AUDIENCE, tenantId: sandbox.tenantId, oid, name, roles }),
+      sandbox.mintToken({ audience: SANDBOX_AUDIENCE, tenantId: sandbox.tenantId, oid, name, roles, extra: { scp: SANDBOX_SCOPE } }),
     async stop() {
       await app.stop();
       await sandbox.close();

@@ -7,11 +7,12 @@ import { isoTime } from '../common.js';
 import { ToolError } from '../../pipeline/errors.js';
 
 /**
- * The activity log client cannot resume from a nextLink, so this listing pages by time: newest first, and the
- * cursor holds the window plus the timestamp (and ids at it) where the previous page stopped.
+ * The activity log client cannot resume from a nextLink, so this listing pages by time, newest first: the cursor
+ * holds the window (`to` inclusive) and the ids already returned in the millisecond where the previous page
+ * stopped. Azure's timestamps are finer than a millisecond, so `to` reaches the end of that millisecond.
  */
 const timeCursor = z
-  .object({ from: z.iso.datetime(), to: z.iso.datetime(), skip: z.array(z.string().max(100)).max(100) })
+  .object({ from: z.iso.datetime(), to: z.iso.datetime(), skip: z.array(z.string().max(100)).max(200) })
   .strict();
 type TimeCursor = z.infer<typeof timeCursor>;
 
@@ -27,11 +28,15 @@ async function nextUnseen(stream: AsyncIterator<EventData>, skip: ReadonlySet<st
   for (;;) {
     const { value, done } = await stream.next();
     if (done) return undefined;
-    if (!value.eventDataId || !skip.has(value.eventDataId)) return value;
+    // An event without a time cannot be placed in the order (Azure always sets one); it is passed over.
+    if (value.eventTimestamp && (!value.eventDataId || !skip.has(value.eventDataId))) return value;
   }
 }
 
-const timeOf = (event: EventData): number => (event.eventTimestamp ? new Date(event.eventTimestamp).getTime() : 0);
+const timeOf = (event: EventData): number => new Date(event.eventTimestamp ?? 0).getTime();
+
+/** The last instant of the millisecond `iso` falls in, at Azure's 100 ns precision. */
+const endOfMillisecond = (iso: string): string => iso.replace(/Z$/, '9999Z');
 
 export default defineTool({
   name: 'monitor_activity_log_list',
@@ -112,16 +117,14 @@ export default defineTool({
       heads[newest] = await nextUnseen(streams[newest]!, skip);
     }
     const last = events.at(-1);
-    const nextCursor =
-      more && last
-        ? Buffer.from(
-            JSON.stringify({
-              from: window.from,
-              to: last.time,
-              skip: events.filter((event) => event.time === last.time).map((event) => event.id).concat(last.time === window.to ? window.skip : []),
-            }),
-          ).toString('base64url')
-        : undefined;
+    let nextCursor: string | undefined;
+    if (more && last) {
+      const to = endOfMillisecond(last.time);
+      const sameMillisecond = events.filter((event) => event.time === last.time).map((event) => event.id);
+      // Still in the millisecond the previous page stopped in: its ids stay skipped too.
+      const skipped = to === window.to ? [...window.skip, ...sameMillisecond] : sameMillisecond;
+      nextCursor = Buffer.from(JSON.stringify({ from: window.from, to, skip: skipped })).toString('base64url');
+    }
     return { events, nextCursor };
   },
 });
