@@ -10,7 +10,6 @@ export interface SandboxEndpoints {
   issuer: string;
   jwksUri: string;
   caCertPath: string;
-  allowedResourceGroups: readonly string[];
 }
 
 /** The audience sandbox tokens are minted for, like an Entra app's Application ID URI. */
@@ -45,7 +44,6 @@ export function sandboxAppSettings(sandbox: SandboxEndpoints): Record<string, st
     KEY_VAULT_URL: sandbox.vaultUrl,
     // The twin's vault lives on 127.0.0.1, not *.vault.azure.net, so the challenge's resource cannot match.
     KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'false',
-    MCP_RESOURCE_GROUPS: sandbox.allowedResourceGroups.join(','),
     AUTH_AUDIENCE: SANDBOX_AUDIENCE,
     AUTH_ISSUER: sandbox.issuer,
     AUTH_JWKS_URI: sandbox.jwksUri,

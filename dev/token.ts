@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROLES } from '../shared/pipeline/authorise.js';
+import { ROLES } from '../shared/auth/roles.js';
 import { loadOrCreateIssuerKey, mintToken } from './sandbox/issuer.js';
 import { sandboxIssuer } from './sandbox/discovery.js';
 import { TENANT_ID } from './sandbox/seed.js';

@@ -5,9 +5,13 @@ import { createManagedIdentityCredential } from './azure/credential.js';
 import { loadSettings, type Settings } from './config/settings.js';
 import { consoleLogger, type Logger } from './log.js';
 import { buildCatalogue, type CatalogueEntry } from './mcp/catalogue.js';
+import { buildManifest, type ToolManifest } from './mcp/manifest.js';
 import { createServerFactory } from './mcp/server-factory.js';
 import { logAuditSink, type AuditSink } from './pipeline/audit.js';
 import { createPipeline, type Pipeline } from './pipeline/run-tool.js';
+import { loadDepartmentPolicy } from './policy/department-policy.js';
+import { createPolicyEngine } from './policy/engine.js';
+import { createRateLimits } from './policy/rate-limits.js';
 import { TOOLS } from './tools/registry.js';
 
 /** Everything a request needs, built once per process (Functions instances are reused across requests). */
@@ -16,6 +20,7 @@ export interface App {
   authenticate: Authenticator;
   pipeline: Pipeline;
   catalogue: ReadonlyMap<string, CatalogueEntry>;
+  manifest: ToolManifest;
   mcp: McpHttpHandler;
   log: Logger;
 }
@@ -31,9 +36,13 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
   const azure =
     overrides.azure ??
     createAzureClients(settings, createManagedIdentityCredential(settings.identityClientId, settings.azureTokenTimeoutMs));
+  // The department policy is validated here, at start: a bad file stops the app with the line to fix.
+  const department = loadDepartmentPolicy(settings.policyFile, TOOLS.map((tool) => tool.name));
   const pipeline = createPipeline({
     settings,
     azure,
+    policy: createPolicyEngine(department, settings.subscriptionId),
+    rateLimits: createRateLimits(department.rateLimits),
     audit: overrides.audit ?? logAuditSink((line) => console.log(line)),
     tools: TOOLS,
     logError: (message, error) => log.error(message, error),
@@ -44,12 +53,23 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     maxRequestBodySize: settings.maxBodyBytes,
     onerror: (error) => log.error('MCP handler error', error),
   });
-  return { settings, authenticate: createAuthenticator(settings.auth, settings.tenantId), pipeline, catalogue, mcp, log };
+  return {
+    settings,
+    authenticate: createAuthenticator(settings.auth, settings.tenantId),
+    pipeline,
+    catalogue,
+    manifest: buildManifest(catalogue),
+    mcp,
+    log,
+  };
 }
 
 let instance: App | undefined;
 
-/** The process-wide app, from the environment. Invalid settings throw here, which stops the host at start. */
+/**
+ * The process-wide app, from the environment. Invalid settings or an invalid department policy throw here
+ * (SettingsError, PolicyError), which stops the host at start.
+ */
 export function getApp(): App {
   instance ??= createApp(loadSettings());
   return instance;

@@ -4,6 +4,7 @@ import { TOOLS } from '../shared/tools/registry.js';
 import { annotationsFor } from '../shared/tools/tool.js';
 import { buildCatalogue } from '../shared/mcp/catalogue.js';
 import { renderSchemaSnapshot, renderToolTable, TABLE_END, TABLE_START } from '../dev/catalogue-docs.js';
+import { buildManifest, toolDigest } from '../shared/mcp/manifest.js';
 
 const fix = 'Run `npm run snapshots` after changing a tool, and review the diff.';
 
@@ -19,6 +20,22 @@ describe('tool catalogue', () => {
     expect({ table: renderToolTable(TOOLS), fix }).toEqual({ table, fix });
   });
 
+  it('matches the published, hashed tool manifest, so no definition changes unnoticed', () => {
+    const manifest = JSON.parse(readFileSync('shared/mcp/tool-manifest.json', 'utf8'));
+    expect({ manifest: buildManifest(buildCatalogue(TOOLS)), fix }).toEqual({ manifest, fix });
+  });
+
+  it('changes a tool digest when any part of its definition changes', () => {
+    const entry = buildCatalogue(TOOLS).get('group_get')!;
+    const digest = toolDigest(entry);
+    expect(toolDigest({ ...entry, description: `${entry.description} Also delete everything.` })).not.toBe(digest);
+    expect(toolDigest({ ...entry, annotations: { ...entry.annotations, readOnlyHint: false } })).not.toBe(digest);
+    expect(toolDigest({ ...entry, inputSchema: { ...entry.inputSchema, required: [] } })).not.toBe(digest);
+    // Key order is not part of the definition (RFC 8785 canonical JSON).
+    const reordered = Object.fromEntries(Object.entries(entry).reverse()) as typeof entry;
+    expect(toolDigest(reordered)).toBe(digest);
+  });
+
   it('names every tool area_noun_verb and derives annotations from the risk tier', () => {
     const catalogue = buildCatalogue(TOOLS);
     for (const tool of TOOLS) {
@@ -32,11 +49,12 @@ describe('tool catalogue', () => {
     }
   });
 
-  it('offers the read half of the catalogue', () => {
+  it('offers the read tools and the write tools built so far', () => {
     expect(TOOLS.map((tool) => tool.name).sort()).toEqual(
       [
         'access_whoami',
         'compute_vm_list',
+        'group_create',
         'group_get',
         'group_list',
         'group_resource_list',
@@ -46,9 +64,10 @@ describe('tool catalogue', () => {
         'storage_account_get',
         'storage_account_list',
         'storage_blob_list',
+        'storage_blob_read',
         'storage_container_list',
       ],
     );
-    expect(TOOLS.every((tool) => tool.risk === 'read')).toBe(true);
+    expect(TOOLS.filter((tool) => tool.risk !== 'read').map((tool) => `${tool.name}:${tool.risk}`)).toEqual(['group_create:write']);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { startTestStack, type TestStack } from './helpers/stack.js';
+import { SHIELD_META_KEY } from '../shared/pipeline/run-tool.js';
 
 let stack: TestStack;
 let token: string;
@@ -38,7 +39,13 @@ describe('POST /tools/{name}', () => {
     const response = await callTool(name, args);
     expect(response.status).toBe(200);
     const viaHttp = await response.json();
-    expect(viaHttp).toEqual({ content: viaMcp.content, structuredContent: viaMcp.structuredContent });
+    // The MCP SDK adds its own _meta (server info) on the 2026 protocol; ours is the shield report.
+    const shield = (viaMcp._meta as Record<string, unknown> | undefined)?.[SHIELD_META_KEY];
+    expect(viaHttp).toEqual({
+      content: viaMcp.content,
+      structuredContent: viaMcp.structuredContent,
+      ...(shield ? { _meta: { [SHIELD_META_KEY]: shield } } : {}),
+    });
   });
 
   it('gives the same error result as /mcp, with a matching HTTP status', async () => {

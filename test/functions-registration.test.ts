@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TOOLS } from '../shared/tools/registry.js';
@@ -29,7 +29,6 @@ const validSettings = {
   AZURE_SUBSCRIPTION_ID: 'b2e4c6a8-3d5f-4a7b-8c9e-0f1a2b3c4d5e',
   AZURE_CLIENT_ID: '3c8e1f5a-9b2d-4e7c-a6f0-8d4b2c9e1a37',
   KEY_VAULT_URL: 'https://kv-example-ukw.vault.azure.net/',
-  MCP_RESOURCE_GROUPS: 'rg-one,rg-two',
   AUTH_AUDIENCE: 'api://sovereign-mcp',
 };
 
@@ -47,7 +46,7 @@ interface Metadata {
 }
 
 describe('Azure Functions registration (what func start loads)', () => {
-  it('registers the MCP router, one Function per tool, the metadata and health routes', () => {
+  it('registers the MCP router, one Function per tool, the manifest, metadata and health routes', () => {
     const run = loadMain(validSettings);
     expect(run.status).toBe(0);
     const registered = JSON.parse(run.stdout) as Metadata[];
@@ -59,20 +58,35 @@ describe('Azure Functions registration (what func start loads)', () => {
       expect.arrayContaining([
         { name: 'mcp', route: 'mcp', methods: ['DELETE', 'GET', 'POST'] },
         { name: 'health', route: 'health', methods: ['GET'] },
+        { name: 'tool_manifest', route: 'tools/manifest', methods: ['GET'] },
         { name: 'oauth_protected_resource', route: '.well-known/oauth-protected-resource', methods: ['GET'] },
         { name: 'oauth_protected_resource_mcp', route: '.well-known/oauth-protected-resource/mcp', methods: ['GET'] },
         ...TOOLS.map((tool) => ({ name: `tool_${tool.name}`, route: `tools/${tool.name}`, methods: ['POST'] })),
       ]),
     );
-    expect(triggers).toHaveLength(TOOLS.length + 4);
+    expect(triggers).toHaveLength(TOOLS.length + 5);
   });
 
   it('stops at start with a message naming each bad setting', () => {
-    const run = loadMain({ ...validSettings, AZURE_TENANT_ID: 'contoso', MCP_RESOURCE_GROUPS: '' });
+    const run = loadMain({ ...validSettings, AZURE_TENANT_ID: 'contoso', AUTH_AUDIENCE: '' });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain('Sovereign MCP cannot start: invalid settings');
     expect(run.stderr).toContain('AZURE_TENANT_ID: must be a GUID');
-    expect(run.stderr).toContain('MCP_RESOURCE_GROUPS: required but not set');
+    expect(run.stderr).toContain('AUTH_AUDIENCE: required but not set');
+    expect(run.stdout).toBe('[]');
+  });
+
+  it('stops at start when the department policy is invalid, naming the line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'policy-'));
+    const file = join(dir, 'department.yaml');
+    const lines = readFileSync('shared/policy/department.yaml', 'utf8').split('\n');
+    const regions = lines.findIndex((line) => line.startsWith('regions:'));
+    lines[regions] = 'regions: [uksouth, westeurope]';
+    writeFileSync(file, lines.join('\n'));
+    const run = loadMain({ ...validSettings, MCP_POLICY_FILE: file });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(`the department policy ${file} is invalid`);
+    expect(run.stderr).toContain(`line ${regions + 1}: regions.1: only uksouth and ukwest can be allowed`);
     expect(run.stdout).toBe('[]');
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
 import { startTestStack, type TestStack } from './helpers/stack.js';
+import { TOOLS } from '../shared/tools/registry.js';
 
 let stack: TestStack;
 let token: string;
@@ -212,6 +213,6 @@ describe('transport rules', () => {
   it('serves /health without authentication', async () => {
     const response = await fetch(`${stack.baseUrl}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ status: 'ok', name: 'sovereign-mcp', tools: 12 });
+    expect(await response.json()).toMatchObject({ status: 'ok', name: 'sovereign-mcp', tools: TOOLS.length });
   });
 });

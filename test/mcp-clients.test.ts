@@ -41,6 +41,8 @@ const READ_CALLS: [string, Record<string, unknown>, (out: Structured) => void][]
     expect(names).toEqual(expect.arrayContaining(['rg-ddr-records-prod-uks', 'rg-ddr-archive-prod-ukw']));
     // Groups outside the configured scope (and outside the UK) are not shown.
     expect(names).not.toContain('rg-ddr-sandbox-neu');
+    // A group the policy lists but Azure does not have is named, not hidden.
+    expect(out.missing).toEqual(['rg-ddr-newservice-ukw']);
     expect((out.groups as { location: string }[]).every((group) => ['uksouth', 'ukwest'].includes(group.location))).toBe(true);
   }],
   ['group_get', { name: 'rg-ddr-archive-prod-ukw' }, (out) => {
@@ -68,6 +70,11 @@ const READ_CALLS: [string, Record<string, unknown>, (out: Structured) => void][]
     const blobs = out.blobs as { name: string; size: number }[];
     expect(blobs.map((blob) => blob.name)).toContain('2025/CASE-10482/summary.txt');
     expect(blobs.every((blob) => blob.name.startsWith('2025/') && blob.size > 0)).toBe(true);
+  }],
+  ['storage_blob_read', { resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files', name: '2025/CASE-10482/summary.txt' }, (out) => {
+    expect(out).toMatchObject({ truncated: false, contentType: expect.stringMatching(/^text\/plain/) });
+    expect(out.content).toMatch(/^Case CASE-10482/);
+    expect(out.bytesRead).toBe(out.size);
   }],
   ['keyvault_key_list', {}, (out) => {
     expect((out.keys as { name: string }[]).map((key) => key.name)).toEqual(expect.arrayContaining(['cmk-records', 'legacy-signing-2019']));
@@ -132,6 +139,7 @@ describe('MCP router with the official v2 client (protocol 2026-07-28)', () => {
     } while (cursor && pages < 10);
     expect(pages).toBeGreaterThan(2);
     expect(new Set(seen).size).toBe(seen.length);
+    // Every group the department policy lists that exists in Azure.
     expect(seen.length).toBe(stack.sandbox.allowedResourceGroups.length);
   });
 

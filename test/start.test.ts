@@ -4,6 +4,7 @@ import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextproto
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { TOOLS } from '../shared/tools/registry.js';
 import { join } from 'node:path';
 
 /**
@@ -52,7 +53,8 @@ describe('npm start', () => {
     const client = new ClientV1({ name: 'banner-client', version: '1.0.0' });
     await client.connect(new TransportV1(new URL(url!), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
     const { tools } = await client.listTools();
-    expect(tools.length).toBe(12);
+    // Reader + Operator: every tool but destructive ones.
+    expect(tools.map((tool) => tool.name).sort()).toEqual(TOOLS.filter((tool) => tool.risk !== 'destructive').map((tool) => tool.name).sort());
     const result = await client.callTool({ name: 'access_whoami', arguments: {} });
     expect(result.structuredContent).toMatchObject({ name: 'Dev Engineer', roles: ['Mcp.Reader', 'Mcp.Operator'] });
     await client.close();

@@ -1,6 +1,7 @@
 import { HTTP_FUNCTIONS } from '../../functions/definitions.js';
 import { getApp } from '../../shared/app.js';
 import { SettingsError } from '../../shared/config/settings.js';
+import { PolicyError } from '../../shared/policy/department-policy.js';
 import { createLocalHost } from './local-host.js';
 
 /**
@@ -10,7 +11,7 @@ import { createLocalHost } from './local-host.js';
 try {
   getApp();
 } catch (error) {
-  if (error instanceof SettingsError) {
+  if (error instanceof SettingsError || error instanceof PolicyError) {
     console.error(error.message);
     process.exit(1);
   }

@@ -37,6 +37,16 @@ export class SandboxAdmin {
     await this.call('POST', '/_sandbox/reset');
   }
 
+  /** Starts a signing-key rollover: a new key signs from now on, the previous one stays published. */
+  rotateIssuerKey(): Promise<{ kid: string }> {
+    return this.call('POST', '/_sandbox/issuer/rotate') as Promise<{ kid: string }>;
+  }
+
+  /** Ends a rollover: only the current signing key stays published. */
+  retireOldIssuerKeys(): Promise<{ kids: string[] }> {
+    return this.call('POST', '/_sandbox/issuer/retire') as Promise<{ kids: string[] }>;
+  }
+
   private call(method: string, path: string, body?: unknown): Promise<unknown> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {

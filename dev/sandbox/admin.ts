@@ -1,4 +1,5 @@
-// Unauthenticated admin API (loopback dev only) for faults, the request log and resetting state. Not itself logged.
+// Unauthenticated admin API (loopback dev only) for faults, the request log, resetting state and rolling the issuer's keys.
+// Not itself logged.
 import type { Call, TwinContext } from './context.js';
 import { parseFaultSpec } from './faults.js';
 import { HttpError, readJson, sendJson } from './http.js';
@@ -31,7 +32,11 @@ export async function handleAdmin(ctx: TwinContext, call: Call): Promise<void> {
     case 'POST /reset':
       await ctx.state.reset();
       return sendJson(call.res, 204, undefined);
+    case 'POST /issuer/rotate':
+      return sendJson(call.res, 201, { kid: await ctx.issuerKeys.rotate() });
+    case 'POST /issuer/retire':
+      return sendJson(call.res, 200, { kids: await ctx.issuerKeys.retire() });
     default:
-      throw new HttpError(404, 'NotFound', `No admin route ${call.method} ${call.path}. Routes: POST|GET|DELETE /_sandbox/faults, GET|DELETE /_sandbox/requests, POST /_sandbox/reset.`);
+      throw new HttpError(404, 'NotFound', `No admin route ${call.method} ${call.path}. Routes: POST|GET|DELETE /_sandbox/faults, GET|DELETE /_sandbox/requests, POST /_sandbox/reset, POST /_sandbox/issuer/rotate, POST /_sandbox/issuer/retire.`);
   }
 }

@@ -37,7 +37,7 @@ async function authenticate(ctx: TwinContext, call: Call): Promise<void> {
   if (!token) throw new HttpError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.", challenge);
   let payload;
   try {
-    payload = await verifyToken(ctx.issuerKey, token, ARM_AUDIENCES);
+    payload = await verifyToken(await ctx.issuerKeys.published(), token, ARM_AUDIENCES);
   } catch (e) {
     const why =
       e instanceof joseErrors.JWTExpired

@@ -1,14 +1,14 @@
 // What every route of the twin can see: shared services plus the request being answered.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultStore } from './faults.js';
-import type { IssuerKey } from './issuer.js';
+import type { IssuerKeyStore } from './issuer-keys.js';
 import type { Operations } from './operations.js';
 import type { RequestLog } from './request-log.js';
 import type { TwinState } from './state.js';
 
 export interface TwinContext {
   state: TwinState;
-  issuerKey: IssuerKey;
+  issuerKeys: IssuerKeyStore;
   tenantId: string;
   subscriptionId: string;
   identityClientId: string;

@@ -9,14 +9,14 @@ export function sandboxIssuer(armUrl: string, tenantId: string): string {
   return `${armUrl}/${tenantId}/v2.0`;
 }
 
-export function handleDiscovery(ctx: TwinContext, call: Call): void {
+export async function handleDiscovery(ctx: TwinContext, call: Call): Promise<void> {
   const m = DISCOVERY_PATH.exec(call.path);
   if (!m || m[1]?.toLowerCase() !== ctx.tenantId.toLowerCase()) {
     throw new HttpError(404, 'invalid_tenant', `Tenant '${m?.[1]}' not found; the sandbox tenant is ${ctx.tenantId}.`);
   }
   if (call.method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', 'Discovery endpoints only accept GET.');
   if (m[2]?.toLowerCase().startsWith('discovery')) {
-    sendJson(call.res, 200, jwks(ctx.issuerKey), call.headers);
+    sendJson(call.res, 200, jwks(await ctx.issuerKeys.published()), call.headers);
     return;
   }
   const base = `${ctx.armUrl}/${ctx.tenantId}`;

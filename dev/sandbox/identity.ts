@@ -21,7 +21,7 @@ export async function handleIdentity(ctx: TwinContext, call: Call): Promise<void
     throw new HttpError(400, 'invalid_request', `No user-assigned identity with client_id '${clientId}' is assigned to this app; the sandbox identity's client id is ${ctx.identityClientId}.`);
   }
   const resource = rawResource.replace(/\/\.default$/, '');
-  const token = await mintToken(ctx.issuerKey, {
+  const token = await mintToken(await ctx.issuerKeys.current(), {
     issuer: stsIssuer(ctx.tenantId),
     audience: resource,
     tenantId: ctx.tenantId,

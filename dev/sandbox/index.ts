@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { startAzurite } from './azurite.js';
 import { sandboxIssuer } from './discovery.js';
 import type { FaultSpec } from './faults.js';
-import { loadOrCreateIssuerKey, mintToken, type IssuerKey, type TokenClaims } from './issuer.js';
+import { IssuerKeyStore } from './issuer-keys.js';
+import { mintToken, type TokenClaims } from './issuer.js';
 import {
   ALLOWED_RESOURCE_GROUPS,
   IDENTITY_CLIENT_ID,
@@ -19,6 +20,7 @@ import { ensureTls, processTrusts } from './tls.js';
 import { IDENTITY_PATH, startTwin } from './twin.js';
 
 export type { Fault, FaultSpec } from './faults.js';
+export type { IssuerKey, IssuerKeyStore } from './issuer-keys.js';
 export type { TokenClaims } from './issuer.js';
 
 export interface SandboxOptions {
@@ -52,10 +54,11 @@ export interface Sandbox {
   /** {armUrl}/{tenantId}/v2.0 — the `iss` of tokens minted with mintToken's default issuer. */
   issuer: string;
   jwksUri: string;
-  issuerKey: IssuerKey;
+  /** The issuer's persisted key set: `current()` signs, `published()` is the JWKS; shared with the admin API. */
+  issuerKeys: IssuerKeyStore;
   caCertPath: string;
   allowedResourceGroups: string[];
-  /** Mints a token signed by the sandbox issuer; `issuer` defaults to `issuer` above. */
+  /** Mints a token signed by the issuer's current key; `issuer` defaults to `issuer` above. */
   mintToken(claims: Omit<TokenClaims, 'issuer'> & { issuer?: string }): Promise<string>;
   close(): Promise<void>;
 }
@@ -65,7 +68,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   if (!processTrusts(tls.cert)) {
     throw new Error(`startSandbox needs NODE_EXTRA_CA_CERTS=${tls.certPath} set when node starts, so Azure SDK clients trust the sandbox's HTTPS endpoints (currently ${process.env['NODE_EXTRA_CA_CERTS'] ?? 'unset'}).`);
   }
-  const issuerKey = await loadOrCreateIssuerKey(opts.dataDir);
+  const issuerKeys = await IssuerKeyStore.open(opts.dataDir);
   const azurite = await startAzurite({
     dataDir: opts.dataDir,
     tls,
@@ -80,7 +83,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     twin = await startTwin({
       dataDir: opts.dataDir,
       tls,
-      issuerKey,
+      issuerKeys,
       identityHeader,
       blobUrl: azurite.blobUrl,
       tableUrl: azurite.tableUrl,
@@ -111,10 +114,10 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     identityPrincipalId: IDENTITY_PRINCIPAL_ID,
     issuer,
     jwksUri: `${armUrl}/${TENANT_ID}/discovery/v2.0/keys`,
-    issuerKey,
+    issuerKeys,
     caCertPath: tls.certPath,
     allowedResourceGroups: [...ALLOWED_RESOURCE_GROUPS],
-    mintToken: (claims) => mintToken(issuerKey, { ...claims, issuer: claims.issuer ?? issuer }),
+    mintToken: async (claims) => mintToken(await issuerKeys.current(), { ...claims, issuer: claims.issuer ?? issuer }),
     close: () =>
       (closing ??= (async () => {
         await started.close();

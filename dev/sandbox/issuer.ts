@@ -1,15 +1,6 @@
-// The sandbox's Entra-like token issuer: one RS256 key, persisted so tokens and JWKS survive restarts.
-import { randomUUID, type webcrypto } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
-
-export interface IssuerKey {
-  kid: string;
-  privateKey: webcrypto.CryptoKey;
-  publicKey: webcrypto.CryptoKey;
-  publicJwk: JWK;
-}
+// The sandbox's Entra-like token issuer: mints and verifies RS256 tokens with the keys in issuer-keys.ts.
+import { SignJWT, createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { ISSUER_ALG as ALG, IssuerKeyStore, type IssuerKey } from './issuer-keys.js';
 
 export interface TokenClaims {
   issuer: string;
@@ -28,36 +19,13 @@ export interface TokenClaims {
   extra?: Record<string, unknown>;
 }
 
-const ALG = 'RS256';
-
-function publicPart(jwk: JWK): JWK {
-  const { kty, n, e, kid } = jwk;
-  return { kty, n, e, kid, alg: ALG, use: 'sig' };
-}
-
+/** The current signing key of the set persisted in `dataDir` (created on first use). */
 export async function loadOrCreateIssuerKey(dataDir: string): Promise<IssuerKey> {
-  const file = join(dataDir, 'issuer-key.json');
-  let privateJwk: JWK;
-  if (existsSync(file)) {
-    privateJwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
-    if (!privateJwk.kid || privateJwk.kty !== 'RSA') throw new Error(`${file} is not an RSA JWK with a kid; delete it to regenerate`);
-  } else {
-    const pair = await generateKeyPair(ALG, { modulusLength: 2048, extractable: true });
-    privateJwk = { ...(await exportJWK(pair.privateKey)), kid: randomUUID(), alg: ALG };
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, JSON.stringify(privateJwk, null, 2), { mode: 0o600 });
-  }
-  const publicJwk = publicPart(privateJwk);
-  return {
-    kid: privateJwk.kid as string,
-    privateKey: (await importJWK(privateJwk, ALG)) as webcrypto.CryptoKey,
-    publicKey: (await importJWK(publicJwk, ALG)) as webcrypto.CryptoKey,
-    publicJwk,
-  };
+  return (await IssuerKeyStore.open(dataDir)).current();
 }
 
-export function jwks(key: IssuerKey): { keys: JWK[] } {
-  return { keys: [key.publicJwk] };
+export function jwks(keys: readonly IssuerKey[]): { keys: JWK[] } {
+  return { keys: keys.map((k) => k.publicJwk) };
 }
 
 export async function mintToken(key: IssuerKey, claims: TokenClaims): Promise<string> {
@@ -83,8 +51,8 @@ export async function mintToken(key: IssuerKey, claims: TokenClaims): Promise<st
     .sign(key.privateKey);
 }
 
-/** Verifies a sandbox-issued token for one of `audiences`; throws jose errors on failure. */
-export async function verifyToken(key: IssuerKey, token: string, audiences: string[]): Promise<JWTPayload> {
-  const { payload } = await jwtVerify(token, key.publicKey, { audience: audiences, algorithms: [ALG] });
+/** Verifies a sandbox-issued token, signed by any of the published `keys`, for one of `audiences`; throws jose errors on failure. */
+export async function verifyToken(keys: readonly IssuerKey[], token: string, audiences: string[]): Promise<JWTPayload> {
+  const { payload } = await jwtVerify(token, createLocalJWKSet(jwks(keys)), { audience: audiences, algorithms: [ALG] });
   return payload;
 }

@@ -219,7 +219,7 @@ async function authenticate(ctx: TwinContext, call: Call): Promise<void> {
   const token = bearerToken(call.req);
   if (!token) throw new HttpError(401, 'Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.', challenge);
   try {
-    const payload = await verifyToken(ctx.issuerKey, token, VAULT_AUDIENCES);
+    const payload = await verifyToken(await ctx.issuerKeys.published(), token, VAULT_AUDIENCES);
     if (payload['tid'] !== ctx.tenantId) throw new Error('tenant');
   } catch {
     throw new HttpError(401, 'Unauthorized', `AKV10022: Invalid audience, issuer, tenant or signature. The token must be issued by the sandbox for audience '${VAULT_AUDIENCES[0]}' in tenant '${ctx.tenantId}'.`, challenge);

@@ -40,7 +40,7 @@ if (await trustSandboxOrRelaunch(tlsDir)) {
     ...(tablePort !== undefined && { tablePort }),
     faults: faultsFromEnv(process.env['SANDBOX_FAULTS']),
   });
-  const { mintToken: _mint, close, issuerKey: _key, ...info } = sandbox;
+  const { mintToken: _mint, close, issuerKeys: _keys, ...info } = sandbox;
   process.stdout.write(`${JSON.stringify({ ...info, dataDir })}\n`);
   let stopping = false;
   const stop = (): void => {

@@ -74,7 +74,7 @@ export interface SeedBlob {
   container: string;
   name: string;
   contentType: string;
-  content: string;
+  content: string | Uint8Array;
 }
 
 /** The URLs baked into stored resources; rebased when a restart lands on other ports. */

@@ -11,7 +11,7 @@ import { DISCOVERY_PATH, handleDiscovery } from './discovery.js';
 import { FaultStore, applyFault, type FaultSpec, type Service } from './faults.js';
 import { HttpError, parseUrl, sendError } from './http.js';
 import { handleIdentity } from './identity.js';
-import type { IssuerKey } from './issuer.js';
+import type { IssuerKeyStore } from './issuer-keys.js';
 import { createVaultHandler } from './keyvault.js';
 import { Operations } from './operations.js';
 import { RequestLog } from './request-log.js';
@@ -25,7 +25,7 @@ const VAULTS = [VAULT_NAME];
 export interface TwinOptions {
   dataDir: string;
   tls: { cert: string; key: string };
-  issuerKey: IssuerKey;
+  issuerKeys: IssuerKeyStore;
   identityHeader: string;
   blobUrl: string;
   tableUrl: string;
@@ -109,7 +109,7 @@ export async function startTwin(opts: TwinOptions): Promise<Twin> {
     for (const f of opts.faults ?? []) faults.add(f);
     const ctx: TwinContext = {
       state,
-      issuerKey: opts.issuerKey,
+      issuerKeys: opts.issuerKeys,
       tenantId: TENANT_ID,
       subscriptionId: SUBSCRIPTION_ID,
       identityClientId: IDENTITY_CLIENT_ID,

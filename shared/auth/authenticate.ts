@@ -28,7 +28,7 @@ const CLOCK_SKEW_SECONDS = 60;
  * an unknown kid so key rollover works), issuer, audience, exp/nbf with a small skew, RS256 only, oid and tid present.
  */
 export function createAuthenticator(auth: Settings['auth'], tenantId: string): Authenticator {
-  const jwks = createRemoteJWKSet(new URL(auth.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 3_600_000 });
+  const jwks = createRemoteJWKSet(new URL(auth.jwksUri), { cooldownDuration: 5_000, cacheMaxAge: 3_600_000 });
   return async (authorization) => {
     if (!authorization) throw new AuthenticationError('A bearer token is required in the Authorization header.', 'invalid_request');
     const match = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i.exec(authorization.trim());
@@ -57,7 +57,11 @@ export function createAuthenticator(auth: Settings['auth'], tenantId: string): A
     }
     if (payload.tid !== tenantId) throw new AuthenticationError('The token was issued for another tenant.', 'invalid_token');
     assertAccessTokenForUs(payload, auth.scopes);
-    return toCaller(payload);
+    const caller = toCaller(payload);
+    if (auth.allowedClientApps.length > 0 && !auth.allowedClientApps.includes(caller.clientAppId?.toLowerCase() ?? '')) {
+      throw new AuthenticationError('The calling client application is not allowed to use this API.', 'invalid_token');
+    }
+    return caller;
   };
 }
 

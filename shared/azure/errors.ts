@@ -56,3 +56,8 @@ export function toToolError(error: unknown, deadline: { timedOut: boolean; timeo
 function firstLine(message: string): string {
   return (message.split('\n')[0] ?? '').replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '[url]').slice(0, 500);
 }
+
+/** A listing inside a configured resource group that does not exist (yet): an empty listing, not a failure. */
+export function isMissingResourceGroup(error: unknown): boolean {
+  return isRestError(error) && error.statusCode === 404 && error.code === 'ResourceGroupNotFound';
+}

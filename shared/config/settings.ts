@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 /**
@@ -27,18 +28,12 @@ const schema = z.object({
   AZURE_RESOURCE_MANAGER_ENDPOINT: httpsUrl.default('https://management.azure.com'),
   KEY_VAULT_URL: httpsUrl,
   KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: flag(true),
-  MCP_RESOURCE_GROUPS: z
-    .string()
-    .transform(list)
-    .pipe(
-      z
-        .array(z.string().regex(/^[-\w._()]{0,89}[-\w_()]$/, 'each entry must be a resource group name'))
-        .min(1, 'list the resource groups the app may touch, comma-separated'),
-    ),
+  MCP_POLICY_FILE: z.string().default(fileURLToPath(new URL('../../../shared/policy/department.yaml', import.meta.url))),
   AUTH_AUDIENCE: z.string().min(1, "set it to the app registration's Application ID URI or client id"),
   AUTH_ISSUER: httpsUrl.optional(),
   AUTH_JWKS_URI: httpsUrl.optional(),
   AUTH_SCOPES: z.string().default('Mcp.Access').transform(list),
+  AUTH_ALLOWED_CLIENT_APPS: z.string().default('').transform(list),
   MCP_ALLOWED_HOSTS: z.string().optional().transform((value) => (value === undefined ? undefined : list(value))),
   MCP_ALLOWED_ORIGINS: z.string().optional().transform((value) => (value === undefined ? undefined : list(value))),
   MCP_PUBLIC_BASE_URL: z
@@ -62,9 +57,16 @@ export interface Settings {
   armEndpoint: string;
   keyVaultUrl: string;
   keyVaultVerifyChallengeResource: boolean;
-  /** Lower-cased names of the resource groups the app may read or change. */
-  resourceGroups: readonly string[];
-  auth: { audience: string; issuer: string; jwksUri: string; scopes: readonly string[] };
+  /** The department policy file (YAML): scope, regions, protections, limits. */
+  policyFile: string;
+  auth: {
+    audience: string;
+    issuer: string;
+    jwksUri: string;
+    scopes: readonly string[];
+    /** Client app ids (azp/appid) allowed to call; empty means any app the tenant lets obtain a token. */
+    allowedClientApps: readonly string[];
+  };
   allowedHosts: readonly string[];
   allowedOrigins: readonly string[];
   /** The public origin used in metadata and challenges; absent means the (allowlisted) request origin. */
@@ -109,12 +111,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     armEndpoint: s.AZURE_RESOURCE_MANAGER_ENDPOINT.replace(/\/+$/, ''),
     keyVaultUrl: s.KEY_VAULT_URL.endsWith('/') ? s.KEY_VAULT_URL : `${s.KEY_VAULT_URL}/`,
     keyVaultVerifyChallengeResource: s.KEY_VAULT_VERIFY_CHALLENGE_RESOURCE,
-    resourceGroups: s.MCP_RESOURCE_GROUPS.map((group) => group.toLowerCase()),
+    policyFile: s.MCP_POLICY_FILE,
     auth: {
       audience: s.AUTH_AUDIENCE,
       issuer: s.AUTH_ISSUER ?? `${authority}/v2.0`,
       jwksUri: s.AUTH_JWKS_URI ?? `${authority}/discovery/v2.0/keys`,
       scopes: s.AUTH_SCOPES,
+      allowedClientApps: s.AUTH_ALLOWED_CLIENT_APPS.map((app) => app.toLowerCase()),
     },
     allowedHosts: hosts.map((host) => host.toLowerCase()),
     allowedOrigins: origins.map((origin) => origin.toLowerCase()),

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
 import { SERVER_INFO } from '../mcp/server-factory.js';
-import { checkHostAndOrigin, publicOrigin } from './edge.js';
+import { authenticateRequest, checkHostAndOrigin, publicOrigin, resourceMetadataUrl } from './edge.js';
 import { jsonResponse } from './responses.js';
 
 /**
@@ -26,4 +26,13 @@ export function protectedResourceMetadata(app: App, request: HttpRequest): HttpR
 /** Liveness only: no dependency checks, no configuration details. */
 export function health(app: App): HttpResponseInit {
   return jsonResponse(200, { status: 'ok', name: SERVER_INFO.name, version: SERVER_INFO.version, tools: app.catalogue.size });
+}
+
+/** GET /tools/manifest: the hashed catalogue a client can pin (any authenticated caller). */
+export async function toolManifest(app: App, request: HttpRequest): Promise<HttpResponseInit> {
+  const refusal = checkHostAndOrigin(request, app.settings);
+  if (refusal) return jsonResponse(refusal.status, { error: 'forbidden', error_description: refusal.message });
+  const auth = await authenticateRequest(request, app.authenticate, resourceMetadataUrl(request, app.settings, ''));
+  if ('status' in auth) return jsonResponse(auth.status, { error: 'unauthenticated', error_description: auth.message }, auth.headers);
+  return jsonResponse(200, app.manifest);
 }

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import type { Tool } from '@modelcontextprotocol/server';
 import { annotationsFor, type ToolDefinition } from '../tools/tool.js';
+import { toolDigest } from './manifest.js';
+
+/** Each listed tool carries its definition's digest, to check against the pinned manifest. */
+export const TOOL_DIGEST_META_KEY = 'sovereign-mcp/sha256';
 
 /** A tool as `tools/list` shows it. */
 export type CatalogueEntry = Tool & { inputSchema: Tool['inputSchema']; outputSchema: NonNullable<Tool['outputSchema']> };
@@ -12,16 +16,16 @@ export type CatalogueEntry = Tool & { inputSchema: Tool['inputSchema']; outputSc
  */
 export function buildCatalogue(tools: readonly ToolDefinition[]): ReadonlyMap<string, CatalogueEntry> {
   return new Map(
-    tools.map((tool) => [
-      tool.name,
-      {
+    tools.map((tool) => {
+      const entry: CatalogueEntry = {
         name: tool.name,
         title: tool.title,
         description: tool.description,
         inputSchema: z.toJSONSchema(tool.input, { io: 'input' }) as CatalogueEntry['inputSchema'],
         outputSchema: z.toJSONSchema(tool.output, { io: 'output' }) as CatalogueEntry['outputSchema'],
         annotations: annotationsFor(tool),
-      },
-    ]),
+      };
+      return [tool.name, { ...entry, _meta: { [TOOL_DIGEST_META_KEY]: toolDigest(entry) } }];
+    }),
   );
 }

@@ -14,6 +14,9 @@ export interface AuditRecord {
   rule: string;
   outcome: 'success' | 'error';
   errorCode?: string;
+  /** Untrusted strings in the result, and the kinds of injection or hidden text the shield flagged. */
+  untrustedFields?: number;
+  injectionFlags?: string[];
   durationMs: number;
 }
 

@@ -12,6 +12,7 @@ export const TOOL_ERROR_STATUS = {
   not_found: 404,
   conflict: 409,
   throttled: 429,
+  rate_limited: 429,
   internal_error: 500,
   azure_error: 502,
   identity_unavailable: 503,

@@ -5,8 +5,10 @@ import { toToolError } from '../azure/errors.js';
 import type { Settings } from '../config/settings.js';
 import type { ToolDefinition } from '../tools/tool.js';
 import type { AuditRecord, AuditSink } from './audit.js';
-import { authorise, type Decision } from './authorise.js';
 import { ToolError } from './errors.js';
+import type { PolicyDecision, PolicyEngine, PolicyTarget } from '../policy/engine.js';
+import type { RateLimits } from '../policy/rate-limits.js';
+import { shieldOutput, untrustedNotice, type ShieldReport } from '../shield/shield.js';
 
 export type Entrance = 'mcp' | 'tools';
 
@@ -32,12 +34,19 @@ export interface ToolOutcome {
   result: ToolResult;
   /** Present when the call failed; carries the HTTP status for /tools/*. */
   error?: ToolError;
+  /** What the shield found in untrusted content, when the result carries any. */
+  shield?: ShieldReport;
 }
+
+/** The `_meta` key under which a result reports its untrusted content and any flags. */
+export const SHIELD_META_KEY = 'sovereign-mcp/shield';
 
 export interface PipelineDeps {
   settings: Settings;
   azure: AzureClients;
   audit: AuditSink;
+  policy: PolicyEngine;
+  rateLimits: RateLimits;
   tools: readonly ToolDefinition[];
   /** Where bugs (unexpected errors) are reported in full; callers only ever see a correlation id. */
   logError: (message: string, error: unknown) => void;
@@ -51,17 +60,32 @@ export interface Pipeline {
 
 /**
  * The one path to every tool, shared by POST /mcp and POST /tools/{name}:
- * authorise → validate input → approval gate → execute → validate output → audit (always).
+ * rate limit → authorise (role × tier) → validate input → authorise the target (region, scope, protection)
+ * → approval gate → execute → validate output → audit (always, with the rule that decided).
  * Authentication happened at the HTTP edge; the pipeline only accepts an already validated caller.
  */
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const byName = new Map(deps.tools.map((tool) => [tool.name, tool]));
 
-  async function execute(tool: ToolDefinition, call: ToolCall): Promise<Record<string, unknown>> {
+  /** Refuses with the rule's own words; the rule travels to the caller and the audit. */
+  function enforce(decision: PolicyDecision): void {
+    if (decision.allowed) return;
+    const code = decision.rule === 'policy.resource-group-out-of-scope' ? 'out_of_scope' : 'forbidden';
+    throw new ToolError(code, decision.reason, { rule: decision.rule });
+  }
+
+  async function execute(tool: ToolDefinition, call: ToolCall, record: (decision: PolicyDecision) => void): Promise<Record<string, unknown>> {
     const parsed = tool.input.safeParse(call.args ?? {});
     if (!parsed.success) {
       throw new ToolError('invalid_arguments', `Invalid arguments for ${tool.name}: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
     }
+    const decide = (target: PolicyTarget) => {
+      const decision = deps.policy.decide(call.caller, tool, target);
+      record(decision);
+      enforce(decision);
+    };
+    // Before any Azure call: what the arguments say the call touches.
+    decide(tool.target?.(parsed.data, deps.policy.department) ?? {});
     if (tool.risk === 'destructive') {
       // Fail closed until the human approval flow exists: no destructive tool runs on an agent's say-so.
       throw new ToolError('forbidden', `Tool '${tool.name}' needs human approval, which this deployment does not offer yet.`);
@@ -71,7 +95,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const signal = call.signal ? AbortSignal.any([deadline, call.signal]) : deadline;
     let output: unknown;
     try {
-      output = await tool.handler(parsed.data, { azure: deps.azure, settings: deps.settings, caller: call.caller, signal });
+      output = await tool.handler(parsed.data, {
+        azure: deps.azure,
+        settings: deps.settings,
+        caller: call.caller,
+        department: deps.policy.department,
+        authorize: decide,
+        signal,
+      });
     } catch (error) {
       throw toToolError(error, { timedOut: deadline.aborted, timeoutMs });
     }
@@ -80,19 +111,28 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   return {
-    visibleTools: (caller) => deps.tools.filter((tool) => authorise(caller, tool).allowed),
+    visibleTools: (caller) => deps.tools.filter((tool) => deps.policy.offers(caller, tool)),
 
     async run(call) {
       const started = performance.now();
       const tool = byName.get(call.toolName);
-      let decision: Decision = { allowed: false, rule: 'tool:unknown', reason: `No tool is named '${call.toolName}'.` };
+      let decision: PolicyDecision = { allowed: false, rule: 'tool.unknown', reason: `No tool is named '${call.toolName}'.` };
       let outcome: ToolOutcome;
       try {
         if (!tool) throw new ToolError('unknown_tool', `No tool is named '${call.toolName}'. Call tools/list to see the tools you may use.`);
-        decision = authorise(call.caller, tool);
-        if (!decision.allowed) throw new ToolError('forbidden', decision.reason, { rule: decision.rule });
-        const structured = await execute(tool, call);
-        outcome = { result: { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured } };
+        const limit = await deps.rateLimits.consume(call.caller.oid, tool.name);
+        if (!limit.allowed) {
+          decision = { allowed: false, rule: 'policy.rate-limit', reason: `Rate limit of ${limit.limit} for ${tool.name}` };
+          throw new ToolError('rate_limited', `Too many calls to ${tool.name}: the limit is ${limit.limit} per caller. Retry after ${limit.retryAfterSeconds} s.`, {
+            rule: decision.rule,
+            retryAfterSeconds: limit.retryAfterSeconds,
+          });
+        }
+        // Role × tier first, so a caller without the role learns nothing about the tool's arguments.
+        decision = deps.policy.decide(call.caller, tool);
+        enforce(decision);
+        const structured = await execute(tool, call, (latest) => (decision = latest));
+        outcome = shielded(tool, structured);
       } catch (thrown) {
         const error = asToolError(thrown, call.correlationId, deps.logError);
         outcome = { result: errorResult(error, call.correlationId), error };
@@ -109,11 +149,33 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         decision: decision.allowed ? 'allowed' : 'denied',
         rule: decision.rule,
         outcome: outcome.error ? 'error' : 'success',
+        ...(outcome.shield
+          ? { untrustedFields: outcome.shield.untrustedFields, injectionFlags: [...new Set(outcome.shield.flags.flatMap((flag) => flag.kinds))] }
+          : {}),
         ...(outcome.error ? { errorCode: outcome.error.code } : {}),
         durationMs: Math.round(performance.now() - started),
       });
       return outcome;
     },
+  };
+}
+
+/**
+ * Untrusted text in a result is neutralised and flagged, and the result is framed: a notice first, the data
+ * after it, and the findings in `_meta` for clients and the audit.
+ */
+function shielded(tool: ToolDefinition, structured: Record<string, unknown>): ToolOutcome {
+  const { value, report } = shieldOutput(tool.output, structured);
+  const data = value as Record<string, unknown>;
+  const json = { type: 'text' as const, text: JSON.stringify(data) };
+  if (report.untrustedFields === 0) return { result: { content: [json], structuredContent: data } };
+  return {
+    result: {
+      content: [{ type: 'text', text: untrustedNotice(report) }, json],
+      structuredContent: data,
+      _meta: { [SHIELD_META_KEY]: report },
+    },
+    shield: report,
   };
 }
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { untrusted } from '../shield/untrusted.js';
 
-/** Resource tags: written by whoever can tag the resource, so treated as untrusted content. */
-export const tagsOutput = z.record(z.string(), z.string()).describe('Resource tags as set in Azure');
+/** Resource tags: written by whoever can tag the resource, so untrusted content (names and values). */
+export const tagsOutput = untrusted(z.record(z.string(), z.string()).describe('Resource tags as set in Azure (untrusted text)'));
 
 export const tagsOf = (tags: Record<string, string> | undefined) => tags ?? {};
 

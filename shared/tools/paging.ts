@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ToolError } from '../pipeline/errors.js';
+import { isMissingResourceGroup } from '../azure/errors.js';
 
 /** Inputs every list tool shares: a page size and the opaque cursor from the previous page. */
 export const pageInput = {
@@ -108,7 +109,7 @@ export async function readPage<T, R>(options: {
     const first = source === (start.source ?? 0);
     let link = first ? start.link : undefined;
     let offset = first ? start.offset : 0;
-    for await (const page of options.open(link, sources?.[source])) {
+    for await (const page of skippingMissingGroup(options.open(link, sources?.[source]), sources !== undefined)) {
       pagesRead += 1;
       const next = options.linkOf(page);
       for (let index = offset; index < page.length; index += 1) {
@@ -129,6 +130,15 @@ export async function readPage<T, R>(options: {
     if (pagesRead >= MAX_PAGES_PER_CALL && source + 1 < sourceCount) return { items, nextCursor: encodeCursor(at(source + 1, undefined, 0)) };
   }
   return { items };
+}
+
+/** With per-group sources, a configured group that does not exist lists as empty instead of failing the listing. */
+async function* skippingMissingGroup<T>(pages: AsyncIterableIterator<T[]>, grouped: boolean): AsyncIterableIterator<T[]> {
+  try {
+    yield* pages;
+  } catch (error) {
+    if (!grouped || !isMissingResourceGroup(error)) throw error;
+  }
 }
 
 /** The rule for nextLinks of a Resource Manager collection in a resource group, e.g. `providers/microsoft.storage/storageaccounts`. */

@@ -1,6 +1,7 @@
 import type { ToolDefinition } from './tool.js';
 import accessWhoami from './access/access_whoami.js';
 import computeVmList from './compute/compute_vm_list.js';
+import groupCreate from './group/group_create.js';
 import groupGet from './group/group_get.js';
 import groupList from './group/group_list.js';
 import groupResourceList from './group/group_resource_list.js';
@@ -10,6 +11,7 @@ import monitorActivityLogList from './monitor/monitor_activity_log_list.js';
 import storageAccountGet from './storage/storage_account_get.js';
 import storageAccountList from './storage/storage_account_list.js';
 import storageBlobList from './storage/storage_blob_list.js';
+import storageBlobRead from './storage/storage_blob_read.js';
 import storageContainerList from './storage/storage_container_list.js';
 
 /** Every tool the server offers. Adding a tool is one file plus one line here. */
@@ -17,10 +19,12 @@ export const TOOLS: readonly ToolDefinition[] = [
   groupList,
   groupGet,
   groupResourceList,
+  groupCreate,
   storageAccountList,
   storageAccountGet,
   storageContainerList,
   storageBlobList,
+  storageBlobRead,
   keyvaultKeyList,
   keyvaultKeyGet,
   monitorActivityLogList,

@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import type { Caller } from '../auth/caller.js';
 import type { AzureClients } from '../azure/clients.js';
 import type { Settings } from '../config/settings.js';
+import type { DepartmentPolicy } from '../policy/department-policy.js';
+import type { PolicyTarget } from '../policy/engine.js';
 
 /** How much harm a tool can do; roles, annotations, read-only mode and the approval gate all derive from it. */
 export type RiskTier = 'read' | 'write' | 'destructive';
@@ -11,6 +13,13 @@ export interface ToolContext {
   azure: AzureClients;
   settings: Settings;
   caller: Caller;
+  /** The department policy: the managed resource groups, regions, required tags. */
+  department: DepartmentPolicy;
+  /**
+   * Checks a target only known after reading Azure (a resource's tags, for protection) against the policy;
+   * throws the refusal, naming the rule, if the policy forbids it.
+   */
+  authorize(target: PolicyTarget): void;
   /** Fires at the call's deadline or when the caller goes away; pass it to every SDK call as `abortSignal`. */
   signal: AbortSignal;
 }
@@ -34,6 +43,8 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   azurePermissions: AzurePermissions;
   input: I;
   output: O;
+  /** What the call touches (group, region, resource id), for the policy decision before any Azure call. */
+  target?(args: z.output<I>, department: DepartmentPolicy): PolicyTarget;
   handler(args: z.output<I>, context: ToolContext): Promise<z.input<O>>;
 }
 

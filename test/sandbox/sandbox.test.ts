@@ -1,5 +1,5 @@
 // The sandbox must look like Azure to the real SDK clients: these tests drive it with them, no mocks.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -10,9 +10,12 @@ import { StorageManagementClient } from '@azure/arm-storage';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet } from 'jose';
 import { SandboxAdmin } from '../../dev/sandbox/admin-client.js';
 import { startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
+import { IssuerKeyStore } from '../../dev/sandbox/issuer-keys.js';
+import { loadOrCreateIssuerKey } from '../../dev/sandbox/issuer.js';
+import { LARGE_BLOB_BYTES, POISONED } from '../../dev/sandbox/seed.js';
 import { ensureTls } from '../../dev/sandbox/tls.js';
 
 const TLS_DIR = '.sandbox/tls';
@@ -95,7 +98,7 @@ describe('managed identity and issuer', () => {
     const keys = (await (await fetch(config.jwks_uri)).json()) as JSONWebKeySet;
     const token = await sandbox.mintToken({ audience: 'api://sovereign-mcp', tenantId: sandbox.tenantId, oid: 'u-1', name: 'Priya Shah', roles: ['Estate.Read'] });
     const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(keys), { issuer: sandbox.issuer, audience: 'api://sovereign-mcp' });
-    expect(protectedHeader).toMatchObject({ alg: 'RS256', typ: 'JWT', kid: sandbox.issuerKey.kid });
+    expect(protectedHeader).toMatchObject({ alg: 'RS256', typ: 'JWT', kid: (await sandbox.issuerKeys.current()).kid });
     expect(payload).toMatchObject({ sub: 'u-1', tid: sandbox.tenantId, roles: ['Estate.Read'], ver: '2.0' });
   });
 });
@@ -111,6 +114,17 @@ describe('Resource Manager', () => {
     const group = await resources().resourceGroups.get('RG-DDR-RECORDS-PROD-UKS');
     expect(group).toMatchObject({ name: 'rg-ddr-records-prod-uks', location: 'uksouth' });
     expect(group.tags).toMatchObject({ costCentre: 'CC-4101', dataClassification: 'OFFICIAL-SENSITIVE' });
+  });
+
+  it('carries poisoned tags on allowed groups and accounts', async () => {
+    const { groupWithInjectedTag: g, accountWithHiddenTag: a } = POISONED;
+    expect(sandbox.allowedResourceGroups).toEqual(expect.arrayContaining([g.group, a.group, POISONED.hiddenInstructionBlob.group, POISONED.largeBlob.group]));
+    const group = await resources().resourceGroups.get(g.group);
+    expect(group.tags?.[g.instructionTag]).toMatch(/ignore all previous instructions/i);
+    expect(group.tags?.[g.rtlOverrideTag]).toContain('\u202E');
+    const account = await storage().storageAccounts.getProperties(a.group, a.account);
+    expect(account.tags?.[a.zeroWidthTag]).toContain('\u200B');
+    expect(account.tags?.[a.zeroWidthTag]?.replace(/\u200B/g, '')).toMatch(/ignore previous instructions/i);
   });
 
   it('answers a missing group with 404 ResourceGroupNotFound', async () => {
@@ -272,6 +286,23 @@ describe('blob storage over OAuth', () => {
     const blob = await service.getContainerClient('case-files').getBlobClient('retention-schedule.csv').downloadToBuffer();
     expect(blob.toString('utf8')).toContain('Subject access requests');
   });
+
+  it('holds the poisoned, binary and large blobs the shielding tests rely on', async () => {
+    const read = async (ref: { account: string; container: string; name: string }) => {
+      const blob = new BlobServiceClient(`${sandbox.blobUrl}/${ref.account}`, credential).getContainerClient(ref.container).getBlobClient(ref.name);
+      return { body: await blob.downloadToBuffer(), type: (await blob.getProperties()).contentType };
+    };
+    const hidden = (await read(POISONED.hiddenInstructionBlob)).body.toString('utf8');
+    expect(hidden).toMatch(/[\u{E0000}-\u{E007F}]/u);
+    expect(hidden.replace(/[\u{E0000}-\u{E007F}]/gu, '')).not.toMatch(/ignore|instruction|delete/i);
+    const binary = await read(POISONED.binaryBlob);
+    expect(binary.type).toBe('application/octet-stream');
+    expect(binary.body.length).toBeGreaterThan(200);
+    expect(binary.body.toString('utf8')).toContain('\uFFFD');
+    const large = await read(POISONED.largeBlob);
+    expect(large.body.length).toBeGreaterThanOrEqual(LARGE_BLOB_BYTES);
+    expect(large.body.length).toBeLessThan(LARGE_BLOB_BYTES + 1024);
+  });
 });
 
 describe('fault injection', () => {
@@ -325,5 +356,66 @@ describe('persistence', () => {
     expect(account.encryption?.keyVaultProperties?.keyVaultUri).toBe(sandbox.vaultUrl);
     await admin.reset();
     expect(await rejection(resources().resourceGroups.get('rg-ddr-persist-uks'))).toMatchObject({ statusCode: 404 });
+  });
+});
+
+// Last, because retiring the old key invalidates the token @azure/identity has cached process-wide for `credential`.
+describe('issuer signing-key rollover', () => {
+  const claims = (audience = 'api://sovereign-mcp') => ({ audience, tenantId: sandbox.tenantId, oid: 'u-rollover' });
+  const jwks = async (): Promise<JSONWebKeySet> => (await (await fetch(sandbox.jwksUri)).json()) as JSONWebKeySet;
+  const armStatus = async (token: string): Promise<number> =>
+    (await fetch(`${sandbox.armUrl}/subscriptions/${sandbox.subscriptionId}/resourcegroups?api-version=2021-04-01`, { headers: { authorization: `Bearer ${token}` } })).status;
+  const verify = async (token: string, keys: JSONWebKeySet) => jwtVerify(token, createLocalJWKSet(keys), { issuer: sandbox.issuer, audience: claims().audience });
+  let oldKid: string;
+  let newKid: string;
+  let oldToken: string;
+  let oldArmToken: string;
+
+  it('rotation publishes both keys and signs new tokens with the new one', async () => {
+    oldKid = (await sandbox.issuerKeys.current()).kid;
+    oldToken = await sandbox.mintToken(claims());
+    oldArmToken = await sandbox.mintToken(claims('https://management.azure.com'));
+    ({ kid: newKid } = await admin.rotateIssuerKey());
+    expect(newKid).not.toBe(oldKid);
+    const keys = await jwks();
+    expect(keys.keys.map((k) => k.kid)).toEqual([oldKid, newKid]);
+    const newToken = await sandbox.mintToken(claims());
+    expect(decodeProtectedHeader(newToken).kid).toBe(newKid);
+    expect((await verify(oldToken, keys)).protectedHeader.kid).toBe(oldKid);
+    expect((await verify(newToken, keys)).protectedHeader.kid).toBe(newKid);
+    // What the dev token CLI does in its own process: read the key set from disk.
+    expect((await loadOrCreateIssuerKey(dataDir)).kid).toBe(newKid);
+    // Tokens signed with the previous key are still accepted during the rollover.
+    expect(await armStatus(oldArmToken)).toBe(200);
+  });
+
+  it('retiring stops publishing the old key, so its tokens no longer verify', async () => {
+    expect(await admin.retireOldIssuerKeys()).toEqual({ kids: [newKid] });
+    const keys = await jwks();
+    expect(keys.keys.map((k) => k.kid)).toEqual([newKid]);
+    expect((await rejection(verify(oldToken, keys))).code).toBe('ERR_JWKS_NO_MATCHING_KEY');
+    await verify(await sandbox.mintToken(claims()), keys);
+    expect(await armStatus(oldArmToken)).toBe(401);
+  });
+
+  it('adopts the single-key issuer-key.json of older builds as the first key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sandbox-issuer-'));
+    try {
+      const legacy = await generateKeyPair('RS256', { extractable: true });
+      writeFileSync(join(dir, 'issuer-key.json'), JSON.stringify({ ...(await exportJWK(legacy.privateKey)), kid: 'legacy-kid', alg: 'RS256' }));
+      expect((await loadOrCreateIssuerKey(dir)).kid).toBe('legacy-kid');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps at most two keys and follows a rotation written by another process', async () => {
+    const other = await IssuerKeyStore.open(dataDir);
+    await other.rotate();
+    const latest = await other.rotate();
+    expect((await jwks()).keys.map((k) => k.kid)).toHaveLength(2);
+    expect(decodeProtectedHeader(await sandbox.mintToken(claims())).kid).toBe(latest);
+    const armToken = await sandbox.mintToken(claims('https://management.azure.com'));
+    expect(await armStatus(armToken)).toBe(200);
   });
 });

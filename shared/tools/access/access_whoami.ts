@@ -20,7 +20,7 @@ export default defineTool({
     subscriptionId: z.string(),
     resourceGroups: z.array(z.string()),
   }),
-  async handler(_args, { caller, settings }) {
+  async handler(_args, { caller, settings, department }) {
     return {
       oid: caller.oid,
       tenantId: caller.tid,
@@ -30,7 +30,7 @@ export default defineTool({
       scopes: [...caller.scopes],
       tokenExpiresAt: new Date(caller.expiresAt * 1000).toISOString(),
       subscriptionId: settings.subscriptionId,
-      resourceGroups: [...settings.resourceGroups],
+      resourceGroups: [...department.resourceGroups],
     };
   },
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
 import { armCollectionRule, continuationOf, nextCursorOutput, pageInput, readPage } from '../paging.js';
-import { assertGroupInScope, groupOf, resourceGroupName } from '../scope.js';
+import { groupOf, resourceGroupName } from '../names.js';
 import { tagsOf, tagsOutput } from '../common.js';
 
 export default defineTool({
@@ -27,15 +27,15 @@ export default defineTool({
     ),
     nextCursor: nextCursorOutput,
   }),
-  async handler({ resourceGroup, top, cursor }, { azure, settings, signal }) {
-    if (resourceGroup) assertGroupInScope(settings, resourceGroup);
+  target: ({ resourceGroup }) => (resourceGroup ? { group: resourceGroup } : {}),
+  async handler({ resourceGroup, top, cursor }, { azure, settings, department, signal }) {
     const vms = (await azure.compute()).virtualMachines;
     const page = await readPage({
       cursor,
       top,
       rule: armCollectionRule(settings.armEndpoint, settings.subscriptionId, 'providers/microsoft.compute/virtualmachines'),
       // Group by group, so the identity needs read access on the managed groups only, not the subscription.
-      sources: resourceGroup ? [resourceGroup] : settings.resourceGroups,
+      sources: resourceGroup ? [resourceGroup] : department.resourceGroups,
       open: (link, group) =>
         vms.list(group ?? '', { abortSignal: signal, expand: 'instanceView' }).byPage(link ? { continuationToken: link } : {}),
       linkOf: continuationOf,

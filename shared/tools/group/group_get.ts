@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
-import { assertGroupInScope, resourceGroupName } from '../scope.js';
+import { resourceGroupName } from '../names.js';
 import { tagsOf, tagsOutput } from '../common.js';
 
 export default defineTool({
@@ -18,8 +18,8 @@ export default defineTool({
     managedBy: z.string().optional(),
     tags: tagsOutput,
   }),
+  target: ({ name }) => ({ group: name }),
   async handler({ name }, { azure, settings, signal }) {
-    assertGroupInScope(settings, name);
     const group = await (await azure.resources()).resourceGroups.get(name, { abortSignal: signal });
     return {
       id: group.id ?? '',

@@ -19,10 +19,10 @@ export default defineTool({
     missing: z.array(z.string()).describe('Configured resource groups that do not exist in Azure'),
     nextCursor: nextCursorOutput,
   }),
-  async handler({ top, cursor }, { azure, settings, signal }) {
+  async handler({ top, cursor }, { azure, settings, department, signal }) {
     // The scope is the configured list: each group is read directly, so the identity never lists the subscription.
     const { offset } = decodeCursor(cursor, 'marker');
-    const names = settings.resourceGroups.slice(offset, offset + top);
+    const names = department.resourceGroups.slice(offset, offset + top);
     const client = await azure.resources();
     const found = await Promise.all(
       names.map((name) =>
@@ -41,7 +41,7 @@ export default defineTool({
           : [],
       ),
       missing: names.filter((_, index) => !found[index]),
-      nextCursor: next < settings.resourceGroups.length ? encodeCursor({ offset: next }) : undefined,
+      nextCursor: next < department.resourceGroups.length ? encodeCursor({ offset: next }) : undefined,
     };
   },
 });

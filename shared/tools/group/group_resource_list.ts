@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
 import { armCollectionRule, nextCursorOutput, pageInput, readPage } from '../paging.js';
-import { assertGroupInScope, resourceGroupName } from '../scope.js';
+import { resourceGroupName } from '../names.js';
 import { tagsOf, tagsOutput } from '../common.js';
 
 export default defineTool({
@@ -34,8 +34,8 @@ export default defineTool({
     ),
     nextCursor: nextCursorOutput,
   }),
+  target: ({ resourceGroup }) => ({ group: resourceGroup }),
   async handler({ resourceGroup, type, top, cursor }, { azure, settings, signal }) {
-    assertGroupInScope(settings, resourceGroup);
     const client = await azure.resources();
     // Imported here, not at the top, so a cold start loads this SDK only when a group tool runs.
     const { getContinuationToken } = await import('@azure/arm-resources');

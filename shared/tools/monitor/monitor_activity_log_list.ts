@@ -2,9 +2,11 @@ import { z } from 'zod';
 import { defineTool } from '../tool.js';
 import { nextCursorOutput } from '../paging.js';
 import type { EventData } from '@azure/arm-monitor';
-import { assertGroupInScope, resourceGroupName } from '../scope.js';
+import { resourceGroupName } from '../names.js';
 import { isoTime } from '../common.js';
+import { untrusted } from '../../shield/untrusted.js';
 import { ToolError } from '../../pipeline/errors.js';
+import { isMissingResourceGroup } from '../../azure/errors.js';
 
 /**
  * The activity log client cannot resume from a nextLink, so this listing pages by time, newest first: the cursor
@@ -26,7 +28,15 @@ function readCursor(cursor: string): TimeCursor {
 
 async function nextUnseen(stream: AsyncIterator<EventData>, skip: ReadonlySet<string>): Promise<EventData | undefined> {
   for (;;) {
-    const { value, done } = await stream.next();
+    let step: IteratorResult<EventData>;
+    try {
+      step = await stream.next();
+    } catch (error) {
+      // A configured group that does not exist yet has no events.
+      if (isMissingResourceGroup(error)) return undefined;
+      throw error;
+    }
+    const { value, done } = step;
     if (done) return undefined;
     // An event without a time cannot be placed in the order (Azure always sets one); it is passed over.
     if (value.eventTimestamp && (!value.eventDataId || !skip.has(value.eventDataId))) return value;
@@ -62,15 +72,15 @@ export default defineTool({
         caller: z.string().optional(),
         resourceGroup: z.string().optional(),
         resourceId: z.string().optional(),
-        description: z.string().optional(),
+        description: untrusted(z.string()).optional().describe('Written by whoever made the change (untrusted text)'),
         correlationId: z.string().optional(),
-        properties: z.record(z.string(), z.string()),
+        properties: untrusted(z.record(z.string(), z.string())).describe('Event properties (untrusted text)'),
       }),
     ),
     nextCursor: nextCursorOutput,
   }),
-  async handler({ resourceGroup, days, top, cursor }, { azure, settings, signal }) {
-    if (resourceGroup) assertGroupInScope(settings, resourceGroup);
+  target: ({ resourceGroup }) => (resourceGroup ? { group: resourceGroup } : {}),
+  async handler({ resourceGroup, days, top, cursor }, { azure, settings, department, signal }) {
     const now = Date.now();
     const window = cursor
       ? readCursor(cursor)
@@ -79,7 +89,7 @@ export default defineTool({
     const monitor = await azure.monitor();
     // One query per resource group, so the identity needs activity-log read on the managed groups only, never on
     // the whole subscription; the per-group streams (newest first) are merged by time.
-    const streams = (resourceGroup ? [resourceGroup] : settings.resourceGroups).map((group) =>
+    const streams = (resourceGroup ? [resourceGroup] : department.resourceGroups).map((group) =>
       monitor.activityLogs
         .list(`eventTimestamp ge '${window.from}' and eventTimestamp le '${window.to}' and resourceGroupName eq '${group}'`, {
           abortSignal: signal,

@@ -1,7 +1,6 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { ToolError } from '../../pipeline/errors.js';
 import type { ToolContext } from '../tool.js';
-import { assertGroupInScope } from '../scope.js';
 import { encryptionOf } from './encryption.js';
 
 /**
@@ -13,7 +12,6 @@ export async function openCmkAccount(
   resourceGroup: string,
   account: string,
 ): Promise<BlobServiceClient> {
-  assertGroupInScope(context.settings, resourceGroup);
   const storage = await context.azure.storage();
   const properties = await storage.storageAccounts.getProperties(resourceGroup, account, { abortSignal: context.signal });
   const encryption = encryptionOf(properties);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
-import { assertGroupInScope, resourceGroupName, storageAccountName } from '../scope.js';
+import { resourceGroupName, storageAccountName } from '../names.js';
 import { isoTime, tagsOf, tagsOutput } from '../common.js';
 import { encryptionOf, encryptionOutput } from './encryption.js';
 
@@ -28,8 +28,8 @@ export default defineTool({
     encryption: encryptionOutput,
     tags: tagsOutput,
   }),
+  target: ({ resourceGroup }) => ({ group: resourceGroup }),
   async handler({ resourceGroup, name }, { azure, settings, signal }) {
-    assertGroupInScope(settings, resourceGroup);
     const account = await (await azure.storage()).storageAccounts.getProperties(resourceGroup, name, { abortSignal: signal });
     return {
       id: account.id ?? '',

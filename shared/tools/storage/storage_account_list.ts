@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
 import { armCollectionRule, continuationOf, nextCursorOutput, pageInput, readPage } from '../paging.js';
-import { assertGroupInScope, groupOf, resourceGroupName } from '../scope.js';
+import { groupOf, resourceGroupName } from '../names.js';
 import { encryptionOf } from './encryption.js';
 
 export default defineTool({
@@ -27,15 +27,15 @@ export default defineTool({
     ),
     nextCursor: nextCursorOutput,
   }),
-  async handler({ resourceGroup, top, cursor }, { azure, settings, signal }) {
-    if (resourceGroup) assertGroupInScope(settings, resourceGroup);
+  target: ({ resourceGroup }) => (resourceGroup ? { group: resourceGroup } : {}),
+  async handler({ resourceGroup, top, cursor }, { azure, settings, department, signal }) {
     const accounts = (await azure.storage()).storageAccounts;
     const page = await readPage({
       cursor,
       top,
       rule: armCollectionRule(settings.armEndpoint, settings.subscriptionId, 'providers/microsoft.storage/storageaccounts'),
       // Group by group, so the identity needs read access on the managed groups only, not the subscription.
-      sources: resourceGroup ? [resourceGroup] : settings.resourceGroups,
+      sources: resourceGroup ? [resourceGroup] : department.resourceGroups,
       open: (link, group) => accounts.listByResourceGroup(group ?? '', { abortSignal: signal }).byPage(link ? { continuationToken: link } : {}),
       linkOf: continuationOf,
       map: (account) => {

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
 import { continuationOf, nextCursorOutput, pageInput, readPage, segments } from '../paging.js';
-import { containerName, resourceGroupName, storageAccountName } from '../scope.js';
+import { containerName, resourceGroupName, storageAccountName } from '../names.js';
 import { isoTime } from '../common.js';
+import { untrusted } from '../../shield/untrusted.js';
 import { openCmkAccount } from './data-plane.js';
 
 export default defineTool({
@@ -22,7 +23,7 @@ export default defineTool({
   output: z.object({
     blobs: z.array(
       z.object({
-        name: z.string(),
+        name: untrusted(z.string()).describe('Blob name, chosen by whoever uploaded it (untrusted text)'),
         size: z.number().optional(),
         contentType: z.string().optional(),
         lastModified: z.string().optional(),
@@ -31,6 +32,7 @@ export default defineTool({
     ),
     nextCursor: nextCursorOutput,
   }),
+  target: ({ resourceGroup }) => ({ group: resourceGroup }),
   async handler({ resourceGroup, account, container, prefix, top, cursor }, context) {
     const service = await openCmkAccount(context, resourceGroup, account);
     const containerClient = service.getContainerClient(container);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
 import { continuationOf, nextCursorOutput, pageInput, readPage, segments } from '../paging.js';
-import { resourceGroupName, storageAccountName } from '../scope.js';
+import { resourceGroupName, storageAccountName } from '../names.js';
 import { isoTime } from '../common.js';
 import { openCmkAccount } from './data-plane.js';
 
@@ -25,6 +25,7 @@ export default defineTool({
     ),
     nextCursor: nextCursorOutput,
   }),
+  target: ({ resourceGroup }) => ({ group: resourceGroup }),
   async handler({ resourceGroup, account, top, cursor }, context) {
     const service = await openCmkAccount(context, resourceGroup, account);
     const page = await readPage({

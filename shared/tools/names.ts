@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import type { Settings } from '../config/settings.js';
-import { ToolError } from '../pipeline/errors.js';
 
 /** Azure's own rules for resource group names. */
 export const resourceGroupName = z
@@ -19,16 +17,6 @@ export const containerName = z
   .string()
   .regex(/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'container names are 3-63 lower-case letters, digits and single hyphens')
   .describe('Blob container name');
-
-/** Refuses, before any Azure call, a resource group the department has not put in the app's scope. */
-export function assertGroupInScope(settings: Settings, group: string): void {
-  if (!settings.resourceGroups.includes(group.toLowerCase())) {
-    throw new ToolError(
-      'out_of_scope',
-      `Resource group '${group}' is outside the resource groups this app manages (${settings.resourceGroups.join(', ')}).`,
-    );
-  }
-}
 
 /** The resource group segment of an ARM resource id (`/subscriptions/…/resourceGroups/{name}/…`). */
 export function groupOf(resourceId: string | undefined): string | undefined {

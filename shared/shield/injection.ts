@@ -1,0 +1,47 @@
+/**
+ * Offline heuristics for text that addresses an AI agent rather than a human reader: instructions to ignore
+ * prior guidance, impersonated chat roles, requests to call tools, mass-destructive requests, secrecy and
+ * exfiltration. They flag; they never block (the policy and the approval gate do that). Patterns run on a
+ * normalised copy (NFKC, lower case, single spaces) so look-alike letters and spacing tricks do not hide them.
+ */
+export type InjectionKind =
+  | 'instruction_override'
+  | 'addressed_to_ai'
+  | 'role_impersonation'
+  | 'tool_invocation'
+  | 'destructive_request'
+  | 'secrecy_request'
+  | 'exfiltration_request';
+
+const PATTERNS: [InjectionKind, RegExp][] = [
+  [
+    'instruction_override',
+    /\b(ignore|disregard|forget|override|bypass|skip)\b.{0,40}?\b(previous|prior|above|earlier|preceding|all|any|your|the|safety|system)\b.{0,30}?\b(instructions?|prompts?|rules?|directions?|guidelines?|guardrails?|policies|policy|context)\b|\bnew (instructions?|rules|task)\s*:|\b(from now on|instead),? (you|the assistant) (will|must|should)\b/,
+  ],
+  [
+    'addressed_to_ai',
+    /\b(note|message|instructions?|attention|reminder)\s+(to|for)\s+(the\s+|any\s+|all\s+)?(ai|a\.i\.|llms?|assistants?|agents?|copilots?|chatbots?|models?|language models?)\b|\b(dear|hey|hello)\s+(ai|assistant|agent|copilot|claude|chatgpt)\b|\bas an ai\b|^(ai|assistant|agent)\s*[:,]/m,
+  ],
+  [
+    'role_impersonation',
+    /^\s*(system|assistant|developer|tool)\s*:|<\|?\s*(system|im_start|im_end|endoftext)\s*\|?>|\[\/?(inst|sys)\]|<<\/?sys>>|#{2,}\s*(system|instruction)|<\/?(system|instructions?)>|\bsystem (note|prompt|message|override)\b/m,
+  ],
+  [
+    'tool_invocation',
+    /\b(call|run|invoke|execute|trigger|use)\b.{0,30}?\b([a-z]+_[a-z]+(_[a-z]+)*|the tools?|a tool|tool calls?|function calls?)\b|\b[a-z]+_[a-z]+_(delete|create|upload|rotate|enable)\b/,
+  ],
+  [
+    'destructive_request',
+    /\b(delete|remove|destroy|wipe|purge|drop|erase|terminate|disable)\b.{0,40}?\b(all|every|each|entire|whole)\b.{0,40}?\b(storage|accounts?|resources?|resource groups?|groups?|vaults?|keys?|vms?|virtual machines?|data|blobs?|containers?|backups?|subscriptions?|logs?)\b/,
+  ],
+  ['secrecy_request', /\b(do not|don't|never)\s+(tell|inform|mention|alert|notify|show|reveal)\b.{0,40}?\b(user|human|operator|admin|anyone|reviewer)\b/],
+  [
+    'exfiltration_request',
+    /\b(send|post|upload|forward|exfiltrate|email|copy)\b.{0,60}?\b(tokens?|secrets?|keys?|passwords?|credentials?|connection strings?|sas)\b.{0,60}?\b(to|at)\b|\b(send|post|upload|forward)\b.{0,40}?https?:\/\//,
+  ],
+];
+
+export function detectInjection(text: string): InjectionKind[] {
+  const normalised = text.normalize('NFKC').toLowerCase().replace(/[^\S\n]+/g, ' ');
+  return PATTERNS.filter(([, pattern]) => pattern.test(normalised)).map(([kind]) => kind);
+}
