@@ -11,12 +11,22 @@ export type InjectionKind =
   | 'tool_invocation'
   | 'destructive_request'
   | 'secrecy_request'
-  | 'exfiltration_request';
+  | 'exfiltration_request'
+  | 'jailbreak_attempt';
 
 const PATTERNS: [InjectionKind, RegExp][] = [
   [
     'instruction_override',
-    /\b(ignore|disregard|forget|override|bypass|skip)\b.{0,40}?\b(previous|prior|above|earlier|preceding|all|any|your|the|safety|system)\b.{0,30}?\b(instructions?|prompts?|rules?|directions?|guidelines?|guardrails?|policies|policy|context)\b|\bnew (instructions?|rules|task)\s*:|\b(from now on|instead),? (you|the assistant) (will|must|should)\b/,
+    /\b(ignore|disregard|forget|override|bypass)\b.{0,40}?\b(previous|prior|above|earlier|preceding|all|your|safety|system)\b.{0,30}?\b(instructions?|prompts?|rules?|directions?|guidelines?|guardrails?|context)\b|\bnew (instructions?|rules|task)\s*:|\b(from now on|instead),? (you|the assistant) (will|must|should)\b/,
+  ],
+  [
+    'instruction_override',
+    // Common short forms, and the same in German, French and Spanish (injection corpora are not English-only).
+    /\bignore (the |all of the |everything )?(above|before|previous)\b|\bforget (everything|all|what)\b.{0,30}?\b(before|above|previous(ly)?|said|told)\b|\bstop[.:!]? +new task\b|\b(vergiss|ignoriere)\b.{0,30}?\b(alles|anweisungen|vorherigen|obigen)\b|\bignore[zr]? (toutes )?les instructions\b|\boublie[z]? (tout|les instructions)\b|\b(ignora|olvida)\b.{0,20}?\binstrucciones\b/,
+  ],
+  [
+    'jailbreak_attempt',
+    /\b(reveal|print|show|repeat|output|leak|tell me)\b.{0,20}?\b(your|the)\b.{0,15}?\b(system prompt|initial (prompt|instructions)|hidden (prompt|instructions)|instructions above|password|secret key)\b|\byou are now\b.{0,30}?\b(dan|unrestricted|jailbroken|developer mode|free of|no longer bound)\b|\bdo anything now\b|\bjailbr(eak|oken)\b|\bdeveloper mode\b|\bpretend (to be|you are|that you)\b|\bact as (an? )?(unrestricted|unfiltered|jailbroken|evil|rogue)\b/,
   ],
   [
     'addressed_to_ai',
@@ -43,5 +53,5 @@ const PATTERNS: [InjectionKind, RegExp][] = [
 
 export function detectInjection(text: string): InjectionKind[] {
   const normalised = text.normalize('NFKC').toLowerCase().replace(/[^\S\n]+/g, ' ');
-  return PATTERNS.filter(([, pattern]) => pattern.test(normalised)).map(([kind]) => kind);
+  return [...new Set(PATTERNS.filter(([, pattern]) => pattern.test(normalised)).map(([kind]) => kind))];
 }
