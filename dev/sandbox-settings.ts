@@ -1,3 +1,5 @@
+import { IDENTITY_RESOURCE_ID } from './sandbox/seed.js';
+
 /** The app settings that point the Function app at a running sandbox instead of Azure. */
 export interface SandboxEndpoints {
   armUrl: string;
@@ -10,6 +12,8 @@ export interface SandboxEndpoints {
   issuer: string;
   jwksUri: string;
   caCertPath: string;
+  tableEndpoint: string;
+  appClientId: string;
 }
 
 /** The audience sandbox tokens are minted for, like an Entra app's Application ID URI. */
@@ -47,5 +51,9 @@ export function sandboxAppSettings(sandbox: SandboxEndpoints): Record<string, st
     AUTH_AUDIENCE: SANDBOX_AUDIENCE,
     AUTH_ISSUER: sandbox.issuer,
     AUTH_JWKS_URI: sandbox.jwksUri,
+    // The app registration the approval page's sign-in is for, and the table the approvals live in.
+    AUTH_CLIENT_ID: sandbox.appClientId,
+    APPROVALS_TABLE_ENDPOINT: sandbox.tableEndpoint,
+    AZURE_IDENTITY_RESOURCE_ID: IDENTITY_RESOURCE_ID,
   };
 }

@@ -1,5 +1,6 @@
 import type { HttpHandler, HttpMethod } from '@azure/functions';
 import { getApp } from '../shared/app.js';
+import { handleApproval } from '../shared/http/approvals-endpoint.js';
 import { handleMcp } from '../shared/http/mcp-endpoint.js';
 import { health, protectedResourceMetadata, toolManifest } from '../shared/http/metadata.js';
 import { handleToolCall } from '../shared/http/tools-endpoint.js';
@@ -32,6 +33,12 @@ export const HTTP_FUNCTIONS: readonly HttpFunctionDefinition[] = [
   ),
   { name: 'oauth_protected_resource', route: '.well-known/oauth-protected-resource', methods: ['GET'], handler: metadata },
   { name: 'oauth_protected_resource_mcp', route: '.well-known/oauth-protected-resource/mcp', methods: ['GET'], handler: metadata },
+  {
+    name: 'approval',
+    route: 'approvals/{id}',
+    methods: ['GET', 'POST'],
+    handler: (request) => handleApproval(getApp(), request, request.params.id ?? ''),
+  },
   { name: 'tool_manifest', route: 'tools/manifest', methods: ['GET'], handler: (request) => toolManifest(getApp(), request) },
   { name: 'health', route: 'health', methods: ['GET'], handler: async () => health(getApp()) },
 ];

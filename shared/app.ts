@@ -1,5 +1,6 @@
 import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.js';
+import { createIdTokenVerifier, type IdTokenCheck } from './auth/id-token.js';
 import { createAzureClients, type AzureClients } from './azure/clients.js';
 import { createManagedIdentityCredential } from './azure/credential.js';
 import { loadSettings, type Settings } from './config/settings.js';
@@ -13,6 +14,7 @@ import { loadDepartmentPolicy } from './policy/department-policy.js';
 import { createPolicyEngine } from './policy/engine.js';
 import { createRateLimits } from './policy/rate-limits.js';
 import { TOOLS } from './tools/registry.js';
+import { createTableApprovalStore, type ApprovalStore } from './approvals/store.js';
 
 /** Everything a request needs, built once per process (Functions instances are reused across requests). */
 export interface App {
@@ -21,6 +23,10 @@ export interface App {
   pipeline: Pipeline;
   catalogue: ReadonlyMap<string, CatalogueEntry>;
   manifest: ToolManifest;
+  audit: AuditSink;
+  /** Present when approvals are configured (APPROVALS_TABLE_ENDPOINT and AUTH_CLIENT_ID). */
+  approvals?: ApprovalStore;
+  verifyIdToken?: (token: string | null) => Promise<IdTokenCheck>;
   mcp: McpHttpHandler;
   log: Logger;
 }
@@ -33,17 +39,21 @@ export interface AppOverrides {
 
 export function createApp(settings: Settings, overrides: AppOverrides = {}): App {
   const log = overrides.log ?? consoleLogger;
-  const azure =
-    overrides.azure ??
-    createAzureClients(settings, createManagedIdentityCredential(settings.identityClientId, settings.azureTokenTimeoutMs));
+  const credential = createManagedIdentityCredential(settings.identityClientId, settings.azureTokenTimeoutMs);
+  const azure = overrides.azure ?? createAzureClients(settings, credential);
   // The department policy is validated here, at start: a bad file stops the app with the line to fix.
   const department = loadDepartmentPolicy(settings.policyFile, TOOLS.map((tool) => tool.name));
+  const audit = overrides.audit ?? logAuditSink((line) => console.log(line));
+  const approvals = settings.approvals
+    ? createTableApprovalStore(settings.approvals.tableEndpoint, settings.approvals.tableName, credential)
+    : undefined;
   const pipeline = createPipeline({
     settings,
     azure,
     policy: createPolicyEngine(department, settings.subscriptionId),
     rateLimits: createRateLimits(department.rateLimits),
-    audit: overrides.audit ?? logAuditSink((line) => console.log(line)),
+    ...(approvals ? { approvals } : {}),
+    audit,
     tools: TOOLS,
     logError: (message, error) => log.error(message, error),
   });
@@ -59,6 +69,10 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     pipeline,
     catalogue,
     manifest: buildManifest(catalogue),
+    audit,
+    ...(approvals && settings.approvals
+      ? { approvals, verifyIdToken: createIdTokenVerifier(settings.auth, settings.tenantId, settings.approvals.clientId) }
+      : {}),
     mcp,
     log,
   };

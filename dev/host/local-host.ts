@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { HttpFunctionDefinition } from '../../functions/definitions.js';
+import type { EasyAuth } from './easy-auth.js';
 
 // HttpRequest, HttpResponse and InvocationContext are not named ESM exports of @azure/functions.
 const { HttpRequest, HttpResponse, InvocationContext } = functions;
@@ -10,20 +11,41 @@ const { HttpRequest, HttpResponse, InvocationContext } = functions;
 /** Azure Functions refuses request bodies over 100 MB before any function runs; so does this host. */
 const HOST_MAX_BODY_BYTES = 100 * 1024 * 1024;
 
+export interface LocalHostOptions {
+  /** App Service Authentication's stand-in, in front of every function as the platform is in Azure. */
+  easyAuth?: EasyAuth;
+}
+
 /**
  * A small stand-in for the Azure Functions host, for machines without Core Tools: it serves the same function
  * definitions `functions/index.ts` registers (routePrefix ""), turning node:http requests into the
  * `HttpRequest`/`InvocationContext` objects the Functions runtime would pass.
  */
-export function createLocalHost(definitions: readonly HttpFunctionDefinition[]): Server {
-  const routes = definitions.map((definition) => ({ definition, path: `/${definition.route}`.toLowerCase() }));
+export function createLocalHost(definitions: readonly HttpFunctionDefinition[], options: LocalHostOptions = {}): Server {
+  const { easyAuth } = options;
+  // Route templates as Functions writes them: literal segments and `{name}` parameters (one segment each).
+  const routes = definitions.map((definition) => ({
+    definition,
+    pattern: new RegExp(
+      `^/${definition.route
+        .split('/')
+        .map((segment) => (/^\{\w+\}$/.test(segment) ? `(?<${segment.slice(1, -1)}>[^/]+)` : segment.replace(/[.*+?^$()|[\]\\]/g, '\\$&')))
+        .join('/')}$`,
+      'i',
+    ),
+  }));
 
   return createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
-      const route = routes.find(
-        (candidate) => candidate.path === url.pathname.toLowerCase() && candidate.definition.methods.includes(req.method as never),
-      );
+      if (easyAuth && (await easyAuth.serve(req, res, url))) return;
+      let params: Record<string, string> = {};
+      const route = routes.find((candidate) => {
+        const match = candidate.pattern.exec(url.pathname);
+        if (!match || !candidate.definition.methods.includes(req.method as never)) return false;
+        params = Object.fromEntries(Object.entries(match.groups ?? {}).map(([key, value]) => [key, decodeURIComponent(value)]));
+        return true;
+      });
       if (!route) return send(res, 404, 'Not found');
       const body = await readBody(req);
       if (!body) return send(res, 413, 'Request body too large');
@@ -31,10 +53,12 @@ export function createLocalHost(definitions: readonly HttpFunctionDefinition[]):
       for (const [name, value] of Object.entries(req.headers)) {
         if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
       }
+      easyAuth?.forward(headers);
       const request = new HttpRequest({
         url: url.toString(),
         method: req.method ?? 'GET',
         headers,
+        params,
         ...(body.byteLength > 0 ? { body: { bytes: body } } : {}),
       });
       const context = new InvocationContext({ invocationId: randomUUID(), functionName: route.definition.name });

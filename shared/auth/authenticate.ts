@@ -27,8 +27,22 @@ const CLOCK_SKEW_SECONDS = 60;
  * Validates Entra ID (or sandbox) access tokens with jose: signature from the issuer's JWKS (cached, refreshed on
  * an unknown kid so key rollover works), issuer, audience, exp/nbf with a small skew, RS256 only, oid and tid present.
  */
+/**
+ * The issuer's signing keys, fetched and cached by jose (refetched on an unknown kid at most every 5 s, so Entra
+ * key rollover works); one cache per process for access tokens and approvers' ID tokens alike.
+ */
+const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+export function issuerKeys(jwksUri: string): ReturnType<typeof createRemoteJWKSet> {
+  let keys = keySets.get(jwksUri);
+  if (!keys) {
+    keys = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: 5_000, cacheMaxAge: 3_600_000 });
+    keySets.set(jwksUri, keys);
+  }
+  return keys;
+}
+
 export function createAuthenticator(auth: Settings['auth'], tenantId: string): Authenticator {
-  const jwks = createRemoteJWKSet(new URL(auth.jwksUri), { cooldownDuration: 5_000, cacheMaxAge: 3_600_000 });
+  const jwks = issuerKeys(auth.jwksUri);
   return async (authorization) => {
     if (!authorization) throw new AuthenticationError('A bearer token is required in the Authorization header.', 'invalid_request');
     const match = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i.exec(authorization.trim());

@@ -41,7 +41,17 @@ const schema = z.object({
     .refine((value) => value.startsWith('https://') || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\/?$/.test(value), 'must use https')
     .optional(),
   MCP_MAX_BODY_BYTES: positiveInt(4 * 1024 * 1024),
+  AZURE_IDENTITY_RESOURCE_ID: z
+    .string()
+    .regex(/^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.managedidentity\/userassignedidentities\/[^/]+$/i, 'must be the resource id of the user-assigned identity')
+    .optional(),
+  AUTH_CLIENT_ID: guid.optional(),
+  APPROVALS_TABLE_ENDPOINT: httpsUrl.optional(),
+  APPROVALS_TABLE_NAME: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name').default('approvals'),
+  APPROVAL_TTL_MINUTES: positiveInt(30),
+  APPROVAL_SIGNIN_MAX_AGE_MINUTES: positiveInt(15),
   AZURE_CALL_TIMEOUT_MS: positiveInt(30_000),
+  AZURE_LRO_TIMEOUT_MS: positiveInt(300_000),
   AZURE_TOKEN_TIMEOUT_MS: positiveInt(10_000),
   WEBSITE_HOSTNAME: z.string().optional(),
   WEBSITE_SITE_NAME: z.string().optional(),
@@ -73,7 +83,21 @@ export interface Settings {
   publicBaseUrl?: string;
   maxBodyBytes: number;
   azureCallTimeoutMs: number;
+  /** Deadline for tools that follow a long-running operation (creating a storage account, deleting a group). */
+  azureLroTimeoutMs: number;
   azureTokenTimeoutMs: number;
+  /** Resource id of the user-assigned identity: storage accounts reach their customer-managed key through it. */
+  identityResourceId?: string;
+  /** Human approval of destructive tools; absent means destructive tools are refused. */
+  approvals?: {
+    tableEndpoint: string;
+    tableName: string;
+    ttlMinutes: number;
+    /** The approver's sign-in must be at most this old. */
+    signInMaxAgeMinutes: number;
+    /** The app registration's client id: the audience of approvers' ID tokens. */
+    clientId: string;
+  };
 }
 
 export class SettingsError extends Error {
@@ -124,6 +148,19 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(s.MCP_PUBLIC_BASE_URL ? { publicBaseUrl: s.MCP_PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
     maxBodyBytes: s.MCP_MAX_BODY_BYTES,
     azureCallTimeoutMs: s.AZURE_CALL_TIMEOUT_MS,
+    azureLroTimeoutMs: s.AZURE_LRO_TIMEOUT_MS,
+    ...(s.AZURE_IDENTITY_RESOURCE_ID ? { identityResourceId: s.AZURE_IDENTITY_RESOURCE_ID } : {}),
+    ...(s.APPROVALS_TABLE_ENDPOINT && s.AUTH_CLIENT_ID
+      ? {
+          approvals: {
+            tableEndpoint: s.APPROVALS_TABLE_ENDPOINT.replace(/\/+$/, ''),
+            tableName: s.APPROVALS_TABLE_NAME,
+            ttlMinutes: s.APPROVAL_TTL_MINUTES,
+            signInMaxAgeMinutes: s.APPROVAL_SIGNIN_MAX_AGE_MINUTES,
+            clientId: s.AUTH_CLIENT_ID,
+          },
+        }
+      : {}),
     azureTokenTimeoutMs: s.AZURE_TOKEN_TIMEOUT_MS,
   };
 }

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
 import type { McpCallContext } from '../mcp/server-factory.js';
-import { authenticateRequest, checkHostAndOrigin, newCorrelationId, readBody, resourceMetadataUrl, type Refusal } from './edge.js';
+import { authenticateRequest, checkHostAndOrigin, newCorrelationId, publicOrigin, readBody, resourceMetadataUrl, type Refusal } from './edge.js';
 import { fromWebResponse, jsonRpcErrorResponse } from './responses.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit => jsonRpcErrorResponse(refusal.status, -32000, refusal.message, refusal.headers);
@@ -45,7 +45,7 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   const headers = new Headers(request.headers as unknown as Headers);
   for (const name of EDGE_ONLY_HEADERS) headers.delete(name);
   const webRequest = new Request(request.url, { method: 'POST', headers, body: body.bytes.byteLength > 0 ? body.bytes : null });
-  const call: McpCallContext = { caller: auth.caller, correlationId: newCorrelationId() };
+  const call: McpCallContext = { caller: auth.caller, correlationId: newCorrelationId(), origin: publicOrigin(request, app.settings) };
   const response = await app.mcp.fetch(webRequest, {
     authInfo: {
       // The raw token stays at the edge: nothing downstream needs it, and it is never passed on to Azure.

@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
-import { authenticateRequest, checkHostAndOrigin, isJsonContentType, newCorrelationId, readBody, resourceMetadataUrl, type Refusal } from './edge.js';
+import { authenticateRequest, checkHostAndOrigin, isJsonContentType, newCorrelationId, publicOrigin, readBody, resourceMetadataUrl, type Refusal } from './edge.js';
 import { jsonResponse } from './responses.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit =>
@@ -44,6 +44,7 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
     caller: auth.caller,
     entrance: 'tools',
     correlationId: newCorrelationId(),
+    origin: publicOrigin(request, app.settings),
   });
   const retryAfter = error?.details.retryAfterSeconds;
   return jsonResponse(error ? error.httpStatus : 200, result, retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {});

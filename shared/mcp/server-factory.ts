@@ -13,6 +13,8 @@ const INSTRUCTIONS =
 export interface McpCallContext {
   caller: Caller;
   correlationId: string;
+  /** The app's public origin, for links in results. */
+  origin: string;
 }
 
 /**
@@ -35,13 +37,30 @@ export function createServerFactory(pipeline: Pipeline, catalogue: ReadonlyMap<s
     server.setRequestHandler('tools/call', async (request, handlerContext) => {
       const entry = catalogue.get(request.params.name);
       if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+      const progressToken = request.params._meta?.progressToken;
+      let step = 0;
       const { result } = await pipeline.run({
         toolName: request.params.name,
         args: request.params.arguments ?? {},
         caller: call.caller,
         entrance: 'mcp',
         correlationId: call.correlationId,
+        origin: call.origin,
         signal: handlerContext.mcpReq.signal,
+        // Only clients that sent a progress token hear about progress (the response then streams as SSE).
+        ...(progressToken !== undefined
+          ? {
+              progress: (message: string, done?: number, total?: number) => {
+                step += 1;
+                void handlerContext.mcpReq
+                  .notify({
+                    method: 'notifications/progress',
+                    params: { progressToken, progress: done ?? step, ...(total !== undefined ? { total } : {}), message },
+                  })
+                  .catch(() => {});
+              },
+            }
+          : {}),
       });
       return server.projectCallToolResult(result, entry.outputSchema);
     });

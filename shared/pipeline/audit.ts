@@ -4,7 +4,7 @@ import type { RiskTier } from '../tools/tool.js';
 export interface AuditRecord {
   time: string;
   correlationId: string;
-  entrance: 'mcp' | 'tools';
+  entrance: 'mcp' | 'tools' | 'approvals';
   callerOid?: string;
   callerTid?: string;
   clientAppId?: string;
@@ -14,6 +14,9 @@ export interface AuditRecord {
   rule: string;
   outcome: 'success' | 'error';
   errorCode?: string;
+  /** The human approval a destructive call requested or used, and who granted it. */
+  approvalId?: string;
+  approverOid?: string;
   /** Untrusted strings in the result, and the kinds of injection or hidden text the shield flagged. */
   untrustedFields?: number;
   injectionFlags?: string[];

@@ -11,6 +11,8 @@ export const TOOL_ERROR_STATUS = {
   unknown_tool: 404,
   not_found: 404,
   conflict: 409,
+  approval_required: 428,
+  approval_pending: 428,
   throttled: 429,
   rate_limited: 429,
   internal_error: 500,

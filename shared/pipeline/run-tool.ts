@@ -9,6 +9,8 @@ import { ToolError } from './errors.js';
 import type { PolicyDecision, PolicyEngine, PolicyTarget } from '../policy/engine.js';
 import type { RateLimits } from '../policy/rate-limits.js';
 import { shieldOutput, untrustedNotice, type ShieldReport } from '../shield/shield.js';
+import { passApprovalGate } from '../approvals/gate.js';
+import type { ApprovalStore } from '../approvals/store.js';
 
 export type Entrance = 'mcp' | 'tools';
 
@@ -18,8 +20,12 @@ export interface ToolCall {
   caller: Caller;
   entrance: Entrance;
   correlationId: string;
+  /** The app's public origin, for links handed back to the caller (approval pages). */
+  origin: string;
   /** Fires when the HTTP caller goes away. */
   signal?: AbortSignal;
+  /** Progress notifications to the client, when it asked for them. */
+  progress?: (message: string, done?: number, total?: number) => void;
 }
 
 /** The MCP `CallToolResult` both entrances return, byte for byte. */
@@ -47,6 +53,8 @@ export interface PipelineDeps {
   audit: AuditSink;
   policy: PolicyEngine;
   rateLimits: RateLimits;
+  /** Absent when approvals are not configured: destructive tools are then refused. */
+  approvals?: ApprovalStore;
   tools: readonly ToolDefinition[];
   /** Where bugs (unexpected errors) are reported in full; callers only ever see a correlation id. */
   logError: (message: string, error: unknown) => void;
@@ -74,7 +82,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     throw new ToolError(code, decision.reason, { rule: decision.rule });
   }
 
-  async function execute(tool: ToolDefinition, call: ToolCall, record: (decision: PolicyDecision) => void): Promise<Record<string, unknown>> {
+  async function execute(
+    tool: ToolDefinition,
+    call: ToolCall,
+    record: (decision: PolicyDecision) => void,
+    noteApproval: (id: string, approver?: string) => void,
+  ): Promise<Record<string, unknown>> {
     const parsed = tool.input.safeParse(call.args ?? {});
     if (!parsed.success) {
       throw new ToolError('invalid_arguments', `Invalid arguments for ${tool.name}: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
@@ -86,23 +99,39 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     };
     // Before any Azure call: what the arguments say the call touches.
     decide(tool.target?.(parsed.data, deps.policy.department) ?? {});
-    if (tool.risk === 'destructive') {
-      // Fail closed until the human approval flow exists: no destructive tool runs on an agent's say-so.
-      throw new ToolError('forbidden', `Tool '${tool.name}' needs human approval, which this deployment does not offer yet.`);
-    }
-    const timeoutMs = deps.settings.azureCallTimeoutMs;
+    const timeoutMs = tool.longRunning ? deps.settings.azureLroTimeoutMs : deps.settings.azureCallTimeoutMs;
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = call.signal ? AbortSignal.any([deadline, call.signal]) : deadline;
+    const context = {
+      azure: deps.azure,
+      settings: deps.settings,
+      caller: call.caller,
+      department: deps.policy.department,
+      authorize: decide,
+      signal,
+      progress: call.progress ?? (() => {}),
+    };
     let output: unknown;
     try {
-      output = await tool.handler(parsed.data, {
-        azure: deps.azure,
-        settings: deps.settings,
-        caller: call.caller,
-        department: deps.policy.department,
-        authorize: decide,
-        signal,
-      });
+      if (tool.risk === 'destructive') {
+        // No destructive tool runs on an agent's say-so: a human other than the requester approves this exact call.
+        if (!deps.approvals) {
+          throw new ToolError('forbidden', `Tool '${tool.name}' needs human approval, and approvals are not configured for this deployment.`, {
+            rule: 'approval.not-configured',
+          });
+        }
+        const args = parsed.data as Record<string, unknown>;
+        const { approval } = await passApprovalGate(deps.approvals, {
+          tool: tool.name,
+          args,
+          caller: call.caller,
+          origin: call.origin,
+          ttlMinutes: deps.settings.approvals?.ttlMinutes ?? 30,
+          impact: () => tool.impact?.(parsed.data, context) ?? Promise.resolve({ targets: [], details: [] }),
+        });
+        noteApproval(approval.id, approval.decidedByOid);
+      }
+      output = await tool.handler(parsed.data, context);
     } catch (error) {
       throw toToolError(error, { timedOut: deadline.aborted, timeoutMs });
     }
@@ -118,6 +147,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const tool = byName.get(call.toolName);
       let decision: PolicyDecision = { allowed: false, rule: 'tool.unknown', reason: `No tool is named '${call.toolName}'.` };
       let outcome: ToolOutcome;
+      let approval: { approvalId: string; approverOid?: string } | undefined;
       try {
         if (!tool) throw new ToolError('unknown_tool', `No tool is named '${call.toolName}'. Call tools/list to see the tools you may use.`);
         const limit = await deps.rateLimits.consume(call.caller.oid, tool.name);
@@ -131,7 +161,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         // Role × tier first, so a caller without the role learns nothing about the tool's arguments.
         decision = deps.policy.decide(call.caller, tool);
         enforce(decision);
-        const structured = await execute(tool, call, (latest) => (decision = latest));
+        const structured = await execute(
+          tool,
+          call,
+          (latest) => (decision = latest),
+          (id, approver) => (approval = { approvalId: id, ...(approver ? { approverOid: approver } : {}) }),
+        );
         outcome = shielded(tool, structured);
       } catch (thrown) {
         const error = asToolError(thrown, call.correlationId, deps.logError);
@@ -149,6 +184,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         decision: decision.allowed ? 'allowed' : 'denied',
         rule: decision.rule,
         outcome: outcome.error ? 'error' : 'success',
+        ...(approval ?? (typeof outcome.error?.details.approvalId === 'string' ? { approvalId: outcome.error.details.approvalId } : {})),
         ...(outcome.shield
           ? { untrustedFields: outcome.shield.untrustedFields, injectionFlags: [...new Set(outcome.shield.flags.flatMap((flag) => flag.kinds))] }
           : {}),

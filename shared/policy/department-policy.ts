@@ -35,6 +35,17 @@ function schema(toolNames: readonly string[]) {
       disabledTools: z.array(toolName).default([]),
       readOnly: z.boolean().default(false),
       requiredTags: z.array(z.string().min(1)).default([]),
+      storage: z
+        .object({
+          /** The department key (in KEY_VAULT_URL) new storage accounts are encrypted with. */
+          cmkKey: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault key name'),
+          infrastructureEncryption: z.boolean().default(true),
+          skus: z
+            .array(z.enum(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_GZRS', 'Standard_RAGRS', 'Standard_RAGZRS']))
+            .min(1)
+            .default(['Standard_ZRS', 'Standard_GZRS']),
+        })
+        .strict(),
       rateLimits: z
         .object({ default: window.strict(), tools: z.record(toolName, window.strict()).default({}) })
         .strict(),

@@ -2,16 +2,26 @@ import type { ToolDefinition } from './tool.js';
 import accessWhoami from './access/access_whoami.js';
 import computeVmList from './compute/compute_vm_list.js';
 import groupCreate from './group/group_create.js';
+import groupDelete from './group/group_delete.js';
 import groupGet from './group/group_get.js';
 import groupList from './group/group_list.js';
 import groupResourceList from './group/group_resource_list.js';
+import keyvaultKeyCreate from './keyvault/keyvault_key_create.js';
 import keyvaultKeyGet from './keyvault/keyvault_key_get.js';
 import keyvaultKeyList from './keyvault/keyvault_key_list.js';
+import keyvaultKeyRotate from './keyvault/keyvault_key_rotate.js';
 import monitorActivityLogList from './monitor/monitor_activity_log_list.js';
+import storageAccountCmkEnable from './storage/storage_account_cmk_enable.js';
+import storageAccountCreate from './storage/storage_account_create.js';
+import storageAccountDelete from './storage/storage_account_delete.js';
 import storageAccountGet from './storage/storage_account_get.js';
 import storageAccountList from './storage/storage_account_list.js';
+import storageBlobDelete from './storage/storage_blob_delete.js';
 import storageBlobList from './storage/storage_blob_list.js';
 import storageBlobRead from './storage/storage_blob_read.js';
+import storageBlobUpload from './storage/storage_blob_upload.js';
+import storageCmkReport from './storage/storage_cmk_report.js';
+import storageContainerCreate from './storage/storage_container_create.js';
 import storageContainerList from './storage/storage_container_list.js';
 
 /** Every tool the server offers. Adding a tool is one file plus one line here. */
@@ -20,13 +30,23 @@ export const TOOLS: readonly ToolDefinition[] = [
   groupGet,
   groupResourceList,
   groupCreate,
+  groupDelete,
   storageAccountList,
   storageAccountGet,
+  storageCmkReport,
+  storageAccountCreate,
+  storageAccountCmkEnable,
+  storageAccountDelete,
   storageContainerList,
+  storageContainerCreate,
   storageBlobList,
   storageBlobRead,
+  storageBlobUpload,
+  storageBlobDelete,
   keyvaultKeyList,
   keyvaultKeyGet,
+  keyvaultKeyCreate,
+  keyvaultKeyRotate,
   monitorActivityLogList,
   computeVmList,
   accessWhoami,

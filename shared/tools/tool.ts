@@ -22,6 +22,8 @@ export interface ToolContext {
   authorize(target: PolicyTarget): void;
   /** Fires at the call's deadline or when the caller goes away; pass it to every SDK call as `abortSignal`. */
   signal: AbortSignal;
+  /** Reports progress of long work to clients that asked for it (MCP progress notifications); otherwise a no-op. */
+  progress(message: string, done?: number, total?: number): void;
 }
 
 export interface AzurePermissions {
@@ -45,6 +47,13 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   output: O;
   /** What the call touches (group, region, resource id), for the policy decision before any Azure call. */
   target?(args: z.output<I>, department: DepartmentPolicy): PolicyTarget;
+  /** Follows a long-running Azure operation: gets the longer deadline (AZURE_LRO_TIMEOUT_MS). */
+  longRunning?: boolean;
+  /**
+   * For destructive tools: what the approver must see besides the arguments — the resources affected and what
+   * depends on them (read from Azure when the approval is requested).
+   */
+  impact?(args: z.output<I>, context: ToolContext): Promise<{ targets: string[]; details: string[] }>;
   handler(args: z.output<I>, context: ToolContext): Promise<z.input<O>>;
 }
 

@@ -8,7 +8,7 @@ export default defineTool({
     'Shows the caller as this server sees them (Entra object id, tenant, client app, roles, token expiry) and the scope the server manages. Use it to understand why a call is allowed or refused.',
   risk: 'read',
   azurePermissions: { actions: [], dataActions: [] },
-  input: z.object({}),
+  input: z.strictObject({}),
   output: z.object({
     oid: z.string(),
     tenantId: z.string(),

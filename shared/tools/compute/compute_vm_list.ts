@@ -11,7 +11,7 @@ export default defineTool({
     'Lists virtual machines in the managed resource groups (or one group): size, OS, region, provisioning and power state. Paged.',
   risk: 'read',
   azurePermissions: { actions: ['Microsoft.Compute/virtualMachines/read', 'Microsoft.Compute/virtualMachines/instanceView/read'], dataActions: [] },
-  input: z.object({ resourceGroup: resourceGroupName.optional().describe('Only this resource group'), ...pageInput }),
+  input: z.strictObject({ resourceGroup: resourceGroupName.optional().describe('Only this resource group'), ...pageInput }),
   output: z.object({
     vms: z.array(
       z.object({

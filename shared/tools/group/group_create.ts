@@ -15,7 +15,7 @@ export default defineTool({
     actions: ['Microsoft.Resources/subscriptions/resourceGroups/read', 'Microsoft.Resources/subscriptions/resourceGroups/write'],
     dataActions: [],
   },
-  input: z.object({
+  input: z.strictObject({
     name: resourceGroupName,
     location: z.string().min(1).max(40).describe('Azure region: uksouth or ukwest'),
     tags: z.record(z.string().min(1).max(512), z.string().max(256)).describe('Tags; the department policy says which are required'),

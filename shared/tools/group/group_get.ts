@@ -9,7 +9,7 @@ export default defineTool({
   description: 'Shows one resource group: its id, region, provisioning state, tags and any managing resource.',
   risk: 'read',
   azurePermissions: { actions: ['Microsoft.Resources/subscriptions/resourceGroups/read'], dataActions: [] },
-  input: z.object({ name: resourceGroupName }),
+  input: z.strictObject({ name: resourceGroupName }),
   output: z.object({
     id: z.string(),
     name: z.string(),

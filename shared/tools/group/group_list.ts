@@ -10,7 +10,7 @@ export default defineTool({
     "Lists the resource groups this app manages (the department's configured scope) with region, state and tags, and names any configured group that does not exist. Paged: pass nextCursor to continue.",
   risk: 'read',
   azurePermissions: { actions: ['Microsoft.Resources/subscriptions/resourceGroups/read'], dataActions: [] },
-  input: z.object({ ...pageInput }),
+  input: z.strictObject({ ...pageInput }),
   output: z.object({
     subscriptionId: z.string(),
     groups: z.array(

@@ -11,7 +11,7 @@ export default defineTool({
     'Lists the resources in one resource group (any type, or one type such as Microsoft.Storage/storageAccounts). Paged.',
   risk: 'read',
   azurePermissions: { actions: ['Microsoft.Resources/subscriptions/resourceGroups/resources/read'], dataActions: [] },
-  input: z.object({
+  input: z.strictObject({
     resourceGroup: resourceGroupName,
     type: z
       .string()

@@ -10,7 +10,7 @@ export default defineTool({
     "Shows one key's metadata and rotation policy: type, size, permitted operations, state, dates, version. Never returns key material.",
   risk: 'read',
   azurePermissions: { actions: [], dataActions: ['Microsoft.KeyVault/vaults/keys/read', 'Microsoft.KeyVault/vaults/keyrotationpolicies/read'] },
-  input: z.object({ name: keyName, version: keyVersion.optional().describe('A specific version; default the latest') }),
+  input: z.strictObject({ name: keyName, version: keyVersion.optional().describe('A specific version; default the latest') }),
   output: z.object({
     name: z.string(),
     id: z.string().optional(),

@@ -10,7 +10,7 @@ export default defineTool({
     "Lists the keys in the department's Key Vault with their state, dates and tags (metadata only; never key material). Paged.",
   risk: 'read',
   azurePermissions: { actions: [], dataActions: ['Microsoft.KeyVault/vaults/keys/read'] },
-  input: z.object({ ...pageInput }),
+  input: z.strictObject({ ...pageInput }),
   output: z.object({
     vaultUrl: z.string(),
     keys: z.array(

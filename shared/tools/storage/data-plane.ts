@@ -1,3 +1,4 @@
+import type { StorageAccount } from '@azure/arm-storage';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { ToolError } from '../../pipeline/errors.js';
 import type { ToolContext } from '../tool.js';
@@ -5,13 +6,15 @@ import { encryptionOf } from './encryption.js';
 
 /**
  * Opens an account's blob endpoint for a data-plane tool, but only for accounts encrypted with a customer-managed
- * key: the check runs against Resource Manager before any data is touched.
+ * key: the check runs against Resource Manager before any data is touched. Tools that change data also pass the
+ * account's tags to the policy (protection) with `authorizeChange`.
  */
 export async function openCmkAccount(
   context: ToolContext,
   resourceGroup: string,
   account: string,
-): Promise<BlobServiceClient> {
+  options: { authorizeChange?: boolean } = {},
+): Promise<{ service: BlobServiceClient; account: StorageAccount }> {
   const storage = await context.azure.storage();
   const properties = await storage.storageAccounts.getProperties(resourceGroup, account, { abortSignal: context.signal });
   const encryption = encryptionOf(properties);
@@ -21,7 +24,10 @@ export async function openCmkAccount(
       `Storage account '${account}' is encrypted with platform-managed keys (${encryption.keySource}); data tools only work on accounts encrypted with a customer-managed key. Move it to CMK first (storage_account_cmk_enable).`,
     );
   }
+  if (options.authorizeChange) {
+    context.authorize({ group: resourceGroup, ...(properties.id ? { resourceId: properties.id } : {}), tags: properties.tags ?? {} });
+  }
   const endpoint = properties.primaryEndpoints?.blob;
   if (!endpoint) throw new ToolError('not_found', `Storage account '${account}' has no blob endpoint.`);
-  return context.azure.blobService(endpoint);
+  return { service: await context.azure.blobService(endpoint), account: properties };
 }

@@ -11,7 +11,7 @@ export default defineTool({
     'Shows one storage account: region, SKU, security settings (HTTPS only, minimum TLS, public blob access, shared-key access) and encryption, including whether it uses a customer-managed key and which one.',
   risk: 'read',
   azurePermissions: { actions: ['Microsoft.Storage/storageAccounts/read'], dataActions: [] },
-  input: z.object({ resourceGroup: resourceGroupName, name: storageAccountName }),
+  input: z.strictObject({ resourceGroup: resourceGroupName, name: storageAccountName }),
   output: z.object({
     id: z.string(),
     name: z.string(),

@@ -11,7 +11,7 @@ export default defineTool({
     'Lists storage accounts in the managed resource groups (or one group), with region, SKU and whether each uses a customer-managed key. Paged.',
   risk: 'read',
   azurePermissions: { actions: ['Microsoft.Storage/storageAccounts/read'], dataActions: [] },
-  input: z.object({ resourceGroup: resourceGroupName.optional().describe('Only this resource group'), ...pageInput }),
+  input: z.strictObject({ resourceGroup: resourceGroupName.optional().describe('Only this resource group'), ...pageInput }),
   output: z.object({
     accounts: z.array(
       z.object({

@@ -13,7 +13,7 @@ export default defineTool({
     'Lists blobs in a container of a storage account encrypted with a customer-managed key: name, size, content type, last change, tier. Optional name prefix. Paged.',
   risk: 'read',
   azurePermissions: { actions: ['Microsoft.Storage/storageAccounts/read', 'Microsoft.Storage/storageAccounts/blobServices/containers/read'], dataActions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'] },
-  input: z.object({
+  input: z.strictObject({
     resourceGroup: resourceGroupName,
     account: storageAccountName,
     container: containerName,
@@ -34,7 +34,7 @@ export default defineTool({
   }),
   target: ({ resourceGroup }) => ({ group: resourceGroup }),
   async handler({ resourceGroup, account, container, prefix, top, cursor }, context) {
-    const service = await openCmkAccount(context, resourceGroup, account);
+    const { service } = await openCmkAccount(context, resourceGroup, account);
     const containerClient = service.getContainerClient(container);
     const page = await readPage({
       cursor,

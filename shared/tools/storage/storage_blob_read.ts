@@ -19,7 +19,7 @@ export default defineTool({
     actions: ['Microsoft.Storage/storageAccounts/read', 'Microsoft.Storage/storageAccounts/blobServices/containers/read'],
     dataActions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'],
   },
-  input: z.object({
+  input: z.strictObject({
     resourceGroup: resourceGroupName,
     account: storageAccountName,
     container: containerName,
@@ -37,7 +37,7 @@ export default defineTool({
   }),
   target: ({ resourceGroup }) => ({ group: resourceGroup }),
   async handler({ resourceGroup, account, container, name, maxBytes }, context) {
-    const service = await openCmkAccount(context, resourceGroup, account);
+    const { service } = await openCmkAccount(context, resourceGroup, account);
     const blob = service.getContainerClient(container).getBlobClient(name);
     // Only the first maxBytes are fetched: a huge blob never reaches this process whole.
     const download = await blob.download(0, maxBytes, { abortSignal: context.signal });

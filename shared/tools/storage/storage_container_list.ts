@@ -12,7 +12,7 @@ export default defineTool({
     'Lists the blob containers of a storage account encrypted with a customer-managed key, with public-access level and legal-hold/immutability flags. Paged.',
   risk: 'read',
   azurePermissions: { actions: ['Microsoft.Storage/storageAccounts/read', 'Microsoft.Storage/storageAccounts/blobServices/containers/read'], dataActions: [] },
-  input: z.object({ resourceGroup: resourceGroupName, account: storageAccountName, ...pageInput }),
+  input: z.strictObject({ resourceGroup: resourceGroupName, account: storageAccountName, ...pageInput }),
   output: z.object({
     containers: z.array(
       z.object({
@@ -27,7 +27,7 @@ export default defineTool({
   }),
   target: ({ resourceGroup }) => ({ group: resourceGroup }),
   async handler({ resourceGroup, account, top, cursor }, context) {
-    const service = await openCmkAccount(context, resourceGroup, account);
+    const { service } = await openCmkAccount(context, resourceGroup, account);
     const page = await readPage({
       cursor,
       top,

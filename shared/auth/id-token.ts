@@ -1,0 +1,43 @@
+import { errors, jwtVerify } from 'jose';
+import type { Settings } from '../config/settings.js';
+import { issuerKeys } from './authenticate.js';
+
+/** A person signed in to the approval page, from the ID token the platform's Entra sign-in delivered. */
+export interface SignedInUser {
+  oid: string;
+  name?: string;
+  roles: readonly string[];
+  /** When they last entered their credentials (seconds since the epoch): `auth_time`, else `iat`. */
+  authTime: number;
+}
+
+export type IdTokenCheck = { ok: true; user: SignedInUser } | { ok: false; reason: 'missing' | 'invalid' };
+
+/**
+ * The approval page's sign-in: App Service (Easy Auth) in Azure, the local host's stand-in locally, both hand the
+ * page the user's ID token in `X-MS-TOKEN-AAD-ID-TOKEN`. It is verified here regardless (signature from the tenant's
+ * keys, issuer, audience = the app registration, expiry, RS256), so a forged header gets nowhere.
+ */
+export function createIdTokenVerifier(auth: Settings['auth'], tenantId: string, clientId: string) {
+  const jwks = issuerKeys(auth.jwksUri);
+  return async (token: string | null): Promise<IdTokenCheck> => {
+    if (!token) return { ok: false, reason: 'missing' };
+    try {
+      const { payload } = await jwtVerify(token, jwks, {
+        issuer: auth.issuer,
+        audience: clientId,
+        algorithms: ['RS256'],
+        requiredClaims: ['oid', 'tid', 'exp', 'iat'],
+        clockTolerance: 60,
+      });
+      if (payload.tid !== tenantId) return { ok: false, reason: 'invalid' };
+      const name = typeof payload.name === 'string' ? payload.name : undefined;
+      const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : [];
+      const authTime = typeof payload.auth_time === 'number' ? payload.auth_time : (payload.iat ?? 0);
+      return { ok: true, user: { oid: String(payload.oid), ...(name ? { name } : {}), roles, authTime } };
+    } catch (error) {
+      if (error instanceof errors.JOSEError) return { ok: false, reason: 'invalid' };
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { defineTool } from '../tool.js';
+import { isoTime } from '../common.js';
+import { keyName } from './key-names.js';
+import { encryptionOf } from '../storage/encryption.js';
+
+export default defineTool({
+  name: 'keyvault_key_rotate',
+  title: 'Rotate a key',
+  description:
+    'Makes a new version of a key in the department Key Vault and reports which storage accounts in scope follow it automatically (versionless) and which are pinned to an older version and need updating.',
+  risk: 'write',
+  azurePermissions: {
+    actions: ['Microsoft.Storage/storageAccounts/read'],
+    dataActions: ['Microsoft.KeyVault/vaults/keys/rotate/action'],
+  },
+  input: z.strictObject({ name: keyName }),
+  output: z.object({
+    name: z.string(),
+    newVersion: z.string().optional(),
+    createdOn: z.string().optional(),
+    accountsFollowing: z.array(z.string()).describe('Accounts using this key without a pinned version: they use the new version'),
+    accountsPinned: z.array(z.object({ name: z.string(), resourceGroup: z.string(), version: z.string() })),
+  }),
+  async handler({ name }, { azure, department, settings, signal, progress }) {
+    const keys = await azure.keys();
+    const rotated = await keys.rotateKey(name, { abortSignal: signal });
+    progress(`Rotated ${name}; checking which storage accounts use it`);
+    const storage = (await azure.storage()).storageAccounts;
+    const vault = settings.keyVaultUrl.replace(/\/+$/, '').toLowerCase();
+    const accountsFollowing: string[] = [];
+    const accountsPinned: { name: string; resourceGroup: string; version: string }[] = [];
+    for (const group of department.resourceGroups) {
+      try {
+        for await (const account of storage.listByResourceGroup(group, { abortSignal: signal })) {
+          const encryption = encryptionOf(account);
+          if (!encryption.customerManagedKey || encryption.keyName?.toLowerCase() !== name.toLowerCase()) continue;
+          if ((encryption.keyVaultUri ?? '').replace(/\/+$/, '').toLowerCase() !== vault) continue;
+          if (encryption.keyVersion) accountsPinned.push({ name: account.name ?? '', resourceGroup: group, version: encryption.keyVersion });
+          else accountsFollowing.push(account.name ?? '');
+        }
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ResourceGroupNotFound') throw error;
+      }
+    }
+    return { name, newVersion: rotated.properties.version, createdOn: isoTime(rotated.properties.createdOn), accountsFollowing, accountsPinned };
+  },
+});

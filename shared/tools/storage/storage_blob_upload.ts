@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { defineTool } from '../tool.js';
+import { containerName, resourceGroupName, storageAccountName } from '../names.js';
+import { ToolError } from '../../pipeline/errors.js';
+import { openCmkAccount } from './data-plane.js';
+
+const MAX_TEXT_BYTES = 1024 * 1024;
+
+export default defineTool({
+  name: 'storage_blob_upload',
+  title: 'Upload a text blob',
+  description:
+    'Uploads UTF-8 text (at most 1 MiB) as a block blob to a container of a storage account encrypted with a customer-managed key. Refuses to overwrite an existing blob unless overwrite is true.',
+  risk: 'write',
+  azurePermissions: {
+    actions: ['Microsoft.Storage/storageAccounts/read'],
+    dataActions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'],
+  },
+  input: z.strictObject({
+    resourceGroup: resourceGroupName,
+    account: storageAccountName,
+    container: containerName,
+    name: z.string().min(1).max(1024).refine((name) => !name.endsWith('/') && !name.includes('\\'), 'must be a blob name').describe('Blob name'),
+    content: z.string().describe('The text to store (UTF-8, at most 1 MiB)'),
+    contentType: z.string().regex(/^[\w.+-]+\/[\w.+-]+(;\s*charset=[\w-]+)?$/, 'must be a MIME type').default('text/plain; charset=utf-8'),
+    overwrite: z.boolean().default(false).describe('Replace an existing blob'),
+  }),
+  output: z.object({ name: z.string(), size: z.number(), etag: z.string().optional(), overwritten: z.boolean() }),
+  target: ({ resourceGroup }) => ({ group: resourceGroup }),
+  async handler({ resourceGroup, account, container, name, content, contentType, overwrite }, context) {
+    const bytes = Buffer.from(content, 'utf8');
+    if (bytes.byteLength > MAX_TEXT_BYTES) {
+      throw new ToolError('invalid_arguments', `content is ${bytes.byteLength} bytes; at most ${MAX_TEXT_BYTES} can be uploaded.`);
+    }
+    const { service } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
+    const blob = service.getContainerClient(container).getBlockBlobClient(name);
+    const existed = overwrite ? await blob.exists({ abortSignal: context.signal }) : false;
+    const response = await blob
+      .uploadData(bytes, {
+        abortSignal: context.signal,
+        blobHTTPHeaders: { blobContentType: contentType },
+        // The service refuses the write if a blob is already there, so two writers cannot both "create" it.
+        ...(overwrite ? {} : { conditions: { ifNoneMatch: '*' } }),
+      })
+      .catch((error: unknown) => {
+        const status = (error as { statusCode?: number }).statusCode;
+        if (!overwrite && (status === 409 || status === 412)) {
+          throw new ToolError('conflict', `Blob '${name}' already exists; pass overwrite: true to replace it.`);
+        }
+        throw error;
+      });
+    return { name, size: bytes.byteLength, etag: response.etag, overwritten: existed };
+  },
+});
