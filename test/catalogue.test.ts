@@ -49,25 +49,33 @@ describe('tool catalogue', () => {
     }
   });
 
-  it('offers the read tools and the write tools built so far', () => {
-    expect(TOOLS.map((tool) => tool.name).sort()).toEqual(
-      [
-        'access_whoami',
-        'compute_vm_list',
-        'group_create',
-        'group_get',
-        'group_list',
-        'group_resource_list',
-        'keyvault_key_get',
-        'keyvault_key_list',
-        'monitor_activity_log_list',
-        'storage_account_get',
-        'storage_account_list',
-        'storage_blob_list',
-        'storage_blob_read',
-        'storage_container_list',
-      ],
-    );
-    expect(TOOLS.filter((tool) => tool.risk !== 'read').map((tool) => `${tool.name}:${tool.risk}`)).toEqual(['group_create:write']);
+  it('offers the whole catalogue, each tool in its tier', () => {
+    const byTier = (risk: string) => TOOLS.filter((tool) => tool.risk === risk).map((tool) => tool.name).sort();
+    expect(byTier('read')).toEqual([
+      'access_whoami',
+      'compute_vm_list',
+      'group_get',
+      'group_list',
+      'group_resource_list',
+      'keyvault_key_get',
+      'keyvault_key_list',
+      'monitor_activity_log_list',
+      'storage_account_get',
+      'storage_account_list',
+      'storage_blob_list',
+      'storage_blob_read',
+      'storage_cmk_report',
+      'storage_container_list',
+    ]);
+    expect(byTier('write')).toEqual([
+      'group_create',
+      'keyvault_key_create',
+      'keyvault_key_rotate',
+      'storage_account_cmk_enable',
+      'storage_account_create',
+      'storage_blob_upload',
+      'storage_container_create',
+    ]);
+    expect(byTier('destructive')).toEqual(['group_delete', 'storage_account_delete', 'storage_blob_delete']);
   });
 });

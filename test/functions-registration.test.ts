@@ -59,12 +59,13 @@ describe('Azure Functions registration (what func start loads)', () => {
         { name: 'mcp', route: 'mcp', methods: ['DELETE', 'GET', 'POST'] },
         { name: 'health', route: 'health', methods: ['GET'] },
         { name: 'tool_manifest', route: 'tools/manifest', methods: ['GET'] },
+        { name: 'approval', route: 'approvals/{id}', methods: ['GET', 'POST'] },
         { name: 'oauth_protected_resource', route: '.well-known/oauth-protected-resource', methods: ['GET'] },
         { name: 'oauth_protected_resource_mcp', route: '.well-known/oauth-protected-resource/mcp', methods: ['GET'] },
         ...TOOLS.map((tool) => ({ name: `tool_${tool.name}`, route: `tools/${tool.name}`, methods: ['POST'] })),
       ]),
     );
-    expect(triggers).toHaveLength(TOOLS.length + 5);
+    expect(triggers).toHaveLength(TOOLS.length + 6);
   });
 
   it('stops at start with a message naming each bad setting', () => {

@@ -76,6 +76,11 @@ const READ_CALLS: [string, Record<string, unknown>, (out: Structured) => void][]
     expect(out.content).toMatch(/^Case CASE-10482/);
     expect(out.bytesRead).toBe(out.size);
   }],
+  ['storage_cmk_report', {}, (out) => {
+    const accounts = out.accounts as { name: string; rotation: string }[];
+    expect(accounts.find((account) => account.name === 'stddrrecordsprod')?.rotation).toBe('follows-latest');
+    expect(accounts.find((account) => account.name === 'stddrrecordsdev')?.rotation).toBe('platform-key');
+  }],
   ['keyvault_key_list', {}, (out) => {
     expect((out.keys as { name: string }[]).map((key) => key.name)).toEqual(expect.arrayContaining(['cmk-records', 'legacy-signing-2019']));
   }],

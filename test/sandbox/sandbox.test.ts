@@ -1,5 +1,5 @@
 // The sandbox must look like Azure to the real SDK clients: these tests drive it with them, no mocks.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -7,6 +7,7 @@ import { ComputeManagementClient } from '@azure/arm-compute';
 import { MonitorClient } from '@azure/arm-monitor';
 import { ResourceManagementClient } from '@azure/arm-resources';
 import { StorageManagementClient } from '@azure/arm-storage';
+import { TableClient } from '@azure/data-tables';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -15,7 +16,7 @@ import { SandboxAdmin } from '../../dev/sandbox/admin-client.js';
 import { startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
 import { IssuerKeyStore } from '../../dev/sandbox/issuer-keys.js';
 import { loadOrCreateIssuerKey } from '../../dev/sandbox/issuer.js';
-import { LARGE_BLOB_BYTES, POISONED } from '../../dev/sandbox/seed.js';
+import { ALLOWED_RESOURCE_GROUPS, APP_STORAGE_ACCOUNT, DEV_USERS, IDENTITY_RESOURCE_GROUP, LARGE_BLOB_BYTES, POISONED } from '../../dev/sandbox/seed.js';
 import { ensureTls } from '../../dev/sandbox/tls.js';
 
 const TLS_DIR = '.sandbox/tls';
@@ -344,6 +345,210 @@ describe('fault injection', () => {
   });
 });
 
+describe("the app's own storage account", () => {
+  it('is seeded CMK-encrypted in the identity group, tagged, and listed by the admin state API', async () => {
+    const account = await storage().storageAccounts.getProperties(IDENTITY_RESOURCE_GROUP, APP_STORAGE_ACCOUNT);
+    expect(account).toMatchObject({ kind: 'StorageV2', provisioningState: 'Succeeded' });
+    expect(account.encryption?.keySource).toBe('Microsoft.Keyvault');
+    expect(account.tags?.['purpose']).toBe('sovereign-mcp-state');
+    expect(account.primaryEndpoints?.table).toBe(`${sandbox.tableEndpoint}/`);
+    expect(sandbox.tableEndpoint).toBe(`${sandbox.tableUrl}/${APP_STORAGE_ACCOUNT}`);
+    const stored = (await admin.storageAccounts()).find((a) => a.name === APP_STORAGE_ACCOUNT);
+    expect(stored).toMatchObject({ resourceGroup: IDENTITY_RESOURCE_GROUP, location: 'uksouth', provisioningState: 'Succeeded', tags: { purpose: 'sovereign-mcp-state' } });
+    expect(stored?.encryption).toMatchObject({ keySource: 'Microsoft.Keyvault', keyvaultproperties: { keyname: 'cmk-records' } });
+  });
+
+  it('stores approvals in Table storage over OAuth, with ETag concurrency', async () => {
+    await sandbox.clearAzuriteRequests();
+    const table = new TableClient(sandbox.tableEndpoint, 'approvals', credential);
+    await table.createTable();
+    await table.createEntity({ partitionKey: 'approval', rowKey: 'req-1', status: 'pending' });
+    const pending = await table.getEntity<{ status: string }>('approval', 'req-1');
+    expect(pending.status).toBe('pending');
+    expect(pending.etag).toMatch(/^W\/"/);
+    const approved = await table.updateEntity({ partitionKey: 'approval', rowKey: 'req-1', status: 'approved' }, 'Replace', { etag: pending.etag });
+    expect(approved.etag).not.toBe(pending.etag);
+    // A second approver working from the stale read loses the race.
+    const stale = await rejection(table.updateEntity({ partitionKey: 'approval', rowKey: 'req-1', status: 'rejected' }, 'Merge', { etag: pending.etag }));
+    expect(stale).toMatchObject({ statusCode: 412 });
+    expect((await table.getEntity<{ status: string }>('approval', 'req-1')).status).toBe('approved');
+    const seen = (await sandbox.azuriteRequests()).filter((r) => r.service === 'table');
+    expect(seen.map((r) => [r.method, r.status])).toEqual([
+      ['POST', 201], // create table
+      ['POST', 204], // create entity
+      ['GET', 200],
+      ['PUT', 204], // replace, If-Match
+      ['PATCH', 412], // merge, stale If-Match
+      ['GET', 200],
+    ]);
+    expect(seen.every((r) => r.url.startsWith(`${sandbox.tableEndpoint}/`) && r.authScheme === 'Bearer')).toBe(true);
+  });
+
+  it('refuses table requests without credentials', async () => {
+    const res = await fetch(`${sandbox.tableEndpoint}/approvals()`, { headers: { accept: 'application/json;odata=nometadata', 'x-ms-version': '2019-02-02' } });
+    expect(res.status).toBe(403);
+  });
+});
+
+describe('sandbox sign-in (OpenID Connect)', () => {
+  const redirectUri = 'http://localhost:7071/approvals/callback';
+  const params = (overrides: Record<string, string> = {}): URLSearchParams =>
+    new URLSearchParams({
+      client_id: sandbox.appClientId,
+      redirect_uri: redirectUri,
+      response_type: 'id_token',
+      response_mode: 'form_post',
+      scope: 'openid profile',
+      nonce: 'n-0S6_WzA2Mj',
+      state: 'af0ifjsldkj',
+      prompt: 'login',
+      ...overrides,
+    });
+  const decode = (s: string): string => s.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
+  const hiddenFields = (html: string): [string, string][] =>
+    [...html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)].map((m) => [decode(m[1] as string), decode(m[2] as string)]);
+
+  it('is advertised as the authorization endpoint', async () => {
+    const config = (await (await fetch(`${sandbox.issuer}/.well-known/openid-configuration`)).json()) as { authorization_endpoint: string };
+    expect(config.authorization_endpoint).toBe(sandbox.authorizeUrl);
+    expect(sandbox.authorizeUrl).toBe(`${sandbox.armUrl}/${sandbox.tenantId}/oauth2/v2.0/authorize`);
+  });
+
+  it('lets a dev user pick themselves and posts a verifiable ID token back to the app', async () => {
+    const page = await fetch(`${sandbox.authorizeUrl}?${params()}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("form-action 'self'");
+    const html = await page.text();
+    expect(html).toContain('<html lang="en-GB">');
+    expect(html).toContain('<title>Sandbox sign-in — Department for Digital Records</title>');
+    for (const user of Object.values(DEV_USERS)) expect(html).toMatch(new RegExp(`<button [^>]*>Sign in as ${user.name}</button>`));
+    const form = /<form method="post" action="([^"]*)">/.exec(html);
+    expect(form?.[1]).toBe(new URL(sandbox.authorizeUrl).pathname);
+    const carried = hiddenFields(html);
+    expect(Object.fromEntries(carried)).toEqual(Object.fromEntries(params()));
+
+    const posted = await fetch(new URL(form?.[1] as string, sandbox.armUrl), { method: 'POST', body: new URLSearchParams([...carried, ['user', 'approver']]) });
+    expect(posted.status).toBe(200);
+    expect(posted.headers.get('content-security-policy')).toContain('form-action http://localhost:7071');
+    const back = await posted.text();
+    expect(/<form method="post" action="([^"]*)" id="form-post">/.exec(back)?.[1]).toBe(redirectUri);
+    expect(back).toMatch(/<button type="submit">Continue<\/button>/);
+    expect(back).toMatch(/<script nonce="[^"]+">document\.getElementById\('form-post'\)\.submit\(\);<\/script>/);
+    const fields = Object.fromEntries(hiddenFields(back));
+    expect(fields['state']).toBe('af0ifjsldkj');
+
+    const keys = (await (await fetch(sandbox.jwksUri)).json()) as JSONWebKeySet;
+    const { payload, protectedHeader } = await jwtVerify(fields['id_token'] as string, createLocalJWKSet(keys), { issuer: sandbox.issuer, audience: sandbox.appClientId });
+    expect(protectedHeader.kid).toBe((await sandbox.issuerKeys.current()).kid);
+    const now = Math.floor(Date.now() / 1000);
+    expect(payload).toMatchObject({
+      tid: sandbox.tenantId,
+      oid: DEV_USERS.approver.oid,
+      name: 'Dana Approver',
+      preferred_username: 'dana.approver@ddr.gov.uk',
+      roles: ['Mcp.Approver'],
+      nonce: 'n-0S6_WzA2Mj',
+      ver: '2.0',
+    });
+    expect(payload.sub).toMatch(/^[\w-]{43}$/);
+    expect(payload.sub).not.toBe(DEV_USERS.approver.oid);
+    expect(Math.abs((payload['auth_time'] as number) - now)).toBeLessThanOrEqual(5);
+    expect(Math.abs((payload.iat as number) - now)).toBeLessThanOrEqual(5);
+    expect(payload.nbf).toBe(payload.iat);
+    expect((payload.exp as number) - (payload.iat as number)).toBe(3600);
+  });
+
+  it('gives each user a stable pairwise subject', async () => {
+    const signIn = async (user: string): Promise<string> => {
+      const back = await (await fetch(sandbox.authorizeUrl, { method: 'POST', body: new URLSearchParams([...params(), ['user', user]]) })).text();
+      return decodeJwt(Object.fromEntries(hiddenFields(back))['id_token'] as string).sub as string;
+    };
+    expect(await signIn('secondOperator')).toBe(await signIn('secondOperator'));
+    expect(await signIn('secondOperator')).not.toBe(await signIn('engineer'));
+  });
+
+  it('answers a silent sign-in (prompt=none) with login_required, since there is never a session', async () => {
+    const back = await (await fetch(`${sandbox.authorizeUrl}?${params({ prompt: 'none' })}`)).text();
+    expect(Object.fromEntries(hiddenFields(back))).toMatchObject({ error: 'login_required', state: 'af0ifjsldkj' });
+    expect(back).not.toContain('id_token');
+  });
+
+  it('refuses non-loopback redirects, other clients, other response types and unknown users with 400', async () => {
+    const status = async (p: URLSearchParams): Promise<number> => (await fetch(`${sandbox.authorizeUrl}?${p}`)).status;
+    expect(await status(params({ redirect_uri: 'https://approvals.example.com/callback' }))).toBe(400);
+    expect(await status(params({ redirect_uri: 'http://127.0.0.1.example.com/callback' }))).toBe(400);
+    expect(await status(params({ redirect_uri: 'https://[::1]:8443/cb' }))).toBe(200);
+    expect(await status(params({ redirect_uri: 'https://127.0.0.1:8443/cb' }))).toBe(200);
+    expect(await status(params({ client_id: sandbox.identityClientId }))).toBe(400);
+    expect(await status(params({ response_type: 'code' }))).toBe(400);
+    const unknown = await fetch(sandbox.authorizeUrl, { method: 'POST', body: new URLSearchParams([...params(), ['user', 'mallory']]) });
+    expect(unknown.status).toBe(400);
+    expect(await unknown.text()).toContain('AADSTS50034');
+    const evil = await fetch(sandbox.authorizeUrl, { method: 'POST', body: new URLSearchParams([...params({ redirect_uri: 'https://evil.example/cb' }), ['user', 'approver']]) });
+    expect(evil.status).toBe(400);
+    expect(await evil.text()).not.toContain('id_token');
+  });
+});
+
+describe('storage account creation left unfinished', () => {
+  it('leaves a Creating account with its encryption when the polls hang, and deletes it', async () => {
+    await admin.clearRequests();
+    await admin.addFault({ service: 'arm', method: 'GET', path: '/asyncoperations/', kind: 'hang', count: 0 });
+    try {
+      const client = storage();
+      const err = await rejection(
+        client.storageAccounts.beginCreateAndWait(
+          'rg-ddr-records-dev-uks',
+          'stddrstuck01',
+          {
+            location: 'uksouth',
+            kind: 'StorageV2',
+            sku: { name: 'Standard_LRS' },
+            encryption: { keySource: 'Microsoft.Keyvault', keyVaultProperties: { keyName: 'cmk-records', keyVaultUri: sandbox.vaultUrl } },
+          },
+          { updateIntervalInMs: 100, abortSignal: AbortSignal.timeout(1500) },
+        ),
+      );
+      expect(err.name).toBe('AbortError');
+      const polls = (await admin.requests()).filter((r) => r.method === 'GET' && r.path.includes('/asyncoperations/'));
+      expect(polls.length).toBeGreaterThan(0);
+      expect(polls.every((r) => r.status === 0)).toBe(true);
+      expect(polls[0]?.path).toMatch(new RegExp(`^/subscriptions/${sandbox.subscriptionId}/providers/Microsoft\\.Storage/locations/uksouth/asyncoperations/sacreate-`));
+      // Still Creating well after the operation would have finished had a poll got through.
+      await new Promise((r) => setTimeout(r, 1000));
+      const stuck = (await admin.storageAccounts()).find((a) => a.name === 'stddrstuck01');
+      expect(stuck).toMatchObject({ provisioningState: 'Creating', encryption: { keySource: 'Microsoft.Keyvault', keyvaultproperties: { keyname: 'cmk-records' } } });
+      expect((await client.storageAccounts.getProperties('rg-ddr-records-dev-uks', 'stddrstuck01')).provisioningState).toBe('Creating');
+      await client.storageAccounts.delete('rg-ddr-records-dev-uks', 'stddrstuck01');
+      expect((await admin.storageAccounts()).map((a) => a.name)).not.toContain('stddrstuck01');
+    } finally {
+      await admin.clearFaults();
+    }
+  });
+
+  it('completes the account on the first poll that gets through after a failed one', async () => {
+    await admin.addFault({ service: 'arm', method: 'GET', path: '/asyncoperations/', kind: '500', count: 1 });
+    const created = await storage().storageAccounts.beginCreateAndWait('rg-ddr-records-dev-uks', 'stddrretry01', { location: 'uksouth', kind: 'StorageV2', sku: { name: 'Standard_LRS' } }, { updateIntervalInMs: 100 });
+    expect(created.provisioningState).toBe('Succeeded');
+    await storage().storageAccounts.delete('rg-ddr-records-dev-uks', 'stddrretry01');
+  });
+});
+
+describe('Azurite request evidence', () => {
+  it('records a blob download made through the SDK', async () => {
+    await sandbox.clearAzuriteRequests();
+    expect(await sandbox.azuriteRequests()).toEqual([]);
+    const blob = new BlobServiceClient(`${sandbox.blobUrl}/stddrrecordsprod`, credential).getContainerClient('case-files').getBlobClient('2025/CASE-10482/summary.txt');
+    expect((await blob.downloadToBuffer()).toString('utf8')).toContain('CASE-10482');
+    const seen = await sandbox.azuriteRequests();
+    expect(seen).toContainEqual(
+      expect.objectContaining({ service: 'blob', method: 'GET', url: `${sandbox.blobUrl}/stddrrecordsprod/case-files/2025/CASE-10482/summary.txt`, status: 206, authScheme: 'Bearer' }),
+    );
+    expect(seen.every((r) => r.service === 'blob')).toBe(true);
+  });
+});
+
 describe('persistence', () => {
   it('keeps state across a restart with the same data dir', async () => {
     await resources().resourceGroups.createOrUpdate('rg-ddr-persist-uks', { location: 'uksouth', tags: { owner: 'tests' } });
@@ -356,6 +561,69 @@ describe('persistence', () => {
     expect(account.encryption?.keyVaultProperties?.keyVaultUri).toBe(sandbox.vaultUrl);
     await admin.reset();
     expect(await rejection(resources().resourceGroups.get('rg-ddr-persist-uks'))).toMatchObject({ statusCode: 404 });
+  });
+});
+
+describe('bulk storage accounts', () => {
+  const COUNT = 20_000;
+  let bulkDir: string;
+  let bulk: Sandbox;
+  let headers: Record<string, string>;
+  const listUrl = (group: string, query = ''): string =>
+    `${bulk.armUrl}/subscriptions/${bulk.subscriptionId}/resourceGroups/${group}/providers/Microsoft.Storage/storageAccounts?api-version=2023-05-01${query}`;
+  type AccountPage = { value: { name: string; properties: { encryption: { keySource: string; keyvaultproperties?: { keyname: string } } } }[]; nextLink?: string };
+
+  beforeAll(async () => {
+    bulkDir = mkdtempSync(join(tmpdir(), 'sandbox-bulk-'));
+    bulk = await startSandbox({ dataDir: bulkDir, tlsDir: TLS_DIR, extraStorageAccounts: COUNT });
+    // Minted directly, so this second sandbox never touches the IDENTITY_* settings the other tests use.
+    headers = { authorization: `Bearer ${await bulk.mintToken({ audience: 'https://management.azure.com', tenantId: bulk.tenantId, oid: 'bench' })}` };
+  });
+
+  afterAll(async () => {
+    await bulk?.close();
+    rmSync(bulkDir, { recursive: true, force: true });
+  });
+
+  it('spreads deterministic accounts over the allowed groups, about 70 % CMK', async () => {
+    const group = ALLOWED_RESOURCE_GROUPS[1] as string;
+    let url: string | undefined = listUrl(group, '&$top=5000');
+    const names: string[] = [];
+    let cmk = 0;
+    while (url) {
+      const body = (await (await fetch(url, { headers })).json()) as AccountPage;
+      names.push(...body.value.map((a) => a.name));
+      cmk += body.value.filter((a) => a.properties.encryption.keySource === 'Microsoft.Keyvault').length;
+      url = body.nextLink;
+    }
+    const synthetic = names.filter((n) => /^stbulk\d{6}$/.test(n));
+    expect(synthetic.length).toBe(Math.ceil((COUNT - 1) / ALLOWED_RESOURCE_GROUPS.length));
+    expect(synthetic[0]).toBe('stbulk000002');
+    expect(cmk / names.length).toBeGreaterThan(0.6);
+    expect(cmk / names.length).toBeLessThan(0.8);
+    const one = (await (await fetch(`${listUrl(group).replace('?', '/stbulk000002?')}`, { headers })).json()) as AccountPage['value'][number];
+    expect(one.name).toBe('stbulk000002');
+  });
+
+  it('answers a page of a group quickly, at the default page size or $top', async () => {
+    const group = ALLOWED_RESOURCE_GROUPS[0] as string;
+    const first = (await (await fetch(listUrl(group), { headers })).json()) as AccountPage;
+    expect(first.value).toHaveLength(10);
+    expect(first.nextLink).toContain('%24skiptoken=');
+    expect(((await (await fetch(listUrl(group, '&$top=3'), { headers })).json()) as AccountPage).value).toHaveLength(3);
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) await (await fetch(first.nextLink as string, { headers })).json();
+    expect((performance.now() - started) / 20).toBeLessThan(50);
+  });
+
+  it('keeps them out of state.json, the admin state API and Azurite', async () => {
+    expect(readFileSync(join(bulkDir, 'state.json'), 'utf8')).not.toContain('stbulk');
+    const stored = await new SandboxAdmin(bulk.armUrl).storageAccounts();
+    expect(stored.some((a) => a.name.startsWith('stbulk'))).toBe(false);
+    expect(stored.map((a) => a.name)).toContain(APP_STORAGE_ACCOUNT);
+    const storageToken = await bulk.mintToken({ issuer: `https://sts.windows.net/${bulk.tenantId}/`, audience: 'https://storage.azure.com', tenantId: bulk.tenantId, oid: 'bench' });
+    const res = await fetch(`${bulk.blobUrl}/stbulk000001?comp=list`, { headers: { authorization: `Bearer ${storageToken}`, 'x-ms-version': '2023-11-03' } });
+    expect(res.status).toBeGreaterThanOrEqual(400);
   });
 });
 
