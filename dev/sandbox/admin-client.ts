@@ -1,5 +1,6 @@
 // Typed client for the sandbox admin API (/_sandbox/...), for tests and dev scripts.
 import { request } from 'node:https';
+import type { StoredStorageAccount } from './admin.js';
 import type { Fault, FaultSpec } from './faults.js';
 import type { LoggedRequest } from './request-log.js';
 
@@ -45,6 +46,11 @@ export class SandboxAdmin {
   /** Ends a rollover: only the current signing key stays published. */
   retireOldIssuerKeys(): Promise<{ kids: string[] }> {
     return this.call('POST', '/_sandbox/issuer/retire') as Promise<{ kids: string[] }>;
+  }
+
+  /** The storage accounts the twin stores (not the synthetic bulk ones), with encryption and tags as stored. */
+  storageAccounts(): Promise<StoredStorageAccount[]> {
+    return this.call('GET', '/_sandbox/state/storage-accounts') as Promise<StoredStorageAccount[]>;
   }
 
   private call(method: string, path: string, body?: unknown): Promise<unknown> {

@@ -1,10 +1,38 @@
-// Unauthenticated admin API (loopback dev only) for faults, the request log, resetting state and rolling the issuer's keys.
-// Not itself logged.
+// Unauthenticated admin API (loopback dev only) for faults, the request log, resetting state, rolling the issuer's keys
+// and reading the twin's state for test assertions. Not itself logged.
 import type { Call, TwinContext } from './context.js';
 import { parseFaultSpec } from './faults.js';
 import { HttpError, readJson, sendJson } from './http.js';
+import type { Tags } from './model.js';
 
 export const ADMIN_PREFIX = '/_sandbox';
+
+/** A storage account as the twin stores it, for asserting on what the app changed (bulk accounts excluded). */
+export interface StoredStorageAccount {
+  id: string;
+  name: string;
+  resourceGroup: string;
+  location: string;
+  provisioningState: string;
+  /** Wire form, as stored: keySource, keyvaultproperties{keyname, keyversion, keyvaulturi, ...}, services, identity. */
+  encryption: Record<string, unknown>;
+  tags: Tags;
+}
+
+function storedStorageAccounts(ctx: TwinContext): StoredStorageAccount[] {
+  return ctx.state
+    .resources()
+    .filter((r) => r.type === 'Microsoft.Storage/storageAccounts')
+    .map((r) => ({
+      id: r.id,
+      name: r.name,
+      resourceGroup: r.resourceGroup,
+      location: r.location,
+      provisioningState: String(r.properties['provisioningState'] ?? ''),
+      encryption: (r.properties['encryption'] as Record<string, unknown> | undefined) ?? {},
+      tags: r.tags,
+    }));
+}
 
 export async function handleAdmin(ctx: TwinContext, call: Call): Promise<void> {
   const route = `${call.method} ${call.path.slice(ADMIN_PREFIX.length).toLowerCase()}`;
@@ -36,7 +64,9 @@ export async function handleAdmin(ctx: TwinContext, call: Call): Promise<void> {
       return sendJson(call.res, 201, { kid: await ctx.issuerKeys.rotate() });
     case 'POST /issuer/retire':
       return sendJson(call.res, 200, { kids: await ctx.issuerKeys.retire() });
+    case 'GET /state/storage-accounts':
+      return sendJson(call.res, 200, storedStorageAccounts(ctx));
     default:
-      throw new HttpError(404, 'NotFound', `No admin route ${call.method} ${call.path}. Routes: POST|GET|DELETE /_sandbox/faults, GET|DELETE /_sandbox/requests, POST /_sandbox/reset, POST /_sandbox/issuer/rotate, POST /_sandbox/issuer/retire.`);
+      throw new HttpError(404, 'NotFound', `No admin route ${call.method} ${call.path}. Routes: POST|GET|DELETE /_sandbox/faults, GET|DELETE /_sandbox/requests, POST /_sandbox/reset, POST /_sandbox/issuer/rotate, POST /_sandbox/issuer/retire, GET /_sandbox/state/storage-accounts.`);
   }
 }

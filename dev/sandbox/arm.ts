@@ -5,7 +5,7 @@ import type { Call, TwinContext } from './context.js';
 import { HttpError, bearerToken, readJson, sendJson } from './http.js';
 import { verifyToken } from './issuer.js';
 import type { ArmResource, ResourceGroup, Tags } from './model.js';
-import { page } from './paging.js';
+import { type Sliceable, page } from './paging.js';
 import { eventData } from './seed.js';
 
 const ARM_AUDIENCES = ['https://management.azure.com', 'https://management.azure.com/'];
@@ -149,14 +149,15 @@ function renderVm(r: ArmResource, withInstanceView: boolean): Record<string, unk
   return { ...renderGeneric(r), properties: { ...r.properties, instanceView } };
 }
 
-function sendPage(ctx: TwinContext, call: Call, items: unknown[]): void {
+/** Renders only the requested page, so listing a large collection costs O(page size) beyond finding its items. */
+function sendPage<T>(ctx: TwinContext, call: Call, items: Sliceable<T>, render: (item: T) => unknown): void {
   let body;
   try {
     body = page(items, call.url, ctx.pageSize, '$top');
   } catch (e) {
     throw new HttpError(400, 'InvalidSkipToken', `The $skiptoken is not valid: ${(e as Error).message}.`);
   }
-  sendJson(call.res, 200, body, call.headers);
+  sendJson(call.res, 200, { ...body, value: body.value.map(render) }, call.headers);
 }
 
 // ---- $filter parsing (the small subset of OData that ARM list APIs accept)
@@ -174,8 +175,9 @@ function parseFilter(filter: string | null): Clause[] {
 
 const eqi = (a: unknown, b: string): boolean => typeof a === 'string' && a.toLowerCase() === b.toLowerCase();
 
-function filterResources(items: ArmResource[], filter: string | null): ArmResource[] {
+function filterResources(all: Sliceable<ArmResource>, filter: string | null): Sliceable<ArmResource> {
   const clauses = parseFilter(filter);
+  if (clauses.length === 0) return all;
   let tagName: string | undefined;
   const tests = clauses.map((c): ((r: ArmResource) => boolean) => {
     switch (c.field) {
@@ -196,7 +198,7 @@ function filterResources(items: ArmResource[], filter: string | null): ArmResour
         throw new HttpError(400, 'InvalidFilterInQueryString', `The $filter field '${c.field}' is not supported here. Supported: resourceType, name, location, resourceGroup, tagName, tagValue.`);
     }
   });
-  return items.filter((r) => tests.every((t) => t(r)));
+  return all.slice(0, all.length).filter((r) => tests.every((t) => t(r)));
 }
 
 // ---- resource groups
@@ -205,7 +207,7 @@ const GROUP_NAME = /^[-\w.()]{1,90}$/;
 
 function listGroups(ctx: TwinContext, call: Call): void {
   // Groups being deleted stay listed (provisioningState "Deleting") until the operation ends, as in ARM.
-  sendPage(ctx, call, ctx.state.groups().map((g) => renderGroup(ctx, g)));
+  sendPage(ctx, call, ctx.state.groups(), (g) => renderGroup(ctx, g));
 }
 
 async function putGroup(ctx: TwinContext, call: Call, name: string): Promise<void> {
@@ -237,12 +239,18 @@ async function patchGroup(ctx: TwinContext, call: Call, name: string): Promise<v
   sendJson(call.res, 200, renderGroup(ctx, updated), call.headers);
 }
 
+/** Where Resource Manager itself reports an operation, e.g. a resource-group delete. */
 function operationUrl(ctx: TwinContext, call: Call, id: string): string {
   return `${ctx.armUrl}/subscriptions/${ctx.subscriptionId}/operationresults/${id}?api-version=${encodeURIComponent(call.query.get('api-version') ?? '')}`;
 }
 
-function acceptLro(ctx: TwinContext, call: Call, id: string, body?: unknown): void {
-  sendJson(call.res, 202, body, { ...call.headers, location: operationUrl(ctx, call, id), 'retry-after': '1' });
+/** Where the Storage RP reports an account creation, as Azure does: per location, `monitor=true`. */
+function storageOperationUrl(ctx: TwinContext, call: Call, location: string, id: string): string {
+  return `${ctx.armUrl}/subscriptions/${ctx.subscriptionId}/providers/Microsoft.Storage/locations/${location}/asyncoperations/${id}?monitor=true&api-version=${encodeURIComponent(call.query.get('api-version') ?? '')}`;
+}
+
+function acceptLro(call: Call, location: string, body?: unknown): void {
+  sendJson(call.res, 202, body, { ...call.headers, location, 'retry-after': '1' });
 }
 
 function deleteGroup(ctx: TwinContext, call: Call, name: string): void {
@@ -251,14 +259,15 @@ function deleteGroup(ctx: TwinContext, call: Call, name: string): void {
   const id = `rgdelete-${randomUUID()}`;
   ctx.operations.start(id, () => ctx.state.removeGroup(group.name));
   recordActivity(ctx, call, 'Microsoft.Resources/subscriptions/resourceGroups/delete', 'Delete Resource Group', groupId(ctx, group.name), group.name);
-  acceptLro(ctx, call, id);
+  acceptLro(call, operationUrl(ctx, call, id));
 }
 
 function pollOperation(ctx: TwinContext, call: Call, id: string): void {
   const status = ctx.operations.poll(id);
   if (!status) throw new HttpError(404, 'OperationNotFound', `The operation '${id}' was not found or has expired.`);
   if (status.running) {
-    sendJson(call.res, 202, undefined, { ...call.headers, location: operationUrl(ctx, call, id), 'retry-after': '1' });
+    // The operation URL stays the same until it finishes, so the client is pointed back at what it polled.
+    acceptLro(call, call.url.href);
     return;
   }
   sendJson(call.res, 200, status.body, call.headers);
@@ -377,6 +386,8 @@ async function putAccount(ctx: TwinContext, call: Call, groupName: string, name:
       statusOfPrimary: 'available',
     },
   };
+  // The account exists, 'Creating', from the moment the PUT is accepted, and only a poll that reaches the twin
+  // completes it: a poll that fails or hangs leaves it 'Creating', for the caller to clean up, as a stuck LRO would.
   ctx.state.putResource(account);
   recordActivity(ctx, call, `${STORAGE_TYPE}/write`, 'Create/Update Storage Account', account.id, account.resourceGroup);
   const id = `sacreate-${randomUUID()}`;
@@ -390,8 +401,9 @@ async function putAccount(ctx: TwinContext, call: Call, groupName: string, name:
       const current = ctx.state.resource(STORAGE_TYPE, group.name, name);
       return current ? renderAccount(ctx, current) : undefined;
     },
+    { completeOnPollOnly: true },
   );
-  acceptLro(ctx, call, id);
+  acceptLro(call, storageOperationUrl(ctx, call, location, id));
 }
 
 async function patchAccount(ctx: TwinContext, call: Call, groupName: string, name: string): Promise<void> {
@@ -483,7 +495,7 @@ function listActivityLog(ctx: TwinContext, call: Call): void {
     })
     .reverse() // newest first, as the service returns them
     .map((e) => (select?.length ? Object.fromEntries(select.filter((k) => k in e).map((k) => [k, e[k]])) : e));
-  sendPage(ctx, call, events);
+  sendPage(ctx, call, events, (e) => e);
 }
 
 // ---- route table
@@ -497,6 +509,7 @@ const ROUTES: Route[] = [
     sendJson(call.res, 200, { id: `/subscriptions/${ctx.subscriptionId}`, subscriptionId: ctx.subscriptionId, tenantId: ctx.tenantId, displayName: 'DDR-Production', state: 'Enabled' }, call.headers);
   }),
   route('GET', `${SUB}/operationresults/([^/]+)`, (ctx, call, [, id]) => pollOperation(ctx, call, id as string)),
+  route('GET', `${SUB}/providers/microsoft\\.storage/locations/[^/]+/asyncoperations/([^/]+)`, (ctx, call, [, id]) => pollOperation(ctx, call, id as string)),
   route('GET', `${SUB}/resourcegroups`, (ctx, call) => listGroups(ctx, call)),
   route('GET|HEAD', RG, (ctx, call, [, rg]) => {
     if (call.method === 'HEAD') {
@@ -509,18 +522,15 @@ const ROUTES: Route[] = [
   route('PUT', RG, (ctx, call, [, rg]) => putGroup(ctx, call, rg as string)),
   route('PATCH', RG, (ctx, call, [, rg]) => patchGroup(ctx, call, rg as string)),
   route('DELETE', RG, (ctx, call, [, rg]) => deleteGroup(ctx, call, rg as string)),
-  route('GET', `${SUB}/resources`, (ctx, call) => sendPage(ctx, call, filterResources(ctx.state.resources(), call.query.get('$filter')).map(renderGeneric))),
+  route('GET', `${SUB}/resources`, (ctx, call) => sendPage(ctx, call, filterResources(ctx.state.allResources(), call.query.get('$filter')), renderGeneric)),
   route('GET', `${RG}/resources`, (ctx, call, [, rg]) => {
     const group = requireGroup(ctx, rg);
-    const inGroup = ctx.state.resources().filter((r) => eqi(r.resourceGroup, group.name));
-    sendPage(ctx, call, filterResources(inGroup, call.query.get('$filter')).map(renderGeneric));
+    sendPage(ctx, call, filterResources(ctx.state.allResources(group.name), call.query.get('$filter')), renderGeneric);
   }),
-  route('GET', `${SUB}/providers/microsoft\\.storage/storageaccounts`, (ctx, call) =>
-    sendPage(ctx, call, ctx.state.resources().filter((r) => r.type === STORAGE_TYPE).map((r) => renderAccount(ctx, r))),
-  ),
+  route('GET', `${SUB}/providers/microsoft\\.storage/storageaccounts`, (ctx, call) => sendPage(ctx, call, ctx.state.storageAccounts(), (r) => renderAccount(ctx, r))),
   route('GET', `${RG}/providers/microsoft\\.storage/storageaccounts`, (ctx, call, [, rg]) => {
     const group = requireGroup(ctx, rg);
-    sendPage(ctx, call, ctx.state.resources().filter((r) => r.type === STORAGE_TYPE && eqi(r.resourceGroup, group.name)).map((r) => renderAccount(ctx, r)));
+    sendPage(ctx, call, ctx.state.storageAccounts(group.name), (r) => renderAccount(ctx, r));
   }),
   route('POST', `${SUB}/providers/microsoft\\.storage/checknameavailability`, (ctx, call) => checkNameAvailability(ctx, call)),
   route('GET', `${RG}/providers/microsoft\\.storage/storageaccounts/([^/]+)`, (ctx, call, [, rg, name]) => {
@@ -534,12 +544,12 @@ const ROUTES: Route[] = [
   route('DELETE', `${RG}/providers/microsoft\\.storage/storageaccounts/([^/]+)`, (ctx, call, [, rg, name]) => deleteAccount(ctx, call, rg as string, name as string)),
   route('GET', `${SUB}/providers/microsoft\\.compute/virtualmachines`, (ctx, call) => {
     const withView = call.query.get('statusOnly') === 'true' || eqi(call.query.get('$expand'), 'instanceView');
-    sendPage(ctx, call, ctx.state.resources().filter((r) => r.type === VM_TYPE).map((r) => renderVm(r, withView)));
+    sendPage(ctx, call, ctx.state.resources().filter((r) => r.type === VM_TYPE), (r) => renderVm(r, withView));
   }),
   route('GET', `${RG}/providers/microsoft\\.compute/virtualmachines`, (ctx, call, [, rg]) => {
     const group = requireGroup(ctx, rg);
     const withView = eqi(call.query.get('$expand'), 'instanceView');
-    sendPage(ctx, call, ctx.state.resources().filter((r) => r.type === VM_TYPE && eqi(r.resourceGroup, group.name)).map((r) => renderVm(r, withView)));
+    sendPage(ctx, call, ctx.state.resources().filter((r) => r.type === VM_TYPE && eqi(r.resourceGroup, group.name)), (r) => renderVm(r, withView));
   }),
   route('GET', `${SUB}/providers/microsoft\\.insights/eventtypes/management/values`, (ctx, call) => listActivityLog(ctx, call)),
   // Any other single resource by id (key vault, identity, VM, ...).

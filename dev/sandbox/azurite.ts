@@ -1,10 +1,13 @@
 // Runs Azurite (blob + table) over HTTPS with OAuth, one account per seeded storage account, and seeds its blobs.
+// Each service writes a debug log that azurite-log.ts reads back as the requests it received.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { AzuriteLog, type AzuriteRequest } from './azurite-log.js';
 import type { SeedBlob } from './model.js';
 
 export interface AzuriteOptions {
@@ -21,6 +24,9 @@ export interface AzuriteOptions {
 export interface Azurite {
   blobUrl: string;
   tableUrl: string;
+  /** Requests blob and table received since start (or the last clearRequests), in the order Azurite logged them. */
+  requests(): Promise<AzuriteRequest[]>;
+  clearRequests(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -68,9 +74,11 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function launch(service: 'blob' | 'table', port: number, opts: AzuriteOptions): { child: ChildProcess; output: () => string } {
+function launch(service: 'blob' | 'table', port: number, opts: AzuriteOptions, debugLog: string): { child: ChildProcess; output: () => string } {
   const storage = opts.dataDir ? ['--location', join(opts.dataDir, 'azurite')] : ['--inMemoryPersistence'];
   if (opts.dataDir) mkdirSync(join(opts.dataDir, 'azurite'), { recursive: true });
+  // Each start begins a fresh log, so evidence never mixes runs and the file cannot grow across them.
+  rmSync(debugLog, { force: true });
   const args = [
     azuriteBin(service),
     `--${service}Host`, '127.0.0.1',
@@ -82,6 +90,7 @@ function launch(service: 'blob' | 'table', port: number, opts: AzuriteOptions): 
     '--disableTelemetry',
     '--skipApiVersionCheck',
     '--silent',
+    '--debug', debugLog,
   ];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, AZURITE_ACCOUNTS: opts.accounts.map((a) => `${a.name}:${a.key}`).join(';') },
@@ -114,19 +123,35 @@ async function seedBlobs(blobUrl: string, opts: AzuriteOptions): Promise<void> {
 export async function startAzurite(opts: AzuriteOptions): Promise<Azurite> {
   const blobPort = opts.blobPort || (await freePort());
   const tablePort = opts.tablePort || (await freePort());
-  const blob = launch('blob', blobPort, opts);
-  const table = launch('table', tablePort, opts);
+  const tempLogDir = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'azurite-debug-'));
+  const logDir = tempLogDir ?? join(opts.dataDir as string, 'azurite');
+  const blobUrl = `https://127.0.0.1:${blobPort}`;
+  const tableUrl = `https://127.0.0.1:${tablePort}`;
+  const logs = [new AzuriteLog(join(logDir, 'debug-blob.log'), 'blob', blobUrl), new AzuriteLog(join(logDir, 'debug-table.log'), 'table', tableUrl)] as const;
+  const blob = launch('blob', blobPort, opts, logs[0].file);
+  const table = launch('table', tablePort, opts, logs[1].file);
   const stop = async (): Promise<void> => {
     await Promise.all([stopChild(blob.child), stopChild(table.child)]);
+    if (tempLogDir) rmSync(tempLogDir, { recursive: true, force: true });
   };
   try {
     await Promise.all([
       waitForPort(blobPort, blob.child, 'azurite-blob', blob.output),
       waitForPort(tablePort, table.child, 'azurite-table', table.output),
     ]);
-    const blobUrl = `https://127.0.0.1:${blobPort}`;
     await seedBlobs(blobUrl, opts);
-    return { blobUrl, tableUrl: `https://127.0.0.1:${tablePort}`, stop };
+    // Seeding is set-up, not evidence.
+    await Promise.all(logs.map((l) => l.clear()));
+    return {
+      blobUrl,
+      tableUrl,
+      // Both logs' ISO times share a clock; the sort is stable, so same-millisecond requests keep their order per service.
+      requests: async () => (await Promise.all(logs.map((l) => l.requests()))).flat().sort((a, b) => (a.at ?? '').localeCompare(b.at ?? '')),
+      clearRequests: async () => {
+        await Promise.all(logs.map((l) => l.clear()));
+      },
+      stop,
+    };
   } catch (e) {
     await stop();
     throw e;

@@ -14,6 +14,8 @@ export interface TwinContext {
   identityClientId: string;
   identityPrincipalId: string;
   identityHeader: string;
+  /** The app registration the sign-in page issues ID tokens to. */
+  appClientId: string;
   /** No trailing slash. */
   armUrl: string;
   /** Vault name → URL with trailing slash. */

@@ -3,7 +3,8 @@
  *
  * A fault makes matching requests fail in a chosen way before they reach a route:
  *
- *   { "service": "arm" | "vault" | "identity" | "any",   (default "any")
+ *   { "service": "arm" | "vault" | "identity" | "issuer" | "any",   (default "any"; "issuer" is discovery,
+ *                                                          the JWKS and the sign-in page)
  *     "method": "GET",                                    (optional, case-insensitive)
  *     "path": "resourcegroups" | "/regex/",               (optional; case-insensitive substring of the
  *                                                          path without query, or a regex between slashes)
@@ -17,6 +18,18 @@
  *   hang  the request is accepted and never answered (its socket closes only when the twin stops),
  *         so callers must time out or abort.
  *
+ * Long-running operations: the 202's Location header is the URL the SDK polls, so a fault on the polls alone
+ * matches its path (the query, e.g. ?monitor=true&api-version=..., is not part of the matched path):
+ *   storage account create (PUT of a new account)
+ *        /subscriptions/{sub}/providers/Microsoft.Storage/locations/{location}/asyncoperations/sacreate-{uuid}
+ *        → { "service": "arm", "method": "GET", "path": "/asyncoperations/", "kind": "hang" }
+ *        The account exists with provisioningState "Creating" (and the requested encryption) from the 202 on, and
+ *        becomes "Succeeded" only when a poll reaches the twin at least 0.8 s after the PUT; a 500/reset/hang on
+ *        every poll leaves it "Creating" (until a restart, which settles it as "Succeeded"). DELETE works on it.
+ *   resource group delete
+ *        /subscriptions/{sub}/operationresults/rgdelete-{uuid}    → "path": "/operationresults/"
+ *        (finishes on its own after 0.8 s, polled or not)
+ *
  * Set faults at start with env `SANDBOX_FAULTS` (a JSON array of faults), or at run time through the
  * unauthenticated loopback admin API on the ARM listener:
  *   POST   /_sandbox/faults     body: a fault (without id) → 201 with the fault including its id
@@ -26,6 +39,9 @@
  *                                 faulted requests appear too (status 0 for reset/hang)
  *   DELETE /_sandbox/requests   → clears the request log
  *   POST   /_sandbox/reset      → restores the seeded state (faults and log are kept)
+ *   GET    /_sandbox/state/storage-accounts → the stored storage accounts [{id, name, resourceGroup, location,
+ *                                 provisioningState, encryption, tags}], without the synthetic bulk ones
+ *   POST   /_sandbox/issuer/rotate, /_sandbox/issuer/retire → signing-key rollover (see issuer-keys.ts)
  * Faults are tried in the order added; the first match wins and its count goes down by one.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';

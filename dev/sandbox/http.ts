@@ -27,7 +27,40 @@ export function sendError(res: ServerResponse, err: HttpError, headers: Record<s
   sendJson(res, err.status, { error: { code: err.code, message: err.message } }, { ...headers, ...err.headers });
 }
 
+/** An HTML page; pages the sandbox serves are never cached or framed. */
+export function sendHtml(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': String(Buffer.byteLength(html)),
+    'cache-control': 'no-store',
+    'x-frame-options': 'DENY',
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : html);
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 const MAX_BODY = 1024 * 1024;
+const MAX_FORM = 64 * 1024;
+
+/** An application/x-www-form-urlencoded body, as browsers post forms. */
+export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/x-www-form-urlencoded\b/i.test(type)) {
+    throw new HttpError(415, 'UnsupportedMediaType', `Expected an application/x-www-form-urlencoded form; got '${type || 'no content type'}'.`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_FORM) throw new HttpError(413, 'RequestEntityTooLarge', 'The form exceeds 64 KiB.');
+    chunks.push(chunk as Buffer);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
 
 export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];

@@ -5,8 +5,11 @@ import { sandboxIssuer } from './discovery.js';
 import type { FaultSpec } from './faults.js';
 import { IssuerKeyStore } from './issuer-keys.js';
 import { mintToken, type TokenClaims } from './issuer.js';
+import type { AzuriteRequest } from './azurite-log.js';
 import {
   ALLOWED_RESOURCE_GROUPS,
+  APP_CLIENT_ID,
+  APP_STORAGE_ACCOUNT,
   IDENTITY_CLIENT_ID,
   IDENTITY_PRINCIPAL_ID,
   SEEDED_ACCOUNTS,
@@ -19,6 +22,8 @@ import {
 import { ensureTls, processTrusts } from './tls.js';
 import { IDENTITY_PATH, startTwin } from './twin.js';
 
+export type { StoredStorageAccount } from './admin.js';
+export type { AzuriteRequest } from './azurite-log.js';
 export type { Fault, FaultSpec } from './faults.js';
 export type { IssuerKey, IssuerKeyStore } from './issuer-keys.js';
 export type { TokenClaims } from './issuer.js';
@@ -32,6 +37,11 @@ export interface SandboxOptions {
   tablePort?: number;
   pageSize?: number;
   faults?: FaultSpec[];
+  /**
+   * Synthetic StorageV2 accounts (stbulk000001, ...) for benchmarks: spread over the allowed UK groups, ~70 % CMK.
+   * Kept in memory only (regenerated at every start and reset, never in state.json) and not served by Azurite.
+   */
+  extraStorageAccounts?: number;
 }
 
 export interface Sandbox {
@@ -43,6 +53,8 @@ export interface Sandbox {
   /** Azurite blob/table origins; accounts are path-style: {blobUrl}/{account}/{container}/{blob}. */
   blobUrl: string;
   tableUrl: string;
+  /** The app's own storage account's table endpoint, {tableUrl}/{APP_STORAGE_ACCOUNT}: approvals live here. */
+  tableEndpoint: string;
   /** Value for IDENTITY_ENDPOINT. */
   identityEndpoint: string;
   /** Value for IDENTITY_HEADER (random per start). */
@@ -54,12 +66,19 @@ export interface Sandbox {
   /** {armUrl}/{tenantId}/v2.0 — the `iss` of tokens minted with mintToken's default issuer. */
   issuer: string;
   jwksUri: string;
+  /** {armUrl}/{tenantId}/oauth2/v2.0/authorize: the sandbox sign-in page (OpenID Connect, id_token + form_post). */
+  authorizeUrl: string;
+  /** The app registration's client id: the only client_id the sign-in page accepts, and its ID tokens' `aud`. */
+  appClientId: string;
   /** The issuer's persisted key set: `current()` signs, `published()` is the JWKS; shared with the admin API. */
   issuerKeys: IssuerKeyStore;
   caCertPath: string;
   allowedResourceGroups: string[];
   /** Mints a token signed by the issuer's current key; `issuer` defaults to `issuer` above. */
   mintToken(claims: Omit<TokenClaims, 'issuer'> & { issuer?: string }): Promise<string>;
+  /** Requests Azurite's blob and table services received (from their debug logs) since start or the last clear. */
+  azuriteRequests(): Promise<AzuriteRequest[]>;
+  clearAzuriteRequests(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -91,6 +110,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       ...(opts.vaultPort !== undefined && { vaultPort: opts.vaultPort }),
       ...(opts.pageSize !== undefined && { pageSize: opts.pageSize }),
       ...(opts.faults !== undefined && { faults: opts.faults }),
+      ...(opts.extraStorageAccounts !== undefined && { extraStorageAccounts: opts.extraStorageAccounts }),
     });
   } catch (e) {
     await azurite.stop();
@@ -106,6 +126,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     vaultName: VAULT_NAME,
     blobUrl: azurite.blobUrl,
     tableUrl: azurite.tableUrl,
+    tableEndpoint: `${azurite.tableUrl}/${APP_STORAGE_ACCOUNT}`,
     identityEndpoint: `${armUrl}${IDENTITY_PATH}`,
     identityHeader,
     tenantId: TENANT_ID,
@@ -114,10 +135,14 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     identityPrincipalId: IDENTITY_PRINCIPAL_ID,
     issuer,
     jwksUri: `${armUrl}/${TENANT_ID}/discovery/v2.0/keys`,
+    authorizeUrl: `${armUrl}/${TENANT_ID}/oauth2/v2.0/authorize`,
+    appClientId: APP_CLIENT_ID,
     issuerKeys,
     caCertPath: tls.certPath,
     allowedResourceGroups: [...ALLOWED_RESOURCE_GROUPS],
     mintToken: async (claims) => mintToken(await issuerKeys.current(), { ...claims, issuer: claims.issuer ?? issuer }),
+    azuriteRequests: () => azurite.requests(),
+    clearAzuriteRequests: () => azurite.clearRequests(),
     close: () =>
       (closing ??= (async () => {
         await started.close();

@@ -1,5 +1,6 @@
 // CLI: starts the sandbox, prints one JSON line describing it, runs until SIGINT/SIGTERM.
 // Usage: node dist/dev/sandbox/main.js [--data DIR] [--arm-port N] [--vault-port N] [--blob-port N] [--table-port N]
+// Env: SANDBOX_FAULTS (JSON array, see faults.ts), SANDBOX_EXTRA_ACCOUNTS (synthetic storage accounts for benchmarks).
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { faultsFromEnv } from './faults.js';
@@ -23,6 +24,13 @@ function port(flag: string, value: string | undefined): number | undefined {
   return n;
 }
 
+function count(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer; got '${value}'`);
+  return n;
+}
+
 const base = process.env['SANDBOX_DIR'] ?? '.sandbox';
 const dataDir = resolve(values.data ?? join(base, 'data'));
 const tlsDir = resolve(join(base, 'tls'));
@@ -31,6 +39,7 @@ if (await trustSandboxOrRelaunch(tlsDir)) {
   const vaultPort = port('vault-port', values['vault-port']);
   const blobPort = port('blob-port', values['blob-port']);
   const tablePort = port('table-port', values['table-port']);
+  const extraStorageAccounts = count('SANDBOX_EXTRA_ACCOUNTS', process.env['SANDBOX_EXTRA_ACCOUNTS']);
   const sandbox = await startSandbox({
     dataDir,
     tlsDir,
@@ -39,6 +48,7 @@ if (await trustSandboxOrRelaunch(tlsDir)) {
     ...(blobPort !== undefined && { blobPort }),
     ...(tablePort !== undefined && { tablePort }),
     faults: faultsFromEnv(process.env['SANDBOX_FAULTS']),
+    ...(extraStorageAccounts !== undefined && { extraStorageAccounts }),
   });
   const { mintToken: _mint, close, issuerKeys: _keys, ...info } = sandbox;
   process.stdout.write(`${JSON.stringify({ ...info, dataDir })}\n`);

@@ -16,6 +16,26 @@ export const IDENTITY_RESOURCE_ID =
   `/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${IDENTITY_NAME}`;
 export const VAULT_NAME = 'kv-ddr-cmk-uks';
 export const VAULT_RESOURCE_GROUP = 'rg-ddr-keys-uks';
+/** The app's own storage account (approvals and other state in Table storage), served by Azurite. */
+export const APP_STORAGE_ACCOUNT = 'stddrmcpapp';
+/** The client id of the app's Entra app registration: the `aud` of ID tokens from the sandbox sign-in page. */
+export const APP_CLIENT_ID = '5f1c9a3e-7d2b-4c8e-9a6f-3b1d7e5c2a94';
+
+export interface DevUser {
+  oid: string;
+  name: string;
+  upn: string;
+  roles: readonly string[];
+}
+
+/** The people the sandbox sign-in page offers; `engineer` is also the user `npm start` mints tokens for. */
+export const DEV_USERS = {
+  engineer: { oid: '0b6f1d2e-3c4a-4b5d-8e6f-7a8b9c0d1e2f', name: 'Dev Engineer', upn: 'dev.engineer@ddr.gov.uk', roles: ['Mcp.Reader', 'Mcp.Operator'] },
+  approver: { oid: '4c2a8e1f-6b3d-4f5a-9e7c-1d2b3a4c5e6f', name: 'Dana Approver', upn: 'dana.approver@ddr.gov.uk', roles: ['Mcp.Approver'] },
+  secondOperator: { oid: '9e4d2c1b-7a6f-4e5d-8c3b-2a1f0e9d8c7b', name: 'Sam Operator', upn: 'sam.operator@ddr.gov.uk', roles: ['Mcp.Operator'] },
+} as const satisfies Record<string, DevUser>;
+
+export type DevUserKey = keyof typeof DEV_USERS;
 
 const UK_REGIONS = new Set(['uksouth', 'ukwest']);
 const DAY = 24 * 3600 * 1000;
@@ -239,6 +259,17 @@ const ACCOUNT_SPECS: AccountSpec[] = [
   { name: 'stddrrecordsdev', group: 'rg-ddr-records-dev-uks', minimumTlsVersion: 'TLS1_2', allowBlobPublicAccess: false, allowSharedKeyAccess: true, sku: 'Standard_LRS', ageDays: 200 },
   { name: 'stddranalyticstest', group: 'rg-ddr-analytics-test-ukw', minimumTlsVersion: 'TLS1_1', allowBlobPublicAccess: false, allowSharedKeyAccess: true, sku: 'Standard_LRS', ageDays: 150 },
   { name: 'stddrlabneu', group: 'rg-ddr-sandbox-neu', minimumTlsVersion: 'TLS1_0', allowBlobPublicAccess: true, allowSharedKeyAccess: true, sku: 'Standard_RAGRS', ageDays: 90 },
+  {
+    name: APP_STORAGE_ACCOUNT,
+    group: IDENTITY_RESOURCE_GROUP,
+    cmk: { key: 'cmk-records', pinVersion: 'versionless' },
+    minimumTlsVersion: 'TLS1_2',
+    allowBlobPublicAccess: false,
+    allowSharedKeyAccess: false,
+    sku: 'Standard_ZRS',
+    ageDays: 30,
+    tags: { purpose: 'sovereign-mcp-state' },
+  },
 ];
 
 export const SEEDED_ACCOUNTS: readonly string[] = ACCOUNT_SPECS.map((a) => a.name);
@@ -306,6 +337,44 @@ function storageAccount(spec: AccountSpec, keys: Record<string, VaultKey>, ep: E
       },
     },
   };
+}
+
+/** Keys bulk accounts may use: the seeded storage CMKs that are still present and enabled. */
+const BULK_CMK_KEYS = ['cmk-records', 'cmk-archive', 'cmk-casework'];
+const BULK_PINS: readonly NonNullable<AccountSpec['cmk']>['pinVersion'][] = ['versionless', 'latest', 'oldest'];
+const BULK_SKUS = ['Standard_LRS', 'Standard_ZRS', 'Standard_GRS'];
+/** The tags every group has; bulk accounts take only these, so poisoned group tags are not copied 20,000 times. */
+const STANDARD_TAGS = ['owner', 'costCentre', 'environment', 'dataClassification', 'department'];
+
+export function bulkAccountName(i: number): string {
+  return `stbulk${String(i).padStart(6, '0')}`;
+}
+
+/**
+ * `count` synthetic StorageV2 accounts for benchmarks (stbulk000001, ...), the same every run: spread round-robin
+ * over the allowed UK groups, 7 in 10 encrypted with a key from `keys` (the vault as it is now), the rest Microsoft.Storage.
+ */
+export function bulkStorageAccounts(count: number, keys: Record<string, VaultKey>, ep: Endpoints, now = Date.now()): ArmResource[] {
+  const usable = BULK_CMK_KEYS.filter((name) => keys[name]?.versions.at(-1)?.enabled);
+  const out: ArmResource[] = [];
+  for (let i = 1; i <= count; i++) {
+    const group = groupOf(ALLOWED_RESOURCE_GROUPS[(i - 1) % ALLOWED_RESOURCE_GROUPS.length] as string);
+    const key = usable[i % Math.max(1, usable.length)];
+    const spec: AccountSpec = {
+      name: bulkAccountName(i),
+      group: group.name,
+      ...(key !== undefined && (i - 1) % 10 < 7 && { cmk: { key, pinVersion: BULK_PINS[Math.floor(i / 3) % BULK_PINS.length] ?? 'versionless' } }),
+      minimumTlsVersion: i % 50 === 0 ? 'TLS1_1' : 'TLS1_2',
+      allowBlobPublicAccess: false,
+      allowSharedKeyAccess: i % 4 !== 0,
+      sku: BULK_SKUS[i % BULK_SKUS.length] as string,
+      ageDays: 1 + ((i * 37) % 900),
+    };
+    const account = storageAccount(spec, keys, ep, now);
+    const tags: Tags = Object.fromEntries(STANDARD_TAGS.filter((t) => group.tags[t] !== undefined).map((t) => [t, group.tags[t] as string]));
+    out.push({ ...account, tags: { ...tags, workload: 'bulk-benchmark' } });
+  }
+  return out;
 }
 
 // ---- Other resources --------------------------------------------------------------------------

@@ -1,8 +1,18 @@
 // The twin's mutable state: seeded on first run, persisted to {dataDir}/state.json after every mutation.
+// Synthetic bulk storage accounts (for benchmarks) sit beside it in memory and are never persisted.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BulkAccounts } from './bulk-accounts.js';
 import type { ArmResource, Endpoints, ResourceGroup, StateData, VaultData } from './model.js';
-import { buildSeed } from './seed.js';
+import { type Sliceable, concat } from './paging.js';
+import { VAULT_NAME, buildSeed, bulkStorageAccounts } from './seed.js';
+
+const STORAGE_TYPE = 'Microsoft.Storage/storageAccounts';
+
+export interface StateOptions {
+  /** How many synthetic `stbulk…` storage accounts to generate in memory. */
+  extraStorageAccounts?: number;
+}
 
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
@@ -33,12 +43,17 @@ function settleInterrupted(data: StateData): void {
 }
 
 export class TwinState {
+  private bulk = new BulkAccounts();
+
   private constructor(
     private readonly file: string,
     private data: StateData,
-  ) {}
+    private readonly extraStorageAccounts: number,
+  ) {
+    this.regenerateBulk();
+  }
 
-  static async open(dataDir: string, endpoints: Endpoints): Promise<TwinState> {
+  static async open(dataDir: string, endpoints: Endpoints, opts: StateOptions = {}): Promise<TwinState> {
     mkdirSync(dataDir, { recursive: true });
     const file = join(dataDir, 'state.json');
     let data: StateData;
@@ -48,7 +63,7 @@ export class TwinState {
     } else {
       data = await buildSeed(endpoints);
     }
-    const state = new TwinState(file, data);
+    const state = new TwinState(file, data, opts.extraStorageAccounts ?? 0);
     state.save();
     return state;
   }
@@ -65,7 +80,14 @@ export class TwinState {
 
   async reset(): Promise<void> {
     this.data = await buildSeed(this.data.endpoints);
+    this.regenerateBulk();
     this.save();
+  }
+
+  /** Bulk accounts point at the vault's keys as they are now, so they are rebuilt whenever the state is. */
+  private regenerateBulk(): void {
+    const keys = this.data.vaults[VAULT_NAME]?.keys ?? {};
+    this.bulk = new BulkAccounts(this.extraStorageAccounts > 0 ? bulkStorageAccounts(this.extraStorageAccounts, keys, this.data.endpoints) : []);
   }
 
   // ---- resource groups
@@ -89,22 +111,39 @@ export class TwinState {
   removeGroup(name: string): void {
     this.data.resourceGroups = this.data.resourceGroups.filter((g) => !same(g.name, name));
     this.data.resources = this.data.resources.filter((r) => !same(r.resourceGroup, name));
+    this.bulk.removeGroup(name);
     this.save();
   }
 
   // ---- ARM resources
 
+  /** The persisted resources only (no bulk accounts). */
   resources(): ArmResource[] {
     return this.data.resources;
   }
 
+  /** Persisted resources, then bulk accounts, optionally of one group: a view that pages without copying the bulk. */
+  allResources(group?: string): Sliceable<ArmResource> {
+    const stored = group === undefined ? this.data.resources : this.data.resources.filter((r) => same(r.resourceGroup, group));
+    return concat(stored, group === undefined ? this.bulk.all() : this.bulk.inGroup(group));
+  }
+
+  /** Persisted storage accounts, then bulk ones, optionally of one group. */
+  storageAccounts(group?: string): Sliceable<ArmResource> {
+    const stored = this.data.resources.filter((r) => r.type === STORAGE_TYPE && (group === undefined || same(r.resourceGroup, group)));
+    return concat(stored, group === undefined ? this.bulk.all() : this.bulk.inGroup(group));
+  }
+
   resource(type: string, group: string | undefined, name: string): ArmResource | undefined {
-    return this.data.resources.find(
+    const stored = this.data.resources.find(
       (r) => same(r.type, type) && same(r.name, name) && (group === undefined || same(r.resourceGroup, group)),
     );
+    return stored ?? (same(type, STORAGE_TYPE) ? this.bulk.get(name, group) : undefined);
   }
 
   putResource(resource: ArmResource): void {
+    // Bulk accounts change in memory only; writing state.json for them would defeat keeping them out of it.
+    if (this.bulk.replace(resource)) return;
     const i = this.data.resources.findIndex((r) => same(r.id, resource.id));
     if (i >= 0) this.data.resources[i] = resource;
     else this.data.resources.push(resource);
@@ -112,6 +151,7 @@ export class TwinState {
   }
 
   removeResource(id: string): void {
+    if (this.bulk.remove(id)) return;
     this.data.resources = this.data.resources.filter((r) => !same(r.id, id));
     this.save();
   }

@@ -1,4 +1,4 @@
-// Composes the twin's HTTPS listeners: one for ARM + managed identity + issuer discovery + admin, and one per vault
+// Composes the twin's HTTPS listeners: one for ARM + managed identity + issuer discovery and sign-in + admin, and one per vault
 // (Key Vault key ids must sit at the root of an origin, so each vault needs its own port).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,7 +15,8 @@ import type { IssuerKeyStore } from './issuer-keys.js';
 import { createVaultHandler } from './keyvault.js';
 import { Operations } from './operations.js';
 import { RequestLog } from './request-log.js';
-import { IDENTITY_CLIENT_ID, IDENTITY_PRINCIPAL_ID, SUBSCRIPTION_ID, TENANT_ID, VAULT_NAME } from './seed.js';
+import { APP_CLIENT_ID, IDENTITY_CLIENT_ID, IDENTITY_PRINCIPAL_ID, SUBSCRIPTION_ID, TENANT_ID, VAULT_NAME } from './seed.js';
+import { AUTHORIZE_PATH, handleAuthorize } from './signin.js';
 import { TwinState } from './state.js';
 
 export const IDENTITY_PATH = '/msi/token';
@@ -33,6 +34,8 @@ export interface TwinOptions {
   vaultPort?: number;
   pageSize?: number;
   faults?: FaultSpec[];
+  /** Synthetic storage accounts kept in memory (see bulk-accounts.ts). */
+  extraStorageAccounts?: number;
 }
 
 export interface Twin {
@@ -104,7 +107,11 @@ export async function startTwin(opts: TwinOptions): Promise<Twin> {
     const vaultPorts = await Promise.all(vaultServers.map((s, i) => listen(s, i === 0 ? (opts.vaultPort ?? 0) : 0)));
     const armUrl = `https://127.0.0.1:${armPort}`;
     const vaultUrls = Object.fromEntries(VAULTS.map((name, i) => [name, `https://127.0.0.1:${vaultPorts[i]}/`]));
-    const state = await TwinState.open(opts.dataDir, { vaultUrls, blobUrl: opts.blobUrl, tableUrl: opts.tableUrl });
+    const state = await TwinState.open(
+      opts.dataDir,
+      { vaultUrls, blobUrl: opts.blobUrl, tableUrl: opts.tableUrl },
+      { ...(opts.extraStorageAccounts !== undefined && { extraStorageAccounts: opts.extraStorageAccounts }) },
+    );
     const faults = new FaultStore();
     for (const f of opts.faults ?? []) faults.add(f);
     const ctx: TwinContext = {
@@ -115,6 +122,7 @@ export async function startTwin(opts: TwinOptions): Promise<Twin> {
       identityClientId: IDENTITY_CLIENT_ID,
       identityPrincipalId: IDENTITY_PRINCIPAL_ID,
       identityHeader: opts.identityHeader,
+      appClientId: APP_CLIENT_ID,
       armUrl,
       vaultUrls,
       pageSize: opts.pageSize ?? 10,
@@ -130,6 +138,7 @@ export async function startTwin(opts: TwinOptions): Promise<Twin> {
         if (lower === ADMIN_PREFIX || lower.startsWith(`${ADMIN_PREFIX}/`)) return 'admin';
         if (lower === IDENTITY_PATH) return { service: 'identity', dispatch: (call) => handleIdentity(ctx, call) };
         if (DISCOVERY_PATH.test(path)) return { service: 'issuer', dispatch: (call) => handleDiscovery(ctx, call) };
+        if (AUTHORIZE_PATH.test(path)) return { service: 'issuer', dispatch: (call) => handleAuthorize(ctx, call) };
         return { service: 'arm', dispatch: arm };
       }),
     );
