@@ -82,6 +82,7 @@ async function requestDeletion(name: string, bearer = engineerToken): Promise<{ 
 /** Opens the approval page in a new profile and signs in on the sandbox sign-in page, as a person would. */
 async function signIn(url: string, userName: string): Promise<Person> {
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  context.setDefaultTimeout(10_000);
   let idToken: string | undefined;
   context.on('request', (request) => {
     if (request.method() === 'POST' && new URL(request.url()).pathname === '/.auth/login/aad/callback') {
@@ -115,20 +116,25 @@ async function statusOf(person: Person, url: string): Promise<string | null> {
   return person.page.locator('#status').textContent();
 }
 
-/** Clicks Approve or Reject and waits for the page the decision redirects to. */
+/** Clicks Approve or Reject as the person would, and reads the status on the page the decision leads to. */
 async function decide(person: Person, url: string, button: 'Approve' | 'Reject'): Promise<string | null> {
   await show(person, url);
-  person.page.on('response', async (r) => console.log('DEBUG', r.request().method(), r.url(), r.status(), r.request().method() === 'POST' ? await r.text() : ''));
-  const shown = person.page.waitForResponse((response) => response.url() === url && response.request().method() === 'GET');
-  await person.page.getByRole('button', { name: button }).click();
-  expect((await shown).status()).toBe(200);
-  return person.page.locator('#status').textContent();
+  const { page } = person;
+  const posted = page.waitForResponse((response) => response.url() === url && response.request().method() === 'POST');
+  const navigated = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame() });
+  await page.getByRole('button', { name: button }).click();
+  const response = await posted;
+  await navigated;
+  // Post/redirect/get: anything but the redirect back to the page is a refused decision.
+  if (response.status() !== 303) throw new Error(`${button} was refused with HTTP ${response.status()}: ${await page.locator('main').textContent()}`);
+  expect(page.url()).toBe(url);
+  return page.locator('#status').textContent();
 }
 
 /** A decision sent without the page's button, from the person's own signed-in session. */
-async function forgedDecision(person: Person, url: string, form: Record<string, string>): Promise<number> {
+async function forgedDecision(person: Person, url: string, form: Record<string, string>): Promise<{ status: number; text: string }> {
   const response = await person.context.request.post(url, { form, maxRedirects: 0 });
-  return response.status();
+  return { status: response.status(), text: await response.text() };
 }
 
 describe('human approval of a destructive tool, in a browser', () => {
@@ -187,8 +193,11 @@ describe('human approval of a destructive tool, in a browser', () => {
     expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
     expect(await page.getByRole('alert').textContent()).toMatch(/cannot decide|cannot approve|need the Mcp\.Approver role/);
 
+    // The page offers no form, so no CSRF token: the forger computes it from the ID token their own sign-in returned.
     const csrf = csrfToken(first.approvalId, engineer.idToken());
-    expect(await forgedDecision(engineer, first.approvalUrl, { csrf, decision: 'approve' })).toBe(403);
+    const forged = await forgedDecision(engineer, first.approvalUrl, { csrf, decision: 'approve' });
+    expect(forged.status).toBe(403);
+    expect(forged.text).toContain('You cannot decide this request');
     expect(await statusOf(engineer, first.approvalUrl)).toBe('pending');
   });
 
@@ -201,7 +210,9 @@ describe('human approval of a destructive tool, in a browser', () => {
     expect(await dana.page.getByRole('alert').textContent()).toContain('You requested this action, so you cannot approve it');
 
     const csrf = csrfToken(own.approvalId, dana.idToken());
-    expect(await forgedDecision(dana, own.approvalUrl, { csrf, decision: 'approve' })).toBe(403);
+    const forged = await forgedDecision(dana, own.approvalUrl, { csrf, decision: 'approve' });
+    expect(forged.status).toBe(403);
+    expect(forged.text).toContain('You requested this action, so you cannot approve it');
     expect(await statusOf(dana, own.approvalUrl)).toBe('pending');
     expect(await blobExists('2.txt')).toBe(true);
   });
@@ -218,6 +229,7 @@ describe('human approval of a destructive tool, in a browser', () => {
       body: new URLSearchParams({ decision: 'approve' }),
     });
     expect(response.status).toBe(403);
+    expect(await response.text()).toContain('did not come from the approval page');
     expect(await statusOf(dana, first.approvalUrl)).toBe('pending');
   });
 
@@ -272,6 +284,16 @@ describe('human approval of a destructive tool, in a browser', () => {
     expect(retry.status).toBe(403);
     expect(retry.error?.rule).toBe('approval.rejected');
     expect(await blobExists('3.txt')).toBe(true);
+  });
+
+  it('returns after sign-in only to a path on its own origin', async () => {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    context.setDefaultTimeout(10_000);
+    const page = await context.newPage();
+    await page.goto(`${stack.baseUrl}/.auth/login/aad?post_login_redirect_uri=${encodeURIComponent('//example.com/approvals/x')}`);
+    await page.getByRole('button', { name: `Sign in as ${DANA.name}` }).click();
+    await page.waitForURL(`${stack.baseUrl}/`);
+    await context.close();
   });
 
   it('signs out: the session cookie no longer signs anyone in', async () => {

@@ -43,7 +43,11 @@ export function createLocalHost(definitions: readonly HttpFunctionDefinition[], 
       const route = routes.find((candidate) => {
         const match = candidate.pattern.exec(url.pathname);
         if (!match || !candidate.definition.methods.includes(req.method as never)) return false;
-        params = Object.fromEntries(Object.entries(match.groups ?? {}).map(([key, value]) => [key, decodeURIComponent(value)]));
+        try {
+          params = Object.fromEntries(Object.entries(match.groups ?? {}).map(([key, value]) => [key, decodeURIComponent(value)]));
+        } catch {
+          return false; // a malformed %-escape names no resource: 404, not a handler crash
+        }
         return true;
       });
       if (!route) return send(res, 404, 'Not found');

@@ -2,14 +2,19 @@ import { HTTP_FUNCTIONS } from '../../functions/definitions.js';
 import { getApp } from '../../shared/app.js';
 import { SettingsError } from '../../shared/config/settings.js';
 import { PolicyError } from '../../shared/policy/department-policy.js';
+import { createEasyAuth, easyAuthSettings, type EasyAuth } from './easy-auth.js';
 import { createLocalHost } from './local-host.js';
 
 /**
- * Runs the Function app on the local host: `PORT` (default 7071) on 127.0.0.1. Prints one JSON line when ready,
- * so a launcher can read the actual port when PORT=0.
+ * Runs the Function app on the local host: `PORT` (default 7071) on 127.0.0.1, behind the App Service
+ * Authentication stand-in when the sign-in settings are there. Prints one JSON line when ready, so a launcher can
+ * read the actual port when PORT=0.
  */
+let easyAuth: EasyAuth | undefined;
 try {
   getApp();
+  const settings = easyAuthSettings(process.env);
+  easyAuth = settings ? createEasyAuth(settings) : undefined;
 } catch (error) {
   if (error instanceof SettingsError || error instanceof PolicyError) {
     console.error(error.message);
@@ -18,7 +23,7 @@ try {
   throw error;
 }
 
-const server = createLocalHost(HTTP_FUNCTIONS);
+const server = createLocalHost(HTTP_FUNCTIONS, easyAuth ? { easyAuth } : {});
 server.listen(Number(process.env.PORT ?? 7071), '127.0.0.1', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -92,11 +92,12 @@ export async function handleApproval(app: App, request: HttpRequest, id: string)
 }
 
 function viewerFor(approval: Approval, user: { oid: string; roles: readonly string[] }, csrf: string): Viewer {
-  if (!user.roles.includes(ROLES.approver)) {
-    return { can: 'not-decide', because: `You need the ${ROLES.approver} role to decide this request. If you are eligible, activate it in Privileged Identity Management and sign in again.` };
-  }
+  // The requester first: no role would let them decide their own request.
   if (user.oid === approval.requesterOid) {
     return { can: 'not-decide', because: 'You requested this action, so you cannot approve it: another approver must.' };
+  }
+  if (!user.roles.includes(ROLES.approver)) {
+    return { can: 'not-decide', because: `You need the ${ROLES.approver} role to decide this request. If you are eligible, activate it in Privileged Identity Management and sign in again.` };
   }
   return { can: 'decide', csrf };
 }
