@@ -48,7 +48,7 @@ const schema = z.object({
   AUTH_CLIENT_ID: guid.optional(),
   APPROVALS_TABLE_ENDPOINT: httpsUrl.optional(),
   APPROVALS_TABLE_NAME: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name').default('approvals'),
-  APPROVAL_TTL_MINUTES: positiveInt(30),
+  APPROVAL_TTL_MINUTES: z.coerce.number().positive().max(24 * 60).default(30),
   APPROVAL_SIGNIN_MAX_AGE_MINUTES: positiveInt(15),
   AZURE_CALL_TIMEOUT_MS: positiveInt(30_000),
   AZURE_LRO_TIMEOUT_MS: positiveInt(300_000),

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { POISONED } from '../dev/sandbox/seed.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
+
+/**
+ * The approval gate over HTTP, for the cases the browser test does not cover: expiry, someone else's approval,
+ * unknown ids, protected resources, and a deployment without approvals. (The approve/reject clicks, the once-only
+ * retry and tampered arguments are in approval-browser.test.ts.)
+ */
+const BLOB = { resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files', name: '2025/CASE-10482/metadata.json' };
+
+async function call(stack: TestStack, token: string, tool: string, args: unknown) {
+  const response = await fetch(`${stack.baseUrl}/tools/${tool}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(args),
+  });
+  const body = (await response.json()) as { isError?: boolean; content: { text: string }[] };
+  return { status: response.status, error: body.isError ? JSON.parse(body.content.at(-1)!.text).error : undefined };
+}
+
+describe('approval gate', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    // Approvals expire after 3 s here, so expiry can be seen without waiting half an hour.
+    stack = await startTestStack({ APPROVAL_TTL_MINUTES: '0.05' });
+  });
+  afterAll(async () => stack?.stop());
+
+  it('records a pending approval and changes nothing; an expired one is refused', async () => {
+    const operator = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID() });
+    const first = await call(stack, operator, 'storage_blob_delete', BLOB);
+    expect(first.status).toBe(428);
+    expect(first.error).toMatchObject({ code: 'approval_required', approvalId: expect.any(String), approvalUrl: expect.stringMatching(/\/approvals\/[0-9a-f-]{36}$/) });
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    const late = await call(stack, operator, 'storage_blob_delete', { ...BLOB, approvalId: first.error.approvalId });
+    expect(late.status).toBe(403);
+    expect(late.error).toMatchObject({ rule: 'approval.expired' });
+    const read = await call(stack, await stack.token(), 'storage_blob_read', BLOB);
+    expect(read.status).toBe(200);
+  });
+
+  it("refuses someone else's approval id, and an unknown one", async () => {
+    const requester = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID() });
+    const other = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID() });
+    const { error } = await call(stack, requester, 'storage_blob_delete', BLOB);
+    expect((await call(stack, other, 'storage_blob_delete', { ...BLOB, approvalId: error.approvalId })).error).toMatchObject({ rule: 'approval.other-requester' });
+    expect((await call(stack, requester, 'storage_blob_delete', { ...BLOB, approvalId: randomUUID() })).error).toMatchObject({ rule: 'approval.unknown' });
+  });
+
+  it('refuses to even request the deletion of a protected resource', async () => {
+    const operator = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID() });
+    for (const name of ['rg-ddr-keys-uks', 'rg-ddr-identity-uks']) {
+      const result = await call(stack, operator, 'group_delete', { name });
+      expect(result.status).toBe(403);
+      expect(result.error).toMatchObject({ rule: 'policy.protected-resource' });
+    }
+  });
+
+  it('does not let a Reader request a destructive action', async () => {
+    const result = await call(stack, await stack.token({ roles: ['Mcp.Reader'] }), 'storage_blob_delete', BLOB);
+    expect(result.status).toBe(403);
+    expect(result.error).toMatchObject({ rule: 'default-deny' });
+  });
+});
+
+describe('a deployment without approvals', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ APPROVALS_TABLE_ENDPOINT: '' });
+  });
+  afterAll(async () => stack?.stop());
+
+  it('refuses destructive tools outright', async () => {
+    const operator = await stack.token({ roles: ['Mcp.Operator'] });
+    const { account, group, container, name } = POISONED.binaryBlob;
+    const result = await call(stack, operator, 'storage_blob_delete', { resourceGroup: group, account, container, name });
+    expect(result.status).toBe(403);
+    expect(result.error).toMatchObject({ rule: 'approval.not-configured' });
+  });
+});
