@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { defineTool, type ToolContext } from '../tool.js';
 import { resourceGroupName, storageAccountName } from '../names.js';
-import { tagsOf, tagsOutput } from '../common.js';
 import { canonicalRegion } from '../../policy/regions.js';
 import { ToolError } from '../../pipeline/errors.js';
-import { encryptionOf, encryptionOutput } from './encryption.js';
+import { encryptionOf } from './encryption.js';
+import { accountDetails, accountDetailsOutput } from './account-details.js';
 import { requireIdentityResourceId, requireUsableCmkKey } from './cmk-key.js';
 
 export default defineTool({
@@ -33,21 +33,7 @@ export default defineTool({
       .describe('Redundancy; must be one the department policy allows (default its first)'),
     tags: z.record(z.string().min(1).max(512), z.string().max(256)).describe('Tags; the department policy says which are required'),
   }),
-  output: z.object({
-    id: z.string(),
-    name: z.string(),
-    resourceGroup: z.string(),
-    location: z.string(),
-    sku: z.string().optional(),
-    provisioningState: z.string().optional(),
-    httpsOnly: z.boolean().optional(),
-    minimumTlsVersion: z.string().optional(),
-    allowBlobPublicAccess: z.boolean().optional(),
-    allowSharedKeyAccess: z.boolean().optional(),
-    encryption: encryptionOutput,
-    tags: tagsOutput,
-    created: z.boolean(),
-  }),
+  output: accountDetailsOutput.extend({ created: z.boolean() }),
   target: ({ resourceGroup, location, tags }) => ({ group: resourceGroup, region: location, newTags: tags }),
   async handler({ resourceGroup, name, location, sku, tags }, context) {
     const { azure, department, signal } = context;
@@ -118,21 +104,7 @@ export default defineTool({
 });
 
 function describe(account: import('@azure/arm-storage').StorageAccount, resourceGroup: string, created: boolean) {
-  return {
-    id: account.id ?? '',
-    name: account.name ?? '',
-    resourceGroup,
-    location: account.location,
-    sku: account.sku?.name,
-    provisioningState: account.provisioningState,
-    httpsOnly: account.enableHttpsTrafficOnly,
-    minimumTlsVersion: account.minimumTlsVersion,
-    allowBlobPublicAccess: account.allowBlobPublicAccess,
-    allowSharedKeyAccess: account.allowSharedKeyAccess,
-    encryption: encryptionOf(account),
-    tags: tagsOf(account.tags),
-    created,
-  };
+  return { ...accountDetails(account, resourceGroup), created };
 }
 
 /** Deletes what a failed create may have left (with its own short deadline) and explains both outcomes. */

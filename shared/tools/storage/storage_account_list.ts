@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
-import { armCollectionRule, continuationOf, nextCursorOutput, pageInput, readPage } from '../paging.js';
+import { nextCursorOutput, pageInput } from '../paging.js';
 import { groupOf, resourceGroupName } from '../names.js';
 import { encryptionOf } from './encryption.js';
+import { readAccountsInScope } from './accounts-in-scope.js';
 
 export default defineTool({
   name: 'storage_account_list',
@@ -28,16 +29,11 @@ export default defineTool({
     nextCursor: nextCursorOutput,
   }),
   target: ({ resourceGroup }) => (resourceGroup ? { group: resourceGroup } : {}),
-  async handler({ resourceGroup, top, cursor }, { azure, settings, department, signal }) {
-    const accounts = (await azure.storage()).storageAccounts;
-    const page = await readPage({
-      cursor,
+  async handler({ resourceGroup, top, cursor }, context) {
+    const page = await readAccountsInScope(context, {
+      resourceGroup,
       top,
-      rule: armCollectionRule(settings.armEndpoint, settings.subscriptionId, 'providers/microsoft.storage/storageaccounts'),
-      // Group by group, so the identity needs read access on the managed groups only, not the subscription.
-      sources: resourceGroup ? [resourceGroup] : department.resourceGroups,
-      open: (link, group) => accounts.listByResourceGroup(group ?? '', { abortSignal: signal }).byPage(link ? { continuationToken: link } : {}),
-      linkOf: continuationOf,
+      cursor,
       map: (account) => {
         const encryption = encryptionOf(account);
         return {

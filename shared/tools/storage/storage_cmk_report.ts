@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
-import { continuationOf, nextCursorOutput, readPage } from '../paging.js';
-import { armCollectionRule } from '../paging.js';
+import { nextCursorOutput } from '../paging.js';
 import { groupOf, resourceGroupName } from '../names.js';
 import { encryptionOf } from './encryption.js';
+import { readAccountsInScope } from './accounts-in-scope.js';
 
 export default defineTool({
   name: 'storage_cmk_report',
@@ -34,15 +34,11 @@ export default defineTool({
     nextCursor: nextCursorOutput,
   }),
   target: ({ resourceGroup }) => (resourceGroup ? { group: resourceGroup } : {}),
-  async handler({ resourceGroup, top, cursor }, { azure, settings, department, signal }) {
-    const accounts = (await azure.storage()).storageAccounts;
-    const page = await readPage({
-      cursor,
+  async handler({ resourceGroup, top, cursor }, context) {
+    const page = await readAccountsInScope(context, {
+      resourceGroup,
       top,
-      rule: armCollectionRule(settings.armEndpoint, settings.subscriptionId, 'providers/microsoft.storage/storageaccounts'),
-      sources: resourceGroup ? [resourceGroup] : department.resourceGroups,
-      open: (link, group) => accounts.listByResourceGroup(group ?? '', { abortSignal: signal }).byPage(link ? { continuationToken: link } : {}),
-      linkOf: continuationOf,
+      cursor,
       map: (account) => {
         const encryption = encryptionOf(account);
         const rotation: 'follows-latest' | 'pinned' | 'platform-key' = !encryption.customerManagedKey
