@@ -7,8 +7,10 @@ const HOST_MAIN = fileURLToPath(new URL('./host/main.js', import.meta.url));
 export interface AppProcess {
   url: string;
   child: ChildProcess;
-  /** Everything the app printed (JSON log and audit lines), for tests that read the log. */
+  /** Everything the app printed on stdout (JSON log and audit lines), for tests that read the log. */
   output: string[];
+  /** What it printed on stderr (errors). */
+  errorOutput: string[];
   stop(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function startAppProcess(
     url,
     child,
     output,
+    errorOutput: errors,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

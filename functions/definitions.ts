@@ -1,6 +1,7 @@
 import type { HttpHandler, HttpMethod } from '@azure/functions';
 import { getApp } from '../shared/app.js';
 import { handleApproval } from '../shared/http/approvals-endpoint.js';
+import { audited } from '../shared/http/audited.js';
 import { handleMcp } from '../shared/http/mcp-endpoint.js';
 import { health, protectedResourceMetadata, toolManifest } from '../shared/http/metadata.js';
 import { handleToolCall } from '../shared/http/tools-endpoint.js';
@@ -14,21 +15,21 @@ export interface HttpFunctionDefinition {
   handler: HttpHandler;
 }
 
-const metadata: HttpHandler = async (request) => protectedResourceMetadata(getApp(), request);
+const metadata: HttpHandler = audited('metadata', getApp, async (request) => protectedResourceMetadata(getApp(), request));
 
 /**
- * Every Function of the app. Authentication is ours (Entra tokens checked in the pipeline), so the Functions
+ * Every Function of the app, each wrapped so that every request leaves exactly one audit record. Authentication is ours (Entra tokens checked in the pipeline), so the Functions
  * auth level is anonymous; in Azure the platform's Entra authentication sits in front as well.
  */
 export const HTTP_FUNCTIONS: readonly HttpFunctionDefinition[] = [
   // GET and DELETE are registered only to answer 405, as the MCP transport requires of stateless servers.
-  { name: 'mcp', route: 'mcp', methods: ['GET', 'POST', 'DELETE'], handler: (request) => handleMcp(getApp(), request) },
+  { name: 'mcp', route: 'mcp', methods: ['GET', 'POST', 'DELETE'], handler: audited('mcp', getApp, (request) => handleMcp(getApp(), request)) },
   ...TOOLS.map(
     (tool): HttpFunctionDefinition => ({
       name: `tool_${tool.name}`,
       route: `tools/${tool.name}`,
       methods: ['POST'],
-      handler: (request) => handleToolCall(getApp(), tool.name, request),
+      handler: audited('tools', getApp, (request) => handleToolCall(getApp(), tool.name, request)),
     }),
   ),
   { name: 'oauth_protected_resource', route: '.well-known/oauth-protected-resource', methods: ['GET'], handler: metadata },
@@ -37,8 +38,8 @@ export const HTTP_FUNCTIONS: readonly HttpFunctionDefinition[] = [
     name: 'approval',
     route: 'approvals/{id}',
     methods: ['GET', 'POST'],
-    handler: (request) => handleApproval(getApp(), request, request.params.id ?? ''),
+    handler: audited('approvals', getApp, (request) => handleApproval(getApp(), request, request.params.id ?? '')),
   },
-  { name: 'tool_manifest', route: 'tools/manifest', methods: ['GET'], handler: (request) => toolManifest(getApp(), request) },
-  { name: 'health', route: 'health', methods: ['GET'], handler: async () => health(getApp()) },
+  { name: 'tool_manifest', route: 'tools/manifest', methods: ['GET'], handler: audited('metadata', getApp, (request) => toolManifest(getApp(), request)) },
+  { name: 'health', route: 'health', methods: ['GET'], handler: audited('health', getApp, async () => health(getApp())) },
 ];

@@ -53,7 +53,6 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     policy: createPolicyEngine(department, settings.subscriptionId),
     rateLimits: createRateLimits(department.rateLimits),
     ...(approvals ? { approvals } : {}),
-    audit,
     tools: TOOLS,
     logError: (message, error) => log.error(message, error),
   });

@@ -19,6 +19,8 @@ export interface AzuriteOptions {
   accounts: { name: string; key: string }[];
   /** Blobs to create if missing (idempotent). */
   blobs?: readonly SeedBlob[];
+  /** Containers to create empty if missing (idempotent). */
+  containers?: readonly { account: string; container: string }[];
 }
 
 export interface Azurite {
@@ -27,6 +29,11 @@ export interface Azurite {
   /** Requests blob and table received since start (or the last clearRequests), in the order Azurite logged them. */
   requests(): Promise<AzuriteRequest[]>;
   clearRequests(): Promise<void>;
+  /** SIGSTOPs both services: connections are accepted by the kernel but never answered, until resume(). Idempotent. */
+  pause(): void;
+  /** SIGCONTs both services. Idempotent. */
+  resume(): void;
+  /** Resumes first, since a stopped process would not act on SIGTERM. */
   stop(): Promise<void>;
 }
 
@@ -108,9 +115,10 @@ function launch(service: 'blob' | 'table', port: number, opts: AzuriteOptions, d
 async function seedBlobs(blobUrl: string, opts: AzuriteOptions): Promise<void> {
   for (const account of opts.accounts) {
     const blobs = (opts.blobs ?? []).filter((b) => b.account === account.name);
-    if (blobs.length === 0) continue;
+    const containers = new Set([...blobs.map((b) => b.container), ...(opts.containers ?? []).filter((c) => c.account === account.name).map((c) => c.container)]);
+    if (containers.size === 0) continue;
     const service = new BlobServiceClient(`${blobUrl}/${account.name}`, new StorageSharedKeyCredential(account.name, account.key));
-    for (const container of new Set(blobs.map((b) => b.container))) await service.getContainerClient(container).createIfNotExists();
+    for (const container of containers) await service.getContainerClient(container).createIfNotExists();
     for (const b of blobs) {
       const blob = service.getContainerClient(b.container).getBlockBlobClient(b.name);
       if (await blob.exists()) continue;
@@ -130,7 +138,24 @@ export async function startAzurite(opts: AzuriteOptions): Promise<Azurite> {
   const logs = [new AzuriteLog(join(logDir, 'debug-blob.log'), 'blob', blobUrl), new AzuriteLog(join(logDir, 'debug-table.log'), 'table', tableUrl)] as const;
   const blob = launch('blob', blobPort, opts, logs[0].file);
   const table = launch('table', tablePort, opts, logs[1].file);
+  let paused = false;
+  const signal = (sig: 'SIGSTOP' | 'SIGCONT'): void => {
+    for (const { child } of [blob, table]) {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, sig);
+    }
+  };
+  const pause = (): void => {
+    if (paused) return;
+    signal('SIGSTOP');
+    paused = true;
+  };
+  const resume = (): void => {
+    if (!paused) return;
+    signal('SIGCONT');
+    paused = false;
+  };
   const stop = async (): Promise<void> => {
+    resume();
     await Promise.all([stopChild(blob.child), stopChild(table.child)]);
     if (tempLogDir) rmSync(tempLogDir, { recursive: true, force: true });
   };
@@ -150,6 +175,8 @@ export async function startAzurite(opts: AzuriteOptions): Promise<Azurite> {
       clearRequests: async () => {
         await Promise.all(logs.map((l) => l.clear()));
       },
+      pause,
+      resume,
       stop,
     };
   } catch (e) {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { startAzurite } from './azurite.js';
 import { sandboxIssuer } from './discovery.js';
 import type { FaultSpec } from './faults.js';
+import { STORAGE_RESOURCE, mintIdentityToken } from './identity.js';
 import { IssuerKeyStore } from './issuer-keys.js';
 import { mintToken, type TokenClaims } from './issuer.js';
 import type { AzuriteRequest } from './azurite-log.js';
@@ -10,10 +11,12 @@ import {
   ALLOWED_RESOURCE_GROUPS,
   APP_CLIENT_ID,
   APP_STORAGE_ACCOUNT,
+  AUDIT_CONTAINER,
   IDENTITY_CLIENT_ID,
   IDENTITY_PRINCIPAL_ID,
   SEEDED_ACCOUNTS,
   SEED_BLOBS,
+  SEED_CONTAINERS,
   SUBSCRIPTION_ID,
   TENANT_ID,
   VAULT_NAME,
@@ -27,6 +30,7 @@ export type { AzuriteRequest } from './azurite-log.js';
 export type { Fault, FaultSpec } from './faults.js';
 export type { IssuerKey, IssuerKeyStore } from './issuer-keys.js';
 export type { TokenClaims } from './issuer.js';
+export { mintStorageTokenFromDataDir } from './identity.js';
 
 export interface SandboxOptions {
   dataDir: string;
@@ -55,6 +59,10 @@ export interface Sandbox {
   tableUrl: string;
   /** The app's own storage account's table endpoint, {tableUrl}/{APP_STORAGE_ACCOUNT}: approvals live here. */
   tableEndpoint: string;
+  /** The app's own storage account's blob endpoint, {blobUrl}/{APP_STORAGE_ACCOUNT}. */
+  appBlobEndpoint: string;
+  /** {appBlobEndpoint}/{AUDIT_CONTAINER}: the audit trail's container, seeded empty (Azurite has no immutability policies). */
+  auditContainerUrl: string;
   /** Value for IDENTITY_ENDPOINT. */
   identityEndpoint: string;
   /** Value for IDENTITY_HEADER (random per start). */
@@ -79,6 +87,12 @@ export interface Sandbox {
   /** Requests Azurite's blob and table services received (from their debug logs) since start or the last clear. */
   azuriteRequests(): Promise<AzuriteRequest[]>;
   clearAzuriteRequests(): Promise<void>;
+  /** A storage token as the managed-identity endpoint issues it to the app (resource https://storage.azure.com); Azurite accepts it. */
+  mintStorageToken(): Promise<string>;
+  /** SIGSTOPs Azurite blob + table: requests then hang (no error) until resumeStorage(). Idempotent. */
+  pauseStorage(): void;
+  /** SIGCONTs Azurite blob + table. Idempotent; close() also resumes. */
+  resumeStorage(): void;
   close(): Promise<void>;
 }
 
@@ -95,6 +109,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     ...(opts.tablePort !== undefined && { tablePort: opts.tablePort }),
     accounts: SEEDED_ACCOUNTS.map((name) => ({ name, key: accountKey(name) })),
     blobs: SEED_BLOBS,
+    containers: SEED_CONTAINERS,
   });
   const identityHeader = randomBytes(24).toString('hex');
   let twin;
@@ -127,6 +142,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     blobUrl: azurite.blobUrl,
     tableUrl: azurite.tableUrl,
     tableEndpoint: `${azurite.tableUrl}/${APP_STORAGE_ACCOUNT}`,
+    appBlobEndpoint: `${azurite.blobUrl}/${APP_STORAGE_ACCOUNT}`,
+    auditContainerUrl: `${azurite.blobUrl}/${APP_STORAGE_ACCOUNT}/${AUDIT_CONTAINER}`,
     identityEndpoint: `${armUrl}${IDENTITY_PATH}`,
     identityHeader,
     tenantId: TENANT_ID,
@@ -143,8 +160,13 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     mintToken: async (claims) => mintToken(await issuerKeys.current(), { ...claims, issuer: claims.issuer ?? issuer }),
     azuriteRequests: () => azurite.requests(),
     clearAzuriteRequests: () => azurite.clearRequests(),
+    mintStorageToken: async () => mintIdentityToken(await issuerKeys.current(), STORAGE_RESOURCE),
+    pauseStorage: () => azurite.pause(),
+    resumeStorage: () => azurite.resume(),
     close: () =>
       (closing ??= (async () => {
+        // Resumed first, so nothing in the shutdown waits on a stopped Azurite.
+        azurite.resume();
         await started.close();
         await azurite.stop();
       })()),

@@ -18,6 +18,13 @@ export const VAULT_NAME = 'kv-ddr-cmk-uks';
 export const VAULT_RESOURCE_GROUP = 'rg-ddr-keys-uks';
 /** The app's own storage account (approvals and other state in Table storage), served by Azurite. */
 export const APP_STORAGE_ACCOUNT = 'stddrmcpapp';
+/**
+ * The app's tamper-evident audit trail: append blobs in this container of APP_STORAGE_ACCOUNT, seeded empty.
+ * Azurite cannot enforce immutability (WORM) policies, so the sandbox does not model the container's policy at all.
+ */
+export const AUDIT_CONTAINER = 'audit';
+/** Containers created empty (if missing) in Azurite at every start. */
+export const SEED_CONTAINERS: readonly { account: string; container: string }[] = [{ account: APP_STORAGE_ACCOUNT, container: AUDIT_CONTAINER }];
 /** The client id of the app's Entra app registration: the `aud` of ID tokens from the sandbox sign-in page. */
 export const APP_CLIENT_ID = '5f1c9a3e-7d2b-4c8e-9a6f-3b1d7e5c2a94';
 

@@ -6,6 +6,9 @@ import type { MonitorClient } from '@azure/arm-monitor';
 import type { KeyClient } from '@azure/keyvault-keys';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import type { Settings } from '../config/settings.js';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { randomBytes } from 'node:crypto';
+import { currentAudit } from '../audit/scope.js';
 
 /**
  * The Azure SDK clients tools use, injected into every handler. Each area's SDK is imported on first use, so a
@@ -26,8 +29,27 @@ export interface AzureClients {
 const ARM_SCOPE = 'https://management.azure.com/.default';
 const USER_AGENT = { userAgentPrefix: 'sovereign-mcp' };
 
+/**
+ * On every Azure call: carry the caller's trace id (W3C traceparent) to Azure, and note Azure's request id in the
+ * request's audit record, so one caller request can be followed into Azure's own logs.
+ */
+const auditPolicy: PipelinePolicy = {
+  name: 'sovereignMcpAudit',
+  async sendRequest(request, next) {
+    const draft = currentAudit();
+    if (draft?.traceId && !request.headers.has('traceparent')) {
+      request.headers.set('traceparent', `00-${draft.traceId}-${randomBytes(8).toString('hex')}-01`);
+    }
+    const response = await next(request);
+    const id = response.headers.get('x-ms-request-id');
+    if (draft && id) draft.azureRequestIds.push(id);
+    return response;
+  },
+};
+const POLICIES = { additionalPolicies: [{ policy: auditPolicy, position: 'perCall' as const }] };
+
 export function createAzureClients(settings: Settings, credential: TokenCredential): AzureClients {
-  const arm = { endpoint: settings.armEndpoint, credentialScopes: [ARM_SCOPE], userAgentOptions: USER_AGENT };
+  const arm = { endpoint: settings.armEndpoint, credentialScopes: [ARM_SCOPE], userAgentOptions: USER_AGENT, ...POLICIES };
   const sub = settings.subscriptionId;
   const once = <T>(make: () => Promise<T>) => {
     let made: Promise<T> | undefined;
@@ -47,13 +69,16 @@ export function createAzureClients(settings: Settings, credential: TokenCredenti
         new (await import('@azure/keyvault-keys')).KeyClient(settings.keyVaultUrl, credential, {
           disableChallengeResourceVerification: !settings.keyVaultVerifyChallengeResource,
           userAgentOptions: USER_AGENT,
+          ...POLICIES,
         }),
     ),
     blobService(blobEndpoint) {
       let client = blobClients.get(blobEndpoint);
       if (!client) {
         client = import('@azure/storage-blob').then(
-          ({ BlobServiceClient }) => new BlobServiceClient(blobEndpoint, credential, { userAgentOptions: USER_AGENT }),
+          ({ BlobServiceClient }) => // No audit policy here: the blob SDK re-adds additional policies for each child client, which its
+          // pipeline then rejects as duplicates; data-plane request ids are not yet recorded.
+          new BlobServiceClient(blobEndpoint, credential, { userAgentOptions: USER_AGENT }),
         );
         blobClients.set(blobEndpoint, client);
       }

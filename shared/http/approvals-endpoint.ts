@@ -4,7 +4,8 @@ import { ROLES } from '../auth/roles.js';
 import { csrfMatches, csrfToken } from '../approvals/csrf.js';
 import { PAGE_HEADERS, renderApproval, renderMessage, type Viewer } from '../approvals/page.js';
 import type { Approval } from '../approvals/store.js';
-import { checkHostAndOrigin, newCorrelationId, publicOrigin, readBody } from './edge.js';
+import { currentAudit } from '../audit/scope.js';
+import { checkHostAndOrigin, publicOrigin, readBody } from './edge.js';
 
 /** The header through which App Service Authentication (and the local host's stand-in) hands over the ID token. */
 const ID_TOKEN_HEADER = 'x-ms-token-aad-id-token';
@@ -38,6 +39,8 @@ export async function handleApproval(app: App, request: HttpRequest, id: string)
   const check = await verifyIdToken(idToken);
   if (!check.ok) return signIn(path, check.reason === 'invalid');
   const user = check.user;
+  const signedIn = currentAudit();
+  if (signedIn) Object.assign(signedIn, { authenticated: true, callerOid: user.oid, ...(user.name ? { callerName: user.name } : {}) });
   const maxAgeSeconds = app.settings.approvals.signInMaxAgeMinutes * 60;
   if (Date.now() / 1000 - user.authTime > maxAgeSeconds) return signIn(path, true);
 
@@ -71,21 +74,19 @@ export async function handleApproval(app: App, request: HttpRequest, id: string)
     ...(user.name ? { decidedByName: user.name } : {}),
     decidedAt: new Date().toISOString(),
   });
-  await app.audit.write({
-    time: new Date().toISOString(),
-    correlationId: newCorrelationId(),
-    entrance: 'approvals',
-    callerOid: user.oid,
-    tool: approval.tool,
-    risk: 'destructive',
-    decision: decision === 'approve' ? 'allowed' : 'denied',
-    rule: decision === 'approve' ? 'approval.granted' : 'approval.rejected',
-    outcome: changed ? 'success' : 'error',
-    ...(changed ? {} : { errorCode: 'conflict' }),
-    approvalId: approval.id,
-    approverOid: user.oid,
-    durationMs: 0,
-  });
+  const draft = currentAudit();
+  if (draft) {
+    Object.assign(draft, {
+      tool: approval.tool,
+      risk: 'destructive' as const,
+      decision: decision === 'approve' ? ('allowed' as const) : ('denied' as const),
+      rule: decision === 'approve' ? 'approval.granted' : 'approval.rejected',
+      approvalId: approval.id,
+      approverOid: user.oid,
+      outcome: changed ? ('success' as const) : ('error' as const),
+      ...(changed ? {} : { errorCode: 'conflict' }),
+    });
+  }
   if (!changed) return page(409, renderMessage('Already decided', 'Someone else decided this request first.'));
   // Post/redirect/get: reloading the result page does not send the decision again.
   return { status: 303, headers: { location: path, 'cache-control': 'no-store' } };

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { AuthenticationError, IssuerUnavailableError, type Authenticator } from '../auth/authenticate.js';
 import type { Caller } from '../auth/caller.js';
 import type { Settings } from '../config/settings.js';
+import { currentAudit } from '../audit/scope.js';
 
 /** An HTTP refusal: the status and a caller-facing message, shaped by each entrance (JSON-RPC or plain JSON). */
 export interface Refusal {
@@ -62,7 +63,19 @@ export async function authenticateRequest(
     return challenge(metadataUrl, 'invalid_request', 'Send the token in the Authorization header, never in the URL.');
   }
   try {
-    return { caller: await authenticate(request.headers.get('authorization')) };
+    const caller = await authenticate(request.headers.get('authorization'));
+    // Attribution comes from the validated token only, never from headers or what the client says it is.
+    const draft = currentAudit();
+    if (draft) {
+      Object.assign(draft, {
+        authenticated: true,
+        callerOid: caller.oid,
+        callerTid: caller.tid,
+        ...(caller.name ? { callerName: caller.name } : {}),
+        ...(caller.clientAppId ? { clientAppId: caller.clientAppId } : {}),
+      });
+    }
+    return { caller };
   } catch (error) {
     if (error instanceof AuthenticationError) {
       const refusal = challenge(metadataUrl, error.oauthError, error.message);
@@ -85,6 +98,11 @@ function challenge(metadataUrl: string, error: string, description: string): Ref
 /** A server-generated id per request, quoted in errors and the audit; callers cannot choose or collide it. */
 export function newCorrelationId(): string {
   return randomUUID();
+}
+
+/** The id of the request in progress (its audit record's), or a new one outside an audited request. */
+export function requestCorrelationId(): string {
+  return currentAudit()?.correlationId ?? newCorrelationId();
 }
 
 export type { HttpResponseInit };

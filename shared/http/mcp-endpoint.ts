@@ -1,7 +1,9 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
 import type { McpCallContext } from '../mcp/server-factory.js';
-import { authenticateRequest, checkHostAndOrigin, newCorrelationId, publicOrigin, readBody, resourceMetadataUrl, type Refusal } from './edge.js';
+import { authenticateRequest, checkHostAndOrigin, publicOrigin, readBody, requestCorrelationId, resourceMetadataUrl, type Refusal } from './edge.js';
+import { currentAudit } from '../audit/scope.js';
+import { auditedBody } from '../audit/body.js';
 import { fromWebResponse, jsonRpcErrorResponse } from './responses.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit => jsonRpcErrorResponse(refusal.status, -32000, refusal.message, refusal.headers);
@@ -30,12 +32,14 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   if ('status' in body) return refuse(body);
 
   // Parsed here (TextDecoder drops a byte-order mark, as the SDK would) so the batch check sees what the SDK sees.
+  const text = new TextDecoder().decode(body.bytes);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder().decode(body.bytes));
+    parsed = JSON.parse(text);
   } catch {
     parsed = undefined; // not JSON: the SDK answers with the JSON-RPC parse error
   }
+  noteJsonRpc(text, parsed);
   // JSON-RPC batches were removed from MCP in 2025-06-18; one HTTP request carries one message, so every call is
   // authorised, rate-limited and audited on its own.
   if (Array.isArray(parsed)) {
@@ -45,7 +49,7 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   const headers = new Headers(request.headers as unknown as Headers);
   for (const name of EDGE_ONLY_HEADERS) headers.delete(name);
   const webRequest = new Request(request.url, { method: 'POST', headers, body: body.bytes.byteLength > 0 ? body.bytes : null });
-  const call: McpCallContext = { caller: auth.caller, correlationId: newCorrelationId(), origin: publicOrigin(request, app.settings) };
+  const call: McpCallContext = { caller: auth.caller, correlationId: requestCorrelationId(), origin: publicOrigin(request, app.settings) };
   const response = await app.mcp.fetch(webRequest, {
     authInfo: {
       // The raw token stays at the edge: nothing downstream needs it, and it is never passed on to Azure.
@@ -58,4 +62,22 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
     ...(parsed !== undefined ? { parsedBody: parsed } : {}),
   });
   return fromWebResponse(response);
+}
+
+/** The request as the audit keeps it: method, what the client says it is (informational only), redacted body. */
+function noteJsonRpc(text: string, parsed: unknown): void {
+  const draft = currentAudit();
+  if (!draft) return;
+  draft.requestBody = auditedBody(text);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return;
+  const message = parsed as { method?: unknown; params?: { name?: unknown; clientInfo?: unknown; _meta?: Record<string, unknown> } };
+  if (typeof message.method === 'string') draft.jsonRpcMethod = message.method.slice(0, 100);
+  if (message.method === 'tools/call' && typeof message.params?.name === 'string') draft.tool = message.params.name.slice(0, 100);
+  const info = (message.params?.clientInfo ?? message.params?._meta?.['io.modelcontextprotocol/clientInfo']) as { name?: unknown; version?: unknown } | undefined;
+  if (info && typeof info === 'object') {
+    draft.mcpClient = {
+      ...(typeof info.name === 'string' ? { name: info.name.slice(0, 100) } : {}),
+      ...(typeof info.version === 'string' ? { version: info.version.slice(0, 50) } : {}),
+    };
+  }
 }

@@ -1,6 +1,8 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
-import { authenticateRequest, checkHostAndOrigin, isJsonContentType, newCorrelationId, publicOrigin, readBody, resourceMetadataUrl, type Refusal } from './edge.js';
+import { authenticateRequest, checkHostAndOrigin, isJsonContentType, publicOrigin, readBody, requestCorrelationId, resourceMetadataUrl, type Refusal } from './edge.js';
+import { currentAudit } from '../audit/scope.js';
+import { auditedBody } from '../audit/body.js';
 import { jsonResponse } from './responses.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit =>
@@ -15,6 +17,8 @@ function statusCode(status: number): string {
  * CallToolResult out, with an HTTP status that matches the outcome (403 denied, 429 throttled, 504 timeout, ...).
  */
 export async function handleToolCall(app: App, toolName: string, request: HttpRequest): Promise<HttpResponseInit> {
+  const audit = currentAudit();
+  if (audit) audit.tool = toolName;
   const hostRefusal = checkHostAndOrigin(request, app.settings);
   if (hostRefusal) return refuse(hostRefusal);
   if (!isJsonContentType(request)) return refuse({ status: 415, message: 'Send the tool arguments as application/json.' });
@@ -26,10 +30,12 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
   const body = await readBody(request, app.settings.maxBodyBytes);
   if ('status' in body) return refuse(body);
 
+  const text = new TextDecoder().decode(body.bytes);
+  if (audit) audit.requestBody = auditedBody(text);
   let args: unknown = {};
   if (body.bytes.byteLength > 0) {
     try {
-      args = JSON.parse(new TextDecoder().decode(body.bytes));
+      args = JSON.parse(text);
     } catch {
       return refuse({ status: 400, message: 'The body is not valid JSON; send the tool arguments as a JSON object.' });
     }
@@ -43,7 +49,7 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
     args,
     caller: auth.caller,
     entrance: 'tools',
-    correlationId: newCorrelationId(),
+    correlationId: requestCorrelationId(),
     origin: publicOrigin(request, app.settings),
   });
   const retryAfter = error?.details.retryAfterSeconds;

@@ -1,27 +1,6 @@
-import type { RiskTier } from '../tools/tool.js';
+import type { AuditRecord } from '../audit/record.js';
 
-/** One record per tool call, whatever its outcome. */
-export interface AuditRecord {
-  time: string;
-  correlationId: string;
-  entrance: 'mcp' | 'tools' | 'approvals';
-  callerOid?: string;
-  callerTid?: string;
-  clientAppId?: string;
-  tool: string;
-  risk?: RiskTier;
-  decision: 'allowed' | 'denied';
-  rule: string;
-  outcome: 'success' | 'error';
-  errorCode?: string;
-  /** The human approval a destructive call requested or used, and who granted it. */
-  approvalId?: string;
-  approverOid?: string;
-  /** Untrusted strings in the result, and the kinds of injection or hidden text the shield flagged. */
-  untrustedFields?: number;
-  injectionFlags?: string[];
-  durationMs: number;
-}
+export type { AuditRecord };
 
 export interface AuditSink {
   write(record: AuditRecord): void | Promise<void>;

@@ -4,12 +4,13 @@ import type { AzureClients } from '../azure/clients.js';
 import { toToolError } from '../azure/errors.js';
 import type { Settings } from '../config/settings.js';
 import type { ToolDefinition } from '../tools/tool.js';
-import type { AuditRecord, AuditSink } from './audit.js';
 import { ToolError } from './errors.js';
 import type { PolicyDecision, PolicyEngine, PolicyTarget } from '../policy/engine.js';
 import type { RateLimits } from '../policy/rate-limits.js';
 import { shieldOutput, untrustedNotice, type ShieldReport } from '../shield/shield.js';
 import { passApprovalGate } from '../approvals/gate.js';
+import { currentAudit } from '../audit/scope.js';
+import { auditedBody } from '../audit/body.js';
 import type { ApprovalStore } from '../approvals/store.js';
 
 export type Entrance = 'mcp' | 'tools';
@@ -50,7 +51,6 @@ export const SHIELD_META_KEY = 'sovereign-mcp/shield';
 export interface PipelineDeps {
   settings: Settings;
   azure: AzureClients;
-  audit: AuditSink;
   policy: PolicyEngine;
   rateLimits: RateLimits;
   /** Absent when approvals are not configured: destructive tools are then refused. */
@@ -69,7 +69,7 @@ export interface Pipeline {
 /**
  * The one path to every tool, shared by POST /mcp and POST /tools/{name}:
  * rate limit → authorise (role × tier) → validate input → authorise the target (region, scope, protection)
- * → approval gate → execute → validate output → audit (always, with the rule that decided).
+ * → approval gate → execute → validate output → shield; what was decided goes into the request's audit record.
  * Authentication happened at the HTTP edge; the pipeline only accepts an already validated caller.
  */
 export function createPipeline(deps: PipelineDeps): Pipeline {
@@ -172,25 +172,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const error = asToolError(thrown, call.correlationId, deps.logError);
         outcome = { result: errorResult(error, call.correlationId), error };
       }
-      await writeAudit(deps, {
-        time: new Date().toISOString(),
-        correlationId: call.correlationId,
-        entrance: call.entrance,
-        callerOid: call.caller.oid,
-        callerTid: call.caller.tid,
-        ...(call.caller.clientAppId ? { clientAppId: call.caller.clientAppId } : {}),
-        tool: call.toolName,
-        ...(tool ? { risk: tool.risk } : {}),
-        decision: decision.allowed ? 'allowed' : 'denied',
-        rule: decision.rule,
-        outcome: outcome.error ? 'error' : 'success',
-        ...(approval ?? (typeof outcome.error?.details.approvalId === 'string' ? { approvalId: outcome.error.details.approvalId } : {})),
-        ...(outcome.shield
-          ? { untrustedFields: outcome.shield.untrustedFields, injectionFlags: [...new Set(outcome.shield.flags.flatMap((flag) => flag.kinds))] }
-          : {}),
-        ...(outcome.error ? { errorCode: outcome.error.code } : {}),
-        durationMs: Math.round(performance.now() - started),
-      });
+      recordInAudit(call, tool, decision, outcome, approval);
       return outcome;
     },
   };
@@ -215,13 +197,31 @@ function shielded(tool: ToolDefinition, structured: Record<string, unknown>): To
   };
 }
 
-/** An audit sink failure must not turn into a caller-visible error after the tool has run; it is logged. */
-async function writeAudit(deps: PipelineDeps, record: AuditRecord): Promise<void> {
-  try {
-    await deps.audit.write(record);
-  } catch (error) {
-    deps.logError(`Audit record for ${record.correlationId} could not be written`, error);
+/** The request's audit record (written once by the HTTP edge) learns what the pipeline decided and did. */
+function recordInAudit(
+  call: ToolCall,
+  tool: ToolDefinition | undefined,
+  decision: PolicyDecision,
+  outcome: ToolOutcome,
+  approval: { approvalId: string; approverOid?: string } | undefined,
+): void {
+  const draft = currentAudit();
+  if (!draft) return;
+  draft.tool = call.toolName;
+  if (tool) draft.risk = tool.risk;
+  draft.decision = decision.allowed ? 'allowed' : 'denied';
+  draft.rule = decision.rule;
+  if (!decision.allowed) draft.reason = decision.reason;
+  draft.outcome = outcome.error ? (decision.allowed ? 'error' : 'denied') : 'success';
+  if (outcome.error) draft.errorCode = outcome.error.code;
+  const approvalId = approval?.approvalId ?? outcome.error?.details.approvalId;
+  if (typeof approvalId === 'string') draft.approvalId = approvalId;
+  if (approval?.approverOid) draft.approverOid = approval.approverOid;
+  if (outcome.shield) {
+    draft.untrustedFields = outcome.shield.untrustedFields;
+    draft.injectionFlags = [...new Set(outcome.shield.flags.flatMap((flag) => flag.kinds))];
   }
+  draft.responseBody = auditedBody(JSON.stringify(outcome.result));
 }
 
 /** Failures whose cause lives outside the app (identity, Azure): the caller gets a clean message, operators the cause. */

@@ -10,13 +10,13 @@ import { StorageManagementClient } from '@azure/arm-storage';
 import { TableClient } from '@azure/data-tables';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
-import { BlobServiceClient } from '@azure/storage-blob';
+import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet } from 'jose';
 import { SandboxAdmin } from '../../dev/sandbox/admin-client.js';
-import { startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
+import { mintStorageTokenFromDataDir, startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
 import { IssuerKeyStore } from '../../dev/sandbox/issuer-keys.js';
 import { loadOrCreateIssuerKey } from '../../dev/sandbox/issuer.js';
-import { ALLOWED_RESOURCE_GROUPS, APP_STORAGE_ACCOUNT, DEV_USERS, IDENTITY_RESOURCE_GROUP, LARGE_BLOB_BYTES, POISONED } from '../../dev/sandbox/seed.js';
+import { ALLOWED_RESOURCE_GROUPS, APP_STORAGE_ACCOUNT, AUDIT_CONTAINER, DEV_USERS, IDENTITY_RESOURCE_GROUP, LARGE_BLOB_BYTES, POISONED } from '../../dev/sandbox/seed.js';
 import { ensureTls } from '../../dev/sandbox/tls.js';
 
 const TLS_DIR = '.sandbox/tls';
@@ -546,6 +546,71 @@ describe('Azurite request evidence', () => {
       expect.objectContaining({ service: 'blob', method: 'GET', url: `${sandbox.blobUrl}/stddrrecordsprod/case-files/2025/CASE-10482/summary.txt`, status: 206, authScheme: 'Bearer' }),
     );
     expect(seen.every((r) => r.service === 'blob')).toBe(true);
+  });
+});
+
+describe('app audit container and storage outages', () => {
+  const AUDIT_BLOB = '2025/06/01/audit-0001.log';
+  const bearer = (token: string) => ({ getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) });
+  const audit = async (): Promise<ContainerClient> => new ContainerClient(sandbox.auditContainerUrl, bearer(await sandbox.mintStorageToken()));
+
+  it('mints storage tokens shaped like those of the managed-identity endpoint, also from the data dir alone', async () => {
+    const mi = decodeJwt((await credential.getToken('https://storage.azure.com/.default')).token);
+    const times = ['iat', 'nbf', 'exp'];
+    for (const token of [await sandbox.mintStorageToken(), await mintStorageTokenFromDataDir(dataDir)]) {
+      const claims = decodeJwt(token);
+      expect(Object.keys(claims).sort()).toEqual(Object.keys(mi).sort());
+      expect(Object.fromEntries(Object.entries(claims).filter(([k]) => !times.includes(k)))).toEqual(Object.fromEntries(Object.entries(mi).filter(([k]) => !times.includes(k))));
+      expect(decodeProtectedHeader(token).kid).toBe((await sandbox.issuerKeys.current()).kid);
+    }
+  });
+
+  it('seeds an empty audit container in the app account that the app identity can append to', async () => {
+    expect(sandbox.appBlobEndpoint).toBe(`${sandbox.blobUrl}/${APP_STORAGE_ACCOUNT}`);
+    expect(sandbox.auditContainerUrl).toBe(`${sandbox.appBlobEndpoint}/${AUDIT_CONTAINER}`);
+    const container = await audit();
+    expect(await collect(container.listBlobsFlat())).toEqual([]);
+    const blob = container.getAppendBlobClient(AUDIT_BLOB);
+    await blob.create();
+    await blob.appendBlock('entry 1\n', 8);
+    const cli = new ContainerClient(sandbox.auditContainerUrl, bearer(await mintStorageTokenFromDataDir(dataDir)));
+    expect((await cli.getBlobClient(AUDIT_BLOB).downloadToBuffer()).toString('utf8')).toBe('entry 1\n');
+  });
+
+  it('hangs blob and table requests while storage is paused and answers once resumed', async () => {
+    const blob = (await audit()).getBlobClient(AUDIT_BLOB);
+    const table = new TableClient(sandbox.tableEndpoint, 'approvals', credential);
+    await table.createTable();
+    sandbox.pauseStorage();
+    sandbox.pauseStorage();
+    try {
+      const started = performance.now();
+      const [blobErr, tableErr] = await Promise.all([
+        rejection(blob.downloadToBuffer(undefined, undefined, { abortSignal: AbortSignal.timeout(1000) })),
+        rejection(table.getEntity('p', 'r', { abortSignal: AbortSignal.timeout(1000) })),
+      ]);
+      expect(performance.now() - started).toBeLessThan(1500);
+      expect(blobErr.name).toBe('AbortError');
+      expect(tableErr.name).toBe('AbortError');
+    } finally {
+      sandbox.resumeStorage();
+      sandbox.resumeStorage();
+    }
+    expect((await blob.downloadToBuffer(undefined, undefined, { abortSignal: AbortSignal.timeout(5000) })).toString('utf8')).toBe('entry 1\n');
+    expect(await rejection(table.getEntity('p', 'r'))).toMatchObject({ statusCode: 404 });
+  });
+
+  it('shuts down promptly while paused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sandbox-paused-'));
+    try {
+      const other = await startSandbox({ dataDir: dir, tlsDir: TLS_DIR });
+      other.pauseStorage();
+      const started = performance.now();
+      await other.close();
+      expect(performance.now() - started).toBeLessThan(4000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
