@@ -9,4 +9,5 @@ export interface RuntimeInfo {
   tenantId: string;
   audience: string;
   mcpUrl: string;
+  auditContainerUrl?: string;
 }

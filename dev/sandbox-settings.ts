@@ -14,6 +14,7 @@ export interface SandboxEndpoints {
   caCertPath: string;
   tableEndpoint: string;
   appClientId: string;
+  auditContainerUrl: string;
 }
 
 /** The audience sandbox tokens are minted for, like an Entra app's Application ID URI. */
@@ -55,5 +56,7 @@ export function sandboxAppSettings(sandbox: SandboxEndpoints): Record<string, st
     AUTH_CLIENT_ID: sandbox.appClientId,
     APPROVALS_TABLE_ENDPOINT: sandbox.tableEndpoint,
     AZURE_IDENTITY_RESOURCE_ID: IDENTITY_RESOURCE_ID,
+    // The tamper-evident audit copy, in the app's own storage account.
+    AUDIT_CONTAINER_URL: sandbox.auditContainerUrl,
   };
 }

@@ -58,7 +58,10 @@ if (realAzure || (await trustSandboxOrRelaunch(resolve(SANDBOX_DIR, 'tls')))) {
         extra: { scp: SANDBOX_SCOPE },
       });
       mkdirSync(SANDBOX_DIR, { recursive: true });
-      writeFileSync(runtimeFile(), JSON.stringify({ issuer: sandbox.issuer, tenantId: sandbox.tenantId, audience: SANDBOX_AUDIENCE, mcpUrl }, null, 2));
+      writeFileSync(
+        runtimeFile(),
+        JSON.stringify({ issuer: sandbox.issuer, tenantId: sandbox.tenantId, audience: SANDBOX_AUDIENCE, mcpUrl, auditContainerUrl: sandbox.auditContainerUrl }, null, 2),
+      );
       printBanner(mcpUrl, token, sandbox);
     } else {
       console.log(`\nSovereign MCP is running against Azure.\n  MCP endpoint: ${mcpUrl}\n  Callers need an Entra ID access token for ${process.env.AUTH_AUDIENCE ?? 'AUTH_AUDIENCE'}.\n`);

@@ -8,7 +8,8 @@ import { consoleLogger, type Logger } from './log.js';
 import { buildCatalogue, type CatalogueEntry } from './mcp/catalogue.js';
 import { buildManifest, type ToolManifest } from './mcp/manifest.js';
 import { createServerFactory } from './mcp/server-factory.js';
-import { logAuditSink, type AuditSink } from './pipeline/audit.js';
+import { auditSinks, logAuditSink, type AuditSink } from './pipeline/audit.js';
+import { createBlobAuditLog, type DurableAuditLog } from './audit/blob-sink.js';
 import { createPipeline, type Pipeline } from './pipeline/run-tool.js';
 import { loadDepartmentPolicy } from './policy/department-policy.js';
 import { createPolicyEngine } from './policy/engine.js';
@@ -24,6 +25,8 @@ export interface App {
   catalogue: ReadonlyMap<string, CatalogueEntry>;
   manifest: ToolManifest;
   audit: AuditSink;
+  /** The tamper-evident copy of the audit trail, when AUDIT_CONTAINER_URL is set; flushed at shutdown. */
+  auditLog?: DurableAuditLog;
   /** Present when approvals are configured (APPROVALS_TABLE_ENDPOINT and AUTH_CLIENT_ID). */
   approvals?: ApprovalStore;
   verifyIdToken?: (token: string | null) => Promise<IdTokenCheck>;
@@ -43,7 +46,10 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
   const azure = overrides.azure ?? createAzureClients(settings, credential);
   // The department policy is validated here, at start: a bad file stops the app with the line to fix.
   const department = loadDepartmentPolicy(settings.policyFile, TOOLS.map((tool) => tool.name));
-  const audit = overrides.audit ?? logAuditSink((line) => console.log(line));
+  const auditLog = settings.auditContainerUrl
+    ? createBlobAuditLog(settings.auditContainerUrl, credential, (message, error) => (error ? log.error(message, error) : log.info(message)))
+    : undefined;
+  const audit = overrides.audit ?? auditSinks(logAuditSink((line) => console.log(line)), auditLog);
   const approvals = settings.approvals
     ? createTableApprovalStore(settings.approvals.tableEndpoint, settings.approvals.tableName, credential)
     : undefined;
@@ -52,6 +58,7 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     azure,
     policy: createPolicyEngine(department, settings.subscriptionId),
     rateLimits: createRateLimits(department.rateLimits),
+    ...(auditLog ? { auditReady: (timeoutMs: number) => auditLog.ready(timeoutMs) } : {}),
     ...(approvals ? { approvals } : {}),
     tools: TOOLS,
     logError: (message, error) => log.error(message, error),
@@ -69,6 +76,7 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     catalogue,
     manifest: buildManifest(catalogue),
     audit,
+    ...(auditLog ? { auditLog } : {}),
     ...(approvals && settings.approvals
       ? { approvals, verifyIdToken: createIdTokenVerifier(settings.auth, settings.tenantId, settings.approvals.clientId) }
       : {}),

@@ -31,8 +31,10 @@ server.listen(Number(process.env.PORT ?? 7071), '127.0.0.1', () => {
 });
 
 const stop = () => {
-  server.close(() => process.exit(0));
   server.closeAllConnections();
+  // Queued audit records are written before the process goes (bounded, so a dead store cannot hold shutdown).
+  const flushed = getApp().auditLog?.flush(5_000) ?? Promise.resolve();
+  server.close(() => void flushed.finally(() => process.exit(0)));
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

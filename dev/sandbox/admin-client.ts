@@ -2,6 +2,7 @@
 import { request } from 'node:https';
 import type { StoredStorageAccount } from './admin.js';
 import type { Fault, FaultSpec } from './faults.js';
+import type { TelemetryEnvelope } from './monitor.js';
 import type { LoggedRequest } from './request-log.js';
 
 export class SandboxAdmin {
@@ -51,6 +52,15 @@ export class SandboxAdmin {
   /** The storage accounts the twin stores (not the synthetic bulk ones), with encryption and tags as stored. */
   storageAccounts(): Promise<StoredStorageAccount[]> {
     return this.call('GET', '/_sandbox/state/storage-accounts') as Promise<StoredStorageAccount[]>;
+  }
+
+  /** Envelopes the Application Insights ingestion capture accepted (each with receivedAt), newest last. */
+  telemetry(): Promise<TelemetryEnvelope[]> {
+    return this.call('GET', '/_sandbox/telemetry') as Promise<TelemetryEnvelope[]>;
+  }
+
+  async clearTelemetry(): Promise<void> {
+    await this.call('DELETE', '/_sandbox/telemetry');
   }
 
   private call(method: string, path: string, body?: unknown): Promise<unknown> {

@@ -1,5 +1,5 @@
-// Unauthenticated admin API (loopback dev only) for faults, the request log, resetting state, rolling the issuer's keys
-// and reading the twin's state for test assertions. Not itself logged.
+// Unauthenticated admin API (loopback dev only) for faults, the request log, resetting state, rolling the issuer's keys,
+// reading the twin's state and captured telemetry for test assertions. Not itself logged.
 import type { Call, TwinContext } from './context.js';
 import { parseFaultSpec } from './faults.js';
 import { HttpError, readJson, sendJson } from './http.js';
@@ -64,9 +64,14 @@ export async function handleAdmin(ctx: TwinContext, call: Call): Promise<void> {
       return sendJson(call.res, 201, { kid: await ctx.issuerKeys.rotate() });
     case 'POST /issuer/retire':
       return sendJson(call.res, 200, { kids: await ctx.issuerKeys.retire() });
+    case 'GET /telemetry':
+      return sendJson(call.res, 200, ctx.telemetry.list());
+    case 'DELETE /telemetry':
+      ctx.telemetry.clear();
+      return sendJson(call.res, 204, undefined);
     case 'GET /state/storage-accounts':
       return sendJson(call.res, 200, storedStorageAccounts(ctx));
     default:
-      throw new HttpError(404, 'NotFound', `No admin route ${call.method} ${call.path}. Routes: POST|GET|DELETE /_sandbox/faults, GET|DELETE /_sandbox/requests, POST /_sandbox/reset, POST /_sandbox/issuer/rotate, POST /_sandbox/issuer/retire, GET /_sandbox/state/storage-accounts.`);
+      throw new HttpError(404, 'NotFound', `No admin route ${call.method} ${call.path}. Routes: POST|GET|DELETE /_sandbox/faults, GET|DELETE /_sandbox/requests, POST /_sandbox/reset, POST /_sandbox/issuer/rotate, POST /_sandbox/issuer/retire, GET /_sandbox/state/storage-accounts, GET|DELETE /_sandbox/telemetry.`);
   }
 }

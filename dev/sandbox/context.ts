@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultStore } from './faults.js';
 import type { IssuerKeyStore } from './issuer-keys.js';
+import type { TelemetryStore } from './monitor.js';
 import type { Operations } from './operations.js';
 import type { RequestLog } from './request-log.js';
 import type { TwinState } from './state.js';
@@ -23,6 +24,8 @@ export interface TwinContext {
   pageSize: number;
   faults: FaultStore;
   log: RequestLog;
+  /** Envelopes captured by the Application Insights ingestion twin (monitor.ts). */
+  telemetry: TelemetryStore;
   operations: Operations;
 }
 

@@ -3,8 +3,11 @@
  *
  * A fault makes matching requests fail in a chosen way before they reach a route:
  *
- *   { "service": "arm" | "vault" | "identity" | "issuer" | "any",   (default "any"; "issuer" is discovery,
- *                                                          the JWKS and the sign-in page)
+ *   { "service": "arm" | "vault" | "identity" | "issuer" | "monitor" | "any",
+ *                                                         (default "any"; "issuer" is discovery, the JWKS and the
+ *                                                          sign-in page; "monitor" is Application Insights ingestion,
+ *                                                          POST /v2.1/track and /v2/track, so an exporter's retries
+ *                                                          can be tested)
  *     "method": "GET",                                    (optional, case-insensitive)
  *     "path": "resourcegroups" | "/regex/",               (optional; case-insensitive substring of the
  *                                                          path without query, or a regex between slashes)
@@ -42,11 +45,14 @@
  *   GET    /_sandbox/state/storage-accounts → the stored storage accounts [{id, name, resourceGroup, location,
  *                                 provisioningState, encryption, tags}], without the synthetic bulk ones
  *   POST   /_sandbox/issuer/rotate, /_sandbox/issuer/retire → signing-key rollover (see issuer-keys.ts)
+ *   GET    /_sandbox/telemetry  → envelopes captured from POST /v2.1/track and /v2/track, each with receivedAt,
+ *                                 newest last (last 20,000; kept across reset)
+ *   DELETE /_sandbox/telemetry  → clears them
  * Faults are tried in the order added; the first match wins and its count goes down by one.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export type Service = 'arm' | 'vault' | 'identity' | 'issuer';
+export type Service = 'arm' | 'vault' | 'identity' | 'issuer' | 'monitor';
 export type FaultKind = '429' | '500' | 'reset' | 'hang';
 
 export interface FaultSpec {
@@ -63,7 +69,7 @@ export interface Fault extends FaultSpec {
 }
 
 const KINDS: readonly FaultKind[] = ['429', '500', 'reset', 'hang'];
-const SERVICES: readonly string[] = ['arm', 'vault', 'identity', 'issuer', 'any'];
+const SERVICES: readonly string[] = ['arm', 'vault', 'identity', 'issuer', 'monitor', 'any'];
 
 /** Validates untrusted input (env or HTTP body) into a FaultSpec; throws with a message naming the bad field. */
 export function parseFaultSpec(input: unknown): FaultSpec {

@@ -10,6 +10,8 @@ import type { AzuriteRequest } from './azurite-log.js';
 import {
   ALLOWED_RESOURCE_GROUPS,
   APP_CLIENT_ID,
+  APP_INSIGHTS_APPLICATION_ID,
+  APP_INSIGHTS_INSTRUMENTATION_KEY,
   APP_STORAGE_ACCOUNT,
   AUDIT_CONTAINER,
   IDENTITY_CLIENT_ID,
@@ -30,6 +32,7 @@ export type { AzuriteRequest } from './azurite-log.js';
 export type { Fault, FaultSpec } from './faults.js';
 export type { IssuerKey, IssuerKeyStore } from './issuer-keys.js';
 export type { TokenClaims } from './issuer.js';
+export type { TelemetryEnvelope } from './monitor.js';
 export { mintStorageTokenFromDataDir } from './identity.js';
 
 export interface SandboxOptions {
@@ -80,6 +83,11 @@ export interface Sandbox {
   appClientId: string;
   /** The issuer's persisted key set: `current()` signs, `published()` is the JWKS; shared with the admin API. */
   issuerKeys: IssuerKeyStore;
+  /**
+   * APPLICATIONINSIGHTS_CONNECTION_STRING for the app: ingestion goes to the twin's capture ({armUrl}/v2.1/track),
+   * which needs an Entra token for https://monitor.azure.com; read what arrived with SandboxAdmin.telemetry().
+   */
+  appInsightsConnectionString: string;
   caCertPath: string;
   allowedResourceGroups: string[];
   /** Mints a token signed by the issuer's current key; `issuer` defaults to `issuer` above. */
@@ -155,6 +163,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     authorizeUrl: `${armUrl}/${TENANT_ID}/oauth2/v2.0/authorize`,
     appClientId: APP_CLIENT_ID,
     issuerKeys,
+    appInsightsConnectionString: `InstrumentationKey=${APP_INSIGHTS_INSTRUMENTATION_KEY};IngestionEndpoint=${armUrl}/;LiveEndpoint=${armUrl}/;ApplicationId=${APP_INSIGHTS_APPLICATION_ID}`,
     caCertPath: tls.certPath,
     allowedResourceGroups: [...ALLOWED_RESOURCE_GROUPS],
     mintToken: async (claims) => mintToken(await issuerKeys.current(), { ...claims, issuer: claims.issuer ?? issuer }),

@@ -27,6 +27,12 @@ export const AUDIT_CONTAINER = 'audit';
 export const SEED_CONTAINERS: readonly { account: string; container: string }[] = [{ account: APP_STORAGE_ACCOUNT, container: AUDIT_CONTAINER }];
 /** The client id of the app's Entra app registration: the `aud` of ID tokens from the sandbox sign-in page. */
 export const APP_CLIENT_ID = '5f1c9a3e-7d2b-4c8e-9a6f-3b1d7e5c2a94';
+/**
+ * The app's Application Insights resource: the instrumentation key only routes telemetry (the sandbox's ingestion
+ * capture, like a resource with local auth disabled, refuses key-only requests and demands an Entra token).
+ */
+export const APP_INSIGHTS_INSTRUMENTATION_KEY = '8a2d6f4c-1e3b-4d7a-9c5e-6b0f2a8d4e17';
+export const APP_INSIGHTS_APPLICATION_ID = 'c4e8a2f6-5b1d-4e9c-8a3f-7d2b6e0c9a51';
 
 export interface DevUser {
   oid: string;

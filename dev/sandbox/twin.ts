@@ -1,4 +1,5 @@
-// Composes the twin's HTTPS listeners: one for ARM + managed identity + issuer discovery and sign-in + admin, and one per vault
+// Composes the twin's HTTPS listeners: one for ARM + managed identity + issuer discovery and sign-in + Application Insights
+// ingestion + admin, and one per vault
 // (Key Vault key ids must sit at the root of an origin, so each vault needs its own port).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,6 +14,7 @@ import { HttpError, parseUrl, sendError } from './http.js';
 import { handleIdentity } from './identity.js';
 import type { IssuerKeyStore } from './issuer-keys.js';
 import { createVaultHandler } from './keyvault.js';
+import { TRACK_PATHS, TelemetryStore, handleTrack } from './monitor.js';
 import { Operations } from './operations.js';
 import { RequestLog } from './request-log.js';
 import { APP_CLIENT_ID, IDENTITY_CLIENT_ID, IDENTITY_PRINCIPAL_ID, SUBSCRIPTION_ID, TENANT_ID, VAULT_NAME } from './seed.js';
@@ -128,6 +130,7 @@ export async function startTwin(opts: TwinOptions): Promise<Twin> {
       pageSize: opts.pageSize ?? 10,
       faults,
       log: new RequestLog(),
+      telemetry: new TelemetryStore(),
       operations: new Operations(),
     };
     const arm = createArmHandler(ctx);
@@ -139,6 +142,7 @@ export async function startTwin(opts: TwinOptions): Promise<Twin> {
         if (lower === IDENTITY_PATH) return { service: 'identity', dispatch: (call) => handleIdentity(ctx, call) };
         if (DISCOVERY_PATH.test(path)) return { service: 'issuer', dispatch: (call) => handleDiscovery(ctx, call) };
         if (AUTHORIZE_PATH.test(path)) return { service: 'issuer', dispatch: (call) => handleAuthorize(ctx, call) };
+        if (TRACK_PATHS.includes(lower)) return { service: 'monitor', dispatch: (call) => handleTrack(ctx, call) };
         return { service: 'arm', dispatch: arm };
       }),
     );

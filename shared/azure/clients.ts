@@ -40,13 +40,20 @@ const auditPolicy: PipelinePolicy = {
     if (draft?.traceId && !request.headers.has('traceparent')) {
       request.headers.set('traceparent', `00-${draft.traceId}-${randomBytes(8).toString('hex')}-01`);
     }
-    const response = await next(request);
-    const id = response.headers.get('x-ms-request-id');
-    if (draft && id) draft.azureRequestIds.push(id);
-    return response;
+    try {
+      const response = await next(request);
+      const id = response.headers.get('x-ms-request-id');
+      if (draft && id) draft.azureRequestIds.push(id);
+      return response;
+    } catch (error) {
+      const id = (error as { response?: { headers?: { get(name: string): string | undefined } } }).response?.headers?.get('x-ms-request-id');
+      if (draft && id) draft.azureRequestIds.push(id);
+      throw error;
+    }
   },
 };
-const POLICIES = { additionalPolicies: [{ policy: auditPolicy, position: 'perCall' as const }] };
+// Per retry, so every attempt's request id is kept, including those of throttled or failed attempts.
+const POLICIES = { additionalPolicies: [{ policy: auditPolicy, position: 'perRetry' as const }] };
 
 export function createAzureClients(settings: Settings, credential: TokenCredential): AzureClients {
   const arm = { endpoint: settings.armEndpoint, credentialScopes: [ARM_SCOPE], userAgentOptions: USER_AGENT, ...POLICIES };

@@ -50,6 +50,7 @@ const schema = z.object({
   APPROVALS_TABLE_NAME: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name').default('approvals'),
   APPROVAL_TTL_MINUTES: z.coerce.number().positive().max(24 * 60).default(30),
   APPROVAL_SIGNIN_MAX_AGE_MINUTES: positiveInt(15),
+  AUDIT_CONTAINER_URL: httpsUrl.optional(),
   AZURE_CALL_TIMEOUT_MS: positiveInt(30_000),
   AZURE_LRO_TIMEOUT_MS: positiveInt(300_000),
   AZURE_TOKEN_TIMEOUT_MS: positiveInt(10_000),
@@ -88,6 +89,8 @@ export interface Settings {
   azureTokenTimeoutMs: number;
   /** Resource id of the user-assigned identity: storage accounts reach their customer-managed key through it. */
   identityResourceId?: string;
+  /** The immutable blob container of the tamper-evident audit copy; without it, write and destructive tools are refused. */
+  auditContainerUrl?: string;
   /** Human approval of destructive tools; absent means destructive tools are refused. */
   approvals?: {
     tableEndpoint: string;
@@ -149,6 +152,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     maxBodyBytes: s.MCP_MAX_BODY_BYTES,
     azureCallTimeoutMs: s.AZURE_CALL_TIMEOUT_MS,
     azureLroTimeoutMs: s.AZURE_LRO_TIMEOUT_MS,
+    ...(s.AUDIT_CONTAINER_URL ? { auditContainerUrl: s.AUDIT_CONTAINER_URL.replace(/\/+$/, '') } : {}),
     ...(s.AZURE_IDENTITY_RESOURCE_ID ? { identityResourceId: s.AZURE_IDENTITY_RESOURCE_ID } : {}),
     ...(s.APPROVALS_TABLE_ENDPOINT && s.AUTH_CLIENT_ID
       ? {

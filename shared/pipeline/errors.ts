@@ -18,6 +18,7 @@ export const TOOL_ERROR_STATUS = {
   internal_error: 500,
   azure_error: 502,
   identity_unavailable: 503,
+  audit_unavailable: 503,
   azure_timeout: 504,
   cancelled: 499,
 } as const;

@@ -15,6 +15,9 @@ import type { ApprovalStore } from '../approvals/store.js';
 
 export type Entrance = 'mcp' | 'tools';
 
+/** How long a write call waits for the audit store to show it accepts records before refusing. */
+const AUDIT_READY_TIMEOUT_MS = 3_000;
+
 export interface ToolCall {
   toolName: string;
   args: unknown;
@@ -53,6 +56,11 @@ export interface PipelineDeps {
   azure: AzureClients;
   policy: PolicyEngine;
   rateLimits: RateLimits;
+  /**
+   * Whether the tamper-evident audit store accepts records now (absent: not configured). Write and destructive
+   * calls are refused when it does not: nothing changes that could not be audited.
+   */
+  auditReady?: (timeoutMs: number) => Promise<boolean>;
   /** Absent when approvals are not configured: destructive tools are then refused. */
   approvals?: ApprovalStore;
   tools: readonly ToolDefinition[];
@@ -111,6 +119,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       signal,
       progress: call.progress ?? (() => {}),
     };
+    if (tool.risk !== 'read') {
+      if (!deps.auditReady) {
+        throw new ToolError('forbidden', `Tool '${tool.name}' changes resources, and no audit store is configured (AUDIT_CONTAINER_URL).`, {
+          rule: 'audit.not-configured',
+        });
+      }
+      if (!(await deps.auditReady(AUDIT_READY_TIMEOUT_MS))) {
+        throw new ToolError(
+          'audit_unavailable',
+          `The audit store is not accepting records, so '${tool.name}' was refused and nothing was changed (read tools still work). Try again shortly.`,
+          { rule: 'audit.store-unavailable' },
+        );
+      }
+    }
     let output: unknown;
     try {
       if (tool.risk === 'destructive') {

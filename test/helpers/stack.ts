@@ -8,6 +8,8 @@ import { SANDBOX_AUDIENCE, SANDBOX_SCOPE, sandboxAppSettings } from '../../dev/s
 
 export interface TestStack {
   sandbox: Sandbox;
+  /** The sandbox's data folder (state, issuer keys, Azurite data), for dev CLIs under test. */
+  dataDir: string;
   /** The sandbox's fault-injection and request-log API. */
   admin: SandboxAdmin;
   app: AppProcess;
@@ -36,6 +38,7 @@ export async function startTestStack(appEnv: Record<string, string> = {}): Promi
   }
   return {
     sandbox,
+    dataDir,
     admin: new SandboxAdmin(sandbox.armUrl),
     app,
     baseUrl: app.url,

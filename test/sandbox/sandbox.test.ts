@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { MonitorClient } from '@azure/arm-monitor';
@@ -13,10 +14,11 @@ import { KeyClient } from '@azure/keyvault-keys';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet } from 'jose';
 import { SandboxAdmin } from '../../dev/sandbox/admin-client.js';
+import { mintIdentityToken } from '../../dev/sandbox/identity.js';
 import { mintStorageTokenFromDataDir, startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
 import { IssuerKeyStore } from '../../dev/sandbox/issuer-keys.js';
 import { loadOrCreateIssuerKey } from '../../dev/sandbox/issuer.js';
-import { ALLOWED_RESOURCE_GROUPS, APP_STORAGE_ACCOUNT, AUDIT_CONTAINER, DEV_USERS, IDENTITY_RESOURCE_GROUP, LARGE_BLOB_BYTES, POISONED } from '../../dev/sandbox/seed.js';
+import { ALLOWED_RESOURCE_GROUPS, APP_INSIGHTS_APPLICATION_ID, APP_INSIGHTS_INSTRUMENTATION_KEY, APP_STORAGE_ACCOUNT, AUDIT_CONTAINER, DEV_USERS, IDENTITY_RESOURCE_GROUP, LARGE_BLOB_BYTES, POISONED } from '../../dev/sandbox/seed.js';
 import { ensureTls } from '../../dev/sandbox/tls.js';
 
 const TLS_DIR = '.sandbox/tls';
@@ -611,6 +613,75 @@ describe('app audit container and storage outages', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('Application Insights ingestion capture', () => {
+  const MONITOR = 'https://monitor.azure.com';
+  const envelope = (name: string) => ({
+    ver: 1,
+    name: 'Microsoft.ApplicationInsights.Event',
+    time: new Date().toISOString(),
+    iKey: APP_INSIGHTS_INSTRUMENTATION_KEY,
+    tags: { 'ai.cloud.role': 'sovereign-mcp' },
+    data: { baseType: 'EventData', baseData: { ver: 2, name } },
+  });
+  const track = (body: string | Buffer, headers: Record<string, string> = {}, path = '/v2.1/track') =>
+    fetch(`${sandbox.armUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+  it('is the ingestion endpoint of the connection string', () => {
+    expect(sandbox.appInsightsConnectionString).toBe(
+      `InstrumentationKey=${APP_INSIGHTS_INSTRUMENTATION_KEY};IngestionEndpoint=${sandbox.armUrl}/;LiveEndpoint=${sandbox.armUrl}/;ApplicationId=${APP_INSIGHTS_APPLICATION_ID}`,
+    );
+  });
+
+  it('refuses instrumentation-key-only requests and tokens for other audiences with 401', async () => {
+    await admin.clearTelemetry();
+    const body = JSON.stringify([envelope('anonymous')]);
+    const anonymous = await track(body);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ itemsAccepted: 0, errors: [{ statusCode: 401 }] });
+    const storageToken = await sandbox.mintStorageToken();
+    expect((await track(body, { authorization: `Bearer ${storageToken}` })).status).toBe(401);
+    expect(await admin.telemetry()).toEqual([]);
+  });
+
+  it('accepts a gzipped array of envelopes with an Entra token for https://monitor.azure.com, and clears', async () => {
+    await admin.clearTelemetry();
+    const token = await mintIdentityToken(await sandbox.issuerKeys.current(), MONITOR);
+    const sent = [envelope('approval.requested'), envelope('approval.granted')];
+    const res = await track(gzipSync(JSON.stringify(sent)), { authorization: `Bearer ${token}`, 'content-encoding': 'gzip' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ itemsReceived: 2, itemsAccepted: 2, appId: null, errors: [] });
+    const stored = await admin.telemetry();
+    expect(stored.map(({ receivedAt, ...rest }) => rest)).toEqual(sent);
+    expect(stored.every((e) => !Number.isNaN(Date.parse(e.receivedAt)))).toBe(true);
+    await admin.clearTelemetry();
+    expect(await admin.telemetry()).toEqual([]);
+  });
+
+  it('takes newline-delimited envelopes on /v2/track with a managed-identity token for the slash audience', async () => {
+    await admin.clearTelemetry();
+    // The exporter asks for this scope, so its token's aud keeps the trailing slash.
+    const { token } = await credential.getToken(`${MONITOR}//.default`);
+    expect(decodeJwt(token).aud).toBe(`${MONITOR}/`);
+    const body = [envelope('a'), envelope('b'), envelope('c')].map((e) => JSON.stringify(e)).join('\n');
+    const res = await track(body, { authorization: `Bearer ${token}`, 'content-type': 'application/x-json-stream' }, '/v2/track?x=1');
+    expect(await res.json()).toMatchObject({ itemsReceived: 3, itemsAccepted: 3 });
+    expect((await admin.telemetry()).map((e) => e.data?.baseData?.['name'])).toEqual(['a', 'b', 'c']);
+    await admin.clearTelemetry();
+  });
+
+  it("is subject to faults on service 'monitor'", async () => {
+    await admin.clearTelemetry();
+    await admin.addFault({ service: 'monitor', kind: '500', count: 1 });
+    const token = await mintIdentityToken(await sandbox.issuerKeys.current(), MONITOR);
+    const body = JSON.stringify(envelope('retried'));
+    expect((await track(body, { authorization: `Bearer ${token}` })).status).toBe(500);
+    expect((await track(body, { authorization: `Bearer ${token}` })).status).toBe(200);
+    expect((await admin.telemetry()).map((e) => e.data?.baseData?.['name'])).toEqual(['retried']);
+    expect((await admin.requests()).filter((r) => r.service === 'monitor').slice(-2).map((r) => r.status)).toEqual([500, 200]);
+    await admin.clearTelemetry();
   });
 });
 

@@ -1,0 +1,94 @@
+import { ContainerClient, type AppendBlobClient } from '@azure/storage-blob';
+import type { TokenCredential } from '@azure/identity';
+import { randomUUID } from 'node:crypto';
+import { AuditChain, type ChainedRecord } from './chain.js';
+import type { AuditRecord } from './record.js';
+
+/** Append blobs take at most 50,000 blocks; a new part starts well before that. */
+const RECORDS_PER_BLOB = 40_000;
+const APPEND_TIMEOUT_MS = 5_000;
+
+export interface DurableAuditLog {
+  /** Chains the record and queues it; resolves once it is stored (callers decide whether to wait). */
+  append(record: AuditRecord): Promise<void>;
+  /** Whether the store accepts records now: the queue drains, or a probe answers, within `timeoutMs`. */
+  ready(timeoutMs: number): Promise<boolean>;
+  /** Writes everything queued (at shutdown), within `timeoutMs`. */
+  flush(timeoutMs: number): Promise<void>;
+  readonly writer: string;
+}
+
+/**
+ * The tamper-evident copy of the audit trail: hash-chained records appended, in order, to append blobs in the
+ * department's CMK storage (the container carries an immutability policy in Azure). Writes are queued and
+ * retried, never dropped: a record that cannot be stored now is stored when the store is back.
+ */
+export function createBlobAuditLog(containerUrl: string, credential: TokenCredential, log: (message: string, error?: unknown) => void): DurableAuditLog {
+  const container = new ContainerClient(containerUrl, credential);
+  const writer = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
+  const chain = new AuditChain(writer);
+  const queue: { record: ChainedRecord; done: () => void }[] = [];
+  let failing = false;
+  let draining: Promise<void> | undefined;
+  let part = 0;
+  let blob: AppendBlobClient | undefined;
+
+  async function blobFor(record: ChainedRecord): Promise<AppendBlobClient> {
+    const wanted = Math.floor((record.seq - 1) / RECORDS_PER_BLOB);
+    if (!blob || wanted !== part) {
+      part = wanted;
+      blob = container.getAppendBlobClient(`${writer}/${String(part).padStart(4, '0')}.jsonl`);
+      await blob.createIfNotExists({ abortSignal: AbortSignal.timeout(APPEND_TIMEOUT_MS), blobHTTPHeaders: { blobContentType: 'application/x-ndjson' } });
+    }
+    return blob;
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const head = queue[0]!;
+      // One append per record keeps one block per record, so a block boundary never splits a record.
+      try {
+        const target = await blobFor(head.record);
+        const line = `${JSON.stringify(head.record)}\n`;
+        await target.appendBlock(line, Buffer.byteLength(line), { abortSignal: AbortSignal.timeout(APPEND_TIMEOUT_MS) });
+        queue.shift();
+        head.done();
+        if (failing) log(`Audit store accepts records again; ${queue.length} still queued`);
+        failing = false;
+      } catch (error) {
+        if (!failing) log(`Audit store is not accepting records; ${queue.length} queued and retried`, error);
+        failing = true;
+        blob = undefined;
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
+  }
+
+  const kick = () => (draining ??= drain().finally(() => (draining = undefined)));
+
+  return {
+    writer,
+    append(record) {
+      return new Promise<void>((resolve) => {
+        queue.push({ record: chain.link(record), done: resolve });
+        void kick();
+      });
+    },
+    async ready(timeoutMs) {
+      const deadline = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+      if (queue.length > 0 || failing) {
+        // Records are waiting: the store is ready only if they drain in time.
+        return Promise.race([kick().then(() => !failing), deadline]);
+      }
+      // Asked every time: a write must not run on the hope that a store which answered a while ago still does.
+      const probe = container
+        .getProperties({ abortSignal: AbortSignal.timeout(timeoutMs) })
+        .then(() => true)
+        .catch(() => false);
+      return Promise.race([probe, deadline]);
+    },
+    async flush(timeoutMs) {
+      await Promise.race([kick(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    },
+  };
+}

@@ -1,0 +1,196 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ContainerClient } from '@azure/storage-blob';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startTestStack, type TestStack } from './helpers/stack.js';
+import { callTool } from './helpers/tools.js';
+
+/**
+ * The audit trail from outside: one record per request, attributed from the token only, redacted, hash-chained
+ * into the audit container, verifiable with `npm run audit -- verify`, and failing closed for changes when the
+ * store is down.
+ */
+let stack: TestStack;
+let container: ContainerClient;
+
+beforeAll(async () => {
+  stack = await startTestStack({ AZURE_CALL_TIMEOUT_MS: '4000' });
+  const token = await stack.sandbox.mintStorageToken();
+  container = new ContainerClient(stack.sandbox.auditContainerUrl, { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) });
+});
+afterAll(async () => stack?.stop());
+
+const auditLines = () => stack.app.output.filter((line) => line.startsWith('{"audit"')).map((line) => JSON.parse(line).audit);
+
+async function chainRecords(): Promise<{ name: string; records: Record<string, unknown>[] }[]> {
+  const blobs: { name: string; records: Record<string, unknown>[] }[] = [];
+  for await (const blob of container.listBlobsFlat()) {
+    const text = (await container.getBlobClient(blob.name).downloadToBuffer()).toString('utf8');
+    blobs.push({ name: blob.name, records: text.split('\n').filter(Boolean).map((line) => JSON.parse(line)) });
+  }
+  return blobs;
+}
+
+async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 8_000): Promise<T> {
+  const until = Date.now() + ms;
+  let value = await read();
+  while (!done(value) && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    value = await read();
+  }
+  return value;
+}
+
+const SECRETS = {
+  sas: 'https://stddrrecordsprod.blob.core.windows.net/case-files/x.txt?sv=2024-08-04&sp=r&se=2030-01-01&sig=SuperSecretSig%2Babc%3D',
+  accountKey: `${'Q'.repeat(40)}${'w'.repeat(46)}==`,
+  bearer: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzZWNyZXQtdXNlciJ9.c2VjcmV0LXNpZ25hdHVyZQ',
+  connection: 'DefaultEndpointsProtocol=https;AccountName=stx;AccountKey=TopSecretKeyValue123;EndpointSuffix=core.windows.net',
+  email: 'jane.citizen@example.org',
+  phone: '07700 900123',
+  nino: 'QQ123456C',
+};
+
+describe('one audit record per request', () => {
+  it('records N mixed requests as exactly N records, attributed and explained, in the log and in the chain', async () => {
+    const before = auditLines().length;
+    const beforeChain = (await chainRecords()).flatMap((blob) => blob.records).length;
+    const reader = await stack.token({ roles: ['Mcp.Reader'], oid: 'aaaaaaaa-1111-4111-8111-111111111111' });
+    await stack.admin.addFault({ service: 'arm', path: '/resourcegroups/rg-ddr-web-prod-uks', kind: '500', count: 0 });
+    const requests: Promise<unknown>[] = [
+      callTool(stack, reader, 'group_get', { name: 'rg-ddr-dr-ukw' }), // allowed
+      callTool(stack, reader, 'group_create', { name: 'rg-x', location: 'uksouth', tags: {} }), // denied
+      fetch(`${stack.baseUrl}/tools/group_list`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }), // unauthenticated
+      fetch(stack.mcpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${reader}` },
+        body: '{"jsonrpc": "2.0", "id": 1, "method":',
+      }), // malformed
+      callTool(stack, reader, 'group_get', { name: 'rg-ddr-web-prod-uks' }), // Azure fault
+    ];
+    await Promise.all(requests);
+    await stack.admin.clearFaults();
+    const records = await waitFor(async () => auditLines().slice(before), (list) => list.length >= requests.length);
+    expect(records).toHaveLength(requests.length);
+    const byOutcome = records.map((record) => [record.authenticated ? record.callerOid : 'unauthenticated', record.httpStatus, record.rule ?? record.errorCode ?? '']);
+    expect(byOutcome).toEqual(
+      expect.arrayContaining([
+        ['aaaaaaaa-1111-4111-8111-111111111111', 200, 'role.reader-may-read'],
+        ['aaaaaaaa-1111-4111-8111-111111111111', 403, 'default-deny'],
+        ['unauthenticated', 401, ''],
+        ['aaaaaaaa-1111-4111-8111-111111111111', 400, ''],
+      ]),
+    );
+    // The Azure fault: retried by the SDK until the deadline, recorded with the Azure request ids it produced.
+    const failed = records.find((record) => record.httpStatus >= 500);
+    expect(failed).toMatchObject({ tool: 'group_get', decision: 'allowed', outcome: 'error', errorCode: expect.stringMatching(/^azure_/) });
+    expect(failed.azureRequestIds.length).toBeGreaterThan(0);
+    const chain = await waitFor(chainRecords, (blobs) => blobs.flatMap((blob) => blob.records).length >= beforeChain + requests.length);
+    expect(chain.flatMap((blob) => blob.records).length).toBe(beforeChain + requests.length);
+  });
+
+  it('ignores forged identity headers and clientInfo when attributing', async () => {
+    const before = auditLines().length;
+    const token = await stack.token({ roles: ['Mcp.Reader'], oid: 'bbbbbbbb-2222-4222-8222-222222222222', name: 'Real User' });
+    await fetch(stack.mcpUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${token}`,
+        'x-ms-client-principal-id': 'cccccccc-3333-4333-8333-333333333333',
+        'x-ms-client-principal-name': 'Global Admin',
+        'x-user-oid': 'cccccccc-3333-4333-8333-333333333333',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'Global Admin (oid cccccccc-3333-4333-8333-333333333333)', version: '1' } },
+      }),
+    });
+    const [record] = await waitFor(async () => auditLines().slice(before), (list) => list.length >= 1);
+    expect(record).toMatchObject({ callerOid: 'bbbbbbbb-2222-4222-8222-222222222222', callerName: 'Real User', jsonRpcMethod: 'initialize' });
+    expect(JSON.stringify(record)).not.toContain('"callerOid":"cccccccc');
+  });
+
+  it('never keeps secrets or personal data from arguments or results', async () => {
+    const operator = await stack.token({ roles: ['Mcp.Operator'] });
+    const content = `Case notes: contact ${SECRETS.email} / ${SECRETS.phone}, NI ${SECRETS.nino}. Link ${SECRETS.sas}. Key ${SECRETS.accountKey}. Conn ${SECRETS.connection}. Token ${SECRETS.bearer}`;
+    const args = { resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files', name: 'audit-redaction.txt', content, overwrite: true };
+    expect((await callTool(stack, operator, 'storage_blob_upload', args)).status).toBe(200);
+    expect((await callTool(stack, operator, 'storage_blob_read', { resourceGroup: args.resourceGroup, account: args.account, container: args.container, name: args.name })).status).toBe(200);
+    const chain = await waitFor(chainRecords, (blobs) => blobs.flatMap((blob) => blob.records).some((record) => record.tool === 'storage_blob_read' && record.httpStatus === 200));
+    const captured = [...stack.app.output, ...stack.app.errorOutput, JSON.stringify(chain)].join('\n');
+    for (const [kind, secret] of Object.entries(SECRETS)) {
+      expect({ kind, found: captured.includes(secret) }).toEqual({ kind, found: false });
+    }
+    expect(captured).toContain('[REDACTED SAS]');
+    expect(captured).toContain('[email]');
+  });
+});
+
+describe('tamper evidence', () => {
+  const execute = promisify(execFile);
+
+  async function verify(): Promise<{ code: number; output: string }> {
+    const runtime = join(mkdtempSync(join(tmpdir(), 'audit-cli-')), 'runtime.json');
+    writeFileSync(runtime, JSON.stringify({ auditContainerUrl: stack.sandbox.auditContainerUrl }));
+    try {
+      const { stdout } = await execute(process.execPath, ['dist/dev/audit.js', 'verify'], {
+        env: { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir },
+      });
+      return { code: 0, output: stdout };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, output: failed.stdout + failed.stderr };
+    }
+  }
+
+  it('verifies an intact chain, and fails at the position of an edited or deleted record', async () => {
+    await callTool(stack, await stack.token(), 'access_whoami', {});
+    await waitFor(chainRecords, (blobs) => blobs.length > 0);
+    const intact = await verify();
+    expect(intact.output).toMatch(/^OK: \d+ records in 1 chain\(s\)/);
+    expect(intact.code).toBe(0);
+
+    const [blob] = await chainRecords();
+    const records = blob!.records;
+    const edited = records.map((record, index) => (index === 2 ? { ...record, callerOid: 'someone-else' } : record));
+    const client = container.getAppendBlobClient(blob!.name);
+    await client.delete();
+    await client.create();
+    const text = edited.map((record) => `${JSON.stringify(record)}\n`).join('');
+    await client.appendBlock(text, Buffer.byteLength(text));
+    const broken = await verify();
+    expect(broken.code).toBe(1);
+    expect(broken.output).toMatch(/record 3: record content does not match its hash/);
+  });
+});
+
+describe('with the audit store down', () => {
+  it('still answers reads, refuses changes, and records the refusal once the store is back', async () => {
+    const operator = await stack.token({ roles: ['Mcp.Operator'], oid: 'dddddddd-4444-4444-8444-444444444444' });
+    await stack.sandbox.pauseStorage();
+    try {
+      const started = Date.now();
+      const read = await callTool(stack, operator, 'group_get', { name: 'rg-ddr-dr-ukw' });
+      expect(read.status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      const write = await callTool(stack, operator, 'group_create', { name: 'rg-ddr-newservice-ukw', location: 'ukwest', tags: { owner: 'a', costCentre: 'b', environment: 'c', dataClassification: 'd' } });
+      expect(write.status).toBe(503);
+      expect(write.error).toMatchObject({ code: 'audit_unavailable', rule: 'audit.store-unavailable' });
+      expect((await stack.admin.requests()).some((entry) => entry.method === 'PUT')).toBe(false);
+    } finally {
+      await stack.sandbox.resumeStorage();
+    }
+    const chain = await waitFor(chainRecords, (blobs) =>
+      blobs.flatMap((blob) => blob.records).some((record) => record.callerOid === 'dddddddd-4444-4444-8444-444444444444' && record.errorCode === 'audit_unavailable'),
+      15_000,
+    );
+    expect(chain.flatMap((blob) => blob.records).filter((record) => record.callerOid === 'dddddddd-4444-4444-8444-444444444444')).toHaveLength(2);
+  });
+});
