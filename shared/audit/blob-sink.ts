@@ -9,8 +9,8 @@ const RECORDS_PER_BLOB = 40_000;
 const APPEND_TIMEOUT_MS = 5_000;
 
 export interface DurableAuditLog {
-  /** Chains the record and queues it; resolves once it is stored (callers decide whether to wait). */
-  append(record: AuditRecord): Promise<void>;
+  /** Chains the record and queues it; `stored` resolves once it is in the store (callers decide whether to wait). */
+  append(record: AuditRecord): { chained: ChainedRecord; stored: Promise<void> };
   /** Whether the store accepts records now: the queue drains, or a probe answers, within `timeoutMs`. */
   ready(timeoutMs: number): Promise<boolean>;
   /** Writes everything queued (at shutdown), within `timeoutMs`. */
@@ -69,10 +69,12 @@ export function createBlobAuditLog(containerUrl: string, credential: TokenCreden
   return {
     writer,
     append(record) {
-      return new Promise<void>((resolve) => {
-        queue.push({ record: chain.link(record), done: resolve });
+      const chained = chain.link(record);
+      const stored = new Promise<void>((resolve) => {
+        queue.push({ record: chained, done: resolve });
         void kick();
       });
+      return { chained, stored };
     },
     async ready(timeoutMs) {
       const deadline = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());

@@ -15,11 +15,11 @@ export function logAuditSink(log: (line: string) => void): AuditSink {
  * The log line and the durable chain. The chain's append is queued, not awaited: a slow or absent store never
  * holds up a response (write calls check the store before they run instead).
  */
-export function auditSinks(log: AuditSink, durable?: { append(record: AuditRecord): Promise<void> }): AuditSink {
+export function auditSinks(log: AuditSink, durable?: { append(record: AuditRecord): { chained: AuditRecord } }): AuditSink {
   return {
     async write(record) {
-      await log.write(record);
-      if (durable) void durable.append(record);
+      // The log line carries the same chain fields (writer, seq, hashes), so the SOC can spot gaps there too.
+      await log.write(durable ? durable.append(record).chained : record);
     },
   };
 }
