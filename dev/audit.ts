@@ -6,6 +6,7 @@ import { verifyChains } from '../shared/audit/chain.js';
 import { mintStorageTokenFromDataDir } from './sandbox/index.js';
 import { runtimeFile, type RuntimeInfo } from './runtime-file.js';
 import { SANDBOX_DIR } from './sandbox-settings.js';
+import { trustSandboxOrRelaunch } from './sandbox/relaunch.js';
 
 /**
  * `npm run --silent audit -- verify` walks every writer's hash chain in the audit container and reports the record
@@ -50,7 +51,10 @@ async function readWriters(container: ContainerClient): Promise<Map<string, unkn
   return writers;
 }
 
-try {
+// Against the sandbox, its HTTPS certificate must be trusted from the start (NODE_EXTRA_CA_CERTS).
+const carryOn = process.env.AUDIT_CONTAINER_URL ? true : await trustSandboxOrRelaunch(resolve(SANDBOX_DIR, 'tls'));
+
+if (carryOn) try {
   if (command !== 'verify' && command !== 'tail') throw new Error(usage);
   const writers = await readWriters(await openContainer());
   if (command === 'verify') {
