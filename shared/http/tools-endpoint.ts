@@ -48,7 +48,6 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
     toolName,
     args,
     caller: auth.caller,
-    entrance: 'tools',
     correlationId: requestCorrelationId(),
     origin: publicOrigin(request, app.settings),
   });

@@ -43,7 +43,6 @@ export function createServerFactory(pipeline: Pipeline, catalogue: ReadonlyMap<s
         toolName: request.params.name,
         args: request.params.arguments ?? {},
         caller: call.caller,
-        entrance: 'mcp',
         correlationId: call.correlationId,
         origin: call.origin,
         signal: handlerContext.mcpReq.signal,

@@ -13,8 +13,6 @@ import { currentAudit } from '../audit/scope.js';
 import { auditedBody } from '../audit/body.js';
 import type { ApprovalStore } from '../approvals/store.js';
 
-export type Entrance = 'mcp' | 'tools';
-
 /** How long a write call waits for the audit store to show it accepts records before refusing. */
 const AUDIT_READY_TIMEOUT_MS = 3_000;
 
@@ -22,7 +20,6 @@ export interface ToolCall {
   toolName: string;
   args: unknown;
   caller: Caller;
-  entrance: Entrance;
   correlationId: string;
   /** The app's public origin, for links handed back to the caller (approval pages). */
   origin: string;
