@@ -32,7 +32,8 @@ async function openContainer(): Promise<ContainerClient> {
 async function readWriters(container: ContainerClient): Promise<Map<string, unknown[]>> {
   const writers = new Map<string, unknown[]>();
   const names: string[] = [];
-  for await (const blob of container.listBlobsFlat()) names.push(blob.name);
+  // Chains are the .jsonl blobs; the store's write probes (_probe/) are not records.
+  for await (const blob of container.listBlobsFlat()) if (blob.name.endsWith('.jsonl')) names.push(blob.name);
   names.sort();
   for (const name of names) {
     const writer = name.split('/')[0] ?? name;

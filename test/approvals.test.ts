@@ -51,6 +51,23 @@ describe('approval gate', () => {
     }
   });
 
+  it('refuses to delete a group that holds a protected resource', async () => {
+    const operator = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID() });
+    const tags = { owner: 'platform@ddr.gov.uk', costCentre: 'CC-4000', environment: 'test', dataClassification: 'OFFICIAL' };
+    expect((await call(stack, operator, 'group_create', { name: 'rg-ddr-newservice-ukw', location: 'ukwest', tags })).status).toBe(200);
+    const account = await call(stack, operator, 'storage_account_create', {
+      resourceGroup: 'rg-ddr-newservice-ukw',
+      name: 'stddrprotectedinside',
+      location: 'ukwest',
+      tags: { ...tags, protected: 'true' },
+    });
+    expect(account.status).toBe(200);
+    const result = await call(stack, operator, 'group_delete', { name: 'rg-ddr-newservice-ukw' });
+    expect(result.status).toBe(403);
+    expect(result.error).toMatchObject({ rule: 'policy.protected-resource' });
+    expect(result.error?.message).toMatch(/stddrprotectedinside/);
+  });
+
   it('does not let a Reader request a destructive action', async () => {
     const result = await call(stack, await stack.token({ roles: ['Mcp.Reader'] }), 'storage_blob_delete', BLOB);
     expect(result.status).toBe(403);

@@ -28,6 +28,7 @@ const auditLines = () => stack.app.output.filter((line) => line.startsWith('{"au
 async function chainRecords(): Promise<{ name: string; records: Record<string, unknown>[] }[]> {
   const blobs: { name: string; records: Record<string, unknown>[] }[] = [];
   for await (const blob of container.listBlobsFlat()) {
+    if (!blob.name.endsWith('.jsonl')) continue;
     const text = (await container.getBlobClient(blob.name).downloadToBuffer()).toString('utf8');
     blobs.push({ name: blob.name, records: text.split('\n').filter(Boolean).map((line) => JSON.parse(line)) });
   }
@@ -123,13 +124,19 @@ describe('one audit record per request', () => {
     const args = { resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files', name: 'audit-redaction.txt', content, overwrite: true };
     expect((await callTool(stack, operator, 'storage_blob_upload', args)).status).toBe(200);
     expect((await callTool(stack, operator, 'storage_blob_read', { resourceGroup: args.resourceGroup, account: args.account, container: args.container, name: args.name })).status).toBe(200);
-    const chain = await waitFor(chainRecords, (blobs) => blobs.flatMap((blob) => blob.records).some((record) => record.tool === 'storage_blob_read' && record.httpStatus === 200));
+    // Secrets in other arguments (here tags of a refused call) are redacted in place.
+    const tags = { note: `ask ${SECRETS.email} on ${SECRETS.phone}`, link: SECRETS.sas, conn: SECRETS.connection, auth: `Bearer ${SECRETS.bearer}` };
+    expect((await callTool(stack, operator, 'group_create', { name: 'rg-shadow-it', location: 'uksouth', tags })).status).toBe(403);
+    const chain = await waitFor(chainRecords, (blobs) => blobs.flatMap((blob) => blob.records).some((record) => record.tool === 'group_create' && record.httpStatus === 403 && JSON.stringify(record).includes('rg-shadow-it')));
     const captured = [...stack.app.output, ...stack.app.errorOutput, JSON.stringify(chain)].join('\n');
     for (const [kind, secret] of Object.entries(SECRETS)) {
       expect({ kind, found: captured.includes(secret) }).toEqual({ kind, found: false });
     }
+    // Blob content is kept only as size and hash; other arguments are redacted.
+    expect(captured).toMatch(/\[content: \d+ bytes, sha256 [0-9a-f]{64}\]/);
     expect(captured).toContain('[REDACTED SAS]');
     expect(captured).toContain('[email]');
+    expect(captured).toContain('AccountKey=[REDACTED]');
   });
 });
 

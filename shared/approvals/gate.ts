@@ -78,7 +78,7 @@ export async function passApprovalGate(store: ApprovalStore, request: GateReques
   }
   if (approval.status === 'used') throw refuse('approval.used', 'This approval has already been used; each approval runs its call once.');
   if (approval.status === 'rejected') throw refuse('approval.rejected', `The approver rejected this request${approval.decidedByName ? ` (${approval.decidedByName})` : ''}.`);
-  if (Date.parse(approval.expiresAt) <= Date.now()) throw refuse('approval.expired', `This approval expired at ${approval.expiresAt}; request a new one.`);
+  if (!(Date.parse(approval.expiresAt) > Date.now())) throw refuse('approval.expired', `This approval expired at ${approval.expiresAt}; request a new one.`);
   if (approval.status !== 'approved') {
     throw new ToolError('approval_pending', `Approval ${approvalId} is still waiting for an approver at ${request.origin}/approvals/${approvalId}.`, {
       approvalId,

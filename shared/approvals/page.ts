@@ -50,7 +50,7 @@ export type Viewer =
 
 /** The approval as the human sees it: exactly what will run, on what, for whom, and what depends on it. */
 export function renderApproval(approval: Approval, viewer: Viewer, now = Date.now()): string {
-  const expired = Date.parse(approval.expiresAt) <= now;
+  const expired = !(Date.parse(approval.expiresAt) > now);
   const status = approval.status === 'pending' && expired ? 'expired' : approval.status;
   const decided = approval.decidedByName ?? approval.decidedByOid;
   const rows: [string, string][] = [

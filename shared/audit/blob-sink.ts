@@ -82,11 +82,16 @@ export function createBlobAuditLog(containerUrl: string, credential: TokenCreden
         // Records are waiting: the store is ready only if they drain in time.
         return Promise.race([kick().then(() => !failing), deadline]);
       }
-      // Asked every time: a write must not run on the hope that a store which answered a while ago still does.
-      const probe = container
-        .getProperties({ abortSignal: AbortSignal.timeout(timeoutMs) })
-        .then(() => true)
-        .catch(() => false);
+      // Asked every time, with an append (what the audit needs), not a read: a write must not run on the hope that
+      // a store which answered a while ago, or answers reads, also takes records.
+      const probe = (async () => {
+        const heartbeat = container.getAppendBlobClient(`_probe/${writer}.log`);
+        const signal = AbortSignal.timeout(timeoutMs);
+        await heartbeat.createIfNotExists({ abortSignal: signal });
+        const line = `${new Date().toISOString()}\n`;
+        await heartbeat.appendBlock(line, Buffer.byteLength(line), { abortSignal: signal });
+        return true;
+      })().catch(() => false);
       return Promise.race([probe, deadline]);
     },
     async flush(timeoutMs) {

@@ -12,11 +12,30 @@ export interface AuditedBody {
   sha256: string;
 }
 
-/** A request or response body as the audit keeps it: redacted, capped, with a hash of the full original. */
+/**
+ * Data a tool moves (a blob's `content`) is not audit material: the immutable store keeps only its size and hash,
+ * so personal data in documents is not copied into a log that cannot honour erasure.
+ */
+function summariseData(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(summariseData);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([key, item]) => [
+        key,
+        key === 'content' && typeof item === 'string'
+          ? `[content: ${Buffer.byteLength(item)} bytes, sha256 ${createHash('sha256').update(item).digest('hex')}]`
+          : summariseData(item),
+      ]),
+    );
+  }
+  return value;
+}
+
+/** A request or response body as the audit keeps it: data summarised, redacted, capped, hash of the full original. */
 export function auditedBody(raw: string): AuditedBody {
   let redacted: string;
   try {
-    redacted = JSON.stringify(redactValue(JSON.parse(raw)));
+    redacted = JSON.stringify(redactValue(summariseData(JSON.parse(raw))));
   } catch {
     redacted = redactText(raw);
   }

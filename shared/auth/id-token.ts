@@ -7,7 +7,7 @@ export interface SignedInUser {
   oid: string;
   name?: string;
   roles: readonly string[];
-  /** When they last entered their credentials (seconds since the epoch): `auth_time`, else `iat`. */
+  /** When they last entered their credentials (seconds since the epoch): the `auth_time` claim. */
   authTime: number;
 }
 
@@ -27,13 +27,16 @@ export function createIdTokenVerifier(auth: Settings['auth'], tenantId: string, 
         issuer: auth.issuer,
         audience: clientId,
         algorithms: ['RS256'],
-        requiredClaims: ['oid', 'tid', 'exp', 'iat'],
+        // auth_time (an optional claim to switch on in Entra) dates the person's sign-in; nonce proves an OIDC sign-in.
+        requiredClaims: ['oid', 'tid', 'exp', 'iat', 'auth_time', 'nonce'],
         clockTolerance: 60,
       });
       if (payload.tid !== tenantId) return { ok: false, reason: 'invalid' };
+      // An access token for the same app registration is not a person's sign-in: it could be an agent's own.
+      if (payload.scp !== undefined || payload.idtyp === 'app' || payload.sub === payload.oid) return { ok: false, reason: 'invalid' };
       const name = typeof payload.name === 'string' ? payload.name : undefined;
       const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : [];
-      const authTime = typeof payload.auth_time === 'number' ? payload.auth_time : (payload.iat ?? 0);
+      const authTime = typeof payload.auth_time === 'number' ? payload.auth_time : 0;
       return { ok: true, user: { oid: String(payload.oid), ...(name ? { name } : {}), roles, authTime } };
     } catch (error) {
       if (error instanceof errors.JOSEError) return { ok: false, reason: 'invalid' };

@@ -56,6 +56,7 @@ const schema = z.object({
   AZURE_TOKEN_TIMEOUT_MS: positiveInt(10_000),
   WEBSITE_HOSTNAME: z.string().optional(),
   WEBSITE_SITE_NAME: z.string().optional(),
+  WEBSITE_AUTH_ENABLED: z.string().optional(),
 });
 
 const LOCALHOST_NAMES = ['localhost', '127.0.0.1', '[::1]'];
@@ -125,6 +126,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   if (inAzure && !s.KEY_VAULT_VERIFY_CHALLENGE_RESOURCE) {
     throw new SettingsError(
       'Sovereign MCP cannot start: invalid settings\n  KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: may only be false for the local sandbox, never in Azure',
+    );
+  }
+  if (inAzure && s.APPROVALS_TABLE_ENDPOINT && s.WEBSITE_AUTH_ENABLED?.toLowerCase() !== 'true') {
+    // The approval page trusts the sign-in App Service Authentication performs; without it there is none.
+    throw new SettingsError(
+      'Sovereign MCP cannot start: invalid settings\n  APPROVALS_TABLE_ENDPOINT: approvals need App Service Authentication (Entra) switched on for the Function App',
     );
   }
   const authority = `https://login.microsoftonline.com/${s.AZURE_TENANT_ID}`;

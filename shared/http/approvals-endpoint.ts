@@ -62,7 +62,7 @@ export async function handleApproval(app: App, request: HttpRequest, id: string)
     return page(403, renderMessage('Forbidden', 'This form has expired or did not come from the approval page; reload the page and try again.'));
   }
   if (viewer.can !== 'decide') return page(403, renderMessage('You cannot decide this request', viewer.because));
-  if (approval.status !== 'pending' || Date.parse(approval.expiresAt) <= Date.now()) {
+  if (approval.status !== 'pending' || !(Date.parse(approval.expiresAt) > Date.now())) {
     return page(409, renderMessage('Already decided', 'This request is no longer waiting for a decision.'));
   }
   const decision = form.get('decision');

@@ -226,7 +226,7 @@ function recordInAudit(
 ): void {
   const draft = currentAudit();
   if (!draft) return;
-  draft.tool = call.toolName;
+  draft.tool = call.toolName.slice(0, 100);
   if (tool) draft.risk = tool.risk;
   draft.decision = decision.allowed ? 'allowed' : 'denied';
   draft.rule = decision.rule;
@@ -240,7 +240,9 @@ function recordInAudit(
     draft.untrustedFields = outcome.shield.untrustedFields;
     draft.injectionFlags = [...new Set(outcome.shield.flags.flatMap((flag) => flag.kinds))];
   }
-  draft.responseBody = auditedBody(JSON.stringify(outcome.result));
+  // The text blocks repeat structuredContent; errors have only text.
+  const { content: _textCopy, ...structured } = outcome.result;
+  draft.responseBody = auditedBody(JSON.stringify(outcome.error ? outcome.result : structured));
 }
 
 /** Failures whose cause lives outside the app (identity, Azure): the caller gets a clean message, operators the cause. */

@@ -27,6 +27,8 @@ export default defineTool({
     const resources: string[] = [];
     let total = 0;
     for await (const resource of client.resources.listByResourceGroup(name, { abortSignal: context.signal })) {
+      // Deleting the group deletes this too: a protected resource inside protects the group.
+      context.authorize({ group: name, ...(resource.id ? { resourceId: resource.id } : {}), tags: resource.tags ?? {} });
       total += 1;
       if (resources.length < SHOWN) resources.push(`${resource.type}: ${resource.name}`);
     }
@@ -41,9 +43,12 @@ export default defineTool({
   },
   async handler({ name }, context) {
     const client = await context.azure.resources();
-    // Checked again at run time: the group may have been tagged protected since the approval.
+    // Checked again at run time: the group or something in it may have been tagged protected since the approval.
     const group = await client.resourceGroups.get(name, { abortSignal: context.signal });
     context.authorize({ group: name, ...(group.id ? { resourceId: group.id } : {}), tags: group.tags ?? {} });
+    for await (const resource of client.resources.listByResourceGroup(name, { abortSignal: context.signal })) {
+      context.authorize({ group: name, ...(resource.id ? { resourceId: resource.id } : {}), tags: resource.tags ?? {} });
+    }
     context.progress(`Deleting resource group ${name}`);
     await client.resourceGroups.beginDeleteAndWait(name, { abortSignal: context.signal, updateIntervalInMs: 1000 });
     return { name, deleted: true };

@@ -18,6 +18,12 @@ export async function openCmkAccount(
   const storage = await context.azure.storage();
   const properties = await storage.storageAccounts.getProperties(resourceGroup, account, { abortSignal: context.signal });
   const encryption = encryptionOf(properties);
+  if (encryption.customerManagedKey && !sameVault(encryption.keyVaultUri, context.settings.keyVaultUrl)) {
+    throw new ToolError(
+      'forbidden',
+      `Storage account '${account}' is encrypted with a key outside the department's Key Vault; data tools only work on accounts whose key the department holds.`,
+    );
+  }
   if (!encryption.customerManagedKey) {
     throw new ToolError(
       'forbidden',
@@ -30,4 +36,18 @@ export async function openCmkAccount(
   const endpoint = properties.primaryEndpoints?.blob;
   if (!endpoint) throw new ToolError('not_found', `Storage account '${account}' has no blob endpoint.`);
   return { service: await context.azure.blobService(endpoint), account: properties };
+}
+
+/** Whether two Key Vault URLs name the same vault (host case, default port and trailing slash aside). */
+export function sameVault(a: string | undefined, b: string): boolean {
+  if (!a) return false;
+  try {
+    const normalise = (url: string) => {
+      const parsed = new URL(url);
+      return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`.toLowerCase();
+    };
+    return normalise(a) === normalise(b);
+  } catch {
+    return false;
+  }
 }

@@ -91,13 +91,13 @@ export default defineTool({
       if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) throw error;
       // Otherwise the outcome is unknown (server error, reset, timeout): whatever Azure may have started is removed,
       // so no half-made account is left behind.
-      throw await withCleanup(context, resourceGroup, name, error);
+      throw await withCleanup(context, resourceGroup, name, tags, error);
     }
     context.progress(`Checking the encryption of ${name}`);
     const created = await storage.getProperties(resourceGroup, name, { abortSignal: signal });
     if (!encryptionOf(created).customerManagedKey) {
       // Never expected; but an account without CMK must not stay.
-      throw await withCleanup(context, resourceGroup, name, new ToolError('azure_error', `Azure created '${name}' without the customer-managed key.`));
+      throw await withCleanup(context, resourceGroup, name, tags, new ToolError('azure_error', `Azure created '${name}' without the customer-managed key.`));
     }
     return describe(created, resourceGroup, true);
   },
@@ -107,12 +107,23 @@ function describe(account: import('@azure/arm-storage').StorageAccount, resource
   return { ...accountDetails(account, resourceGroup), created };
 }
 
-/** Deletes what a failed create may have left (with its own short deadline) and explains both outcomes. */
-async function withCleanup(context: ToolContext, resourceGroup: string, name: string, cause: unknown): Promise<unknown> {
+/**
+ * Deletes what a failed create may have left (with its own short deadline) and explains both outcomes. Only an
+ * account that carries exactly the tags this call sent is removed, and only if the policy allows changing it: a
+ * failed create never deletes an account someone else made meanwhile.
+ */
+async function withCleanup(context: ToolContext, resourceGroup: string, name: string, tags: Record<string, string>, cause: unknown): Promise<unknown> {
   const storage = (await context.azure.storage()).storageAccounts;
+  const deadline = () => AbortSignal.timeout(context.settings.azureCallTimeoutMs);
   try {
-    await storage.delete(resourceGroup, name, { abortSignal: AbortSignal.timeout(context.settings.azureCallTimeoutMs) });
-    return new ToolError('azure_error', `Creating storage account '${name}' failed; anything Azure had started was removed, so no account was left behind. Try again later.`, {}, { cause });
+    const left = await storage.getProperties(resourceGroup, name, { abortSignal: deadline() });
+    const ours = JSON.stringify(Object.entries(left.tags ?? {}).sort()) === JSON.stringify(Object.entries(tags).sort());
+    if (!ours) {
+      return new ToolError('azure_error', `Creating storage account '${name}' failed, and an account of that name now exists that this call did not make; it was left alone. Check '${name}' in '${resourceGroup}'.`, {}, { cause });
+    }
+    context.authorize({ group: resourceGroup, ...(left.id ? { resourceId: left.id } : {}), tags: left.tags ?? {} });
+    await storage.delete(resourceGroup, name, { abortSignal: deadline() });
+    return new ToolError('azure_error', `Creating storage account '${name}' failed; what Azure had started was removed, so no account was left behind. Try again later.`, {}, { cause });
   } catch (cleanupError) {
     if ((cleanupError as { statusCode?: number }).statusCode === 404) {
       return new ToolError('azure_error', `Creating storage account '${name}' failed and nothing was created. Try again later.`, {}, { cause });
