@@ -1,5 +1,6 @@
 import { TableClient, type TableEntityResult } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
+import { ifExists } from '../azure/errors.js';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'used';
 
@@ -66,12 +67,8 @@ export function createTableApprovalStore(endpoint: string, tableName: string, cr
     async get(id) {
       if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
       await ensureTable();
-      try {
-        return fromEntity(await table.getEntity<Record<string, unknown>>(PARTITION, id));
-      } catch (error) {
-        if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-        throw error;
-      }
+      const entity = await ifExists(table.getEntity<Record<string, unknown>>(PARTITION, id));
+      return entity && fromEntity(entity);
     },
     async update(approval, changes) {
       try {

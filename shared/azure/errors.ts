@@ -61,3 +61,13 @@ function firstLine(message: string): string {
 export function isMissingResourceGroup(error: unknown): boolean {
   return isRestError(error) && error.statusCode === 404 && error.code === 'ResourceGroupNotFound';
 }
+
+/** A read whose 404 means "not there" rather than a failure: resolves to undefined instead. */
+export async function ifExists<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}

@@ -4,6 +4,7 @@ import { resourceGroupName } from '../names.js';
 import { tagsOf, tagsOutput } from '../common.js';
 import { canonicalRegion } from '../../policy/regions.js';
 import { ToolError } from '../../pipeline/errors.js';
+import { ifExists } from '../../azure/errors.js';
 
 export default defineTool({
   name: 'group_create',
@@ -33,10 +34,7 @@ export default defineTool({
     const groups = (await azure.resources()).resourceGroups;
     // The policy already allowed the region, so the canonical name is one of the allowed ones; Azure gets that.
     const region = canonicalRegion(location);
-    const existing = await groups.get(name, { abortSignal: signal }).catch((error: unknown) => {
-      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-      throw error;
-    });
+    const existing = await ifExists(groups.get(name, { abortSignal: signal }));
     if (existing) {
       // Updating an existing group is a change to it: protection by tag is only known now.
       authorize({ group: name, resourceId: existing.id ?? groupId(settings.subscriptionId, name), tags: existing.tags ?? {} });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineTool } from '../tool.js';
 import { decodeCursor, encodeCursor, nextCursorOutput, pageInput } from '../paging.js';
 import { tagsOf, tagsOutput } from '../common.js';
+import { ifExists } from '../../azure/errors.js';
 
 export default defineTool({
   name: 'group_list',
@@ -26,10 +27,7 @@ export default defineTool({
     const client = await azure.resources();
     const found = await Promise.all(
       names.map((name) =>
-        client.resourceGroups.get(name, { abortSignal: signal }).catch((error: unknown) => {
-          if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-          throw error;
-        }),
+        ifExists(client.resourceGroups.get(name, { abortSignal: signal })),
       ),
     );
     const next = offset + names.length;

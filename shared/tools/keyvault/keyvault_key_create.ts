@@ -3,6 +3,7 @@ import { defineTool } from '../tool.js';
 import { isoTime, tagsOf, tagsOutput } from '../common.js';
 import { ToolError } from '../../pipeline/errors.js';
 import { keyName } from './key-names.js';
+import { ifExists } from '../../azure/errors.js';
 
 export default defineTool({
   name: 'keyvault_key_create',
@@ -36,10 +37,7 @@ export default defineTool({
       throw new ToolError('invalid_arguments', `rotateAfterDays (${rotateAfterDays}) must be less than expiresInDays (${expiresInDays}), or the key expires before it rotates.`);
     }
     const keys = await azure.keys();
-    const existing = await keys.getKey(name, { abortSignal: signal }).catch((error: unknown) => {
-      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-      throw error;
-    });
+    const existing = await ifExists(keys.getKey(name, { abortSignal: signal }));
     if (existing) throw new ToolError('conflict', `Key '${name}' already exists; use keyvault_key_rotate to make a new version.`);
 
     const key = await keys.createRsaKey(name, {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineTool } from '../tool.js';
 import { isoTime, tagsOf, tagsOutput } from '../common.js';
 import { keyName, keyVersion } from './key-names.js';
+import { ifExists } from '../../azure/errors.js';
 
 export default defineTool({
   name: 'keyvault_key_get',
@@ -40,10 +41,7 @@ export default defineTool({
     const client = await azure.keys();
     const [key, policy] = await Promise.all([
       client.getKey(name, { abortSignal: signal, ...(version ? { version } : {}) }),
-      client.getKeyRotationPolicy(name, { abortSignal: signal }).catch((error: unknown) => {
-        if ((error as { statusCode?: number }).statusCode === 404) return null;
-        throw error;
-      }),
+      ifExists(client.getKeyRotationPolicy(name, { abortSignal: signal })),
     ]);
     const properties = key.properties;
     return {

@@ -3,6 +3,7 @@ import { defineTool } from '../tool.js';
 import { isoTime } from '../common.js';
 import { keyName } from './key-names.js';
 import { encryptionOf } from '../storage/encryption.js';
+import { isMissingResourceGroup } from '../../azure/errors.js';
 
 export default defineTool({
   name: 'keyvault_key_rotate',
@@ -40,7 +41,7 @@ export default defineTool({
           else accountsFollowing.push(account.name ?? '');
         }
       } catch (error) {
-        if ((error as { code?: string }).code !== 'ResourceGroupNotFound') throw error;
+        if (!isMissingResourceGroup(error)) throw error;
       }
     }
     return { name, newVersion: rotated.properties.version, createdOn: isoTime(rotated.properties.createdOn), accountsFollowing, accountsPinned };

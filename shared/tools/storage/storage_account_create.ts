@@ -6,6 +6,7 @@ import { ToolError } from '../../pipeline/errors.js';
 import { encryptionOf } from './encryption.js';
 import { accountDetails, accountDetailsOutput } from './account-details.js';
 import { requireIdentityResourceId, requireUsableCmkKey } from './cmk-key.js';
+import { ifExists } from '../../azure/errors.js';
 
 export default defineTool({
   name: 'storage_account_create',
@@ -47,10 +48,7 @@ export default defineTool({
     const identity = requireIdentityResourceId(context);
     const key = await requireUsableCmkKey(context, department.storage.cmkKey);
 
-    const existing = await storage.getProperties(resourceGroup, name, { abortSignal: signal }).catch((error: unknown) => {
-      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-      throw error;
-    });
+    const existing = await ifExists(storage.getProperties(resourceGroup, name, { abortSignal: signal }));
     if (existing) {
       context.authorize({ group: resourceGroup, ...(existing.id ? { resourceId: existing.id } : {}), tags: existing.tags ?? {} });
       if (!encryptionOf(existing).customerManagedKey) {
