@@ -15,6 +15,7 @@ export interface SandboxEndpoints {
   tableEndpoint: string;
   appClientId: string;
   auditContainerUrl: string;
+  appInsightsConnectionString: string;
 }
 
 /** The audience sandbox tokens are minted for, like an Entra app's Application ID URI. */
@@ -58,5 +59,7 @@ export function sandboxAppSettings(sandbox: SandboxEndpoints): Record<string, st
     AZURE_IDENTITY_RESOURCE_ID: IDENTITY_RESOURCE_ID,
     // The tamper-evident audit copy, in the app's own storage account.
     AUDIT_CONTAINER_URL: sandbox.auditContainerUrl,
+    // Application Insights: the twin's ingestion capture (Entra-only, like the department's resource).
+    APPLICATIONINSIGHTS_CONNECTION_STRING: sandbox.appInsightsConnectionString,
   };
 }

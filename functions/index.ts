@@ -10,7 +10,7 @@ getApp();
 
 // Queued audit records are written before the instance goes away.
 app.hook.appTerminate(async () => {
-  await getApp().auditLog?.flush(5_000);
+  await getApp().flush(5_000);
 });
 
 for (const definition of HTTP_FUNCTIONS) {

@@ -8,7 +8,8 @@ import { consoleLogger, type Logger } from './log.js';
 import { buildCatalogue, type CatalogueEntry } from './mcp/catalogue.js';
 import { buildManifest, type ToolManifest } from './mcp/manifest.js';
 import { createServerFactory } from './mcp/server-factory.js';
-import { auditSinks, logAuditSink, type AuditSink } from './pipeline/audit.js';
+import { auditSinks, logCopy, telemetryCopy, type AuditSink } from './pipeline/audit.js';
+import { createAppInsightsExport, type TelemetryExport } from './audit/app-insights.js';
 import { createBlobAuditLog, type DurableAuditLog } from './audit/blob-sink.js';
 import { createPipeline, type Pipeline } from './pipeline/run-tool.js';
 import { loadDepartmentPolicy } from './policy/department-policy.js';
@@ -27,11 +28,15 @@ export interface App {
   audit: AuditSink;
   /** The tamper-evident copy of the audit trail, when AUDIT_CONTAINER_URL is set; flushed at shutdown. */
   auditLog?: DurableAuditLog;
+  /** The Application Insights copy, when APPLICATIONINSIGHTS_CONNECTION_STRING is set. */
+  telemetry?: TelemetryExport;
   /** Present when approvals are configured (APPROVALS_TABLE_ENDPOINT and AUTH_CLIENT_ID). */
   approvals?: ApprovalStore;
   verifyIdToken?: (token: string | null) => Promise<IdTokenCheck>;
   mcp: McpHttpHandler;
   log: Logger;
+  /** At shutdown: writes queued audit records to the store and sends queued telemetry, each within `timeoutMs`. */
+  flush(timeoutMs: number): Promise<void>;
 }
 
 export interface AppOverrides {
@@ -49,7 +54,12 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
   const auditLog = settings.auditContainerUrl
     ? createBlobAuditLog(settings.auditContainerUrl, credential, (message, error) => (error ? log.error(message, error) : log.info(message)))
     : undefined;
-  const audit = overrides.audit ?? auditSinks(logAuditSink((line) => console.log(line)), auditLog);
+  const logFailure = (message: string, error?: unknown) => (error ? log.error(message, error) : log.info(message));
+  const telemetry = settings.appInsightsConnectionString
+    ? createAppInsightsExport(settings.appInsightsConnectionString, credential, logFailure)
+    : undefined;
+  const copies = [logCopy((line) => console.log(line)), ...(telemetry ? [telemetryCopy(telemetry)] : [])];
+  const audit = overrides.audit ?? auditSinks(copies, auditLog);
   const approvals = settings.approvals
     ? createTableApprovalStore(settings.approvals.tableEndpoint, settings.approvals.tableName, credential)
     : undefined;
@@ -77,11 +87,15 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     manifest: buildManifest(catalogue),
     audit,
     ...(auditLog ? { auditLog } : {}),
+    ...(telemetry ? { telemetry } : {}),
     ...(approvals && settings.approvals
       ? { approvals, verifyIdToken: createIdTokenVerifier(settings.auth, settings.tenantId, settings.approvals.clientId) }
       : {}),
     mcp,
     log,
+    async flush(timeoutMs) {
+      await Promise.all([auditLog?.flush(timeoutMs), telemetry?.flush(timeoutMs)]);
+    },
   };
 }
 

@@ -17,7 +17,8 @@ let stack: TestStack;
 let container: ContainerClient;
 
 beforeAll(async () => {
-  stack = await startTestStack({ AZURE_CALL_TIMEOUT_MS: '4000' });
+  // The OpenTelemetry batch processors' delay (standard OTEL_* settings), shortened so the capture fills quickly.
+  stack = await startTestStack({ AZURE_CALL_TIMEOUT_MS: '4000', OTEL_BLRP_SCHEDULE_DELAY: '200', OTEL_BSP_SCHEDULE_DELAY: '200' });
   const token = await stack.sandbox.mintStorageToken();
   container = new ContainerClient(stack.sandbox.auditContainerUrl, { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) });
 });
@@ -34,6 +35,16 @@ async function chainRecords(): Promise<{ name: string; records: Record<string, u
   }
   return blobs;
 }
+
+/** What Application Insights would have received (the twin's ingestion capture), by telemetry type. */
+async function telemetry(baseType: 'EventData' | 'RequestData' | 'RemoteDependencyData') {
+  const envelopes = await stack.admin.telemetry();
+  return envelopes
+    .map((envelope) => (envelope as unknown as { data?: { baseType?: string; baseData?: Record<string, any> } }).data)
+    .filter((data) => data?.baseType === baseType)
+    .map((data) => data!.baseData!);
+}
+const auditEvents = async () => (await telemetry('EventData')).filter((event) => event.name === 'SovereignMcpAudit').map((event) => event.properties as Record<string, string>);
 
 async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 8_000): Promise<T> {
   const until = Date.now() + ms;
@@ -59,6 +70,7 @@ describe('one audit record per request', () => {
   it('records N mixed requests as exactly N records, attributed and explained, in the log and in the chain', async () => {
     const before = auditLines().length;
     const beforeChain = (await chainRecords()).flatMap((blob) => blob.records).length;
+    const beforeEvents = (await auditEvents()).length;
     const reader = await stack.token({ roles: ['Mcp.Reader'], oid: 'aaaaaaaa-1111-4111-8111-111111111111' });
     await stack.admin.addFault({ service: 'arm', path: '/resourcegroups/rg-ddr-web-prod-uks', kind: '500', count: 0 });
     const requests: Promise<unknown>[] = [
@@ -81,16 +93,55 @@ describe('one audit record per request', () => {
       expect.arrayContaining([
         ['aaaaaaaa-1111-4111-8111-111111111111', 200, 'role.reader-may-read'],
         ['aaaaaaaa-1111-4111-8111-111111111111', 403, 'default-deny'],
-        ['unauthenticated', 401, ''],
-        ['aaaaaaaa-1111-4111-8111-111111111111', 400, ''],
+        ['unauthenticated', 401, 'edge.unauthenticated'],
+        ['aaaaaaaa-1111-4111-8111-111111111111', 400, 'edge.invalid-request'],
       ]),
     );
+    // Every record says what was decided, by which rule, and why: edge refusals included.
+    for (const record of records) {
+      expect(record).toMatchObject({ decision: expect.stringMatching(/^(allowed|denied)$/), rule: expect.any(String), reason: expect.any(String) });
+    }
+    expect(records.find((record) => record.httpStatus === 401)).toMatchObject({ decision: 'denied', rule: 'edge.unauthenticated' });
+    expect(records.find((record) => record.httpStatus === 400)).toMatchObject({ decision: 'denied', reason: expect.stringMatching(/parse/i), responseBody: { sha256: expect.any(String) } });
     // The Azure fault: retried by the SDK until the deadline, recorded with the Azure request ids it produced.
     const failed = records.find((record) => record.httpStatus >= 500);
     expect(failed).toMatchObject({ tool: 'group_get', decision: 'allowed', outcome: 'error', errorCode: expect.stringMatching(/^azure_/) });
     expect(failed.azureRequestIds.length).toBeGreaterThan(0);
     const chain = await waitFor(chainRecords, (blobs) => blobs.flatMap((blob) => blob.records).length >= beforeChain + requests.length);
     expect(chain.flatMap((blob) => blob.records).length).toBe(beforeChain + requests.length);
+    // Application Insights: the same N records as custom events, fields as custom dimensions.
+    const events = (await waitFor(auditEvents, (list) => list.length >= beforeEvents + requests.length, 15_000)).slice(beforeEvents);
+    expect(events).toHaveLength(requests.length);
+    const ids = new Set(records.map((record) => record.correlationId));
+    for (const event of events) {
+      expect(ids.has(event.correlationId!)).toBe(true);
+      const record = records.find((candidate) => candidate.correlationId === event.correlationId);
+      expect(event).toMatchObject({
+        ...(record.authenticated ? { callerOid: 'aaaaaaaa-1111-4111-8111-111111111111' } : {}),
+        authenticated: String(record.authenticated),
+        outcome: record.outcome,
+        httpStatus: String(record.httpStatus),
+        writer: expect.any(String),
+        seq: expect.stringMatching(/^\d+$/),
+      });
+      if (!record.authenticated) expect(event.callerOid).toBeUndefined();
+      if (record.decision) expect(event).toMatchObject({ decision: record.decision, reason: expect.any(String) });
+    }
+    // Request telemetry for each request, and dependency telemetry for the Azure calls, with Azure's request ids.
+    const requestItems = await waitFor(() => telemetry('RequestData'), (list) => ids.size === list.filter((item) => ids.has(item.properties?.correlationId)).length, 15_000);
+    expect(requestItems.filter((item) => ids.has(item.properties?.correlationId))).toHaveLength(requests.length);
+    const dependencies = (await telemetry('RemoteDependencyData')).filter((item) => ids.has(item.properties?.correlationId));
+    const recordedIds = records.flatMap((record) => record.azureRequestIds);
+    expect(dependencies.map((item) => item.properties.azureRequestId).filter(Boolean).sort()).toEqual([...recordedIds].sort());
+    // Only the department's resource, and only these three kinds: no SDK statistics, metrics or logs of its own.
+    const envelopes = (await stack.admin.telemetry()) as unknown as { iKey: string; data: { baseType: string } }[];
+    expect(new Set(envelopes.map((envelope) => envelope.iKey))).toEqual(new Set([/InstrumentationKey=([^;]+)/.exec(stack.sandbox.appInsightsConnectionString)![1]]));
+    expect(new Set(envelopes.map((envelope) => envelope.data.baseType))).toEqual(new Set(['EventData', 'RequestData', 'RemoteDependencyData']));
+    expect(dependencies.some((item) => item.type === 'Http' && item.resultCode === '500' && item.success === false)).toBe(true);
+    for (const item of requestItems.filter((candidate) => ids.has(candidate.properties?.correlationId))) {
+      const record = records.find((candidate) => candidate.correlationId === item.properties.correlationId);
+      expect(item).toMatchObject({ responseCode: String(record.httpStatus), success: record.outcome === 'success' });
+    }
   });
 
   it('ignores forged identity headers and clientInfo when attributing', async () => {
@@ -115,6 +166,8 @@ describe('one audit record per request', () => {
     });
     const [record] = await waitFor(async () => auditLines().slice(before), (list) => list.length >= 1);
     expect(record).toMatchObject({ callerOid: 'bbbbbbbb-2222-4222-8222-222222222222', callerName: 'Real User', jsonRpcMethod: 'initialize' });
+    // The answer the SDK wrote is kept too (redacted, capped, hashed).
+    expect(record.responseBody.text).toContain('protocolVersion');
     expect(JSON.stringify(record)).not.toContain('"callerOid":"cccccccc');
   });
 
@@ -128,7 +181,9 @@ describe('one audit record per request', () => {
     const tags = { note: `ask ${SECRETS.email} on ${SECRETS.phone}`, link: SECRETS.sas, conn: SECRETS.connection, auth: `Bearer ${SECRETS.bearer}` };
     expect((await callTool(stack, operator, 'group_create', { name: 'rg-shadow-it', location: 'uksouth', tags })).status).toBe(403);
     const chain = await waitFor(chainRecords, (blobs) => blobs.flatMap((blob) => blob.records).some((record) => record.tool === 'group_create' && record.httpStatus === 403 && JSON.stringify(record).includes('rg-shadow-it')));
-    const captured = [...stack.app.output, ...stack.app.errorOutput, JSON.stringify(chain)].join('\n');
+    await waitFor(auditEvents, (events) => events.some((event) => event.tool === 'group_create' && event.httpStatus === '403' && JSON.stringify(event).includes('rg-shadow-it')), 15_000);
+    const sent = await stack.admin.telemetry();
+    const captured = [...stack.app.output, ...stack.app.errorOutput, JSON.stringify(chain), JSON.stringify(sent)].join('\n');
     for (const [kind, secret] of Object.entries(SECRETS)) {
       expect({ kind, found: captured.includes(secret) }).toEqual({ kind, found: false });
     }

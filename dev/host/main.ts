@@ -32,8 +32,8 @@ server.listen(Number(process.env.PORT ?? 7071), '127.0.0.1', () => {
 
 const stop = () => {
   server.closeAllConnections();
-  // Queued audit records are written before the process goes (bounded, so a dead store cannot hold shutdown).
-  const flushed = getApp().auditLog?.flush(5_000) ?? Promise.resolve();
+  // Queued audit records and telemetry are sent before the process goes (bounded, so a dead store cannot hold shutdown).
+  const flushed = getApp().flush(5_000);
   server.close(() => void flushed.finally(() => process.exit(0)));
 };
 process.on('SIGINT', stop);

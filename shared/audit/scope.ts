@@ -1,10 +1,23 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AuditRecord } from './record.js';
 
+/** One HTTP call to Azure made for a request (each retry is its own call): dependency telemetry. No query string. */
+export interface AzureCall {
+  method: string;
+  host: string;
+  path: string;
+  time: Date;
+  durationMs: number;
+  /** Absent when no response came (connection reset, timeout). */
+  status?: number;
+  requestId?: string;
+}
+
 /** The record being built for the request in progress; filled in by the edge, the pipeline and the SDK policy. */
 export type AuditDraft = Omit<AuditRecord, 'time' | 'durationMs' | 'httpStatus' | 'outcome'> & {
   startedAt: number;
   outcome?: AuditRecord['outcome'];
+  azureCalls: AzureCall[];
 };
 
 const scope = new AsyncLocalStorage<AuditDraft>();

@@ -40,14 +40,29 @@ const auditPolicy: PipelinePolicy = {
     if (draft?.traceId && !request.headers.has('traceparent')) {
       request.headers.set('traceparent', `00-${draft.traceId}-${randomBytes(8).toString('hex')}-01`);
     }
+    const time = new Date();
+    const started = performance.now();
+    const { host, pathname } = new URL(request.url);
+    const note = (status: number | undefined, requestId: string | undefined) => {
+      if (!draft) return;
+      if (requestId) draft.azureRequestIds.push(requestId);
+      draft.azureCalls.push({
+        method: request.method,
+        host,
+        path: pathname,
+        time,
+        durationMs: Math.round(performance.now() - started),
+        ...(status === undefined ? {} : { status }),
+        ...(requestId ? { requestId } : {}),
+      });
+    };
     try {
       const response = await next(request);
-      const id = response.headers.get('x-ms-request-id');
-      if (draft && id) draft.azureRequestIds.push(id);
+      note(response.status, response.headers.get('x-ms-request-id'));
       return response;
     } catch (error) {
-      const id = (error as { response?: { headers?: { get(name: string): string | undefined } } }).response?.headers?.get('x-ms-request-id');
-      if (draft && id) draft.azureRequestIds.push(id);
+      const response = (error as { response?: { status?: number; headers?: { get(name: string): string | undefined } } }).response;
+      note(response?.status, response?.headers?.get('x-ms-request-id'));
       throw error;
     }
   },

@@ -51,6 +51,11 @@ const schema = z.object({
   APPROVAL_TTL_MINUTES: z.coerce.number().positive().max(24 * 60).default(30),
   APPROVAL_SIGNIN_MAX_AGE_MINUTES: positiveInt(15),
   AUDIT_CONTAINER_URL: httpsUrl.optional(),
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z
+    .string()
+    .refine((value) => /(^|;)\s*IngestionEndpoint\s*=\s*https:\/\//i.test(value), 'must hold IngestionEndpoint=https://… (copy it from the Application Insights resource)')
+    .refine((value) => !/(^|;)\s*Authorization\s*=\s*(?!aad\b)/i.test(value), 'Entra authentication only: Authorization, if present, must be aad')
+    .optional(),
   AZURE_CALL_TIMEOUT_MS: positiveInt(30_000),
   AZURE_LRO_TIMEOUT_MS: positiveInt(300_000),
   AZURE_TOKEN_TIMEOUT_MS: positiveInt(10_000),
@@ -58,6 +63,11 @@ const schema = z.object({
   WEBSITE_SITE_NAME: z.string().optional(),
   WEBSITE_AUTH_ENABLED: z.string().optional(),
 });
+
+/** Settings the App Service platform sets by itself; a deployment never sets them. */
+export const PLATFORM_SETTING_NAMES: readonly string[] = ['WEBSITE_HOSTNAME', 'WEBSITE_SITE_NAME', 'WEBSITE_AUTH_ENABLED'];
+/** Every setting the app reads, by name: the deployment template is checked against this list. */
+export const APP_SETTING_NAMES: readonly string[] = Object.keys(schema.shape);
 
 const LOCALHOST_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
@@ -92,6 +102,8 @@ export interface Settings {
   identityResourceId?: string;
   /** The immutable blob container of the tamper-evident audit copy; without it, write and destructive tools are refused. */
   auditContainerUrl?: string;
+  /** Application Insights (Entra authentication only): the audit trail as custom events, plus requests and Azure dependencies. */
+  appInsightsConnectionString?: string;
   /** Human approval of destructive tools; absent means destructive tools are refused. */
   approvals?: {
     tableEndpoint: string;
@@ -160,6 +172,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     azureCallTimeoutMs: s.AZURE_CALL_TIMEOUT_MS,
     azureLroTimeoutMs: s.AZURE_LRO_TIMEOUT_MS,
     ...(s.AUDIT_CONTAINER_URL ? { auditContainerUrl: s.AUDIT_CONTAINER_URL.replace(/\/+$/, '') } : {}),
+    ...(s.APPLICATIONINSIGHTS_CONNECTION_STRING ? { appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING } : {}),
     ...(s.AZURE_IDENTITY_RESOURCE_ID ? { identityResourceId: s.AZURE_IDENTITY_RESOURCE_ID } : {}),
     ...(s.APPROVALS_TABLE_ENDPOINT && s.AUTH_CLIENT_ID
       ? {

@@ -2,6 +2,7 @@ import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } fr
 import type { App } from '../app.js';
 import type { AuditRecord } from '../audit/record.js';
 import { withAudit, type AuditDraft } from '../audit/scope.js';
+import { redactText } from '../audit/redact.js';
 import { newCorrelationId } from './edge.js';
 
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
@@ -23,6 +24,7 @@ export function audited(entrance: AuditRecord['entrance'], app: () => App, handl
       path: new URL(request.url).pathname,
       authenticated: false,
       azureRequestIds: [],
+      azureCalls: [],
     };
     let response: HttpResponseInit | undefined;
     try {
@@ -30,7 +32,8 @@ export function audited(entrance: AuditRecord['entrance'], app: () => App, handl
       return response;
     } finally {
       const status = response?.status ?? 500;
-      const { startedAt, outcome, ...fields } = draft;
+      explainDecision(draft, status, response);
+      const { startedAt, outcome, azureCalls, ...fields } = draft;
       const record: AuditRecord = {
         ...fields,
         time: new Date().toISOString(),
@@ -39,7 +42,7 @@ export function audited(entrance: AuditRecord['entrance'], app: () => App, handl
         durationMs: Math.round(performance.now() - startedAt),
       };
       try {
-        const written = await app().audit.write(record);
+        const written = await app().audit.write(record, azureCalls);
         // A change is reported only once its record is in the tamper-evident store (bounded: a store that fails
         // now keeps the record queued and retried).
         if (written?.stored && (record.risk === 'write' || record.risk === 'destructive')) {
@@ -50,4 +53,49 @@ export function audited(entrance: AuditRecord['entrance'], app: () => App, handl
       }
     }
   };
+}
+
+/** Edge refusals by status, for requests refused before any tool policy ran. */
+const EDGE_RULES: Record<number, string> = {
+  400: 'edge.invalid-request',
+  401: 'edge.unauthenticated',
+  403: 'edge.forbidden',
+  404: 'edge.not-found',
+  405: 'edge.method-not-allowed',
+  406: 'edge.not-acceptable',
+  413: 'edge.body-too-large',
+  415: 'edge.unsupported-media-type',
+  503: 'edge.unavailable',
+};
+
+/**
+ * Every record says what was decided and why. Tool calls carry the policy's decision; a request refused at the
+ * edge (token, Host, body, protocol) is a denial with the edge's own message; anything else that got through is
+ * allowed because its token was valid, or because the endpoint is public (health, metadata).
+ */
+function explainDecision(draft: AuditDraft, status: number, response: HttpResponseInit | undefined): void {
+  if (draft.decision === undefined) {
+    if (status < 400) {
+      draft.decision = 'allowed';
+      draft.rule = draft.authenticated ? 'edge.valid-token' : 'edge.public-endpoint';
+      draft.reason ??= draft.authenticated ? 'A valid access token; this request needs no tool decision.' : 'A public endpoint: no token needed.';
+    } else {
+      draft.decision = 'denied';
+      draft.rule = EDGE_RULES[status] ?? `edge.http-${status}`;
+      draft.reason ??= messageOf(response) ?? `Refused with HTTP ${status}.`;
+    }
+  }
+  if (draft.reason) draft.reason = redactText(draft.reason).slice(0, 500);
+}
+
+/** The caller-facing message of a JSON refusal (JSON-RPC error, tool error or OAuth error body). */
+function messageOf(response: HttpResponseInit | undefined): string | undefined {
+  if (typeof response?.body !== 'string') return undefined;
+  try {
+    const body = JSON.parse(response.body) as { error?: { message?: unknown } | string; error_description?: unknown };
+    const message = typeof body.error === 'object' ? body.error?.message : (body.error_description ?? body.error);
+    return typeof message === 'string' ? message : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -61,7 +61,30 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
     },
     ...(parsed !== undefined ? { parsedBody: parsed } : {}),
   });
-  return fromWebResponse(response);
+  const draft = currentAudit();
+  if (!draft || draft.jsonRpcMethod === 'tools/call') {
+    // A tool call may stream progress; its result is audited by the pipeline, so the stream passes untouched.
+    return fromWebResponse(response);
+  }
+  // Everything else (initialize, tools/list, ping, protocol errors) is small and immediate: kept for the audit.
+  const answer = await response.text();
+  draft.responseBody = auditedBody(answer);
+  if (response.status >= 400) {
+    const message = jsonRpcErrorMessage(answer);
+    if (message) draft.reason = message;
+  }
+  return { ...fromWebResponse(response), body: answer };
+}
+
+/** The error message of a JSON-RPC answer, sent as JSON or as one server-sent event. */
+function jsonRpcErrorMessage(answer: string): string | undefined {
+  const json = answer.trimStart().startsWith('{') ? answer : /^data: (.*)$/m.exec(answer)?.[1];
+  try {
+    const message = (JSON.parse(json ?? '') as { error?: { message?: unknown } }).error?.message;
+    return typeof message === 'string' ? message : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The request as the audit keeps it: method, what the client says it is (informational only), redacted body. */

@@ -1,37 +1,38 @@
 import type { AuditRecord } from '../audit/record.js';
+import type { AzureCall } from '../audit/scope.js';
+import type { TelemetryExport } from '../audit/app-insights.js';
 
 export type { AuditRecord };
 
 export interface AuditSink {
   /** Resolves once the record is logged; `stored` (if any) once it is in the tamper-evident store. */
-  write(record: AuditRecord): Promise<{ stored?: Promise<void> }> | { stored?: Promise<void> } | void;
+  write(record: AuditRecord, azureCalls?: readonly AzureCall[]): Promise<{ stored?: Promise<void> }> | { stored?: Promise<void> } | void;
 }
 
-/** Writes records as JSON lines to the host's log (Application Insights traces when running in Azure). */
-export function logAuditSink(log: (line: string) => void): AuditSink {
-  return {
-    write: (record) => {
-      log(JSON.stringify({ audit: record }));
-      return {};
-    },
-  };
+/** A copy of each record that is sent on, not awaited: the host's log, Application Insights. */
+export type AuditCopy = (record: AuditRecord, azureCalls: readonly AzureCall[]) => void;
+
+/** Each record as a JSON line in the host's log (the Functions host forwards it to Application Insights traces). */
+export function logCopy(log: (line: string) => void): AuditCopy {
+  return (record) => log(JSON.stringify({ audit: record }));
+}
+
+/** Each record as a custom event, with its request and Azure dependencies, in Application Insights. */
+export function telemetryCopy(telemetry: TelemetryExport): AuditCopy {
+  return (record, azureCalls) => telemetry.send(record, azureCalls);
 }
 
 /**
- * The log line and the durable chain. The chain's append is queued, not awaited: a slow or absent store never
- * holds up a response (write calls check the store before they run instead).
+ * The copies and the durable chain. The chain's append is queued, not awaited: a slow or absent store never
+ * holds up a response (write calls check the store before they run instead). Copies carry the chain fields
+ * (writer, seq, hashes), so the SOC can spot gaps there too.
  */
-export function auditSinks(log: AuditSink, durable?: { append(record: AuditRecord): { chained: AuditRecord; stored: Promise<void> } }): AuditSink {
+export function auditSinks(copies: readonly AuditCopy[], durable?: { append(record: AuditRecord): { chained: AuditRecord; stored: Promise<void> } }): AuditSink {
   return {
-    async write(record) {
-      if (!durable) {
-        await log.write(record);
-        return {};
-      }
-      const { chained, stored } = durable.append(record);
-      // The log line carries the same chain fields (writer, seq, hashes), so the SOC can spot gaps there too.
-      await log.write(chained);
-      return { stored };
+    write(record, azureCalls = []) {
+      const appended = durable?.append(record);
+      for (const copy of copies) copy(appended?.chained ?? record, azureCalls);
+      return appended ? { stored: appended.stored } : {};
     },
   };
 }

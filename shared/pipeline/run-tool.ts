@@ -230,7 +230,7 @@ function recordInAudit(
   if (tool) draft.risk = tool.risk;
   draft.decision = decision.allowed ? 'allowed' : 'denied';
   draft.rule = decision.rule;
-  if (!decision.allowed) draft.reason = decision.reason;
+  draft.reason = decision.reason;
   draft.outcome = outcome.error ? (decision.allowed ? 'error' : 'denied') : 'success';
   if (outcome.error) draft.errorCode = outcome.error.code;
   const approvalId = approval?.approvalId ?? outcome.error?.details.approvalId;

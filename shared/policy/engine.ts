@@ -102,7 +102,7 @@ export function createPolicyEngine(
       return { allowed: false, rule: 'policy.evaluation-error', reason: 'The policy could not be evaluated for this call; refused.' };
     }
     const [rule] = answer.response.diagnostics.reason;
-    if (answer.response.decision === 'allow') return { allowed: true, rule: rule ?? 'unknown', reason: 'allowed' };
+    if (answer.response.decision === 'allow') return { allowed: true, rule: rule ?? 'unknown', reason: `Permitted by the department policy's rule '${rule ?? 'unknown'}'.` };
     if (!rule) return { allowed: false, rule: 'default-deny', reason: missingRole(caller, tool) };
     return { allowed: false, rule, reason: explain(rule, tool, context.target, department) };
   }
