@@ -32,7 +32,7 @@ let engineerToken: string;
 let engineer: Person;
 let dana: Person;
 /** The engineer's first request (blob 1), which Dana approves. */
-let first: { approvalId: string; approvalUrl: string };
+let first: { approvalId: string; approvalUrl: string; signInLink: string };
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -70,17 +70,21 @@ async function blobExists(name: string): Promise<boolean> {
 }
 
 /** A destructive call without an approval id: refused with 428 and the link for the approver. */
-async function requestDeletion(name: string, bearer = engineerToken): Promise<{ approvalId: string; approvalUrl: string }> {
+async function requestDeletion(name: string, bearer = engineerToken): Promise<{ approvalId: string; approvalUrl: string; signInLink: string }> {
   const reply = await callTool('storage_blob_delete', blob(name), bearer);
   expect(reply.status).toBe(428);
   expect(reply.error?.code).toBe('approval_required');
   const { approvalId, approvalUrl } = reply.error ?? {};
-  expect(approvalUrl).toBe(`${stack.baseUrl}/approvals/${approvalId}`);
-  return { approvalId: approvalId as string, approvalUrl: approvalUrl as string };
+  // The link goes through the platform's sign-in, which lands on the approval page.
+  expect(approvalUrl).toBe(`${stack.baseUrl}/.auth/login/aad?post_login_redirect_uri=%2Fapprovals%2F${approvalId}`);
+  return { approvalId: approvalId as string, approvalUrl: `${stack.baseUrl}/approvals/${approvalId}`, signInLink: approvalUrl as string };
 }
 
-/** Opens the approval page in a new profile and signs in on the sandbox sign-in page, as a person would. */
-async function signIn(url: string, userName: string): Promise<Person> {
+/**
+ * Opens the approval page in a new profile (directly, or from the link the requester passed on) and signs in on
+ * the sandbox sign-in page, as a person would.
+ */
+async function signIn(url: string, userName: string, start = url): Promise<Person> {
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
   context.setDefaultTimeout(10_000);
   let idToken: string | undefined;
@@ -90,7 +94,7 @@ async function signIn(url: string, userName: string): Promise<Person> {
     }
   });
   const page = await context.newPage();
-  await page.goto(url);
+  await page.goto(start);
   expect(page.url().startsWith(stack.sandbox.authorizeUrl)).toBe(true);
   await page.getByRole('button', { name: `Sign in as ${userName}` }).click();
   await page.waitForURL(url);
@@ -205,7 +209,7 @@ describe('human approval of a destructive tool, in a browser', () => {
     // Dana, also an operator here, asks for a deletion herself.
     const danaAsOperator = await stack.token({ roles: ['Mcp.Operator'], oid: DANA.oid, name: DANA.name });
     const own = await requestDeletion('2.txt', danaAsOperator);
-    dana = await signIn(own.approvalUrl, DANA.name);
+    dana = await signIn(own.approvalUrl, DANA.name, own.signInLink);
     expect(await dana.page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
     expect(await dana.page.getByRole('alert').textContent()).toContain('You requested this action, so you cannot approve it');
 

@@ -25,7 +25,7 @@ describe('approval gate', () => {
     const operator = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID() });
     const first = await call(stack, operator, 'storage_blob_delete', BLOB);
     expect(first.status).toBe(428);
-    expect(first.error).toMatchObject({ code: 'approval_required', approvalId: expect.any(String), approvalUrl: expect.stringMatching(/\/approvals\/[0-9a-f-]{36}$/) });
+    expect(first.error).toMatchObject({ code: 'approval_required', approvalId: expect.any(String), approvalUrl: expect.stringMatching(/\/\.auth\/login\/aad\?post_login_redirect_uri=%2Fapprovals%2F[0-9a-f-]{36}$/) });
     await new Promise((resolve) => setTimeout(resolve, 3_500));
     const late = await call(stack, operator, 'storage_blob_delete', { ...BLOB, approvalId: first.error?.approvalId });
     expect(late.status).toBe(403);

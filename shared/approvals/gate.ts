@@ -59,7 +59,7 @@ export async function passApprovalGate(store: ApprovalStore, request: GateReques
       expiresAt: new Date(now.getTime() + request.ttlMinutes * 60_000).toISOString(),
     };
     await store.create(approval);
-    const url = `${request.origin}/approvals/${approval.id}`;
+    const url = approvalLink(request.origin, approval.id);
     throw new ToolError(
       'approval_required',
       `${request.tool} is destructive and needs a human approval. Ask a person holding the Mcp.Approver role (not you) to review and approve it at ${url} before ${approval.expiresAt}; then repeat exactly the same call with approvalId "${approval.id}". Nothing has been changed.`,
@@ -80,7 +80,7 @@ export async function passApprovalGate(store: ApprovalStore, request: GateReques
   if (approval.status === 'rejected') throw refuse('approval.rejected', `The approver rejected this request${approval.decidedByName ? ` (${approval.decidedByName})` : ''}.`);
   if (!(Date.parse(approval.expiresAt) > Date.now())) throw refuse('approval.expired', `This approval expired at ${approval.expiresAt}; request a new one.`);
   if (approval.status !== 'approved') {
-    throw new ToolError('approval_pending', `Approval ${approvalId} is still waiting for an approver at ${request.origin}/approvals/${approvalId}.`, {
+    throw new ToolError('approval_pending', `Approval ${approvalId} is still waiting for an approver at ${approvalLink(request.origin, approvalId)}.`, {
       approvalId,
     });
   }
@@ -92,4 +92,13 @@ export async function passApprovalGate(store: ApprovalStore, request: GateReques
 function withoutApprovalId(args: Record<string, unknown>): Record<string, unknown> {
   const { approvalId: _ignored, ...rest } = args;
   return rest;
+}
+
+/**
+ * The link an approver opens: through the platform's sign-in, which then lands on the approval page. In Azure,
+ * App Service Authentication answers unauthenticated requests with 401 (so API callers get a proper challenge);
+ * a person starts at the sign-in instead.
+ */
+export function approvalLink(origin: string, approvalId: string): string {
+  return `${origin}/.auth/login/aad?${new URLSearchParams({ post_login_redirect_uri: `/approvals/${approvalId}` })}`;
 }
