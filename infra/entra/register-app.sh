@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Registers (or updates) the Sovereign MCP application in Microsoft Entra ID from infra/entra/app-manifest.json:
+# the app roles Mcp.Reader, Mcp.Operator and Mcp.Approver (people only), the delegated scope Mcp.Access, v2 access
+# tokens, the auth_time claim in ID tokens (the approval page needs it) and ID-token sign-in for App Service
+# Authentication. Then it sets the Application ID URI api://<client id>, creates the service principal with user
+# assignment required (only people and apps given a role get a token), and prints the values for
+# infra/main.parameters.json.
+#
+# Safe to run again: it finds the registration by --app-id or by display name and brings it up to date.
+# Needs the Azure CLI signed in (az login) as someone who may register applications in the tenant
+# (Application Administrator, Cloud Application Administrator, or the owner of an existing registration).
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: infra/entra/register-app.sh [options]
+
+Registers or updates the Sovereign MCP app registration in Entra ID and prints the values to put in
+infra/main.parameters.json.
+
+Options:
+  --name NAME             Display name of the registration (default: "Sovereign MCP").
+  --app-id CLIENT_ID      Update this existing registration instead of looking it up by name.
+  --identifier-uri URI    An extra Application ID URI (api://... or https://... on a verified domain).
+                          api://<client id> is always set: the app advertises scopes under it.
+  --redirect-host HOST    Host name that App Service Authentication signs people in on, for example
+                          func-sovmcp-abcd1234.azurewebsites.net (the deployment's signInRedirectUris output).
+                          Adds https://HOST/.auth/login/aad/callback. Repeat for the API Management gateway.
+  -h, --help              Show this help.
+
+Typical use:
+  infra/entra/register-app.sh                          # step 1, before the first deployment
+  infra/entra/register-app.sh --app-id <client id> \
+      --redirect-host <functionAppHostName>            # after the deployment, for the approval sign-in
+EOF
+}
+
+die() {
+  echo "register-app.sh: $*" >&2
+  exit 1
+}
+
+NAME="Sovereign MCP"
+APP_ID=""
+EXTRA_URIS=()
+REDIRECT_HOSTS=()
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --name)
+      [ $# -ge 2 ] || { usage >&2; exit 2; }
+      NAME="$2"
+      shift 2
+      ;;
+    --app-id)
+      [ $# -ge 2 ] || { usage >&2; exit 2; }
+      APP_ID="$2"
+      shift 2
+      ;;
+    --identifier-uri)
+      [ $# -ge 2 ] || { usage >&2; exit 2; }
+      EXTRA_URIS+=("$2")
+      shift 2
+      ;;
+    --redirect-host)
+      [ $# -ge 2 ] || { usage >&2; exit 2; }
+      REDIRECT_HOSTS+=("$2")
+      shift 2
+      ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *)
+      echo "register-app.sh: unknown option: $1" >&2
+      usage >&2
+      exit 2
+      ;;
+  esac
+done
+
+GUID_RE='^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+HOST_RE='^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$'
+
+[ -n "${NAME// /}" ] || die "--name must not be empty"
+if [ -n "$APP_ID" ] && ! [[ "$APP_ID" =~ $GUID_RE ]]; then
+  die "--app-id must be a client id (GUID), got: $APP_ID"
+fi
+for uri in "${EXTRA_URIS[@]+"${EXTRA_URIS[@]}"}"; do
+  [[ "$uri" =~ ^(api|https)://[^[:space:]]+$ ]] || die "--identifier-uri must start with api:// or https://, got: $uri"
+done
+for host in "${REDIRECT_HOSTS[@]+"${REDIRECT_HOSTS[@]}"}"; do
+  [[ "$host" =~ $HOST_RE ]] || die "--redirect-host must be a host name without scheme or path, got: $host"
+done
+
+MANIFEST="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/app-manifest.json"
+[ -f "$MANIFEST" ] || die "cannot find $MANIFEST"
+command -v az >/dev/null 2>&1 || die "the Azure CLI (az) is not installed"
+TENANT_ID="$(az account show --query tenantId --output tsv 2>/dev/null)" || die "sign in first: az login"
+GRAPH="$(az cloud show --query endpoints.microsoftGraphResourceId --output tsv)"
+GRAPH="${GRAPH%/}"
+
+# 1. Find or create the registration.
+if [ -n "$APP_ID" ]; then
+  az ad app show --id "$APP_ID" --query appId --output tsv >/dev/null 2>&1 || die "no app registration with client id $APP_ID in tenant $TENANT_ID"
+else
+  FOUND="$(az ad app list --display-name "$NAME" --query "[].appId" --output tsv)"
+  COUNT="$(printf '%s' "$FOUND" | grep -c . || true)"
+  if [ "$COUNT" -gt 1 ]; then
+    die "several registrations are named \"$NAME\"; pick one with --app-id"
+  elif [ "$COUNT" -eq 1 ]; then
+    APP_ID="$FOUND"
+    echo "Updating the existing registration \"$NAME\" ($APP_ID)."
+  else
+    APP_ID="$(az ad app create --display-name "$NAME" --sign-in-audience AzureADMyOrg --query appId --output tsv)"
+    echo "Created the registration \"$NAME\" ($APP_ID)."
+  fi
+fi
+OBJECT_ID="$(az ad app show --id "$APP_ID" --query id --output tsv)"
+
+# 2. App roles, scope, token version, optional claims and ID-token sign-in, from the manifest (Microsoft Graph).
+az rest --method PATCH \
+  --uri "$GRAPH/v1.0/applications/$OBJECT_ID" \
+  --headers "Content-Type=application/json" \
+  --body "@$MANIFEST" >/dev/null
+echo "Applied $(basename "$MANIFEST")."
+
+# 3. Application ID URIs: api://<client id> always, plus any extra ones.
+IDENTIFIER_URIS=("api://$APP_ID" "${EXTRA_URIS[@]+"${EXTRA_URIS[@]}"}")
+az ad app update --id "$APP_ID" --identifier-uris "${IDENTIFIER_URIS[@]}" >/dev/null
+echo "Application ID URIs: ${IDENTIFIER_URIS[*]}"
+
+# 4. Sign-in redirect URIs for App Service Authentication (kept: the ones already registered).
+if [ "${#REDIRECT_HOSTS[@]}" -gt 0 ]; then
+  mapfile -t REDIRECT_URIS < <(az ad app show --id "$APP_ID" --query "web.redirectUris[]" --output tsv)
+  for host in "${REDIRECT_HOSTS[@]}"; do
+    uri="https://$host/.auth/login/aad/callback"
+    case " ${REDIRECT_URIS[*]+"${REDIRECT_URIS[*]}"} " in
+      *" $uri "*) ;;
+      *) REDIRECT_URIS+=("$uri") ;;
+    esac
+  done
+  # The web settings are written together: the ID-token sign-in switch must survive the redirect URI update.
+  az ad app update --id "$APP_ID" --web-redirect-uris "${REDIRECT_URIS[@]}" --enable-id-token-issuance true >/dev/null
+  echo "Sign-in redirect URIs: ${REDIRECT_URIS[*]}"
+fi
+
+# 5. The service principal, with assignment required: no role, no token.
+if ! az ad sp show --id "$APP_ID" --query id --output tsv >/dev/null 2>&1; then
+  az ad sp create --id "$APP_ID" >/dev/null
+  echo "Created the service principal."
+fi
+az ad sp update --id "$APP_ID" --set appRoleAssignmentRequired=true >/dev/null
+echo "User assignment required: only people, groups and apps given a Sovereign MCP role can sign in."
+
+cat <<EOF
+
+Put these in infra/main.parameters.json:
+
+    "tenantId": { "value": "$TENANT_ID" },
+    "entraClientId": { "value": "$APP_ID" },
+
+Application ID URI: api://$APP_ID    scope: api://$APP_ID/Mcp.Access
+Next: deploy (infra/README.md, step 2), then run again with --app-id $APP_ID --redirect-host <functionAppHostName>
+so approvers can sign in, and assign the app roles (Mcp.Approver through PIM for Groups).
+EOF
