@@ -2,7 +2,7 @@ import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/ser
 import { createAuthenticator, type Authenticator } from './auth/authenticate.js';
 import { createIdTokenVerifier, type IdTokenCheck } from './auth/id-token.js';
 import { createAzureClients, type AzureClients } from './azure/clients.js';
-import { createManagedIdentityCredential } from './azure/credential.js';
+import { createAppCredential } from './azure/credential.js';
 import { loadSettings, type Settings } from './config/settings.js';
 import { consoleLogger, type Logger } from './log.js';
 import { buildCatalogue, type CatalogueEntry } from './mcp/catalogue.js';
@@ -47,7 +47,8 @@ export interface AppOverrides {
 
 export function createApp(settings: Settings, overrides: AppOverrides = {}): App {
   const log = overrides.log ?? consoleLogger;
-  const credential = createManagedIdentityCredential(settings.identityClientId, settings.azureTokenTimeoutMs);
+  const credential = createAppCredential(settings);
+  if (settings.localCredential) log.info('Calling Azure as the Azure CLI signed-in account (AZURE_LOCAL_CREDENTIAL=azure-cli): local development only.');
   const azure = overrides.azure ?? createAzureClients(settings, credential);
   // The department policy is validated here, at start: a bad file stops the app with the line to fix.
   const department = loadDepartmentPolicy(settings.policyFile, TOOLS.map((tool) => tool.name));

@@ -45,8 +45,11 @@ const PARTITION = 'approval';
 export function createTableApprovalStore(endpoint: string, tableName: string, credential: TokenCredential): ApprovalStore {
   const table = new TableClient(endpoint, tableName, credential);
   let ready: Promise<void> | undefined;
+  // The deployment creates the table and grants the identity rights on that table only, so a 403 on creating it
+  // means "exists, not yours to create": carry on (a missing table then fails the entity call with its own error).
   const ensureTable = () =>
     (ready ??= table.createTable().catch((error: unknown) => {
+      if ((error as { statusCode?: number }).statusCode === 403) return;
       ready = undefined;
       throw error;
     }));

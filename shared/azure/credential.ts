@@ -1,4 +1,5 @@
-import { ManagedIdentityCredential, type AccessToken, type GetTokenOptions, type TokenCredential } from '@azure/identity';
+import { AzureCliCredential, ManagedIdentityCredential, type AccessToken, type GetTokenOptions, type TokenCredential } from '@azure/identity';
+import type { Settings } from '../config/settings.js';
 
 /** The managed identity did not hand out a token in time (or at all). Safe to show: it names settings, not secrets. */
 export class IdentityUnavailableError extends Error {
@@ -20,7 +21,23 @@ export function createManagedIdentityCredential(clientId: string, timeoutMs: num
       },
     };
   }
-  const inner = new ManagedIdentityCredential({ clientId });
+  return withDeadline(new ManagedIdentityCredential({ clientId }), timeoutMs, `the identity endpoint for client id ${clientId}: is the identity attached to the Function App?`);
+}
+
+/**
+ * The credential the app calls Azure with: its managed identity, or — for a developer running the app on a
+ * workstation against a real subscription, never in Azure — the Azure CLI's signed-in account
+ * (AZURE_LOCAL_CREDENTIAL=azure-cli). Callers' tokens are never used for Azure either way.
+ */
+export function createAppCredential(settings: Settings): TokenCredential {
+  if (settings.localCredential === 'azure-cli') {
+    return withDeadline(new AzureCliCredential({ tenantId: settings.tenantId }), settings.azureTokenTimeoutMs, 'the Azure CLI: run `az login` for this tenant');
+  }
+  return createManagedIdentityCredential(settings.identityClientId, settings.azureTokenTimeoutMs);
+}
+
+/** Our own deadline around token acquisition; SDK messages (which can name internal endpoints) go to logs only. */
+function withDeadline(inner: TokenCredential, timeoutMs: number, source: string): TokenCredential {
   return {
     async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
       let timer: NodeJS.Timeout | undefined;
@@ -29,7 +46,7 @@ export function createManagedIdentityCredential(clientId: string, timeoutMs: num
           () =>
             reject(
               new IdentityUnavailableError(`The managed identity did not issue a token within ${timeoutMs} ms; try again later.`, {
-                cause: new Error(`No token from the identity endpoint for client id ${clientId}: is the identity attached to the Function App?`),
+                cause: new Error(`No token from ${source}`),
               }),
             ),
           timeoutMs,

@@ -29,7 +29,7 @@ const schema = z.object({
   KEY_VAULT_URL: httpsUrl,
   KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: flag(true),
   MCP_POLICY_FILE: z.string().default(fileURLToPath(new URL('../../../shared/policy/department.yaml', import.meta.url))),
-  AUTH_AUDIENCE: z.string().min(1, "set it to the app registration's Application ID URI or client id"),
+  AUTH_AUDIENCE: z.string().min(1, "set it to the app registration's client id (Entra v2 access tokens) or its Application ID URI (v1)"),
   AUTH_ISSUER: httpsUrl.optional(),
   AUTH_JWKS_URI: httpsUrl.optional(),
   AUTH_SCOPES: z.string().default('Mcp.Access').transform(list),
@@ -59,6 +59,7 @@ const schema = z.object({
   AZURE_CALL_TIMEOUT_MS: positiveInt(30_000),
   AZURE_LRO_TIMEOUT_MS: positiveInt(300_000),
   AZURE_TOKEN_TIMEOUT_MS: positiveInt(10_000),
+  AZURE_LOCAL_CREDENTIAL: z.enum(['azure-cli'], "the only local credential is 'azure-cli'").optional(),
   WEBSITE_HOSTNAME: z.string().optional(),
   WEBSITE_SITE_NAME: z.string().optional(),
   WEBSITE_AUTH_ENABLED: z.string().optional(),
@@ -66,6 +67,8 @@ const schema = z.object({
 
 /** Settings the App Service platform sets by itself; a deployment never sets them. */
 export const PLATFORM_SETTING_NAMES: readonly string[] = ['WEBSITE_HOSTNAME', 'WEBSITE_SITE_NAME', 'WEBSITE_AUTH_ENABLED'];
+/** Settings for running on a workstation only; refused in Azure, never set by a deployment. */
+export const LOCAL_ONLY_SETTING_NAMES: readonly string[] = ['AZURE_LOCAL_CREDENTIAL'];
 /** Every setting the app reads, by name: the deployment template is checked against this list. */
 export const APP_SETTING_NAMES: readonly string[] = Object.keys(schema.shape);
 
@@ -98,6 +101,8 @@ export interface Settings {
   /** Deadline for tools that follow a long-running operation (creating a storage account, deleting a group). */
   azureLroTimeoutMs: number;
   azureTokenTimeoutMs: number;
+  /** A workstation-only developer credential instead of the managed identity. */
+  localCredential?: 'azure-cli';
   /** Resource id of the user-assigned identity: storage accounts reach their customer-managed key through it. */
   identityResourceId?: string;
   /** The immutable blob container of the tamper-evident audit copy; without it, write and destructive tools are refused. */
@@ -140,6 +145,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       'Sovereign MCP cannot start: invalid settings\n  KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: may only be false for the local sandbox, never in Azure',
     );
   }
+  if (inAzure && s.AZURE_LOCAL_CREDENTIAL) {
+    throw new SettingsError(
+      'Sovereign MCP cannot start: invalid settings\n  AZURE_LOCAL_CREDENTIAL: a developer credential is for a workstation only; in Azure the app uses its managed identity',
+    );
+  }
   if (inAzure && s.APPROVALS_TABLE_ENDPOINT && s.WEBSITE_AUTH_ENABLED?.toLowerCase() !== 'true') {
     // The approval page trusts the sign-in App Service Authentication performs; without it there is none.
     throw new SettingsError(
@@ -149,7 +159,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const authority = `https://login.microsoftonline.com/${s.AZURE_TENANT_ID}`;
   // Locally the defaults are the loopback names; in Azure only the app's own host name, plus what is configured.
   const hosts = [...(s.MCP_ALLOWED_HOSTS ?? (inAzure ? [] : LOCALHOST_NAMES)), ...(s.WEBSITE_HOSTNAME ? [s.WEBSITE_HOSTNAME] : [])];
-  const origins = s.MCP_ALLOWED_ORIGINS ?? (inAzure ? [] : LOCALHOST_NAMES);
+  // The app's own origin is always allowed: its approval page posts back to itself.
+  const origins = [...(s.MCP_ALLOWED_ORIGINS ?? (inAzure ? [] : LOCALHOST_NAMES)), ...(s.WEBSITE_HOSTNAME ? [s.WEBSITE_HOSTNAME] : [])];
   return {
     tenantId: s.AZURE_TENANT_ID,
     subscriptionId: s.AZURE_SUBSCRIPTION_ID,
@@ -186,5 +197,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         }
       : {}),
     azureTokenTimeoutMs: s.AZURE_TOKEN_TIMEOUT_MS,
+    ...(s.AZURE_LOCAL_CREDENTIAL ? { localCredential: s.AZURE_LOCAL_CREDENTIAL } : {}),
   };
 }

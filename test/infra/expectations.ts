@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { APP_SETTING_NAMES, PLATFORM_SETTING_NAMES } from '../../shared/config/settings.js';
+import { APP_SETTING_NAMES, LOCAL_ONLY_SETTING_NAMES, PLATFORM_SETTING_NAMES } from '../../shared/config/settings.js';
 import { findTool, TOOLS } from '../../shared/tools/registry.js';
 import { requiredPermissions } from '../../dev/role-actions.js';
 import type { CheckContext } from './template-checks.js';
@@ -72,7 +72,7 @@ export const FUNCTIONS_HOST_SETTINGS = [
 export const DEFAULTS_KEPT: readonly string[] = [];
 
 export const EXPECTED_APP_SETTINGS = [
-  ...APP_SETTING_NAMES.filter((name) => !PLATFORM_SETTING_NAMES.includes(name) && !DEFAULTS_KEPT.includes(name)),
+  ...APP_SETTING_NAMES.filter((name) => !PLATFORM_SETTING_NAMES.includes(name) && !LOCAL_ONLY_SETTING_NAMES.includes(name) && !DEFAULTS_KEPT.includes(name)),
   ...FUNCTIONS_HOST_SETTINGS,
 ];
 
