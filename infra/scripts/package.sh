@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the Function App package for Flex Consumption: the compiled app, the department policy it reads at run
+# time, and production dependencies only — no tests, dev tools, sandbox data or TypeScript sources.
+# Usage: infra/scripts/package.sh [output.zip]   (default: sovereign-mcp.zip in the repository root)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+out="${1:-sovereign-mcp.zip}"
+case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
+command -v zip >/dev/null || { echo "package.sh: 'zip' is needed (apt-get install zip)" >&2; exit 1; }
+
+echo "== Building"
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npm run --silent build
+
+stage="$(mktemp -d)"
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/dist" "$stage/shared/policy"
+cp host.json package.json package-lock.json "$stage/"
+cp -r dist/functions dist/shared "$stage/dist/"
+cp shared/policy/department.yaml shared/policy/rules.cedar "$stage/shared/policy/"
+find "$stage/dist" -name '*.map' -delete
+
+echo "== Production dependencies"
+(cd "$stage" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null)
+
+rm -f "$out"
+(cd "$stage" && zip -qr "$out" .)
+echo "== Package: $out ($(du -h "$out" | cut -f1))"
+echo "Publish: az functionapp deployment source config-zip --resource-group <group> --name <functionAppName> --src $out"
