@@ -37,7 +37,13 @@ export function createLocalHost(definitions: readonly HttpFunctionDefinition[], 
 
   return createServer(async (req, res) => {
     try {
-      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+      } catch {
+        // A Host header no URL can hold (`a b`, `[::1`): refused as a bad request, as Azure's front end does.
+        return send(res, 400, 'Bad Request: invalid Host header');
+      }
       if (easyAuth && (await easyAuth.serve(req, res, url))) return;
       let params: Record<string, string> = {};
       const route = routes.find((candidate) => {

@@ -27,15 +27,30 @@ export function audited(entrance: AuditRecord['entrance'], app: () => App, handl
       azureCalls: [],
     };
     let response: HttpResponseInit | undefined;
+    let streamed = false;
+    let recorded: Promise<void> | undefined;
+    const finish = () => (recorded ??= writeRecord());
     try {
       response = (await withAudit(draft, async () => (await handler(request, context)) ?? {})) as HttpResponseInit;
+      if (response.body instanceof ReadableStream) {
+        // A streamed answer (an MCP tools/call as server-sent events) is still being produced when the handler
+        // returns: its record is complete, and written, only once the stream ends — and the final message waits for
+        // it, as any answer does.
+        streamed = true;
+        return { ...response, body: untilAudited(response.body as ReadableStream<Uint8Array>, finish) };
+      }
       return response;
     } finally {
+      if (!streamed) await finish();
+    }
+
+    async function writeRecord(): Promise<void> {
       const status = response?.status ?? 500;
       explainDecision(draft, status, response);
       const { startedAt, outcome, azureCalls, ...fields } = draft;
       const record: AuditRecord = {
-        ...fields,
+        // A copy: nothing that still holds the draft (a cancelled call winding down) can change a hashed record.
+        ...structuredClone(fields),
         time: new Date().toISOString(),
         httpStatus: status,
         outcome: outcome ?? (status < 400 ? 'success' : status === 401 || status === 403 ? 'denied' : 'error'),
@@ -53,6 +68,60 @@ export function audited(entrance: AuditRecord['entrance'], app: () => App, handl
       }
     }
   };
+}
+
+/**
+ * Passes a streamed answer through as it comes — progress notifications at once — but holds back the final
+ * message until `finish` (the audit record) is done; a client that goes away early still gets its call audited.
+ */
+function untilAudited(source: ReadableStream<Uint8Array>, finish: () => Promise<void>): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  const held: Uint8Array[] = [];
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (error) {
+        await finish();
+        controller.error(error);
+        return;
+      }
+      if (next.done) {
+        await finish();
+        for (const chunk of held.splice(0)) controller.enqueue(chunk);
+        controller.close();
+        return;
+      }
+      if (held.length === 0 && onlyNotifications(next.value)) controller.enqueue(next.value);
+      else held.push(next.value);
+    },
+    async cancel(reason) {
+      await reader.cancel(reason).catch(() => {});
+      await finish();
+    },
+  });
+}
+
+/** Whether a chunk of server-sent events carries only JSON-RPC notifications (progress), never the answer. */
+function onlyNotifications(chunk: Uint8Array): boolean {
+  const events = new TextDecoder().decode(chunk).split(/\r?\n\r?\n/).filter((event) => event.trim() !== '');
+  return (
+    events.length > 0 &&
+    events.every((event) => {
+      const data = event
+        .split(/\r?\n/)
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5))
+        .join('\n');
+      try {
+        const message = JSON.parse(data) as { method?: unknown; id?: unknown };
+        return typeof message.method === 'string' && message.id === undefined;
+      } catch {
+        return false;
+      }
+    })
+  );
 }
 
 /** Edge refusals by status, for requests refused before any tool policy ran. */

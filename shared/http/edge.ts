@@ -17,6 +17,10 @@ export interface Refusal {
 export function checkHostAndOrigin(request: HttpRequest, settings: Settings): Refusal | undefined {
   const host = validateHostHeader(request.headers.get('host'), [...settings.allowedHosts]);
   if (!host.ok) return { status: 403, message: `Forbidden: ${host.message}` };
+  // An absolute-form request target (`POST http://evil.example/mcp`, or `//evil.example/mcp`) makes the request URL
+  // name another host than the checked Host header; links and challenges are built from the URL, so it is checked too.
+  const target = validateHostHeader(new URL(request.url).host, [...settings.allowedHosts]);
+  if (!target.ok) return { status: 403, message: 'Forbidden: the request URL names a host this server does not serve.' };
   const origin = validateOriginHeader(request.headers.get('origin'), [...settings.allowedOrigins]);
   if (!origin.ok) return { status: 403, message: `Forbidden: ${origin.message}` };
   return undefined;

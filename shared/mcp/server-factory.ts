@@ -1,4 +1,4 @@
-import { ProtocolError, ProtocolErrorCode, Server, type McpRequestContext } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode, Server, type JSONRPCRequest, type McpRequestContext, type Result, type ServerContext } from '@modelcontextprotocol/server';
 import type { Caller } from '../auth/caller.js';
 import type { Pipeline } from '../pipeline/run-tool.js';
 import type { CatalogueEntry } from './catalogue.js';
@@ -18,6 +18,45 @@ export interface McpCallContext {
 }
 
 /**
+ * The SDK answers a spec request whose params fail its schema (initialize without protocolVersion, tools/list with
+ * a numeric cursor, ping with params that are not an object) with JSON-RPC -32603 "Internal error" and a raw zod
+ * dump. That is the client's mistake, not the server's: it is answered as -32602 Invalid params, readably.
+ */
+class SovereignServer extends Server {
+  protected override _wrapHandler(
+    method: string,
+    handler: (request: JSONRPCRequest, ctx: ServerContext) => Promise<Result>,
+  ): (request: JSONRPCRequest, ctx: ServerContext) => Promise<Result> {
+    const wrapped = super._wrapHandler(method, handler);
+    return async (request, ctx) => {
+      try {
+        return await wrapped(request, ctx);
+      } catch (error) {
+        const issues = schemaIssues(error);
+        if (!issues) throw error;
+        const detail = issues.map((issue) => `${issue.path.map(String).join('.') || 'params'}: ${issue.message}`);
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid params for ${method}: ${detail.join('; ').slice(0, 1000)}`);
+      }
+    };
+  }
+}
+
+/** The issues of the SDK's request validation, which it throws as a plain Error whose message is the issue list. */
+function schemaIssues(error: unknown): { path: unknown[]; message: string }[] | undefined {
+  if (!(error instanceof Error) || error.constructor !== Error || !error.message.trimStart().startsWith('[')) return undefined;
+  try {
+    const issues = JSON.parse(error.message) as unknown;
+    const valid =
+      Array.isArray(issues) &&
+      issues.length > 0 &&
+      issues.every((issue) => typeof issue?.code === 'string' && Array.isArray(issue.path) && typeof issue.message === 'string');
+    return valid ? (issues as { path: unknown[]; message: string }[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Builds the per-request MCP server. The low-level `Server` is used (not `McpServer`) because the tool list is
  * precomputed and per caller, and every call must go through our pipeline; this is the only place tool handlers
  * are registered, and the raw server never leaves this function.
@@ -28,7 +67,7 @@ export function createServerFactory(pipeline: Pipeline, catalogue: ReadonlyMap<s
     // The HTTP edge always attaches the caller; without it, refuse rather than serve anonymously.
     if (!call) throw new Error('MCP request reached the server without an authenticated caller');
 
-    const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS });
+    const server = new SovereignServer(SERVER_INFO, { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS });
 
     server.setRequestHandler('tools/list', async () => ({
       tools: pipeline.visibleTools(call.caller).map((tool) => catalogue.get(tool.name) as CatalogueEntry),

@@ -131,6 +131,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
     }
     let output: unknown;
+    let approvalUsed: string | undefined;
     try {
       if (tool.risk === 'destructive') {
         // No destructive tool runs on an agent's say-so: a human other than the requester approves this exact call.
@@ -149,10 +150,19 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           impact: () => tool.impact?.(parsed.data, context) ?? Promise.resolve({ targets: [], details: [] }),
         });
         noteApproval(approval.id, approval.decidedByOid);
+        approvalUsed = approval.id;
       }
       output = await tool.handler(parsed.data, context);
     } catch (error) {
-      throw toToolError(error, { timedOut: deadline.aborted, timeoutMs });
+      const failure = toToolError(error, { timedOut: deadline.aborted, timeoutMs });
+      if (!approvalUsed) throw failure;
+      // The approval was spent on this attempt (it runs its call at most once): "try again" needs a new one.
+      throw new ToolError(
+        failure.code,
+        `${failure.message} Approval ${approvalUsed} has been used by this attempt: to try again, repeat the call without approvalId to request a new approval.`,
+        { ...failure.details, approvalId: approvalUsed },
+        { cause: failure.cause ?? failure },
+      );
     }
     // A handler returning something its schema does not allow is our bug, not the caller's.
     return tool.output.parse(output) as Record<string, unknown>;
@@ -189,6 +199,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         outcome = shielded(tool, structured);
       } catch (thrown) {
         const error = asToolError(thrown, call.correlationId, deps.logError);
+        // A refusal by a rule past the role check (the approval gate, the storage SKU, the app's own state) is a
+        // denial by that rule, in the audit as in the answer.
+        const rule = error.details.rule;
+        if (decision.allowed && (error.code === 'forbidden' || error.code === 'out_of_scope') && typeof rule === 'string') {
+          decision = { allowed: false, rule, reason: error.message };
+        }
         outcome = { result: errorResult(error, call.correlationId), error };
       }
       recordInAudit(call, tool, decision, outcome, approval);

@@ -17,6 +17,13 @@ export async function openCmkAccount(
 ): Promise<{ service: BlobServiceClient; account: StorageAccount }> {
   const storage = await context.azure.storage();
   const properties = await storage.storageAccounts.getProperties(resourceGroup, account, { abortSignal: context.signal });
+  if (holdsAppState(properties, context.settings)) {
+    // The audit trail names every caller and keeps their (redacted) requests; approvals are the human gate. The
+    // app's identity can reach them, callers must not through it: no reading others' records, no editing the gate.
+    throw new ToolError('forbidden', `Storage account '${account}' holds this app's own audit trail and approvals; no tool reads or changes it.`, {
+      rule: 'policy.app-state',
+    });
+  }
   const encryption = encryptionOf(properties);
   if (encryption.customerManagedKey && !sameVault(encryption.keyVaultUri, context.settings.keyVaultUrl)) {
     throw new ToolError(
@@ -36,6 +43,22 @@ export async function openCmkAccount(
   const endpoint = properties.primaryEndpoints?.blob;
   if (!endpoint) throw new ToolError('not_found', `Storage account '${account}' has no blob endpoint.`);
   return { service: await context.azure.blobService(endpoint), account: properties };
+}
+
+/** Whether the account hosts the audit container (AUDIT_CONTAINER_URL) or the approvals table (APPROVALS_TABLE_ENDPOINT). */
+function holdsAppState(properties: StorageAccount, settings: ToolContext['settings']): boolean {
+  const within = (url: string | undefined, endpoint: string | undefined) => {
+    if (!url || !endpoint) return false;
+    try {
+      const inner = new URL(url);
+      const outer = new URL(endpoint);
+      const folder = (path: string) => `${path.replace(/\/+$/, '')}/`.toLowerCase();
+      return inner.origin === outer.origin && folder(inner.pathname).startsWith(folder(outer.pathname));
+    } catch {
+      return false;
+    }
+  };
+  return within(settings.auditContainerUrl, properties.primaryEndpoints?.blob) || within(settings.approvals?.tableEndpoint, properties.primaryEndpoints?.table);
 }
 
 /** Whether two Key Vault URLs name the same vault (host case, default port and trailing slash aside). */
