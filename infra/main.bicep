@@ -11,7 +11,7 @@ targetScope = 'resourceGroup'
 ])
 param location string = 'ukwest'
 
-@description('Short name for this deployment, 3 to 12 lowercase letters or digits, starting with a letter; resource names are derived from it.')
+@description('Short name for this deployment: 3 to 12 characters, lowercase letters and digits only, starting with a letter (ARM cannot check a pattern; the storage account and Key Vault names derived from it would be refused, and test/infra checks that every derived name fits its resource\'s naming rules for any such baseName).')
 @minLength(3)
 @maxLength(12)
 param baseName string = 'sovmcp'
@@ -19,10 +19,12 @@ param baseName string = 'sovmcp'
 @description('Tags put on every resource.')
 param tags object = {}
 
-@description('The department\'s Entra ID tenant: tokens from any other tenant are refused.')
+@description('The department\'s Entra ID tenant id (a GUID): tokens from any other tenant are refused. Defaults to the tenant of the subscription.')
+@minLength(36)
+@maxLength(36)
 param tenantId string = subscription().tenantId
 
-@description('Client (application) id of the app registration made by infra/entra/register-app.sh: the audience of callers\' v2 access tokens and of approvers\' ID tokens.')
+@description('Client (application) id of the app registration made by infra/entra/register-app.sh (a GUID): the audience of callers\' v2 access tokens and of approvers\' ID tokens.')
 @minLength(36)
 @maxLength(36)
 param entraClientId string
@@ -38,9 +40,12 @@ param authScopes array = [
 @description('Client application ids (azp/appid) allowed to call; empty allows any client the tenant issues tokens to. Enforced by App Service Authentication, API Management and the app.')
 param authAllowedClientApps array = []
 
-@description('Names of the existing department resource groups the app manages (as listed in the department policy file). The identity\'s roles and the Azure Policy assignments are placed on each.')
+@description('Names of the existing department resource groups the app manages (as listed in the department policy file). The identity\'s roles and the Azure Policy assignments are placed on each. Never the app\'s own resource group: a deployment that lists it fails (its role assignments are sent to a resource group named ERROR-managedResourceGroups-must-not-list-the-app-resource-group, which does not exist).')
 @minLength(1)
 param managedResourceGroups array
+
+@description('Managed resource groups the department policy marks protected (protected.resources): the identity gets only the Reader role there — no Operator, no Delete — so Azure refuses any change even if the app\'s own policy check were bypassed.')
+param protectedResourceGroups array = []
 
 @description('Switch on the destructive tools (each call needs a person\'s approval): assigns the Delete role and points the app at the approvals table.')
 param enableDestructiveTools bool = false
@@ -106,6 +111,9 @@ param storageSkuName string = 'Standard_GRS'
 @minValue(1)
 @maxValue(146000)
 param auditRetentionDays int = 365
+
+@description('Set to true after locking the audit container\'s immutability policy (infra/README.md): a locked policy can only be extended, so the deployment stops writing it. Leave false until then.')
+param auditImmutabilityLocked bool = false
 
 @description('Put a CanNotDelete lock on the audit storage account.')
 param protectAuditStorage bool = true
@@ -186,8 +194,9 @@ param apiManagementPublisherName string = 'Department platform team'
 @minValue(1)
 param apiManagementRateLimitCalls int = 120
 
-@description('Length of the gateway\'s rate-limit period in seconds.')
+@description('Length of the gateway\'s rate-limit period in seconds (at most 300, the longest renewal period rate-limit-by-key accepts).')
 @minValue(1)
+@maxValue(300)
 param apiManagementRateLimitPeriodSeconds int = 60
 
 module sovereignMcp 'main.packed.json' = {
@@ -202,6 +211,7 @@ module sovereignMcp 'main.packed.json' = {
     authScopes: authScopes
     authAllowedClientApps: authAllowedClientApps
     managedResourceGroups: managedResourceGroups
+    protectedResourceGroups: protectedResourceGroups
     enableDestructiveTools: enableDestructiveTools
     enableGroupCreate: enableGroupCreate
     keyVaultSoftDeleteRetentionDays: keyVaultSoftDeleteRetentionDays
@@ -217,6 +227,7 @@ module sovereignMcp 'main.packed.json' = {
     deploymentTime: deploymentTime
     storageSkuName: storageSkuName
     auditRetentionDays: auditRetentionDays
+    auditImmutabilityLocked: auditImmutabilityLocked
     protectAuditStorage: protectAuditStorage
     logRetentionDays: logRetentionDays
     functionMaximumInstanceCount: functionMaximumInstanceCount

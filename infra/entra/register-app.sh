@@ -6,9 +6,12 @@
 # assignment required (only people and apps given a role get a token), and prints the values for
 # infra/main.parameters.json.
 #
-# Safe to run again: it finds the registration by --app-id or by display name and brings it up to date.
+# Safe to run again: it finds the registration by --app-id or by display name and brings it up to date, keeping what
+# was added since (redirect URIs, pre-authorised client applications, extra Application ID URIs: merge-app.mjs reads
+# the current registration and merges it with the manifest before the one PATCH).
 # Needs the Azure CLI signed in (az login) as someone who may register applications in the tenant
-# (Application Administrator, Cloud Application Administrator, or the owner of an existing registration).
+# (Application Administrator, Cloud Application Administrator, or the owner of an existing registration), and Node.js
+# (a prerequisite of this repository) for the merge.
 set -euo pipefail
 
 usage() {
@@ -93,9 +96,15 @@ for host in "${REDIRECT_HOSTS[@]+"${REDIRECT_HOSTS[@]}"}"; do
   [[ "$host" =~ $HOST_RE ]] || die "--redirect-host must be a host name without scheme or path, got: $host"
 done
 
-MANIFEST="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/app-manifest.json"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+MANIFEST="$HERE/app-manifest.json"
+MERGE="$HERE/merge-app.mjs"
 [ -f "$MANIFEST" ] || die "cannot find $MANIFEST"
+[ -f "$MERGE" ] || die "cannot find $MERGE"
 command -v az >/dev/null 2>&1 || die "the Azure CLI (az) is not installed"
+command -v node >/dev/null 2>&1 || die "Node.js (node) is needed to merge the manifest with the current registration without losing redirect URIs or pre-authorised applications; install Node.js 20 or later (a prerequisite of this repository)"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
 TENANT_ID="$(az account show --query tenantId --output tsv 2>/dev/null)" || die "sign in first: az login"
 GRAPH="$(az cloud show --query endpoints.microsoftGraphResourceId --output tsv)"
 GRAPH="${GRAPH%/}"
@@ -118,34 +127,32 @@ else
 fi
 OBJECT_ID="$(az ad app show --id "$APP_ID" --query id --output tsv)"
 
-# 2. App roles, scope, token version, optional claims and ID-token sign-in, from the manifest (Microsoft Graph).
+# 2. App roles, scope, token version, optional claims, ID-token sign-in, Application ID URIs (api://<client id> plus
+#    any extra ones) and sign-in redirect URIs, in one PATCH through Microsoft Graph. Graph replaces web, api and
+#    optionalClaims as a whole, so the body is the manifest merged with the registration as it is now.
+az rest --method GET --uri "$GRAPH/v1.0/applications/$OBJECT_ID" --output json >"$WORK/current.json" || die "cannot read the registration $APP_ID"
+MERGE_ARGS=(--app-id "$APP_ID")
+for uri in "${EXTRA_URIS[@]+"${EXTRA_URIS[@]}"}"; do
+  MERGE_ARGS+=(--identifier-uri "$uri")
+done
+for host in "${REDIRECT_HOSTS[@]+"${REDIRECT_HOSTS[@]}"}"; do
+  MERGE_ARGS+=(--redirect-uri "https://$host/.auth/login/aad/callback")
+done
+node "$MERGE" "$MANIFEST" "$WORK/current.json" "${MERGE_ARGS[@]}" >"$WORK/body.json" || die "cannot merge $(basename "$MANIFEST") with the registration"
 az rest --method PATCH \
   --uri "$GRAPH/v1.0/applications/$OBJECT_ID" \
   --headers "Content-Type=application/json" \
-  --body "@$MANIFEST" >/dev/null
-echo "Applied $(basename "$MANIFEST")."
+  --body "@$WORK/body.json" >/dev/null
+echo "Applied $(basename "$MANIFEST") (kept the registration's redirect URIs, pre-authorised applications and Application ID URIs)."
+az rest --method GET --uri "$GRAPH/v1.0/applications/$OBJECT_ID" --output json >"$WORK/current.json"
+node -e '
+  const app = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`Application ID URIs: ${(app.identifierUris ?? []).join(" ")}`);
+  console.log(`Sign-in redirect URIs: ${(app.web?.redirectUris ?? []).join(" ") || "(none yet)"}`);
+  console.log(`Pre-authorised applications: ${(app.api?.preAuthorizedApplications ?? []).map((a) => a.appId).join(" ") || "(none)"}`);
+' "$WORK/current.json"
 
-# 3. Application ID URIs: api://<client id> always, plus any extra ones.
-IDENTIFIER_URIS=("api://$APP_ID" "${EXTRA_URIS[@]+"${EXTRA_URIS[@]}"}")
-az ad app update --id "$APP_ID" --identifier-uris "${IDENTIFIER_URIS[@]}" >/dev/null
-echo "Application ID URIs: ${IDENTIFIER_URIS[*]}"
-
-# 4. Sign-in redirect URIs for App Service Authentication (kept: the ones already registered).
-if [ "${#REDIRECT_HOSTS[@]}" -gt 0 ]; then
-  mapfile -t REDIRECT_URIS < <(az ad app show --id "$APP_ID" --query "web.redirectUris[]" --output tsv)
-  for host in "${REDIRECT_HOSTS[@]}"; do
-    uri="https://$host/.auth/login/aad/callback"
-    case " ${REDIRECT_URIS[*]+"${REDIRECT_URIS[*]}"} " in
-      *" $uri "*) ;;
-      *) REDIRECT_URIS+=("$uri") ;;
-    esac
-  done
-  # The web settings are written together: the ID-token sign-in switch must survive the redirect URI update.
-  az ad app update --id "$APP_ID" --web-redirect-uris "${REDIRECT_URIS[@]}" --enable-id-token-issuance true >/dev/null
-  echo "Sign-in redirect URIs: ${REDIRECT_URIS[*]}"
-fi
-
-# 5. The service principal, with assignment required: no role, no token.
+# 3. The service principal, with assignment required: no role, no token.
 if ! az ad sp show --id "$APP_ID" --query id --output tsv >/dev/null 2>&1; then
   az ad sp create --id "$APP_ID" >/dev/null
   echo "Created the service principal."

@@ -2,7 +2,8 @@
 // Regenerates the parts of infra/ that are derived from other files, so they never drift by hand:
 //   - the saved searches in modules/monitoring.json, from kql/*.kql (ARM cannot read files, so the text is embedded);
 //   - the gateway policies in modules/api-management.json, from apim/*.xml;
-//   - the role table in README.md and roles/sovereign-mcp-reader.json, from modules/roles.json;
+//   - the token validation fragments apim/validate-*.xml, embedded next to the policies;
+//   - the role table in README.md and the standalone read roles roles/*.json, from modules/roles.json;
 //   - main.packed.json: main.json with every linked module inlined, for `az deployment group create --template-file`
 //     (a local template file cannot use templateLink.relativePath);
 //   - main.bicep: the entry point the Azure Developer CLI needs (it provisions Bicep only), which hands every
@@ -68,12 +69,16 @@ function withSavedSearches(monitoring) {
 
 function withPolicies(apim) {
   const read = (file) => armLiteral(readFileSync(join(INFRA, 'apim', file), 'utf8'));
+  // The token validation elements are fragments that replace a placeholder in api-policy.xml: no trailing newline.
+  const fragment = (file) => armLiteral(readFileSync(join(INFRA, 'apim', file), 'utf8').trimEnd());
   return {
     ...apim,
     variables: {
       ...apim.variables,
       apiPolicyTemplate: read('api-policy.xml'),
       anonymousPolicyTemplate: read('anonymous-policy.xml'),
+      validateAzureAdTokenTemplate: fragment('validate-azure-ad-token.xml'),
+      validateJwtTemplate: fragment('validate-jwt.xml'),
     },
   };
 }
@@ -110,10 +115,30 @@ function withRoleTable(readme, roles) {
   return readme.slice(0, start) + roleTable(roles) + readme.slice(end + ROLE_TABLE_END.length);
 }
 
-function withReaderRole(readerFile, roles) {
-  const reader = customRoles(roles).find((role) => role.label === 'Sovereign MCP Reader');
-  if (!reader) throw new Error('modules/roles.json has no Sovereign MCP Reader role');
-  return { ...readerFile, Actions: [...reader.actions], DataActions: [...reader.dataActions] };
+/**
+ * The read roles as standalone definitions for `az role definition create` (a test principal, or a person running the
+ * app locally with AZURE_LOCAL_CREDENTIAL): the Reader (for the managed resource groups) and the Key Reader (for the
+ * department Key Vault only), exactly as modules/roles.json defines them.
+ */
+export const STANDALONE_ROLES = {
+  'sovereign-mcp-reader.json': { label: 'Sovereign MCP Reader', scope: '/subscriptions/<subscription id>/resourceGroups/<managed resource group>' },
+  'sovereign-mcp-key-reader.json': { label: 'Sovereign MCP Key Reader', scope: '/subscriptions/<subscription id>/resourceGroups/<resource group of the department Key Vault>' },
+};
+
+function standaloneRole({ label, scope }, roles) {
+  const role = customRoles(roles).find((r) => r.label === label);
+  if (!role) throw new Error(`modules/roles.json has no ${label} role`);
+  return {
+    Name: label,
+    IsCustom: true,
+    Description: role.description,
+    Actions: [...role.actions],
+    NotActions: [],
+    DataActions: [...role.dataActions],
+    NotDataActions: [],
+    // Replace with the resource groups the role may be assigned in (never the whole subscription).
+    AssignableScopes: [scope],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -218,7 +243,7 @@ function outputs() {
     [join(INFRA, 'modules', 'monitoring.json'), json(withSavedSearches(readJson(join(INFRA, 'modules', 'monitoring.json'))))],
     [join(INFRA, 'modules', 'api-management.json'), json(withPolicies(readJson(join(INFRA, 'modules', 'api-management.json'))))],
     [join(INFRA, 'README.md'), withRoleTable(readFileSync(join(INFRA, 'README.md'), 'utf8'), roles)],
-    [join(INFRA, 'roles', 'sovereign-mcp-reader.json'), json(withReaderRole(readJson(join(INFRA, 'roles', 'sovereign-mcp-reader.json')), roles))],
+    ...Object.entries(STANDALONE_ROLES).map(([file, role]) => [join(INFRA, 'roles', file), json(standaloneRole(role, roles))]),
   ]);
 }
 

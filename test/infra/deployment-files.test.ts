@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ROLES } from '../../shared/auth/roles.js';
 import { loadTemplateSet, resourcesOf, type Json } from './templates.js';
@@ -26,6 +29,19 @@ describe('infra deployment files', () => {
     }
     expect(UK_REGIONS).toContain(file.parameters.location.value);
     expect(file.parameters.managedResourceGroups.value.length).toBeGreaterThan(0);
+    // Protected groups are managed groups the department policy protects.
+    for (const group of file.parameters.protectedResourceGroups?.value ?? []) expect(file.parameters.managedResourceGroups.value).toContain(group);
+  });
+
+  it('has obvious placeholders, never plausible-looking ids, for the tenant and the app registration', () => {
+    const file = readJson('infra/main.parameters.json');
+    for (const name of ['tenantId', 'entraClientId']) {
+      const value = file.parameters[name].value;
+      expect(value).toMatch(/^<[a-z-]+>$/);
+      // A placeholder left in fails the deployment at once: both parameters must be GUID-sized.
+      expect(value.length).toBeLessThan(main.parameters[name].minLength);
+    }
+    expect(readFileSync('infra/README.md', 'utf8')).toContain('`<tenant-id>`');
   });
 
   it('packs main.json and every module into main.packed.json, with no relative links left', () => {
@@ -80,11 +96,74 @@ describe('infra deployment files', () => {
         dataActions: r.properties.permissions[0].dataActions,
       }));
     expect(documented).toEqual(defined);
-    expect(defined.map((role: Json) => role.name)).toEqual(['Sovereign MCP Reader', 'Sovereign MCP Operator', 'Sovereign MCP Delete', 'Sovereign MCP Group Writer', 'Sovereign MCP Platform']);
+    expect(defined.map((role: Json) => role.name)).toEqual([
+      'Sovereign MCP Reader',
+      'Sovereign MCP Key Reader',
+      'Sovereign MCP Operator',
+      'Sovereign MCP Key Operator',
+      'Sovereign MCP Identity Assigner',
+      'Sovereign MCP Delete',
+      'Sovereign MCP Group Writer',
+      'Sovereign MCP Platform',
+    ]);
   });
 });
 
 describe('Entra app registration', () => {
+  it('merges the manifest with the current registration, keeping redirect URIs, pre-authorised apps and identifier URIs', async () => {
+    const { mergeApp } = await import(pathToFileURL(resolve('infra/entra/merge-app.mjs')).href);
+    const manifest = readJson('infra/entra/app-manifest.json');
+    const scope = manifest.api.oauth2PermissionScopes[0].id;
+    const current = {
+      appId: '11111111-2222-4333-8444-555555555555',
+      identifierUris: ['api://11111111-2222-4333-8444-555555555555', 'https://mcp.example.gov.uk'],
+      web: {
+        homePageUrl: 'https://mcp.example.gov.uk',
+        redirectUris: ['https://func-a.azurewebsites.net/.auth/login/aad/callback'],
+        implicitGrantSettings: { enableIdTokenIssuance: false, enableAccessTokenIssuance: true },
+      },
+      api: {
+        requestedAccessTokenVersion: 1,
+        knownClientApplications: ['aebc6443-996d-45c2-90f0-388ff96faa56'],
+        oauth2PermissionScopes: manifest.api.oauth2PermissionScopes,
+        preAuthorizedApplications: [{ appId: 'aebc6443-996d-45c2-90f0-388ff96faa56', delegatedPermissionIds: [scope] }],
+      },
+      optionalClaims: { idToken: [{ name: 'email', essential: false }], accessToken: [], saml2Token: [] },
+    };
+    const body = mergeApp(manifest, current, { redirectUris: ['https://apim-a.azure-api.net/.auth/login/aad/callback', 'https://func-a.azurewebsites.net/.auth/login/aad/callback'] });
+    expect(body.web.redirectUris).toEqual(['https://func-a.azurewebsites.net/.auth/login/aad/callback', 'https://apim-a.azure-api.net/.auth/login/aad/callback']);
+    expect(body.web.homePageUrl).toBe('https://mcp.example.gov.uk');
+    expect(body.web.implicitGrantSettings).toEqual(manifest.web.implicitGrantSettings);
+    expect(body.api.preAuthorizedApplications).toEqual(current.api.preAuthorizedApplications);
+    expect(body.api.knownClientApplications).toEqual(current.api.knownClientApplications);
+    expect(body.api.requestedAccessTokenVersion).toBe(2);
+    expect(body.identifierUris).toEqual(current.identifierUris);
+    expect(body.appRoles).toEqual(manifest.appRoles);
+    expect(body.optionalClaims.idToken.map((claim: Json) => claim.name).sort()).toEqual(['auth_time', 'email', 'preferred_username']);
+    // A new registration: the manifest, api://<client id>, nothing else.
+    const fresh = mergeApp(manifest, { appId: current.appId }, {});
+    expect(fresh.identifierUris).toEqual([`api://${current.appId}`]);
+    expect(fresh.web.redirectUris).toEqual([]);
+    expect(fresh.api.preAuthorizedApplications).toEqual([]);
+  });
+
+  it('runs the merge from the command line, as register-app.sh does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'entra-'));
+    try {
+      const currentFile = join(dir, 'current.json');
+      writeFileSync(currentFile, JSON.stringify({ appId: 'a', web: { redirectUris: ['https://x/.auth/login/aad/callback'] }, api: { preAuthorizedApplications: [{ appId: 'vscode', delegatedPermissionIds: ['s'] }] } }));
+      const run = spawnSync(process.execPath, ['infra/entra/merge-app.mjs', 'infra/entra/app-manifest.json', currentFile, '--redirect-uri', 'https://y/.auth/login/aad/callback', '--identifier-uri', 'https://mcp.example.gov.uk'], { encoding: 'utf8' });
+      expect(run.stderr).toBe('');
+      const body = JSON.parse(run.stdout);
+      expect(body.web.redirectUris).toEqual(['https://x/.auth/login/aad/callback', 'https://y/.auth/login/aad/callback']);
+      expect(body.api.preAuthorizedApplications).toEqual([{ appId: 'vscode', delegatedPermissionIds: ['s'] }]);
+      expect(body.identifierUris).toEqual(['api://a', 'https://mcp.example.gov.uk']);
+      expect(readFileSync('infra/entra/register-app.sh', 'utf8')).toContain('merge-app.mjs');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   const manifest = readJson('infra/entra/app-manifest.json');
 
   it('defines exactly the app roles the app checks, Mcp.Approver for people only', () => {

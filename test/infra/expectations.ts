@@ -1,35 +1,68 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { APP_SETTING_NAMES, LOCAL_ONLY_SETTING_NAMES, PLATFORM_SETTING_NAMES } from '../../shared/config/settings.js';
 import { findTool, TOOLS } from '../../shared/tools/registry.js';
-import { requiredPermissions } from '../../dev/role-actions.js';
+import type { RiskTier, ToolDefinition } from '../../shared/tools/tool.js';
 import type { CheckContext } from './template-checks.js';
 
 const isDelete = (action: string) => /\/delete$/i.test(action);
 const union = (...lists: (readonly string[])[]) => [...new Set(lists.flat())].sort();
 
-const read = requiredPermissions(TOOLS, ['read']);
-const write = requiredPermissions(TOOLS, ['write']);
-const destructive = requiredPermissions(TOOLS, ['destructive']);
+/**
+ * Where an action applies, by its provider namespace. The tools touch Key Vault only in the department vault
+ * (KEY_VAULT_URL) and hand out only the app's own identity, so those rights belong on that one vault and that one
+ * identity — never on whole managed resource groups, where they would reach every vault and identity inside.
+ * Everything else the tools do is in the managed resource groups.
+ */
+export type ActionScope = 'managed groups' | 'department vault' | 'app identity';
+const SCOPE_BY_NAMESPACE: Record<string, ActionScope> = {
+  'Microsoft.KeyVault': 'department vault',
+  'Microsoft.ManagedIdentity': 'app identity',
+};
+export const actionScopeOf = (action: string): ActionScope => SCOPE_BY_NAMESPACE[action.split('/')[0]!] ?? 'managed groups';
+
+/** The custom role that carries a tool's action, by the tool's risk tier and where the action applies. */
+export const ROLE_FOR: Record<RiskTier, Partial<Record<ActionScope, string>>> = {
+  read: { 'managed groups': 'Sovereign MCP Reader', 'department vault': 'Sovereign MCP Key Reader' },
+  write: { 'managed groups': 'Sovereign MCP Operator', 'department vault': 'Sovereign MCP Key Operator', 'app identity': 'Sovereign MCP Identity Assigner' },
+  destructive: { 'managed groups': 'Sovereign MCP Delete' },
+};
+
+/**
+ * The role for one action a tool declares. A delete always goes to the destructive tier (storage_account_create
+ * declares storageAccounts/delete to remove an account whose creation failed half-way; that delete lives in the
+ * Delete role, so a deployment without destructive tools holds no delete right at all).
+ */
+export function roleFor(tier: RiskTier, action: string): string {
+  const effective: RiskTier = isDelete(action) ? 'destructive' : tier;
+  const role = ROLE_FOR[effective][actionScopeOf(action)];
+  if (!role) throw new Error(`no custom role carries ${effective} actions on the ${actionScopeOf(action)} (${action}): add one to ROLE_FOR and modules/roles.json`);
+  return role;
+}
+
+/** Every role the tools call for, with exactly the actions routed to it. */
+function toolRoles(tools: readonly ToolDefinition[]): Record<string, { actions: string[]; dataActions: string[] }> {
+  const roles: Record<string, { actions: string[]; dataActions: string[] }> = {};
+  for (const labels of Object.values(ROLE_FOR)) for (const label of Object.values(labels)) roles[label] = { actions: [], dataActions: [] };
+  for (const tool of tools) {
+    for (const action of tool.azurePermissions.actions) roles[roleFor(tool.risk, action)]!.actions.push(action);
+    for (const action of tool.azurePermissions.dataActions) roles[roleFor(tool.risk, action)]!.dataActions.push(action);
+  }
+  return Object.fromEntries(Object.entries(roles).map(([label, { actions, dataActions }]) => [label, { actions: union(actions), dataActions: union(dataActions) }]));
+}
+
+export const TOOL_ROLES = toolRoles(TOOLS);
 const groupCreate = findTool('group_create')!.azurePermissions;
 
 /**
- * What each custom role must hold, derived from the tools' declared permissions per risk tier:
- * - Reader: exactly the read tools' actions.
- * - Operator: the write tools' actions without deletes. (storage_account_create declares storageAccounts/delete to
- *   remove an account whose creation failed half-way; that delete lives in the Delete role, so a deployment without
- *   destructive tools holds no delete right at all.)
- * - Delete: the destructive tools' actions plus any delete a write tool declares.
+ * What each custom role must hold, derived from the tools' declared permissions per risk tier and per scope
+ * (ROLE_FOR): Reader / Operator / Delete on the managed groups, Key Reader / Key Operator on the department vault,
+ * Identity Assigner on the app's identity. Two more:
  * - Group Writer: exactly group_create's actions, for the subscription scope a new group needs.
  * - Platform: not a tool's; what the app needs on its own audit storage (blob append for the audit chain, table
  *   entities for approvals), written out here because no tool declares it.
  */
 export const EXPECTED_ROLES: CheckContext['expectedRoles'] = {
-  'Sovereign MCP Reader': read,
-  'Sovereign MCP Operator': { actions: write.actions.filter((a) => !isDelete(a)), dataActions: write.dataActions.filter((a) => !isDelete(a)) },
-  'Sovereign MCP Delete': {
-    actions: union(destructive.actions, write.actions.filter(isDelete)),
-    dataActions: union(destructive.dataActions, write.dataActions.filter(isDelete)),
-  },
+  ...TOOL_ROLES,
   'Sovereign MCP Group Writer': { actions: union(groupCreate.actions), dataActions: union(groupCreate.dataActions) },
   'Sovereign MCP Platform': {
     actions: [
@@ -49,6 +82,53 @@ export const EXPECTED_ROLES: CheckContext['expectedRoles'] = {
       'Microsoft.Storage/storageAccounts/tableServices/tables/entities/write',
     ],
   },
+};
+
+/** Roles that are the app's own, not the tools': they are left out when comparing the roles' union with the tools'. */
+export const PLATFORM_ROLES = ['Sovereign MCP Platform'];
+
+/**
+ * Where every role may be assigned (custom roles' assignableScopes): never the whole subscription, except Group
+ * Writer, whose only purpose is creating groups that do not exist yet. A custom role cannot be limited to a single
+ * resource, so the vault and identity roles are assignable in the app's own group and assigned on the one resource.
+ */
+export const ASSIGNABLE_SCOPES: CheckContext['assignableScopes'] = {
+  'Sovereign MCP Reader': 'managed groups',
+  'Sovereign MCP Key Reader': 'app group',
+  'Sovereign MCP Operator': 'unprotected managed groups',
+  'Sovereign MCP Key Operator': 'app group',
+  'Sovereign MCP Identity Assigner': 'app group',
+  'Sovereign MCP Delete': 'unprotected managed groups',
+  'Sovereign MCP Group Writer': 'subscription',
+  'Sovereign MCP Platform': 'app group',
+};
+
+/**
+ * Every role assignment the deployment may make: role (custom label, or built-in name) → where, to whom, and under
+ * which switch. Anything else the templates assign is a violation, and so is anything here they do not assign.
+ */
+export const ROLE_GRANTS: CheckContext['roleGrants'] = {
+  'Sovereign MCP Reader': [{ on: 'managed group' }],
+  'Sovereign MCP Key Reader': [{ on: 'department vault' }],
+  'Sovereign MCP Operator': [{ on: 'unprotected managed group' }],
+  'Sovereign MCP Key Operator': [{ on: 'department vault' }],
+  'Sovereign MCP Identity Assigner': [{ on: 'app identity' }],
+  'Sovereign MCP Delete': [{ on: 'unprotected managed group', when: 'enableDestructiveTools' }],
+  'Sovereign MCP Group Writer': [{ on: 'subscription', when: 'enableGroupCreate' }],
+  'Sovereign MCP Platform': [{ on: 'audit container' }, { on: 'approvals table', when: 'enableDestructiveTools' }],
+  // Storage encrypted with the department's keys unwraps them through the identity.
+  'Key Vault Crypto Service Encryption User': [{ on: 'department vault' }],
+  // What the Functions host documents for identity-based AzureWebJobsStorage and the deployment package; never the audit account.
+  'Storage Blob Data Owner': [{ on: 'host storage account' }],
+  // Telemetry with Entra authentication: the app, and the gateway with its own identity.
+  'Monitoring Metrics Publisher': [{ on: 'Application Insights' }, { on: 'Application Insights', principal: 'gateway', when: 'enableApiManagement' }],
+};
+
+/** The built-in roles the templates may assign (by role definition id); any other built-in role is a violation. */
+export const BUILT_IN_ROLES: CheckContext['builtInRoles'] = {
+  'e147488a-f6f5-4113-8e2d-b22465e65bf6': 'Key Vault Crypto Service Encryption User',
+  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
+  '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
 };
 
 /**
@@ -85,5 +165,12 @@ export function kqlFiles(dir = 'infra/kql'): Record<string, string> {
 }
 
 export function checkContext(): CheckContext {
-  return { expectedRoles: EXPECTED_ROLES, expectedAppSettings: EXPECTED_APP_SETTINGS, kqlFiles: kqlFiles() };
+  return {
+    expectedRoles: EXPECTED_ROLES,
+    assignableScopes: ASSIGNABLE_SCOPES,
+    roleGrants: ROLE_GRANTS,
+    builtInRoles: BUILT_IN_ROLES,
+    expectedAppSettings: EXPECTED_APP_SETTINGS,
+    kqlFiles: kqlFiles(),
+  };
 }

@@ -1,4 +1,5 @@
 import { allResources, linksOf, resourcesOf, type Json, type TemplateSet } from './templates.js';
+import { checkDeployments } from './deployment-checks.js';
 
 /**
  * The deployment's invariants, as a function from templates to violations (empty: all hold). Each message names the
@@ -8,13 +9,42 @@ import { allResources, linksOf, resourcesOf, type Json, type TemplateSet } from 
 export interface CheckContext {
   /** Each custom role's exact permissions, by its label (roleName without the deployment suffix). */
   expectedRoles: Record<string, { actions: readonly string[]; dataActions: readonly string[] }>;
+  /** Where each custom role may be assigned (its assignableScopes), by label. */
+  assignableScopes: Record<string, 'managed groups' | 'unprotected managed groups' | 'app group' | 'subscription'>;
+  /** Every role assignment the deployment may make, by role (custom label or built-in name). */
+  roleGrants: Record<string, { on: GrantScope; when?: 'enableDestructiveTools' | 'enableGroupCreate' | 'enableApiManagement'; principal?: 'app' | 'gateway' }[]>;
+  /** The built-in roles the templates may assign: role definition id → name. */
+  builtInRoles: Record<string, string>;
   /** The exact set of app settings the template must set on the Function App. */
   expectedAppSettings: readonly string[];
   /** The audit queries: file name without .kql, and text. */
   kqlFiles: Record<string, string>;
 }
 
+export type GrantScope =
+  | 'managed group'
+  | 'unprotected managed group'
+  | 'department vault'
+  | 'app identity'
+  | 'subscription'
+  | 'audit container'
+  | 'approvals table'
+  | 'host storage account'
+  | 'Application Insights';
+
 export const UK_REGIONS = ['uksouth', 'ukwest'] as const;
+
+/**
+ * Actions no role of this deployment may hold, in any form: reading or regenerating account keys, minting SAS tokens
+ * (each is a way around Entra authentication and the audit trail), and anything under Microsoft.Authorization
+ * (granting access or changing policy). '*' stands for any text.
+ */
+export const DANGEROUS_ACTIONS = ['*/listKeys/action', '*/regeneratekey/action', '*/listAccountSas/action', '*/listServiceSas/action', 'Microsoft.Authorization/*'];
+const dangerous = (action: string) =>
+  DANGEROUS_ACTIONS.find((pattern) => new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`, 'i').test(action));
+
+/** The longest renewal period rate-limit-by-key accepts, in seconds. */
+export const MAX_RATE_LIMIT_PERIOD_SECONDS = 300;
 
 /** Azure public regions outside the UK: none may appear anywhere in the templates. */
 const NON_UK_REGIONS = [
@@ -64,6 +94,7 @@ export const DIAGNOSTIC_SETTINGS: Record<string, true | string> = {
   'Microsoft.Authorization/roleDefinitions': 'recorded in the Azure activity log',
   'Microsoft.Authorization/roleAssignments': 'recorded in the Azure activity log',
   'Microsoft.Authorization/policyAssignments': 'recorded in the Azure activity log',
+  'Microsoft.Authorization/policyDefinitions': 'recorded in the Azure activity log',
   'Microsoft.Authorization/locks': 'recorded in the Azure activity log',
   'Microsoft.Resources/deployments': 'recorded in the Azure activity log',
   'Microsoft.Insights/diagnosticSettings': 'is the setting',
@@ -80,6 +111,7 @@ const PRIVILEGED_BUILT_IN_ROLES: Record<string, string> = {
 const ALLOWED_LOCATIONS_POLICY = 'e56962a6-4747-49cd-b67b-bf8b01975c4c';
 const STORAGE_CMK_POLICY = '6fac406b-40ca-413b-bf8e-0bf964659c25';
 export const DELETE_ROLE = 'Sovereign MCP Delete';
+export const AUDIT_POLICY_CONDITION = "[not(parameters('auditImmutabilityLocked'))]";
 export const UNAUTHENTICATED_PATHS = ['/health', '/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -403,6 +435,15 @@ export function checkTemplates(set: TemplateSet, context: CheckContext): string[
     );
     if (!policy) fail(`${file}: audit container ${label(resource)} has no immutability (WORM) policy`);
     else {
+      // Written on every deployment until the operator locks it (then only an extension is allowed): conditioned on
+      // auditImmutabilityLocked alone, which defaults to false.
+      if (policy.condition !== undefined && squash(String(policy.condition)) !== squash(AUDIT_POLICY_CONDITION)) {
+        fail(`${file}: audit container ${label(resource)}'s immutability policy is conditioned on ${policy.condition}, not only ${AUDIT_POLICY_CONDITION}`);
+      }
+      if (policy.condition !== undefined && set.templates.get(file).parameters?.auditImmutabilityLocked?.type !== 'bool') fail(`${file}: parameter auditImmutabilityLocked must be a bool`);
+      if (policy.condition !== undefined && set.templates.get(set.main).parameters?.auditImmutabilityLocked?.defaultValue !== false) {
+        fail(`${set.main}: parameter auditImmutabilityLocked must default to false (the policy is written until an operator locks it)`);
+      }
       if (policy.properties?.allowProtectedAppendWrites !== true) fail(`${file}: audit container ${label(resource)}'s immutability policy does not allow appends (the audit writer appends)`);
       if (policy.properties?.immutabilityPeriodSinceCreationInDays === undefined) fail(`${file}: audit container ${label(resource)}'s immutability policy sets no retention`);
     }
@@ -419,6 +460,8 @@ export function checkTemplates(set: TemplateSet, context: CheckContext): string[
     const dataActions: string[] = permissions.flatMap((p) => p.dataActions ?? []);
     roles.set(name, { actions, dataActions });
     for (const action of [...actions, ...dataActions]) {
+      const pattern = dangerous(action);
+      if (pattern) fail(`${file}: role ${name} grants the dangerous action ${action} (${pattern})`);
       if (action.includes('*')) fail(`${file}: role ${name} grants wildcard action ${action}`);
       if (/^Microsoft\.Authorization\//i.test(action) && !/\/read$/i.test(action)) fail(`${file}: role ${name} grants Microsoft.Authorization write ${action}`);
       if (/\/delete$/i.test(action) && name !== DELETE_ROLE) fail(`${file}: role ${name} grants delete ${action} outside the ${DELETE_ROLE} role`);
@@ -485,21 +528,21 @@ export function checkTemplates(set: TemplateSet, context: CheckContext): string[
     return Array.isArray(list) && JSON.stringify(sorted(list)) === JSON.stringify(sorted(UK_REGIONS));
   });
   if (!ukOnly) fail('no Allowed locations policy assignment restricted to uksouth and ukwest');
+  for (const { file, resource } of assignments) {
+    const mode = resource.properties?.enforcementMode;
+    if (mode !== undefined && mode !== 'Default') fail(`${file}: policy assignment ${label(resource)} is not enforced (enforcementMode ${mode})`);
+  }
   if (!assignments.some((entry) => definitionOf(entry).includes(STORAGE_CMK_POLICY))) fail('no policy assignment auditing storage accounts without a customer-managed key');
 
   // API Management: TLS 1.2, HTTPS, token validation, per-caller rate limit, no bodies in the logs.
-  for (const { file, resource } of ofType('Microsoft.ApiManagement/service')) {
-    const custom = resource.properties?.customProperties ?? {};
-    for (const protocol of ['Protocols.Tls10', 'Protocols.Tls11', 'Protocols.Ssl30', 'Backend.Protocols.Tls10', 'Backend.Protocols.Tls11', 'Backend.Protocols.Ssl30']) {
-      const key = `Microsoft.WindowsAzure.ApiManagement.Gateway.Security.${protocol}`;
-      if (String(custom[key]).toLowerCase() !== 'false') fail(`${file}: API Management ${label(resource)} allows ${protocol.replace('Protocols.', '')} (TLS below 1.2)`);
-    }
+  // (TLS per tier, the rendered token validation and the routes let through without a token are checked on the
+  // evaluated deployment: deployment-checks.ts.)
+  for (const { file } of ofType('Microsoft.ApiManagement/service')) {
     const template = set.templates.get(file);
     for (const api of resourcesOf(template).filter((r: Json) => r.type === 'Microsoft.ApiManagement/service/apis')) {
       if (JSON.stringify(api.properties?.protocols) !== JSON.stringify(['https'])) fail(`${file}: API Management API ${label(api)} accepts plain HTTP`);
     }
     const policies = JSON.stringify(template.variables ?? {});
-    if (!policies.includes('<validate-azure-ad-token')) fail(`${file}: API Management policy does not validate the Entra token (validate-azure-ad-token)`);
     if (!/<rate-limit-by-key[^>]*oid/.test(policies.replace(/&quot;|\\"/g, '"'))) fail(`${file}: API Management policy does not rate limit per caller (rate-limit-by-key on the token's oid)`);
     for (const diagnostic of resourcesOf(template).filter((r: Json) => r.type === 'Microsoft.ApiManagement/service/apis/diagnostics')) {
       for (const side of ['frontend', 'backend']) {
@@ -509,6 +552,19 @@ export function checkTemplates(set: TemplateSet, context: CheckContext): string[
       }
     }
   }
+
+  // The gateway's rate-limit period never exceeds what rate-limit-by-key accepts.
+  for (const [file, template] of set.templates) {
+    for (const [name, parameter] of Object.entries<Json>(template.parameters ?? {})) {
+      if (!/RateLimitPeriodSeconds$/i.test(name)) continue;
+      if (typeof parameter.maxValue !== 'number' || parameter.maxValue > MAX_RATE_LIMIT_PERIOD_SECONDS) {
+        fail(`${file}: parameter ${name} must have maxValue ${MAX_RATE_LIMIT_PERIOD_SECONDS} or less (the longest renewal-period of rate-limit-by-key)`);
+      }
+    }
+  }
+
+  // What the deployment does for realistic parameters: grants and their scopes, rendered policies, authentication.
+  violations.push(...checkDeployments(set, context));
 
   return violations;
 }

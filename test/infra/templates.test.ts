@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allResources, cloneSet, loadTemplateSet, resourcesOf, type Json, type TemplateSet } from './templates.js';
 import { appSettingsOf, checkTemplates, expressionOf } from './template-checks.js';
-import { checkContext, EXPECTED_APP_SETTINGS, EXPECTED_ROLES } from './expectations.js';
+import { actionScopeOf, checkContext, EXPECTED_APP_SETTINGS, EXPECTED_ROLES, PLATFORM_ROLES, roleFor, TOOL_ROLES } from './expectations.js';
+import { checkTokenValidation, renderGatewayPolicies, SAMPLE_CLIENT_ID, SAMPLE_SCOPE } from './deployment-checks.js';
+import { parseXml } from './xml.js';
+import { TOOLS } from '../../shared/tools/registry.js';
+import { requiredPermissions } from '../../dev/role-actions.js';
 
 /** Offline checks of the deployment templates in infra/: they parse, link, and keep every security invariant. */
 const set = loadTemplateSet('infra/main.json');
@@ -17,6 +21,7 @@ const MODULES = [
   'storage',
   'function-app',
   'roles',
+  'policy-definitions',
   'group-access',
   'app-access',
   'subscription-access',
@@ -83,19 +88,81 @@ describe('infra templates', () => {
     expect(settings.values.KEY_VAULT_VERIFY_CHALLENGE_RESOURCE).toBe('true');
   });
 
-  it('keeps infra/roles/sovereign-mcp-reader.json equal to the Reader role of the template', () => {
-    const reader = JSON.parse(readFileSync('infra/roles/sovereign-mcp-reader.json', 'utf8'));
-    expect({ actions: reader.Actions, dataActions: reader.DataActions }).toEqual({
-      actions: role(set, 'Sovereign MCP Reader').actions,
-      dataActions: role(set, 'Sovereign MCP Reader').dataActions,
-    });
-    expect(EXPECTED_ROLES['Sovereign MCP Reader']).toEqual({ actions: [...reader.Actions].sort(), dataActions: [...reader.DataActions].sort() });
+  it('keeps the standalone read roles in infra/roles equal to the template and, together, to what the read tools declare', () => {
+    const file = (name: string) => JSON.parse(readFileSync(`infra/roles/${name}`, 'utf8'));
+    const reader = file('sovereign-mcp-reader.json');
+    const keyReader = file('sovereign-mcp-key-reader.json');
+    const permissions = (label: string) => ({ actions: role(set, label).actions, dataActions: role(set, label).dataActions });
+    expect({ actions: reader.Actions, dataActions: reader.DataActions }).toEqual(permissions('Sovereign MCP Reader'));
+    expect({ actions: keyReader.Actions, dataActions: keyReader.DataActions }).toEqual(permissions('Sovereign MCP Key Reader'));
+    const union = (...lists: string[][]) => [...new Set(lists.flat())].sort();
+    expect({ actions: union(reader.Actions, keyReader.Actions), dataActions: union(reader.DataActions, keyReader.DataActions) }).toEqual(requiredPermissions(TOOLS, ['read']));
+    for (const definition of [reader, keyReader]) expect(definition.AssignableScopes.every((scope: string) => scope.includes('/resourceGroups/'))).toBe(true);
+  });
+
+  it('puts every action a tool declares in exactly the role for its tier and scope, and no role holds more than the tools declare', () => {
+    const template = new Map(
+      resourcesOf(set.templates.get('infra/modules/roles.json'))
+        .filter((r: Json) => r.type === 'Microsoft.Authorization/roleDefinitions')
+        .map((r: Json) => [/format\('([^'(]+?)\s*\(/.exec(r.properties.roleName)![1]!, r.properties.permissions[0]]),
+    );
+    for (const tool of TOOLS) {
+      for (const [kind, actions] of [['actions', tool.azurePermissions.actions], ['dataActions', tool.azurePermissions.dataActions]] as const) {
+        for (const action of actions) {
+          const owner = roleFor(tool.risk, action);
+          expect({ tool: tool.name, action, in: template.get(owner)?.[kind]?.includes(action) }).toEqual({ tool: tool.name, action, in: true });
+          // Key Vault and identity rights never sit in a role that is assigned on whole resource groups.
+          if (actionScopeOf(action) !== 'managed groups') {
+            for (const groupRole of ['Sovereign MCP Reader', 'Sovereign MCP Operator', 'Sovereign MCP Delete']) expect(template.get(groupRole)[kind]).not.toContain(action);
+          }
+        }
+      }
+    }
+    const declared = requiredPermissions(TOOLS, ['read', 'write', 'destructive']);
+    const roles = Object.entries(EXPECTED_ROLES).filter(([label]) => !PLATFORM_ROLES.includes(label));
+    const union = (pick: (r: { actions: readonly string[]; dataActions: readonly string[] }) => readonly string[]) => [...new Set(roles.flatMap(([, r]) => pick(r)))].sort();
+    expect({ actions: union((r) => r.actions), dataActions: union((r) => r.dataActions) }).toEqual(declared);
+    expect(Object.keys(TOOL_ROLES).sort()).toEqual(
+      ['Sovereign MCP Reader', 'Sovereign MCP Key Reader', 'Sovereign MCP Operator', 'Sovereign MCP Key Operator', 'Sovereign MCP Identity Assigner', 'Sovereign MCP Delete'].sort(),
+    );
+  });
+
+  it('renders the gateway policy as well-formed XML: validate-jwt without client apps (the default), validate-azure-ad-token with them', () => {
+    const main = set.templates.get('infra/main.json');
+    expect(main.parameters.authAllowedClientApps.defaultValue).toEqual([]);
+    const audiences = [SAMPLE_CLIENT_ID, `api://${SAMPLE_CLIENT_ID}`];
+    // The default parameters: only what has no default is given.
+    const defaults = renderGatewayPolicies(set, { entraClientId: SAMPLE_CLIENT_ID, managedResourceGroups: ['rg-one'] });
+    const jwt = parseXml(defaults.api);
+    expect(jwt.name).toBe('policies');
+    expect(defaults.api).toContain('<validate-jwt ');
+    expect(defaults.api).not.toContain('<validate-azure-ad-token');
+    expect(defaults.api).toContain(`<openid-config url="https://login.microsoftonline.com/${SAMPLE_SCOPE.tenantId}/v2.0/.well-known/openid-configuration" />`);
+    expect(defaults.api).toContain(`<issuer>https://login.microsoftonline.com/${SAMPLE_SCOPE.tenantId}/v2.0</issuer>`);
+    expect(checkTokenValidation(defaults.api, { tenantId: SAMPLE_SCOPE.tenantId, audiences, clientApps: [] })).toEqual([]);
+
+    const apps = ['c11e0000-0000-4000-8000-0000000000a1'];
+    const listed = renderGatewayPolicies(set, { entraClientId: SAMPLE_CLIENT_ID, managedResourceGroups: ['rg-one'], authAllowedClientApps: apps });
+    parseXml(listed.api);
+    expect(listed.api).toContain(`<client-application-ids><application-id>${apps[0]}</application-id></client-application-ids>`);
+    expect(listed.api).not.toContain('<validate-jwt');
+    expect(checkTokenValidation(listed.api, { tenantId: SAMPLE_SCOPE.tenantId, audiences, clientApps: apps })).toEqual([]);
+    // Each policy is a whole document, and the anonymous routes' policy skips the token validation only for them.
+    for (const xml of Object.values(listed.operationPolicies)) expect(parseXml(xml).name).toBe('policies');
+  });
+
+  it('refuses XML that is not well-formed', () => {
+    expect(() => parseXml('<a><b></a></b>')).toThrow(/closes/);
+    expect(() => parseXml('<a x=1/>')).toThrow(/not quoted/);
+    expect(() => parseXml('<a>fish & chips</a>')).toThrow(/bare '&'/);
+    expect(() => parseXml('<a/><b/>')).toThrow(/after the root/);
+    expect(parseXml('<a x="&quot;1&quot;"><!-- c --><b>t&amp;u</b></a>').children[0]!.text).toBe('t&u');
   });
 
   it('assigns the Delete role, the approvals table and group creation only behind their switches', () => {
     const main = set.templates.get('infra/main.json');
     const groupAccess = resourceIn(set, 'group-access', 'Microsoft.Authorization/roleAssignments', (r) => String(r.properties.roleDefinitionId).includes('deleteRoleId'));
-    expect(groupAccess.condition).toBe("[parameters('assignDeleteRole')]");
+    expect(groupAccess.condition).toBe("[and(parameters('assignDeleteRole'), not(parameters('readOnly')))]");
     const deployment = resourcesOf(main).find((r: Json) => r.properties?.templateLink?.relativePath === 'modules/group-access.json');
     expect(deployment.properties.parameters.assignDeleteRole.value).toBe("[parameters('enableDestructiveTools')]");
     expect(main.parameters.enableDestructiveTools.defaultValue).toBe(false);
@@ -110,7 +177,11 @@ describe('infra templates', () => {
   it('scopes the managed-group roles with one nested deployment per group, and policy on those groups and its own', () => {
     const main = set.templates.get('infra/main.json');
     const groupAccess = resourcesOf(main).find((r: Json) => r.properties?.templateLink?.relativePath === 'modules/group-access.json');
-    expect(groupAccess.resourceGroup).toBe("[parameters('managedResourceGroups')[copyIndex()]]");
+    // A copy for the app's own group is sent to a group that does not exist, so such a deployment fails.
+    expect(groupAccess.resourceGroup).toBe(
+      "[if(equals(toLower(parameters('managedResourceGroups')[copyIndex()]), toLower(resourceGroup().name)), variables('appGroupGuard'), parameters('managedResourceGroups')[copyIndex()])]",
+    );
+    expect(main.variables.appGroupGuard).toMatch(/^ERROR-/);
     expect(groupAccess.copy.count).toBe("[length(parameters('managedResourceGroups'))]");
     const policy = resourcesOf(main).find((r: Json) => r.properties?.templateLink?.relativePath === 'modules/policy.json');
     expect(policy.resourceGroup).toBe("[variables('policyResourceGroups')[copyIndex()]]");
@@ -121,6 +192,7 @@ describe('infra templates', () => {
     for (const { resource } of allResources(set)) {
       expect(JSON.stringify(resource.name)).not.toMatch(/newGuid|utcNow/);
       if (resource.type === 'Microsoft.Authorization/roleDefinitions') expect(resource.name).toMatch(/^\[guid\(subscription\(\)\.id, parameters\('instanceId'\), '[a-z-]+'\)\]$/);
+      if (resource.type === 'Microsoft.Authorization/policyDefinitions') expect(resource.name).toBe("[variables('storageCmkDenyName')]");
     }
   });
 });
@@ -251,8 +323,67 @@ describe('infra template checks catch a broken invariant', () => {
     ],
     [
       'the gateway accepting TLS 1.1',
-      (c) => (resourceIn(c, 'api-management', 'Microsoft.ApiManagement/service').properties.customProperties['Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls11'] = 'True'),
-      'allows Tls11 (TLS below 1.2)',
+      (c) => (c.templates.get('infra/modules/api-management.json').variables.classicTierSecurity['Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls11'] = 'True'),
+      'API Management Developer allows Tls11 (TLS below 1.2)',
+    ],
+    [
+      'cipher settings sent to a v2 tier',
+      (c) => (resourceIn(c, 'api-management', 'Microsoft.ApiManagement/service').properties.customProperties = "[variables('classicTierSecurity')]"),
+      'API Management sets protocol and cipher settings (customProperties) on BasicV2, which does not support changing them',
+    ],
+    [
+      'a tier the TLS check does not know',
+      (c) => c.templates.get('infra/modules/api-management.json').parameters.skuName.allowedValues.push('Basic'),
+      'API Management tier Basic is not known to the TLS check',
+    ],
+    [
+      'a rate-limit period longer than rate-limit-by-key accepts',
+      (c) => delete c.templates.get('infra/main.json').parameters.apiManagementRateLimitPeriodSeconds.maxValue,
+      'infra/main.json: parameter apiManagementRateLimitPeriodSeconds must have maxValue 300 or less',
+    ],
+    [
+      "the gateway module's rate-limit period above 300 seconds",
+      (c) => (c.templates.get('infra/modules/api-management.json').parameters.rateLimitPeriodSeconds.maxValue = 3600),
+      'infra/modules/api-management.json: parameter rateLimitPeriodSeconds must have maxValue 300 or less',
+    ],
+    [
+      'validate-azure-ad-token without client application ids',
+      (c) => {
+        const variables = c.templates.get('infra/modules/api-management.json').variables;
+        variables.validateAzureAdTokenTemplate = variables.validateAzureAdTokenTemplate.replace(/<client-application-ids>.*<\/client-application-ids>/, '');
+      },
+      'validate-azure-ad-token has no <client-application-ids>',
+    ],
+    [
+      'validate-azure-ad-token for the default (empty) client-app list',
+      (c) => (c.templates.get('infra/modules/api-management.json').variables.tokenValidation = "[replace(variables('validateAzureAdTokenTemplate'), '__CLIENT_APPLICATION_IDS__', variables('clientApplicationIdsXml'))]"),
+      'with the gateway without a client-app list: without client applications, the API policy must validate the token with exactly one validate-jwt',
+    ],
+    [
+      'validate-jwt trusting another issuer',
+      (c) => {
+        const variables = c.templates.get('infra/modules/api-management.json').variables;
+        variables.validateJwtTemplate = variables.validateJwtTemplate.replace('<issuer>__ISSUER__</issuer>', '<issuer>https://sts.windows.net/__TENANT_ID__/</issuer>');
+      },
+      'validate-jwt accepts issuers [https://sts.windows.net/',
+    ],
+    [
+      'a gateway policy that is not well-formed XML',
+      (c) => {
+        const variables = c.templates.get('infra/modules/api-management.json').variables;
+        variables.validateJwtTemplate = variables.validateJwtTemplate.replace('</issuers>', '');
+      },
+      'the API policy is not well-formed XML',
+    ],
+    [
+      'the gateway letting /mcp through without a token',
+      (c) => c.templates.get('infra/modules/api-management.json').variables.anonymousOperations.push({ name: 'mcp-open', displayName: 'MCP', method: 'GET', urlTemplate: '/mcp', templateParameters: [] }),
+      'API Management lets GET /mcp through without token validation',
+    ],
+    [
+      'approval pages open at the gateway and excluded from App Service Authentication',
+      (c) => c.templates.get('infra/modules/function-app.json').variables.unauthenticatedPaths.push('/approvals'),
+      'API Management lets /approvals/{id} through without a token and App Service Authentication excludes /approvals',
     ],
     [
       'the gateway logging bodies',
@@ -263,9 +394,9 @@ describe('infra template checks catch a broken invariant', () => {
       'the gateway without token validation',
       (c) => {
         const variables = c.templates.get('infra/modules/api-management.json').variables;
-        variables.apiPolicyTemplate = variables.apiPolicyTemplate.replace(/<validate-azure-ad-token[\s\S]*?<\/validate-azure-ad-token>/, '');
+        variables.apiPolicyTemplate = variables.apiPolicyTemplate.replace('__TOKEN_VALIDATION__', '');
       },
-      'does not validate the Entra token',
+      'the API policy must validate the token with exactly one validate-azure-ad-token',
     ],
     ['a parameter without a description', (c) => delete c.templates.get('infra/modules/storage.json').parameters.skuName.metadata, 'infra/modules/storage.json: parameter skuName has no metadata.description'],
     [
@@ -287,6 +418,167 @@ describe('infra template checks catch a broken invariant', () => {
       'a resource type nobody classified for diagnostics',
       (c) => c.templates.get('infra/modules/identity.json').resources.push({ type: 'Microsoft.Sql/servers', apiVersion: '2023-08-01', name: "[parameters('identityName')]", location: "[parameters('location')]" }),
       'resource type Microsoft.Sql/servers is not classified in DIAGNOSTIC_SETTINGS',
+    ],
+    // The audit container's immutability policy and its lock.
+    [
+      'the immutability policy conditioned on something else',
+      (c) => (resourceIn(c, 'storage', 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies').condition = "[parameters('protectAuditStorage')]"),
+      "immutability policy is conditioned on [parameters('protectAuditStorage')], not only [not(parameters('auditImmutabilityLocked'))]",
+    ],
+    [
+      'the immutability policy locked by default',
+      (c) => (c.templates.get('infra/main.json').parameters.auditImmutabilityLocked.defaultValue = true),
+      'parameter auditImmutabilityLocked must default to false',
+    ],
+    [
+      'the immutability policy written after it is locked',
+      (c) => delete resourceIn(c, 'storage', 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies').condition,
+      "with auditImmutabilityLocked true, the audit container's immutability policy is still written",
+    ],
+    // Least privilege: Key Vault and identity rights only on the vault and the identity.
+    [
+      'a Key Vault data action in a role assigned on resource groups',
+      (c) => role(c, 'Sovereign MCP Reader').dataActions.push('Microsoft.KeyVault/vaults/keys/read'),
+      'role Sovereign MCP Reader differs from what the tools declare: missing [], extra [Microsoft.KeyVault/vaults/keys/read]',
+    ],
+    [
+      'identity assignment in the Operator role',
+      (c) => role(c, 'Sovereign MCP Operator').actions.push('Microsoft.ManagedIdentity/userAssignedIdentities/assign/action'),
+      'role Sovereign MCP Operator differs from what the tools declare: missing [], extra [Microsoft.ManagedIdentity/userAssignedIdentities/assign/action]',
+    ],
+    [
+      'the Key Reader assigned on the whole app resource group',
+      (c) => delete resourceIn(c, 'app-access', 'Microsoft.Authorization/roleAssignments', (r) => r.properties.roleDefinitionId.includes('keyReaderRoleId')).scope,
+      `the deployment assigns Sovereign MCP Key Reader on /subscriptions/${SAMPLE_SCOPE.subscriptionId}/resourcegroups/rg-sovmcp-app to app, which ROLE_GRANTS does not allow`,
+    ],
+    [
+      'the Identity Assigner assigned on another identity',
+      (c) => (resourceIn(c, 'app-access', 'Microsoft.Authorization/roleAssignments', (r) => r.properties.roleDefinitionId.includes('identityAssignerRoleId')).scope = "[format('Microsoft.ManagedIdentity/userAssignedIdentities/{0}', 'id-someone-else')]"),
+      'assigns Sovereign MCP Identity Assigner on',
+    ],
+    [
+      'a custom role assignable on the whole subscription',
+      (c) => (resourceIn(c, 'roles', 'Microsoft.Authorization/roleDefinitions', (r) => r.properties.roleName.includes("'Sovereign MCP Key Reader (")).properties.assignableScopes = '[createArray(subscription().id)]'),
+      'role Sovereign MCP Key Reader is assignable on the whole subscription',
+    ],
+    [
+      'the Key Operator assignable in the managed groups',
+      (c) => (resourceIn(c, 'roles', 'Microsoft.Authorization/roleDefinitions', (r) => r.properties.roleName.includes("'Sovereign MCP Key Operator (")).properties.assignableScopes = "[parameters('managedResourceGroupIds')]"),
+      'role Sovereign MCP Key Operator is assignable on [',
+    ],
+    // Protected groups and the app's own group.
+    [
+      'the Operator role in a protected group',
+      (c) => delete resourceIn(c, 'group-access', 'Microsoft.Authorization/roleAssignments', (r) => r.properties.roleDefinitionId.includes('operatorRoleId')).condition,
+      `the deployment assigns Sovereign MCP Operator on /subscriptions/${SAMPLE_SCOPE.subscriptionId}/resourcegroups/rg-locked to app`,
+    ],
+    [
+      'the Delete role in a protected group',
+      (c) => (resourceIn(c, 'group-access', 'Microsoft.Authorization/roleAssignments', (r) => r.properties.roleDefinitionId.includes('deleteRoleId')).condition = "[parameters('assignDeleteRole')]"),
+      `the deployment assigns Sovereign MCP Delete on /subscriptions/${SAMPLE_SCOPE.subscriptionId}/resourcegroups/rg-locked to app`,
+    ],
+    [
+      'the Delete role assignable in the app group',
+      (c) => (resourceIn(c, 'roles', 'Microsoft.Authorization/roleDefinitions', (r) => r.properties.roleName.includes("'Sovereign MCP Delete (")).properties.assignableScopes = "[union(parameters('writableResourceGroupIds'), createArray(parameters('appResourceGroupId')))]"),
+      'role Sovereign MCP Delete is assignable on [',
+    ],
+    [
+      "the app's own group accepted as a managed group",
+      (c) => (mainDeployment(c, 'group-access').resourceGroup = "[parameters('managedResourceGroups')[copyIndex()]]"),
+      "listing the app's own resource group in managedResourceGroups does not make the deployment fail",
+    ],
+    [
+      "the group roles assignable in the app's own group when it is listed",
+      (c) => (c.templates.get('infra/main.json').variables.managedResourceGroupIds = "[map(parameters('managedResourceGroups'), lambda('group', format('{0}/resourceGroups/{1}', subscription().id, lambdaVariables('group'))))]"),
+      "role Sovereign MCP Reader is assignable in the app's own resource group when it is listed as managed",
+    ],
+    // Built-in roles: an allow-list, each on its one resource.
+    [
+      'a built-in role outside the allow-list',
+      (c) => (resourceIn(c, 'app-access', 'Microsoft.Authorization/roleAssignments', (r) => r.name.includes('hostStorageName')).properties.roleDefinitionId = "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')]"),
+      'which is neither a Sovereign MCP role nor an allowed built-in role',
+    ],
+    [
+      'Storage Blob Data Owner on the audit account',
+      (c) => (resourceIn(c, 'app-access', 'Microsoft.Authorization/roleAssignments', (r) => r.name.includes('hostStorageName')).scope = "[format('Microsoft.Storage/storageAccounts/{0}', parameters('dataStorageName'))]"),
+      'the deployment assigns Storage Blob Data Owner on /subscriptions/',
+    ],
+    [
+      'Key Vault Crypto Service Encryption User on the resource group',
+      (c) => delete resourceIn(c, 'keyvault', 'Microsoft.Authorization/roleAssignments').scope,
+      `the deployment assigns Key Vault Crypto Service Encryption User on /subscriptions/${SAMPLE_SCOPE.subscriptionId}/resourcegroups/rg-sovmcp-app to app`,
+    ],
+    // Dangerous actions, wherever they are.
+    ['reading storage keys', (c) => role(c, 'Sovereign MCP Operator').actions.push('Microsoft.Storage/storageAccounts/listKeys/action'), 'role Sovereign MCP Operator grants the dangerous action Microsoft.Storage/storageAccounts/listKeys/action (*/listKeys/action)'],
+    ['regenerating keys', (c) => role(c, 'Sovereign MCP Platform').actions.push('Microsoft.Storage/storageAccounts/regeneratekey/action'), 'grants the dangerous action Microsoft.Storage/storageAccounts/regeneratekey/action'],
+    ['minting an account SAS', (c) => role(c, 'Sovereign MCP Reader').actions.push('Microsoft.Storage/storageAccounts/ListAccountSas/action'), 'grants the dangerous action Microsoft.Storage/storageAccounts/ListAccountSas/action'],
+    ['minting a service SAS', (c) => role(c, 'Sovereign MCP Key Operator').actions.push('Microsoft.Storage/storageAccounts/listServiceSas/action'), 'grants the dangerous action Microsoft.Storage/storageAccounts/listServiceSas/action'],
+    ['reading role assignments', (c) => role(c, 'Sovereign MCP Reader').actions.push('Microsoft.Authorization/roleAssignments/read'), 'grants the dangerous action Microsoft.Authorization/roleAssignments/read (Microsoft.Authorization/*)'],
+    // Policy: enforced, and storage without a customer-managed key denied.
+    [
+      'a policy assignment that does not enforce',
+      (c) => (resourceIn(c, 'policy', 'Microsoft.Authorization/policyAssignments', (r) => r.name.includes('uk-only')).properties.enforcementMode = 'DoNotEnforce'),
+      "infra/modules/policy.json: policy assignment [format('{0}-uk-only', parameters('baseName'))] is not enforced (enforcementMode DoNotEnforce)",
+    ],
+    [
+      'the storage CMK deny not enforced',
+      (c) => (resourceIn(c, 'policy', 'Microsoft.Authorization/policyAssignments', (r) => r.name.includes('storage-cmk-deny')).properties.enforcementMode = 'DoNotEnforce'),
+      'resource group /subscriptions/',
+    ],
+    [
+      'the storage CMK deny dropped',
+      (c) => {
+        const template = c.templates.get('infra/modules/policy.json');
+        template.resources = template.resources.filter((r: Json) => !r.name.includes('storage-cmk-deny'));
+      },
+      `resource group /subscriptions/${SAMPLE_SCOPE.subscriptionId}/resourceGroups/rg-one has no enforced (enforcementMode Default) assignment of a policy denying storage accounts without a customer-managed key`,
+    ],
+    [
+      'the storage CMK policy only auditing',
+      (c) => (resourceIn(c, 'policy-definitions', 'Microsoft.Authorization/policyDefinitions').properties.policyRule.then.effect = 'audit'),
+      'has no enforced (enforcementMode Default) assignment of a policy denying storage accounts without a customer-managed key',
+    ],
+    [
+      'the storage CMK deny on the wrong alias',
+      (c) => (resourceIn(c, 'policy-definitions', 'Microsoft.Authorization/policyDefinitions').properties.policyRule.if.allOf[1].field = 'Microsoft.Storage/storageAccounts/encryption.requireInfrastructureEncryption'),
+      'has no enforced (enforcementMode Default) assignment of a policy denying storage accounts without a customer-managed key',
+    ],
+    // The Function App behind the gateway, and App Service Authentication.
+    [
+      'the app reachable around the gateway',
+      (c) => (site(c).properties.siteConfig.ipSecurityRestrictionsDefaultAction = 'Allow'),
+      'with every switch on: behind API Management, the Function App accepts traffic from outside the gateway',
+    ],
+    [
+      'the app allowing any Azure service',
+      (c) => (c.templates.get('infra/modules/function-app.json').variables.gatewayOnly[0].ipAddress = 'AzureCloud'),
+      'behind API Management, the Function App accepts traffic from outside the gateway',
+    ],
+    [
+      'X-Forwarded-Host trusted without the gateway',
+      (c) => (resourceIn(c, 'function-app', 'Microsoft.Web/sites/config').properties.httpSettings.forwardProxy.convention = 'Standard'),
+      'with the defaults: without API Management, App Service Authentication trusts a forwarded host (forwardProxy Standard)',
+    ],
+    [
+      'App Service Authentication accepting another audience',
+      (c) => (resourceIn(c, 'function-app', 'Microsoft.Web/sites/config').properties.identityProviders.azureActiveDirectory.validation.allowedAudiences = ['api://someone-else']),
+      'App Service Authentication accepts audiences [api://someone-else], not those of the app registration',
+    ],
+    [
+      'App Service Authentication trusting any tenant',
+      (c) => (resourceIn(c, 'function-app', 'Microsoft.Web/sites/config').properties.identityProviders.azureActiveDirectory.registration.openIdIssuer = "[format('{0}common/v2.0', environment().authentication.loginEndpoint)]"),
+      'App Service Authentication trusts the issuer https://login.microsoftonline.com/common/v2.0',
+    ],
+    [
+      "approvers' sign-in refused when client apps are listed",
+      (c) => (resourceIn(c, 'function-app', 'Microsoft.Web/sites/config').properties.identityProviders.azureActiveDirectory.validation.defaultAuthorizationPolicy = "[if(empty(parameters('allowedClientApps')), createObject(), createObject('allowedApplications', parameters('allowedClientApps')))]"),
+      'not authAllowedClientApps plus the app registration itself',
+    ],
+    // Names derived from baseName.
+    [
+      'a baseName too long for the storage account names',
+      (c) => (c.templates.get('infra/main.json').parameters.baseName.maxLength = 20),
+      "infra/main.json: with baseName 'sm9cm9cm9cm9cm9cm9cm' the storage account name stsm9cm9cm9cm9cm9cm9cmfn",
     ],
   ];
 
