@@ -4,9 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { AuditChain, type ChainedRecord } from './chain.js';
 import type { AuditRecord } from './record.js';
 
-/** Append blobs take at most 50,000 blocks; a new part starts well before that. */
+/** Append blobs take at most 50,000 blocks; a new part starts well before that (a block holds one or more records). */
 const RECORDS_PER_BLOB = 40_000;
 const APPEND_TIMEOUT_MS = 5_000;
+/** Records queued under load go in one append, whole lines only, well under the 4 MiB block limit. */
+const MAX_BATCH_BYTES = 1024 * 1024;
 
 export interface DurableAuditLog {
   /** Chains the record and queues it; `stored` resolves once it is in the store (callers decide whether to wait). */
@@ -32,33 +34,63 @@ export function createBlobAuditLog(containerUrl: string, credential: TokenCreden
   let draining: Promise<void> | undefined;
   let part = 0;
   let blob: AppendBlobClient | undefined;
+  /** The blob's length as we know it: every append is conditional on it, so a retried append never lands twice. */
+  let position = 0;
+  /** An append whose answer was lost: where it started and how long it was. */
+  let unanswered: { at: number; bytes: number; count: number } | undefined;
 
-  async function blobFor(record: ChainedRecord): Promise<AppendBlobClient> {
-    const wanted = Math.floor((record.seq - 1) / RECORDS_PER_BLOB);
+  async function openPart(wanted: number): Promise<AppendBlobClient> {
     if (!blob || wanted !== part) {
       part = wanted;
-      blob = container.getAppendBlobClient(`${writer}/${String(part).padStart(4, '0')}.jsonl`);
-      await blob.createIfNotExists({ abortSignal: AbortSignal.timeout(APPEND_TIMEOUT_MS), blobHTTPHeaders: { blobContentType: 'application/x-ndjson' } });
+      const client = container.getAppendBlobClient(`${writer}/${String(part).padStart(4, '0')}.jsonl`);
+      const signal = AbortSignal.timeout(APPEND_TIMEOUT_MS);
+      await client.createIfNotExists({ abortSignal: signal, blobHTTPHeaders: { blobContentType: 'application/x-ndjson' } });
+      position = (await client.getProperties({ abortSignal: signal })).contentLength ?? 0;
+      blob = client;
     }
     return blob;
   }
 
+  /** The queued records that go in the next append: same blob part, whole lines, up to MAX_BATCH_BYTES. */
+  function nextBatch(): { count: number; text: string; part: number } {
+    const wanted = Math.floor((queue[0]!.record.seq - 1) / RECORDS_PER_BLOB);
+    const lines: string[] = [];
+    let bytes = 0;
+    for (const { record } of queue) {
+      if (Math.floor((record.seq - 1) / RECORDS_PER_BLOB) !== wanted) break;
+      const line = `${JSON.stringify(record)}\n`;
+      const size = Buffer.byteLength(line);
+      if (lines.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
+      lines.push(line);
+      bytes += size;
+    }
+    return { count: lines.length, text: lines.join(''), part: wanted };
+  }
+
   async function drain(): Promise<void> {
     while (queue.length > 0) {
-      const head = queue[0]!;
-      // One append per record keeps one block per record, so a block boundary never splits a record.
+      const batch = nextBatch();
+      const bytes = Buffer.byteLength(batch.text);
       try {
-        const target = await blobFor(head.record);
-        const line = `${JSON.stringify(head.record)}\n`;
-        await target.appendBlock(line, Buffer.byteLength(line), { abortSignal: AbortSignal.timeout(APPEND_TIMEOUT_MS) });
-        queue.shift();
-        head.done();
+        const target = await openPart(batch.part);
+        let written = batch.count;
+        if (unanswered && position === unanswered.at + unanswered.bytes) {
+          // The append whose answer was lost did land (the blob, just reopened, grew by exactly its length): those
+          // records are stored, and are not written twice.
+          written = unanswered.count;
+        } else {
+          unanswered = { at: position, bytes, count: batch.count };
+          await target.appendBlock(batch.text, bytes, { abortSignal: AbortSignal.timeout(APPEND_TIMEOUT_MS), conditions: { appendPosition: position } });
+          position += bytes;
+        }
+        unanswered = undefined;
+        for (const done of queue.splice(0, written)) done.done();
         if (failing) log(`Audit store accepts records again; ${queue.length} still queued`);
         failing = false;
       } catch (error) {
         if (!failing) log(`Audit store is not accepting records; ${queue.length} queued and retried`, error);
         failing = true;
-        blob = undefined;
+        blob = undefined; // reopened, and its length read again, before the retry
         await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
     }

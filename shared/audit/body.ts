@@ -31,13 +31,16 @@ function summariseData(value: unknown): unknown {
   return value;
 }
 
+/** Non-JSON text longer than this is cut before it is redacted (the hash still covers all of it). */
+const TEXT_SCAN_LIMIT = 3 * AUDIT_BODY_LIMIT;
+
 /** A request or response body as the audit keeps it: data summarised, redacted, capped, hash of the full original. */
 export function auditedBody(raw: string): AuditedBody {
   let redacted: string;
   try {
     redacted = JSON.stringify(redactValue(summariseData(JSON.parse(raw))));
   } catch {
-    redacted = redactText(raw);
+    redacted = redactTextCapped(raw);
   }
   return {
     text: redacted.slice(0, AUDIT_BODY_LIMIT),
@@ -45,4 +48,17 @@ export function auditedBody(raw: string): AuditedBody {
     bytes: Buffer.byteLength(raw),
     sha256: createHash('sha256').update(raw).digest('hex'),
   };
+}
+
+/**
+ * Redacting costs time in proportion to the text (a 44 KB tools/list answer as server-sent events took ~1 ms), and
+ * only the first AUDIT_BODY_LIMIT characters are kept: so only a prefix is scanned. A secret cut in two at the end
+ * of the prefix stays unredacted, so the redacted prefix must still run at least AUDIT_BODY_LIMIT past the kept part
+ * (a fragment would have to be longer than that to reach it); when redaction shortened it more, the whole text is
+ * redacted after all.
+ */
+function redactTextCapped(raw: string): string {
+  if (raw.length <= TEXT_SCAN_LIMIT) return redactText(raw);
+  const prefix = redactText(raw.slice(0, TEXT_SCAN_LIMIT));
+  return prefix.length >= 2 * AUDIT_BODY_LIMIT ? prefix : redactText(raw);
 }
