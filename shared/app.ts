@@ -1,11 +1,11 @@
 import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
-import { createAuthenticator, type Authenticator } from './auth/authenticate.js';
+import { createAuthenticator, prefetchIssuerKeys, type Authenticator } from './auth/authenticate.js';
 import { createIdTokenVerifier, type IdTokenCheck } from './auth/id-token.js';
-import { createAzureClients, type AzureClients } from './azure/clients.js';
+import { ARM_SCOPE, createAzureClients, type AzureClients } from './azure/clients.js';
 import { createAppCredential } from './azure/credential.js';
 import { loadSettings, type Settings } from './config/settings.js';
 import { consoleLogger, type Logger } from './log.js';
-import { buildCatalogue, type CatalogueEntry } from './mcp/catalogue.js';
+import { loadCatalogue, type CatalogueEntry } from './mcp/catalogue.js';
 import { buildManifest, type ToolManifest } from './mcp/manifest.js';
 import { createServerFactory } from './mcp/server-factory.js';
 import { auditSinks, logCopy, telemetryCopy, type AuditSink } from './pipeline/audit.js';
@@ -16,7 +16,7 @@ import { loadDepartmentPolicy } from './policy/department-policy.js';
 import { createPolicyEngine } from './policy/engine.js';
 import { createRateLimits } from './policy/rate-limits.js';
 import { TOOLS } from './tools/registry.js';
-import { createTableApprovalStore, type ApprovalStore } from './approvals/store.js';
+import type { ApprovalStore } from './approvals/store.js';
 
 /** Everything a request needs, built once per process (Functions instances are reused across requests). */
 export interface App {
@@ -37,6 +37,13 @@ export interface App {
   log: Logger;
   /** At shutdown: writes queued audit records to the store and sends queued telemetry, each within `timeoutMs`. */
   flush(timeoutMs: number): Promise<void>;
+  /**
+   * As the host starts (the local host, or the Functions host's app start): starts in the background what the
+   * first request would otherwise wait for — the issuer's signing keys and a managed identity token for Resource
+   * Manager. Never throws and never fails the start: whatever is not ready, the first request fetches itself and,
+   * if that fails, is refused as it always was. Reaches only the configured issuer and identity endpoint.
+   */
+  warmUp(): void;
 }
 
 export interface AppOverrides {
@@ -61,8 +68,12 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     : undefined;
   const copies = [logCopy((line) => console.log(line)), ...(telemetry ? [telemetryCopy(telemetry)] : [])];
   const audit = overrides.audit ?? auditSinks(copies, auditLog);
-  const approvals = settings.approvals
-    ? createTableApprovalStore(settings.approvals.tableEndpoint, settings.approvals.tableName, credential)
+  const approvalSettings = settings.approvals;
+  // The Table SDK is loaded with the first approval, not at start: only destructive calls and the approval page need it.
+  const approvals = approvalSettings
+    ? loadedOnFirstUse(async () =>
+        (await import('./approvals/store.js')).createTableApprovalStore(approvalSettings.tableEndpoint, approvalSettings.tableName, credential),
+      )
     : undefined;
   const pipeline = createPipeline({
     settings,
@@ -74,7 +85,8 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     tools: TOOLS,
     logError: (message, error) => log.error(message, error),
   });
-  const catalogue = buildCatalogue(TOOLS);
+  const catalogue = loadCatalogue(TOOLS);
+  let manifest: ToolManifest | undefined;
   const mcp = createMcpHandler(createServerFactory(pipeline, catalogue), {
     legacy: 'stateless',
     maxRequestBodySize: settings.maxBodyBytes,
@@ -85,7 +97,10 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     authenticate: createAuthenticator(settings.auth, settings.tenantId),
     pipeline,
     catalogue,
-    manifest: buildManifest(catalogue),
+    // Hashed on first request for it (GET /tools/manifest), not at start.
+    get manifest() {
+      return (manifest ??= buildManifest(catalogue));
+    },
     audit,
     ...(auditLog ? { auditLog } : {}),
     ...(telemetry ? { telemetry } : {}),
@@ -97,6 +112,25 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     async flush(timeoutMs) {
       await Promise.all([auditLog?.flush(timeoutMs), telemetry?.flush(timeoutMs)]);
     },
+    warmUp() {
+      void prefetchIssuerKeys(settings.auth.jwksUri);
+      if (!overrides.azure) credential.prefetch(ARM_SCOPE);
+    },
+  };
+}
+
+/** An approval store made on first use (its SDK imported then); a failed import is retried by the next call. */
+function loadedOnFirstUse(make: () => Promise<ApprovalStore>): ApprovalStore {
+  let made: Promise<ApprovalStore> | undefined;
+  const store = () =>
+    (made ??= make().catch((error: unknown) => {
+      made = undefined;
+      throw error;
+    }));
+  return {
+    create: async (approval) => (await store()).create(approval),
+    get: async (id) => (await store()).get(id),
+    update: async (approval, changes) => (await store()).update(approval, changes),
   };
 }
 

@@ -1,9 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { TOOLS } from '../shared/tools/registry.js';
 import { annotationsFor } from '../shared/tools/tool.js';
-import { buildCatalogue } from '../shared/mcp/catalogue.js';
-import { renderSchemaSnapshot, renderToolTable, TABLE_END, TABLE_START } from '../dev/catalogue-docs.js';
+import { buildCatalogue, loadCatalogue } from '../shared/mcp/catalogue.js';
+import { GENERATED_CATALOGUE } from '../shared/mcp/catalogue.generated.js';
+import { GENERATED_CATALOGUE_FILE, renderGeneratedCatalogue, renderSchemaSnapshot, renderToolTable, TABLE_END, TABLE_START } from '../dev/catalogue-docs.js';
 import { buildManifest, toolDigest } from '../shared/mcp/manifest.js';
 
 const fix = 'Run `npm run snapshots` after changing a tool, and review the diff.';
@@ -12,6 +14,30 @@ describe('tool catalogue', () => {
   it('matches the checked-in schema snapshot', () => {
     const snapshot = readFileSync('test/snapshots/tool-schemas.json', 'utf8');
     expect({ snapshot: renderSchemaSnapshot(TOOLS), fix }).toEqual({ snapshot, fix });
+  });
+
+  it('matches the catalogue the app loads at start (generated, compiled in)', () => {
+    const source = readFileSync(GENERATED_CATALOGUE_FILE, 'utf8');
+    expect({ source: renderGeneratedCatalogue(TOOLS), fix }).toEqual({ source, fix });
+    // The compiled module is what the app serves: the same entries, in order, as converting the schemas now.
+    expect(GENERATED_CATALOGUE).toEqual([...buildCatalogue(TOOLS).values()]);
+    expect([...loadCatalogue(TOOLS).values()]).toEqual([...buildCatalogue(TOOLS).values()]);
+  });
+
+  it('converts the schemas itself when the generated catalogue no longer describes the registry', () => {
+    const generated = [...buildCatalogue(TOOLS).values()];
+    const changed = TOOLS.map((tool) =>
+      tool.name === 'group_get' ? { ...tool, description: `${tool.description} (changed)`, input: tool.input.extend({ extra: z.string() }) } : tool,
+    );
+    const served = loadCatalogue(changed, generated).get('group_get')!;
+    expect(served).toEqual(buildCatalogue(changed).get('group_get'));
+    expect(Object.keys(served.inputSchema.properties as object)).toContain('extra');
+    // An argument added with nothing else changed is noticed too, as is a tool added or removed.
+    const argumentOnly = TOOLS.map((tool) => (tool.name === 'group_get' ? { ...tool, input: tool.input.extend({ extra: z.string() }) } : tool));
+    expect(Object.keys(loadCatalogue(argumentOnly, generated).get('group_get')!.inputSchema.properties as object)).toContain('extra');
+    expect([...loadCatalogue(TOOLS.slice(1), generated).keys()]).toEqual(TOOLS.slice(1).map((tool) => tool.name));
+    // Unchanged, the generated entries are served as they are (no conversion).
+    expect(loadCatalogue(TOOLS, generated).get('group_get')).toBe(generated.find((entry) => entry.name === 'group_get'));
   });
 
   it('matches the tool table in README.md', () => {

@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { TOOLS } from '../shared/tools/registry.js';
+import { loadDepartmentPolicy } from '../shared/policy/department-policy.js';
+import { PolicyRulesError, createPolicyEngine, namedPolicies } from '../shared/policy/engine.js';
 
 /**
  * Who may do what, decided by the Cedar rules over the department policy, checked from outside: the HTTP
@@ -172,5 +175,41 @@ describe('a read-only deployment with a tool switched off and tight rate limits'
     // Another caller, and another tool, have their own allowance.
     expect((await call(stack, await stack.token({ roles: ['Mcp.Reader'], oid: 'bbbbbbbb-0000-4000-8000-000000000002' }), 'access_whoami', {})).status).toBe(200);
     expect((await call(stack, operator, 'group_list', {})).status).toBe(200);
+  });
+});
+
+describe('the Cedar rules, read at start (in process)', () => {
+  const department = () => loadDepartmentPolicy('shared/policy/department.yaml', TOOLS.map((tool) => tool.name));
+  const caller = { oid: randomUUID(), tid: randomUUID(), roles: ['Mcp.Reader'], scopes: [], expiresAt: 0 };
+  const readTool = { name: 'group_get', risk: 'read' as const };
+
+  it('names every shipped rule by the @id Cedar itself reads from it', () => {
+    const text = readFileSync('shared/policy/rules.cedar', 'utf8');
+    const parts = cedar.policySetTextToParts(text);
+    if (parts.type !== 'success') throw new Error('rules.cedar does not parse');
+    const fromJson = parts.policies.map((policy) => {
+      const json = cedar.policyToJson(policy);
+      return json.type === 'success' ? json.json.annotations?.id : undefined;
+    });
+    expect(Object.keys(namedPolicies(text))).toEqual(fromJson);
+    expect(Object.values(namedPolicies(text))).toEqual(parts.policies);
+  });
+
+  it('reads an @id that is not the first annotation, or has escapes, from Cedar', () => {
+    const rules = [
+      '@reason("readers read") @id("first.after-another-annotation") permit (principal, action in Action::"tier:read", resource) when { principal.roles.contains("Mcp.Reader") };',
+      '@id("quoted \\"name\\"") forbid (principal, action, resource) when { context.tool == "compute_vm_list" };',
+    ].join('\n');
+    expect(Object.keys(namedPolicies(rules))).toEqual(['first.after-another-annotation', 'quoted "name"']);
+    const engine = createPolicyEngine(department(), randomUUID(), rules);
+    expect(engine.decide(caller, readTool)).toMatchObject({ allowed: true, rule: 'first.after-another-annotation' });
+    expect(engine.decide(caller, { name: 'compute_vm_list', risk: 'read' })).toMatchObject({ allowed: false, rule: 'quoted "name"' });
+  });
+
+  it('refuses rules without an @id, or two rules with the same one', () => {
+    expect(() => createPolicyEngine(department(), randomUUID(), 'permit (principal, action, resource);')).toThrow(PolicyRulesError);
+    expect(() =>
+      createPolicyEngine(department(), randomUUID(), '@id("same") permit (principal, action, resource);\n@id("same") forbid (principal, action, resource);'),
+    ).toThrow(/Two Cedar rules share the @id same/);
   });
 });

@@ -12,7 +12,9 @@ import { createLocalHost } from './local-host.js';
  */
 let easyAuth: EasyAuth | undefined;
 try {
-  getApp();
+  // The issuer's keys and a Resource Manager token, fetched in the background while the host starts (as the
+  // Functions host's app start does in Azure): the first request finds them ready.
+  getApp().warmUp();
   const settings = easyAuthSettings(process.env);
   easyAuth = settings ? createEasyAuth(settings) : undefined;
 } catch (error) {

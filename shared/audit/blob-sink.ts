@@ -1,4 +1,4 @@
-import { ContainerClient, type AppendBlobClient } from '@azure/storage-blob';
+import type { AppendBlobClient, ContainerClient } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
 import { randomUUID } from 'node:crypto';
 import { AuditChain, type ChainedRecord } from './chain.js';
@@ -26,7 +26,10 @@ export interface DurableAuditLog {
  * retried, never dropped: a record that cannot be stored now is stored when the store is back.
  */
 export function createBlobAuditLog(containerUrl: string, credential: TokenCredential, log: (message: string, error?: unknown) => void): DurableAuditLog {
-  const container = new ContainerClient(containerUrl, credential);
+  // The Blob SDK (hundreds of modules) loads with the first record, not at start.
+  let containerClient: Promise<ContainerClient> | undefined;
+  const container = () =>
+    (containerClient ??= import('@azure/storage-blob').then(({ ContainerClient }) => new ContainerClient(containerUrl, credential)));
   const writer = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const chain = new AuditChain(writer);
   const queue: { record: ChainedRecord; done: () => void }[] = [];
@@ -42,7 +45,7 @@ export function createBlobAuditLog(containerUrl: string, credential: TokenCreden
   async function openPart(wanted: number): Promise<AppendBlobClient> {
     if (!blob || wanted !== part) {
       part = wanted;
-      const client = container.getAppendBlobClient(`${writer}/${String(part).padStart(4, '0')}.jsonl`);
+      const client = (await container()).getAppendBlobClient(`${writer}/${String(part).padStart(4, '0')}.jsonl`);
       const signal = AbortSignal.timeout(APPEND_TIMEOUT_MS);
       await client.createIfNotExists({ abortSignal: signal, blobHTTPHeaders: { blobContentType: 'application/x-ndjson' } });
       position = (await client.getProperties({ abortSignal: signal })).contentLength ?? 0;
@@ -117,7 +120,7 @@ export function createBlobAuditLog(containerUrl: string, credential: TokenCreden
       // Asked every time, with an append (what the audit needs), not a read: a write must not run on the hope that
       // a store which answered a while ago, or answers reads, also takes records.
       const probe = (async () => {
-        const heartbeat = container.getAppendBlobClient(`_probe/${writer}.log`);
+        const heartbeat = (await container()).getAppendBlobClient(`_probe/${writer}.log`);
         const signal = AbortSignal.timeout(timeoutMs);
         await heartbeat.createIfNotExists({ abortSignal: signal });
         const line = `${new Date().toISOString()}\n`;

@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { createHash } from 'node:crypto';
 import type { Settings } from '../config/settings.js';
 import type { Caller } from './caller.js';
 
@@ -21,12 +22,15 @@ export class IssuerUnavailableError extends Error {
 
 export type Authenticator = (authorization: string | null) => Promise<Caller>;
 
-const CLOCK_SKEW_SECONDS = 60;
+/** The authenticator, with how many validated tokens it currently remembers (for tests and diagnostics). */
+export type CachingAuthenticator = Authenticator & { readonly cachedTokens: number };
 
-/**
- * Validates Entra ID (or sandbox) access tokens with jose: signature from the issuer's JWKS (cached, refreshed on
- * an unknown kid so key rollover works), issuer, audience, exp/nbf with a small skew, RS256 only, oid and tid present.
- */
+const CLOCK_SKEW_SECONDS = 60;
+/** How long a validated token is remembered at most (never past its own `exp`). */
+const TOKEN_CACHE_TTL_MS = 60_000;
+/** How many validated tokens are remembered at most (least recently used dropped first): a few MiB at most. */
+const TOKEN_CACHE_MAX_ENTRIES = 10_000;
+
 /**
  * The issuer's signing keys, fetched and cached by jose (refetched on an unknown kid at most every 5 s, so Entra
  * key rollover works); one cache per process for access tokens and approvers' ID tokens alike.
@@ -41,20 +45,75 @@ export function issuerKeys(jwksUri: string): ReturnType<typeof createRemoteJWKSe
   return keys;
 }
 
-export function createAuthenticator(auth: Settings['auth'], tenantId: string): Authenticator {
+/**
+ * Fetches the issuer's keys in the background (at app start), so the first request finds them cached, or joins
+ * the fetch in flight. Never rejects: if it fails, the first request fetches them itself and, if that fails too,
+ * is refused as it would be without this (503, issuer unavailable).
+ */
+export function prefetchIssuerKeys(jwksUri: string): Promise<void> {
+  return issuerKeys(jwksUri)
+    .reload()
+    .catch(() => {});
+}
+
+export interface AuthenticatorOptions {
+  /** The clock, in ms since the epoch (tests move it); default Date.now. */
+  now?: () => number;
+  /** How many validated tokens to remember; default 10,000. */
+  maxCachedTokens?: number;
+}
+
+/**
+ * Validates Entra ID (or sandbox) access tokens with jose: signature from the issuer's JWKS (cached, refreshed on
+ * an unknown kid so key rollover works), issuer, audience, exp/nbf with a small skew, RS256 only, oid and tid present.
+ *
+ * A token that passed every check is remembered, by its SHA-256, with the caller it yielded, for at most 60 s and
+ * never past its `exp` (bounded, least recently used dropped first), so an agent's burst of calls pays for one
+ * RS256 verification instead of one each. Only successes are remembered; the settings the checks use are fixed
+ * for the life of the authenticator, and a remembered token is checked against the clock on every use.
+ */
+export function createAuthenticator(auth: Settings['auth'], tenantId: string, options: AuthenticatorOptions = {}): CachingAuthenticator {
   const jwks = issuerKeys(auth.jwksUri);
-  return async (authorization) => {
+  const now = options.now ?? Date.now;
+  const maxEntries = options.maxCachedTokens ?? TOKEN_CACHE_MAX_ENTRIES;
+  /** Validated tokens by SHA-256, least recently used first (a Map keeps insertion order). */
+  const validated = new Map<string, { caller: Caller; until: number }>();
+
+  const authenticate = async (authorization: string | null): Promise<Caller> => {
     if (!authorization) throw new AuthenticationError('A bearer token is required in the Authorization header.', 'invalid_request');
     const match = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i.exec(authorization.trim());
     if (!match?.[1]) throw new AuthenticationError('The Authorization header must be "Bearer <token>".', 'invalid_request');
+    const token = match[1];
+    const key = createHash('sha256').update(token).digest('base64url');
+    const at = now();
+    const remembered = validated.get(key);
+    if (remembered) {
+      validated.delete(key);
+      if (at < remembered.until) {
+        validated.set(key, remembered); // most recently used now
+        return remembered.caller;
+      }
+      // Past its time (its exp, or 60 s): verified afresh below, which refuses an expired token.
+    }
+    const caller = await verify(token, at);
+    const until = Math.min(caller.expiresAt * 1000, at + TOKEN_CACHE_TTL_MS);
+    if (until > at && maxEntries > 0) {
+      validated.set(key, { caller, until });
+      if (validated.size > maxEntries) validated.delete(validated.keys().next().value as string);
+    }
+    return caller;
+  };
+
+  async function verify(token: string, at: number): Promise<Caller> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(match[1], jwks, {
+      ({ payload } = await jwtVerify(token, jwks, {
         issuer: auth.issuer,
         audience: auth.audience,
         algorithms: ['RS256'],
         requiredClaims: ['oid', 'tid', 'exp'],
         clockTolerance: CLOCK_SKEW_SECONDS,
+        currentDate: new Date(at),
       }));
     } catch (error) {
       // The issuer's keys could not be fetched or read (timeout, network, non-200, bad JSON): our problem, not the
@@ -76,7 +135,9 @@ export function createAuthenticator(auth: Settings['auth'], tenantId: string): A
       throw new AuthenticationError('The calling client application is not allowed to use this API.', 'invalid_token');
     }
     return caller;
-  };
+  }
+
+  return Object.defineProperty(authenticate, 'cachedTokens', { get: () => validated.size, enumerable: true }) as CachingAuthenticator;
 }
 
 /**
@@ -110,18 +171,19 @@ function describeJoseFailure(error: unknown): string {
   return 'The token is malformed or invalid.';
 }
 
+/** The caller, frozen: a remembered token hands the same object to every request that presents it. */
 function toCaller(payload: JWTPayload): Caller {
   const strings = (value: unknown) => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
   const optional = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : undefined);
   const clientAppId = optional(payload.azp) ?? optional(payload.appid);
   const name = optional(payload.name);
-  return {
+  return Object.freeze({
     oid: String(payload.oid),
     tid: String(payload.tid),
     ...(name ? { name } : {}),
     ...(clientAppId ? { clientAppId } : {}),
-    roles: strings(payload.roles),
-    scopes: typeof payload.scp === 'string' ? payload.scp.split(' ').filter(Boolean) : [],
+    roles: Object.freeze(strings(payload.roles)),
+    scopes: Object.freeze(typeof payload.scp === 'string' ? payload.scp.split(' ').filter(Boolean) : []),
     expiresAt: payload.exp ?? 0,
-  };
+  });
 }

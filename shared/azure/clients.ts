@@ -26,7 +26,7 @@ export interface AzureClients {
 }
 
 /** Resource Manager's token audience is the public-cloud one even when the endpoint is a twin or a gateway. */
-const ARM_SCOPE = 'https://management.azure.com/.default';
+export const ARM_SCOPE = 'https://management.azure.com/.default';
 const USER_AGENT = { userAgentPrefix: 'sovereign-mcp' };
 
 /**

@@ -1,4 +1,4 @@
-import { AzureCliCredential, ManagedIdentityCredential, type AccessToken, type GetTokenOptions, type TokenCredential } from '@azure/identity';
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import type { Settings } from '../config/settings.js';
 
 /** The managed identity did not hand out a token in time (or at all). Safe to show: it names settings, not secrets. */
@@ -7,10 +7,25 @@ export class IdentityUnavailableError extends Error {
 }
 
 /**
- * The user-assigned managed identity, with our own deadline around token acquisition: an identity endpoint that
- * accepts the connection but never answers would otherwise hold a request for minutes.
+ * The app's credential: a TokenCredential that can also start fetching a token in the background (at app start),
+ * so the first call that needs it finds it ready or in flight instead of asking the identity endpoint itself.
  */
-export function createManagedIdentityCredential(clientId: string, timeoutMs: number): TokenCredential {
+export interface AppCredential extends TokenCredential {
+  /**
+   * Starts fetching a token for `scopes` in the background; never throws and never rejects. A call that asks for
+   * the same scopes while it is in flight waits for it (within its own deadline) instead of asking again; if it
+   * fails, the call asks for itself, exactly as without it. The SDK keeps the token it got (its own cache).
+   */
+  prefetch(scopes: string | string[]): void;
+}
+
+/**
+ * The user-assigned managed identity, with our own deadline around token acquisition: an identity endpoint that
+ * accepts the connection but never answers would otherwise hold a request for minutes. `@azure/identity` (and
+ * MSAL under it) is loaded on the first token request, not at start: most of a cold start's module loading
+ * otherwise, and calls that reach no Azure API never need it.
+ */
+export function createManagedIdentityCredential(clientId: string, timeoutMs: number): AppCredential {
   if (!process.env.IDENTITY_ENDPOINT && !process.env.MSI_ENDPOINT && !process.env.WEBSITE_SITE_NAME) {
     // Outside Azure without an identity endpoint the SDK would probe the instance metadata service; refuse early.
     return {
@@ -19,9 +34,15 @@ export function createManagedIdentityCredential(clientId: string, timeoutMs: num
           cause: new Error('IDENTITY_ENDPOINT is not set: attach the user-assigned identity to the Function App (locally, `npm start` provides the sandbox identity).'),
         });
       },
+      // Nothing to fetch: the first call refuses, as above. In particular nothing probes the instance metadata service.
+      prefetch: () => {},
     };
   }
-  return withDeadline(new ManagedIdentityCredential({ clientId }), timeoutMs, `the identity endpoint for client id ${clientId}: is the identity attached to the Function App?`);
+  return withDeadline(
+    loadedOnFirstUse(({ ManagedIdentityCredential }) => new ManagedIdentityCredential({ clientId })),
+    timeoutMs,
+    `the identity endpoint for client id ${clientId}: is the identity attached to the Function App?`,
+  );
 }
 
 /**
@@ -29,40 +50,82 @@ export function createManagedIdentityCredential(clientId: string, timeoutMs: num
  * workstation against a real subscription, never in Azure — the Azure CLI's signed-in account
  * (AZURE_LOCAL_CREDENTIAL=azure-cli). Callers' tokens are never used for Azure either way.
  */
-export function createAppCredential(settings: Settings): TokenCredential {
+export function createAppCredential(settings: Settings): AppCredential {
   if (settings.localCredential === 'azure-cli') {
-    return withDeadline(new AzureCliCredential({ tenantId: settings.tenantId }), settings.azureTokenTimeoutMs, 'the Azure CLI: run `az login` for this tenant');
+    return withDeadline(
+      loadedOnFirstUse(({ AzureCliCredential }) => new AzureCliCredential({ tenantId: settings.tenantId })),
+      settings.azureTokenTimeoutMs,
+      'the Azure CLI: run `az login` for this tenant',
+    );
   }
   return createManagedIdentityCredential(settings.identityClientId, settings.azureTokenTimeoutMs);
 }
 
-/** Our own deadline around token acquisition; SDK messages (which can name internal endpoints) go to logs only. */
-function withDeadline(inner: TokenCredential, timeoutMs: number, source: string): TokenCredential {
+type IdentityModule = typeof import('@azure/identity');
+
+/** A credential made from `@azure/identity` when it is first asked for a token (imported once; retried if that fails). */
+function loadedOnFirstUse(make: (identity: IdentityModule) => TokenCredential): TokenCredential {
+  let made: Promise<TokenCredential> | undefined;
+  const credential = () =>
+    (made ??= import('@azure/identity').then(make).catch((error: unknown) => {
+      made = undefined;
+      throw error;
+    }));
   return {
     async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new IdentityUnavailableError(`The managed identity did not issue a token within ${timeoutMs} ms; try again later.`, {
-                cause: new Error(`No token from ${source}`),
-              }),
-            ),
-          timeoutMs,
-        );
+      return (await credential()).getToken(scopes, options);
+    },
+  };
+}
+
+const scopeKey = (scopes: string | string[]) => (Array.isArray(scopes) ? scopes.join(' ') : scopes);
+
+/** Our own deadline around token acquisition; SDK messages (which can name internal endpoints) go to logs only. */
+function withDeadline(inner: TokenCredential, timeoutMs: number, source: string): AppCredential {
+  /** Background fetches in flight, by scopes; removed once settled (the SDK caches what they got). */
+  const prefetching = new Map<string, Promise<AccessToken | null>>();
+
+  async function getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new IdentityUnavailableError(`The managed identity did not issue a token within ${timeoutMs} ms; try again later.`, {
+              cause: new Error(`No token from ${source}`),
+            }),
+          ),
+        timeoutMs,
+      );
+    });
+    // A plain request for scopes already being fetched in the background joins that fetch; if it fails, this call
+    // asks for itself (still within its own deadline). Requests with claims (a CAE challenge) always ask themselves.
+    const pending = options?.claims ? undefined : prefetching.get(scopeKey(scopes));
+    const attempt = pending ? pending.catch(() => inner.getToken(scopes, options)) : inner.getToken(scopes, options);
+    try {
+      return await Promise.race([attempt, timedOut]);
+    } catch (error) {
+      if (error instanceof IdentityUnavailableError) throw error;
+      // The SDK's message can name internal endpoints: keep it for the logs only.
+      throw new IdentityUnavailableError("The app's managed identity could not issue a token; operators: see the app logs.", {
+        cause: error,
       });
-      try {
-        return await Promise.race([inner.getToken(scopes, options), timedOut]);
-      } catch (error) {
-        if (error instanceof IdentityUnavailableError) throw error;
-        // The SDK's message can name internal endpoints: keep it for the logs only.
-        throw new IdentityUnavailableError("The app's managed identity could not issue a token; operators: see the app logs.", {
-          cause: error,
-        });
-      } finally {
-        clearTimeout(timer);
-      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    getToken,
+    prefetch(scopes) {
+      const key = scopeKey(scopes);
+      if (prefetching.has(key)) return;
+      const fetching = getToken(scopes);
+      prefetching.set(key, fetching);
+      fetching.then(
+        () => prefetching.delete(key),
+        () => prefetching.delete(key),
+      );
     },
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Tool } from '@modelcontextprotocol/server';
 import { annotationsFor, type ToolDefinition } from '../tools/tool.js';
+import { GENERATED_CATALOGUE } from './catalogue.generated.js';
 import { toolDigest } from './manifest.js';
 
 /** Each listed tool carries its definition's digest, to check against the pinned manifest. */
@@ -27,5 +28,38 @@ export function buildCatalogue(tools: readonly ToolDefinition[]): ReadonlyMap<st
       };
       return [tool.name, { ...entry, _meta: { [TOOL_DIGEST_META_KEY]: toolDigest(entry) } }];
     }),
+  );
+}
+
+/**
+ * The catalogue the app serves: the one generated at build time (shared/mcp/catalogue.generated.ts, `npm run
+ * snapshots`), which spares a cold start converting every zod schema to JSON Schema — 30-60 ms measured — when it
+ * still describes these tools; otherwise converted here, as `buildCatalogue` does. The tests fail whenever the
+ * generated file differs from `buildCatalogue` in any way; at run time the cheap parts are compared (the tools,
+ * their order, titles, descriptions, annotations and argument names), so a build that skipped regenerating still
+ * serves the registry's own definitions.
+ */
+export function loadCatalogue(tools: readonly ToolDefinition[], generated: readonly CatalogueEntry[] = GENERATED_CATALOGUE): ReadonlyMap<string, CatalogueEntry> {
+  return describesTools(generated, tools) ? new Map(generated.map((entry) => [entry.name, entry])) : buildCatalogue(tools);
+}
+
+function describesTools(entries: readonly CatalogueEntry[], tools: readonly ToolDefinition[]): boolean {
+  const sameKeys = (schema: Record<string, unknown>, shape: Record<string, unknown>) =>
+    JSON.stringify(Object.keys((schema.properties as Record<string, unknown> | undefined) ?? {})) === JSON.stringify(Object.keys(shape));
+  return (
+    entries.length === tools.length &&
+    tools.every((tool, i) => {
+      const entry = entries[i];
+      return (
+        entry !== undefined &&
+        entry.name === tool.name &&
+        entry.title === tool.title &&
+        entry.description === tool.description &&
+        JSON.stringify(entry.annotations) === JSON.stringify(annotationsFor(tool)) &&
+        sameKeys(entry.inputSchema, tool.input.shape) &&
+        sameKeys(entry.outputSchema, tool.output.shape) &&
+        typeof entry._meta?.[TOOL_DIGEST_META_KEY] === 'string'
+      );
+    })
   );
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SandboxAdmin } from '../../dev/sandbox/admin-client.js';
-import { startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
+import { startSandbox, type FaultSpec, type Sandbox } from '../../dev/sandbox/index.js';
 import { startAppProcess, type AppProcess } from '../../dev/app-process.js';
 import { SANDBOX_AUDIENCE, SANDBOX_SCOPE, sandboxAppSettings } from '../../dev/sandbox-settings.js';
 
@@ -24,11 +24,12 @@ export const DEV_OID = '11111111-2222-4333-8444-555555555555';
 
 /**
  * The real thing on loopback: the Azure twin and Azurite in this process's children, and the Function app on the
- * local host in its own process, configured exactly as `npm start` configures it. No mocks.
+ * local host in its own process, configured exactly as `npm start` configures it. No mocks. `faults` are in place
+ * before the app starts (it fetches the issuer's keys and a token in the background as it starts).
  */
-export async function startTestStack(appEnv: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(appEnv: Record<string, string> = {}, options: { faults?: FaultSpec[] } = {}): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sovereign-mcp-test-'));
-  const sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls' });
+  const sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls', ...(options.faults ? { faults: options.faults } : {}) });
   let app: AppProcess;
   try {
     app = await startAppProcess({ ...sandboxAppSettings(sandbox), ...appEnv });
