@@ -34,6 +34,19 @@ function summariseData(value: unknown): unknown {
 /** Non-JSON text longer than this is cut before it is redacted (the hash still covers all of it). */
 const TEXT_SCAN_LIMIT = 3 * AUDIT_BODY_LIMIT;
 
+/**
+ * An answer the server wrote entirely from its own fixed content (the catalogue of tools/list, the initialize
+ * result): nothing of a caller's or of Azure's is in it, so it is capped and hashed without a redaction pass.
+ */
+export function auditedServerBody(raw: string): AuditedBody {
+  return {
+    text: raw.slice(0, AUDIT_BODY_LIMIT),
+    truncated: raw.length > AUDIT_BODY_LIMIT,
+    bytes: Buffer.byteLength(raw),
+    sha256: createHash('sha256').update(raw).digest('hex'),
+  };
+}
+
 /** A request or response body as the audit keeps it: data summarised, redacted, capped, hash of the full original. */
 export function auditedBody(raw: string): AuditedBody {
   let redacted: string;

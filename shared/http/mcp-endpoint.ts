@@ -3,10 +3,13 @@ import type { App } from '../app.js';
 import type { McpCallContext } from '../mcp/server-factory.js';
 import { authenticateRequest, checkHostAndOrigin, publicOrigin, readBody, requestCorrelationId, resourceMetadataUrl, type Refusal } from './edge.js';
 import { currentAudit } from '../audit/scope.js';
-import { auditedBody } from '../audit/body.js';
+import { auditedBody, auditedServerBody } from '../audit/body.js';
 import { fromWebResponse, jsonRpcErrorResponse } from './responses.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit => jsonRpcErrorResponse(refusal.status, -32000, refusal.message, refusal.headers);
+
+/** Methods whose successful answer is the server's own fixed content (no caller or Azure data). */
+const SERVER_AUTHORED = new Set(['tools/list', 'initialize', 'ping']);
 
 /** Headers that stay at the edge: the SDK never needs the caller's credentials. */
 const EDGE_ONLY_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
@@ -68,20 +71,21 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   }
   // Everything else (initialize, tools/list, ping, protocol errors) is small and immediate: kept for the audit.
   const answer = await response.text();
-  draft.responseBody = auditedBody(answer);
-  if (response.status >= 400) {
-    const message = jsonRpcErrorMessage(answer);
-    if (message) draft.reason = message;
-  }
+  const message = jsonRpcMessage(answer);
+  // Only a result is the server's own content; an error may quote what the caller sent, so it is redacted.
+  const ownContent = SERVER_AUTHORED.has(draft.jsonRpcMethod ?? '') && message?.result !== undefined && message.error === undefined;
+  draft.responseBody = ownContent ? auditedServerBody(answer) : auditedBody(answer);
+  const error = message?.error?.message;
+  if (response.status >= 400 && typeof error === 'string') draft.reason = error;
   return { ...fromWebResponse(response), body: answer };
 }
 
-/** The error message of a JSON-RPC answer, sent as JSON or as one server-sent event. */
-function jsonRpcErrorMessage(answer: string): string | undefined {
+/** The JSON-RPC message of an answer, sent as JSON or as one server-sent event. */
+function jsonRpcMessage(answer: string): { result?: unknown; error?: { message?: unknown } } | undefined {
   const json = answer.trimStart().startsWith('{') ? answer : /^data: (.*)$/m.exec(answer)?.[1];
   try {
-    const message = (JSON.parse(json ?? '') as { error?: { message?: unknown } }).error?.message;
-    return typeof message === 'string' ? message : undefined;
+    const message = JSON.parse(json ?? '') as unknown;
+    return message && typeof message === 'object' ? (message as { result?: unknown; error?: { message?: unknown } }) : undefined;
   } catch {
     return undefined;
   }
