@@ -144,10 +144,17 @@ const EDGE_RULES: Record<number, string> = {
  */
 function explainDecision(draft: AuditDraft, status: number, response: HttpResponseInit | undefined): void {
   if (draft.decision === undefined) {
-    if (status < 400) {
+    if (status >= 300 && status < 400) {
+      // The approval page sends a person without a (recent) sign-in to sign in first.
+      draft.decision = 'denied';
+      draft.rule = 'edge.sign-in-required';
+      draft.reason ??= 'Not signed in (or not recently): sent to sign in first; nothing was shown or changed.';
+    } else if (status < 400) {
       draft.decision = 'allowed';
       draft.rule = draft.authenticated ? 'edge.valid-token' : 'edge.public-endpoint';
-      draft.reason ??= draft.authenticated ? 'A valid access token; this request needs no tool decision.' : 'A public endpoint: no token needed.';
+      draft.reason ??= draft.authenticated
+        ? 'A validated caller (an access token, or an approver\'s ID token); no tool decision applies.'
+        : 'A public endpoint: no token needed.';
     } else {
       draft.decision = 'denied';
       draft.rule = EDGE_RULES[status] ?? `edge.http-${status}`;
