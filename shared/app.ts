@@ -59,10 +59,8 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
   const azure = overrides.azure ?? createAzureClients(settings, credential);
   // The department policy is validated here, at start: a bad file stops the app with the line to fix.
   const department = loadDepartmentPolicy(settings.policyFile, TOOLS.map((tool) => tool.name));
-  const auditLog = settings.auditContainerUrl
-    ? createBlobAuditLog(settings.auditContainerUrl, credential, (message, error) => (error ? log.error(message, error) : log.info(message)))
-    : undefined;
   const logFailure = (message: string, error?: unknown) => (error ? log.error(message, error) : log.info(message));
+  const auditLog = settings.auditContainerUrl ? createBlobAuditLog(settings.auditContainerUrl, credential, logFailure) : undefined;
   const telemetry = settings.appInsightsConnectionString
     ? createAppInsightsExport(settings.appInsightsConnectionString, credential, logFailure)
     : undefined;

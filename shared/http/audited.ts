@@ -57,10 +57,10 @@ export function audited(entrance: AuditRecord['entrance'], app: () => App, handl
         durationMs: Math.round(performance.now() - startedAt),
       };
       try {
-        const written = await app().audit.write(record, azureCalls);
+        const written = app().audit.write(record, azureCalls);
         // A change is reported only once its record is in the tamper-evident store (bounded: a store that fails
         // now keeps the record queued and retried).
-        if (written?.stored && (record.risk === 'write' || record.risk === 'destructive')) {
+        if (written.stored && (record.risk === 'write' || record.risk === 'destructive')) {
           await Promise.race([written.stored, new Promise((resolve) => setTimeout(resolve, STORED_WAIT_MS).unref())]);
         }
       } catch (error) {

@@ -5,8 +5,8 @@ import type { TelemetryExport } from '../audit/app-insights.js';
 export type { AuditRecord };
 
 export interface AuditSink {
-  /** Resolves once the record is logged; `stored` (if any) once it is in the tamper-evident store. */
-  write(record: AuditRecord, azureCalls?: readonly AzureCall[]): Promise<{ stored?: Promise<void> }> | { stored?: Promise<void> } | void;
+  /** Logs the record and sends its copies at once; `stored` (if any) resolves once it is in the tamper-evident store. */
+  write(record: AuditRecord, azureCalls?: readonly AzureCall[]): { stored?: Promise<void> };
 }
 
 /** A copy of each record that is sent on, not awaited: the host's log, Application Insights. */
