@@ -11,12 +11,14 @@
  *     "method": "GET",                                    (optional, case-insensitive)
  *     "path": "resourcegroups" | "/regex/",               (optional; case-insensitive substring of the
  *                                                          path without query, or a regex between slashes)
- *     "kind": "429" | "500" | "reset" | "hang",
+ *     "kind": "429" | "500" | "403" | "reset" | "hang",
  *     "count": 1,                                         (how many requests it hits; 0 = until cleared)
  *     "retryAfterSeconds": 1 }                            (429 only)
  *
  *   429   ARM throttling: error JSON, `Retry-After` and `x-ms-ratelimit-remaining-*` headers.
  *   500   `{"error":{"code":"InternalServerError","message":...}}`.
+ *   403   the service refuses the caller's identity: ARM `AuthorizationFailed`, Key Vault `Forbidden` (inner code
+ *         `ForbiddenByRbac`), as when a role assignment is missing.
  *   reset the socket is destroyed without an answer.
  *   hang  the request is accepted and never answered (its socket closes only when the twin stops),
  *         so callers must time out or abort.
@@ -53,7 +55,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export type Service = 'arm' | 'vault' | 'identity' | 'issuer' | 'monitor';
-export type FaultKind = '429' | '500' | 'reset' | 'hang';
+export type FaultKind = '429' | '500' | '403' | 'reset' | 'hang';
 
 export interface FaultSpec {
   service?: Service | 'any';
@@ -68,7 +70,7 @@ export interface Fault extends FaultSpec {
   id: string;
 }
 
-const KINDS: readonly FaultKind[] = ['429', '500', 'reset', 'hang'];
+const KINDS: readonly FaultKind[] = ['429', '500', '403', 'reset', 'hang'];
 const SERVICES: readonly string[] = ['arm', 'vault', 'identity', 'issuer', 'monitor', 'any'];
 
 /** Validates untrusted input (env or HTTP body) into a FaultSpec; throws with a message naming the bad field. */
@@ -158,7 +160,7 @@ export class FaultStore {
  * Answers (or deliberately doesn't answer) a request according to `fault`.
  * Returns the status to record in the request log: 0 when no response is sent.
  */
-export function applyFault(fault: Fault, req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): number {
+export function applyFault(fault: Fault, req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, service?: Service): number {
   switch (fault.kind) {
     case '429': {
       const after = fault.retryAfterSeconds ?? 1;
@@ -176,6 +178,15 @@ export function applyFault(fault: Fault, req: IncomingMessage, res: ServerRespon
       res.writeHead(500, { ...headers, 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify({ error: { code: 'InternalServerError', message: `The server encountered an internal error (sandbox fault ${fault.id}). Please retry the request.` } }));
       return 500;
+    case '403': {
+      const vault = service === 'vault';
+      const error = vault
+        ? { code: 'Forbidden', message: `Caller is not authorized to perform action on resource (sandbox fault ${fault.id}).`, innererror: { code: 'ForbiddenByRbac' } }
+        : { code: 'AuthorizationFailed', message: `The client does not have authorization to perform action over this scope (sandbox fault ${fault.id}).` };
+      res.writeHead(403, { ...headers, 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify({ error }));
+      return 403;
+    }
     case 'reset':
       req.socket.destroy();
       return 0;

@@ -89,7 +89,7 @@ function serve(ctx: TwinContext, origin: string, route: (path: string) => { serv
     const record = (status: number): void => ctx.log.add({ at: new Date().toISOString(), service: target.service, method, path: url.pathname, status, requestId });
     const fault = ctx.faults.take(target.service, method, url.pathname);
     if (fault) {
-      record(applyFault(fault, req, res, call.headers));
+      record(applyFault(fault, req, res, call.headers, target.service));
       return;
     }
     res.once('close', () => record(res.writableFinished ? res.statusCode : 0));
