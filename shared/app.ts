@@ -58,7 +58,11 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
   if (settings.localCredential) log.info('Calling Azure as the Azure CLI signed-in account (AZURE_LOCAL_CREDENTIAL=azure-cli): local development only.');
   const azure = overrides.azure ?? createAzureClients(settings, credential);
   // The department policy is validated here, at start: a bad file stops the app with the line to fix.
-  const department = loadDepartmentPolicy(settings.policyFile, TOOLS.map((tool) => tool.name));
+  const department = loadDepartmentPolicy(
+    settings.policyFile,
+    TOOLS.map((tool) => tool.name),
+    TOOLS.filter((tool) => tool.risk === 'write').map((tool) => tool.name),
+  );
   const logFailure = (message: string, error?: unknown) => (error ? log.error(message, error) : log.info(message));
   const auditLog = settings.auditContainerUrl ? createBlobAuditLog(settings.auditContainerUrl, credential, logFailure) : undefined;
   const telemetry = settings.appInsightsConnectionString

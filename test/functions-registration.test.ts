@@ -90,4 +90,21 @@ describe('Azure Functions registration (what func start loads)', () => {
     expect(run.stderr).toContain(`line ${regions + 1}: regions.1: only uksouth and ukwest can be allowed`);
     expect(run.stdout).toBe('[]');
   });
+
+  it('stops at start on a protected id it cannot enforce, or an exception for a delete tool, naming the lines', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'policy-'));
+    const file = join(dir, 'department.yaml');
+    const lines = readFileSync('shared/policy/department.yaml', 'utf8').split('\n');
+    const listed = lines.findIndex((line) => line.includes('/resourceGroups/rg-ddr-identity-uks'));
+    lines[listed] = `${lines[listed]}/providers/Microsoft.Storage/storageAccounts/st1/blobServices/default/containers/c/blobs/b.txt`;
+    const excepted = lines.findIndex((line) => line.includes('- tool: keyvault_key_rotate'));
+    lines[excepted] = lines[excepted]!.replace('keyvault_key_rotate', 'storage_blob_delete');
+    writeFileSync(file, lines.join('\n'));
+    const run = loadMain({ ...validSettings, MCP_POLICY_FILE: file });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(`line ${listed + 1}: protected.resources.0:`);
+    expect(run.stderr).toContain('names blobs, which are data inside a resource');
+    expect(run.stderr).toContain(`line ${excepted + 1}: protected.exceptions.0.tool: only these tools can be excepted`);
+    expect(run.stdout).toBe('[]');
+  });
 });

@@ -40,10 +40,11 @@ export function toToolError(error: unknown, deadline: { timedOut: boolean; timeo
     return new ToolError('throttled', 'Azure is throttling requests and retries did not succeed; try again shortly.', details, { cause: error });
   }
   if (status === 401 || status === 403) {
+    // A refusal like any other: it names its rule, and the audit records the call as denied.
     return new ToolError(
       'forbidden',
       "Azure refused the app's managed identity for this operation; its role assignments may need to include it.",
-      details,
+      { ...details, rule: 'azure.forbidden' },
       { cause: error },
     );
   }

@@ -103,7 +103,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       enforce(decision);
     };
     // Before any Azure call: what the arguments say the call touches.
-    decide(tool.target?.(parsed.data, deps.policy.department) ?? {});
+    decide(tool.target?.(parsed.data, deps.policy.department, deps.settings.subscriptionId) ?? {});
     const timeoutMs = tool.longRunning ? deps.settings.azureLroTimeoutMs : deps.settings.azureCallTimeoutMs;
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = call.signal ? AbortSignal.any([deadline, call.signal]) : deadline;
@@ -199,11 +199,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         outcome = shielded(tool, structured);
       } catch (thrown) {
         const error = asToolError(thrown, call.correlationId, deps.logError);
-        // A refusal by a rule past the role check (the approval gate, the storage SKU, the app's own state) is a
-        // denial by that rule, in the audit as in the answer.
+        // A refusal by a rule past the role check (the approval gate, the storage SKU, the app's own state, Azure
+        // refusing the app's identity) is a denial by that rule, in the audit as in the answer; a refusal that
+        // names no rule is still a denial.
         const rule = error.details.rule;
-        if (decision.allowed && (error.code === 'forbidden' || error.code === 'out_of_scope') && typeof rule === 'string') {
-          decision = { allowed: false, rule, reason: error.message };
+        if (decision.allowed && (error.code === 'forbidden' || error.code === 'out_of_scope')) {
+          decision = { allowed: false, rule: typeof rule === 'string' ? rule : 'refusal.unnamed', reason: error.message };
         }
         outcome = { result: errorResult(error, call.correlationId), error };
       }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { parseResourceId } from './resource-ids.js';
 
 /** Only the two UK regions can ever be allowed: sovereignty is not a department option. */
 export const UK_REGIONS = ['uksouth', 'ukwest'] as const;
@@ -9,13 +10,28 @@ const resourceGroupName = z
   .string()
   .regex(/^[-\w._()]{0,89}[-\w_()]$/, 'must be a resource group name')
   .transform((name) => name.toLowerCase());
+/**
+ * An Azure resource id the policy can enforce (subscription, resource group, resource or child resource),
+ * normalised; anything else is refused with the reason, so no entry is silently never matched.
+ */
+const resourceId = z.string().transform((raw, context) => {
+  const parsed = parseResourceId(raw);
+  if ('problem' in parsed) {
+    context.addIssue({ code: 'custom', message: `'${raw.slice(0, 120)}' ${parsed.problem}` });
+    return z.NEVER;
+  }
+  return parsed.id;
+});
 const window = z.object({
   requests: z.number().int().min(1).max(1_000_000),
   perSeconds: z.number().int().min(1).max(86_400),
 });
 
-function schema(toolNames: readonly string[]) {
+function schema(toolNames: readonly string[], exceptionTools: readonly string[]) {
   const toolName = z.string().refine((name) => toolNames.includes(name), { error: 'is not a tool of this server' });
+  const exceptionTool = z
+    .string()
+    .refine((name) => exceptionTools.includes(name), { error: `only these tools can be excepted: ${exceptionTools.join(', ')} (destructive tools never are)` });
   return z
     .object({
       department: z.string().min(1),
@@ -26,12 +42,29 @@ function schema(toolNames: readonly string[]) {
       protected: z
         .object({
           tag: z.object({ name: z.string().min(1), value: z.string() }).strict(),
-          resources: z
-            .array(z.string().regex(/^\/subscriptions\/[^/]+(\/resourcegroups\/[^/]+(\/providers\/.+)?)?$/i, 'must be an Azure resource id'))
-            .default([])
-            .transform((ids) => ids.map((id) => id.toLowerCase().replace(/\/+$/, ''))),
+          /** Protected with everything beneath them: subscriptions, resource groups, resources, child resources. */
+          resources: z.array(resourceId).default([]),
+          /**
+           * Work a department does allow beneath a protected resource, each an audited rule of its own: `tool` may
+           * change what lies beneath `resource` although `resource` (or anything above it) is protected. What lies
+           * beneath and is protected itself (its own tag, or listed) stays protected.
+           */
+          exceptions: z
+            .array(z.object({ tool: exceptionTool, resource: resourceId, reason: z.string().trim().min(1, 'say why the exception exists') }).strict())
+            .default([]),
         })
         .strict(),
+      /** The department Key Vault's Resource Manager id (the vault KEY_VAULT_URL names): its tags protect its keys. */
+      keyVault: z
+        .object({
+          // Kept as written (it is sent to Resource Manager); the policy compares it normalised.
+          resourceId: z.string().refine((raw) => {
+            const parsed = parseResourceId(raw);
+            return !('problem' in parsed) && parsed.kind === 'resource' && parsed.id.includes('/providers/microsoft.keyvault/vaults/');
+          }, 'must be the id of a Key Vault: /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.KeyVault/vaults/<name>'),
+        })
+        .strict()
+        .optional(),
       disabledTools: z.array(toolName).default([]),
       readOnly: z.boolean().default(false),
       requiredTags: z.array(z.string().min(1)).default([]),
@@ -60,18 +93,27 @@ export class PolicyError extends Error {
   override name = 'PolicyError';
 }
 
-export function loadDepartmentPolicy(file: string, toolNames: readonly string[]): DepartmentPolicy {
+/**
+ * `exceptionTools`: the tools a protection exception may name (the write tools; by default any tool, for callers
+ * that only check the file's shape).
+ */
+export function loadDepartmentPolicy(file: string, toolNames: readonly string[], exceptionTools: readonly string[] = toolNames): DepartmentPolicy {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
     throw new PolicyError(`Sovereign MCP cannot start: the department policy file ${file} cannot be read (MCP_POLICY_FILE).`);
   }
-  return parseDepartmentPolicy(text, file, toolNames);
+  return parseDepartmentPolicy(text, file, toolNames, exceptionTools);
 }
 
 /** Parses and validates a department policy, reporting every problem with its line number. */
-export function parseDepartmentPolicy(text: string, source: string, toolNames: readonly string[]): DepartmentPolicy {
+export function parseDepartmentPolicy(
+  text: string,
+  source: string,
+  toolNames: readonly string[],
+  exceptionTools: readonly string[] = toolNames,
+): DepartmentPolicy {
   const lines = new LineCounter();
   const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const lineOf = (offset: number) => lines.linePos(offset).line;
@@ -81,7 +123,7 @@ export function parseDepartmentPolicy(text: string, source: string, toolNames: r
   if (document.errors.length > 0) {
     throw fail(document.errors.map((error) => `line ${lineOf(error.pos[0])}: ${error.message.split('\n')[0]}`));
   }
-  const parsed = schema(toolNames).safeParse(document.toJS());
+  const parsed = schema(toolNames, exceptionTools).safeParse(document.toJS());
   if (!parsed.success) {
     throw fail(
       parsed.error.issues.flatMap((issue) => {

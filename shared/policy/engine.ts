@@ -5,6 +5,7 @@ import { ROLES_FOR_TIER } from '../auth/roles.js';
 import type { RiskTier } from '../tools/tool.js';
 import type { DepartmentPolicy } from './department-policy.js';
 import { canonicalRegion } from './regions.js';
+import { isBeneath, parseResourceId } from './resource-ids.js';
 
 /** What a call touches, as far as it is known before (or, for tags, after reading) the resource. */
 export interface PolicyTarget {
@@ -14,6 +15,11 @@ export interface PolicyTarget {
   resourceId?: string;
   /** The existing resource's tags, read from Azure (protection by tag). */
   tags?: Record<string, string>;
+  /**
+   * Resources the target lies in whose tags were read from Azure (a key's vault): their protection tag protects
+   * the target too.
+   */
+  ancestors?: { resourceId: string; tags: Record<string, string> }[];
   /** Tags the call sets on a new resource (required tags). */
   newTags?: Record<string, string>;
 }
@@ -32,6 +38,8 @@ export interface PolicyEngine {
   offers(caller: Caller, tool: { name: string; risk: RiskTier }): boolean;
 }
 
+/** The rule that permits work beneath a protected resource that the department policy excepts. */
+const EXCEPTION_RULE = 'policy.protected-exception';
 const RULES_FILE = new URL('../../../shared/policy/rules.cedar', import.meta.url);
 const POLICY_SET_ID = 'sovereign-mcp';
 const MAX_REMEMBERED_DECISIONS = 10_000;
@@ -80,7 +88,8 @@ export function createPolicyEngine(
   }
 
   function evaluate(caller: Caller, tool: { name: string; risk: RiskTier }, target: PolicyTarget): PolicyDecision {
-    const context = { tool: tool.name, department: departmentContext, target: targetContext(target, department, subscriptionId) };
+    const { context: targetFacts, protection, lifted, exception } = targetContext(target, department, subscriptionId, tool);
+    const context = { tool: tool.name, department: departmentContext, target: targetFacts };
     let answer: cedar.AuthorizationAnswer;
     try {
       answer = cedar.statefulIsAuthorized({
@@ -101,10 +110,22 @@ export function createPolicyEngine(
     if (answer.type === 'failure' || answer.response.diagnostics.errors.length > 0) {
       return { allowed: false, rule: 'policy.evaluation-error', reason: 'The policy could not be evaluated for this call; refused.' };
     }
-    const [rule] = answer.response.diagnostics.reason;
-    if (answer.response.decision === 'allow') return { allowed: true, rule: rule ?? 'unknown', reason: `Permitted by the department policy's rule '${rule ?? 'unknown'}'.` };
+    const reasons = answer.response.diagnostics.reason;
+    if (answer.response.decision === 'allow') {
+      // A call that passes only because of a protection exception is recorded under the exception's own rule.
+      if (exception && reasons.includes(EXCEPTION_RULE)) {
+        return {
+          allowed: true,
+          rule: EXCEPTION_RULE,
+          reason: `Permitted by the department policy's exception for ${tool.name} beneath protected ${exception.resource} (${exception.reason}); lifted: ${lifted.join('; ')}.`,
+        };
+      }
+      const rule = reasons.find((id) => id !== EXCEPTION_RULE) ?? 'unknown';
+      return { allowed: true, rule, reason: `Permitted by the department policy's rule '${rule}'.` };
+    }
+    const [rule] = reasons;
     if (!rule) return { allowed: false, rule: 'default-deny', reason: missingRole(caller, tool) };
-    return { allowed: false, rule, reason: explain(rule, tool, context.target, department) };
+    return { allowed: false, rule, reason: explain(rule, tool, context.target, department, protection) };
   }
 
   return {
@@ -154,36 +175,87 @@ type TargetContext = {
   group?: string;
   region?: string;
   resourceId?: string;
+  /** The target's id and each level above it (subscription, group, resource…) not lifted by an exception. */
   scopes?: string[];
   protectedByTag?: boolean;
+  /** A listed protected resource lies beneath the target (deleting the target would delete it). */
+  protectedBeneath?: boolean;
+  /** The target's id is not one the policy can place in Azure's hierarchy. */
+  unrecognisedId?: boolean;
+  /** A protection exception of the department policy lifted protection that would otherwise refuse the call. */
+  exceptionApplied?: boolean;
   newTagNames?: string[];
 };
 
-function targetContext(target: PolicyTarget, department: DepartmentPolicy, subscriptionId: string): TargetContext {
+type Exception = DepartmentPolicy['protected']['exceptions'][number];
+
+/**
+ * What the rules see of a target, plus, for the explanation and the audit, what protects it and which exception
+ * applies. Ids are compared normalised (lower case, no empty segments) at every level of the hierarchy.
+ */
+function targetContext(
+  target: PolicyTarget,
+  department: DepartmentPolicy,
+  subscriptionId: string,
+  tool: { name: string; risk: RiskTier },
+): { context: TargetContext; protection: string[]; lifted: string[]; exception?: Exception } {
   const context: TargetContext = {};
+  const protection: string[] = [];
+  const liftedProtection: string[] = [];
   if (target.group !== undefined) context.group = target.group.toLowerCase();
   if (target.region !== undefined) context.region = canonicalRegion(target.region);
-  const id = target.resourceId?.toLowerCase().replace(/\/+$/, '');
-  if (id) context.resourceId = id;
-  // The target and its resource group, so a listed group protects everything in it, known from the arguments.
-  const groupId =
-    /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+/.exec(id ?? '')?.[0] ??
-    (context.group ? `/subscriptions/${subscriptionId}/resourcegroups/${context.group}`.toLowerCase() : undefined);
-  const scopes = [groupId, id].filter((scope): scope is string => scope !== undefined);
-  if (scopes.length > 0) context.scopes = [...new Set(scopes)];
-  if (target.tags) {
-    const { name, value } = department.protected.tag;
-    context.protectedByTag = Object.entries(target.tags).some(
-      ([key, tagValue]) => key.toLowerCase() === name.toLowerCase() && tagValue.toLowerCase() === value.toLowerCase(),
-    );
+  // The target, or else the group the arguments name, placed in the hierarchy.
+  const rawId = target.resourceId ?? (target.group !== undefined ? `/subscriptions/${subscriptionId}/resourceGroups/${target.group}` : undefined);
+  const parsed = rawId === undefined ? undefined : parseResourceId(rawId);
+  if (parsed && 'problem' in parsed) context.unrecognisedId = true;
+  const levels = parsed && !('problem' in parsed) ? parsed.levels : [];
+  const id = levels.at(-1);
+  if (target.resourceId !== undefined) context.resourceId = id ?? target.resourceId.toLowerCase();
+
+  // The deepest exception for this tool at or above the target lifts protection from that level upwards; only
+  // write tools are ever excepted (the loader refuses others; checked here again so a delete can never be).
+  let exception: Exception | undefined;
+  let liftedUpTo = -1;
+  for (const candidate of tool.risk === 'write' ? department.protected.exceptions : []) {
+    const at = levels.indexOf(candidate.resource);
+    if (candidate.tool === tool.name && at > liftedUpTo) {
+      exception = candidate;
+      liftedUpTo = at;
+    }
   }
+  const lifted = new Set(levels.slice(0, liftedUpTo + 1));
+  const protectedTag = (tags: Record<string, string>) => {
+    const { name, value } = department.protected.tag;
+    return Object.entries(tags).some(([key, tagValue]) => key.toLowerCase() === name.toLowerCase() && tagValue.toLowerCase() === value.toLowerCase());
+  };
+  const note = (level: string, why: string) => (lifted.has(level) ? liftedProtection : protection).push(`${level} ${why}`);
+
+  for (const level of levels) if (department.protected.resources.includes(level)) note(level, 'is listed as protected');
+  if (levels.length > 0) context.scopes = levels.filter((level) => !lifted.has(level));
+  if (id !== undefined) context.protectedBeneath = department.protected.resources.some((listed) => isBeneath(listed, id));
+  if (context.protectedBeneath) protection.push(`${id} holds protected resources`);
+
+  let byTag = false;
+  const tagged = (resourceId: string | undefined, tags: Record<string, string>) => {
+    if (!protectedTag(tags)) return;
+    const parsedAncestor = resourceId === undefined ? undefined : parseResourceId(resourceId);
+    const level = parsedAncestor && !('problem' in parsedAncestor) ? parsedAncestor.id : (resourceId ?? id ?? 'the target').toLowerCase();
+    note(level, `is tagged ${department.protected.tag.name}=${department.protected.tag.value}`);
+    if (!lifted.has(level)) byTag = true;
+  };
+  if (target.tags) tagged(id ?? target.resourceId, target.tags);
+  for (const ancestor of target.ancestors ?? []) tagged(ancestor.resourceId, ancestor.tags);
+  if (target.tags || target.ancestors) context.protectedByTag = byTag;
+  const excepted = exception !== undefined && liftedProtection.length > 0;
+  if (excepted) context.exceptionApplied = true;
+
   if (target.newTags) {
     // Azure tag names are case-insensitive; a required tag with an empty value does not count.
     context.newTagNames = Object.entries(target.newTags)
       .filter(([, value]) => value.trim() !== '')
       .map(([name]) => name.toLowerCase());
   }
-  return context;
+  return { context, protection, lifted: liftedProtection, ...(excepted ? { exception } : {}) };
 }
 
 function missingRole(caller: Caller, tool: { name: string; risk: RiskTier }): string {
@@ -192,7 +264,7 @@ function missingRole(caller: Caller, tool: { name: string; risk: RiskTier }): st
   return `Tool '${tool.name}' is a ${tool.risk} tool and needs the ${needed} role; the caller has ${held}.`;
 }
 
-function explain(rule: string, tool: { name: string }, target: TargetContext, department: DepartmentPolicy): string {
+function explain(rule: string, tool: { name: string }, target: TargetContext, department: DepartmentPolicy, protection: string[]): string {
   switch (rule) {
     case 'policy.tool-disabled':
       return `Tool '${tool.name}' is switched off for this deployment by the department policy.`;
@@ -207,7 +279,9 @@ function explain(rule: string, tool: { name: string }, target: TargetContext, de
       return `New resources must carry the tags ${department.requiredTags.join(', ')}; missing or empty: ${missing.join(', ')}.`;
     }
     case 'policy.protected-resource':
-      return `'${target.resourceId ?? target.group}' is protected (tag ${department.protected.tag.name}=${department.protected.tag.value} or listed in the department policy); no tool may modify or delete it.`;
+      return `'${target.resourceId ?? target.group}' is protected (${protection.join('; ') || `tag ${department.protected.tag.name}=${department.protected.tag.value} or listed in the department policy`}); no tool may modify or delete it, or anything beneath it.`;
+    case 'policy.target-unrecognised':
+      return `'${target.resourceId}' is not an Azure resource id the policy can place; '${tool.name}' was refused.`;
     default:
       return `Refused by the department policy rule ${rule}.`;
   }

@@ -45,8 +45,11 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   azurePermissions: AzurePermissions;
   input: I;
   output: O;
-  /** What the call touches (group, region, resource id), for the policy decision before any Azure call. */
-  target?(args: z.output<I>, department: DepartmentPolicy): PolicyTarget;
+  /**
+   * What the call touches (group, region, resource id), for the policy decision before any Azure call. Every
+   * write and destructive tool declares it (the registry refuses one that does not).
+   */
+  target?(args: z.output<I>, department: DepartmentPolicy, subscriptionId: string): PolicyTarget;
   /** Follows a long-running Azure operation: gets the longer deadline (AZURE_LRO_TIMEOUT_MS). */
   longRunning?: boolean;
   /**

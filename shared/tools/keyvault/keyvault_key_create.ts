@@ -4,15 +4,16 @@ import { isoTime, tagsOf, tagsOutput } from '../common.js';
 import { ToolError } from '../../pipeline/errors.js';
 import { keyName } from './key-names.js';
 import { ifExists } from '../../azure/errors.js';
+import { authorizeKeyChange, keyTarget } from './key-protection.js';
 
 export default defineTool({
   name: 'keyvault_key_create',
   title: 'Create a key for customer-managed encryption',
   description:
-    'Creates a new RSA key fit for customer-managed encryption in the department Key Vault: 3072 or 4096 bits (optionally HSM-protected), wrapKey/unwrapKey only, with an expiry and a rotation policy (rotate before expiry, notify 30 days before). Refuses an existing name: use keyvault_key_rotate for a new version.',
+    'Creates a new RSA key fit for customer-managed encryption in the department Key Vault: 3072 or 4096 bits (optionally HSM-protected), wrapKey/unwrapKey only, with an expiry and a rotation policy (rotate before expiry, notify 30 days before). Refuses an existing name: use keyvault_key_rotate for a new version. Refused in a protected vault unless the department policy makes an exception for it.',
   risk: 'write',
   azurePermissions: {
-    actions: [],
+    actions: ['Microsoft.KeyVault/vaults/read'],
     dataActions: ['Microsoft.KeyVault/vaults/keys/read', 'Microsoft.KeyVault/vaults/keys/create/action', 'Microsoft.KeyVault/vaults/keyrotationpolicies/write'],
   },
   input: z.strictObject({
@@ -32,12 +33,16 @@ export default defineTool({
     rotationPolicy: z.object({ rotateAfter: z.string(), expiresIn: z.string(), notifyBeforeExpiry: z.string() }),
     tags: tagsOutput,
   }),
-  async handler({ name, keySize, hsm, expiresInDays, rotateAfterDays, tags }, { azure, signal }) {
+  target: ({ name }, department) => keyTarget(name, department),
+  async handler({ name, keySize, hsm, expiresInDays, rotateAfterDays, tags }, context) {
+    const { azure, signal } = context;
     if (rotateAfterDays >= expiresInDays) {
       throw new ToolError('invalid_arguments', `rotateAfterDays (${rotateAfterDays}) must be less than expiresInDays (${expiresInDays}), or the key expires before it rotates.`);
     }
     const keys = await azure.keys();
     const existing = await ifExists(keys.getKey(name, { abortSignal: signal }));
+    // Protection first: creating an existing name would add a version to a key that may be protected.
+    await authorizeKeyChange(context, name, existing?.properties.tags);
     if (existing) throw new ToolError('conflict', `Key '${name}' already exists; use keyvault_key_rotate to make a new version.`);
 
     const key = await keys.createRsaKey(name, {

@@ -4,16 +4,17 @@ import { isoTime } from '../common.js';
 import { keyName } from './key-names.js';
 import { encryptionOf } from '../storage/encryption.js';
 import { isMissingResourceGroup } from '../../azure/errors.js';
+import { authorizeKeyChange, keyTarget } from './key-protection.js';
 
 export default defineTool({
   name: 'keyvault_key_rotate',
   title: 'Rotate a key',
   description:
-    'Makes a new version of a key in the department Key Vault and reports which storage accounts in scope follow it automatically (versionless) and which are pinned to an older version and need updating.',
+    'Makes a new version of a key in the department Key Vault and reports which storage accounts in scope follow it automatically (versionless) and which are pinned to an older version and need updating. Refuses a key tagged protected, and keys in a protected vault unless the department policy makes an exception for it.',
   risk: 'write',
   azurePermissions: {
-    actions: ['Microsoft.Storage/storageAccounts/read'],
-    dataActions: ['Microsoft.KeyVault/vaults/keys/rotate/action'],
+    actions: ['Microsoft.KeyVault/vaults/read', 'Microsoft.Storage/storageAccounts/read'],
+    dataActions: ['Microsoft.KeyVault/vaults/keys/read', 'Microsoft.KeyVault/vaults/keys/rotate/action'],
   },
   input: z.strictObject({ name: keyName }),
   output: z.object({
@@ -23,8 +24,13 @@ export default defineTool({
     accountsFollowing: z.array(z.string()).describe('Accounts using this key without a pinned version: they use the new version'),
     accountsPinned: z.array(z.object({ name: z.string(), resourceGroup: z.string(), version: z.string() })),
   }),
-  async handler({ name }, { azure, department, settings, signal, progress }) {
+  target: ({ name }, department) => keyTarget(name, department),
+  async handler({ name }, context) {
+    const { azure, department, settings, signal, progress } = context;
     const keys = await azure.keys();
+    // The key's own tags and its vault's decide, before anything changes.
+    const current = await keys.getKey(name, { abortSignal: signal });
+    await authorizeKeyChange(context, name, current.properties.tags);
     const rotated = await keys.rotateKey(name, { abortSignal: signal });
     progress(`Rotated ${name}; checking which storage accounts use it`);
     const storage = (await azure.storage()).storageAccounts;

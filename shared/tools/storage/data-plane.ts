@@ -29,12 +29,14 @@ export async function openCmkAccount(
     throw new ToolError(
       'forbidden',
       `Storage account '${account}' is encrypted with a key outside the department's Key Vault; data tools only work on accounts whose key the department holds.`,
+      { rule: 'cmk.key-outside-department-vault' },
     );
   }
   if (!encryption.customerManagedKey) {
     throw new ToolError(
       'forbidden',
       `Storage account '${account}' is encrypted with platform-managed keys (${encryption.keySource}); data tools only work on accounts encrypted with a customer-managed key. Move it to CMK first (storage_account_cmk_enable).`,
+      { rule: 'cmk.platform-managed-keys' },
     );
   }
   if (options.authorizeChange) {

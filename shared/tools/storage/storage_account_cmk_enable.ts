@@ -4,6 +4,7 @@ import { resourceGroupName, storageAccountName } from '../names.js';
 import { encryptionOf, encryptionOutput } from './encryption.js';
 import { requireIdentityResourceId, requireUsableCmkKey } from './cmk-key.js';
 import { keyName } from '../keyvault/key-names.js';
+import { storageAccountId } from './storage-ids.js';
 
 export default defineTool({
   name: 'storage_account_cmk_enable',
@@ -25,7 +26,7 @@ export default defineTool({
     keyName: keyName.optional().describe("Key to use; default the department policy's storage key"),
   }),
   output: z.object({ name: z.string(), before: encryptionOutput, after: encryptionOutput, changed: z.boolean() }),
-  target: ({ resourceGroup }) => ({ group: resourceGroup }),
+  target: ({ resourceGroup, name }, _department, subscription) => ({ group: resourceGroup, resourceId: storageAccountId(subscription, resourceGroup, name) }),
   async handler({ resourceGroup, name, keyName: requestedKey }, context) {
     const storage = (await context.azure.storage()).storageAccounts;
     const account = await storage.getProperties(resourceGroup, name, { abortSignal: context.signal });

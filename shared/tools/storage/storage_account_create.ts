@@ -7,6 +7,7 @@ import { encryptionOf } from './encryption.js';
 import { accountDetails, accountDetailsOutput } from './account-details.js';
 import { requireIdentityResourceId, requireUsableCmkKey } from './cmk-key.js';
 import { ifExists } from '../../azure/errors.js';
+import { storageAccountId } from './storage-ids.js';
 
 export default defineTool({
   name: 'storage_account_create',
@@ -35,7 +36,12 @@ export default defineTool({
     tags: z.record(z.string().min(1).max(512), z.string().max(256)).describe('Tags; the department policy says which are required'),
   }),
   output: accountDetailsOutput.extend({ created: z.boolean() }),
-  target: ({ resourceGroup, location, tags }) => ({ group: resourceGroup, region: location, newTags: tags }),
+  target: ({ resourceGroup, name, location, tags }, _department, subscription) => ({
+    group: resourceGroup,
+    resourceId: storageAccountId(subscription, resourceGroup, name),
+    region: location,
+    newTags: tags,
+  }),
   async handler({ resourceGroup, name, location, sku, tags }, context) {
     const { azure, department, signal } = context;
     const storage = (await azure.storage()).storageAccounts;

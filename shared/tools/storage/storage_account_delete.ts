@@ -3,6 +3,7 @@ import { defineTool } from '../tool.js';
 import { resourceGroupName, storageAccountName } from '../names.js';
 import { approvalInput } from '../../approvals/gate.js';
 import { encryptionOf } from './encryption.js';
+import { storageAccountId } from './storage-ids.js';
 
 export default defineTool({
   name: 'storage_account_delete',
@@ -16,7 +17,7 @@ export default defineTool({
   },
   input: z.strictObject({ resourceGroup: resourceGroupName, name: storageAccountName, ...approvalInput }),
   output: z.object({ name: z.string(), deleted: z.boolean() }),
-  target: ({ resourceGroup }) => ({ group: resourceGroup }),
+  target: ({ resourceGroup, name }, _department, subscription) => ({ group: resourceGroup, resourceId: storageAccountId(subscription, resourceGroup, name) }),
   async impact({ resourceGroup, name }, context) {
     const account = await (await context.azure.storage()).storageAccounts.getProperties(resourceGroup, name, { abortSignal: context.signal });
     context.authorize({ group: resourceGroup, ...(account.id ? { resourceId: account.id } : {}), tags: account.tags ?? {} });

@@ -3,6 +3,7 @@ import { defineTool } from '../tool.js';
 import { containerName, resourceGroupName, storageAccountName } from '../names.js';
 import { approvalInput } from '../../approvals/gate.js';
 import { openCmkAccount } from './data-plane.js';
+import { containerId } from './storage-ids.js';
 
 export default defineTool({
   name: 'storage_blob_delete',
@@ -22,7 +23,7 @@ export default defineTool({
     ...approvalInput,
   }),
   output: z.object({ name: z.string(), deleted: z.boolean() }),
-  target: ({ resourceGroup }) => ({ group: resourceGroup }),
+  target: ({ resourceGroup, account, container }, _department, subscription) => ({ group: resourceGroup, resourceId: containerId(subscription, resourceGroup, account, container) }),
   async impact({ resourceGroup, account, container, name }, context) {
     const { service, account: properties } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
     const blob = await service.getContainerClient(container).getBlobClient(name).getProperties({ abortSignal: context.signal });

@@ -3,6 +3,7 @@ import { defineTool } from '../tool.js';
 import { containerName, resourceGroupName, storageAccountName } from '../names.js';
 import { ToolError } from '../../pipeline/errors.js';
 import { openCmkAccount } from './data-plane.js';
+import { containerId } from './storage-ids.js';
 
 const MAX_TEXT_BYTES = 1024 * 1024;
 
@@ -26,7 +27,7 @@ export default defineTool({
     overwrite: z.boolean().default(false).describe('Replace an existing blob'),
   }),
   output: z.object({ name: z.string(), size: z.number(), etag: z.string().optional(), overwritten: z.boolean() }),
-  target: ({ resourceGroup }) => ({ group: resourceGroup }),
+  target: ({ resourceGroup, account, container }, _department, subscription) => ({ group: resourceGroup, resourceId: containerId(subscription, resourceGroup, account, container) }),
   async handler({ resourceGroup, account, container, name, content, contentType, overwrite }, context) {
     const bytes = Buffer.from(content, 'utf8');
     if (bytes.byteLength > MAX_TEXT_BYTES) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineTool } from '../tool.js';
 import { containerName, resourceGroupName, storageAccountName } from '../names.js';
 import { openCmkAccount } from './data-plane.js';
+import { containerId } from './storage-ids.js';
 
 export default defineTool({
   name: 'storage_container_create',
@@ -15,7 +16,7 @@ export default defineTool({
   },
   input: z.strictObject({ resourceGroup: resourceGroupName, account: storageAccountName, container: containerName }),
   output: z.object({ account: z.string(), container: z.string(), created: z.boolean() }),
-  target: ({ resourceGroup }) => ({ group: resourceGroup }),
+  target: ({ resourceGroup, account, container }, _department, subscription) => ({ group: resourceGroup, resourceId: containerId(subscription, resourceGroup, account, container) }),
   async handler({ resourceGroup, account, container }, context) {
     const { service } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
     const response = await service.getContainerClient(container).createIfNotExists({ abortSignal: context.signal });
