@@ -24,12 +24,13 @@ const DEFAULT_POLICY = readFileSync('shared/policy/department.yaml', 'utf8');
 const WRITE_TOOLS = TOOLS.filter((tool) => tool.risk === 'write').map((tool) => tool.name);
 const TOOL_NAMES = TOOLS.map((tool) => tool.name);
 
-/** The default policy with its protected block replaced. */
+/** The default policy with its protected block (up to the next top-level setting) replaced. */
 function policyWith(protectedBlock: string): string {
   const start = DEFAULT_POLICY.indexOf('\nprotected:\n');
-  const end = DEFAULT_POLICY.indexOf('\n# The department Key Vault');
-  if (start < 0 || end < 0) throw new Error('the default policy no longer has the protected block this test replaces');
-  return `${DEFAULT_POLICY.slice(0, start)}\n${protectedBlock}\n${DEFAULT_POLICY.slice(end)}`;
+  const rest = DEFAULT_POLICY.slice(start + 1);
+  const end = /\n(?=[A-Za-z])/.exec(rest)?.index;
+  if (start < 0 || end === undefined) throw new Error('the default policy no longer has the protected block this test replaces');
+  return `${DEFAULT_POLICY.slice(0, start)}\n${protectedBlock}\n${rest.slice(end)}`;
 }
 
 function policyFile(text: string): string {
