@@ -77,6 +77,17 @@ async function azureCalls(stack: TestStack): Promise<string[]> {
   return (await stack.admin.requests()).filter((entry) => entry.service === 'arm' || entry.service === 'vault').map((entry) => `${entry.method} ${entry.path}`);
 }
 
+/**
+ * Waits (bounded) until the app's audit store accepts records, so a loaded machine's slow start is not mistaken
+ * for a result: an idempotent write (the existing container 'ingest') that changes nothing.
+ */
+async function auditStoreReady(stack: TestStack, token: string): Promise<void> {
+  const until = Date.now() + 60_000;
+  while ((await call(stack, token, 'storage_container_create', { ...RECORDS, container: 'ingest' })).status === 503 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 /** A refusal by `rule`, audited as a denial under the same rule. */
 async function expectDenied(stack: TestStack, result: Awaited<ReturnType<typeof call>>, rule: string): Promise<void> {
   expect({ status: result.status, rule: result.error?.rule }).toEqual({ status: 403, rule });
@@ -89,6 +100,7 @@ describe('keys under the default policy (vault tagged protected, with an excepti
   beforeAll(async () => {
     stack = await startTestStack();
     operator = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID() });
+    await auditStoreReady(stack, operator);
   });
   afterAll(async () => stack?.stop());
 
@@ -164,6 +176,7 @@ describe('a policy that lists a key vault group, an account, a container and a k
     );
     stack = await startTestStack({ MCP_POLICY_FILE: policyFile(policy) });
     operator = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID() });
+    await auditStoreReady(stack, operator);
   });
   afterAll(async () => stack?.stop());
 
