@@ -7,15 +7,17 @@ import { createRequire } from 'node:module';
  * (UTS #39 confusables.txt, as shipped by the `unhomoglyph` package); only non-ASCII characters whose skeleton is
  * plain ASCII letters or digits are mapped, so ASCII text and real non-Latin words are left as they are.
  */
-const require = createRequire(import.meta.url);
-const CONFUSABLES = require('unhomoglyph/data.json') as Record<string, string>;
-
 const ASCII_SKELETON = /^[a-z0-9]+$/i;
-const LOOKALIKE = new Map<string, string>(
-  Object.entries(CONFUSABLES)
-    .filter(([from, to]) => from.charCodeAt(0) > 0x7f && ASCII_SKELETON.test(to))
-    .map(([from, to]) => [from, to.toLowerCase()]),
-);
+let lookalikeTable: Map<string, string> | undefined;
+/** Built on the first non-ASCII text, not at start-up (it is 6,000 entries). */
+function lookalikeOf(char: string): string | undefined {
+  lookalikeTable ??= new Map(
+    Object.entries(createRequire(import.meta.url)('unhomoglyph/data.json') as Record<string, string>)
+      .filter(([from, to]) => from.charCodeAt(0) > 0x7f && ASCII_SKELETON.test(to))
+      .map(([from, to]) => [from, to.toLowerCase()]),
+  );
+  return lookalikeTable.get(char);
+}
 // Letters with a stroke do not decompose, so dropping accents misses them.
 const STROKED = new Map([['ł', 'l'], ['đ', 'd'], ['ø', 'o'], ['ħ', 'h']]);
 
@@ -27,12 +29,16 @@ function lookalikes(text: string): string {
   let folded = '';
   for (const char of text) {
     const lower = char.toLowerCase();
-    folded += STROKED.get(lower) ?? LOOKALIKE.get(lower) ?? LOOKALIKE.get(char) ?? lower;
+    folded += STROKED.get(lower) ?? lookalikeOf(lower) ?? lookalikeOf(char) ?? lower;
   }
   return folded;
 }
 
+/** Single-class pattern: no backtracking. */
+const NON_ASCII = /[^\x00-\x7f]/;
+
 export function foldForMatching(text: string): string {
+  if (!NON_ASCII.test(text)) return text.toLowerCase();
   // Before and after compatibility decomposition: NFKD turns some look-alikes (lunate sigma) into other letters.
   return lookalikes(lookalikes(text).normalize('NFKD').replace(MARK, ''));
 }

@@ -1,10 +1,12 @@
-import { linearRegex } from '../text/linear-regex.js';
+import { assertBoundedRepetition } from './bounded-regex.js';
 
 /**
  * The other ways a text can carry words a reader does not see at a glance: inside HTML or Markdown comments, in
  * image alt text, or encoded as base64, hex or percent-escapes. Each view is scanned like the text itself, and
  * decoded text is opened once more (base64 inside percent-encoding, say), never deeper. Bounded: at most
  * MAX_VIEWS views, each at most MAX_VIEW_CHARS, and only decodings that come out as readable text count.
+ * Comments and encoded runs are found by plain scanning (one pass, no regular expression); the Markdown patterns
+ * have bounded repetition only (see bounded-regex.ts).
  */
 export type ViewSource = 'text' | 'html-comment' | 'markdown-comment' | 'alt-text' | 'base64' | 'hex' | 'percent';
 
@@ -17,17 +19,51 @@ const MAX_VIEWS = 24;
 const MAX_VIEW_CHARS = 16 * 1024;
 const MAX_DEPTH = 2;
 
-const MARKUP: [ViewSource, ReturnType<typeof linearRegex>][] = [
-  ['html-comment', linearRegex('<!--+(.*?)-*->', 's')],
-  ['markdown-comment', linearRegex('\\[(?://|comment|#)\\]: *(?:#|<>) *\\((.*?)\\) *$', 'm')],
-  ['alt-text', linearRegex('!\\[([^\\]]+)\\]')],
-  ['alt-text', linearRegex('\\b(?:alt|title|aria-label)\\s*=\\s*"([^"]+)"', 'i')],
+const bounded = (source: string, flags: string): RegExp => {
+  assertBoundedRepetition(source);
+  return new RegExp(source, flags);
+};
+const MARKUP: [ViewSource, RegExp][] = [
+  ['markdown-comment', bounded('\\[(?://|comment|#)\\]: {0,4}(?:#|<>) {0,4}\\(([^)\\n]{1,2000})\\)', 'g')],
+  ['alt-text', bounded('!\\[([^\\]\\n]{1,2000})\\]', 'g')],
+  ['alt-text', bounded('\\b(?:alt|title|aria-label) {0,4}= {0,4}"([^"]{1,2000})"', 'gi')],
 ];
-// Runs of an encoding long enough to hold a sentence; base64 may be wrapped over lines.
-const BASE64_RUN = linearRegex('(?:[A-Za-z0-9+/_-]{16,}\\r?\\n)*[A-Za-z0-9+/_-]{20,}={0,2}');
-const HEX_RUN = linearRegex('(?:[0-9A-Fa-f]{2}[ :]?){16,}');
-const PERCENT_RUN = linearRegex('(?:%[0-9A-Fa-f]{2}|[A-Za-z0-9._~+-]){12,}');
-const ENTITY = linearRegex('&(quot|amp|lt|gt|apos|#[0-9]{1,6});');
+
+/** Every HTML comment's text; an unclosed comment runs to the end. One pass with indexOf. */
+function htmlComments(text: string): string[] {
+  const found: string[] = [];
+  let from = 0;
+  for (;;) {
+    const open = text.indexOf('<!--', from);
+    if (open < 0) return found;
+    const close = text.indexOf('-->', open + 4);
+    found.push(text.slice(open + 4, close < 0 ? text.length : close).replace(/^-{1,8}|-{1,8}$/g, ''));
+    if (close < 0) return found;
+    from = close + 3;
+  }
+}
+
+/** Maximal runs of characters accepted by `inRun`, at least `min` long. One pass. */
+function runs(text: string, inRun: (code: number) => boolean, min: number): string[] {
+  const found: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= text.length; i++) {
+    if (i < text.length && inRun(text.charCodeAt(i))) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      if (i - start >= min) found.push(text.slice(start, i));
+      start = -1;
+    }
+  }
+  return found;
+}
+
+const isAlnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isHex = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+// Base64 (standard and URL alphabets, padding) and the line breaks that wrap it.
+const inBase64 = (c: number) => isAlnum(c) || c === 43 || c === 47 || c === 95 || c === 45 || c === 61 || c === 10 || c === 13;
+const inHex = (c: number) => isHex(c) || c === 32 || c === 58;
+const inPercent = (c: number) => isAlnum(c) || c === 37 || c === 46 || c === 95 || c === 126 || c === 43 || c === 45;
 
 /** Readable text: decodes as UTF-8 without replacement characters, and almost all of it printable. */
 function readable(bytes: Buffer): string | undefined {
@@ -41,19 +77,19 @@ function readable(bytes: Buffer): string | undefined {
 
 function decodings(text: string): TextView[] {
   const found: TextView[] = [];
-  for (const run of BASE64_RUN.matches(text)) {
-    const compact = run.text.replace(/\s/g, '');
+  for (const run of runs(text, inBase64, 24)) {
+    const compact = run.replace(/\s/g, '');
     if (compact.length < 24) continue;
     const decoded = readable(Buffer.from(compact.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
     if (decoded) found.push({ via: 'base64', text: decoded });
   }
-  for (const run of HEX_RUN.matches(text)) {
-    const decoded = readable(Buffer.from(run.text.replace(/[ :]/g, ''), 'hex'));
+  for (const run of runs(text, inHex, 32)) {
+    const decoded = readable(Buffer.from(run.replace(/[ :]/g, ''), 'hex'));
     if (decoded) found.push({ via: 'hex', text: decoded });
   }
-  for (const run of PERCENT_RUN.matches(text)) {
-    if (run.text.split('%').length < 4) continue;
-    const decoded = readable(percentDecode(run.text));
+  for (const run of runs(text, inPercent, 12)) {
+    if (run.split('%').length < 4) continue;
+    const decoded = readable(percentDecode(run));
     if (decoded) found.push({ via: 'percent', text: decoded });
   }
   return found;
@@ -72,8 +108,9 @@ function percentDecode(text: string): Buffer {
 }
 
 const ENTITIES: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
+const ENTITY = bounded('&(quot|amp|lt|gt|apos|#[0-9]{1,6});', 'g');
 function decodeEntities(text: string): string {
-  return ENTITY.replace(text, (match, name = '') =>
+  return text.replace(ENTITY, (match, name: string) =>
     name.startsWith('#') ? String.fromCodePoint(Math.min(Number(name.slice(1)), 0x10ffff)) : (ENTITIES[name] ?? match),
   );
 }
@@ -81,8 +118,9 @@ function decodeEntities(text: string): string {
 /** The text itself (entities decoded) and every hidden or encoded view of it. */
 export function textViews(text: string): TextView[] {
   const views: TextView[] = [{ via: 'text', text: decodeEntities(text.slice(0, MAX_VIEW_CHARS * 4)) }];
+  for (const comment of htmlComments(views[0]!.text)) if (comment.trim()) views.push({ via: 'html-comment', text: comment.trim() });
   for (const [via, pattern] of MARKUP) {
-    for (const match of pattern.matches(views[0]!.text)) if (match.groups[0]?.trim()) views.push({ via, text: match.groups[0].trim() });
+    for (const match of views[0]!.text.matchAll(pattern)) if (match[1]?.trim()) views.push({ via, text: match[1].trim() });
   }
   let frontier = views.slice();
   for (let depth = 0; depth < MAX_DEPTH && views.length < MAX_VIEWS; depth++) {

@@ -13,17 +13,19 @@ export interface LinearRegex {
   replace(text: string, replacer: (match: string, ...groups: (string | undefined)[]) => string): string;
 }
 
+/** Compiled on first use: compiling costs milliseconds each, and start-up should not pay for rules never needed. */
 export function linearRegex(source: string, flags = ''): LinearRegex {
   let bits = 0;
   if (flags.includes('i')) bits |= RE2JS.CASE_INSENSITIVE;
   if (flags.includes('m')) bits |= RE2JS.MULTILINE;
   if (flags.includes('s')) bits |= RE2JS.DOTALL;
-  const compiled = RE2JS.compile(source, bits);
+  let cached: RE2JS | undefined;
+  const pattern = (): RE2JS => (cached ??= RE2JS.compile(source, bits));
   return {
-    test: (text) => compiled.test(text),
+    test: (text) => pattern().test(text),
     matches: (text) => {
       const found: { text: string; index: number; groups: (string | undefined)[] }[] = [];
-      const matcher = compiled.matcher(text);
+      const matcher = pattern().matcher(text);
       while (matcher.find()) {
         const groups: (string | undefined)[] = [];
         for (let g = 1; g <= matcher.groupCount(); g++) groups.push(matcher.group(g) ?? undefined);
@@ -32,9 +34,9 @@ export function linearRegex(source: string, flags = ''): LinearRegex {
       return found;
     },
     replace: (text, replacer) =>
-      compiled.matcher(text).replaceAll((...args: unknown[]) => {
+      pattern().matcher(text).replaceAll((...args: unknown[]) => {
         // The replacer receives (match, ...groups, offset, input), as String.prototype.replace's does.
-        const groups = args.slice(1, 1 + compiled.groupCount()).map((group) => (typeof group === 'string' ? group : undefined));
+        const groups = args.slice(1, 1 + pattern().groupCount()).map((group) => (typeof group === 'string' ? group : undefined));
         return replacer(String(args[0]), ...groups);
       }),
   };
