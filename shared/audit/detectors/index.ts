@@ -12,6 +12,8 @@ import { isAccountKeyShape, SECRET_RULES, type RedactionRule } from './secrets.j
 export const REDACT_SCAN_LIMIT = 64 * 1024;
 
 const RULES: RedactionRule[] = [...SECRET_RULES, ...PERSONAL_RULES];
+/** Fixed length, no repetition: cannot backtrack. */
+const PERCENT_ESCAPE = /%[0-9A-Fa-f][0-9A-Fa-f]/;
 
 function applyRules(text: string, fired?: Set<string>): string {
   let result = text.includes('\n') ? joinWrappedKeys(text, isAccountKeyShape, namesSecret) : text;
@@ -31,7 +33,7 @@ function applyRules(text: string, fired?: Set<string>): string {
 export function redactTextDetailed(text: string): { text: string; detectors: string[] } {
   const fired = new Set<string>();
   const capped = text.length > REDACT_SCAN_LIMIT ? `${text.slice(0, REDACT_SCAN_LIMIT)}[… ${text.length - REDACT_SCAN_LIMIT} characters not scanned, removed]` : text;
-  const decoded = capped.includes('%') ? redactPercentEncoded(capped, (inner) => applyRules(inner)) : capped;
+  const decoded = PERCENT_ESCAPE.test(capped) ? redactPercentEncoded(capped, (inner) => applyRules(inner)) : capped;
   if (decoded !== capped) fired.add('percent-decoded');
   return { text: applyRules(decoded, fired), detectors: [...fired] };
 }

@@ -56,20 +56,24 @@ export function redactPostcodesNearNames(text: string): string {
   if (!/[0-9]/.test(text) || !POSTCODE_PATTERN.test(text)) return text;
   const postcodes = POSTCODE_PATTERN.matches(text);
   // A name an earlier rule already masked ("Name: [name]") still counts as a name beside the postcode.
-  const names = [...PERSON_PATTERN.matches(text), ...MASKED_NAME.matches(text)];
-  const near = (index: number) => names.filter((name) => Math.abs(name.index - index) <= NEAR);
-  const spans = postcodes.flatMap((postcode) => {
-    const people = near(postcode.index);
-    return people.length === 0 ? [] : [postcode, ...people];
-  });
-  // Replace from the end so earlier offsets stay valid; skip overlaps.
-  let result = text;
-  let limit = Infinity;
-  for (const span of [...new Map(spans.map((s) => [s.index, s])).values()].sort((a, b) => b.index - a.index)) {
-    if (span.index + span.text.length > limit) continue;
-    const label = POSTCODE_PATTERN.test(span.text) && span.text.length <= 8 ? '[postcode]' : '[name]';
-    result = result.slice(0, span.index) + label + result.slice(span.index + span.text.length);
-    limit = span.index;
+  const names = [...PERSON_PATTERN.matches(text), ...MASKED_NAME.matches(text)].sort((a, b) => a.index - b.index);
+  // Both lists are in text order: one sweep with a moving window finds the names near each postcode (linear).
+  const spans: { index: number; text: string }[] = [];
+  let first = 0;
+  for (const postcode of postcodes) {
+    while (first < names.length && names[first]!.index < postcode.index - NEAR) first += 1;
+    let last = first;
+    while (last < names.length && names[last]!.index <= postcode.index + NEAR) last += 1;
+    if (last > first) spans.push(postcode, ...names.slice(first, last));
   }
-  return result;
+  // Rebuilt left to right in one pass (pieces joined once); overlapping spans are skipped.
+  const parts: string[] = [];
+  let done = 0;
+  for (const span of [...new Map(spans.map((found) => [found.index, found])).values()].sort((a, b) => a.index - b.index)) {
+    if (span.index < done) continue;
+    parts.push(text.slice(done, span.index), POSTCODE_PATTERN.test(span.text) && span.text.length <= 8 ? '[postcode]' : '[name]');
+    done = span.index + span.text.length;
+  }
+  parts.push(text.slice(done));
+  return parts.join('');
 }
