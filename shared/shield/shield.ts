@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { detectInjection, type InjectionKind } from './injection.js';
+import { findInjection, type InjectionDetector, type InjectionKind } from './injection.js';
 import { isUntrusted } from './untrusted.js';
 import { neutraliseUnicode } from './unicode.js';
+import type { ViewSource } from './views.js';
 
 export type ShieldFlagKind = InjectionKind | 'hidden_characters' | 'bidi_controls' | 'hidden_text';
 
@@ -11,10 +12,19 @@ export interface ShieldFlag {
   kinds: ShieldFlagKind[];
 }
 
+/** Which detector fired on which field, and where in the text it looked (the text, a comment, a decoded run). */
+export interface ShieldDetection {
+  path: string;
+  detector: InjectionDetector | 'hidden-unicode';
+  via: ViewSource | 'unicode';
+  kinds: ShieldFlagKind[];
+}
+
 export interface ShieldReport {
   /** How many untrusted strings the result carries. */
   untrustedFields: number;
   flags: ShieldFlag[];
+  detections: ShieldDetection[];
 }
 
 /**
@@ -23,16 +33,28 @@ export interface ShieldReport {
  * and what was found; the caller frames the result and passes the report to the audit.
  */
 export function shieldOutput(schema: z.ZodType, value: unknown): { value: unknown; report: ShieldReport } {
-  const report: ShieldReport = { untrustedFields: 0, flags: [] };
+  const report: ShieldReport = { untrustedFields: 0, flags: [], detections: [] };
 
   const inspect = (text: string, path: string): string => {
     report.untrustedFields += 1;
     const { text: clean, findings } = neutraliseUnicode(text);
-    const kinds = new Set<ShieldFlagKind>(detectInjection([clean, ...findings.hiddenText].join('\n')));
-    if (findings.invisible > 0) kinds.add('hidden_characters');
-    if (findings.bidi > 0) kinds.add('bidi_controls');
-    if (findings.hiddenText.length > 0) kinds.add('hidden_text');
-    if (kinds.size > 0) report.flags.push({ path, kinds: [...kinds] });
+    const injections = findInjection([clean, ...findings.hiddenText].join('\n'));
+    const kinds = new Set<ShieldFlagKind>(injections.map((finding) => finding.kind));
+    const hidden: ShieldFlagKind[] = [];
+    if (findings.invisible > 0) hidden.push('hidden_characters');
+    if (findings.bidi > 0) hidden.push('bidi_controls');
+    if (findings.hiddenText.length > 0) hidden.push('hidden_text');
+    for (const kind of hidden) kinds.add(kind);
+    if (kinds.size === 0) return clean;
+    report.flags.push({ path, kinds: [...kinds] });
+    const byDetector = new Map<string, ShieldDetection>();
+    for (const { detector, via, kind } of injections) {
+      const entry = byDetector.get(`${detector}/${via}`) ?? { path, detector, via, kinds: [] };
+      if (!entry.kinds.includes(kind)) entry.kinds.push(kind);
+      byDetector.set(`${detector}/${via}`, entry);
+    }
+    if (hidden.length > 0) byDetector.set('hidden-unicode', { path, detector: 'hidden-unicode', via: 'unicode', kinds: hidden });
+    report.detections.push(...byDetector.values());
     return clean;
   };
 

@@ -1,0 +1,48 @@
+import { linearRegex } from '../../text/linear-regex.js';
+
+/**
+ * Before matching: secrets written so that a pattern would not see them. A percent-encoded run (a whole SAS URL
+ * inside a `redirect=` parameter, `sig%3D…`) is decoded, redacted, and put back decoded only if redaction changed
+ * it (an ordinary encoded URL stays as it was); a base64 value broken over lines is joined.
+ */
+const PERCENT_RUN = linearRegex("(?:%[0-9A-Fa-f]{2}|[A-Za-z0-9._~+/:?=&!*'()@-])+");
+// Two or more lines of base64 alphabet only (an account key split by a copy and paste).
+const WRAPPED_BASE64 = linearRegex('[A-Za-z0-9+/]{16,}(?:[ \\t]*\\r?\\n[ \\t]*[A-Za-z0-9+/]{8,}){1,8}={0,2}');
+
+const ESCAPE = linearRegex('(?:%[0-9A-Fa-f]{2})+');
+/** Byte-wise, so a stray invalid sequence cannot stop the rest from being decoded. */
+function percentDecode(text: string): string {
+  return ESCAPE.replace(text, (run) => Buffer.from(run.replace(/%/g, ''), 'hex').toString('utf8'));
+}
+
+export function redactPercentEncoded(text: string, redact: (decoded: string) => string): string {
+  return PERCENT_RUN.replace(text, (run) => {
+    if (!run.includes('%')) return run;
+    const decoded = percentDecode(run);
+    if (decoded === run) return run;
+    // Twice-encoded (a SAS inside a redirect inside a link): one more level, no deeper.
+    const inner = percentDecode(decoded);
+    const redacted = redact(inner);
+    return redacted === inner ? run : redacted;
+  });
+}
+
+// The end of a `name: ` or `name = "` label just before a value. Run on the 80 characters before a run only.
+const LABEL_BEFORE = /([A-Za-z][A-Za-z0-9_.-]*)["']?[ \t]*[:=][ \t]*["']?$/;
+
+/**
+ * Joins wrapped base64 when the joined value has the shape of a key (`isKey`) or follows a label that names a
+ * secret (`isSecretLabel`), so the key and field rules see it whole. Other wrapped base64 keeps its lines.
+ */
+export function joinWrappedKeys(text: string, isKey: (joined: string) => boolean, isSecretLabel: (label: string) => boolean): string {
+  let result = '';
+  let done = 0;
+  for (const run of WRAPPED_BASE64.matches(text)) {
+    const joined = run.text.replace(/\s+/g, '');
+    const label = LABEL_BEFORE.exec(text.slice(Math.max(0, run.index - 80), run.index))?.[1];
+    if (!isKey(joined) && !(label && isSecretLabel(label))) continue;
+    result += text.slice(done, run.index) + joined;
+    done = run.index + run.text.length;
+  }
+  return result + text.slice(done);
+}
