@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { HTTP_FUNCTIONS } from '../../functions/definitions.js';
 import { APP_SETTING_NAMES, LOCAL_ONLY_SETTING_NAMES, PLATFORM_SETTING_NAMES } from '../../shared/config/settings.js';
 import { findTool, TOOLS } from '../../shared/tools/registry.js';
 import type { RiskTier, ToolDefinition } from '../../shared/tools/tool.js';
@@ -179,5 +180,6 @@ export function checkContext(): CheckContext {
     expectedAppSettings: EXPECTED_APP_SETTINGS,
     kqlFiles: kqlFiles(),
     alertRules: alertRules(),
+    appRoutes: HTTP_FUNCTIONS.map(({ route, methods }) => ({ route, methods })),
   };
 }

@@ -21,6 +21,8 @@ export interface CheckContext {
   kqlFiles: Record<string, string>;
   /** The alert rules of infra/kql/alerts/rules.json, each with its query text. */
   alertRules: readonly AlertRuleSpec[];
+  /** Every route and its methods the app registers (functions/definitions.ts), with the route prefix "". */
+  appRoutes: readonly { route: string; methods: readonly string[] }[];
 }
 
 export interface AlertRuleSpec {

@@ -433,6 +433,14 @@ describe('infra template checks catch a broken invariant', () => {
       'API Management lets GET /mcp through without token validation',
     ],
     [
+      'the gateway without GET /mcp (a gateway 404 instead of the server\'s 405)',
+      (c) => {
+        const apim = c.templates.get('infra/modules/api-management.json');
+        apim.variables.validatedOperations = apim.variables.validatedOperations.filter((o: Json) => o.name !== 'mcp-get');
+      },
+      'API Management has no operation for GET /mcp',
+    ],
+    [
       'approval pages open at the gateway and excluded from App Service Authentication',
       (c) => c.templates.get('infra/modules/function-app.json').variables.unauthenticatedPaths.push('/approvals'),
       'API Management lets /approvals/{id} through without a token and App Service Authentication excludes /approvals',
