@@ -123,6 +123,12 @@ param protectAuditStorage bool = true
 @maxValue(730)
 param logRetentionDays int = 90
 
+@description('E-mail addresses the alert rules notify (the duty officer\'s or SOC\'s shared mailbox; Azure asks each address to confirm with a one-time code). Empty: the rules still fire and show in Azure Monitor, but nobody is e-mailed.')
+param alertEmailAddresses array = []
+
+@description('Onboard the Log Analytics workspace to Microsoft Sentinel and deploy the alert rules as Sentinel analytics rules too.')
+param enableSentinel bool = false
+
 @description('Most instances the Function App scales out to.')
 @minValue(1)
 @maxValue(1000)
@@ -230,6 +236,8 @@ module sovereignMcp 'main.packed.json' = {
     auditImmutabilityLocked: auditImmutabilityLocked
     protectAuditStorage: protectAuditStorage
     logRetentionDays: logRetentionDays
+    alertEmailAddresses: alertEmailAddresses
+    enableSentinel: enableSentinel
     functionMaximumInstanceCount: functionMaximumInstanceCount
     functionInstanceMemoryMB: functionInstanceMemoryMB
     mcpPolicyFile: mcpPolicyFile

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Regenerates the parts of infra/ that are derived from other files, so they never drift by hand:
 //   - the saved searches in modules/monitoring.json, from kql/*.kql (ARM cannot read files, so the text is embedded);
+//   - the alert rules in modules/alerts.json (log alerts, and Sentinel analytics rules), from kql/alerts/;
 //   - the gateway policies in modules/api-management.json, from apim/*.xml;
 //   - the token validation fragments apim/validate-*.xml, embedded next to the policies;
 //   - the role table in README.md and the standalone read roles roles/*.json, from modules/roles.json;
@@ -62,6 +63,95 @@ function savedSearches() {
 function withSavedSearches(monitoring) {
   const others = monitoring.resources.filter((r) => r.type !== 'Microsoft.OperationalInsights/workspaces/savedSearches');
   return { ...monitoring, resources: [...others, ...savedSearches()] };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Alert rules from infra/kql/alerts
+
+/** Stands in the identity rule's query for the app's managed identity principal id, which only the deployment knows. */
+export const APP_PRINCIPAL_PLACEHOLDER = '__APP_PRINCIPAL_ID__';
+const ALERT_TYPES = new Set(['Microsoft.Insights/scheduledQueryRules', 'Microsoft.SecurityInsights/alertRules']);
+const SENTINEL_SEVERITY = ['High', 'High', 'Medium', 'Low', 'Informational'];
+
+/** The rules of kql/alerts/rules.json, each with its query text. */
+export function alertRules() {
+  const dir = join(INFRA, 'kql', 'alerts');
+  return readJson(join(dir, 'rules.json')).rules.map((rule) => ({
+    ...rule,
+    base: rule.file.replace(/\.kql$/, ''),
+    query: readFileSync(join(dir, rule.file), 'utf8'),
+  }));
+}
+
+function withAlertRules(alerts) {
+  const rules = alertRules();
+  const workspaceScope = "[format('Microsoft.OperationalInsights/workspaces/{0}', parameters('workspaceName'))]";
+  // The deployed query: the file's text, with the app's principal id put in where the rule needs it.
+  const query = (rule) =>
+    rule.needsAppPrincipalId
+      ? `[replace(variables('alertQueries')['${rule.base}'], '${APP_PRINCIPAL_PLACEHOLDER}', parameters('appPrincipalId'))]`
+      : `[variables('alertQueries')['${rule.base}']]`;
+  const logAlerts = rules.map((rule) => ({
+    type: 'Microsoft.Insights/scheduledQueryRules',
+    apiVersion: '2023-12-01',
+    name: `sovereign-mcp-${rule.base}`,
+    location: "[parameters('location')]",
+    tags: "[parameters('tags')]",
+    kind: 'LogAlert',
+    dependsOn: ["[resourceId('Microsoft.Insights/actionGroups', variables('actionGroupName'))]"],
+    properties: {
+      displayName: `Sovereign MCP: ${rule.displayName}`,
+      description: rule.description,
+      severity: rule.severity,
+      enabled: true,
+      evaluationFrequency: rule.evaluationFrequency,
+      windowSize: rule.windowSize,
+      ...(rule.overrideQueryTimeRange ? { overrideQueryTimeRange: rule.overrideQueryTimeRange } : {}),
+      scopes: ["[variables('workspaceId')]"],
+      criteria: {
+        allOf: [
+          {
+            query: query(rule),
+            timeAggregation: 'Count',
+            operator: 'GreaterThan',
+            threshold: 0,
+            failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 },
+          },
+        ],
+      },
+      autoMitigate: false,
+      actions: { actionGroups: ["[resourceId('Microsoft.Insights/actionGroups', variables('actionGroupName'))]"] },
+    },
+  }));
+  const sentinelRules = rules.map((rule) => ({
+    condition: "[parameters('enableSentinel')]",
+    type: 'Microsoft.SecurityInsights/alertRules',
+    apiVersion: '2024-03-01',
+    scope: workspaceScope,
+    name: `[guid(variables('workspaceId'), 'sovereign-mcp-${rule.base}')]`,
+    kind: 'Scheduled',
+    dependsOn: ["[extensionResourceId(variables('workspaceId'), 'Microsoft.SecurityInsights/onboardingStates', 'default')]"],
+    properties: {
+      displayName: `Sovereign MCP: ${rule.displayName}`,
+      description: rule.description,
+      severity: SENTINEL_SEVERITY[rule.severity],
+      enabled: true,
+      query: query(rule),
+      queryFrequency: rule.evaluationFrequency,
+      queryPeriod: rule.overrideQueryTimeRange ?? rule.windowSize,
+      triggerOperator: 'GreaterThan',
+      triggerThreshold: 0,
+      suppressionDuration: 'PT1H',
+      suppressionEnabled: false,
+      tactics: rule.tactics,
+    },
+  }));
+  const others = alerts.resources.filter((r) => !ALERT_TYPES.has(r.type));
+  return {
+    ...alerts,
+    variables: { ...alerts.variables, alertQueries: Object.fromEntries(rules.map((rule) => [rule.base, armLiteral(rule.query)])) },
+    resources: [...others, ...logAlerts, ...sentinelRules],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -241,6 +331,7 @@ function outputs() {
   const roles = readJson(join(INFRA, 'modules', 'roles.json'));
   return new Map([
     [join(INFRA, 'modules', 'monitoring.json'), json(withSavedSearches(readJson(join(INFRA, 'modules', 'monitoring.json'))))],
+    [join(INFRA, 'modules', 'alerts.json'), json(withAlertRules(readJson(join(INFRA, 'modules', 'alerts.json'))))],
     [join(INFRA, 'modules', 'api-management.json'), json(withPolicies(readJson(join(INFRA, 'modules', 'api-management.json'))))],
     [join(INFRA, 'README.md'), withRoleTable(readFileSync(join(INFRA, 'README.md'), 'utf8'), roles)],
     ...Object.entries(STANDALONE_ROLES).map(([file, role]) => [join(INFRA, 'roles', file), json(standaloneRole(role, roles))]),

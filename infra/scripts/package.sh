@@ -2,19 +2,33 @@
 # Builds the Function App package for Flex Consumption: the compiled app, the department policy it reads at run
 # time, and production dependencies only — no tests, dev tools, sandbox data or TypeScript sources.
 # Usage: infra/scripts/package.sh [output.zip]   (default: sovereign-mcp.zip in the repository root)
+#        infra/scripts/package.sh --dir <folder>  (the package's files in a folder, no zip: what azd deploys)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-out="${1:-sovereign-mcp.zip}"
-case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
-command -v zip >/dev/null || { echo "package.sh: 'zip' is needed (apt-get install zip)" >&2; exit 1; }
+dir=""
+if [ "${1:-}" = "--dir" ]; then
+  [ -n "${2:-}" ] || { echo "package.sh: --dir needs a folder" >&2; exit 2; }
+  dir="$2"
+  case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
+else
+  out="${1:-sovereign-mcp.zip}"
+  case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
+  command -v zip >/dev/null || { echo "package.sh: 'zip' is needed (apt-get install zip)" >&2; exit 1; }
+fi
 
 echo "== Building"
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run --silent build
 
-stage="$(mktemp -d)"
-trap 'rm -rf "$stage"' EXIT
+if [ -n "$dir" ]; then
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  stage="$dir"
+else
+  stage="$(mktemp -d)"
+  trap 'rm -rf "$stage"' EXIT
+fi
 mkdir -p "$stage/dist" "$stage/shared/policy"
 cp host.json package.json package-lock.json "$stage/"
 cp -r dist/functions dist/shared "$stage/dist/"
@@ -24,6 +38,13 @@ find "$stage/dist" -name '*.map' -delete
 echo "== Production dependencies"
 (cd "$stage" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null)
 
+# azd packages the folder itself and leaves node_modules out unless a .funcignore says otherwise: this one keeps
+# everything staged here (the production dependencies included).
+printf '%s\n' '# The staged package is exactly what is deployed: nothing to leave out.' > "$stage/.funcignore"
+if [ -n "$dir" ]; then
+  echo "== Package folder: $dir ($(du -sh "$dir" | cut -f1))"
+  exit 0
+fi
 rm -f "$out"
 (cd "$stage" && zip -qr "$out" .)
 echo "== Package: $out ($(du -h "$out" | cut -f1))"

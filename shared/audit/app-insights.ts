@@ -104,6 +104,8 @@ export function createAppInsightsExport(
               ...(call.status === undefined ? {} : { 'http.status_code': call.status }),
               correlationId: record.correlationId,
               ...(call.requestId ? { azureRequestId: call.requestId } : {}),
+              // Joins the activity log (AzureActivity.HTTPRequest.clientRequestId) to this audited request.
+              ...(call.clientRequestId ? { clientRequestId: call.clientRequestId } : {}),
             },
           });
         }

@@ -11,6 +11,8 @@ export interface AzureCall {
   /** Absent when no response came (connection reset, timeout). */
   status?: number;
   requestId?: string;
+  /** The `x-ms-client-request-id` the SDK sent: the activity log keeps it (HTTPRequest.clientRequestId). */
+  clientRequestId?: string;
 }
 
 /** The record being built for the request in progress; filled in by the edge, the pipeline and the SDK policy. */

@@ -43,6 +43,7 @@ const auditPolicy: PipelinePolicy = {
     const time = new Date();
     const started = performance.now();
     const { host, pathname } = new URL(request.url);
+    const clientRequestId = request.headers.get('x-ms-client-request-id') ?? request.requestId;
     const note = (status: number | undefined, requestId: string | undefined) => {
       if (!draft) return;
       if (requestId) draft.azureRequestIds.push(requestId);
@@ -54,6 +55,7 @@ const auditPolicy: PipelinePolicy = {
         durationMs: Math.round(performance.now() - started),
         ...(status === undefined ? {} : { status }),
         ...(requestId ? { requestId } : {}),
+        ...(clientRequestId ? { clientRequestId } : {}),
       });
     };
     try {

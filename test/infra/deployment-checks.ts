@@ -315,6 +315,18 @@ function checkSample(set: TemplateSet, context: CheckContext, sample: Sample, fa
         if (excluded.length > 0) fail(`${where}: API Management lets ${operation.urlTemplate} through without a token and App Service Authentication excludes ${excluded.join(', ')}: nothing authenticates it`);
       }
     }
+    // Every route and method the app serves is an operation at the gateway, so a client behind it gets the app's own
+    // answer (GET and DELETE /mcp: 405 from the server), not a gateway 404.
+    const routeMatches = (template: string, route: string) => {
+      const [want, have] = [template.split('/'), route.split('/')];
+      return want.length === have.length && want.every((segment, i) => /^\{[^}]*\}$/.test(segment) || lower(segment) === lower(have[i]!));
+    };
+    for (const { route, methods } of context.appRoutes) {
+      for (const method of methods) {
+        const served = operations.some((operation) => operation.method === method && routeMatches(operation.urlTemplate, `/${route}`));
+        if (!served) fail(`${where}: API Management has no operation for ${method} /${route}, which the app serves (callers get a gateway 404)`);
+      }
+    }
   }
 
   // App Service Authentication: the app registration's audiences, the tenant's issuer, the client-app list.

@@ -33,15 +33,22 @@ describe('infra deployment files', () => {
     for (const group of file.parameters.protectedResourceGroups?.value ?? []) expect(file.parameters.managedResourceGroups.value).toContain(group);
   });
 
-  it('has obvious placeholders, never plausible-looking ids, for the tenant and the app registration', () => {
+  it('takes the tenant and the app registration from the azd environment, and fails at once where nothing fills them in', () => {
     const file = readJson('infra/main.parameters.json');
-    for (const name of ['tenantId', 'entraClientId']) {
-      const value = file.parameters[name].value;
-      expect(value).toMatch(/^<[a-z-]+>$/);
-      // A placeholder left in fails the deployment at once: both parameters must be GUID-sized.
-      expect(value.length).toBeLessThan(main.parameters[name].minLength);
+    const readme = readFileSync('infra/README.md', 'utf8');
+    for (const [name, variable] of [
+      ['tenantId', 'AZURE_TENANT_ID'],
+      ['entraClientId', 'ENTRA_CLIENT_ID'],
+    ] as const) {
+      // azd substitutes ${VAR} from its environment; `az deployment` does not, and then the literal text is shorter than
+      // the parameter's minLength (GUID-sized), so a deployment with it left in fails at once.
+      expect(file.parameters[name].value).toBe(`\${${variable}}`);
+      expect(file.parameters[name].value.length).toBeLessThan(main.parameters[name].minLength);
+      expect(readme).toContain(`azd env set ${variable}`);
     }
-    expect(readFileSync('infra/README.md', 'utf8')).toContain('`<tenant-id>`');
+    // No other parameter is left for azd to fill in without saying so.
+    const substituted = JSON.stringify(file.parameters).match(/\$\{[A-Z_]+\}/g) ?? [];
+    expect(substituted.sort()).toEqual(['${AZURE_TENANT_ID}', '${ENTRA_CLIENT_ID}']);
   });
 
   it('packs main.json and every module into main.packed.json, with no relative links left', () => {

@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { HTTP_FUNCTIONS } from '../../functions/definitions.js';
 import { APP_SETTING_NAMES, LOCAL_ONLY_SETTING_NAMES, PLATFORM_SETTING_NAMES } from '../../shared/config/settings.js';
 import { findTool, TOOLS } from '../../shared/tools/registry.js';
 import type { RiskTier, ToolDefinition } from '../../shared/tools/tool.js';
-import type { CheckContext } from './template-checks.js';
+import type { AlertRuleSpec, CheckContext } from './template-checks.js';
 
 const isDelete = (action: string) => /\/delete$/i.test(action);
 const union = (...lists: (readonly string[])[]) => [...new Set(lists.flat())].sort();
@@ -164,6 +165,12 @@ export function kqlFiles(dir = 'infra/kql'): Record<string, string> {
   );
 }
 
+/** The alert rules of infra/kql/alerts/rules.json, each with its query text. */
+export function alertRules(dir = 'infra/kql/alerts'): AlertRuleSpec[] {
+  const { rules } = JSON.parse(readFileSync(`${dir}/rules.json`, 'utf8')) as { rules: (Omit<AlertRuleSpec, 'base' | 'query'> & { file: string })[] };
+  return rules.map(({ file, ...rule }) => ({ ...rule, base: file.replace(/\.kql$/, ''), query: readFileSync(`${dir}/${file}`, 'utf8') }));
+}
+
 export function checkContext(): CheckContext {
   return {
     expectedRoles: EXPECTED_ROLES,
@@ -172,5 +179,7 @@ export function checkContext(): CheckContext {
     builtInRoles: BUILT_IN_ROLES,
     expectedAppSettings: EXPECTED_APP_SETTINGS,
     kqlFiles: kqlFiles(),
+    alertRules: alertRules(),
+    appRoutes: HTTP_FUNCTIONS.map(({ route, methods }) => ({ route, methods })),
   };
 }

@@ -19,6 +19,20 @@ export interface CheckContext {
   expectedAppSettings: readonly string[];
   /** The audit queries: file name without .kql, and text. */
   kqlFiles: Record<string, string>;
+  /** The alert rules of infra/kql/alerts/rules.json, each with its query text. */
+  alertRules: readonly AlertRuleSpec[];
+  /** Every route and its methods the app registers (functions/definitions.ts), with the route prefix "". */
+  appRoutes: readonly { route: string; methods: readonly string[] }[];
+}
+
+export interface AlertRuleSpec {
+  base: string;
+  query: string;
+  severity: number;
+  evaluationFrequency: string;
+  windowSize: string;
+  overrideQueryTimeRange?: string;
+  needsAppPrincipalId?: boolean;
 }
 
 export type GrantScope =
@@ -98,6 +112,18 @@ export const DIAGNOSTIC_SETTINGS: Record<string, true | string> = {
   'Microsoft.Authorization/locks': 'recorded in the Azure activity log',
   'Microsoft.Resources/deployments': 'recorded in the Azure activity log',
   'Microsoft.Insights/diagnosticSettings': 'is the setting',
+  'Microsoft.Insights/actionGroups': 'no diagnostic logs; its notifications are in the activity log',
+  'Microsoft.Insights/scheduledQueryRules': 'its firings are in the activity log and Azure Monitor alerts',
+  'Microsoft.SecurityInsights/onboardingStates': 'configuration of the workspace',
+  'Microsoft.SecurityInsights/alertRules': 'content of the workspace',
+};
+
+/**
+ * Resource types Azure only offers as global resources, with why that is acceptable: they are checked to be global
+ * and nothing else. Everything else must be in a UK region.
+ */
+export const GLOBAL_ONLY: Record<string, string> = {
+  'Microsoft.Insights/actionGroups': 'regional processing of action groups is not offered in any UK region; it holds only receiver addresses',
 };
 
 const KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER = 'e147488a-f6f5-4113-8e2d-b22465e65bf6';
@@ -290,7 +316,10 @@ export function checkTemplates(set: TemplateSet, context: CheckContext): string[
     }
     for (const resource of resourcesOf(template)) {
       if (resource.location === undefined) continue;
-      const ok = squash(String(resource.location)) === "[parameters('location')]" || (UK_REGIONS as readonly string[]).includes(resource.location);
+      const ok =
+        squash(String(resource.location)) === "[parameters('location')]" ||
+        (UK_REGIONS as readonly string[]).includes(resource.location) ||
+        (resource.type in GLOBAL_ONLY && String(resource.location).toLowerCase() === 'global');
       if (!ok) fail(`${file}: ${resource.type} ${label(resource)} has location ${resource.location}, not the location parameter or a UK region`);
     }
   }
@@ -512,6 +541,54 @@ export function checkTemplates(set: TemplateSet, context: CheckContext): string[
     const alias = /\bas\s+(?:a|the)\s+function\s+(?:named\s+)?([A-Z][A-Za-z0-9_]*)/.exec(text.split('\n').filter((line) => line.startsWith('//')).join('\n'))?.[1];
     if (alias && search.resource.properties?.functionAlias !== alias) fail(`${search.file}: saved search for ${base}.kql should be the function ${alias}`);
   }
+
+  // Detection as code: every rule in infra/kql/alerts is deployed, enabled, over the workspace, and notifies the
+  // action group; the Sentinel copies follow the Sentinel switch.
+  const logAlerts = ofType('Microsoft.Insights/scheduledQueryRules');
+  const sentinelRules = ofType('Microsoft.SecurityInsights/alertRules');
+  const actionGroups = ofType('Microsoft.Insights/actionGroups');
+  for (const { file, resource } of actionGroups) {
+    if (resource.properties?.enabled !== true) fail(`${file}: action group ${label(resource)} is disabled`);
+    const receivers = JSON.stringify(resource.properties ?? {});
+    if (!receivers.includes("parameters('alertEmailAddresses')")) fail(`${file}: action group ${label(resource)} does not notify the alertEmailAddresses receivers`);
+  }
+  for (const rule of context.alertRules) {
+    const queryRef = `variables('alertQueries')['${rule.base}']`;
+    const deployed = logAlerts.find(({ resource }) => label(resource) === `sovereign-mcp-${rule.base}`);
+    if (!deployed) {
+      fail(`no log alert rule for infra/kql/alerts/${rule.base}.kql`);
+      continue;
+    }
+    const { file, resource } = deployed;
+    const name = `${file}: alert rule ${label(resource)}`;
+    const properties = resource.properties ?? {};
+    const template = set.templates.get(file);
+    const stored = String(template?.variables?.alertQueries?.[rule.base] ?? '');
+    if ((stored.startsWith('[[') ? stored.slice(1) : stored) !== rule.query) fail(`${name}: its query differs from infra/kql/alerts/${rule.base}.kql (run node infra/scripts/build.mjs)`);
+    if (properties.enabled !== true) fail(`${name} is disabled`);
+    if (resource.kind !== 'LogAlert') fail(`${name} is not a log alert`);
+    if (squash(JSON.stringify(properties.scopes ?? [])) !== squash(JSON.stringify(["[variables('workspaceId')]"]))) fail(`${name} does not query the workspace`);
+    const criterion = properties.criteria?.allOf?.[0] ?? {};
+    const query = squash(String(criterion.query ?? ''));
+    if (!query.includes(squash(queryRef))) fail(`${name} does not run its own query`);
+    if (rule.needsAppPrincipalId && !query.includes(squash("parameters('appPrincipalId')"))) fail(`${name} does not put the app's principal id into its query`);
+    if (criterion.operator !== 'GreaterThan' || criterion.threshold !== 0 || criterion.timeAggregation !== 'Count') fail(`${name} does not fire on any returned row`);
+    if (properties.severity !== rule.severity || properties.evaluationFrequency !== rule.evaluationFrequency || properties.windowSize !== rule.windowSize) {
+      fail(`${name}: severity, frequency or window differ from rules.json`);
+    }
+    if ((properties.overrideQueryTimeRange ?? undefined) !== rule.overrideQueryTimeRange) fail(`${name}: query time range differs from rules.json`);
+    const groups: string[] = properties.actions?.actionGroups ?? [];
+    if (!groups.some((id) => squash(id).includes("'Microsoft.Insights/actionGroups'"))) fail(`${name} notifies no action group`);
+    if (properties.autoMitigate !== false) fail(`${name} resolves itself: a security alert stays open until a person closes it`);
+    const sentinel = sentinelRules.find(({ resource: r }) => squash(label(r)).includes(squash(`'sovereign-mcp-${rule.base}'`)));
+    if (!sentinel) fail(`no Sentinel analytics rule for infra/kql/alerts/${rule.base}.kql`);
+    else {
+      if (squash(String(sentinel.resource.condition ?? '')) !== squash("[parameters('enableSentinel')]")) fail(`${sentinel.file}: Sentinel rule for ${rule.base} does not follow enableSentinel`);
+      if (!squash(String(sentinel.resource.properties?.query ?? '')).includes(squash(queryRef))) fail(`${sentinel.file}: Sentinel rule for ${rule.base} does not run its own query`);
+      if (sentinel.resource.properties?.enabled !== true) fail(`${sentinel.file}: Sentinel rule for ${rule.base} is disabled`);
+    }
+  }
+  if (context.alertRules.length > 0 && actionGroups.length === 0) fail('no action group for the alert rules');
 
   // Azure Policy: UK locations only, and an audit of storage without a customer-managed key.
   const assignments = ofType('Microsoft.Authorization/policyAssignments');

@@ -27,6 +27,7 @@ const MODULES = [
   'subscription-access',
   'policy',
   'api-management',
+  'alerts',
 ];
 
 /** The first resource of a type (optionally matching a test) in a module of a copy of the templates. */
@@ -293,6 +294,57 @@ describe('infra template checks catch a broken invariant', () => {
     ],
     ['storage before the key permission', (c) => (mainDeployment(c, 'storage').dependsOn = mainDeployment(c, 'storage').dependsOn.filter((d: string) => !d.includes('keyVault'))), 'does not depend on the one granting Key Vault Crypto Service Encryption User'],
     [
+      'an alert rule switched off',
+      (c) => (resourceIn(c, 'alerts', 'Microsoft.Insights/scheduledQueryRules').properties.enabled = false),
+      'alert rule sovereign-mcp-injection-then-change is disabled',
+    ],
+    [
+      'an alert rule left out',
+      (c) => {
+        const alerts = c.templates.get('infra/modules/alerts.json');
+        alerts.resources = alerts.resources.filter((r: Json) => r.name !== 'sovereign-mcp-denial-burst');
+      },
+      'no log alert rule for infra/kql/alerts/denial-burst.kql',
+    ],
+    [
+      'an alert rule that notifies nobody',
+      (c) => (resourceIn(c, 'alerts', 'Microsoft.Insights/scheduledQueryRules').properties.actions.actionGroups = []),
+      'notifies no action group',
+    ],
+    [
+      'an alert query out of step with its .kql file',
+      (c) => (c.templates.get('infra/modules/alerts.json').variables.alertQueries['denial-burst'] += '\n| take 1'),
+      'its query differs from infra/kql/alerts/denial-burst.kql',
+    ],
+    [
+      'the identity rule without the app identity',
+      (c) => {
+        const rule = resourceIn(c, 'alerts', 'Microsoft.Insights/scheduledQueryRules', (r) => r.name === 'sovereign-mcp-identity-without-audit');
+        rule.properties.criteria.allOf[0].query = "[variables('alertQueries')['identity-without-audit']]";
+      },
+      "does not put the app's principal id into its query",
+    ],
+    [
+      'an alert that resolves itself',
+      (c) => (resourceIn(c, 'alerts', 'Microsoft.Insights/scheduledQueryRules').properties.autoMitigate = true),
+      'resolves itself',
+    ],
+    [
+      'Sentinel rules deployed without the switch',
+      (c) => (resourceIn(c, 'alerts', 'Microsoft.SecurityInsights/alertRules').condition = true),
+      'does not follow enableSentinel',
+    ],
+    [
+      'an action group without the receivers',
+      (c) => (resourceIn(c, 'alerts', 'Microsoft.Insights/actionGroups').properties = { groupShortName: 'x', enabled: true }),
+      'does not notify the alertEmailAddresses receivers',
+    ],
+    [
+      'a global resource that could be regional',
+      (c) => (resourceIn(c, 'alerts', 'Microsoft.Insights/scheduledQueryRules').location = 'global'),
+      'has location global, not the location parameter or a UK region',
+    ],
+    [
       'a saved search out of step with its .kql file',
       (c) => (resourceIn(c, 'monitoring', 'Microsoft.OperationalInsights/workspaces/savedSearches').properties.query += '\n| take 1'),
       'differs from infra/kql/',
@@ -379,6 +431,14 @@ describe('infra template checks catch a broken invariant', () => {
       'the gateway letting /mcp through without a token',
       (c) => c.templates.get('infra/modules/api-management.json').variables.anonymousOperations.push({ name: 'mcp-open', displayName: 'MCP', method: 'GET', urlTemplate: '/mcp', templateParameters: [] }),
       'API Management lets GET /mcp through without token validation',
+    ],
+    [
+      'the gateway without GET /mcp (a gateway 404 instead of the server\'s 405)',
+      (c) => {
+        const apim = c.templates.get('infra/modules/api-management.json');
+        apim.variables.validatedOperations = apim.variables.validatedOperations.filter((o: Json) => o.name !== 'mcp-get');
+      },
+      'API Management has no operation for GET /mcp',
     ],
     [
       'approval pages open at the gateway and excluded from App Service Authentication',
