@@ -46,7 +46,8 @@ async function telemetry(baseType: 'EventData' | 'RequestData' | 'RemoteDependen
 }
 const auditEvents = async () => (await telemetry('EventData')).filter((event) => event.name === 'SovereignMcpAudit').map((event) => event.properties as Record<string, string>);
 
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 8_000): Promise<T> {
+// Polled; the bound is only for a record that never comes, and is generous because a busy machine stores slowly.
+async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 20_000): Promise<T> {
   const until = Date.now() + ms;
   let value = await read();
   while (!done(value) && Date.now() < until) {
