@@ -1,8 +1,8 @@
 import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startSandbox, type Sandbox } from './sandbox/index.js';
-import { startAppProcess, type AppProcess } from './app-process.js';
+import type { Sandbox } from './sandbox/index.js';
+import type { AppProcess } from './app-process.js';
 import { trustSandboxOrRelaunch } from './sandbox/relaunch.js';
 import { DEV_USER, SANDBOX_AUDIENCE, SANDBOX_DIR, SANDBOX_PORTS, SANDBOX_SCOPE, sandboxAppSettings } from './sandbox-settings.js';
 import { runtimeFile } from './runtime-file.js';
@@ -27,6 +27,8 @@ const realAzure = Boolean(process.env.AZURE_SUBSCRIPTION_ID);
 const auditLogFile = resolve(SANDBOX_DIR, 'audit.log');
 
 if (realAzure || (await trustSandboxOrRelaunch(resolve(SANDBOX_DIR, 'tls')))) {
+  // Loaded only here: a process that relaunches itself to trust the sandbox certificate never needs them.
+  const [{ startSandbox }, { startAppProcess }] = await Promise.all([import('./sandbox/index.js'), import('./app-process.js')]);
   let sandbox: Sandbox | undefined;
   let app: AppProcess | undefined;
   let auditLog: WriteStream | undefined;

@@ -46,7 +46,7 @@ beforeAll(async () => {
   for (const [tool, args] of [['keyvault_key_get', { name: 'cmk-casework' }], ['storage_account_get', { resourceGroup: 'rg-ddr-casework-prod-uks', name: 'stddrcasework' }]] as const) {
     expect((await call(tool, args)).status).toBe(200);
   }
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   await stack?.stop();
   // The matrix as it ran: what each tool answered under each fault, and what the estate held afterwards.
