@@ -3,6 +3,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const HOST_MAIN = fileURLToPath(new URL('./host/main.js', import.meta.url));
+/** Loading the app takes a second or two; on a machine busy with other builds and tests, many more. */
+const START_TIMEOUT_MS = 60_000;
 
 export interface AppProcess {
   url: string;
@@ -20,7 +22,12 @@ export interface AppProcess {
  */
 export async function startAppProcess(
   env: Record<string, string>,
-  options: { port?: number; timeoutMs?: number; /** Print the app's log lines once it is ready (npm start). */ echo?: boolean } = {},
+  options: {
+    port?: number;
+    timeoutMs?: number;
+    /** Where the app's lines go as they come (npm start): stdout (JSON log and audit lines), and stderr once it is ready. */
+    forward?: { output(line: string): void; error(line: string): void };
+  } = {},
 ): Promise<AppProcess> {
   const child = spawn(process.execPath, [HOST_MAIN], {
     env: { ...process.env, ...env, PORT: String(options.port ?? 0) },
@@ -31,15 +38,16 @@ export async function startAppProcess(
   let ready = false;
   createInterface({ input: child.stderr! }).on('line', (line) => {
     errors.push(line);
-    if (ready && options.echo) console.error(line);
+    if (ready) options.forward?.error(line);
   });
   const lines = createInterface({ input: child.stdout! });
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`The app did not start within ${options.timeoutMs ?? 20_000} ms`)), options.timeoutMs ?? 20_000);
+    const timeoutMs = options.timeoutMs ?? START_TIMEOUT_MS;
+    const timer = setTimeout(() => reject(new Error(`The app did not start within ${timeoutMs} ms`)), timeoutMs);
     lines.on('line', (line) => {
       output.push(line);
-      if (ready && options.echo) console.log(line);
+      options.forward?.output(line);
       try {
         const parsed = JSON.parse(line) as { ready?: boolean; url?: string };
         if (parsed.ready && parsed.url) {

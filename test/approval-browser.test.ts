@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { DEV_USERS } from '../dev/sandbox/seed.js';
 import { csrfToken } from '../shared/approvals/csrf.js';
+import { launchChromium } from './helpers/chromium.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
 // The human approval of destructive tools, end to end: an agent's call over HTTP, people signing in to the
 // approval page in a real Chromium through the local host's App Service Authentication stand-in and the sandbox's
 // sign-in page, and the retries that follow. Each test builds on the ones before it.
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const BLOBS = { resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files' };
 const ENGINEER = DEV_USERS.engineer;
 const DANA = DEV_USERS.approver;
@@ -36,13 +36,13 @@ let first: { approvalId: string; approvalUrl: string; signInLink: string };
 
 beforeAll(async () => {
   stack = await startTestStack();
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   engineerToken = await stack.token({ roles: ['Mcp.Operator'], oid: ENGINEER.oid, name: ENGINEER.name });
   for (const name of ['1.txt', '2.txt', '3.txt']) {
     const upload = await callTool('storage_blob_upload', { ...blob(name), content: `Approval test blob ${name}\n` });
     expect(upload.status).toBe(200);
   }
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -86,7 +86,7 @@ async function requestDeletion(name: string, bearer = engineerToken): Promise<{ 
  */
 async function signIn(url: string, userName: string, start = url): Promise<Person> {
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
-  context.setDefaultTimeout(10_000);
+  context.setDefaultTimeout(20_000);
   let idToken: string | undefined;
   context.on('request', (request) => {
     if (request.method() === 'POST' && new URL(request.url()).pathname === '/.auth/login/aad/callback') {
@@ -292,7 +292,7 @@ describe('human approval of a destructive tool, in a browser', () => {
 
   it('returns after sign-in only to a path on its own origin', async () => {
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
-    context.setDefaultTimeout(10_000);
+    context.setDefaultTimeout(20_000);
     const page = await context.newPage();
     await page.goto(`${stack.baseUrl}/.auth/login/aad?post_login_redirect_uri=${encodeURIComponent('//example.com/approvals/x')}`);
     await page.getByRole('button', { name: `Sign in as ${DANA.name}` }).click();

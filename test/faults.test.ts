@@ -7,9 +7,14 @@ import { startTestStack, type TestStack } from './helpers/stack.js';
  */
 let stack: TestStack;
 let token: string;
+// Deadlines generous for a busy machine (2 cores shared with other builds and test runs), so a retried fault ends
+// in the outcome under test and not in a timeout caused by load; a hang still has only the deadline to end it.
+const CALL_MS = 12_000;
+/** Time beyond a deadline for the answer to be made and travel, on a busy machine. */
+const SLACK_MS = 10_000;
 
 beforeAll(async () => {
-  stack = await startTestStack({ AZURE_CALL_TIMEOUT_MS: '6000', AZURE_TOKEN_TIMEOUT_MS: '2000' });
+  stack = await startTestStack({ AZURE_CALL_TIMEOUT_MS: String(CALL_MS), AZURE_TOKEN_TIMEOUT_MS: '10000' });
   token = await stack.token();
 });
 afterEach(async () => stack.admin.clearFaults());
@@ -48,9 +53,10 @@ describe('injected Azure faults', () => {
     const result = await call('group_get', { name: 'rg-ddr-web-prod-uks' });
     expect(result.status).toBe(504);
     expect(result.error).toMatchObject({ code: 'azure_timeout' });
-    expect(result.error.message).toMatch(/did not answer within 6 s/);
-    expect(result.elapsedMs).toBeLessThan(10_000);
-  });
+    expect(result.error.message).toMatch(/did not answer within 12 s/);
+    expect(result.elapsedMs).toBeGreaterThanOrEqual(CALL_MS);
+    expect(result.elapsedMs).toBeLessThan(CALL_MS + SLACK_MS);
+  }, 60_000);
 
   it('gives up on a persistent 429 with a throttled error and the retry hint', async () => {
     await stack.admin.addFault({ service: 'vault', path: '/keys/cmk-casework', kind: '429', retryAfterSeconds: 1, count: 0 });
@@ -70,11 +76,12 @@ describe('injected Azure faults', () => {
 describe('a fresh app whose dependencies misbehave', () => {
   let fresh: TestStack;
   const identityHangs = { service: 'identity', kind: 'hang', count: 0 } as const;
+  const TOKEN_MS = 1_500;
   beforeAll(async () => {
     // Misbehaving from the start, so what the app fetches in the background as it starts (the issuer's keys, a
     // Resource Manager token) fails too, and the first calls must cope on their own.
     fresh = await startTestStack(
-      { AZURE_TOKEN_TIMEOUT_MS: '1500', AZURE_CALL_TIMEOUT_MS: '10000' },
+      { AZURE_TOKEN_TIMEOUT_MS: String(TOKEN_MS), AZURE_CALL_TIMEOUT_MS: '20000' },
       { faults: [identityHangs, { service: 'issuer', path: 'discovery/v2.0/keys', kind: '500', count: 0 }] },
     );
   });
@@ -83,8 +90,8 @@ describe('a fresh app whose dependencies misbehave', () => {
   it('answers 503, not 401, while the token issuer keys cannot be fetched, and runs nothing', async () => {
     // The start-up token prefetch hangs until its deadline and is logged when it gives up: let it end first, so
     // what is logged below is only what this request caused.
-    const until = Date.now() + 10_000;
-    while (!(await fresh.admin.requests()).some((entry) => entry.service === 'identity') && Date.now() < until) {
+    // what is logged below is only what this request caused. Polled: a busy machine can be slow to start it.
+    while (!(await fresh.admin.requests()).some((entry) => entry.service === 'identity')) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await fresh.admin.clearRequests();
@@ -96,7 +103,7 @@ describe('a fresh app whose dependencies misbehave', () => {
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('5');
     expect((await fresh.admin.requests()).filter((entry) => entry.service !== 'issuer')).toEqual([]);
-  });
+  }, 60_000);
 
   it('fails the call within the token deadline with a message naming the identity', async () => {
     // The issuer's keys can be fetched again; the identity endpoint still never answers.
@@ -112,6 +119,6 @@ describe('a fresh app whose dependencies misbehave', () => {
     const error = JSON.parse(((await response.json()) as { content: { text: string }[] }).content[0]!.text).error;
     expect(error.code).toBe('identity_unavailable');
     expect(error.message).toMatch(/managed identity did not issue a token within 1500 ms/);
-    expect(Date.now() - started).toBeLessThan(6_000);
-  });
+    expect(Date.now() - started).toBeLessThan(TOKEN_MS + SLACK_MS);
+  }, 60_000);
 });

@@ -70,7 +70,7 @@ beforeAll(async () => {
         : await stack.token({ oid: person.oid, name: person.name!, roles: person.roles }),
     })),
   );
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   client?.close();

@@ -55,7 +55,7 @@ beforeAll(async () => {
   reader = await stack.token({ roles: ['Mcp.Reader'], oid: READER_OID, name: 'Fuzz Reader' });
   operator = await stack.token({ roles: ['Mcp.Operator'], oid: OPERATOR_OID, name: 'Fuzz Operator' });
   badAuth = await badAuthorizations(stack, reader);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   client?.close();
