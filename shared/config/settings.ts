@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { withoutTrailingSlashes } from '../text/trailing-slashes.js';
 
 /**
  * Every setting the app reads, in one place. Values come from the environment (Function App settings in Azure,
@@ -165,7 +166,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     tenantId: s.AZURE_TENANT_ID,
     subscriptionId: s.AZURE_SUBSCRIPTION_ID,
     identityClientId: s.AZURE_CLIENT_ID,
-    armEndpoint: s.AZURE_RESOURCE_MANAGER_ENDPOINT.replace(/\/+$/, ''),
+    armEndpoint: withoutTrailingSlashes(s.AZURE_RESOURCE_MANAGER_ENDPOINT),
     keyVaultUrl: s.KEY_VAULT_URL.endsWith('/') ? s.KEY_VAULT_URL : `${s.KEY_VAULT_URL}/`,
     keyVaultVerifyChallengeResource: s.KEY_VAULT_VERIFY_CHALLENGE_RESOURCE,
     policyFile: s.MCP_POLICY_FILE,
@@ -178,17 +179,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     allowedHosts: hosts.map((host) => host.toLowerCase()),
     allowedOrigins: origins.map((origin) => origin.toLowerCase()),
-    ...(s.MCP_PUBLIC_BASE_URL ? { publicBaseUrl: s.MCP_PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
+    ...(s.MCP_PUBLIC_BASE_URL ? { publicBaseUrl: withoutTrailingSlashes(s.MCP_PUBLIC_BASE_URL) } : {}),
     maxBodyBytes: s.MCP_MAX_BODY_BYTES,
     azureCallTimeoutMs: s.AZURE_CALL_TIMEOUT_MS,
     azureLroTimeoutMs: s.AZURE_LRO_TIMEOUT_MS,
-    ...(s.AUDIT_CONTAINER_URL ? { auditContainerUrl: s.AUDIT_CONTAINER_URL.replace(/\/+$/, '') } : {}),
+    ...(s.AUDIT_CONTAINER_URL ? { auditContainerUrl: withoutTrailingSlashes(s.AUDIT_CONTAINER_URL) } : {}),
     ...(s.APPLICATIONINSIGHTS_CONNECTION_STRING ? { appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING } : {}),
     ...(s.AZURE_IDENTITY_RESOURCE_ID ? { identityResourceId: s.AZURE_IDENTITY_RESOURCE_ID } : {}),
     ...(s.APPROVALS_TABLE_ENDPOINT && s.AUTH_CLIENT_ID
       ? {
           approvals: {
-            tableEndpoint: s.APPROVALS_TABLE_ENDPOINT.replace(/\/+$/, ''),
+            tableEndpoint: withoutTrailingSlashes(s.APPROVALS_TABLE_ENDPOINT),
             tableName: s.APPROVALS_TABLE_NAME,
             ttlMinutes: s.APPROVAL_TTL_MINUTES,
             signInMaxAgeMinutes: s.APPROVAL_SIGNIN_MAX_AGE_MINUTES,

@@ -2,7 +2,7 @@ import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } fr
 import type { App } from '../app.js';
 import type { AuditRecord } from '../audit/record.js';
 import { withAudit, type AuditDraft } from '../audit/scope.js';
-import { redactText } from '../audit/redact.js';
+import { redactedPrefix } from '../audit/body.js';
 import { newCorrelationId } from './edge.js';
 
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
@@ -161,7 +161,8 @@ function explainDecision(draft: AuditDraft, status: number, response: HttpRespon
       draft.reason ??= messageOf(response) ?? `Refused with HTTP ${status}.`;
     }
   }
-  if (draft.reason) draft.reason = redactText(draft.reason).slice(0, 500);
+  // Redacted only as far as it is kept: a reason can quote a caller's whole input.
+  if (draft.reason) draft.reason = redactedPrefix(draft.reason, 500).text;
 }
 
 /** The caller-facing message of a JSON refusal (JSON-RPC error, tool error or OAuth error body). */

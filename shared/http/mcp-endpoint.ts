@@ -5,6 +5,7 @@ import { authenticateRequest, checkHostAndOrigin, publicOrigin, readBody, reques
 import { currentAudit } from '../audit/scope.js';
 import { auditedBody, auditedServerBody } from '../audit/body.js';
 import { fromWebResponse, jsonRpcErrorResponse } from './responses.js';
+import { jsonLimitExceeded } from '../text/json-limits.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit => jsonRpcErrorResponse(refusal.status, -32000, refusal.message, refusal.headers);
 
@@ -36,6 +37,12 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
 
   // Parsed here (TextDecoder drops a byte-order mark, as the SDK would) so the batch check sees what the SDK sees.
   const text = new TextDecoder().decode(body.bytes);
+  // Its shape is checked on the text, before anything parses or walks it (the audit and the SDK included).
+  const tooComplex = jsonLimitExceeded(text);
+  if (tooComplex) {
+    noteJsonRpc(text, undefined);
+    return jsonRpcErrorResponse(400, -32600, `Invalid Request: ${tooComplex}`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

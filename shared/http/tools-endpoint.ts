@@ -4,6 +4,7 @@ import { authenticateRequest, checkHostAndOrigin, isJsonContentType, publicOrigi
 import { currentAudit } from '../audit/scope.js';
 import { auditedBody } from '../audit/body.js';
 import { jsonResponse } from './responses.js';
+import { jsonLimitExceeded } from '../text/json-limits.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit =>
   jsonResponse(refusal.status, { error: { code: statusCode(refusal.status), message: refusal.message } }, refusal.headers);
@@ -32,6 +33,8 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
 
   const text = new TextDecoder().decode(body.bytes);
   if (audit) audit.requestBody = auditedBody(text);
+  const tooComplex = jsonLimitExceeded(text);
+  if (tooComplex) return refuse({ status: 400, message: `The body was refused: ${tooComplex}` });
   let args: unknown = {};
   if (body.bytes.byteLength > 0) {
     try {

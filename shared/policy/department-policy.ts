@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { withoutTrailingSlashes } from '../text/trailing-slashes.js';
 
 /** Only the two UK regions can ever be allowed: sovereignty is not a department option. */
 export const UK_REGIONS = ['uksouth', 'ukwest'] as const;
@@ -29,7 +30,7 @@ function schema(toolNames: readonly string[]) {
           resources: z
             .array(z.string().regex(/^\/subscriptions\/[^/]+(\/resourcegroups\/[^/]+(\/providers\/.+)?)?$/i, 'must be an Azure resource id'))
             .default([])
-            .transform((ids) => ids.map((id) => id.toLowerCase().replace(/\/+$/, ''))),
+            .transform((ids) => ids.map((id) => withoutTrailingSlashes(id.toLowerCase()))),
         })
         .strict(),
       disabledTools: z.array(toolName).default([]),

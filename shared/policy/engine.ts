@@ -5,6 +5,7 @@ import { ROLES_FOR_TIER } from '../auth/roles.js';
 import type { RiskTier } from '../tools/tool.js';
 import type { DepartmentPolicy } from './department-policy.js';
 import { canonicalRegion } from './regions.js';
+import { withoutTrailingSlashes } from '../text/trailing-slashes.js';
 
 /** What a call touches, as far as it is known before (or, for tags, after reading) the resource. */
 export interface PolicyTarget {
@@ -163,7 +164,7 @@ function targetContext(target: PolicyTarget, department: DepartmentPolicy, subsc
   const context: TargetContext = {};
   if (target.group !== undefined) context.group = target.group.toLowerCase();
   if (target.region !== undefined) context.region = canonicalRegion(target.region);
-  const id = target.resourceId?.toLowerCase().replace(/\/+$/, '');
+  const id = target.resourceId === undefined ? undefined : withoutTrailingSlashes(target.resourceId.toLowerCase());
   if (id) context.resourceId = id;
   // The target and its resource group, so a listed group protects everything in it, known from the arguments.
   const groupId =
