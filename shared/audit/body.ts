@@ -43,9 +43,12 @@ export function auditedServerBody(raw: string): AuditedBody {
   };
 }
 
-/** A request or response body as the audit keeps it: data summarised, redacted, capped, hash of the full original. */
-export function auditedBody(raw: string): AuditedBody {
-  const { text, truncated } = redactedJson(raw) ?? redactedPrefix(raw, AUDIT_BODY_LIMIT);
+/**
+ * A request or response body as the audit keeps it: data summarised, redacted, capped, hash of the full original.
+ * `parsed` is the body already parsed (and within the JSON limits), so a large body is not parsed twice.
+ */
+export function auditedBody(raw: string, parsed?: { json: unknown }): AuditedBody {
+  const { text, truncated } = redactedJson(raw, parsed) ?? redactedPrefix(raw, AUDIT_BODY_LIMIT);
   return { text, truncated, bytes: Buffer.byteLength(raw), sha256: createHash('sha256').update(raw).digest('hex') };
 }
 
@@ -64,16 +67,19 @@ export function redactedPrefix(raw: string, keep: number): { text: string; trunc
  * keeps plus the margins: the rest of the body is never visited. Undefined when the text is not JSON or nests
  * deeper than any request may (it is then audited as text).
  */
-function redactedJson(raw: string): { text: string; truncated: boolean } | undefined {
-  if (jsonShape(raw).depth > MAX_JSON_DEPTH) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return undefined;
+function redactedJson(raw: string, parsed?: { json: unknown }): { text: string; truncated: boolean } | undefined {
+  let value: unknown;
+  if (parsed) value = parsed.json;
+  else {
+    if (jsonShape(raw).depth > MAX_JSON_DEPTH) return undefined;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return undefined;
+    }
   }
   const budget = { left: AUDIT_BODY_LIMIT + 2 * MARGIN, cut: false };
-  const redacted = JSON.stringify(redactValue(prefixOf(parsed, budget)));
+  const redacted = JSON.stringify(redactValue(prefixOf(value, budget)));
   if (!budget.cut) return { text: redacted.slice(0, AUDIT_BODY_LIMIT), truncated: redacted.length > AUDIT_BODY_LIMIT };
   return { text: redacted.slice(0, Math.max(0, Math.min(AUDIT_BODY_LIMIT, redacted.length - MARGIN))), truncated: true };
 }

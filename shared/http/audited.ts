@@ -5,6 +5,7 @@ import { withAudit, type AuditDraft } from '../audit/scope.js';
 import { redactedPrefix } from '../audit/body.js';
 import { newCorrelationId } from './edge.js';
 
+// linear: anchored, fixed length: at most 55 steps.
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
 const STORED_WAIT_MS = 5_000;
 
@@ -105,11 +106,13 @@ function untilAudited(source: ReadableStream<Uint8Array>, finish: () => Promise<
 
 /** Whether a chunk of server-sent events carries only JSON-RPC notifications (progress), never the answer. */
 function onlyNotifications(chunk: Uint8Array): boolean {
+  // linear: a literal of at most four characters: bounded steps per position.
   const events = new TextDecoder().decode(chunk).split(/\r?\n\r?\n/).filter((event) => event.trim() !== '');
   return (
     events.length > 0 &&
     events.every((event) => {
       const data = event
+        // linear: a literal of at most two characters: bounded steps per position.
         .split(/\r?\n/)
         .filter((line) => line.startsWith('data:'))
         .map((line) => line.slice(5))

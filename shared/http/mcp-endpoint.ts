@@ -89,6 +89,7 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
 
 /** The JSON-RPC message of an answer, sent as JSON or as one server-sent event. */
 function jsonRpcMessage(answer: string): { result?: unknown; error?: { message?: unknown } } | undefined {
+  // linear: each attempt starts at a line start and `.*` stops at that line's end, where `$` matches: one pass.
   const json = answer.trimStart().startsWith('{') ? answer : /^data: (.*)$/m.exec(answer)?.[1];
   try {
     const message = JSON.parse(json ?? '') as unknown;
@@ -102,7 +103,7 @@ function jsonRpcMessage(answer: string): { result?: unknown; error?: { message?:
 function noteJsonRpc(text: string, parsed: unknown): void {
   const draft = currentAudit();
   if (!draft) return;
-  draft.requestBody = auditedBody(text);
+  draft.requestBody = auditedBody(text, parsed === undefined ? undefined : { json: parsed });
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return;
   const message = parsed as { method?: unknown; params?: { name?: unknown; clientInfo?: unknown; _meta?: Record<string, unknown> } };
   if (typeof message.method === 'string') draft.jsonRpcMethod = message.method.slice(0, 100);

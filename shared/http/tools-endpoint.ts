@@ -32,17 +32,22 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
   if ('status' in body) return refuse(body);
 
   const text = new TextDecoder().decode(body.bytes);
-  if (audit) audit.requestBody = auditedBody(text);
+  // Its shape is checked on the text, before anything parses or walks it (the audit included).
   const tooComplex = jsonLimitExceeded(text);
-  if (tooComplex) return refuse({ status: 400, message: `The body was refused: ${tooComplex}` });
+  if (tooComplex) {
+    if (audit) audit.requestBody = auditedBody(text);
+    return refuse({ status: 400, message: `The body was refused: ${tooComplex}` });
+  }
   let args: unknown = {};
   if (body.bytes.byteLength > 0) {
     try {
       args = JSON.parse(text);
     } catch {
+      if (audit) audit.requestBody = auditedBody(text);
       return refuse({ status: 400, message: 'The body is not valid JSON; send the tool arguments as a JSON object.' });
     }
   }
+  if (audit) audit.requestBody = auditedBody(text, body.bytes.byteLength > 0 ? { json: args } : undefined);
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     return refuse({ status: 400, message: 'The body must be a JSON object of tool arguments.' });
   }

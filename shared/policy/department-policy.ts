@@ -8,6 +8,7 @@ export const UK_REGIONS = ['uksouth', 'ukwest'] as const;
 
 const resourceGroupName = z
   .string()
+  // linear: anchored, at most 90 characters before the end must follow.
   .regex(/^[-\w._()]{0,89}[-\w_()]$/, 'must be a resource group name')
   .transform((name) => name.toLowerCase());
 const window = z.object({
@@ -28,6 +29,7 @@ function schema(toolNames: readonly string[]) {
         .object({
           tag: z.object({ name: z.string().min(1), value: z.string() }).strict(),
           resources: z
+            // linear: anchored; each [^/]+ stops at the literal '/' after it, and the final `.+` is followed only by the end.
             .array(z.string().regex(/^\/subscriptions\/[^/]+(\/resourcegroups\/[^/]+(\/providers\/.+)?)?$/i, 'must be an Azure resource id'))
             .default([])
             .transform((ids) => ids.map((id) => withoutTrailingSlashes(id.toLowerCase()))),
@@ -39,6 +41,7 @@ function schema(toolNames: readonly string[]) {
       storage: z
         .object({
           /** The department key (in KEY_VAULT_URL) new storage accounts are encrypted with. */
+          // linear: anchored, at most 127 characters.
           cmkKey: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault key name'),
           infrastructureEncryption: z.boolean().default(true),
           skus: z

@@ -129,6 +129,7 @@ export function createPolicyEngine(
  * ~25 ms of WebAssembly compilation for nothing else. Anything else (escapes, another annotation first) is read
  * from Cedar's JSON form.
  */
+// linear: anchored, one attempt; the name class excludes the closing quote: one pass.
 const LEADING_ID = /^@id\("([A-Za-z0-9_.:-]+)"\)/;
 
 /** Cedar names policies policy0, policy1…; the audit needs the rule's own name, its @id annotation. */
@@ -168,6 +169,7 @@ function targetContext(target: PolicyTarget, department: DepartmentPolicy, subsc
   if (id) context.resourceId = id;
   // The target and its resource group, so a listed group protects everything in it, known from the arguments.
   const groupId =
+    // linear: anchored; each [^/]+ stops at the literal '/' after it: one pass.
     /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+/.exec(id ?? '')?.[0] ??
     (context.group ? `/subscriptions/${subscriptionId}/resourcegroups/${context.group}`.toLowerCase() : undefined);
   const scopes = [groupId, id].filter((scope): scope is string => scope !== undefined);
