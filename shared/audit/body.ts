@@ -45,10 +45,12 @@ export function auditedServerBody(raw: string): AuditedBody {
 
 /**
  * A request or response body as the audit keeps it: data summarised, redacted, capped, hash of the full original.
- * `parsed` is the body already parsed (and within the JSON limits), so a large body is not parsed twice.
+ * `known` is what the caller already found: the body parsed (within the JSON limits), so a large body is not parsed
+ * twice, or `text` for a body that is not JSON or is over the limits (never parsed: parsing 200,000 keys alone takes
+ * most of a second).
  */
-export function auditedBody(raw: string, parsed?: { json: unknown }): AuditedBody {
-  const { text, truncated } = redactedJson(raw, parsed) ?? redactedPrefix(raw, AUDIT_BODY_LIMIT);
+export function auditedBody(raw: string, known?: { json: unknown } | 'text'): AuditedBody {
+  const { text, truncated } = (known === 'text' ? undefined : redactedJson(raw, known)) ?? redactedPrefix(raw, AUDIT_BODY_LIMIT);
   return { text, truncated, bytes: Buffer.byteLength(raw), sha256: createHash('sha256').update(raw).digest('hex') };
 }
 

@@ -103,7 +103,7 @@ function jsonRpcMessage(answer: string): { result?: unknown; error?: { message?:
 function noteJsonRpc(text: string, parsed: unknown): void {
   const draft = currentAudit();
   if (!draft) return;
-  draft.requestBody = auditedBody(text, parsed === undefined ? undefined : { json: parsed });
+  draft.requestBody = auditedBody(text, parsed === undefined ? 'text' : { json: parsed });
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return;
   const message = parsed as { method?: unknown; params?: { name?: unknown; clientInfo?: unknown; _meta?: Record<string, unknown> } };
   if (typeof message.method === 'string') draft.jsonRpcMethod = message.method.slice(0, 100);

@@ -35,7 +35,7 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
   // Its shape is checked on the text, before anything parses or walks it (the audit included).
   const tooComplex = jsonLimitExceeded(text);
   if (tooComplex) {
-    if (audit) audit.requestBody = auditedBody(text);
+    if (audit) audit.requestBody = auditedBody(text, 'text');
     return refuse({ status: 400, message: `The body was refused: ${tooComplex}` });
   }
   let args: unknown = {};
@@ -43,11 +43,11 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
     try {
       args = JSON.parse(text);
     } catch {
-      if (audit) audit.requestBody = auditedBody(text);
+      if (audit) audit.requestBody = auditedBody(text, 'text');
       return refuse({ status: 400, message: 'The body is not valid JSON; send the tool arguments as a JSON object.' });
     }
   }
-  if (audit) audit.requestBody = auditedBody(text, body.bytes.byteLength > 0 ? { json: args } : undefined);
+  if (audit) audit.requestBody = auditedBody(text, body.bytes.byteLength > 0 ? { json: args } : 'text');
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     return refuse({ status: 400, message: 'The body must be a JSON object of tool arguments.' });
   }

@@ -3,7 +3,15 @@ import { detectInjection, type InjectionKind } from './injection.js';
 import { isUntrusted } from './untrusted.js';
 import { neutraliseUnicode } from './unicode.js';
 
-export type ShieldFlagKind = InjectionKind | 'hidden_characters' | 'bidi_controls' | 'hidden_text';
+export type ShieldFlagKind = InjectionKind | 'hidden_characters' | 'bidi_controls' | 'hidden_text' | 'too_long_to_check';
+
+/**
+ * How much of one untrusted string is checked for instruction-like text. The checks are linear, but a 1 MiB blob
+ * still held the event loop for a third of a second; a default read (64 KiB) is checked whole, and a longer text is
+ * flagged `too_long_to_check` so nobody takes the absence of other flags as a clean bill. Invisible characters are
+ * removed from the whole text whatever its length.
+ */
+export const INJECTION_CHECK_LIMIT = 128 * 1024;
 
 export interface ShieldFlag {
   /** Where in the result, e.g. `groups[2].tags.notes`. */
@@ -28,7 +36,9 @@ export function shieldOutput(schema: z.ZodType, value: unknown): { value: unknow
   const inspect = (text: string, path: string): string => {
     report.untrustedFields += 1;
     const { text: clean, findings } = neutraliseUnicode(text);
-    const kinds = new Set<ShieldFlagKind>(detectInjection([clean, ...findings.hiddenText].join('\n')));
+    const checked = [clean, ...findings.hiddenText].join('\n');
+    const kinds = new Set<ShieldFlagKind>(detectInjection(checked.slice(0, INJECTION_CHECK_LIMIT)));
+    if (checked.length > INJECTION_CHECK_LIMIT) kinds.add('too_long_to_check');
     if (findings.invisible > 0) kinds.add('hidden_characters');
     if (findings.bidi > 0) kinds.add('bidi_controls');
     if (findings.hiddenText.length > 0) kinds.add('hidden_text');
