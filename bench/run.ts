@@ -38,7 +38,7 @@ import {
   type SectionResult,
 } from './lib.js';
 import { printProfile, summarizeProfile, type ProfileSummary } from './profile.js';
-import { BODY_CAP, boundedCostAttack, healthProbe, type AttackRequest } from '../test/hostile/helpers/bounded-attack.js';
+import { BODY_CAP, boundedCostAttack, healthProbe, requestDuring, type AttackRequest, type HealthSample } from '../test/hostile/helpers/bounded-attack.js';
 import { rawClient } from '../test/hostile/helpers/raw-http.js';
 
 /**
@@ -456,12 +456,13 @@ async function hostile(env: Env): Promise<SectionResult> {
     const tokens = { reader: await env.sandbox.token(['Mcp.Reader']), operator: await env.sandbox.token(['Mcp.Operator']) };
     const send = async (requests: AttackRequest[]) => {
       const probe = healthProbe(host.ready.url as string);
-      const times: { label: string; ms: number }[] = [];
-      let health: number[] = [];
+      const times: { label: string; ms: number; at: number; setup: boolean }[] = [];
+      let health: HealthSample[] = [];
       try {
-        for (const { label, request } of requests) {
+        for (const { label, request, setup } of requests) {
+          const at = Date.now();
           const response = await client.send(request).catch(() => client.send(request));
-          times.push({ label, ms: response.elapsedMs });
+          times.push({ label, ms: response.elapsedMs, at, setup: setup === true });
         }
       } finally {
         health = await probe.stop();
@@ -485,13 +486,17 @@ async function hostile(env: Env): Promise<SectionResult> {
     const requests = plan.requests(tokens);
     progress(`hostile: ${requests.length} requests for ${plan.patterns.length} patterns, /health polled from a worker`);
     const attack = await send(requests);
-    const worst = attack.times.reduce((a, b) => (b.ms > a.ms ? b : a));
+    // A blob upload only plants what the next request reads; it waits for the audit store, so it is not the bound.
+    const worst = attack.times.filter((t) => !t.setup).reduce((a, b) => (b.ms > a.ms ? b : a));
     const worstBenign = Math.max(...before.times.map((t) => t.ms));
-    const p99 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.99)] ?? 0;
+    const p99 = (samples: HealthSample[]) => [...samples.map((sample) => sample.ms)].sort((a, b) => a - b)[Math.floor(samples.length * 0.99)] ?? 0;
+    const slowestHealth = attack.health.reduce((a, b) => (b.ms > a.ms ? b : a));
+    const worstOf = (samples: HealthSample[]) => Math.max(...samples.map((sample) => sample.ms));
     const rows: Row[] = [
       { section: 'hostile', measure: `worst request of ${requests.length} (${worst.label.slice(0, 60)}…)`, value: `${round(worst.ms, 0)} ms`, baseline: `benign 4 MiB ${round(worstBenign, 0)} ms`, ratio: x(worst.ms / worstBenign), target: '< 1,000 ms', met: yes(worst.ms < 1_000) },
-      { section: 'hostile', measure: 'median request under attack', value: `${round(median(attack.times.map((t) => t.ms)), 0)} ms`, baseline: '', ratio: '', target: '', met: '' },
-      { section: 'hostile', measure: `/health under attack, worst of ${attack.health.length} (p99 ${round(p99(attack.health), 0)} ms)`, value: `${round(Math.max(...attack.health), 0)} ms`, baseline: `benign load ${round(Math.max(...before.health), 0)} ms`, ratio: '', target: '< 100 ms', met: yes(Math.max(...attack.health) < 100) },
+      { section: 'hostile', measure: 'median request under attack', value: `${round(median(attack.times.filter((t) => !t.setup).map((t) => t.ms)), 0)} ms`, baseline: '', ratio: '', target: '', met: '' },
+      { section: 'hostile', measure: `/health under attack, worst of ${attack.health.length} (p99 ${round(p99(attack.health), 0)} ms)`, value: `${round(slowestHealth.ms, 0)} ms`, baseline: `benign load ${round(worstOf(before.health), 0)} ms`, ratio: '', target: '< 100 ms', met: yes(slowestHealth.ms < 100) },
+      { section: 'hostile', measure: `  during: ${(requestDuring(slowestHealth, attack.times)?.label ?? '').slice(0, 70)}…`, value: '', baseline: '', ratio: '', target: '', met: '' },
     ];
     const notes = [
       'hostile: for every regular expression in shared/ and functions/ (found by the TypeScript parser), texts built from its own fragments (fast-check, seed 11202612) at 64 KiB, 1 MiB and 4 MiB, sent one at a time as a tool argument on /mcp, an argument name on /tools/storage_blob_list and a non-JSON body; the shield\'s also uploaded as 1 MiB blob content and read back; then bodies whose shape costs (200,000 keys, 2,000,000 nested arrays, 1.5 million items, a 4 MiB tool name). /health is polled every 20 ms from a worker thread throughout. Baseline: benign bodies of the same sizes (one ordinary long string argument).',

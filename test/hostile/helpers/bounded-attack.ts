@@ -14,6 +14,14 @@ export interface AttackRequest {
   request: RawRequest;
   /** A read returns what it read (up to 1 MiB, twice in a CallToolResult); everything else answers briefly. */
   longAnswer?: boolean;
+  /** Plants what a later request attacks (a blob upload: a write, which waits for the audit store): not timed. */
+  setup?: boolean;
+}
+
+/** One /health answer: when it was asked (epoch ms) and how long it took. */
+export interface HealthSample {
+  at: number;
+  ms: number;
 }
 
 export const BODY_CAP = 4 * 1024 * 1024;
@@ -94,6 +102,7 @@ export function boundedCostAttack(options: { seed: number; sizes: readonly numbe
             const asContent = (value: string) => JSON.stringify({ ...RECORDS, name, content: value, overwrite: true });
             const content = fitted(textOf(sample, BLOB_CAP), BLOB_CAP, (value) => value);
             requests.push({
+              setup: true,
               label: label(`${content.length} chars uploaded as blob content`),
               request: {
                 method: 'POST',
@@ -154,7 +163,7 @@ export function shapeAttacks({ reader, operator }: { reader: string; operator: s
  * Polls /health from a worker thread (so the test's own work does not delay it) until stopped; every answer's
  * latency in milliseconds.
  */
-export function healthProbe(baseUrl: string, everyMs = 20): { stop(): Promise<number[]> } {
+export function healthProbe(baseUrl: string, everyMs = 20): { stop(): Promise<HealthSample[]> } {
   const url = new URL(baseUrl);
   const worker = new Worker(
     `
@@ -165,12 +174,13 @@ export function healthProbe(baseUrl: string, everyMs = 20): { stop(): Promise<nu
     const latencies = [];
     parentPort.on('message', () => { stopping = true; });
     const once = () => new Promise((resolve) => {
+      const at = Date.now();
       const started = performance.now();
       const request = http.get({ host: workerData.host, port: workerData.port, path: '/health', agent }, (response) => {
         response.resume();
-        response.on('end', () => resolve(performance.now() - started));
+        response.on('end', () => resolve({ at, ms: performance.now() - started }));
       });
-      request.on('error', () => resolve(Infinity));
+      request.on('error', () => resolve({ at, ms: Infinity }));
     });
     (async () => {
       while (!stopping) {
@@ -183,8 +193,8 @@ export function healthProbe(baseUrl: string, everyMs = 20): { stop(): Promise<nu
     `,
     { eval: true, workerData: { host: url.hostname, port: url.port, everyMs } },
   );
-  const done = new Promise<number[]>((resolve, reject) => {
-    worker.once('message', (latencies: number[]) => resolve(latencies));
+  const done = new Promise<HealthSample[]>((resolve, reject) => {
+    worker.once('message', (latencies: HealthSample[]) => resolve(latencies));
     worker.once('error', reject);
   });
   return {
@@ -195,4 +205,9 @@ export function healthProbe(baseUrl: string, everyMs = 20): { stop(): Promise<nu
       return latencies;
     },
   };
+}
+
+/** The request in flight when `sample` was asked, by the requests' start times (epoch ms), in order. */
+export function requestDuring<T extends { at: number }>(sample: HealthSample, sent: readonly T[]): T | undefined {
+  return sent.filter((request) => request.at <= sample.at).at(-1);
 }
