@@ -8,31 +8,42 @@ import { RE2JS } from 're2js';
  *
  * Written as a JavaScript literal, so it reads like the rest of the code, and translated to RE2 syntax with the same
  * meaning: `\s` is JavaScript's whitespace set (RE2's is ASCII only), `\uXXXX` becomes `\x{XXXX}`. Patterns RE2
- * cannot run (lookaround, backreferences) fail at start, not at run time. With the `i` flag RE2 folds case by
- * Unicode rules, so it also matches the few non-ASCII letters that fold to ASCII ones (the Kelvin sign, long s).
+ * cannot run (lookaround, backreferences) throw when first used; the review test uses every one. With the `i` flag
+ * RE2 folds case by Unicode rules, so it also matches the few non-ASCII letters that fold to ASCII ones (the Kelvin
+ * sign, long s).
  */
 export class LinearRegex {
-  private readonly compiled: RE2JS;
+  private compiled?: RE2JS;
   /** The same pattern without capturing groups: re2js answers "is there a match?" with its fast DFA then. */
-  private readonly detector: RE2JS;
+  private detector?: RE2JS;
+  private readonly flags: number;
 
   constructor(readonly source: RegExp) {
     let flags = 0;
     if (source.flags.includes('i')) flags |= RE2JS.CASE_INSENSITIVE;
     if (source.flags.includes('m')) flags |= RE2JS.MULTILINE;
     if (source.flags.includes('s')) flags |= RE2JS.DOTALL;
-    this.compiled = RE2JS.compile(toRe2Syntax(source.source), flags);
-    this.detector = RE2JS.compile(toRe2Syntax(source.source, { captures: false }), flags);
+    this.flags = flags;
+  }
+
+  // Compiled on first use: the shield's patterns alone take a few hundred milliseconds to compile, which a cold
+  // start should not pay (test/hostile/regex-review.test.ts compiles and runs every one).
+  private get matcherPattern(): RE2JS {
+    return (this.compiled ??= RE2JS.compile(toRe2Syntax(this.source.source), this.flags));
+  }
+
+  private get detectorPattern(): RE2JS {
+    return (this.detector ??= RE2JS.compile(toRe2Syntax(this.source.source, { captures: false }), this.flags));
   }
 
   test(text: string): boolean {
-    return this.detector.test(text);
+    return this.detectorPattern.test(text);
   }
 
   /** Every match replaced, as `String.replace` with a global pattern (`$1` names a group). */
   replaceAll(text: string, replacement: string): string {
     // Most text holds no match: the DFA says so in a fraction of the time the capturing matcher takes.
-    return this.detector.test(text) ? this.compiled.matcher(text).replaceAll(replacement) : text;
+    return this.detectorPattern.test(text) ? this.matcherPattern.matcher(text).replaceAll(replacement) : text;
   }
 }
 
