@@ -38,16 +38,18 @@ import {
   type SectionResult,
 } from './lib.js';
 import { printProfile, summarizeProfile, type ProfileSummary } from './profile.js';
+import { BODY_CAP, boundedCostAttack, healthProbe, requestDuring, type AttackRequest, type HealthSample } from '../test/hostile/helpers/bounded-attack.js';
+import { rawClient } from '../test/hostile/helpers/raw-http.js';
 
 /**
- * `npm run bench [-- --only inproc,cold,http,memory,scale] [--no-profile] [--quick]`
+ * `npm run bench [-- --only inproc,cold,http,memory,scale,hostile] [--no-profile] [--quick]`
  *
  * Every number is a ratio against a baseline measured in the same run, interleaved and repeated, medians
  * reported: the machine is shared and noisy. Prints one table and writes bench/results/bench.json (and a
  * timestamped copy). When a target is missed, the section is profiled (V8 CPU profile) and the summary printed.
  */
 // Cold start runs before the load sections, so it does not start while the sandbox still digests their traffic.
-const SECTIONS = ['inproc', 'cold', 'http', 'memory', 'scale'] as const;
+const SECTIONS = ['inproc', 'cold', 'http', 'memory', 'scale', 'hostile'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -445,6 +447,68 @@ async function scale(): Promise<SectionResult> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// 6. Hostile: the bounded-cost attack of test/hostile/bounded-cost.test.ts, larger
+
+async function hostile(env: Env): Promise<SectionResult> {
+  const host = await spawnReady(BENCH_HOST_MAIN, { ...env.appEnv, BENCH_HOST: 'app' });
+  const client = rawClient(host.ready.url as string, { maxSockets: 1, timeoutMs: 120_000 });
+  try {
+    const tokens = { reader: await env.sandbox.token(['Mcp.Reader']), operator: await env.sandbox.token(['Mcp.Operator']) };
+    const send = async (requests: AttackRequest[]) => {
+      const probe = healthProbe(host.ready.url as string);
+      const times: { label: string; ms: number; at: number; setup: boolean }[] = [];
+      let health: HealthSample[] = [];
+      try {
+        for (const { label, request, setup } of requests) {
+          const at = Date.now();
+          const response = await client.send(request).catch(() => client.send(request));
+          times.push({ label, ms: response.elapsedMs, at, setup: setup === true });
+        }
+      } finally {
+        health = await probe.stop();
+      }
+      return { times, health };
+    };
+    // Baseline: benign bodies of the same sizes (one long ordinary string argument), the same way.
+    const benign = [64 * 1024, 1024 * 1024, BODY_CAP - 1024].map((size) => ({
+      label: `benign ${size} bytes`,
+      request: {
+        method: 'POST',
+        path: '/tools/group_get',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.reader}` },
+        body: JSON.stringify({ name: 'x'.repeat(size - 20) }),
+      },
+    }));
+    progress('hostile: warming up, then benign bodies of 64 KiB, 1 MiB and 4 MiB');
+    await send(benign);
+    const before = await send([...benign, ...benign, ...benign]);
+    const plan = boundedCostAttack({ seed: 11_2026_12, sizes: [64 * 1024, 1024 * 1024, BODY_CAP], variants: QUICK ? 1 : 3 });
+    const requests = plan.requests(tokens);
+    progress(`hostile: ${requests.length} requests for ${plan.patterns.length} patterns, /health polled from a worker`);
+    const attack = await send(requests);
+    // A blob upload only plants what the next request reads; it waits for the audit store, so it is not the bound.
+    const worst = attack.times.filter((t) => !t.setup).reduce((a, b) => (b.ms > a.ms ? b : a));
+    const worstBenign = Math.max(...before.times.map((t) => t.ms));
+    const p99 = (samples: HealthSample[]) => [...samples.map((sample) => sample.ms)].sort((a, b) => a - b)[Math.floor(samples.length * 0.99)] ?? 0;
+    const slowestHealth = attack.health.reduce((a, b) => (b.ms > a.ms ? b : a));
+    const worstOf = (samples: HealthSample[]) => Math.max(...samples.map((sample) => sample.ms));
+    const rows: Row[] = [
+      { section: 'hostile', measure: `worst request of ${requests.length} (${worst.label.slice(0, 60)}…)`, value: `${round(worst.ms, 0)} ms`, baseline: `benign 4 MiB ${round(worstBenign, 0)} ms`, ratio: x(worst.ms / worstBenign), target: '< 1,000 ms', met: yes(worst.ms < 1_000) },
+      { section: 'hostile', measure: 'median request under attack', value: `${round(median(attack.times.filter((t) => !t.setup).map((t) => t.ms)), 0)} ms`, baseline: '', ratio: '', target: '', met: '' },
+      { section: 'hostile', measure: `/health under attack, worst of ${attack.health.length} (p99 ${round(p99(attack.health), 0)} ms)`, value: `${round(slowestHealth.ms, 0)} ms`, baseline: `benign load ${round(worstOf(before.health), 0)} ms`, ratio: '', target: '< 100 ms', met: yes(slowestHealth.ms < 100) },
+      { section: 'hostile', measure: `  during: ${(requestDuring(slowestHealth, attack.times)?.label ?? '').slice(0, 70)}…`, value: '', baseline: '', ratio: '', target: '', met: '' },
+    ];
+    const notes = [
+      'hostile: for every regular expression in shared/ and functions/ (found by the TypeScript parser), texts built from its own fragments (fast-check, seed 11202612) at 64 KiB, 1 MiB and 4 MiB, sent one at a time as a tool argument on /mcp, an argument name on /tools/storage_blob_list and a non-JSON body; the shield\'s also uploaded as 1 MiB blob content and read back; then bodies whose shape costs (200,000 keys, 2,000,000 nested arrays, 1.5 million items, a 4 MiB tool name). /health is polled every 20 ms from a worker thread throughout. Baseline: benign bodies of the same sizes (one ordinary long string argument).',
+    ];
+    return { rows, notes, data: { worst, times: attack.times, health: attack.health, benign: before } };
+  } finally {
+    client.close();
+    await host.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 if (await trustSandboxOrRelaunch(join(SANDBOX_DIR, 'tls'))) {
   stopAllOnSignals();
@@ -454,7 +518,7 @@ if (await trustSandboxOrRelaunch(join(SANDBOX_DIR, 'tls'))) {
   const needsEnv = only.filter((section) => section !== 'scale');
   if (needsEnv.length > 0) {
     await withEnv(async (env) => {
-      const sections: Record<Exclude<Section, 'scale'>, (env: Env) => Promise<SectionResult>> = { inproc, http, cold, memory };
+      const sections: Record<Exclude<Section, 'scale'>, (env: Env) => Promise<SectionResult>> = { inproc, http, cold, memory, hostile };
       for (const section of SECTIONS) {
         if (section === 'scale' || !only.includes(section)) continue;
         console.log(`\n== ${section}`);

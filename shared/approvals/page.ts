@@ -33,6 +33,7 @@ export const PAGE_HEADERS: Record<string, string> = {
 };
 
 export function escapeHtml(text: string): string {
+  // linear: one character class, no quantifier: one step per character.
   return text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] as string);
 }
 

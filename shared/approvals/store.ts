@@ -68,6 +68,7 @@ export function createTableApprovalStore(endpoint: string, tableName: string, cr
       });
     },
     async get(id) {
+      // linear: anchored, fixed length: at most 37 steps.
       if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
       await ensureTable();
       const entity = await ifExists(table.getEntity<Record<string, unknown>>(PARTITION, id));

@@ -30,6 +30,7 @@ export function createBlobAuditLog(containerUrl: string, credential: TokenCreden
   let containerClient: Promise<ContainerClient> | undefined;
   const container = () =>
     (containerClient ??= import('@azure/storage-blob').then(({ ContainerClient }) => new ContainerClient(containerUrl, credential)));
+  // linear: one character class, no quantifier: one step per character.
   const writer = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const chain = new AuditChain(writer);
   const queue: { record: ChainedRecord; done: () => void }[] = [];

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { redactValue, redactText } from './redact.js';
+import { jsonShape, MAX_JSON_DEPTH } from '../text/json-limits.js';
 
 /** The most of a body the audit keeps (after redaction); the hash covers the whole original. */
 export const AUDIT_BODY_LIMIT = 8 * 1024;
@@ -16,23 +17,18 @@ export interface AuditedBody {
  * Data a tool moves (a blob's `content`) is not audit material: the immutable store keeps only its size and hash,
  * so personal data in documents is not copied into a log that cannot honour erasure.
  */
-function summariseData(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(summariseData);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>).map(([key, item]) => [
-        key,
-        key === 'content' && typeof item === 'string'
-          ? `[content: ${Buffer.byteLength(item)} bytes, sha256 ${createHash('sha256').update(item).digest('hex')}]`
-          : summariseData(item),
-      ]),
-    );
-  }
-  return value;
+function summariseContent(item: string): string {
+  return `[content: ${Buffer.byteLength(item)} bytes, sha256 ${createHash('sha256').update(item).digest('hex')}]`;
 }
 
-/** Non-JSON text longer than this is cut before it is redacted (the hash still covers all of it). */
-const TEXT_SCAN_LIMIT = 3 * AUDIT_BODY_LIMIT;
+/**
+ * Redaction is the costly part of a record (linear, but a 4 MiB body is a lot of text), and the audit keeps only
+ * AUDIT_BODY_LIMIT characters: so only a prefix is redacted, the kept part and twice MARGIN past it. A secret cut in
+ * two at the end of that prefix stays unredacted there, so when the text was cut, the last MARGIN characters of what
+ * was redacted are never kept (a fragment would have to be longer than MARGIN, longer than a 4096-bit private key in
+ * PEM, to reach the kept part). If redaction shortened the prefix a lot, less than the limit is kept.
+ */
+const MARGIN = 4 * 1024;
 
 /**
  * An answer the server wrote entirely from its own fixed content (the catalogue of tools/list, the initialize
@@ -47,31 +43,98 @@ export function auditedServerBody(raw: string): AuditedBody {
   };
 }
 
-/** A request or response body as the audit keeps it: data summarised, redacted, capped, hash of the full original. */
-export function auditedBody(raw: string): AuditedBody {
-  let redacted: string;
-  try {
-    redacted = JSON.stringify(redactValue(summariseData(JSON.parse(raw))));
-  } catch {
-    redacted = redactTextCapped(raw);
+/**
+ * A request or response body as the audit keeps it: data summarised, redacted, capped, hash of the full original.
+ * `known` is what the caller already found: the body parsed (within the JSON limits), so a large body is not parsed
+ * twice, or `text` for a body that is not JSON or is over the limits (never parsed: parsing 200,000 keys alone takes
+ * most of a second).
+ */
+export function auditedBody(raw: string, known?: { json: unknown } | 'text'): AuditedBody {
+  const { text, truncated } = (known === 'text' ? undefined : redactedJson(raw, known)) ?? redactedPrefix(raw, AUDIT_BODY_LIMIT);
+  return { text, truncated, bytes: Buffer.byteLength(raw), sha256: createHash('sha256').update(raw).digest('hex') };
+}
+
+/** Free text (a reason, an error) as the audit keeps it: redacted, at most `keep` characters, bounded work. */
+export function redactedPrefix(raw: string, keep: number): { text: string; truncated: boolean } {
+  if (raw.length <= keep + 2 * MARGIN) {
+    const redacted = redactText(raw);
+    return { text: redacted.slice(0, keep), truncated: redacted.length > keep };
   }
-  return {
-    text: redacted.slice(0, AUDIT_BODY_LIMIT),
-    truncated: redacted.length > AUDIT_BODY_LIMIT,
-    bytes: Buffer.byteLength(raw),
-    sha256: createHash('sha256').update(raw).digest('hex'),
-  };
+  const redacted = redactText(raw.slice(0, keep + 2 * MARGIN));
+  return { text: redacted.slice(0, Math.max(0, Math.min(keep, redacted.length - MARGIN))), truncated: true };
 }
 
 /**
- * Redacting costs time in proportion to the text (a 44 KB tools/list answer as server-sent events took ~1 ms), and
- * only the first AUDIT_BODY_LIMIT characters are kept: so only a prefix is scanned. A secret cut in two at the end
- * of the prefix stays unredacted, so the redacted prefix must still run at least AUDIT_BODY_LIMIT past the kept part
- * (a fragment would have to be longer than that to reach it); when redaction shortened it more, the whole text is
- * redacted after all.
+ * A JSON body redacted value by value (so secret-named keys lose their values), walking only as far as the audit
+ * keeps plus the margins: the rest of the body is never visited. Undefined when the text is not JSON or nests
+ * deeper than any request may (it is then audited as text).
  */
-function redactTextCapped(raw: string): string {
-  if (raw.length <= TEXT_SCAN_LIMIT) return redactText(raw);
-  const prefix = redactText(raw.slice(0, TEXT_SCAN_LIMIT));
-  return prefix.length >= 2 * AUDIT_BODY_LIMIT ? prefix : redactText(raw);
+function redactedJson(raw: string, parsed?: { json: unknown }): { text: string; truncated: boolean } | undefined {
+  let value: unknown;
+  if (parsed) value = parsed.json;
+  else {
+    if (jsonShape(raw).depth > MAX_JSON_DEPTH) return undefined;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return undefined;
+    }
+  }
+  const budget = { left: AUDIT_BODY_LIMIT + 2 * MARGIN, cut: false };
+  const redacted = JSON.stringify(redactValue(prefixOf(value, budget)));
+  if (!budget.cut) return { text: redacted.slice(0, AUDIT_BODY_LIMIT), truncated: redacted.length > AUDIT_BODY_LIMIT };
+  return { text: redacted.slice(0, Math.max(0, Math.min(AUDIT_BODY_LIMIT, redacted.length - MARGIN))), truncated: true };
+}
+
+/**
+ * The start of a JSON value, about `budget.left` characters of it in JSON, with the same keys in the same order (so
+ * it serialises to a prefix of the whole, closed off), blobs' `content` already summarised. Sets `budget.cut` when
+ * something was left out.
+ */
+function prefixOf(value: unknown, budget: { left: number; cut: boolean }): unknown {
+  if (typeof value === 'string') {
+    if (value.length + 2 <= budget.left) {
+      budget.left -= value.length + 2;
+      return value;
+    }
+    budget.cut = true;
+    const start = value.slice(0, Math.max(0, budget.left));
+    budget.left = 0;
+    return start;
+  }
+  if (value === null || typeof value !== 'object') {
+    budget.left -= String(value).length;
+    return value;
+  }
+  budget.left -= 2;
+  if (Array.isArray(value)) {
+    const items: unknown[] = [];
+    for (const item of value) {
+      if (budget.left <= 0) {
+        budget.cut = true;
+        break;
+      }
+      items.push(prefixOf(item, budget));
+      budget.left -= 1;
+    }
+    return items;
+  }
+  // Built as pairs: a key named __proto__ stays an ordinary key, as JSON.parse made it.
+  const entries: [string, unknown][] = [];
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (budget.left <= 0) {
+      budget.cut = true;
+      break;
+    }
+    const name = prefixOf(key, budget) as string;
+    if (budget.cut) {
+      entries.push([name, null]);
+      break;
+    }
+    const item = (value as Record<string, unknown>)[key];
+    entries.push([name, key === 'content' && typeof item === 'string' ? prefixOf(summariseContent(item), budget) : prefixOf(item, budget)]);
+    budget.left -= 2;
+  }
+  return Object.fromEntries(entries);
 }

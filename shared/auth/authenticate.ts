@@ -81,6 +81,7 @@ export function createAuthenticator(auth: Settings['auth'], tenantId: string, op
 
   const authenticate = async (authorization: string | null): Promise<Caller> => {
     if (!authorization) throw new AuthenticationError('A bearer token is required in the Authorization header.', 'invalid_request');
+    // linear: anchored, one attempt; the token class excludes '=', so the run and the padding never compete for a character.
     const match = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i.exec(authorization.trim());
     if (!match?.[1]) throw new AuthenticationError('The Authorization header must be "Bearer <token>".', 'invalid_request');
     const token = match[1];

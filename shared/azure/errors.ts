@@ -1,5 +1,6 @@
 import { ToolError } from '../pipeline/errors.js';
 import { IdentityUnavailableError } from './credential.js';
+import { LinearRegex } from '../text/linear-regex.js';
 
 interface RestErrorLike {
   name: string;
@@ -53,9 +54,16 @@ export function toToolError(error: unknown, deadline: { timedOut: boolean; timeo
   return new ToolError('azure_error', 'Azure returned a server error after retries; try again later.', details, { cause: error });
 }
 
-/** Azure's own message, first line only, with any URL removed: a proxy in the path could name internal hosts. */
+/** A URL, in any scheme (re2js: in V8 this pattern is quadratic on a run like `a.a.a.a…` without `://`). */
+const URL_IN_TEXT = new LinearRegex(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi);
+
+/**
+ * Azure's own message, first line only, with any URL removed: a proxy in the path could name internal hosts. Azure
+ * may quote what the caller sent, so only what is kept (and a margin, so a URL cut at the end is still seen) is read.
+ */
 function firstLine(message: string): string {
-  return (message.split('\n')[0] ?? '').replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '[url]').slice(0, 500);
+  const line = message.slice(0, 4_000).split('\n')[0] ?? '';
+  return URL_IN_TEXT.replaceAll(line, '[url]').slice(0, 500);
 }
 
 /** A listing inside a configured resource group that does not exist (yet): an empty listing, not a failure. */

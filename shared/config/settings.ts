@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { withoutTrailingSlashes } from '../text/trailing-slashes.js';
 
 /**
  * Every setting the app reads, in one place. Values come from the environment (Function App settings in Azure,
@@ -12,7 +13,9 @@ const list = (value: string) =>
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
 
+// linear: anchored, fixed length (a GUID): at most 37 steps.
 const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID');
+// linear: anchored literals: at most a few steps (configuration text).
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const flag = (fallback: boolean) =>
@@ -37,23 +40,29 @@ const schema = z.object({
   MCP_ALLOWED_HOSTS: z.string().optional().transform((value) => (value === undefined ? undefined : list(value))),
   MCP_ALLOWED_ORIGINS: z.string().optional().transform((value) => (value === undefined ? undefined : list(value))),
   MCP_PUBLIC_BASE_URL: z
+    // linear: anchored literals: at most a few steps (configuration text).
     .url({ protocol: /^https?$/, error: 'must be the public URL of the app, e.g. https://mcp.department.gov.uk' })
+    // linear: anchored literals and one digit run: one attempt, one pass (configuration text).
     .refine((value) => value.startsWith('https://') || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\/?$/.test(value), 'must use https')
     .optional(),
   MCP_MAX_BODY_BYTES: positiveInt(4 * 1024 * 1024),
   AZURE_IDENTITY_RESOURCE_ID: z
     .string()
+    // linear: anchored; each [^/]+ stops at the literal '/' after it, so no two quantifiers compete for a character.
     .regex(/^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.managedidentity\/userassignedidentities\/[^/]+$/i, 'must be the resource id of the user-assigned identity')
     .optional(),
   AUTH_CLIENT_ID: guid.optional(),
   APPROVALS_TABLE_ENDPOINT: httpsUrl.optional(),
+  // linear: anchored, at most 63 characters.
   APPROVALS_TABLE_NAME: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name').default('approvals'),
   APPROVAL_TTL_MINUTES: z.coerce.number().positive().max(24 * 60).default(30),
   APPROVAL_SIGNIN_MAX_AGE_MINUTES: positiveInt(15),
   AUDIT_CONTAINER_URL: httpsUrl.optional(),
   APPLICATIONINSIGHTS_CONNECTION_STRING: z
     .string()
+    // linear: attempts start only at the start or at ';', and the space runs after different starts never overlap.
     .refine((value) => /(^|;)\s*IngestionEndpoint\s*=\s*https:\/\//i.test(value), 'must hold IngestionEndpoint=https://… (copy it from the Application Insights resource)')
+    // linear: attempts start only at the start or at ';', and the space runs after different starts never overlap.
     .refine((value) => !/(^|;)\s*Authorization\s*=\s*(?!aad\b)/i.test(value), 'Entra authentication only: Authorization, if present, must be aad')
     .optional(),
   AZURE_CALL_TIMEOUT_MS: positiveInt(30_000),
@@ -165,7 +174,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     tenantId: s.AZURE_TENANT_ID,
     subscriptionId: s.AZURE_SUBSCRIPTION_ID,
     identityClientId: s.AZURE_CLIENT_ID,
-    armEndpoint: s.AZURE_RESOURCE_MANAGER_ENDPOINT.replace(/\/+$/, ''),
+    armEndpoint: withoutTrailingSlashes(s.AZURE_RESOURCE_MANAGER_ENDPOINT),
     keyVaultUrl: s.KEY_VAULT_URL.endsWith('/') ? s.KEY_VAULT_URL : `${s.KEY_VAULT_URL}/`,
     keyVaultVerifyChallengeResource: s.KEY_VAULT_VERIFY_CHALLENGE_RESOURCE,
     policyFile: s.MCP_POLICY_FILE,
@@ -178,17 +187,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     allowedHosts: hosts.map((host) => host.toLowerCase()),
     allowedOrigins: origins.map((origin) => origin.toLowerCase()),
-    ...(s.MCP_PUBLIC_BASE_URL ? { publicBaseUrl: s.MCP_PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
+    ...(s.MCP_PUBLIC_BASE_URL ? { publicBaseUrl: withoutTrailingSlashes(s.MCP_PUBLIC_BASE_URL) } : {}),
     maxBodyBytes: s.MCP_MAX_BODY_BYTES,
     azureCallTimeoutMs: s.AZURE_CALL_TIMEOUT_MS,
     azureLroTimeoutMs: s.AZURE_LRO_TIMEOUT_MS,
-    ...(s.AUDIT_CONTAINER_URL ? { auditContainerUrl: s.AUDIT_CONTAINER_URL.replace(/\/+$/, '') } : {}),
+    ...(s.AUDIT_CONTAINER_URL ? { auditContainerUrl: withoutTrailingSlashes(s.AUDIT_CONTAINER_URL) } : {}),
     ...(s.APPLICATIONINSIGHTS_CONNECTION_STRING ? { appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING } : {}),
     ...(s.AZURE_IDENTITY_RESOURCE_ID ? { identityResourceId: s.AZURE_IDENTITY_RESOURCE_ID } : {}),
     ...(s.APPROVALS_TABLE_ENDPOINT && s.AUTH_CLIENT_ID
       ? {
           approvals: {
-            tableEndpoint: s.APPROVALS_TABLE_ENDPOINT.replace(/\/+$/, ''),
+            tableEndpoint: withoutTrailingSlashes(s.APPROVALS_TABLE_ENDPOINT),
             tableName: s.APPROVALS_TABLE_NAME,
             ttlMinutes: s.APPROVAL_TTL_MINUTES,
             signInMaxAgeMinutes: s.APPROVAL_SIGNIN_MAX_AGE_MINUTES,

@@ -2,9 +2,10 @@ import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } fr
 import type { App } from '../app.js';
 import type { AuditRecord } from '../audit/record.js';
 import { withAudit, type AuditDraft } from '../audit/scope.js';
-import { redactText } from '../audit/redact.js';
+import { redactedPrefix } from '../audit/body.js';
 import { newCorrelationId } from './edge.js';
 
+// linear: anchored, fixed length: at most 55 steps.
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
 const STORED_WAIT_MS = 5_000;
 
@@ -105,11 +106,13 @@ function untilAudited(source: ReadableStream<Uint8Array>, finish: () => Promise<
 
 /** Whether a chunk of server-sent events carries only JSON-RPC notifications (progress), never the answer. */
 function onlyNotifications(chunk: Uint8Array): boolean {
+  // linear: a literal of at most four characters: bounded steps per position.
   const events = new TextDecoder().decode(chunk).split(/\r?\n\r?\n/).filter((event) => event.trim() !== '');
   return (
     events.length > 0 &&
     events.every((event) => {
       const data = event
+        // linear: a literal of at most two characters: bounded steps per position.
         .split(/\r?\n/)
         .filter((line) => line.startsWith('data:'))
         .map((line) => line.slice(5))
@@ -161,7 +164,8 @@ function explainDecision(draft: AuditDraft, status: number, response: HttpRespon
       draft.reason ??= messageOf(response) ?? `Refused with HTTP ${status}.`;
     }
   }
-  if (draft.reason) draft.reason = redactText(draft.reason).slice(0, 500);
+  // Redacted only as far as it is kept: a reason can quote a caller's whole input.
+  if (draft.reason) draft.reason = redactedPrefix(draft.reason, 500).text;
 }
 
 /** The caller-facing message of a JSON refusal (JSON-RPC error, tool error or OAuth error body). */

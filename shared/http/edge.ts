@@ -44,6 +44,7 @@ export async function readBody(request: HttpRequest, maxBytes: number): Promise<
 
 export function isJsonContentType(request: HttpRequest): boolean {
   const type = request.headers.get('content-type') ?? '';
+  // linear: anchored, one attempt: one space run, then ';' or the end.
   return /^application\/json\s*(;|$)/i.test(type.trim());
 }
 
@@ -91,6 +92,7 @@ export async function authenticateRequest(
 }
 
 function challenge(metadataUrl: string, error: string, description: string): Refusal {
+  // linear: one character class, no quantifier: one step per character.
   const quoted = description.replace(/["\\]/g, '');
   return {
     status: 401,

@@ -5,6 +5,7 @@ import { authenticateRequest, checkHostAndOrigin, publicOrigin, readBody, reques
 import { currentAudit } from '../audit/scope.js';
 import { auditedBody, auditedServerBody } from '../audit/body.js';
 import { fromWebResponse, jsonRpcErrorResponse } from './responses.js';
+import { jsonLimitExceeded } from '../text/json-limits.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit => jsonRpcErrorResponse(refusal.status, -32000, refusal.message, refusal.headers);
 
@@ -36,6 +37,12 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
 
   // Parsed here (TextDecoder drops a byte-order mark, as the SDK would) so the batch check sees what the SDK sees.
   const text = new TextDecoder().decode(body.bytes);
+  // Its shape is checked on the text, before anything parses or walks it (the audit and the SDK included).
+  const tooComplex = jsonLimitExceeded(text);
+  if (tooComplex) {
+    noteJsonRpc(text, undefined);
+    return jsonRpcErrorResponse(400, -32600, `Invalid Request: ${tooComplex}`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -82,6 +89,7 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
 
 /** The JSON-RPC message of an answer, sent as JSON or as one server-sent event. */
 function jsonRpcMessage(answer: string): { result?: unknown; error?: { message?: unknown } } | undefined {
+  // linear: each attempt starts at a line start and `.*` stops at that line's end, where `$` matches: one pass.
   const json = answer.trimStart().startsWith('{') ? answer : /^data: (.*)$/m.exec(answer)?.[1];
   try {
     const message = JSON.parse(json ?? '') as unknown;
@@ -95,7 +103,7 @@ function jsonRpcMessage(answer: string): { result?: unknown; error?: { message?:
 function noteJsonRpc(text: string, parsed: unknown): void {
   const draft = currentAudit();
   if (!draft) return;
-  draft.requestBody = auditedBody(text);
+  draft.requestBody = auditedBody(text, parsed === undefined ? 'text' : { json: parsed });
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return;
   const message = parsed as { method?: unknown; params?: { name?: unknown; clientInfo?: unknown; _meta?: Record<string, unknown> } };
   if (typeof message.method === 'string') draft.jsonRpcMethod = message.method.slice(0, 100);

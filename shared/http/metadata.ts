@@ -3,6 +3,7 @@ import type { App } from '../app.js';
 import { SERVER_INFO } from '../mcp/server-factory.js';
 import { authenticateRequest, checkHostAndOrigin, publicOrigin, resourceMetadataUrl } from './edge.js';
 import { jsonResponse } from './responses.js';
+import { withoutTrailingSlashes } from '../text/trailing-slashes.js';
 
 /**
  * RFC 9728 protected-resource metadata: tells MCP clients which authorization server issues tokens for us and
@@ -13,7 +14,7 @@ export function protectedResourceMetadata(app: App, request: HttpRequest): HttpR
   if (refusal) return jsonResponse(refusal.status, { error: 'forbidden', error_description: refusal.message });
   const origin = publicOrigin(request, app.settings);
   const { audience, issuer, scopes } = app.settings.auth;
-  const scopePrefix = audience.includes('://') ? `${audience.replace(/\/+$/, '')}/` : `api://${audience}/`;
+  const scopePrefix = audience.includes('://') ? `${withoutTrailingSlashes(audience)}/` : `api://${audience}/`;
   return jsonResponse(200, {
     resource: `${origin}/mcp`,
     authorization_servers: [issuer],

@@ -4,6 +4,7 @@ import { authenticateRequest, checkHostAndOrigin, isJsonContentType, publicOrigi
 import { currentAudit } from '../audit/scope.js';
 import { auditedBody } from '../audit/body.js';
 import { jsonResponse } from './responses.js';
+import { jsonLimitExceeded } from '../text/json-limits.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit =>
   jsonResponse(refusal.status, { error: { code: statusCode(refusal.status), message: refusal.message } }, refusal.headers);
@@ -31,15 +32,22 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
   if ('status' in body) return refuse(body);
 
   const text = new TextDecoder().decode(body.bytes);
-  if (audit) audit.requestBody = auditedBody(text);
+  // Its shape is checked on the text, before anything parses or walks it (the audit included).
+  const tooComplex = jsonLimitExceeded(text);
+  if (tooComplex) {
+    if (audit) audit.requestBody = auditedBody(text, 'text');
+    return refuse({ status: 400, message: `The body was refused: ${tooComplex}` });
+  }
   let args: unknown = {};
   if (body.bytes.byteLength > 0) {
     try {
       args = JSON.parse(text);
     } catch {
+      if (audit) audit.requestBody = auditedBody(text, 'text');
       return refuse({ status: 400, message: 'The body is not valid JSON; send the tool arguments as a JSON object.' });
     }
   }
+  if (audit) audit.requestBody = auditedBody(text, body.bytes.byteLength > 0 ? { json: args } : 'text');
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     return refuse({ status: 400, message: 'The body must be a JSON object of tool arguments.' });
   }

@@ -2,6 +2,7 @@ import { ProtocolError, ProtocolErrorCode, Server, type JSONRPCRequest, type Mcp
 import type { Caller } from '../auth/caller.js';
 import type { Pipeline } from '../pipeline/run-tool.js';
 import type { CatalogueEntry } from './catalogue.js';
+import { quoteName } from '../pipeline/invalid-arguments.js';
 
 export const SERVER_INFO = { name: 'sovereign-mcp', title: 'Sovereign MCP', version: '0.1.0' };
 
@@ -75,7 +76,7 @@ export function createServerFactory(pipeline: Pipeline, catalogue: ReadonlyMap<s
 
     server.setRequestHandler('tools/call', async (request, handlerContext) => {
       const entry = catalogue.get(request.params.name);
-      if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+      if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${quoteName(request.params.name)}`);
       const progressToken = request.params._meta?.progressToken;
       let step = 0;
       const { result } = await pipeline.run({

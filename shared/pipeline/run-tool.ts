@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { Caller } from '../auth/caller.js';
 import type { AzureClients } from '../azure/clients.js';
 import { toToolError } from '../azure/errors.js';
@@ -11,6 +10,7 @@ import { shieldOutput, untrustedNotice, type ShieldReport } from '../shield/shie
 import { passApprovalGate } from '../approvals/gate.js';
 import { currentAudit } from '../audit/scope.js';
 import { auditedBody } from '../audit/body.js';
+import { describeInvalidArguments, quoteName } from './invalid-arguments.js';
 import type { ApprovalStore } from '../approvals/store.js';
 
 /** How long a write call waits for the audit store to show it accepts records before refusing. */
@@ -95,7 +95,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   ): Promise<Record<string, unknown>> {
     const parsed = tool.input.safeParse(call.args ?? {});
     if (!parsed.success) {
-      throw new ToolError('invalid_arguments', `Invalid arguments for ${tool.name}: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
+      throw new ToolError('invalid_arguments', describeInvalidArguments(tool.name, parsed.error));
     }
     const decide = (target: PolicyTarget) => {
       const decision = deps.policy.decide(call.caller, tool, target);
@@ -174,11 +174,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     async run(call) {
       const started = performance.now();
       const tool = byName.get(call.toolName);
-      let decision: PolicyDecision = { allowed: false, rule: 'tool.unknown', reason: `No tool is named '${call.toolName}'.` };
+      let decision: PolicyDecision = { allowed: false, rule: 'tool.unknown', reason: `No tool is named ${quoteName(call.toolName)}.` };
       let outcome: ToolOutcome;
       let approval: { approvalId: string; approverOid?: string } | undefined;
       try {
-        if (!tool) throw new ToolError('unknown_tool', `No tool is named '${call.toolName}'. Call tools/list to see the tools you may use.`);
+        if (!tool) throw new ToolError('unknown_tool', `No tool is named ${quoteName(call.toolName)}. Call tools/list to see the tools you may use.`);
         const limit = await deps.rateLimits.consume(call.caller.oid, tool.name);
         if (!limit.allowed) {
           decision = { allowed: false, rule: 'policy.rate-limit', reason: `Rate limit of ${limit.limit} for ${tool.name}` };

@@ -4,5 +4,6 @@
  * given, matches no allowed region and is refused. Tools pass the canonical name to Azure, never the raw input.
  */
 export function canonicalRegion(raw: string): string {
+  // linear: one character repeated, nothing after it: each attempt fails at once or consumes a whole run.
   return raw.trim().toLowerCase().replace(/ +/g, '');
 }

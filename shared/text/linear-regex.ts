@@ -1,11 +1,101 @@
 import { RE2JS } from 're2js';
 
 /**
- * A regular expression compiled by re2js (RE2's automata): matching time grows linearly with the text whatever the
+ * A regular expression run by re2js (RE2's automata, no backtracking): its time is linear in the text, whatever the
+ * pattern and the text. Every pattern that runs on text a caller or Azure wrote, and that could backtrack in V8's
+ * engine, is one of these; `test/hostile/regex-review.test.ts` fails on any other regular expression in the source
+ * that is not reviewed as linear.
+ *
+ * Written as a JavaScript literal, so it reads like the rest of the code, and translated to RE2 syntax with the same
+ * meaning: `\s` is JavaScript's whitespace set (RE2's is ASCII only), `\uXXXX` becomes `\x{XXXX}`. Patterns RE2
+ * cannot run (lookaround, backreferences) throw when first used; the review test uses every one. With the `i` flag
+ * RE2 folds case by Unicode rules, so it also matches the few non-ASCII letters that fold to ASCII ones (the Kelvin
+ * sign, long s).
+ */
+export class LinearRegex {
+  private compiled?: RE2JS;
+  /** The same pattern without capturing groups: re2js answers "is there a match?" with its fast DFA then. */
+  private detector?: RE2JS;
+  private readonly flags: number;
+
+  constructor(readonly source: RegExp) {
+    let flags = 0;
+    if (source.flags.includes('i')) flags |= RE2JS.CASE_INSENSITIVE;
+    if (source.flags.includes('m')) flags |= RE2JS.MULTILINE;
+    if (source.flags.includes('s')) flags |= RE2JS.DOTALL;
+    this.flags = flags;
+  }
+
+  // Compiled on first use: the shield's patterns alone take a few hundred milliseconds to compile, which a cold
+  // start should not pay (test/hostile/regex-review.test.ts compiles and runs every one).
+  private get matcherPattern(): RE2JS {
+    return (this.compiled ??= RE2JS.compile(toRe2Syntax(this.source.source), this.flags));
+  }
+
+  private get detectorPattern(): RE2JS {
+    return (this.detector ??= RE2JS.compile(toRe2Syntax(this.source.source, { captures: false }), this.flags));
+  }
+
+  test(text: string): boolean {
+    return this.detectorPattern.test(text);
+  }
+
+  /** Every match replaced, as `String.replace` with a global pattern (`$1` names a group). */
+  replaceAll(text: string, replacement: string): string {
+    // Most text holds no match: the DFA says so in a fraction of the time the capturing matcher takes.
+    return this.detectorPattern.test(text) ? this.matcherPattern.matcher(text).replaceAll(replacement) : text;
+  }
+}
+
+/** JavaScript's `\s`: ECMAScript WhiteSpace and LineTerminator code points. */
+const JS_SPACE = '\\t\\n\\x{0B}\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}';
+
+/**
+ * Rewrites the escapes whose meaning differs between the two engines; everything else is the same syntax. Without
+ * `captures`, every capturing group becomes a non-capturing one (same matches, no group bookkeeping).
+ */
+export function toRe2Syntax(source: string, { captures = true }: { captures?: boolean } = {}): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < source.length; i += 1) {
+    const char = source[i]!;
+    if (char === '\\') {
+      const next = source[i + 1] ?? '';
+      i += 1;
+      if (next === 's') out += inClass ? JS_SPACE : `[${JS_SPACE}]`;
+      else if (next === 'S' && !inClass) out += `[^${JS_SPACE}]`;
+      else if (next === 'S' && inClass) {
+        // Only `[\s\S]` (any character) has the same meaning in both engines without expanding a complement.
+        if (!source.startsWith('[\\s\\S]', i - 4)) throw new Error(`Unsupported \\S inside a character class: /${source}/`);
+        out += '\\S';
+      } else if (next === 'u' && source[i + 1] === '{') {
+        const end = source.indexOf('}', i);
+        out += `\\x{${source.slice(i + 2, end)}}`;
+        i = end;
+      } else if (next === 'u') {
+        out += `\\x{${source.slice(i + 1, i + 5)}}`;
+        i += 4;
+      } else out += `\\${next}`;
+      continue;
+    }
+    if (char === '[' && !inClass) inClass = true;
+    else if (char === ']' && inClass) inClass = false;
+    else if (char === '(' && !inClass && !captures && source[i + 1] !== '?') {
+      out += '(?:';
+      continue;
+    }
+    out += char;
+  }
+  return out;
+}
+
+
+/**
+ * A pattern written in RE2's own syntax (a string), compiled by re2js (RE2's automata): matching time grows linearly with the text whatever the
  * pattern, so untrusted text cannot make it backtrack. Flags: `i` case-insensitive, `m` multi-line anchors,
  * `s` dot matches newline.
  */
-export interface LinearRegex {
+export interface Re2Pattern {
   test(text: string): boolean;
   /** Every non-overlapping match, left to right: text and start offset. */
   matches(text: string): { text: string; index: number; groups: (string | undefined)[] }[];
@@ -14,7 +104,7 @@ export interface LinearRegex {
 }
 
 /** Compiled on first use: compiling costs milliseconds each, and start-up should not pay for rules never needed. */
-export function linearRegex(source: string, flags = ''): LinearRegex {
+export function linearRegex(source: string, flags = ''): Re2Pattern {
   let bits = 0;
   if (flags.includes('i')) bits |= RE2JS.CASE_INSENSITIVE;
   if (flags.includes('m')) bits |= RE2JS.MULTILINE;

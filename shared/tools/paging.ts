@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ToolError } from '../pipeline/errors.js';
 import { isMissingResourceGroup } from '../azure/errors.js';
+import { withoutTrailingSlashes } from '../text/trailing-slashes.js';
 
 /** Inputs every list tool shares: a page size and the opaque cursor from the previous page. */
 export const pageInput = {
@@ -66,7 +67,7 @@ export function decodeCursor(cursor: string | undefined, rule: ContinuationRule,
       throw invalid();
     }
     const expected = rule.path(sources?.[source ?? 0]).toLowerCase();
-    if (url.origin !== rule.origin || url.pathname.toLowerCase().replace(/\/+$/, '') !== expected) throw invalid();
+    if (url.origin !== rule.origin || withoutTrailingSlashes(url.pathname.toLowerCase()) !== expected) throw invalid();
   }
   return { ...(source !== undefined ? { source } : {}), ...(link !== undefined ? { link } : {}), offset };
 }

@@ -52,6 +52,7 @@ export const TOOLS: readonly ToolDefinition[] = [
   accessWhoami,
 ];
 
+// linear: anchored; '_' separates the runs, so each character belongs to exactly one run.
 const TOOL_NAME = /^[a-z]+(_[a-z]+)+$/;
 const byName = new Map<string, ToolDefinition>();
 for (const tool of TOOLS) {

@@ -1,4 +1,4 @@
-import { linearRegex, type LinearRegex } from '../../text/linear-regex.js';
+import { linearRegex, type Re2Pattern } from '../../text/linear-regex.js';
 import { namesSecret } from './field-names.js';
 
 /**
@@ -9,7 +9,7 @@ import { namesSecret } from './field-names.js';
  */
 export interface RedactionRule {
   name: string;
-  pattern: LinearRegex;
+  pattern: Re2Pattern;
   replace: (match: string, ...groups: (string | undefined)[]) => string;
   /**
    * What a text must contain for the rule to apply: a literal, or a single-class regular expression (no nested

@@ -15,6 +15,7 @@ export default defineTool({
     resourceGroup: resourceGroupName,
     type: z
       .string()
+      // linear: anchored; the first class excludes '/', so the split is fixed and the second run is scanned once.
       .regex(/^[A-Za-z0-9.]+\/[A-Za-z0-9/]+$/, 'type looks like Provider.Namespace/resourceType')
       .optional()
       .describe('Only resources of this type, e.g. Microsoft.Compute/virtualMachines'),

@@ -5,6 +5,7 @@ import { keyName } from './key-names.js';
 import { encryptionOf } from '../storage/encryption.js';
 import { isMissingResourceGroup } from '../../azure/errors.js';
 import { authorizeKeyChange, keyTarget } from './key-protection.js';
+import { withoutTrailingSlashes } from '../../text/trailing-slashes.js';
 
 export default defineTool({
   name: 'keyvault_key_rotate',
@@ -34,7 +35,7 @@ export default defineTool({
     const rotated = await keys.rotateKey(name, { abortSignal: signal });
     progress(`Rotated ${name}; checking which storage accounts use it`);
     const storage = (await azure.storage()).storageAccounts;
-    const vault = settings.keyVaultUrl.replace(/\/+$/, '').toLowerCase();
+    const vault = withoutTrailingSlashes(settings.keyVaultUrl).toLowerCase();
     const accountsFollowing: string[] = [];
     const accountsPinned: { name: string; resourceGroup: string; version: string }[] = [];
     for (const group of department.resourceGroups) {
@@ -42,7 +43,7 @@ export default defineTool({
         for await (const account of storage.listByResourceGroup(group, { abortSignal: signal })) {
           const encryption = encryptionOf(account);
           if (!encryption.customerManagedKey || encryption.keyName?.toLowerCase() !== name.toLowerCase()) continue;
-          if ((encryption.keyVaultUri ?? '').replace(/\/+$/, '').toLowerCase() !== vault) continue;
+          if (withoutTrailingSlashes(encryption.keyVaultUri ?? '').toLowerCase() !== vault) continue;
           if (encryption.keyVersion) accountsPinned.push({ name: account.name ?? '', resourceGroup: group, version: encryption.keyVersion });
           else accountsFollowing.push(account.name ?? '');
         }

@@ -3,6 +3,7 @@ import type { BlobServiceClient } from '@azure/storage-blob';
 import { ToolError } from '../../pipeline/errors.js';
 import type { ToolContext } from '../tool.js';
 import { encryptionOf } from './encryption.js';
+import { withoutTrailingSlashes } from '../../text/trailing-slashes.js';
 
 /**
  * Opens an account's blob endpoint for a data-plane tool, but only for accounts encrypted with a customer-managed
@@ -54,7 +55,7 @@ function holdsAppState(properties: StorageAccount, settings: ToolContext['settin
     try {
       const inner = new URL(url);
       const outer = new URL(endpoint);
-      const folder = (path: string) => `${path.replace(/\/+$/, '')}/`.toLowerCase();
+      const folder = (path: string) => `${withoutTrailingSlashes(path)}/`.toLowerCase();
       return inner.origin === outer.origin && folder(inner.pathname).startsWith(folder(outer.pathname));
     } catch {
       return false;
@@ -69,7 +70,7 @@ export function sameVault(a: string | undefined, b: string): boolean {
   try {
     const normalise = (url: string) => {
       const parsed = new URL(url);
-      return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`.toLowerCase();
+      return `${parsed.origin}${withoutTrailingSlashes(parsed.pathname)}`.toLowerCase();
     };
     return normalise(a) === normalise(b);
   } catch {

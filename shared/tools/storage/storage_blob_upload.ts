@@ -23,6 +23,7 @@ export default defineTool({
     container: containerName,
     name: z.string().min(1).max(1024).refine((name) => !name.endsWith('/') && !name.includes('\\'), 'must be a blob name').describe('Blob name'),
     content: z.string().describe('The text to store (UTF-8, at most 1 MiB)'),
+    // linear: anchored; the runs are split by '/' and ';', which they exclude: one pass.
     contentType: z.string().regex(/^[\w.+-]+\/[\w.+-]+(;\s*charset=[\w-]+)?$/, 'must be a MIME type').default('text/plain; charset=utf-8'),
     overwrite: z.boolean().default(false).describe('Replace an existing blob'),
   }),
