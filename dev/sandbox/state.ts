@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BulkAccounts } from './bulk-accounts.js';
 import type { ArmResource, Endpoints, ResourceGroup, StateData, VaultData } from './model.js';
 import { type Sliceable, concat } from './paging.js';
-import { VAULT_NAME, buildSeed, bulkStorageAccounts } from './seed.js';
+import { VAULT_NAME, buildSeed, bulkStorageAccounts, seedAuditKeySecret } from './seed.js';
 
 const STORAGE_TYPE = 'Microsoft.Storage/storageAccounts';
 
@@ -60,6 +60,9 @@ export class TwinState {
     if (existsSync(file)) {
       data = rebase(JSON.parse(readFileSync(file, 'utf8')) as StateData, endpoints);
       settleInterrupted(data);
+      // A state file from before the vault held the audit key gets one, so `npm start` keeps working.
+      const vault = data.vaults[VAULT_NAME];
+      if (vault) seedAuditKeySecret(vault);
     } else {
       data = await buildSeed(endpoints);
     }
