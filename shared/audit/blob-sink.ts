@@ -179,7 +179,8 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, anchors,
         await keyAndRegistration();
         const signal = AbortSignal.timeout(timeoutMs);
         const target = (await container()).getAppendBlobClient(partName(part));
-        await target.createIfNotExists({ abortSignal: signal, blobHTTPHeaders: { blobContentType: 'application/x-ndjson' } });
+        // Before the first record the writer's blob may not exist yet (an append to nothing would answer 404).
+        if (!blob) await target.createIfNotExists({ abortSignal: signal, blobHTTPHeaders: { blobContentType: 'application/x-ndjson' } });
         try {
           await target.appendBlock('\n', 1, { abortSignal: signal, conditions: { appendPosition: PROBE_POSITION } });
         } catch (error) {
