@@ -721,8 +721,12 @@ describe('persistence', () => {
     // URLs stored inside resources follow the listeners to their new ports.
     const account = await storage().storageAccounts.getProperties('rg-ddr-records-prod-uks', 'stddrrecordsprod');
     expect(account.encryption?.keyVaultProperties?.keyVaultUri).toBe(sandbox.vaultUrl);
+    const auditKey = await new SecretClient(sandbox.vaultUrl, credential, { disableChallengeResourceVerification: true }).getSecret(AUDIT_KEY_SECRET_NAME);
     await admin.reset();
     expect(await rejection(resources().resourceGroups.get('rg-ddr-persist-uks'))).toMatchObject({ statusCode: 404 });
+    // The app's audit key survives a reset of the estate (and a restart): records sealed with it still verify.
+    const after = await new SecretClient(sandbox.vaultUrl, credential, { disableChallengeResourceVerification: true }).getSecret(AUDIT_KEY_SECRET_NAME);
+    expect({ version: after.properties.version, value: after.value }).toEqual({ version: auditKey.properties.version, value: auditKey.value });
   });
 });
 
