@@ -2,38 +2,77 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ContainerClient } from '@azure/storage-blob';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { verifyChains } from '../shared/audit/chain.js';
-import { mintStorageTokenFromDataDir } from './sandbox/index.js';
+import { createAnchorTable, type AnchorTable } from '../shared/audit/anchors.js';
+import { createAuditKeyring, type AuditKeyring } from '../shared/audit/audit-key.js';
+import { verifyAuditTrail, type FailureKind } from '../shared/audit/verify.js';
+import { mintStorageTokenFromDataDir, mintVaultTokenFromDataDir } from './sandbox/index.js';
+import { AUDIT_KEY_SECRET_NAME } from './sandbox/seed.js';
 import { runtimeFile, type RuntimeInfo } from './runtime-file.js';
 import { SANDBOX_DIR } from './sandbox-settings.js';
 import { trustSandboxOrRelaunch } from './sandbox/relaunch.js';
 
 /**
- * `npm run --silent audit -- verify` walks every writer's hash chain in the audit container and reports the record
- * count and any break with its position; `npm run --silent audit -- tail [N]` prints the last N records (default 20)
- * as JSON lines. Against Azure set AUDIT_CONTAINER_URL (signed-in `az` credentials are used); otherwise it reads the
- * sandbox that `npm start` runs.
+ * `npm run --silent audit -- verify` checks the whole audit trail: every writer folder must be registered (outside
+ * the container, authenticated with the audit key), every record authentic (HMAC with the Key Vault key version it
+ * names) and in sequence, and every chain at least as long as its anchored head. It prints the record count and
+ * each failure by name (forged writer, emptied writer, edited, inserted, deleted, truncated); exit code 0 intact,
+ * 1 broken, 2 could not check. `npm run --silent audit -- tail [N]` prints the last N records (default 20) as JSON
+ * lines. Against Azure set AUDIT_CONTAINER_URL, AUDIT_ANCHOR_TABLE_ENDPOINT and KEY_VAULT_URL (and
+ * AUDIT_KEY_SECRET_NAME, AUDIT_ANCHOR_TABLE_NAME if not the defaults); signed-in `az` credentials are used, and need
+ * read access to the container, the table and the secret. Otherwise it reads the sandbox that `npm start` runs.
  */
 const [command = 'verify', countArg] = process.argv.slice(2);
 const usage = 'usage: npm run --silent audit -- verify | tail [N]';
 
-async function openContainer(): Promise<ContainerClient> {
-  if (process.env.AUDIT_CONTAINER_URL) return new ContainerClient(process.env.AUDIT_CONTAINER_URL, new DefaultAzureCredential());
-  const file = process.env.SANDBOX_RUNTIME_FILE ?? runtimeFile();
+interface AuditSources {
+  container: ContainerClient;
+  anchors: AnchorTable;
+  keyring: AuditKeyring;
+}
+
+async function openSources(): Promise<AuditSources> {
+  const env = process.env;
+  if (env.AUDIT_CONTAINER_URL) {
+    if (!env.AUDIT_ANCHOR_TABLE_ENDPOINT || !env.KEY_VAULT_URL) throw new Error('With AUDIT_CONTAINER_URL also set AUDIT_ANCHOR_TABLE_ENDPOINT and KEY_VAULT_URL (the app settings of the same names).');
+    const credential = new DefaultAzureCredential();
+    return {
+      container: new ContainerClient(env.AUDIT_CONTAINER_URL, credential),
+      anchors: createAnchorTable({ tableEndpoint: env.AUDIT_ANCHOR_TABLE_ENDPOINT, tableName: env.AUDIT_ANCHOR_TABLE_NAME || 'auditanchors' }, credential),
+      keyring: createAuditKeyring({ vaultUrl: env.KEY_VAULT_URL, secretName: env.AUDIT_KEY_SECRET_NAME || 'audit-hmac-key', verifyChallengeResource: true }, credential, 300_000),
+    };
+  }
+  const file = env.SANDBOX_RUNTIME_FILE ?? runtimeFile();
   if (!existsSync(file)) throw new Error(`No AUDIT_CONTAINER_URL, and no running sandbox (${file}): start it with npm start, or set AUDIT_CONTAINER_URL.`);
   const runtime = JSON.parse(readFileSync(file, 'utf8')) as RuntimeInfo;
-  if (!runtime.auditContainerUrl) throw new Error(`${file} names no audit container; restart npm start.`);
-  const token = await mintStorageTokenFromDataDir(process.env.SANDBOX_DATA_DIR ?? resolve(SANDBOX_DIR, 'data'));
-  const credential: TokenCredential = { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) };
-  return new ContainerClient(runtime.auditContainerUrl, credential);
+  if (!runtime.auditContainerUrl || !runtime.vaultUrl || !runtime.anchorTableEndpoint) throw new Error(`${file} names no audit container, vault or anchor table; restart npm start.`);
+  const dataDir = env.SANDBOX_DATA_DIR ?? resolve(SANDBOX_DIR, 'data');
+  const [storage, vault] = await Promise.all([mintStorageTokenFromDataDir(dataDir), mintVaultTokenFromDataDir(dataDir)]);
+  // The sandbox identity's tokens: Key Vault's audience for the vault, Storage's for blobs and tables.
+  const credential: TokenCredential = {
+    getToken: async (scopes) => ({ token: [scopes].flat().some((scope) => scope.includes('vault')) ? vault : storage, expiresOnTimestamp: Date.now() + 3_000_000 }),
+  };
+  return {
+    container: new ContainerClient(runtime.auditContainerUrl, credential),
+    anchors: createAnchorTable({ tableEndpoint: runtime.anchorTableEndpoint, tableName: 'auditanchors' }, credential),
+    keyring: createAuditKeyring({ vaultUrl: runtime.vaultUrl, secretName: AUDIT_KEY_SECRET_NAME, verifyChallengeResource: false }, credential, 300_000),
+  };
 }
+
+const KIND_LABEL: Record<FailureKind, string> = {
+  'forged-writer': 'FORGED WRITER',
+  'emptied-writer': 'EMPTIED WRITER',
+  edited: 'EDITED',
+  inserted: 'INSERTED',
+  deleted: 'DELETED',
+  truncated: 'TRUNCATED',
+};
 
 /** Every writer's records in stored order (its blob parts in name order, lines in order). */
 async function readWriters(container: ContainerClient): Promise<Map<string, unknown[]>> {
   const writers = new Map<string, unknown[]>();
   const names: string[] = [];
-  // Chains are the .jsonl blobs; the store's write probes (_probe/) are not records.
-  for await (const blob of container.listBlobsFlat()) if (blob.name.endsWith('.jsonl')) names.push(blob.name);
+  // Every blob is read: anything in the container that is not a writer's chain is reported, never skipped.
+  for await (const blob of container.listBlobsFlat()) names.push(blob.name);
   names.sort();
   for (const name of names) {
     const writer = name.split('/')[0] ?? name;
@@ -57,14 +96,19 @@ const carryOn = process.env.AUDIT_CONTAINER_URL ? true : await trustSandboxOrRel
 
 if (carryOn) try {
   if (command !== 'verify' && command !== 'tail') throw new Error(usage);
-  const writers = await readWriters(await openContainer());
+  const sources = await openSources();
+  const writers = await readWriters(sources.container);
   if (command === 'verify') {
-    const { count, breaks } = verifyChains(writers);
-    if (breaks.length === 0) {
-      console.log(`OK: ${count} records in ${writers.size} chain(s); every chain is intact.`);
+    const anchors = await sources.anchors.list();
+    const { count, failures } = await verifyAuditTrail({ writers, anchors, key: (version) => sources.keyring.version(version) });
+    if (failures.length === 0) {
+      console.log(`OK: ${count} records in ${writers.size} chain(s); every chain is intact, authenticated and at least as long as its anchor (${anchors.length} writer(s) registered).`);
     } else {
-      console.log(`BROKEN: ${count} records in ${writers.size} chain(s); ${breaks.length} chain(s) broken:`);
-      for (const item of breaks) console.log(`  writer ${item.writer}, record ${item.position}: ${item.reason}`);
+      const broken = new Set(failures.map((failure) => failure.writer)).size;
+      console.log(`BROKEN: ${count} records in ${writers.size} chain(s); ${failures.length} failure(s) in ${broken} writer(s):`);
+      for (const item of failures) {
+        console.log(`  ${KIND_LABEL[item.kind]}  writer ${item.writer}${item.position ? `, record ${item.position}` : ''}: ${item.reason}`);
+      }
       process.exitCode = 1;
     }
   } else {

@@ -10,4 +10,7 @@ export interface RuntimeInfo {
   audience: string;
   mcpUrl: string;
   auditContainerUrl?: string;
+  /** The vault holding the audit HMAC key, and the table holding audit writers' registrations and chain heads. */
+  vaultUrl?: string;
+  anchorTableEndpoint?: string;
 }

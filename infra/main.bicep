@@ -93,6 +93,10 @@ param cmkKeyLifetime string = 'P1Y'
 @description('ISO 8601 duration before expiry at which Key Vault rotates the key; storage follows the new version by itself.')
 param cmkRotateBeforeExpiry string = 'P30D'
 
+@description('The audit trail\'s HMAC key, base64 (at least 32 bytes once decoded), stored as a new version of the Key Vault secret audit-hmac-key. Leave the default: a fresh random value each deployment, so every deployment rotates the key (older versions stay enabled, so older records still verify). To rotate by hand: az keyvault secret set --vault-name <vault> --name audit-hmac-key --value "$(openssl rand -base64 32)".')
+@secure()
+param auditKeyValue string = base64(concat(newGuid(), newGuid()))
+
 @description('Time of this deployment (UTC); leave the default. The first key version expires cmkKeyLifetime after it.')
 param deploymentTime string = utcNow('u')
 
@@ -230,6 +234,7 @@ module sovereignMcp 'main.packed.json' = {
     cmkKeyType: cmkKeyType
     cmkKeyLifetime: cmkKeyLifetime
     cmkRotateBeforeExpiry: cmkRotateBeforeExpiry
+    auditKeyValue: auditKeyValue
     deploymentTime: deploymentTime
     storageSkuName: storageSkuName
     auditRetentionDays: auditRetentionDays

@@ -202,7 +202,7 @@ describe('tamper evidence', () => {
 
   async function verify(): Promise<{ code: number; output: string }> {
     const runtime = join(mkdtempSync(join(tmpdir(), 'audit-cli-')), 'runtime.json');
-    writeFileSync(runtime, JSON.stringify({ auditContainerUrl: stack.sandbox.auditContainerUrl }));
+    writeFileSync(runtime, JSON.stringify({ auditContainerUrl: stack.sandbox.auditContainerUrl, vaultUrl: stack.sandbox.vaultUrl, anchorTableEndpoint: stack.sandbox.tableEndpoint }));
     try {
       const { stdout } = await execute(process.execPath, ['dist/dev/audit.js', 'verify'], {
         env: { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir },

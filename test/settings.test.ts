@@ -38,4 +38,15 @@ describe('settings', () => {
     expect(() => loadSettings({ ...REQUIRED, ...IN_AZURE, AZURE_LOCAL_CREDENTIAL: 'azure-cli' })).toThrow(/AZURE_LOCAL_CREDENTIAL: a developer credential is for a workstation only/);
     expect(() => loadSettings({ ...REQUIRED, AZURE_LOCAL_CREDENTIAL: 'browser' })).toThrow(/AZURE_LOCAL_CREDENTIAL/);
   });
+
+  it('needs an anchor table with the audit container, and takes the audit key secret name and refresh, naming each bad value', () => {
+    const container = { AUDIT_CONTAINER_URL: 'https://stdeptmcpapp.blob.core.windows.net/audit' };
+    expect(() => loadSettings({ ...REQUIRED, ...container })).toThrow(/AUDIT_ANCHOR_TABLE_ENDPOINT: required with AUDIT_CONTAINER_URL/);
+    const settings = loadSettings({ ...REQUIRED, ...container, AUDIT_ANCHOR_TABLE_ENDPOINT: 'https://stdeptmcpapp.table.core.windows.net/' });
+    expect(settings.auditAnchors).toEqual({ tableEndpoint: 'https://stdeptmcpapp.table.core.windows.net', tableName: 'auditanchors' });
+    expect(settings.auditKey).toEqual({ secretName: 'audit-hmac-key', refreshMs: 300_000 });
+    expect(() => loadSettings({ ...REQUIRED, AUDIT_KEY_SECRET_NAME: 'audit/key' })).toThrow(/AUDIT_KEY_SECRET_NAME: must be a Key Vault secret name/);
+    expect(() => loadSettings({ ...REQUIRED, AUDIT_KEY_REFRESH_SECONDS: '0' })).toThrow(/AUDIT_KEY_REFRESH_SECONDS/);
+    expect(() => loadSettings({ ...REQUIRED, AUDIT_ANCHOR_TABLE_ENDPOINT: 'http://stdeptmcpapp.table.core.windows.net' })).toThrow(/AUDIT_ANCHOR_TABLE_ENDPOINT: must be an https:\/\/ URL/);
+  });
 });

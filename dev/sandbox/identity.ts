@@ -30,6 +30,14 @@ export async function mintStorageTokenFromDataDir(dataDir: string): Promise<stri
   return mintIdentityToken(await loadOrCreateIssuerKey(dataDir), STORAGE_RESOURCE);
 }
 
+/** The resource (audience) Key Vault expects. */
+export const VAULT_RESOURCE = 'https://vault.azure.net';
+
+/** For CLIs that only have the sandbox's data dir: the app identity's Key Vault token (the audit CLI reads the audit key). */
+export async function mintVaultTokenFromDataDir(dataDir: string): Promise<string> {
+  return mintIdentityToken(await loadOrCreateIssuerKey(dataDir), VAULT_RESOURCE);
+}
+
 export async function handleIdentity(ctx: TwinContext, call: Call): Promise<void> {
   if (call.method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', 'The managed identity endpoint only accepts GET.');
   const secret = call.req.headers['x-identity-header'];

@@ -1,8 +1,9 @@
-// Key Vault keys data plane (7.x wire shapes) for one vault, served at the root of its own origin.
+// Key Vault keys data plane (7.x wire shapes) for one vault, served at the root of its own origin (secrets: keyvault-secrets.ts).
 import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Call, TwinContext } from './context.js';
 import { HttpError, bearerToken, readJson, sendJson } from './http.js';
+import { handleSecrets } from './keyvault-secrets.js';
 import { verifyToken } from './issuer.js';
 import type { DeletedKey, KeyVersion, LifetimeAction, RotationPolicy, Tags, VaultData, VaultKey } from './model.js';
 import { page } from './paging.js';
@@ -248,6 +249,7 @@ export function createVaultHandler(ctx: TwinContext, vaultName: string): (call: 
       sendJson(call.res, 200, body, call.headers);
     };
 
+    if (collection === 'secrets') return handleSecrets(ctx, vault, vaultUrl, call, segs);
     if (collection === 'keys' && segs.length === 1 && m === 'GET') {
       return listed(Object.values(vault.keys).map((k) => ({ kid: kid(vaultUrl, k.name), attributes: attributes(latest(k)), tags: latest(k).tags })));
     }

@@ -64,9 +64,27 @@ export interface DeletedKey extends VaultKey {
   scheduledPurgeDate: number;
 }
 
+export interface SecretVersion {
+  version: string;
+  value: string;
+  contentType?: string;
+  enabled: boolean;
+  created: number;
+  updated: number;
+  tags: Tags;
+}
+
+export interface VaultSecret {
+  name: string;
+  /** Oldest first; the last one is the current version. */
+  versions: SecretVersion[];
+}
+
 export interface VaultData {
   keys: Record<string, VaultKey>;
   deletedKeys: Record<string, DeletedKey>;
+  /** Absent in state files written before the twin served secrets. */
+  secrets?: Record<string, VaultSecret>;
 }
 
 export interface SeedBlob {

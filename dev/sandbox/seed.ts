@@ -1,6 +1,6 @@
 // The seeded estate: a fictional UK central-government department, "Department for Digital Records" (DDR).
 // Fixed GUIDs keep ids stable across runs; only times are relative to when the seed is built.
-import { createHash, generateKeyPair } from 'node:crypto';
+import { createHash, generateKeyPair, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { ArmResource, Endpoints, KeyVersion, LifetimeAction, ResourceGroup, SeedBlob, StateData, Tags, VaultData, VaultKey } from './model.js';
 
@@ -153,6 +153,21 @@ function seededRsaPublic(version: string, bits: number): Promise<{ n: string; e:
 
 export function newKeyVersionId(): string {
   return createHash('md5').update(`${Date.now()}:${Math.random()}`).digest('hex');
+}
+
+/** The secret holding the audit trail's HMAC key (AUDIT_KEY_SECRET_NAME's default), seeded with 32 random bytes. */
+export const AUDIT_KEY_SECRET_NAME = 'audit-hmac-key';
+
+/** Adds the audit HMAC key secret to a vault that lacks it (a fresh seed, or a state file from before it existed). */
+export function seedAuditKeySecret(vault: VaultData, now = Date.now()): boolean {
+  vault.secrets ??= {};
+  if (vault.secrets[AUDIT_KEY_SECRET_NAME]) return false;
+  const created = Math.floor(now / 1000);
+  vault.secrets[AUDIT_KEY_SECRET_NAME] = {
+    name: AUDIT_KEY_SECRET_NAME,
+    versions: [{ version: newKeyVersionId(), value: randomBytes(32).toString('base64'), contentType: 'application/octet-stream; base64', enabled: true, created, updated: created, tags: { purpose: 'audit-hmac' } }],
+  };
+  return true;
 }
 
 export const DEFAULT_KEY_OPS = ['wrapKey', 'unwrapKey', 'encrypt', 'decrypt', 'sign', 'verify'];
@@ -754,6 +769,7 @@ export async function buildSeed(ep: Endpoints, now = Date.now()): Promise<StateD
   const builtKeys = await Promise.all(KEY_SPECS.map((spec) => buildKey(spec, now)));
   const keys: Record<string, VaultKey> = Object.fromEntries(builtKeys.map((k) => [k.name, k]));
   const vault: VaultData = { keys, deletedKeys: {} };
+  seedAuditKeySecret(vault, now);
   return {
     endpoints: ep,
     resourceGroups: GROUPS.map((g) => ({ ...g, tags: { ...g.tags } })),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BulkAccounts } from './bulk-accounts.js';
 import type { ArmResource, Endpoints, ResourceGroup, StateData, VaultData } from './model.js';
 import { type Sliceable, concat } from './paging.js';
-import { VAULT_NAME, buildSeed, bulkStorageAccounts } from './seed.js';
+import { AUDIT_KEY_SECRET_NAME, VAULT_NAME, buildSeed, bulkStorageAccounts, seedAuditKeySecret } from './seed.js';
 
 const STORAGE_TYPE = 'Microsoft.Storage/storageAccounts';
 
@@ -60,6 +60,9 @@ export class TwinState {
     if (existsSync(file)) {
       data = rebase(JSON.parse(readFileSync(file, 'utf8')) as StateData, endpoints);
       settleInterrupted(data);
+      // A state file from before the vault held the audit key gets one, so `npm start` keeps working.
+      const vault = data.vaults[VAULT_NAME];
+      if (vault) seedAuditKeySecret(vault);
     } else {
       data = await buildSeed(endpoints);
     }
@@ -79,7 +82,12 @@ export class TwinState {
   }
 
   async reset(): Promise<void> {
+    // The estate goes back to its seed; the app's audit key does not (like the audit container in Azurite): records
+    // already sealed with it must still verify after a reset.
+    const auditKey = this.data.vaults[VAULT_NAME]?.secrets?.[AUDIT_KEY_SECRET_NAME];
     this.data = await buildSeed(this.data.endpoints);
+    const vault = this.data.vaults[VAULT_NAME];
+    if (auditKey && vault) vault.secrets = { ...vault.secrets, [AUDIT_KEY_SECRET_NAME]: auditKey };
     this.regenerateBulk();
     this.save();
   }

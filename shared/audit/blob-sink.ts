@@ -1,7 +1,9 @@
 import type { AppendBlobClient, ContainerClient } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
 import { randomUUID } from 'node:crypto';
-import { AuditChain, type ChainedRecord } from './chain.js';
+import type { AnchorTable, WriterAnchor } from './anchors.js';
+import type { AuditKey, AuditKeyring } from './audit-key.js';
+import { AuditChain, type ChainedRecord, type NumberedRecord } from './chain.js';
 import type { AuditRecord } from './record.js';
 
 /** Append blobs take at most 50,000 blocks; a new part starts well before that (a block holds one or more records). */
@@ -9,23 +11,40 @@ const RECORDS_PER_BLOB = 40_000;
 const APPEND_TIMEOUT_MS = 5_000;
 /** Records queued under load go in one append, whole lines only, well under the 4 MiB block limit. */
 const MAX_BATCH_BYTES = 1024 * 1024;
+/** An append position no blob reaches: the readiness probe's append is refused by its precondition, never stored. */
+const PROBE_POSITION = Number.MAX_SAFE_INTEGER;
 
 export interface DurableAuditLog {
-  /** Chains the record and queues it; `stored` resolves once it is in the store (callers decide whether to wait). */
-  append(record: AuditRecord): { chained: ChainedRecord; stored: Promise<void> };
-  /** Whether the store accepts records now: the queue drains, or a probe answers, within `timeoutMs`. */
+  /**
+   * Numbers the record (and seals it, when the audit key is in hand) and queues it; `stored` resolves once it is
+   * in the store and its chain's head is anchored (callers decide whether to wait).
+   */
+  append(record: AuditRecord): { chained: NumberedRecord | ChainedRecord; stored: Promise<void> };
+  /** Whether the store accepts records now: the audit key is in hand, and the queue drains or a probe answers, within `timeoutMs`. */
   ready(timeoutMs: number): Promise<boolean>;
   /** Writes everything queued (at shutdown), within `timeoutMs`. */
   flush(timeoutMs: number): Promise<void>;
   readonly writer: string;
 }
 
+export interface BlobAuditLogOptions {
+  containerUrl: string;
+  credential: TokenCredential;
+  /** The HMAC key in Key Vault that authenticates records and anchors. */
+  keyring: AuditKeyring;
+  /** Where the writer is registered and its chain's head anchored, outside the container. */
+  anchors: AnchorTable;
+  log: (message: string, error?: unknown) => void;
+}
+
 /**
- * The tamper-evident copy of the audit trail: hash-chained records appended, in order, to append blobs in the
- * department's CMK storage (the container carries an immutability policy in Azure). Writes are queued and
- * retried, never dropped: a record that cannot be stored now is stored when the store is back.
+ * The tamper-evident copy of the audit trail: hash-chained, HMAC-authenticated records appended, in order, to
+ * append blobs in the department's CMK storage (the container carries an immutability policy in Azure). The
+ * writer is registered, and the head of its chain anchored after every append, in Table storage. Writes are
+ * queued and retried, never dropped: a record that cannot be stored now is stored when the store (and the key)
+ * is back.
  */
-export function createBlobAuditLog(containerUrl: string, credential: TokenCredential, log: (message: string, error?: unknown) => void): DurableAuditLog {
+export function createBlobAuditLog({ containerUrl, credential, keyring, anchors, log }: BlobAuditLogOptions): DurableAuditLog {
   // The Blob SDK (hundreds of modules) loads with the first record, not at start.
   let containerClient: Promise<ContainerClient> | undefined;
   const container = () =>
@@ -33,7 +52,13 @@ export function createBlobAuditLog(containerUrl: string, credential: TokenCreden
   // linear: one character class, no quantifier: one step per character.
   const writer = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const chain = new AuditChain(writer);
-  const queue: { record: ChainedRecord; done: () => void }[] = [];
+  /** Records in order; each is sealed (hash and MAC) as soon as the key is in hand, always in sequence. */
+  const queue: { numbered: NumberedRecord; sealed?: ChainedRecord; done: () => void }[] = [];
+  /** Records stored whose head is not anchored yet, and that head. */
+  const unanchored: { done: () => void }[] = [];
+  let head: ChainedRecord | undefined;
+  let keyInHand: AuditKey | undefined;
+  let registration: Promise<WriterAnchor> | undefined;
   let failing = false;
   let draining: Promise<void> | undefined;
   let part = 0;
@@ -43,10 +68,12 @@ export function createBlobAuditLog(containerUrl: string, credential: TokenCreden
   /** An append whose answer was lost: where it started and how long it was. */
   let unanswered: { at: number; bytes: number; count: number } | undefined;
 
+  const partName = (index: number) => `${writer}/${String(index).padStart(4, '0')}.jsonl`;
+
   async function openPart(wanted: number): Promise<AppendBlobClient> {
     if (!blob || wanted !== part) {
       part = wanted;
-      const client = (await container()).getAppendBlobClient(`${writer}/${String(part).padStart(4, '0')}.jsonl`);
+      const client = (await container()).getAppendBlobClient(partName(part));
       const signal = AbortSignal.timeout(APPEND_TIMEOUT_MS);
       await client.createIfNotExists({ abortSignal: signal, blobHTTPHeaders: { blobContentType: 'application/x-ndjson' } });
       position = (await client.getProperties({ abortSignal: signal })).contentLength ?? 0;
@@ -55,13 +82,25 @@ export function createBlobAuditLog(containerUrl: string, credential: TokenCreden
     return blob;
   }
 
+  /** The key for the next records (re-read from the vault when due), and the writer registered with it once. */
+  async function keyAndRegistration(): Promise<{ key: AuditKey; registered: WriterAnchor }> {
+    const key = await keyring.current();
+    keyInHand = key;
+    for (const entry of queue) entry.sealed ??= chain.seal(entry.numbered, key);
+    const registered = await (registration ??= anchors.register(writer, key).catch((error: unknown) => {
+      registration = undefined;
+      throw error;
+    }));
+    return { key, registered };
+  }
+
   /** The queued records that go in the next append: same blob part, whole lines, up to MAX_BATCH_BYTES. */
   function nextBatch(): { count: number; text: string; part: number } {
-    const wanted = Math.floor((queue[0]!.record.seq - 1) / RECORDS_PER_BLOB);
+    const wanted = Math.floor((queue[0]!.numbered.seq - 1) / RECORDS_PER_BLOB);
     const lines: string[] = [];
     let bytes = 0;
-    for (const { record } of queue) {
-      if (Math.floor((record.seq - 1) / RECORDS_PER_BLOB) !== wanted) break;
+    for (const { sealed: record } of queue) {
+      if (!record || Math.floor((record.seq - 1) / RECORDS_PER_BLOB) !== wanted) break;
       const line = `${JSON.stringify(record)}\n`;
       const size = Buffer.byteLength(line);
       if (lines.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
@@ -72,23 +111,35 @@ export function createBlobAuditLog(containerUrl: string, credential: TokenCreden
   }
 
   async function drain(): Promise<void> {
-    while (queue.length > 0) {
-      const batch = nextBatch();
-      const bytes = Buffer.byteLength(batch.text);
+    while (queue.length > 0 || head) {
       try {
-        const target = await openPart(batch.part);
-        let written = batch.count;
-        if (unanswered && position === unanswered.at + unanswered.bytes) {
-          // The append whose answer was lost did land (the blob, just reopened, grew by exactly its length): those
-          // records are stored, and are not written twice.
-          written = unanswered.count;
-        } else {
-          unanswered = { at: position, bytes, count: batch.count };
-          await target.appendBlock(batch.text, bytes, { abortSignal: AbortSignal.timeout(APPEND_TIMEOUT_MS), conditions: { appendPosition: position } });
-          position += bytes;
+        // No key, no record: nothing unauthenticated is ever stored (and write calls are refused meanwhile).
+        const { key, registered } = await keyAndRegistration();
+        if (queue.length > 0) {
+          const batch = nextBatch();
+          const bytes = Buffer.byteLength(batch.text);
+          const target = await openPart(batch.part);
+          let written = batch.count;
+          if (unanswered && position === unanswered.at + unanswered.bytes) {
+            // The append whose answer was lost did land (the blob, just reopened, grew by exactly its length): those
+            // records are stored, and are not written twice.
+            written = unanswered.count;
+          } else {
+            unanswered = { at: position, bytes, count: batch.count };
+            await target.appendBlock(batch.text, bytes, { abortSignal: AbortSignal.timeout(APPEND_TIMEOUT_MS), conditions: { appendPosition: position } });
+            position += bytes;
+          }
+          unanswered = undefined;
+          const landed = queue.splice(0, written);
+          head = landed.at(-1)?.sealed ?? head;
+          unanchored.push(...landed);
         }
-        unanswered = undefined;
-        for (const done of queue.splice(0, written)) done.done();
+        // The head goes outside the container after every append: a chain cut shorter than its anchor is detected.
+        if (head) {
+          await anchors.anchor(registered, head.seq, head.hash, key);
+          head = undefined;
+          for (const entry of unanchored.splice(0)) entry.done();
+        }
         if (failing) log(`Audit store accepts records again; ${queue.length} still queued`);
         failing = false;
       } catch (error) {
@@ -105,28 +156,40 @@ export function createBlobAuditLog(containerUrl: string, credential: TokenCreden
   return {
     writer,
     append(record) {
-      const chained = chain.link(record);
+      const numbered = chain.number(record);
+      // Sealed at once when the key is in hand and nothing older waits for it (records are sealed in order).
+      const sealed = keyInHand && queue.every((entry) => entry.sealed) ? chain.seal(numbered, keyInHand) : undefined;
       const stored = new Promise<void>((resolve) => {
-        queue.push({ record: chained, done: resolve });
+        queue.push({ numbered, ...(sealed ? { sealed } : {}), done: resolve });
         void kick();
       });
-      return { chained, stored };
+      return { chained: sealed ?? numbered, stored };
     },
     async ready(timeoutMs) {
       const deadline = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
-      if (queue.length > 0 || failing) {
-        // Records are waiting: the store is ready only if they drain in time.
+      if (queue.length > 0 || head || failing) {
+        // Records are waiting: the store is ready only if they drain (key, append, anchor) in time.
         return Promise.race([kick().then(() => !failing), deadline]);
       }
-      // Asked every time, with an append (what the audit needs), not a read: a write must not run on the hope that
-      // a store which answered a while ago, or answers reads, also takes records.
+      // Asked every time, and with an append (what the audit needs), not a read: a write must not run on the hope
+      // that a store which answered a while ago, or answers reads, also takes records. The append names a position
+      // no blob has, so the service checks the caller's right to append to this writer's blob and then refuses it
+      // on that precondition (412): the whole write path is proven and nothing is added, so the probe never grows
+      // a blob (append blobs take at most 50,000 blocks).
       const probe = (async () => {
-        const heartbeat = (await container()).getAppendBlobClient(`_probe/${writer}.log`);
+        await keyAndRegistration();
         const signal = AbortSignal.timeout(timeoutMs);
-        await heartbeat.createIfNotExists({ abortSignal: signal });
-        const line = `${new Date().toISOString()}\n`;
-        await heartbeat.appendBlock(line, Buffer.byteLength(line), { abortSignal: signal });
-        return true;
+        const target = (await container()).getAppendBlobClient(partName(part));
+        // Before the first record the writer's blob may not exist yet (an append to nothing would answer 404).
+        if (!blob) await target.createIfNotExists({ abortSignal: signal, blobHTTPHeaders: { blobContentType: 'application/x-ndjson' } });
+        try {
+          await target.appendBlock('\n', 1, { abortSignal: signal, conditions: { appendPosition: PROBE_POSITION } });
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode === 412) return true;
+          throw error;
+        }
+        log('Audit store probe: an append at an impossible position was accepted; the store is not behaving as Azure Storage');
+        return false;
       })().catch(() => false);
       return Promise.race([probe, deadline]);
     },

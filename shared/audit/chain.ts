@@ -1,74 +1,60 @@
 import canonicalize from 'canonicalize';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { AuditRecord } from './record.js';
+import type { AuditKey } from './audit-key.js';
 
-/** A record as stored: numbered per writer and linked to the previous one by hash. */
-export type ChainedRecord = AuditRecord & { writer: string; seq: number; prevHash: string; hash: string };
+/** A record numbered in its writer's chain, not yet sealed (the log and telemetry copies carry at least this). */
+export type NumberedRecord = AuditRecord & { writer: string; seq: number };
+
+/**
+ * A record as stored: numbered per writer, linked to the previous one by hash, and authenticated with the audit
+ * key (HMAC-SHA256) whose Key Vault secret version it names.
+ */
+export type ChainedRecord = NumberedRecord & { prevHash: string; keyVersion: string; mac: string; hash: string };
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** SHA-256 over the RFC 8785 canonical JSON of everything in the record but its own hash. */
+const canonical = (value: unknown): string => canonicalize(value) ?? '';
+
+/** SHA-256 over the RFC 8785 canonical JSON of everything in the record but its own hash (the MAC included). */
 export function recordHash(record: Omit<ChainedRecord, 'hash'>): string {
-  return createHash('sha256').update(canonicalize(record) ?? '').digest('hex');
+  return createHash('sha256').update(canonical(record)).digest('hex');
+}
+
+/** HMAC-SHA256 with the audit key over the canonical JSON of everything in the record but its MAC and hash. */
+export function recordMac(key: Buffer, record: Omit<ChainedRecord, 'hash' | 'mac'>): string {
+  return createHmac('sha256', key).update(canonical({ kind: 'record', record })).digest('hex');
+}
+
+/** HMAC-SHA256 with the audit key over a writer's registration and chain head (kept outside the container). */
+export function anchorMac(key: Buffer, anchor: { writer: string; registeredAt: string; seq: number; hash: string; keyVersion: string }): string {
+  return createHmac('sha256', key).update(canonical({ kind: 'anchor', anchor })).digest('hex');
 }
 
 /**
- * Hash-chains one writer's records (one writer per app instance): each carries a sequence number and the hash of
- * the one before, so a record deleted, inserted or edited anywhere breaks the chain at that point.
+ * Hash-chains one writer's records (one writer per app instance): each carries a sequence number, the hash of the
+ * one before and a MAC, so a record deleted, inserted or edited anywhere breaks the chain at that point, and
+ * nobody without the key can make a record (or a whole chain) that verifies. Numbering happens at once, sealing
+ * (which needs the key) in the same order as soon as the key is in hand.
  */
 export class AuditChain {
-  private seq = 0;
+  private numbered = 0;
+  private sealed = 0;
   private prev = GENESIS_HASH;
   constructor(readonly writer: string) {}
 
-  link(record: AuditRecord): ChainedRecord {
-    this.seq += 1;
-    const unsigned = { ...record, writer: this.writer, seq: this.seq, prevHash: this.prev };
-    const hash = recordHash(unsigned);
+  number(record: AuditRecord): NumberedRecord {
+    this.numbered += 1;
+    return { ...record, writer: this.writer, seq: this.numbered };
+  }
+
+  seal(record: NumberedRecord, key: AuditKey): ChainedRecord {
+    if (record.seq !== this.sealed + 1) throw new Error(`audit record ${record.seq} sealed out of order (next is ${this.sealed + 1})`);
+    const unsigned = { ...record, prevHash: this.prev, keyVersion: key.version };
+    const withMac = { ...unsigned, mac: recordMac(key.key, unsigned) };
+    const hash = recordHash(withMac);
+    this.sealed = record.seq;
     this.prev = hash;
-    return { ...unsigned, hash };
+    return { ...withMac, hash };
   }
-}
-
-export interface ChainBreak {
-  writer: string;
-  /** 1-based line number in the writer's stored sequence where the chain first fails. */
-  position: number;
-  reason: string;
-}
-
-/** Walks each writer's records in stored order; reports the count and the first break per writer. */
-export function verifyChains(writers: Map<string, unknown[]>): { count: number; breaks: ChainBreak[] } {
-  let count = 0;
-  const breaks: ChainBreak[] = [];
-  for (const [writer, lines] of writers) {
-    let prev = GENESIS_HASH;
-    let expected = 1;
-    for (const [index, line] of lines.entries()) {
-      count += 1;
-      const position = index + 1;
-      const record = line as Partial<ChainedRecord>;
-      const fail = (reason: string) => breaks.push({ writer, position, reason });
-      if (typeof record !== 'object' || record === null || typeof record.hash !== 'string') {
-        fail('not an audit record');
-        break;
-      }
-      const { hash, ...unsigned } = record as ChainedRecord;
-      if (record.seq !== expected) {
-        fail(`sequence number ${String(record.seq)} where ${expected} was expected (a record was removed or inserted)`);
-        break;
-      }
-      if (record.prevHash !== prev) {
-        fail('previous-hash link does not match the record before it (a record was removed, inserted or edited)');
-        break;
-      }
-      if (recordHash(unsigned) !== hash) {
-        fail('record content does not match its hash (the record was edited)');
-        break;
-      }
-      prev = hash;
-      expected += 1;
-    }
-  }
-  return { count, breaks };
 }

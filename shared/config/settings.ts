@@ -58,6 +58,12 @@ const schema = z.object({
   APPROVAL_TTL_MINUTES: z.coerce.number().positive().max(24 * 60).default(30),
   APPROVAL_SIGNIN_MAX_AGE_MINUTES: positiveInt(15),
   AUDIT_CONTAINER_URL: httpsUrl.optional(),
+  // linear: anchored, one character class of at most 127 characters.
+  AUDIT_KEY_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault secret name (1-127 letters, digits and dashes)').default('audit-hmac-key'),
+  AUDIT_KEY_REFRESH_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  AUDIT_ANCHOR_TABLE_ENDPOINT: httpsUrl.optional(),
+  // linear: anchored, fixed at most 63 characters.
+  AUDIT_ANCHOR_TABLE_NAME: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name').default('auditanchors'),
   APPLICATIONINSIGHTS_CONNECTION_STRING: z
     .string()
     // linear: attempts start only at the start or at ';', and the space runs after different starts never overlap.
@@ -116,6 +122,10 @@ export interface Settings {
   identityResourceId?: string;
   /** The immutable blob container of the tamper-evident audit copy; without it, write and destructive tools are refused. */
   auditContainerUrl?: string;
+  /** The Key Vault secret (in KEY_VAULT_URL) holding the HMAC key that authenticates audit records; re-read every `refreshMs`. */
+  auditKey: { secretName: string; refreshMs: number };
+  /** Where audit writers are registered and their chain heads anchored, outside the container (set with auditContainerUrl). */
+  auditAnchors?: { tableEndpoint: string; tableName: string };
   /** Application Insights (Entra authentication only): the audit trail as custom events, plus requests and Azure dependencies. */
   appInsightsConnectionString?: string;
   /** Human approval of destructive tools; absent means destructive tools are refused. */
@@ -165,6 +175,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       'Sovereign MCP cannot start: invalid settings\n  APPROVALS_TABLE_ENDPOINT: approvals need App Service Authentication (Entra) switched on for the Function App',
     );
   }
+  if (s.AUDIT_CONTAINER_URL && !s.AUDIT_ANCHOR_TABLE_ENDPOINT) {
+    // Without anchors outside the container, a chain cut short or a whole writer emptied would still verify.
+    throw new SettingsError(
+      'Sovereign MCP cannot start: invalid settings\n  AUDIT_ANCHOR_TABLE_ENDPOINT: required with AUDIT_CONTAINER_URL: the Table endpoint (https://<account>.table.core.windows.net) where audit writers are registered and their chain heads anchored',
+    );
+  }
   const authority = `https://login.microsoftonline.com/${s.AZURE_TENANT_ID}`;
   // Locally the defaults are the loopback names; in Azure only the app's own host name, plus what is configured.
   const hosts = [...(s.MCP_ALLOWED_HOSTS ?? (inAzure ? [] : LOCALHOST_NAMES)), ...(s.WEBSITE_HOSTNAME ? [s.WEBSITE_HOSTNAME] : [])];
@@ -192,6 +208,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     azureCallTimeoutMs: s.AZURE_CALL_TIMEOUT_MS,
     azureLroTimeoutMs: s.AZURE_LRO_TIMEOUT_MS,
     ...(s.AUDIT_CONTAINER_URL ? { auditContainerUrl: withoutTrailingSlashes(s.AUDIT_CONTAINER_URL) } : {}),
+    auditKey: { secretName: s.AUDIT_KEY_SECRET_NAME, refreshMs: s.AUDIT_KEY_REFRESH_SECONDS * 1000 },
+    ...(s.AUDIT_ANCHOR_TABLE_ENDPOINT
+      ? { auditAnchors: { tableEndpoint: withoutTrailingSlashes(s.AUDIT_ANCHOR_TABLE_ENDPOINT), tableName: s.AUDIT_ANCHOR_TABLE_NAME } }
+      : {}),
     ...(s.APPLICATIONINSIGHTS_CONNECTION_STRING ? { appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING } : {}),
     ...(s.AZURE_IDENTITY_RESOURCE_ID ? { identityResourceId: s.AZURE_IDENTITY_RESOURCE_ID } : {}),
     ...(s.APPROVALS_TABLE_ENDPOINT && s.AUTH_CLIENT_ID

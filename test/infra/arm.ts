@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { dirname, join, relative, resolve } from 'node:path';
 import { resourcesOf, type Json, type TemplateSet } from './templates.js';
 
@@ -484,6 +484,11 @@ function call(node: Extract<Node, { kind: 'call' }>, env: Env): any {
       const h = fakeHash(values);
       return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
     }
+    case 'newguid':
+      // Fresh per deployment in ARM (parameter defaults only); any GUID does for the offline checks.
+      return randomUUID();
+    case 'base64':
+      return Buffer.from(str(a), 'utf8').toString('base64');
     case 'copyindex':
       if (env.copyIndex === undefined) throw new Error('copyIndex() outside a copy loop');
       return env.copyIndex + (typeof a === 'number' ? a : 0);

@@ -226,6 +226,8 @@ function placesFor(main: Instance, parameters: Record<string, unknown>): Places 
       subscription: [subscriptionId],
       'audit container': [`${storage('dataStorageName')}/blobServices/default/containers/${variable('auditContainerName')}`],
       'approvals table': [`${storage('dataStorageName')}/tableServices/default/tables/${variable('approvalsTableName')}`],
+      'audit anchor table': [`${storage('dataStorageName')}/tableServices/default/tables/${variable('auditAnchorTableName')}`],
+      'audit key secret': [`${appGroupId}/providers/Microsoft.KeyVault/vaults/${variable('vaultName')}/secrets/${variable('auditKeySecretName')}`],
       'host storage account': [storage('hostStorageName')],
       'Application Insights': [`${appGroupId}/providers/Microsoft.Insights/components/${variable('appInsightsName')}`],
     },

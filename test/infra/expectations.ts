@@ -76,7 +76,7 @@ export const EXPECTED_ROLES: CheckContext['expectedRoles'] = {
       'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action',
       'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read',
       'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write',
-      // Approvals: insert, read, conditional merge; never delete.
+      // Approvals: insert, read, conditional merge; audit anchors: upsert of each writer's head; never delete.
       'Microsoft.Storage/storageAccounts/tableServices/tables/entities/add/action',
       'Microsoft.Storage/storageAccounts/tableServices/tables/entities/read',
       'Microsoft.Storage/storageAccounts/tableServices/tables/entities/update/action',
@@ -116,7 +116,9 @@ export const ROLE_GRANTS: CheckContext['roleGrants'] = {
   'Sovereign MCP Identity Assigner': [{ on: 'app identity' }],
   'Sovereign MCP Delete': [{ on: 'unprotected managed group', when: 'enableDestructiveTools' }],
   'Sovereign MCP Group Writer': [{ on: 'subscription', when: 'enableGroupCreate' }],
-  'Sovereign MCP Platform': [{ on: 'audit container' }, { on: 'approvals table', when: 'enableDestructiveTools' }],
+  'Sovereign MCP Platform': [{ on: 'audit container' }, { on: 'audit anchor table' }, { on: 'approvals table', when: 'enableDestructiveTools' }],
+  // The audit trail's HMAC key: read access to that one secret, nothing else in the vault.
+  'Key Vault Secrets User': [{ on: 'audit key secret' }],
   // Storage encrypted with the department's keys unwraps them through the identity.
   'Key Vault Crypto Service Encryption User': [{ on: 'department vault' }],
   // What the Functions host documents for identity-based AzureWebJobsStorage and the deployment package; never the audit account.
@@ -128,6 +130,7 @@ export const ROLE_GRANTS: CheckContext['roleGrants'] = {
 /** The built-in roles the templates may assign (by role definition id); any other built-in role is a violation. */
 export const BUILT_IN_ROLES: CheckContext['builtInRoles'] = {
   'e147488a-f6f5-4113-8e2d-b22465e65bf6': 'Key Vault Crypto Service Encryption User',
+  '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User',
   'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
 };

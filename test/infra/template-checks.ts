@@ -43,6 +43,8 @@ export type GrantScope =
   | 'subscription'
   | 'audit container'
   | 'approvals table'
+  | 'audit anchor table'
+  | 'audit key secret'
   | 'host storage account'
   | 'Application Insights';
 
@@ -80,6 +82,7 @@ const NON_UK_REGIONS = [
 export const DIAGNOSTIC_SETTINGS: Record<string, true | string> = {
   'Microsoft.Web/sites': true,
   'Microsoft.KeyVault/vaults': true,
+  'Microsoft.KeyVault/vaults/secrets': "a secret inside the vault: the vault's own setting logs every access to it",
   'Microsoft.Storage/storageAccounts': true,
   'Microsoft.Storage/storageAccounts/blobServices': true,
   'Microsoft.Storage/storageAccounts/tableServices': true,

@@ -11,6 +11,7 @@ import { StorageManagementClient } from '@azure/arm-storage';
 import { TableClient } from '@azure/data-tables';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
+import { SecretClient } from '@azure/keyvault-secrets';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet } from 'jose';
 import { SandboxAdmin } from '../../dev/sandbox/admin-client.js';
@@ -18,7 +19,7 @@ import { mintIdentityToken } from '../../dev/sandbox/identity.js';
 import { mintStorageTokenFromDataDir, startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
 import { IssuerKeyStore } from '../../dev/sandbox/issuer-keys.js';
 import { loadOrCreateIssuerKey } from '../../dev/sandbox/issuer.js';
-import { ALLOWED_RESOURCE_GROUPS, APP_INSIGHTS_APPLICATION_ID, APP_INSIGHTS_INSTRUMENTATION_KEY, APP_STORAGE_ACCOUNT, AUDIT_CONTAINER, DEV_USERS, IDENTITY_RESOURCE_GROUP, LARGE_BLOB_BYTES, POISONED } from '../../dev/sandbox/seed.js';
+import { ALLOWED_RESOURCE_GROUPS, APP_INSIGHTS_APPLICATION_ID, APP_INSIGHTS_INSTRUMENTATION_KEY, APP_STORAGE_ACCOUNT, AUDIT_CONTAINER, AUDIT_KEY_SECRET_NAME, DEV_USERS, IDENTITY_RESOURCE_GROUP, LARGE_BLOB_BYTES, POISONED } from '../../dev/sandbox/seed.js';
 import { ensureTls } from '../../dev/sandbox/tls.js';
 
 const TLS_DIR = '.sandbox/tls';
@@ -249,6 +250,31 @@ describe('Key Vault keys', () => {
 
   it('answers an unknown key with 404 KeyNotFound', async () => {
     expect(await rejection(keys().getKey('no-such-key'))).toMatchObject({ statusCode: 404, code: 'KeyNotFound' });
+  });
+});
+
+describe('Key Vault secrets', () => {
+  const secrets = (): SecretClient => new SecretClient(sandbox.vaultUrl, credential, { disableChallengeResourceVerification: true });
+
+  it('seeds the audit HMAC key (32 random bytes), and a new version is a rotation the old version survives', async () => {
+    const seeded = await secrets().getSecret(AUDIT_KEY_SECRET_NAME);
+    expect(Buffer.from(seeded.value!, 'base64')).toHaveLength(32);
+    expect(seeded.properties.id).toBe(`${sandbox.vaultUrl}secrets/${AUDIT_KEY_SECRET_NAME}/${seeded.properties.version}`);
+    const rotated = await secrets().setSecret(AUDIT_KEY_SECRET_NAME, Buffer.alloc(32, 7).toString('base64'));
+    expect(rotated.properties.version).not.toBe(seeded.properties.version);
+    expect((await secrets().getSecret(AUDIT_KEY_SECRET_NAME)).value).toBe(rotated.value);
+    expect((await secrets().getSecret(AUDIT_KEY_SECRET_NAME, { version: seeded.properties.version! })).value).toBe(seeded.value);
+    const versions = await collect(secrets().listPropertiesOfSecretVersions(AUDIT_KEY_SECRET_NAME));
+    expect(versions.map((v) => v.version).sort()).toEqual([seeded.properties.version, rotated.properties.version].sort());
+    // Listings never carry values, as in Azure.
+    expect(versions.every((v) => !('value' in v))).toBe(true);
+  });
+
+  it('refuses a disabled version (403) and answers an unknown secret with 404 SecretNotFound', async () => {
+    const made = await secrets().setSecret('to-disable', 'x');
+    await secrets().updateSecretProperties('to-disable', made.properties.version!, { enabled: false });
+    expect(await rejection(secrets().getSecret('to-disable'))).toMatchObject({ statusCode: 403 });
+    expect(await rejection(secrets().getSecret('no-such-secret'))).toMatchObject({ statusCode: 404, code: 'SecretNotFound' });
   });
 });
 
@@ -704,8 +730,12 @@ describe('persistence', () => {
     // URLs stored inside resources follow the listeners to their new ports.
     const account = await storage().storageAccounts.getProperties('rg-ddr-records-prod-uks', 'stddrrecordsprod');
     expect(account.encryption?.keyVaultProperties?.keyVaultUri).toBe(sandbox.vaultUrl);
+    const auditKey = await new SecretClient(sandbox.vaultUrl, credential, { disableChallengeResourceVerification: true }).getSecret(AUDIT_KEY_SECRET_NAME);
     await admin.reset();
     expect(await rejection(resources().resourceGroups.get('rg-ddr-persist-uks'))).toMatchObject({ statusCode: 404 });
+    // The app's audit key survives a reset of the estate (and a restart): records sealed with it still verify.
+    const after = await new SecretClient(sandbox.vaultUrl, credential, { disableChallengeResourceVerification: true }).getSecret(AUDIT_KEY_SECRET_NAME);
+    expect({ version: after.properties.version, value: after.value }).toEqual({ version: auditKey.properties.version, value: auditKey.value });
   });
 });
 

@@ -48,7 +48,7 @@ export async function openCmkAccount(
   return { service: await context.azure.blobService(endpoint), account: properties };
 }
 
-/** Whether the account hosts the audit container (AUDIT_CONTAINER_URL) or the approvals table (APPROVALS_TABLE_ENDPOINT). */
+/** Whether the account hosts the audit container (AUDIT_CONTAINER_URL), its anchors (AUDIT_ANCHOR_TABLE_ENDPOINT) or the approvals table (APPROVALS_TABLE_ENDPOINT). */
 function holdsAppState(properties: StorageAccount, settings: ToolContext['settings']): boolean {
   const within = (url: string | undefined, endpoint: string | undefined) => {
     if (!url || !endpoint) return false;
@@ -61,7 +61,11 @@ function holdsAppState(properties: StorageAccount, settings: ToolContext['settin
       return false;
     }
   };
-  return within(settings.auditContainerUrl, properties.primaryEndpoints?.blob) || within(settings.approvals?.tableEndpoint, properties.primaryEndpoints?.table);
+  return (
+    within(settings.auditContainerUrl, properties.primaryEndpoints?.blob) ||
+    within(settings.approvals?.tableEndpoint, properties.primaryEndpoints?.table) ||
+    within(settings.auditAnchors?.tableEndpoint, properties.primaryEndpoints?.table)
+  );
 }
 
 /** Whether two Key Vault URLs name the same vault (host case, default port and trailing slash aside). */

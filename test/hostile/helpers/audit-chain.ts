@@ -68,7 +68,7 @@ export function auditChain(stack: TestStack) {
   async function verify(): Promise<{ code: number; output: string }> {
     const dir = mkdtempSync(join(tmpdir(), 'hostile-audit-cli-'));
     const runtime = join(dir, 'runtime.json');
-    writeFileSync(runtime, JSON.stringify({ auditContainerUrl: stack.sandbox.auditContainerUrl }));
+    writeFileSync(runtime, JSON.stringify({ auditContainerUrl: stack.sandbox.auditContainerUrl, vaultUrl: stack.sandbox.vaultUrl, anchorTableEndpoint: stack.sandbox.tableEndpoint }));
     try {
       const { stdout } = await promisify(execFile)(process.execPath, ['dist/dev/audit.js', 'verify'], {
         env: { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir },

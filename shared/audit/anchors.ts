@@ -1,0 +1,85 @@
+import type { TableClient } from '@azure/data-tables';
+import type { TokenCredential } from '@azure/identity';
+import { GENESIS_HASH, anchorMac } from './chain.js';
+import type { AuditKey } from './audit-key.js';
+
+/**
+ * A writer's registration and the head of its chain, kept outside the audit container (Table storage): who may
+ * write a chain, and how far it had got. Authenticated with the audit key, so neither an unknown writer nor a
+ * shorter chain can be passed off as the app's.
+ */
+export interface WriterAnchor {
+  writer: string;
+  registeredAt: string;
+  /** The last record anchored (0 and the genesis hash right after registration). */
+  seq: number;
+  hash: string;
+  anchoredAt: string;
+  keyVersion: string;
+  mac: string;
+}
+
+export interface AnchorTable {
+  /** Registers the writer (seq 0) before its first record is stored. */
+  register(writer: string, key: AuditKey): Promise<WriterAnchor>;
+  /** Records the chain's new head; the previous head is replaced. */
+  anchor(registration: WriterAnchor, seq: number, hash: string, key: AuditKey): Promise<void>;
+  /** Every registered writer as stored (verification checks each MAC). */
+  list(): Promise<WriterAnchor[]>;
+}
+
+export interface AnchorTableSource {
+  tableEndpoint: string;
+  tableName: string;
+}
+
+const PARTITION = 'writer';
+const TIMEOUT_MS = 5_000;
+
+function signedAnchor(writer: string, registeredAt: string, seq: number, hash: string, key: AuditKey): WriterAnchor {
+  const fields = { writer, registeredAt, seq, hash, keyVersion: key.version };
+  return { ...fields, anchoredAt: new Date().toISOString(), mac: anchorMac(key.key, fields) };
+}
+
+export function createAnchorTable(source: AnchorTableSource, credential: TokenCredential): AnchorTable {
+  let client: Promise<TableClient> | undefined;
+  let created: Promise<void> | undefined;
+  const table = async () => {
+    const made = await (client ??= import('@azure/data-tables').then(({ TableClient }) => new TableClient(source.tableEndpoint, source.tableName, credential)));
+    // The deployment creates the table; a 403 or 409 on creating it means it is there already.
+    await (created ??= made.createTable({ abortSignal: AbortSignal.timeout(TIMEOUT_MS) }).catch((error: unknown) => {
+      if ([403, 409].includes((error as { statusCode?: number }).statusCode ?? 0)) return;
+      created = undefined;
+      throw error;
+    }));
+    return made;
+  };
+  const put = async (anchor: WriterAnchor) =>
+    (await table()).upsertEntity({ partitionKey: PARTITION, rowKey: anchor.writer, ...anchor }, 'Replace', { abortSignal: AbortSignal.timeout(TIMEOUT_MS) });
+
+  return {
+    async register(writer, key) {
+      const registration = signedAnchor(writer, new Date().toISOString(), 0, GENESIS_HASH, key);
+      await put(registration);
+      return registration;
+    },
+    async anchor(registration, seq, hash, key) {
+      await put(signedAnchor(registration.writer, registration.registeredAt, seq, hash, key));
+    },
+    async list() {
+      const anchors: WriterAnchor[] = [];
+      for await (const entity of (await table()).listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq '${PARTITION}'` } })) {
+        anchors.push({
+          writer: String(entity.rowKey),
+          registeredAt: String(entity['registeredAt']),
+          seq: Number(entity['seq']),
+          hash: String(entity['hash']),
+          anchoredAt: String(entity['anchoredAt']),
+          keyVersion: String(entity['keyVersion']),
+          mac: String(entity['mac']),
+        });
+      }
+      return anchors;
+    },
+  };
+}
