@@ -34,7 +34,7 @@ beforeAll(async () => {
   };
   azure = createAzureClients(settings, credential);
   recordsEndpoint = `${sandbox.blobUrl}/stddrrecordsprod/`;
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await sandbox?.close();

@@ -43,7 +43,7 @@ beforeAll(async () => {
   // The first data-plane and Resource Manager calls pay the app's cold start; pay it here, not inside a property.
   expect((await call('storage_blob_read', { ...RECORDS, ...SEEDED_BLOB })).status).toBe(200);
   expect((await call('group_get', { name: RECORDS.resourceGroup })).status).toBe(200);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await stack?.stop();
@@ -164,6 +164,26 @@ describe('a blob name cannot leave its container', () => {
     expect(stored.filter((name) => name.includes('forged'))).toEqual([]);
     const verdict = await auditChain(stack).verify();
     expect(verdict.code).toBe(0);
+  });
+});
+
+describe('a request the SDK would send elsewhere is refused and audited as a denial', () => {
+  it("a forged cursor whose nextLink ends in a dot segment: names.url-mismatch, nothing sent, a denial in the audit", async () => {
+    const armOrigin = new URL(stack.sandbox.armUrl).origin;
+    const link = `${armOrigin}/subscriptions/${stack.sandbox.subscriptionId}/resourcegroups/${RECORDS.resourceGroup}/resources/.`;
+    const { result, paths } = await twinRequestsOf(() => call('group_resource_list', { resourceGroup: RECORDS.resourceGroup, cursor: encodeCursor({ link, offset: 0 }) }));
+    expect(result.status).toBe(403);
+    expect(result.error).toMatchObject({ code: 'forbidden', rule: 'names.url-mismatch' });
+    expect(result.error?.message).toMatch(/nothing was sent to Azure/);
+    expect(paths).toEqual([]);
+    const correlationId = result.error?.correlationId;
+    const records = await auditChain(stack).waitFor((stored) => stored.some((record) => record.correlationId === correlationId));
+    expect(records.find((record) => record.correlationId === correlationId)).toMatchObject({
+      tool: 'group_resource_list',
+      decision: 'denied',
+      rule: 'names.url-mismatch',
+      outcome: 'denied',
+    });
   });
 });
 
