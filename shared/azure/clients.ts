@@ -5,7 +5,6 @@ import type { ComputeManagementClient } from '@azure/arm-compute';
 import type { MonitorClient } from '@azure/arm-monitor';
 import type { KeyClient } from '@azure/keyvault-keys';
 import type { BlobServiceClient, BlockBlobClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
-import type { CommonClientOptions } from '@azure/core-client';
 import type { Settings } from '../config/settings.js';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { randomBytes } from 'node:crypto';
@@ -104,7 +103,7 @@ export function createAzureClients(settings: Settings, credential: TokenCredenti
     if (holdsAuditTrail(settings, expected)) {
       throw new ToolError('forbidden', "This app's own audit trail is not reachable through any tool.", { rule: 'policy.app-state' });
     }
-    const options: StoragePipelineOptions & Pick<CommonClientOptions, 'additionalPolicies'> = {
+    const options: StoragePipelineOptions & { additionalPolicies: { policy: PipelinePolicy; position: 'perCall' | 'perRetry' }[] } = {
       userAgentOptions: USER_AGENT,
       additionalPolicies: [
         { policy: exactAddressPolicy(expected), position: 'perCall' },

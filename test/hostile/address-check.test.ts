@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AccessToken } from '@azure/core-auth';
+import type { AccessToken } from '@azure/identity';
 import { startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
 import { sandboxAppSettings } from '../../dev/sandbox-settings.js';
 import { loadSettings } from '../../shared/config/settings.js';
