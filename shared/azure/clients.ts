@@ -4,11 +4,13 @@ import type { StorageManagementClient } from '@azure/arm-storage';
 import type { ComputeManagementClient } from '@azure/arm-compute';
 import type { MonitorClient } from '@azure/arm-monitor';
 import type { KeyClient } from '@azure/keyvault-keys';
-import type { BlobServiceClient } from '@azure/storage-blob';
+import type { BlobServiceClient, BlockBlobClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
 import type { Settings } from '../config/settings.js';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { randomBytes } from 'node:crypto';
 import { currentAudit } from '../audit/scope.js';
+import { ToolError } from '../pipeline/errors.js';
+import { addressUnder, canonicalPathPolicy, exactAddressPolicy, urlUnder, type ExpectedAddress } from './address-check.js';
 
 /**
  * The Azure SDK clients tools use, injected into every handler. Each area's SDK is imported on first use, so a
@@ -21,8 +23,14 @@ export interface AzureClients {
   compute(): Promise<ComputeManagementClient>;
   monitor(): Promise<MonitorClient>;
   keys(): Promise<KeyClient>;
-  /** A data-plane client for one storage account's blob endpoint, as Resource Manager reports it. */
-  blobService(blobEndpoint: string): Promise<BlobServiceClient>;
+  /**
+   * Data-plane clients for a storage account's blob endpoint (as Resource Manager reports it), each able to address
+   * exactly one resource, checked on every request after the SDK built it: the account itself (to list its
+   * containers), one container, or one blob. There is no client that can address anything else.
+   */
+  blobAccount(blobEndpoint: string): Promise<BlobServiceClient>;
+  blobContainer(blobEndpoint: string, container: string): Promise<ContainerClient>;
+  blob(blobEndpoint: string, container: string, name: string): Promise<BlockBlobClient>;
 }
 
 /** Resource Manager's token audience is the public-cloud one even when the endpoint is a twin or a gateway. */
@@ -69,8 +77,14 @@ const auditPolicy: PipelinePolicy = {
     }
   },
 };
-// Per retry, so every attempt's request id is kept, including those of throttled or failed attempts.
-const POLICIES = { additionalPolicies: [{ policy: auditPolicy, position: 'perRetry' as const }] };
+// Per retry, so every attempt's request id is kept, including those of throttled or failed attempts. The path
+// check runs once per call, before anything is sent.
+const POLICIES = {
+  additionalPolicies: [
+    { policy: canonicalPathPolicy, position: 'perCall' as const },
+    { policy: auditPolicy, position: 'perRetry' as const },
+  ],
+};
 
 export function createAzureClients(settings: Settings, credential: TokenCredential): AzureClients {
   const arm = { endpoint: settings.armEndpoint, credentialScopes: [ARM_SCOPE], userAgentOptions: USER_AGENT, ...POLICIES };
@@ -82,7 +96,24 @@ export function createAzureClients(settings: Settings, credential: TokenCredenti
       throw error;
     }));
   };
-  const blobClients = new Map<string, Promise<BlobServiceClient>>();
+  /**
+   * A fresh storage pipeline per data-plane client, carrying the exact-address check (and the audit note): the blob
+   * SDK adds a client's policies to its shared pipeline again for every child client, so each client here has its
+   * own pipeline and is never used to derive children. The SDK passes these options on to its core client.
+   */
+  const blobPipeline = async (expected: ExpectedAddress) => {
+    if (holdsAuditTrail(settings, expected)) {
+      throw new ToolError('forbidden', "This app's own audit trail is not reachable through any tool.", { rule: 'policy.app-state' });
+    }
+    const options: StoragePipelineOptions & { additionalPolicies: { policy: PipelinePolicy; position: 'perCall' | 'perRetry' }[] } = {
+      userAgentOptions: USER_AGENT,
+      additionalPolicies: [
+        { policy: exactAddressPolicy(expected), position: 'perCall' },
+        { policy: auditPolicy, position: 'perRetry' },
+      ],
+    };
+    return (await import('@azure/storage-blob')).newPipeline(credential, options);
+  };
   return {
     resources: once(async () => new (await import('@azure/arm-resources')).ResourceManagementClient(credential, sub, arm)),
     storage: once(async () => new (await import('@azure/arm-storage')).StorageManagementClient(credential, sub, arm)),
@@ -96,17 +127,30 @@ export function createAzureClients(settings: Settings, credential: TokenCredenti
           ...POLICIES,
         }),
     ),
-    blobService(blobEndpoint) {
-      let client = blobClients.get(blobEndpoint);
-      if (!client) {
-        client = import('@azure/storage-blob').then(
-          ({ BlobServiceClient }) => // No audit policy here: the blob SDK re-adds additional policies for each child client, which its
-          // pipeline then rejects as duplicates; data-plane request ids are not yet recorded.
-          new BlobServiceClient(blobEndpoint, credential, { userAgentOptions: USER_AGENT }),
-        );
-        blobClients.set(blobEndpoint, client);
-      }
-      return client;
+    async blobAccount(blobEndpoint) {
+      const pipeline = await blobPipeline(addressUnder(blobEndpoint, [], 'the storage account'));
+      return new (await import('@azure/storage-blob')).BlobServiceClient(blobEndpoint, pipeline);
+    },
+    async blobContainer(blobEndpoint, container) {
+      const pipeline = await blobPipeline(addressUnder(blobEndpoint, [container], `container '${container}'`));
+      return new (await import('@azure/storage-blob')).ContainerClient(urlUnder(blobEndpoint, [container]), pipeline);
+    },
+    async blob(blobEndpoint, container, name) {
+      const names = [container, ...name.split('/')];
+      const pipeline = await blobPipeline(addressUnder(blobEndpoint, names, `blob '${name}' in container '${container}'`));
+      return new (await import('@azure/storage-blob')).BlockBlobClient(urlUnder(blobEndpoint, names), pipeline);
     },
   };
+}
+
+/**
+ * Whether an address lies in the audit container (AUDIT_CONTAINER_URL) or holds it (its account, path-style): refused
+ * even if every other check missed it.
+ */
+function holdsAuditTrail(settings: Settings, expected: ExpectedAddress): boolean {
+  if (!settings.auditContainerUrl) return false;
+  const audit = addressUnder(settings.auditContainerUrl, [], 'the audit container');
+  const same = (a: string, b: string | undefined) => b !== undefined && a.toLowerCase() === b.toLowerCase();
+  const shorter = Math.min(audit.segments.length, expected.segments.length);
+  return same(audit.origin, expected.origin) && audit.segments.slice(0, shorter).every((segment, index) => same(segment, expected.segments[index]));
 }

@@ -1,9 +1,19 @@
 import type { StorageAccount } from '@azure/arm-storage';
-import type { BlobServiceClient } from '@azure/storage-blob';
+import type { BlobServiceClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { ToolError } from '../../pipeline/errors.js';
 import type { ToolContext } from '../tool.js';
 import { encryptionOf } from './encryption.js';
 import { withoutTrailingSlashes } from '../../text/trailing-slashes.js';
+
+/**
+ * The data plane of one checked account. Each client addresses exactly the one resource named here (the account,
+ * one container or one blob) and refuses any request the SDK builds for anything else (names.url-mismatch).
+ */
+export interface AccountDataPlane {
+  account(): Promise<BlobServiceClient>;
+  container(container: string): Promise<ContainerClient>;
+  blob(container: string, name: string): Promise<BlockBlobClient>;
+}
 
 /**
  * Opens an account's blob endpoint for a data-plane tool, but only for accounts encrypted with a customer-managed
@@ -15,7 +25,7 @@ export async function openCmkAccount(
   resourceGroup: string,
   account: string,
   options: { authorizeChange?: boolean } = {},
-): Promise<{ service: BlobServiceClient; account: StorageAccount }> {
+): Promise<{ dataPlane: AccountDataPlane; account: StorageAccount }> {
   const storage = await context.azure.storage();
   const properties = await storage.storageAccounts.getProperties(resourceGroup, account, { abortSignal: context.signal });
   if (holdsAppState(properties, context.settings)) {
@@ -45,7 +55,15 @@ export async function openCmkAccount(
   }
   const endpoint = properties.primaryEndpoints?.blob;
   if (!endpoint) throw new ToolError('not_found', `Storage account '${account}' has no blob endpoint.`);
-  return { service: await context.azure.blobService(endpoint), account: properties };
+  const { azure } = context;
+  return {
+    dataPlane: {
+      account: () => azure.blobAccount(endpoint),
+      container: (container) => azure.blobContainer(endpoint, container),
+      blob: (container, name) => azure.blob(endpoint, container, name),
+    },
+    account: properties,
+  };
 }
 
 /** Whether the account hosts the audit container (AUDIT_CONTAINER_URL), its anchors (AUDIT_ANCHOR_TABLE_ENDPOINT) or the approvals table (APPROVALS_TABLE_ENDPOINT). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
-import { containerName, resourceGroupName, storageAccountName } from '../names.js';
+import { blobName, containerName, resourceGroupName, storageAccountName } from '../names.js';
 import { approvalInput } from '../../approvals/gate.js';
 import { openCmkAccount } from './data-plane.js';
 import { containerId } from './storage-ids.js';
@@ -19,14 +19,14 @@ export default defineTool({
     resourceGroup: resourceGroupName,
     account: storageAccountName,
     container: containerName,
-    name: z.string().min(1).max(1024).describe('Blob name'),
+    name: blobName,
     ...approvalInput,
   }),
   output: z.object({ name: z.string(), deleted: z.boolean() }),
   target: ({ resourceGroup, account, container }, _department, subscription) => ({ group: resourceGroup, resourceId: containerId(subscription, resourceGroup, account, container) }),
   async impact({ resourceGroup, account, container, name }, context) {
-    const { service, account: properties } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
-    const blob = await service.getContainerClient(container).getBlobClient(name).getProperties({ abortSignal: context.signal });
+    const { dataPlane, account: properties } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
+    const blob = await (await dataPlane.blob(container, name)).getProperties({ abortSignal: context.signal });
     return {
       targets: [`${properties.id ?? account}/blobServices/default/containers/${container}/blobs/${name}`],
       details: [
@@ -35,8 +35,8 @@ export default defineTool({
     };
   },
   async handler({ resourceGroup, account, container, name }, context) {
-    const { service } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
-    await service.getContainerClient(container).getBlobClient(name).delete({ deleteSnapshots: 'include', abortSignal: context.signal });
+    const { dataPlane } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
+    await (await dataPlane.blob(container, name)).delete({ deleteSnapshots: 'include', abortSignal: context.signal });
     return { name, deleted: true };
   },
 });

@@ -34,8 +34,8 @@ export default defineTool({
   }),
   target: ({ resourceGroup }) => ({ group: resourceGroup }),
   async handler({ resourceGroup, account, container, prefix, top, cursor }, context) {
-    const { service } = await openCmkAccount(context, resourceGroup, account);
-    const containerClient = service.getContainerClient(container);
+    const { dataPlane } = await openCmkAccount(context, resourceGroup, account);
+    const containerClient = await dataPlane.container(container);
     const page = await readPage({
       cursor,
       top,

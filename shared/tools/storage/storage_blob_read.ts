@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
-import { containerName, resourceGroupName, storageAccountName } from '../names.js';
+import { blobName, containerName, resourceGroupName, storageAccountName } from '../names.js';
 import { isoTime } from '../common.js';
 import { untrusted } from '../../shield/untrusted.js';
 import { ToolError } from '../../pipeline/errors.js';
@@ -23,7 +23,7 @@ export default defineTool({
     resourceGroup: resourceGroupName,
     account: storageAccountName,
     container: containerName,
-    name: z.string().min(1).max(1024).describe('Blob name'),
+    name: blobName,
     maxBytes: z.number().int().min(1).max(LIMIT_BYTES).default(DEFAULT_MAX_BYTES).describe('Read at most this many bytes'),
   }),
   output: z.object({
@@ -37,8 +37,8 @@ export default defineTool({
   }),
   target: ({ resourceGroup }) => ({ group: resourceGroup }),
   async handler({ resourceGroup, account, container, name, maxBytes }, context) {
-    const { service } = await openCmkAccount(context, resourceGroup, account);
-    const blob = service.getContainerClient(container).getBlobClient(name);
+    const { dataPlane } = await openCmkAccount(context, resourceGroup, account);
+    const blob = await dataPlane.blob(container, name);
     // Only the first maxBytes are fetched: a huge blob never reaches this process whole.
     const download = await blob.download(0, maxBytes, { abortSignal: context.signal });
     const size = download.contentRange ? Number(download.contentRange.split('/')[1]) : (download.contentLength ?? 0);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
-import { containerName, resourceGroupName, storageAccountName } from '../names.js';
+import { blobName, containerName, resourceGroupName, storageAccountName } from '../names.js';
 import { ToolError } from '../../pipeline/errors.js';
 import { openCmkAccount } from './data-plane.js';
 import { containerId } from './storage-ids.js';
@@ -21,7 +21,7 @@ export default defineTool({
     resourceGroup: resourceGroupName,
     account: storageAccountName,
     container: containerName,
-    name: z.string().min(1).max(1024).refine((name) => !name.endsWith('/') && !name.includes('\\'), 'must be a blob name').describe('Blob name'),
+    name: blobName,
     content: z.string().describe('The text to store (UTF-8, at most 1 MiB)'),
     // linear: anchored; the runs are split by '/' and ';', which they exclude: one pass.
     contentType: z.string().regex(/^[\w.+-]+\/[\w.+-]+(;\s*charset=[\w-]+)?$/, 'must be a MIME type').default('text/plain; charset=utf-8'),
@@ -34,8 +34,8 @@ export default defineTool({
     if (bytes.byteLength > MAX_TEXT_BYTES) {
       throw new ToolError('invalid_arguments', `content is ${bytes.byteLength} bytes; at most ${MAX_TEXT_BYTES} can be uploaded.`);
     }
-    const { service } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
-    const blob = service.getContainerClient(container).getBlockBlobClient(name);
+    const { dataPlane } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
+    const blob = await dataPlane.blob(container, name);
     const existed = overwrite ? await blob.exists({ abortSignal: context.signal }) : false;
     const response = await blob
       .uploadData(bytes, {

@@ -18,8 +18,8 @@ export default defineTool({
   output: z.object({ account: z.string(), container: z.string(), created: z.boolean() }),
   target: ({ resourceGroup, account, container }, _department, subscription) => ({ group: resourceGroup, resourceId: containerId(subscription, resourceGroup, account, container) }),
   async handler({ resourceGroup, account, container }, context) {
-    const { service } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
-    const response = await service.getContainerClient(container).createIfNotExists({ abortSignal: context.signal });
+    const { dataPlane } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
+    const response = await (await dataPlane.container(container)).createIfNotExists({ abortSignal: context.signal });
     return { account, container, created: response.succeeded };
   },
 });

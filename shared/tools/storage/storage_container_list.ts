@@ -27,7 +27,8 @@ export default defineTool({
   }),
   target: ({ resourceGroup }) => ({ group: resourceGroup }),
   async handler({ resourceGroup, account, top, cursor }, context) {
-    const { service } = await openCmkAccount(context, resourceGroup, account);
+    const { dataPlane } = await openCmkAccount(context, resourceGroup, account);
+    const service = await dataPlane.account();
     const page = await readPage({
       cursor,
       top,
