@@ -13,3 +13,6 @@ export interface Caller {
   /** Token expiry, seconds since the epoch. */
   expiresAt: number;
 }
+
+/** Entra object and tenant ids are GUIDs; anything else in `oid` or `tid` is not a caller. */
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { GUID } from '../auth/caller.js';
 
 /**
  * Every setting the app reads, in one place. Values come from the environment (Function App settings in Azure,
@@ -12,7 +13,7 @@ const list = (value: string) =>
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
 
-const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID');
+const guid = z.string().regex(GUID, 'must be a GUID');
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const flag = (fallback: boolean) =>
