@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { GUID } from '../auth/caller.js';
+import { ALLOWED_HOST_ENTRY } from '../http/authority.js';
 
 /**
  * Every setting the app reads, in one place. Values come from the environment (Function App settings in Azure,
@@ -35,7 +36,11 @@ const schema = z.object({
   AUTH_JWKS_URI: httpsUrl.optional(),
   AUTH_SCOPES: z.string().default('Mcp.Access').transform(list),
   AUTH_ALLOWED_CLIENT_APPS: z.string().default('').transform(list),
-  MCP_ALLOWED_HOSTS: z.string().optional().transform((value) => (value === undefined ? undefined : list(value))),
+  MCP_ALLOWED_HOSTS: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined ? undefined : list(value)))
+    .refine((hosts) => (hosts ?? []).every((host) => ALLOWED_HOST_ENTRY.test(host)), 'each entry must be a host name or host:port (no scheme, path or wildcard)'),
   MCP_ALLOWED_ORIGINS: z.string().optional().transform((value) => (value === undefined ? undefined : list(value))),
   MCP_PUBLIC_BASE_URL: z
     .url({ protocol: /^https?$/, error: 'must be the public URL of the app, e.g. https://mcp.department.gov.uk' })
@@ -61,13 +66,16 @@ const schema = z.object({
   AZURE_LRO_TIMEOUT_MS: positiveInt(300_000),
   AZURE_TOKEN_TIMEOUT_MS: positiveInt(10_000),
   AZURE_LOCAL_CREDENTIAL: z.enum(['azure-cli'], "the only local credential is 'azure-cli'").optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WEBSITE_HOSTNAME: z.string().optional(),
   WEBSITE_SITE_NAME: z.string().optional(),
   WEBSITE_AUTH_ENABLED: z.string().optional(),
 });
 
-/** Settings the App Service platform sets by itself; a deployment never sets them. */
-export const PLATFORM_SETTING_NAMES: readonly string[] = ['WEBSITE_HOSTNAME', 'WEBSITE_SITE_NAME', 'WEBSITE_AUTH_ENABLED'];
+/** Settings the App Service platform (or, for PORT, the local host) sets by itself; a deployment never sets them. */
+export const PLATFORM_SETTING_NAMES: readonly string[] = ['WEBSITE_HOSTNAME', 'WEBSITE_SITE_NAME', 'WEBSITE_AUTH_ENABLED', 'PORT'];
+/** The port the local host serves on when `PORT` is not set (Core Tools' default too). */
+const LOCAL_PORT = 7071;
 /** Settings for running on a workstation only; refused in Azure, never set by a deployment. */
 export const LOCAL_ONLY_SETTING_NAMES: readonly string[] = ['AZURE_LOCAL_CREDENTIAL'];
 /** Every setting the app reads, by name: the deployment template is checked against this list. */
@@ -93,7 +101,10 @@ export interface Settings {
     /** Client app ids (azp/appid) allowed to call; empty means any app the tenant lets obtain a token. */
     allowedClientApps: readonly string[];
   };
+  /** Host names, or `name:port` authorities, the app answers to (see shared/http/authority.ts). */
   allowedHosts: readonly string[];
+  /** Locally, the port the local host serves on: a host entry without a port is allowed on it. Absent in Azure. */
+  localPort?: number;
   allowedOrigins: readonly string[];
   /** The public origin used in metadata and challenges; absent means the (allowlisted) request origin. */
   publicBaseUrl?: string;
@@ -178,6 +189,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       allowedClientApps: s.AUTH_ALLOWED_CLIENT_APPS.map((app) => app.toLowerCase()),
     },
     allowedHosts: hosts.map((host) => host.toLowerCase()),
+    ...(inAzure ? {} : { localPort: s.PORT || LOCAL_PORT }),
     allowedOrigins: origins.map((origin) => origin.toLowerCase()),
     ...(s.MCP_PUBLIC_BASE_URL ? { publicBaseUrl: s.MCP_PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
     maxBodyBytes: s.MCP_MAX_BODY_BYTES,
