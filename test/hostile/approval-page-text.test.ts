@@ -30,7 +30,7 @@ let cookie: string;
 beforeAll(async () => {
   stack = await startTestStack();
   cookie = await signInAs(stack, 'approver', '/approvals/any');
-});
+}, 120_000);
 afterAll(async () => stack?.stop());
 
 const marked = (escape: string) => `<mark class="hidden-char" title="hidden character">${escape}</mark>`;

@@ -21,7 +21,7 @@ beforeAll(async () => {
   operator = await stack.token({ roles: ['Mcp.Operator'], oid: OPERATOR_OID, name: 'Notification Sender' });
   client = rawClient(stack.baseUrl);
   audit = auditChain(stack);
-});
+}, 120_000);
 afterAll(async () => {
   client?.close();
   await stack?.stop();
