@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { GUID } from '../auth/caller.js';
 import { ALLOWED_HOST_ENTRY } from '../http/authority.js';
+import { HTTP_TRIGGER_LIMIT_MS, maxLroTimeoutMs } from './deadlines.js';
 
 /**
  * Every setting the app reads, in one place. Values come from the environment (Function App settings in Azure,
@@ -63,7 +64,7 @@ const schema = z.object({
     .refine((value) => !/(^|;)\s*Authorization\s*=\s*(?!aad\b)/i.test(value), 'Entra authentication only: Authorization, if present, must be aad')
     .optional(),
   AZURE_CALL_TIMEOUT_MS: positiveInt(30_000),
-  AZURE_LRO_TIMEOUT_MS: positiveInt(300_000),
+  AZURE_LRO_TIMEOUT_MS: positiveInt(120_000),
   AZURE_TOKEN_TIMEOUT_MS: positiveInt(10_000),
   AZURE_LOCAL_CREDENTIAL: z.enum(['azure-cli'], "the only local credential is 'azure-cli'").optional(),
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -166,6 +167,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     // The approval page trusts the sign-in App Service Authentication performs; without it there is none.
     throw new SettingsError(
       'Sovereign MCP cannot start: invalid settings\n  APPROVALS_TABLE_ENDPOINT: approvals need App Service Authentication (Entra) switched on for the Function App',
+    );
+  }
+  const lroLimit = maxLroTimeoutMs({ azureCallTimeoutMs: s.AZURE_CALL_TIMEOUT_MS, azureTokenTimeoutMs: s.AZURE_TOKEN_TIMEOUT_MS });
+  if (s.AZURE_LRO_TIMEOUT_MS > lroLimit) {
+    // Azure ends an HTTP request after 230 s: a longer wait would be cut off before the clean-up of a failed create.
+    throw new SettingsError(
+      `Sovereign MCP cannot start: invalid settings\n  AZURE_LRO_TIMEOUT_MS: ${s.AZURE_LRO_TIMEOUT_MS} ms does not fit Azure's ${HTTP_TRIGGER_LIMIT_MS / 1000} s limit for an HTTP request ` +
+        `together with the clean-up after a failed operation (twice AZURE_CALL_TIMEOUT_MS), AZURE_TOKEN_TIMEOUT_MS and the audit record; ` +
+        `with the other deadlines as set, use at most ${Math.max(0, lroLimit)} ms (or shorten AZURE_CALL_TIMEOUT_MS)`,
     );
   }
   const authority = `https://login.microsoftonline.com/${s.AZURE_TENANT_ID}`;
