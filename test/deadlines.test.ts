@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { HTTP_TRIGGER_LIMIT_MS, longestRequestMs, maxLroTimeoutMs } from '../shared/config/deadlines.js';
 import { loadSettings, SettingsError } from '../shared/config/settings.js';
 import { startAppProcess } from '../dev/app-process.js';
+import { REQUIRED_SETTINGS as REQUIRED } from './helpers/settings.js';
 
 /**
  * The deadlines agree: Azure's front end ends an HTTP request after 230 s, and the Functions host stops a function
@@ -10,13 +11,6 @@ import { startAppProcess } from '../dev/app-process.js';
  * deadline, clean up what a failed create left, and write its audit record before either — so the defaults fit,
  * functionTimeout lies above the limit, and a setting that could not fit stops the app at start.
  */
-const REQUIRED = {
-  AZURE_TENANT_ID: '11111111-1111-4111-8111-111111111111',
-  AZURE_SUBSCRIPTION_ID: '22222222-2222-4222-8222-222222222222',
-  AZURE_CLIENT_ID: '33333333-3333-4333-8333-333333333333',
-  KEY_VAULT_URL: 'https://kv-dept-ukw.vault.azure.net/',
-  AUTH_AUDIENCE: '44444444-4444-4444-8444-444444444444',
-};
 
 /** host.json's functionTimeout ("hh:mm:ss") in ms. */
 function functionTimeoutMs(): number {

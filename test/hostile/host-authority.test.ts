@@ -3,6 +3,7 @@ import { loadSettings } from '../../shared/config/settings.js';
 import { servesAuthority } from '../../shared/http/authority.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { rawClient, type RawResponse } from './helpers/raw-http.js';
+import { IN_AZURE, REQUIRED_SETTINGS as REQUIRED } from '../helpers/settings.js';
 
 /**
  * The Host check covers the whole authority, host and port: links and challenges are built from the request's
@@ -97,15 +98,6 @@ describe('a Host header naming another port', () => {
 });
 
 describe('what the app serves, by configuration', () => {
-  const REQUIRED = {
-    AZURE_TENANT_ID: '11111111-1111-4111-8111-111111111111',
-    AZURE_SUBSCRIPTION_ID: '22222222-2222-4222-8222-222222222222',
-    AZURE_CLIENT_ID: '33333333-3333-4333-8333-333333333333',
-    KEY_VAULT_URL: 'https://kv-dept-ukw.vault.azure.net/',
-    AUTH_AUDIENCE: '44444444-4444-4444-8444-444444444444',
-  };
-  const IN_AZURE = { WEBSITE_SITE_NAME: 'func-dept-mcp', WEBSITE_HOSTNAME: 'func-dept-mcp.azurewebsites.net' };
-
   it("in Azure: the app's own host name on the default port only", () => {
     const settings = loadSettings({ ...REQUIRED, ...IN_AZURE, PORT: '8080' });
     expect(servesAuthority('func-dept-mcp.azurewebsites.net', 'https:', settings)).toBe(true);
