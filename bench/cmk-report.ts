@@ -60,8 +60,8 @@ export async function measureCmkReport(extraStorageAccounts: number): Promise<Cm
     // The whole report once first (as another caller: the rate limit is per caller and tool), so the timing is
     // the report's and not the app's cold start (first token check, managed identity token, SDK imports, TLS,
     // JIT): that is measured on its own by `npm run bench -- --only cold`.
-    await report(await tokenFor('bench-warm-up'));
-    const token = await tokenFor('bench');
+    await report(await tokenFor('b0b0b0b0-0000-4000-8000-000000000001'));
+    const token = await tokenFor('b0b0b0b0-0000-4000-8000-000000000002');
     const timedFrom = performance.now();
     const { accounts, pages } = await report(token);
     const seconds = (performance.now() - timedFrom) / 1000;

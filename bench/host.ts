@@ -17,13 +17,15 @@ const mode = process.env.BENCH_HOST ?? 'app';
 const definitions: HttpFunctionDefinition[] = [TRIVIAL_FUNCTION];
 let options = {};
 let flush: () => Promise<void> = async () => {};
+let loadApp = () => {};
 
 if (mode === 'app') {
   // Imported only in app mode, so the trivial host's cold start loads nothing of the app.
   const { HTTP_FUNCTIONS } = await import('../functions/definitions.js');
   const { getApp } = await import('../shared/app.js');
   const { createEasyAuth, easyAuthSettings } = await import('../dev/host/easy-auth.js');
-  getApp();
+  // Loaded once the port is known: the app answers only to its own authority (as dev/host/main.ts does).
+  loadApp = () => void getApp();
   const settings = easyAuthSettings(process.env);
   options = settings ? { easyAuth: createEasyAuth(settings) } : {};
   definitions.unshift(...HTTP_FUNCTIONS);
@@ -65,6 +67,8 @@ const server = createLocalHost(definitions, options);
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  process.env.PORT = String(port);
+  loadApp();
   console.log(JSON.stringify({ ready: true, url: `http://127.0.0.1:${port}` }));
 });
 

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { MAX_TOKEN_LIFETIME_SECONDS } from '../shared/auth/authenticate.js';
+import { GUID } from '../shared/auth/caller.js';
 import { ROLES } from '../shared/auth/roles.js';
 import { loadOrCreateIssuerKey, mintToken } from './sandbox/issuer.js';
 import { sandboxIssuer } from './sandbox/discovery.js';
@@ -41,8 +43,12 @@ if (unknown.length > 0) {
   console.error(`Unknown role ${unknown.join(', ')}: roles are ${known.join(', ')}.\n${usage}`);
   process.exit(2);
 }
-if (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > 86_400) {
-  console.error(`--ttl must be whole seconds between 60 and 86400.\n${usage}`);
+if (!GUID.test(values.oid)) {
+  console.error(`--oid must be a GUID (an Entra object id), e.g. ${DEV_USER.oid}; the app refuses any other.\n${usage}`);
+  process.exit(2);
+}
+if (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > MAX_TOKEN_LIFETIME_SECONDS) {
+  console.error(`--ttl must be whole seconds between 60 and ${MAX_TOKEN_LIFETIME_SECONDS} (24 hours, the longest Entra issues).\n${usage}`);
   process.exit(2);
 }
 

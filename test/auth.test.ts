@@ -3,6 +3,7 @@ import { createPublicKey, randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair, type JWK } from 'jose';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { isAuditKeyRead } from './helpers/audit-key-read.js';
+import { auditChain, newTraceparent } from './hostile/helpers/audit-chain.js';
 
 /**
  * Production token validation, attacked with real signed tokens. Every bad token gets 401 and nothing runs:
@@ -25,6 +26,8 @@ interface Registered {
   /** Seconds from now; null leaves the claim out. */
   exp?: number | null;
   nbf?: number;
+  /** Seconds from now; null leaves the claim out. */
+  iat?: number | null;
 }
 
 /** Signs with the sandbox issuer's real signing key, so only the claim under test is wrong. */
@@ -35,8 +38,8 @@ async function signWithIssuerKey(payload: Record<string, unknown>, registered: R
     .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
     .setIssuer(registered.iss ?? stack.sandbox.issuer)
     .setAudience(registered.aud ?? AUDIENCE)
-    .setIssuedAt(now)
     .setNotBefore(now + (registered.nbf ?? 0));
+  if (registered.iat !== null) jwt.setIssuedAt(now + (registered.iat ?? 0));
   if (registered.exp !== null) jwt.setExpirationTime(now + (registered.exp ?? 3600));
   return jwt.sign(key.privateKey);
 }
@@ -123,6 +126,52 @@ describe('bearer tokens that must be refused', () => {
     const result = await callWith(await signWithIssuerKey(claims()));
     expect(result.status).toBe(200);
     expect(result.azureCalls.length).toBeGreaterThan(0);
+  });
+});
+
+describe('token claims that must be well formed', () => {
+  const HOUR = 3600;
+  // Each is signed with the issuer's real key: only the claim under test is wrong.
+  const malformed: [string, () => Promise<string>, RegExp][] = [
+    ['an empty oid', () => signWithIssuerKey({ ...claims(), oid: '' }), /"?oid"? claim must be .*a GUID/],
+    ['an object as oid', () => signWithIssuerKey({ ...claims(), oid: { id: randomUUID() } }), /"?oid"? claim must be .*a GUID/],
+    ['a name as oid', () => signWithIssuerKey({ ...claims(), oid: 'global-admin' }), /"?oid"? claim must be .*a GUID/],
+    ['an empty tid', () => signWithIssuerKey({ ...claims(), tid: '' }), /"?tid"? claim must be .*a GUID/],
+    ['an object as tid', () => signWithIssuerKey({ ...claims(), tid: { id: stack.sandbox.tenantId } }), /"?tid"? claim must be .*a GUID/],
+    ['an iat ten minutes in the future', () => signWithIssuerKey(claims(), { iat: 600 }), /"?iat"? claim .* in the future/],
+    ['no iat', () => signWithIssuerKey(claims(), { iat: null }), /missing or has an invalid "?iat"? claim/],
+    ['a lifetime of 30 days', () => signWithIssuerKey(claims(), { exp: 30 * 24 * HOUR }), /lifetime .* longer than the 24 hours/],
+    ['a lifetime of 25 hours', () => signWithIssuerKey(claims(), { exp: 25 * HOUR }), /lifetime .* longer than the 24 hours/],
+    ['an iat two days ago (still unexpired)', () => signWithIssuerKey(claims(), { iat: -48 * HOUR, nbf: -48 * HOUR, exp: HOUR }), /issued more than 24 hours ago/],
+  ];
+
+  it.each(malformed)('refuses %s with 401, says why and audits a denial', async (_name, make, why) => {
+    const { traceparent, traceId } = newTraceparent();
+    const response = await fetch(`${stack.baseUrl}/tools/access_whoami`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await make()}`, traceparent },
+      body: '{}',
+    });
+    const challenge = response.headers.get('www-authenticate') ?? '';
+    const body = (await response.json()) as { error?: { message?: string } };
+    expect(response.status).toBe(401);
+    expect(challenge).toMatch(/error="invalid_token"/);
+    expect(/error_description="([^"]*)"/.exec(challenge)?.[1]).toMatch(why);
+    expect(body.error?.message).toMatch(why);
+    const records = await auditChain(stack).waitFor((all) => all.some((record) => record.traceId === traceId));
+    const record = records.find((entry) => entry.traceId === traceId);
+    expect(record).toMatchObject({ httpStatus: 401, authenticated: false, decision: 'denied', rule: 'edge.unauthenticated', outcome: 'denied' });
+    expect(record?.callerOid).toBeUndefined();
+    expect(String(record?.reason)).toMatch(why);
+  });
+
+  it.each([
+    ['the default an hour', HOUR],
+    ["npm start's 8 hours", 8 * HOUR],
+    ["the token command's longest, 24 hours", 24 * HOUR],
+  ])('accepts a lifetime of %s (the control)', async (_name, lifetime) => {
+    const result = await callWith(await signWithIssuerKey(claims(), { exp: lifetime }));
+    expect(result.status).toBe(200);
   });
 });
 

@@ -60,7 +60,7 @@ describe('authentication at the MCP edge', () => {
   });
 
   it('answers a token for another audience with 401 invalid_token', async () => {
-    const wrong = await stack.sandbox.mintToken({ audience: 'api://someone-else', tenantId: stack.sandbox.tenantId, oid: 'x-oid', roles: ['Mcp.Reader'] });
+    const wrong = await stack.sandbox.mintToken({ audience: 'api://someone-else', tenantId: stack.sandbox.tenantId, oid: 'a0a0a0a0-0000-4000-8000-0000000000e1', roles: ['Mcp.Reader'] });
     const response = await post(JSON.stringify(initialize), { authorization: `Bearer ${wrong}` });
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
@@ -71,7 +71,7 @@ describe('authentication at the MCP edge', () => {
     const expired = await stack.sandbox.mintToken({
       audience: 'api://sovereign-mcp',
       tenantId: stack.sandbox.tenantId,
-      oid: 'x-oid',
+      oid: 'a0a0a0a0-0000-4000-8000-0000000000e1',
       roles: ['Mcp.Reader'],
       ttlSeconds: -600,
       notBeforeSeconds: -1200,
@@ -85,7 +85,7 @@ describe('authentication at the MCP edge', () => {
     const idToken = await stack.sandbox.mintToken({
       audience: 'api://sovereign-mcp',
       tenantId: stack.sandbox.tenantId,
-      oid: 'user-oid',
+      oid: 'a0a0a0a0-0000-4000-8000-0000000000e2',
       subject: 'pairwise-subject',
       roles: ['Mcp.Reader'],
     });
@@ -98,7 +98,7 @@ describe('authentication at the MCP edge', () => {
     const other = await stack.sandbox.mintToken({
       audience: 'api://sovereign-mcp',
       tenantId: stack.sandbox.tenantId,
-      oid: 'user-oid',
+      oid: 'a0a0a0a0-0000-4000-8000-0000000000e2',
       roles: ['Mcp.Reader'],
       extra: { scp: 'User.Read' },
     });
@@ -111,7 +111,7 @@ describe('authentication at the MCP edge', () => {
     const appOnly = await stack.sandbox.mintToken({
       audience: 'api://sovereign-mcp',
       tenantId: stack.sandbox.tenantId,
-      oid: 'agent-sp-oid',
+      oid: 'a0a0a0a0-0000-4000-8000-0000000000e3',
       azp: 'agent-client-id',
       roles: ['Mcp.Reader'],
     });

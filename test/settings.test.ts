@@ -1,16 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { loadSettings, SettingsError } from '../shared/config/settings.js';
+import { IN_AZURE, REQUIRED_SETTINGS as REQUIRED } from './helpers/settings.js';
 
 /** What an operator sees when configuring the app: defaults in Azure, and clear refusals of bad values. */
-const REQUIRED = {
-  AZURE_TENANT_ID: '11111111-1111-4111-8111-111111111111',
-  AZURE_SUBSCRIPTION_ID: '22222222-2222-4222-8222-222222222222',
-  AZURE_CLIENT_ID: '33333333-3333-4333-8333-333333333333',
-  KEY_VAULT_URL: 'https://kv-dept-ukw.vault.azure.net/',
-  AUTH_AUDIENCE: '44444444-4444-4444-8444-444444444444',
-};
-const IN_AZURE = { WEBSITE_SITE_NAME: 'func-dept-mcp', WEBSITE_HOSTNAME: 'func-dept-mcp.azurewebsites.net' };
-
 describe('settings', () => {
   it("in Azure, allows only the app's own host name as Host and as browser Origin by default", () => {
     const settings = loadSettings({ ...REQUIRED, ...IN_AZURE });

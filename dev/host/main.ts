@@ -12,25 +12,35 @@ import { createLocalHost } from './local-host.js';
  */
 let easyAuth: EasyAuth | undefined;
 try {
-  // The issuer's keys and a Resource Manager token, fetched in the background while the host starts (as the
-  // Functions host's app start does in Azure): the first request finds them ready.
-  getApp().warmUp();
   const settings = easyAuthSettings(process.env);
   easyAuth = settings ? createEasyAuth(settings) : undefined;
 } catch (error) {
-  if (error instanceof SettingsError || error instanceof PolicyError) {
-    console.error(error.message);
-    process.exit(1);
-  }
-  throw error;
+  exitOnSettingsError(error);
 }
 
 const server = createLocalHost(HTTP_FUNCTIONS, easyAuth ? { easyAuth } : {});
 server.listen(Number(process.env.PORT ?? 7071), '127.0.0.1', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  // The app answers only to its own authority: it learns the port actually served (PORT=0 picks one) before it loads.
+  process.env.PORT = String(port);
+  try {
+    // The issuer's keys and a Resource Manager token, fetched in the background while the host starts (as the
+    // Functions host's app start does in Azure): the first request finds them ready.
+    getApp().warmUp();
+  } catch (error) {
+    exitOnSettingsError(error);
+  }
   console.log(JSON.stringify({ ready: true, url: `http://127.0.0.1:${port}` }));
 });
+
+function exitOnSettingsError(error: unknown): never {
+  if (error instanceof SettingsError || error instanceof PolicyError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}
 
 const stop = () => {
   server.closeAllConnections();

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Approval } from './store.js';
+import { codePointEscape, revealHiddenCharacters } from '../shield/unicode.js';
 
 /** All page styling, inline and pinned by hash in the Content-Security-Policy: no other asset is ever loaded. */
 const STYLE = `
@@ -17,6 +18,7 @@ button{font-size:1.1rem;padding:.6rem 1.4rem;border:2px solid #0b0c0c;cursor:poi
 button.approve{background:#00703c;color:#fff}
 button.reject{background:#fff;color:#d4351c;border-color:#d4351c}
 button:focus{outline:3px solid #ffdd00;outline-offset:0}
+mark.hidden-char{background:#ffdd00;color:#0b0c0c;font-family:monospace;border:1px solid #0b0c0c;padding:0 .15em}
 `;
 
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
@@ -37,10 +39,23 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] as string);
 }
 
+/**
+ * Caller- or Azure-supplied text for the page: HTML-escaped, and every bidirectional control, invisible or control
+ * character shown as a marked `\u202E` token, so a name cannot display as something other than what it is.
+ */
+function shown(text: string): string {
+  return revealHiddenCharacters(escapeHtml(text), (codePoint) => `<mark class="hidden-char" title="hidden character">${codePointEscape(codePoint)}</mark>`);
+}
+
+/** The same for plain text (the window title): the escape, unmarked. */
+function shownPlain(text: string): string {
+  return escapeHtml(revealHiddenCharacters(text, codePointEscape));
+}
+
 function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en-GB">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)} — Sovereign MCP</title><style>${STYLE}</style></head>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${shownPlain(title)} — Sovereign MCP</title><style>${STYLE}</style></head>
 <body><main>${body}</main></body>
 </html>`;
 }
@@ -72,16 +87,23 @@ export function renderApproval(approval: Approval, viewer: Viewer, now = Date.no
       : status === 'pending' && viewer.can === 'not-decide'
         ? `<p class="notice" role="alert">${escapeHtml(viewer.because)}</p>`
         : '';
+  const args = JSON.stringify(approval.args, null, 2);
+  const hidden = [args, approval.requesterName ?? '', approval.decidedByName ?? '', ...approval.targets, ...approval.impact].some(
+    (text) => shown(text) !== escapeHtml(text),
+  );
+  const warning = hidden
+    ? `<p class="notice" role="alert">This request contains hidden characters (invisible, or ones that reorder text). Each is shown as a marked code such as <mark class="hidden-char">\\u202E</mark>: read the names with them in mind.</p>`
+    : '';
   return layout(
     `Approve ${approval.tool}`,
-    `<h1>Destructive action: ${escapeHtml(approval.tool)}</h1>
+    `<h1>Destructive action: ${shown(approval.tool)}</h1>
 <p>Status: <span class="status" id="status">${escapeHtml(status)}</span></p>
 <p>An agent acting for the requester asked to run this destructive action. It runs once, only with exactly these arguments, and only if you approve it.</p>
-<dl>${rows.map(([term, value]) => `<dt>${escapeHtml(term)}</dt><dd>${escapeHtml(value)}</dd>`).join('')}</dl>
+${warning}<dl>${rows.map(([term, value]) => `<dt>${escapeHtml(term)}</dt><dd>${shown(value)}</dd>`).join('')}</dl>
 <h2>Arguments</h2>
-<pre>${escapeHtml(JSON.stringify(approval.args, null, 2))}</pre>
+<pre>${shown(args)}</pre>
 <h2>What will happen</h2>
-<ul class="impact">${approval.impact.map((line) => `<li>${escapeHtml(line)}</li>`).join('') || '<li>No further details.</li>'}</ul>
+<ul class="impact">${approval.impact.map((line) => `<li>${shown(line)}</li>`).join('') || '<li>No further details.</li>'}</ul>
 ${actions}`,
   );
 }

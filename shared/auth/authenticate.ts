@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import { createHash } from 'node:crypto';
 import type { Settings } from '../config/settings.js';
-import type { Caller } from './caller.js';
+import { GUID, type Caller } from './caller.js';
 
 /** Why a request was not authenticated; safe to show the caller (no token content). */
 export class AuthenticationError extends Error {
@@ -26,6 +26,12 @@ export type Authenticator = (authorization: string | null) => Promise<Caller>;
 export type CachingAuthenticator = Authenticator & { readonly cachedTokens: number };
 
 const CLOCK_SKEW_SECONDS = 60;
+/**
+ * The longest lifetime (`exp` - `iat`) of a token we accept: Entra access tokens live 60-90 minutes by default and
+ * at most one day with a configurable token lifetime policy (the 28-hour tokens of continuous access evaluation are
+ * issued only for resources that opt into it, which this API does not). Longer means forged or misissued.
+ */
+export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
 /** How long a validated token is remembered at most (never past its own `exp`). */
 const TOKEN_CACHE_TTL_MS = 60_000;
 /** How many validated tokens are remembered at most (least recently used dropped first): a few MiB at most. */
@@ -112,8 +118,10 @@ export function createAuthenticator(auth: Settings['auth'], tenantId: string, op
         issuer: auth.issuer,
         audience: auth.audience,
         algorithms: ['RS256'],
-        requiredClaims: ['oid', 'tid', 'exp'],
+        requiredClaims: ['oid', 'tid', 'exp', 'iat'],
         clockTolerance: CLOCK_SKEW_SECONDS,
+        // Refuses an iat in the future (beyond the skew) and any token issued more than a day ago.
+        maxTokenAge: MAX_TOKEN_LIFETIME_SECONDS,
         currentDate: new Date(at),
       }));
     } catch (error) {
@@ -129,6 +137,7 @@ export function createAuthenticator(auth: Settings['auth'], tenantId: string, op
       }
       throw new AuthenticationError(describeJoseFailure(error), 'invalid_token');
     }
+    assertWellFormedClaims(payload);
     if (payload.tid !== tenantId) throw new AuthenticationError('The token was issued for another tenant.', 'invalid_token');
     assertAccessTokenForUs(payload, auth.scopes);
     const caller = toCaller(payload);
@@ -139,6 +148,23 @@ export function createAuthenticator(auth: Settings['auth'], tenantId: string, op
   }
 
   return Object.defineProperty(authenticate, 'cachedTokens', { get: () => validated.size, enumerable: true }) as CachingAuthenticator;
+}
+
+/**
+ * Claims jose cannot check by option: the caller's ids are GUID strings (never "" or an object that would become
+ * the caller id), and the lifetime is one Entra could have issued.
+ */
+function assertWellFormedClaims(payload: JWTPayload): void {
+  if (typeof payload.tid !== 'string' || !GUID.test(payload.tid)) {
+    throw new AuthenticationError('The token\'s "tid" claim must be the tenant id, a GUID.', 'invalid_token');
+  }
+  if (typeof payload.oid !== 'string' || !GUID.test(payload.oid)) {
+    throw new AuthenticationError('The token\'s "oid" claim must be the caller\'s object id, a GUID.', 'invalid_token');
+  }
+  // Both are numbers here: jose checked exp and iat are present and numeric.
+  if ((payload.exp ?? 0) - (payload.iat ?? 0) > MAX_TOKEN_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) {
+    throw new AuthenticationError('The token\'s lifetime (exp - iat) is longer than the 24 hours Entra issues at most.', 'invalid_token');
+  }
 }
 
 /**
@@ -159,9 +185,12 @@ function assertAccessTokenForUs(payload: JWTPayload, scopes: readonly string[]):
 }
 
 function describeJoseFailure(error: unknown): string {
-  if (error instanceof errors.JWTExpired) return 'The token has expired.';
+  if (error instanceof errors.JWTExpired) {
+    return error.claim === 'iat' ? 'The token was issued more than 24 hours ago; get a new one.' : 'The token has expired.';
+  }
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf') return 'The token is not valid yet.';
+    if (error.claim === 'iat' && error.reason === 'check_failed') return 'The token\'s "iat" claim (issued at) lies in the future.';
     if (error.claim === 'aud') return 'The token was issued for another audience.';
     if (error.claim === 'iss') return 'The token was issued by an untrusted issuer.';
     return `The token is missing or has an invalid "${error.claim}" claim.`;

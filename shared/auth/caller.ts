@@ -13,3 +13,7 @@ export interface Caller {
   /** Token expiry, seconds since the epoch. */
   expiresAt: number;
 }
+
+/** Entra object and tenant ids are GUIDs; anything else in `oid` or `tid` is not a caller. */
+// linear: anchored, fixed length (a GUID): at most 37 steps.
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,6 +1,7 @@
 import { errors, jwtVerify } from 'jose';
 import type { Settings } from '../config/settings.js';
-import { issuerKeys } from './authenticate.js';
+import { issuerKeys, MAX_TOKEN_LIFETIME_SECONDS } from './authenticate.js';
+import { GUID } from './caller.js';
 
 /** A person signed in to the approval page, from the ID token the platform's Entra sign-in delivered. */
 export interface SignedInUser {
@@ -30,8 +31,11 @@ export function createIdTokenVerifier(auth: Settings['auth'], tenantId: string, 
         // auth_time (an optional claim to switch on in Entra) dates the person's sign-in; nonce proves an OIDC sign-in.
         requiredClaims: ['oid', 'tid', 'exp', 'iat', 'auth_time', 'nonce'],
         clockTolerance: 60,
+        maxTokenAge: MAX_TOKEN_LIFETIME_SECONDS,
       });
       if (payload.tid !== tenantId) return { ok: false, reason: 'invalid' };
+      // The approver's id decides who may approve what: a GUID string, as Entra issues, or no sign-in.
+      if (typeof payload.oid !== 'string' || !GUID.test(payload.oid)) return { ok: false, reason: 'invalid' };
       // An access token for the same app registration is not a person's sign-in: it could be an agent's own.
       if (payload.scp !== undefined || payload.idtyp === 'app' || payload.sub === payload.oid) return { ok: false, reason: 'invalid' };
       const name = typeof payload.name === 'string' ? payload.name : undefined;

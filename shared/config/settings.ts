@@ -1,6 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { withoutTrailingSlashes } from '../text/trailing-slashes.js';
+import { GUID } from '../auth/caller.js';
+import { ALLOWED_HOST_ENTRY } from '../http/authority.js';
+import { HTTP_TRIGGER_LIMIT_MS, maxLroTimeoutMs } from './deadlines.js';
 
 /**
  * Every setting the app reads, in one place. Values come from the environment (Function App settings in Azure,
@@ -13,8 +16,7 @@ const list = (value: string) =>
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
 
-// linear: anchored, fixed length (a GUID): at most 37 steps.
-const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID');
+const guid = z.string().regex(GUID, 'must be a GUID');
 // linear: anchored literals: at most a few steps (configuration text).
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -37,7 +39,11 @@ const schema = z.object({
   AUTH_JWKS_URI: httpsUrl.optional(),
   AUTH_SCOPES: z.string().default('Mcp.Access').transform(list),
   AUTH_ALLOWED_CLIENT_APPS: z.string().default('').transform(list),
-  MCP_ALLOWED_HOSTS: z.string().optional().transform((value) => (value === undefined ? undefined : list(value))),
+  MCP_ALLOWED_HOSTS: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined ? undefined : list(value)))
+    .refine((hosts) => (hosts ?? []).every((host) => ALLOWED_HOST_ENTRY.test(host)), 'each entry must be a host name or host:port (no scheme, path or wildcard)'),
   MCP_ALLOWED_ORIGINS: z.string().optional().transform((value) => (value === undefined ? undefined : list(value))),
   MCP_PUBLIC_BASE_URL: z
     // linear: anchored literals: at most a few steps (configuration text).
@@ -72,16 +78,19 @@ const schema = z.object({
     .refine((value) => !/(^|;)\s*Authorization\s*=\s*(?!aad\b)/i.test(value), 'Entra authentication only: Authorization, if present, must be aad')
     .optional(),
   AZURE_CALL_TIMEOUT_MS: positiveInt(30_000),
-  AZURE_LRO_TIMEOUT_MS: positiveInt(300_000),
+  AZURE_LRO_TIMEOUT_MS: positiveInt(120_000),
   AZURE_TOKEN_TIMEOUT_MS: positiveInt(10_000),
   AZURE_LOCAL_CREDENTIAL: z.enum(['azure-cli'], "the only local credential is 'azure-cli'").optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WEBSITE_HOSTNAME: z.string().optional(),
   WEBSITE_SITE_NAME: z.string().optional(),
   WEBSITE_AUTH_ENABLED: z.string().optional(),
 });
 
-/** Settings the App Service platform sets by itself; a deployment never sets them. */
-export const PLATFORM_SETTING_NAMES: readonly string[] = ['WEBSITE_HOSTNAME', 'WEBSITE_SITE_NAME', 'WEBSITE_AUTH_ENABLED'];
+/** Settings the App Service platform (or, for PORT, the local host) sets by itself; a deployment never sets them. */
+export const PLATFORM_SETTING_NAMES: readonly string[] = ['WEBSITE_HOSTNAME', 'WEBSITE_SITE_NAME', 'WEBSITE_AUTH_ENABLED', 'PORT'];
+/** The port the local host serves on when `PORT` is not set (Core Tools' default too). */
+const LOCAL_PORT = 7071;
 /** Settings for running on a workstation only; refused in Azure, never set by a deployment. */
 export const LOCAL_ONLY_SETTING_NAMES: readonly string[] = ['AZURE_LOCAL_CREDENTIAL'];
 /** Every setting the app reads, by name: the deployment template is checked against this list. */
@@ -107,7 +116,10 @@ export interface Settings {
     /** Client app ids (azp/appid) allowed to call; empty means any app the tenant lets obtain a token. */
     allowedClientApps: readonly string[];
   };
+  /** Host names, or `name:port` authorities, the app answers to (see shared/http/authority.ts). */
   allowedHosts: readonly string[];
+  /** Locally, the port the local host serves on: a host entry without a port is allowed on it. Absent in Azure. */
+  localPort?: number;
   allowedOrigins: readonly string[];
   /** The public origin used in metadata and challenges; absent means the (allowlisted) request origin. */
   publicBaseUrl?: string;
@@ -181,6 +193,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       'Sovereign MCP cannot start: invalid settings\n  AUDIT_ANCHOR_TABLE_ENDPOINT: required with AUDIT_CONTAINER_URL: the Table endpoint (https://<account>.table.core.windows.net) where audit writers are registered and their chain heads anchored',
     );
   }
+  const lroLimit = maxLroTimeoutMs({ azureCallTimeoutMs: s.AZURE_CALL_TIMEOUT_MS, azureTokenTimeoutMs: s.AZURE_TOKEN_TIMEOUT_MS });
+  if (s.AZURE_LRO_TIMEOUT_MS > lroLimit) {
+    // Azure ends an HTTP request after 230 s: a longer wait would be cut off before the clean-up of a failed create.
+    throw new SettingsError(
+      `Sovereign MCP cannot start: invalid settings\n  AZURE_LRO_TIMEOUT_MS: ${s.AZURE_LRO_TIMEOUT_MS} ms does not fit Azure's ${HTTP_TRIGGER_LIMIT_MS / 1000} s limit for an HTTP request ` +
+        `together with the clean-up after a failed operation (twice AZURE_CALL_TIMEOUT_MS), AZURE_TOKEN_TIMEOUT_MS and the audit record; ` +
+        `with the other deadlines as set, use at most ${Math.max(0, lroLimit)} ms (or shorten AZURE_CALL_TIMEOUT_MS)`,
+    );
+  }
   const authority = `https://login.microsoftonline.com/${s.AZURE_TENANT_ID}`;
   // Locally the defaults are the loopback names; in Azure only the app's own host name, plus what is configured.
   const hosts = [...(s.MCP_ALLOWED_HOSTS ?? (inAzure ? [] : LOCALHOST_NAMES)), ...(s.WEBSITE_HOSTNAME ? [s.WEBSITE_HOSTNAME] : [])];
@@ -202,6 +223,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       allowedClientApps: s.AUTH_ALLOWED_CLIENT_APPS.map((app) => app.toLowerCase()),
     },
     allowedHosts: hosts.map((host) => host.toLowerCase()),
+    ...(inAzure ? {} : { localPort: s.PORT || LOCAL_PORT }),
     allowedOrigins: origins.map((origin) => origin.toLowerCase()),
     ...(s.MCP_PUBLIC_BASE_URL ? { publicBaseUrl: withoutTrailingSlashes(s.MCP_PUBLIC_BASE_URL) } : {}),
     maxBodyBytes: s.MCP_MAX_BODY_BYTES,

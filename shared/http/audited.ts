@@ -3,11 +3,11 @@ import type { App } from '../app.js';
 import type { AuditRecord } from '../audit/record.js';
 import { withAudit, type AuditDraft } from '../audit/scope.js';
 import { redactedPrefix } from '../audit/body.js';
+import { AUDIT_STORED_WAIT_MS } from '../config/deadlines.js';
 import { newCorrelationId } from './edge.js';
 
 // linear: anchored, fixed length: at most 55 steps.
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
-const STORED_WAIT_MS = 5_000;
 
 /**
  * Wraps an HTTP Function so that every request that reaches the app — allowed, denied, unauthenticated,
@@ -62,7 +62,7 @@ export function audited(entrance: AuditRecord['entrance'], app: () => App, handl
         // A change is reported only once its record is in the tamper-evident store (bounded: a store that fails
         // now keeps the record queued and retried).
         if (written.stored && (record.risk === 'write' || record.risk === 'destructive')) {
-          await Promise.race([written.stored, new Promise((resolve) => setTimeout(resolve, STORED_WAIT_MS).unref())]);
+          await Promise.race([written.stored, new Promise((resolve) => setTimeout(resolve, AUDIT_STORED_WAIT_MS).unref())]);
         }
       } catch (error) {
         app().log.error(`Audit record ${record.correlationId} could not be written`, error);

@@ -1,10 +1,11 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
+import { validateOriginHeader } from '@modelcontextprotocol/server';
 import { randomUUID } from 'node:crypto';
 import { AuthenticationError, IssuerUnavailableError, type Authenticator } from '../auth/authenticate.js';
 import type { Caller } from '../auth/caller.js';
 import type { Settings } from '../config/settings.js';
 import { currentAudit } from '../audit/scope.js';
+import { servesAuthority } from './authority.js';
 
 /** An HTTP refusal: the status and a caller-facing message, shaped by each entrance (JSON-RPC or plain JSON). */
 export interface Refusal {
@@ -15,12 +16,16 @@ export interface Refusal {
 
 /** DNS-rebinding protection: the Host must be ours and a browser Origin, if any, must be allowed. */
 export function checkHostAndOrigin(request: HttpRequest, settings: Settings): Refusal | undefined {
-  const host = validateHostHeader(request.headers.get('host'), [...settings.allowedHosts]);
-  if (!host.ok) return { status: 403, message: `Forbidden: ${host.message}` };
+  // The whole authority, host and port: links and challenges name it, so a Host with another port is refused too.
+  const url = new URL(request.url);
+  if (!servesAuthority(request.headers.get('host'), url.protocol, settings)) {
+    return { status: 403, message: 'Forbidden: the Host header does not name this server (host and port); use the URL the server was published at.' };
+  }
   // An absolute-form request target (`POST http://evil.example/mcp`, or `//evil.example/mcp`) makes the request URL
   // name another host than the checked Host header; links and challenges are built from the URL, so it is checked too.
-  const target = validateHostHeader(new URL(request.url).host, [...settings.allowedHosts]);
-  if (!target.ok) return { status: 403, message: 'Forbidden: the request URL names a host this server does not serve.' };
+  if (!servesAuthority(url.host, url.protocol, settings)) {
+    return { status: 403, message: 'Forbidden: the request URL names a host this server does not serve.' };
+  }
   const origin = validateOriginHeader(request.headers.get('origin'), [...settings.allowedOrigins]);
   if (!origin.ok) return { status: 403, message: `Forbidden: ${origin.message}` };
   return undefined;

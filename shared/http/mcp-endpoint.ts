@@ -55,6 +55,8 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   if (Array.isArray(parsed)) {
     return jsonRpcErrorResponse(400, -32600, 'Invalid Request: batches are not supported; send one JSON-RPC message per request.');
   }
+  const notRun = requestSentAsNotification(parsed);
+  if (notRun) return notRun;
 
   const headers = new Headers(request.headers as unknown as Headers);
   for (const name of EDGE_ONLY_HEADERS) headers.delete(name);
@@ -85,6 +87,23 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   const error = message?.error?.message;
   if (response.status >= 400 && typeof error === 'string') draft.reason = error;
   return { ...fromWebResponse(response), body: answer };
+}
+
+/**
+ * A request method (`tools/call`, `tools/list`, ...) sent without an id is a JSON-RPC notification: the SDK accepts
+ * it with 202 and runs nothing, so a client would believe its call was taken. It is refused instead (400, as MCP
+ * Streamable HTTP allows for a notification the server cannot accept) and audited as the denial it is. Real
+ * notifications (`notifications/initialized`, `notifications/cancelled`, ...) pass to the SDK as before.
+ */
+function requestSentAsNotification(parsed: unknown): HttpResponseInit | undefined {
+  if (!parsed || typeof parsed !== 'object' || 'id' in parsed) return undefined;
+  const method = (parsed as { method?: unknown }).method;
+  if (typeof method !== 'string' || method.startsWith('notifications/')) return undefined;
+  const what = method === 'tools/call' ? 'A tool call' : `"${method.slice(0, 100)}" is a request: it`;
+  const message = `Invalid Request: ${what} needs an id; sent as a notification (without an id) it is not run. Send it again with an id.`;
+  const draft = currentAudit();
+  if (draft) Object.assign(draft, { decision: 'denied', rule: 'edge.notification-not-run', outcome: 'denied', reason: message });
+  return jsonRpcErrorResponse(400, -32600, message);
 }
 
 /** The JSON-RPC message of an answer, sent as JSON or as one server-sent event. */

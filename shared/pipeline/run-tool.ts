@@ -12,9 +12,7 @@ import { currentAudit } from '../audit/scope.js';
 import { auditedBody } from '../audit/body.js';
 import { describeInvalidArguments, quoteName } from './invalid-arguments.js';
 import type { ApprovalStore } from '../approvals/store.js';
-
-/** How long a write call waits for the audit store to show it accepts records before refusing. */
-const AUDIT_READY_TIMEOUT_MS = 3_000;
+import { AUDIT_READY_TIMEOUT_MS } from '../config/deadlines.js';
 
 export interface ToolCall {
   toolName: string;

@@ -21,6 +21,26 @@ const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu;
 // linear: one character class, no quantifier: one step per character.
 const INVISIBLE = /[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/gu;
 
+/**
+ * Any single character neutraliseUnicode would remove or decode (tag, bidi control, invisible or control
+ * character): a union of single-character classes, so matching is linear.
+ */
+const HIDDEN_CHARACTER = new RegExp(`[\\u{E0000}-\\u{E007F}]|${BIDI.source}|${INVISIBLE.source}`, 'gu');
+
+/**
+ * For text shown to a person who must judge it (the approval page): every hidden character is replaced by what
+ * `show` makes of its code point (e.g. a visible `\u202E` token), so the text cannot display as something else.
+ */
+export function revealHiddenCharacters(text: string, show: (codePoint: number) => string): string {
+  return text.replace(HIDDEN_CHARACTER, (char) => show(char.codePointAt(0) ?? 0));
+}
+
+/** `\u202E` for a code point in the basic plane, `\u{E0041}` beyond it: how JavaScript and JSON readers write it. */
+export function codePointEscape(codePoint: number): string {
+  const hex = codePoint.toString(16).toUpperCase();
+  return codePoint > 0xffff ? `\\u{${hex}}` : `\\u${hex.padStart(4, '0')}`;
+}
+
 export function neutraliseUnicode(text: string): { text: string; findings: UnicodeFindings } {
   const findings: UnicodeFindings = { invisible: 0, bidi: 0, hiddenText: [] };
   let result = text.replace(TAG_RUN, (run) => {

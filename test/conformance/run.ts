@@ -49,9 +49,13 @@ function nodeMajor(path: string): number {
 
 /** A transparent loopback gateway that adds `Authorization: Bearer <token>` when the request has none. */
 function startGateway(target: URL, token: string): Promise<{ server: Server; url: string }> {
+  let ownAuthority = '';
   const server = createServer((req, res) => {
     const headers: IncomingHttpHeaders = { ...req.headers };
     if (!headers.authorization) headers.authorization = `Bearer ${token}`;
+    // Like API Management, the gateway names the app's own authority to it; any other Host passes unchanged (so
+    // the suite's foreign-Host requests still reach the app as foreign).
+    if (headers.host === ownAuthority) headers.host = target.host;
     const upstream = httpRequest(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers },
       (answer) => {
@@ -68,7 +72,8 @@ function startGateway(target: URL, token: string): Promise<{ server: Server; url
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      resolve({ server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` });
+      ownAuthority = `127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+      resolve({ server, url: `http://${ownAuthority}` });
     }),
   );
 }

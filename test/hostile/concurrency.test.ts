@@ -227,7 +227,7 @@ describe('several callers at once', () => {
     for (const { planned: item, request, response, result, error } of seen) {
       const who = item.caller?.key ?? `anonymous(${item.authorization?.slice(0, 12)})`;
       const label = `#${item.index} ${who} ${item.entrance} ${item.tool}`;
-      for (const problem of checkResponse({ request, secrets: tokens }, response)) problems.push(`${label}: ${problem}`);
+      for (const problem of checkResponse({ request, secrets: tokens, port: new URL(stack.baseUrl).port }, response)) problems.push(`${label}: ${problem}`);
       // Nothing of another caller: their oid, their name, their token.
       for (const other of callers) {
         if (other === item.caller) continue;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { TOOLS } from '../../shared/tools/registry.js';
 import { SANDBOX_AUDIENCE, SANDBOX_SCOPE } from '../../dev/sandbox-settings.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { checkResponse } from './helpers/contract.js';
+import { checkResponse, namesUs } from './helpers/contract.js';
 import { HOSTILE_STRINGS, validArgsFor } from './helpers/catalogue.js';
 import { rawClient, sseMessages, type RawRequest, type RawResponse } from './helpers/raw-http.js';
 
@@ -109,7 +109,7 @@ async function exercise(property: string, request: RawRequest, extra?: (response
     throw new Error(`${summary(request)}\n  no answer: ${(error as Error).message}; app alive: ${appAlive()}`);
   }
   sent.byStatus[response.status] = (sent.byStatus[response.status] ?? 0) + 1;
-  const problems = checkResponse({ request, secrets: [reader, operator] }, response);
+  const problems = checkResponse({ request, secrets: [reader, operator], port }, response);
   if (!appAlive()) problems.push('the app process is gone');
   problems.push(...(extra?.(response) ?? []));
   if (problems.length > 0) {
@@ -441,7 +441,8 @@ describe('fuzzing headers', () => {
                     ? JSON.stringify({ name: 'rg-ddr-dr-ukw' })
                     : '{}',
         };
-        const hostOk = ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(`http://${hostValue}`).hostname);
+        // The whole authority: a loopback name on another port (or none, so port 80) is as foreign as another host.
+        const hostOk = namesUs(new URL(`http://${hostValue}`), port);
         const originOk = !originPick || ['127.0.0.1', 'localhost', '[::1]'].includes(safeHostname(originPick.replace('PORT', port)) ?? '');
         await exercise('headers', request, (response) => {
           const problems: string[] = [];

@@ -29,11 +29,11 @@ export function routeOf(method: string, rawPath: string): Route {
   return { kind: 'router-404' };
 }
 
-/** The host an absolute-form (`http://host/path`) or scheme-relative (`//host/path`) request target names. */
-export function absoluteTargetHost(rawPath: string): string | undefined {
+/** The URL an absolute-form (`http://host:port/path`) or scheme-relative (`//host/path`) request target names. */
+export function absoluteTarget(rawPath: string): URL | undefined {
   if (!/^(?:[a-z][a-z0-9+.-]*:)?\/\//i.test(rawPath)) return undefined;
   try {
-    return new URL(rawPath, 'http://127.0.0.1').hostname;
+    return new URL(rawPath, 'http://127.0.0.1');
   } catch {
     return undefined;
   }
@@ -42,13 +42,23 @@ export function absoluteTargetHost(rawPath: string): string | undefined {
 /** Loopback names the sandbox app serves; a challenge or link must never point anywhere else. */
 const OUR_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
+/** Whether a URL names the app itself: one of its loopback names, on the port it is served on (the whole authority). */
+export function namesUs(url: URL, port: string): boolean {
+  return OUR_HOSTS.has(url.hostname) && (url.port || (url.protocol === 'https:' ? '443' : '80')) === port;
+}
+
+/** Links the app builds to itself (metadata, MCP endpoint, approval pages, sign-in): each must name its own authority. */
+const APP_LINK = /https?:\/\/[^/\s"'\\]+\/(?:mcp\b|\.well-known\/oauth-protected-resource|approvals\/|tools\/|\.auth\/)/g;
+
 export interface Expectation {
   request: RawRequest;
   /** Valid bearer tokens in play: none may ever be echoed back. */
   secrets: readonly string[];
+  /** The port the app is served on: a link or challenge naming any other authority is a failure. */
+  port: string;
 }
 
-export function checkResponse({ request, secrets }: Expectation, response: RawResponse): string[] {
+export function checkResponse({ request, secrets, port }: Expectation, response: RawResponse): string[] {
   const problems: string[] = [];
   const route = routeOf(request.method, request.path);
   if (response.status >= 500 || response.status < 100) problems.push(`HTTP ${response.status} (a server failure for a client's input)`);
@@ -58,7 +68,10 @@ export function checkResponse({ request, secrets }: Expectation, response: RawRe
   if (challenge) {
     const metadata = /resource_metadata="([^"]+)"/.exec(String(challenge))?.[1];
     if (!metadata) problems.push(`a challenge without resource_metadata: ${challenge}`);
-    else if (!OUR_HOSTS.has(new URL(metadata).hostname)) problems.push(`the challenge points at another host: ${metadata}`);
+    else if (!namesUs(new URL(metadata), port)) problems.push(`the challenge points at another authority: ${metadata}`);
+  }
+  for (const link of `${JSON.stringify(response.headers)} ${response.text}`.matchAll(APP_LINK)) {
+    if (!namesUs(new URL(link[0]), port)) problems.push(`a link names another authority: ${link[0]}`);
   }
 
   if (response.status === 431) {
@@ -67,9 +80,19 @@ export function checkResponse({ request, secrets }: Expectation, response: RawRe
     if (headerBytes < 16 * 1024) problems.push(`431 for ${headerBytes} bytes of headers`);
     return problems;
   }
-  const targetHost = absoluteTargetHost(request.path);
-  if (targetHost !== undefined && !OUR_HOSTS.has(targetHost) && (route.kind === 'mcp' || route.kind === 'tool') && response.status !== 403) {
-    problems.push(`a request target naming another host (${targetHost}) was answered ${response.status}, not 403`);
+  const target = absoluteTarget(request.path);
+  if (target !== undefined && !namesUs(target, port) && (route.kind === 'mcp' || route.kind === 'tool') && response.status !== 403) {
+    problems.push(`a request target naming another authority (${target.host}) was answered ${response.status}, not 403`);
+  }
+  const hostHeader = Object.entries(request.headers).find(([name]) => name.toLowerCase() === 'host')?.[1];
+  if (hostHeader !== undefined && (route.kind === 'mcp' || route.kind === 'tool') && ![400, 403, 431].includes(response.status)) {
+    let named: URL | undefined;
+    try {
+      named = new URL(`http://${hostHeader}`);
+    } catch {
+      named = undefined;
+    }
+    if (named && !namesUs(named, port)) problems.push(`a Host naming another authority (${hostHeader}) was answered ${response.status}, not 403`);
   }
   if (route.kind === 'router-404') {
     // No function has this route: the host answers before the app runs (as the Functions host does).

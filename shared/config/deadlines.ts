@@ -1,0 +1,44 @@
+/**
+ * How long one request may take, end to end, and why the settings must fit inside it. Azure's front end ends an
+ * HTTP-triggered Function after 230 seconds whatever `functionTimeout` says, and the host stops the function at
+ * `functionTimeout` (host.json, kept above this limit): every deadline the app sets must end, with the clean-up
+ * after a failed long-running operation and the audit record, before then — or the host would stop a long create
+ * before its clean-up runs and leave a half-made resource behind.
+ */
+export const HTTP_TRIGGER_LIMIT_MS = 230_000;
+
+/** How long a change waits for the audit store to accept records before it starts. */
+export const AUDIT_READY_TIMEOUT_MS = 3_000;
+
+/** How long a change's answer waits for its audit record to reach the tamper-evident store. */
+export const AUDIT_STORED_WAIT_MS = 5_000;
+
+/** Everything else one request does around its Azure calls: token check, policy, approval record, the answer. */
+export const REQUEST_OVERHEAD_MS = 15_000;
+
+export interface Deadlines {
+  azureCallTimeoutMs: number;
+  azureLroTimeoutMs: number;
+  azureTokenTimeoutMs: number;
+}
+
+/**
+ * The longest a long-running tool call can take: waiting for the audit store, the operation's own deadline, a
+ * clean-up of two Azure calls (look at what was left, delete it) each with the call deadline, one token request,
+ * the wait for the audit record, and the rest of the request.
+ */
+export function longestRequestMs(deadlines: Deadlines): number {
+  return (
+    AUDIT_READY_TIMEOUT_MS +
+    deadlines.azureLroTimeoutMs +
+    2 * deadlines.azureCallTimeoutMs +
+    deadlines.azureTokenTimeoutMs +
+    AUDIT_STORED_WAIT_MS +
+    REQUEST_OVERHEAD_MS
+  );
+}
+
+/** The longest AZURE_LRO_TIMEOUT_MS that fits the HTTP trigger limit with the other deadlines as given. */
+export function maxLroTimeoutMs(deadlines: Omit<Deadlines, 'azureLroTimeoutMs'>): number {
+  return HTTP_TRIGGER_LIMIT_MS - longestRequestMs({ ...deadlines, azureLroTimeoutMs: 0 });
+}

@@ -1,0 +1,58 @@
+import type { Settings } from '../config/settings.js';
+
+/**
+ * The authority (host and port) a request names, checked against what the app serves: links and challenges are
+ * built from it, so a Host with another port must not get through any more than another host name.
+ *
+ * What the app serves:
+ * - each `MCP_ALLOWED_HOSTS` entry with a port (`name:port`): exactly that authority;
+ * - each entry without a port: that name on the port the app is served on — locally the local host's own port
+ *   (`PORT`, default 7071, as Core Tools), in Azure the scheme's default port (443 for https);
+ * - the authority of `MCP_PUBLIC_BASE_URL`, when set.
+ */
+
+const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
+/** Anything that makes a Host value more than `host[:port]` (a path, query, fragment, user info, space). */
+const NOT_AN_AUTHORITY = /[/\\?#@\s]/;
+/** An allowlist entry: a DNS name, IPv4 address or bracketed IPv6 address, and an optional port. */
+export const ALLOWED_HOST_ENTRY = /^(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/i;
+const EXPLICIT_PORT = /:\d{1,5}$/;
+
+interface Authority {
+  hostname: string;
+  /** Always explicit: the scheme's default port when the value names none. */
+  port: string;
+}
+
+/** `host[:port]` as WHATWG URL parsing reads it for `scheme` (as the request URL is built), or undefined. */
+function parseAuthority(value: string, scheme: string): Authority | undefined {
+  if (value === '' || value.length > 300 || NOT_AN_AUTHORITY.test(value)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(`${scheme}//${value}`);
+  } catch {
+    return undefined;
+  }
+  return { hostname: url.hostname, port: url.port || (DEFAULT_PORTS[scheme] ?? '') };
+}
+
+function servedAuthorities(scheme: string, settings: Settings): Authority[] {
+  const servedPort = settings.localPort !== undefined ? String(settings.localPort) : (DEFAULT_PORTS[scheme] ?? '');
+  const served = settings.allowedHosts.flatMap((entry) => {
+    const parsed = parseAuthority(entry, scheme);
+    if (!parsed) return [];
+    return [{ hostname: parsed.hostname, port: EXPLICIT_PORT.test(entry) ? parsed.port : servedPort }];
+  });
+  if (settings.publicBaseUrl) {
+    const url = new URL(settings.publicBaseUrl);
+    served.push({ hostname: url.hostname, port: url.port || (DEFAULT_PORTS[url.protocol] ?? '') });
+  }
+  return served;
+}
+
+/** Whether `value` (a Host header, or the request URL's host) names an authority this app serves over `scheme`. */
+export function servesAuthority(value: string | null, scheme: string, settings: Settings): boolean {
+  const named = value === null ? undefined : parseAuthority(value, scheme);
+  if (!named) return false;
+  return servedAuthorities(scheme, settings).some((served) => served.hostname === named.hostname && served.port === named.port);
+}
