@@ -1,5 +1,6 @@
 import { ToolError } from '../pipeline/errors.js';
 import { IdentityUnavailableError } from './credential.js';
+import { describeTargets, missingResourceMessage, type CallTargets } from './missing-resource.js';
 
 interface RestErrorLike {
   name: string;
@@ -17,7 +18,7 @@ function isRestError(error: unknown): error is RestErrorLike {
  * Turns what the Azure SDK threw into an error the caller can act on. The SDK has already retried throttling and
  * transient failures by the time this runs. `deadline` tells a timeout from the caller going away.
  */
-export function toToolError(error: unknown, deadline: { timedOut: boolean; timeoutMs: number }): ToolError {
+export function toToolError(error: unknown, deadline: { timedOut: boolean; timeoutMs: number }, targets: CallTargets = {}): ToolError {
   if (error instanceof ToolError) return error;
   if (error instanceof IdentityUnavailableError) return new ToolError('identity_unavailable', error.message, {}, { cause: error });
   if (error instanceof Error && error.name === 'AbortError') {
@@ -32,7 +33,7 @@ export function toToolError(error: unknown, deadline: { timedOut: boolean; timeo
   const details: Record<string, string | number> = { azureStatus: status, ...(error.code ? { azureCode: error.code } : {}) };
   if (requestId) details.azureRequestId = requestId;
   const azureMessage = firstLine(error.message);
-  if (status === 404) return new ToolError('not_found', azureMessage || 'Azure says the resource does not exist.', details, { cause: error });
+  if (status === 404) return new ToolError('not_found', notFoundMessage(error.code, azureMessage, targets), details, { cause: error });
   if (status === 409) return new ToolError('conflict', azureMessage || 'Azure reports a conflict.', details, { cause: error });
   if (status === 429) {
     const retryAfter = Number(error.response?.headers?.get('retry-after'));
@@ -50,6 +51,15 @@ export function toToolError(error: unknown, deadline: { timedOut: boolean; timeo
   if (status >= 400 && status < 500) return new ToolError('invalid_arguments', azureMessage || 'Azure rejected the request.', details, { cause: error });
   if (status === 0) return new ToolError('azure_error', 'Azure could not be reached; try again later.', details, { cause: error });
   return new ToolError('azure_error', 'Azure returned a server error after retries; try again later.', details, { cause: error });
+}
+
+/** Names the missing resource: from Azure's code where it says which, else Azure's words plus the names the call used. */
+function notFoundMessage(azureCode: string | undefined, azureMessage: string, targets: CallTargets): string {
+  const known = missingResourceMessage(azureCode, targets);
+  if (known) return known;
+  const named = describeTargets(targets);
+  const base = azureMessage || 'Azure says the resource does not exist.';
+  return named ? `${base} (this call named ${named}: check each exists)` : base;
 }
 
 /** Azure's own message, first line only, with any URL removed: a proxy in the path could name internal hosts. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createTableApprovalStore } from '../../shared/approvals/store.js';
 import { TOOL_ERROR_STATUS } from '../../shared/pipeline/errors.js';
 import { TOOLS } from '../../shared/tools/registry.js';
+import { READ_BACK_TIMEOUT_MS } from '../../shared/tools/confirmed-write.js';
 import type { FaultSpec } from '../../dev/sandbox/faults.js';
 import type { StateData } from '../../dev/sandbox/model.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
@@ -23,8 +24,11 @@ import { findLeak } from './helpers/raw-http.js';
  */
 const CALL_MS = 4_000;
 const LRO_MS = 6_000;
-/** Time beyond the tool's own deadline for the audit record to be stored and the answer to travel. */
-const SLACK_MS = 3_000;
+/**
+ * Time beyond the tool's own deadline for reading the target back after a lost answer (its own deadline), the audit
+ * record to be stored and the answer to travel.
+ */
+const SLACK_MS = 3_000 + READ_BACK_TIMEOUT_MS;
 const OPERATOR_OID = 'bbbbbbbb-0000-4000-8000-00000000f417';
 const APPROVER_OID = 'dddddddd-0000-4000-8000-00000000a991';
 
@@ -108,9 +112,9 @@ const CASES: readonly Case[] = [
     tool: 'storage_account_create',
     fault: { service: 'arm', method: 'PUT', path: '/storageaccounts/stddrwfcreate' },
     args: () => ({ resourceGroup: 'rg-ddr-dr-ukw', name: 'stddrwfcreate', location: 'ukwest', tags: TAGS }),
-    // The LRO deadline, then removing what Azure may have started: a read and a delete, each with the call deadline.
-    boundMs: LRO_MS + 2 * CALL_MS,
-    message: /nothing was created|no account was left behind/,
+    // The LRO deadline (reading the account back afterwards is in SLACK_MS).
+    boundMs: LRO_MS,
+    message: /it was not created/,
     async verdict() {
       const stored = await account('stddrwfcreate');
       if (!stored) return 'untouched';

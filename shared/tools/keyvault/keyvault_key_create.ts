@@ -4,6 +4,7 @@ import { isoTime, tagsOf, tagsOutput } from '../common.js';
 import { ToolError } from '../../pipeline/errors.js';
 import { keyName } from './key-names.js';
 import { ifExists } from '../../azure/errors.js';
+import { confirmedWrite, followOnSignal, readOrAbsent } from '../confirmed-write.js';
 
 export default defineTool({
   name: 'keyvault_key_create',
@@ -13,7 +14,13 @@ export default defineTool({
   risk: 'write',
   azurePermissions: {
     actions: [],
-    dataActions: ['Microsoft.KeyVault/vaults/keys/read', 'Microsoft.KeyVault/vaults/keys/create/action', 'Microsoft.KeyVault/vaults/keyrotationpolicies/write'],
+    dataActions: [
+      'Microsoft.KeyVault/vaults/keys/read',
+      'Microsoft.KeyVault/vaults/keys/create/action',
+      'Microsoft.KeyVault/vaults/keyrotationpolicies/write',
+      // Reading the policy back when the answer to setting it is lost.
+      'Microsoft.KeyVault/vaults/keyrotationpolicies/read',
+    ],
   },
   input: z.strictObject({
     name: keyName,
@@ -32,7 +39,8 @@ export default defineTool({
     rotationPolicy: z.object({ rotateAfter: z.string(), expiresIn: z.string(), notifyBeforeExpiry: z.string() }),
     tags: tagsOutput,
   }),
-  async handler({ name, keySize, hsm, expiresInDays, rotateAfterDays, tags }, { azure, signal }) {
+  async handler({ name, keySize, hsm, expiresInDays, rotateAfterDays, tags }, context) {
+    const { azure, signal } = context;
     if (rotateAfterDays >= expiresInDays) {
       throw new ToolError('invalid_arguments', `rotateAfterDays (${rotateAfterDays}) must be less than expiresInDays (${expiresInDays}), or the key expires before it rotates.`);
     }
@@ -40,27 +48,34 @@ export default defineTool({
     const existing = await ifExists(keys.getKey(name, { abortSignal: signal }));
     if (existing) throw new ToolError('conflict', `Key '${name}' already exists; use keyvault_key_rotate to make a new version.`);
 
-    const key = await keys.createRsaKey(name, {
-      keySize,
-      hsm,
-      keyOps: ['wrapKey', 'unwrapKey'],
-      expiresOn: new Date(Date.now() + expiresInDays * 86_400_000),
-      tags,
-      abortSignal: signal,
+    const check = `keyvault_key_get with name '${name}'`;
+    const key = await confirmedWrite(context, {
+      what: `creating key '${name}'`,
+      check,
+      write: (abortSignal) =>
+        keys.createRsaKey(name, { keySize, hsm, keyOps: ['wrapKey', 'unwrapKey'], expiresOn: new Date(Date.now() + expiresInDays * 86_400_000), tags, abortSignal }),
+      // The name was free before the write, so a key of that name now is the one this call made.
+      readBack: (abortSignal) => readOrAbsent(keys.getKey(name, { abortSignal }), `no key '${name}' in the vault: it was not created`, (value) => ({ state: 'done', value })),
     });
     const policy = { rotateAfter: `P${rotateAfterDays}D`, expiresIn: `P${expiresInDays}D`, notifyBeforeExpiry: 'P30D' };
+    const rotation = {
+      expiresIn: policy.expiresIn,
+      lifetimeActions: [
+        { action: 'Rotate' as const, timeAfterCreate: policy.rotateAfter },
+        { action: 'Notify' as const, timeBeforeExpiry: policy.notifyBeforeExpiry },
+      ],
+    };
     try {
-      await keys.updateKeyRotationPolicy(
-        name,
-        {
-          expiresIn: policy.expiresIn,
-          lifetimeActions: [
-            { action: 'Rotate', timeAfterCreate: policy.rotateAfter },
-            { action: 'Notify', timeBeforeExpiry: policy.notifyBeforeExpiry },
-          ],
+      await confirmedWrite(context, {
+        what: `setting the rotation policy of key '${name}'`,
+        check,
+        write: () => keys.updateKeyRotationPolicy(name, rotation, { abortSignal: followOnSignal(context) }),
+        readBack: async (abortSignal) => {
+          const current = await keys.getKeyRotationPolicy(name, { abortSignal });
+          const rotates = current.lifetimeActions?.some((action) => action.action === 'Rotate' && action.timeAfterCreate === policy.rotateAfter);
+          return rotates ? { state: 'done', value: current } : { state: 'absent', detail: `key '${name}' has no rotation policy yet` };
         },
-        { abortSignal: signal },
-      );
+      });
     } catch (error) {
       // A CMK key without rotation must not be used: disable it until the policy can be set.
       await keys.updateKeyProperties(name, key.properties.version ?? '', { enabled: false, abortSignal: AbortSignal.timeout(10_000) }).catch(() => {});

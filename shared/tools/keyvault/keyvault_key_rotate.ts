@@ -4,6 +4,8 @@ import { isoTime } from '../common.js';
 import { keyName } from './key-names.js';
 import { encryptionOf } from '../storage/encryption.js';
 import { isMissingResourceGroup } from '../../azure/errors.js';
+import { ToolError } from '../../pipeline/errors.js';
+import { confirmedWrite, followOnSignal } from '../confirmed-write.js';
 
 export default defineTool({
   name: 'keyvault_key_rotate',
@@ -13,7 +15,7 @@ export default defineTool({
   risk: 'write',
   azurePermissions: {
     actions: ['Microsoft.Storage/storageAccounts/read'],
-    dataActions: ['Microsoft.KeyVault/vaults/keys/rotate/action'],
+    dataActions: ['Microsoft.KeyVault/vaults/keys/read', 'Microsoft.KeyVault/vaults/keys/rotate/action'],
   },
   input: z.strictObject({ name: keyName }),
   output: z.object({
@@ -23,9 +25,25 @@ export default defineTool({
     accountsFollowing: z.array(z.string()).describe('Accounts using this key without a pinned version: they use the new version'),
     accountsPinned: z.array(z.object({ name: z.string(), resourceGroup: z.string(), version: z.string() })),
   }),
-  async handler({ name }, { azure, department, settings, signal, progress }) {
+  async handler({ name }, context) {
+    const { azure, department, settings, progress } = context;
     const keys = await azure.keys();
-    const rotated = await keys.rotateKey(name, { abortSignal: signal });
+    // The version before, so a rotation whose answer was lost can be told from one that did not happen.
+    const before = await keys.getKey(name, { abortSignal: context.signal }).catch((error: unknown) => {
+      throw (error as { statusCode?: number }).statusCode === 404 ? new ToolError('not_found', `Key '${name}' does not exist in the department Key Vault.`) : error;
+    });
+    const rotated = await confirmedWrite(context, {
+      what: `rotating key '${name}'`,
+      check: `keyvault_key_get with name '${name}'`,
+      write: (abortSignal) => keys.rotateKey(name, { abortSignal }),
+      readBack: async (abortSignal) => {
+        const current = await keys.getKey(name, { abortSignal });
+        return current.properties.version !== before.properties.version
+          ? { state: 'done', value: current }
+          : { state: 'absent', detail: `key '${name}' is still at version ${before.properties.version}: it was not rotated` };
+      },
+    });
+    const signal = followOnSignal(context);
     progress(`Rotated ${name}; checking which storage accounts use it`);
     const storage = (await azure.storage()).storageAccounts;
     const vault = settings.keyVaultUrl.replace(/\/+$/, '').toLowerCase();

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineTool } from '../tool.js';
 import { containerName, resourceGroupName, storageAccountName } from '../names.js';
 import { openCmkAccount } from './data-plane.js';
+import { confirmedWrite } from '../confirmed-write.js';
 
 export default defineTool({
   name: 'storage_container_create',
@@ -18,7 +19,15 @@ export default defineTool({
   target: ({ resourceGroup }) => ({ group: resourceGroup }),
   async handler({ resourceGroup, account, container }, context) {
     const { service } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
-    const response = await service.getContainerClient(container).createIfNotExists({ abortSignal: context.signal });
-    return { account, container, created: response.succeeded };
+    const client = service.getContainerClient(container);
+    const created = await confirmedWrite(context, {
+      what: `creating container '${container}' in '${account}'`,
+      check: `storage_container_list with resourceGroup '${resourceGroup}' and account '${account}'`,
+      write: async (abortSignal) => (await client.createIfNotExists({ abortSignal })).succeeded,
+      // Whether this call or an earlier one made it cannot be told afterwards; the container is there either way.
+      readBack: async (abortSignal) =>
+        (await client.exists({ abortSignal })) ? { state: 'done', value: true } : { state: 'absent', detail: `no container '${container}' in '${account}': it was not created` },
+    });
+    return { account, container, created };
   },
 });
