@@ -164,7 +164,9 @@ describe('poisoned content from the sandbox, through the tools', () => {
     const result = await client.callTool({ name: 'access_whoami', arguments: {} });
     expect((result._meta as Record<string, unknown> | undefined)?.[SHIELD_META_KEY]).toBeUndefined();
     expect(result.structuredContent).not.toHaveProperty('untrustedContentNotice');
-    expect((result.content as { text: string }[])[0]!.text).toBe('access_whoami: done. The full result follows as JSON.');
+    const headline = (result.content as { text: string }[])[0]!.text;
+    expect(headline).toMatch(/^access_whoami: [^\n]* The full result follows as JSON\.$/);
+    expect(headline).not.toMatch(/Untrusted content/);
   });
 
   it('carries the notice in structuredContent too, so a client passing only structured output keeps it', async () => {

@@ -16,8 +16,8 @@ import { TAGS } from './helpers/catalogue.js';
  * judged from the twin's own state. (Blob and container writes go to Azurite, which cannot be faulted; their
  * read-back runs in the same helper.)
  */
-const CALL_MS = 3_000;
-const LRO_MS = 5_000;
+const CALL_MS = 4_000;
+const LRO_MS = 6_000;
 /** The tool's deadline, its read-back's own deadline, and time for the audit record and the answer. */
 const bound = (deadlineMs: number) => deadlineMs + READ_BACK_TIMEOUT_MS + 3_000;
 
@@ -27,7 +27,7 @@ let operator: string;
 beforeAll(async () => {
   stack = await startTestStack({ AZURE_CALL_TIMEOUT_MS: String(CALL_MS), AZURE_LRO_TIMEOUT_MS: String(LRO_MS) });
   operator = await stack.token({ roles: ['Mcp.Operator'], oid: 'bbbbbbbb-0000-4000-8000-0000000a1e7e', name: 'Late Operator' });
-}, 60_000);
+}, 180_000);
 afterAll(async () => stack?.stop());
 
 const twinState = () => JSON.parse(readFileSync(join(stack.dataDir, 'state.json'), 'utf8')) as StateData;
