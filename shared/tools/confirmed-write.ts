@@ -22,8 +22,8 @@ export interface Write<T> {
 
 /**
  * Runs one write to Azure. When its answer is lost — the deadline passed, the connection dropped, or Azure answered
- * with a server error — the request may still have landed, so the target is read back (with its own short
- * deadline) before answering: the change is reported as made (with a note that Azure answered late), or the error
+ * with a server error — the request may still have landed, so the target is read back (once a second, within its
+ * own short deadline, until the change shows) before answering: the change is reported as made (with a note that Azure answered late), or the error
  * says precisely what the read found and what to check before retrying. A definite refusal (4xx) is passed on as is.
  */
 export async function confirmedWrite<T>(context: ToolContext, change: Write<T>): Promise<T> {
@@ -35,7 +35,7 @@ export async function confirmedWrite<T>(context: ToolContext, change: Write<T>):
     const code = lost.timedOut ? 'azure_timeout' : 'azure_error';
     let found: ReadBack<T>;
     try {
-      found = await change.readBack(followOnSignal(context));
+      found = await settle(change, readBackSignal(context));
     } catch (readError) {
       throw new ToolError(
         code,
@@ -60,13 +60,42 @@ export async function confirmedWrite<T>(context: ToolContext, change: Write<T>):
   }
 }
 
+/** Interval between reads while the change is not there yet: a request still in flight may land meanwhile. */
+const READ_BACK_INTERVAL_MS = 1_000;
+
+/**
+ * Reads the target back until the change shows or the read-back deadline passes (a request Azure received late
+ * may still be carried out); the last answer counts.
+ */
+async function settle<T>(change: Write<T>, signal: AbortSignal): Promise<ReadBack<T>> {
+  let found = await change.readBack(signal);
+  while (found.state === 'absent') {
+    const waited = await new Promise<boolean>((resolve) => {
+      if (signal.aborted) return resolve(false);
+      const timer = setTimeout(() => resolve(true), READ_BACK_INTERVAL_MS);
+      signal.addEventListener('abort', () => (clearTimeout(timer), resolve(false)), { once: true });
+    });
+    if (!waited) return found;
+    try {
+      found = await change.readBack(signal);
+    } catch (error) {
+      if (signal.aborted) return found;
+      throw error;
+    }
+  }
+  return found;
+}
+
+function readBackSignal(context: ToolContext): AbortSignal {
+  return AbortSignal.timeout(Math.min(READ_BACK_TIMEOUT_MS, context.settings.azureCallTimeoutMs));
+}
+
 /**
  * The signal for steps after a write that succeeded late (its read-back, a second write, a report): the call's own
  * deadline has passed by then, so they get a short one of their own.
  */
 export function followOnSignal(context: ToolContext): AbortSignal {
-  if (!context.signal.aborted) return context.signal;
-  return AbortSignal.timeout(Math.min(READ_BACK_TIMEOUT_MS, context.settings.azureCallTimeoutMs));
+  return context.signal.aborted ? readBackSignal(context) : context.signal;
 }
 
 /** Whether an error leaves a write's outcome unknown, and how to say what happened. */
