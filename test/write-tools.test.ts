@@ -158,6 +158,8 @@ describe('data-plane writes', () => {
 });
 
 describe('not_found names the missing resource', () => {
+  // The seeded estate, where the planned group does not exist yet (an earlier test creates it).
+  beforeAll(async () => stack.admin.reset());
   it.each([
     ['storage_container_create', { resourceGroup: 'rg-ddr-dr-ukw', account: 'stddrnosuch', container: 'notes' }, "Storage account 'stddrnosuch' does not exist in resource group 'rg-ddr-dr-ukw'."],
     ['storage_blob_upload', { ...CMK_ACCOUNT, container: 'no-such-container', name: 'a.txt', content: 'x' }, "Container 'no-such-container' of storage account 'stddrrecordsprod' does not exist."],
