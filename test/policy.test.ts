@@ -8,7 +8,7 @@ import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { TOOLS } from '../shared/tools/registry.js';
-import { loadDepartmentPolicy } from '../shared/policy/department-policy.js';
+import { loadDepartmentPolicy, parseDepartmentPolicy } from '../shared/policy/department-policy.js';
 import { PolicyRulesError, createPolicyEngine, namedPolicies } from '../shared/policy/engine.js';
 import { isAuditKeyRead } from './helpers/audit-key-read.js';
 
@@ -176,6 +176,28 @@ describe('a read-only deployment with a tool switched off and tight rate limits'
     // Another caller, and another tool, have their own allowance.
     expect((await call(stack, await stack.token({ roles: ['Mcp.Reader'], oid: 'bbbbbbbb-0000-4000-8000-000000000002' }), 'access_whoami', {})).status).toBe(200);
     expect((await call(stack, operator, 'group_list', {})).status).toBe(200);
+  });
+});
+
+describe('storage SKUs per region (in process)', () => {
+  const names = TOOLS.map((tool) => tool.name);
+  const sample = readFileSync('shared/policy/department.yaml', 'utf8');
+  const withSkus = (skus: string) => sample.replace(/  skus:\n(    .*\n)+/, `  skus: ${skus}\n`);
+
+  it('the sample offers in each region only SKUs Azure has there, the first being the default', () => {
+    expect(parseDepartmentPolicy(sample, 'sample', names).storage.skus).toEqual({ uksouth: ['Standard_ZRS', 'Standard_GZRS'], ukwest: ['Standard_LRS', 'Standard_GRS'] });
+  });
+
+  it('refuses zone-redundant SKUs for UK West at start, naming the line and what to use instead', () => {
+    expect(() => parseDepartmentPolicy(withSkus('[Standard_ZRS, Standard_GZRS]'), 'p.yaml', names)).toThrow(
+      /line \d+: storage\.skus: Standard_ZRS, Standard_GZRS are not offered in ukwest, which has no availability zones; use Standard_LRS or Standard_GRS there/,
+    );
+    expect(() => parseDepartmentPolicy(withSkus('{ uksouth: [Standard_ZRS], ukwest: [Standard_GZRS] }'), 'p.yaml', names)).toThrow(/storage\.skus\.ukwest: Standard_GZRS is not offered in ukwest/);
+  });
+
+  it('needs a list for every allowed region; a plain list applies to all of them', () => {
+    expect(() => parseDepartmentPolicy(withSkus('{ uksouth: [Standard_ZRS] }'), 'p.yaml', names)).toThrow(/list the SKUs allowed in ukwest/);
+    expect(parseDepartmentPolicy(withSkus('[Standard_GRS]'), 'p.yaml', names).storage.skus).toEqual({ uksouth: ['Standard_GRS'], ukwest: ['Standard_GRS'] });
   });
 });
 

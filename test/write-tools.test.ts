@@ -17,7 +17,7 @@ let operator: string;
 
 beforeAll(async () => {
   stack = await startTestStack({ AZURE_LRO_TIMEOUT_MS: '8000', AZURE_CALL_TIMEOUT_MS: '8000' });
-});
+}, 90_000);
 afterAll(async () => stack?.stop());
 beforeEach(async () => {
   operator = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID() });
@@ -34,7 +34,7 @@ describe('storage accounts are always encrypted with the customer-managed key', 
     await client.connect(new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${operator}` } } }));
     const progress: string[] = [];
     const group = await client.callTool({ name: 'group_create', arguments: { name: 'rg-ddr-newservice-ukw', location: 'ukwest', tags: TAGS } });
-    expect(group.isError).toBeFalsy();
+    expect(group.isError ? group.content : 'ok').toBe('ok');
     const account = await client.callTool(
       { name: 'storage_account_create', arguments: { resourceGroup: 'rg-ddr-newservice-ukw', name: 'stddrnewservice', location: 'ukwest', tags: TAGS } },
       { onprogress: (update) => progress.push(update.message ?? '') },
@@ -69,14 +69,26 @@ describe('storage accounts are always encrypted with the customer-managed key', 
     ['every poll of the creation fails', { service: 'arm' as const, method: 'GET', path: '/asyncoperations/', kind: '500' as const, count: 0 }],
     ['the creation hangs', { service: 'arm' as const, method: 'GET', path: '/asyncoperations/', kind: 'hang' as const, count: 0 }],
     ['the connection drops after the request', { service: 'arm' as const, method: 'GET', path: '/asyncoperations/', kind: 'reset' as const, count: 0 }],
-  ])('leaves no account behind when %s', async (_case, fault) => {
+  ])('reads the account back when %s, and reports it created (Azure finished it) with a note that Azure answered late', async (_case, fault) => {
     const name = `stddrfault${Math.floor(Math.random() * 1e6)}`;
     await stack.admin.addFault(fault);
     const result = await call('storage_account_create', { resourceGroup: 'rg-ddr-dr-ukw', name, location: 'ukwest', tags: TAGS });
     await stack.admin.clearFaults();
-    expect(result.status).toBeGreaterThanOrEqual(500);
-    expect(result.error?.message).toMatch(/no account was left behind|nothing was created/);
-    expect(await stored(name)).toBeUndefined();
+    expect(result.status).toBe(200);
+    expect(result.out).toMatchObject({ created: true, encryption: { customerManagedKey: true } });
+    expect(result.out.serverNotes).toEqual([expect.stringMatching(/^Azure answered late .* a read afterwards shows the change was made\.$/)]);
+    expect(await stored(name)).toMatchObject({ provisioningState: 'Succeeded', encryption: { keySource: 'Microsoft.Keyvault' } });
+  });
+
+  it('defaults to a SKU UK West offers, and a refused SKU names the ones allowed in the chosen region', async () => {
+    const west = await call('storage_account_create', { resourceGroup: 'rg-ddr-dr-ukw', name: 'stddrwestdefault', location: 'ukwest', tags: TAGS });
+    expect(west.status).toBe(200);
+    expect(west.out).toMatchObject({ sku: 'Standard_LRS' });
+    const zoned = await call('storage_account_create', { resourceGroup: 'rg-ddr-dr-ukw', name: 'stddrwestzrs', location: 'ukwest', sku: 'Standard_ZRS', tags: TAGS });
+    expect(zoned.status).toBe(403);
+    expect(zoned.error).toMatchObject({ code: 'forbidden', rule: 'policy.storage-sku' });
+    expect(zoned.error?.message).toMatch(/Standard_ZRS is not allowed in ukwest .*allowed in ukwest: Standard_LRS, Standard_GRS/);
+    expect(await stored('stddrwestzrs')).toBeUndefined();
   });
 
   it('creates nothing when the department key cannot be read', async () => {
@@ -126,6 +138,39 @@ describe('data-plane writes', () => {
     expect(again.error).toMatchObject({ code: 'conflict' });
     const read = await call('storage_blob_read', { ...CMK_ACCOUNT, container: 'agent-notes', name: 'hello.txt' });
     expect(read.out.content).toBe('Hello, records.');
+  });
+
+  it('gives an account created at run time a blob data plane: container, upload, list and read back', async () => {
+    const fresh = { resourceGroup: 'rg-ddr-dr-ukw', account: 'stddrdataplane' };
+    const created = await call('storage_account_create', { resourceGroup: fresh.resourceGroup, name: fresh.account, location: 'ukwest', tags: TAGS });
+    expect(created.status).toBe(200);
+    expect(await call('storage_container_list', fresh)).toMatchObject({ status: 200, out: { containers: [] } });
+    expect((await call('storage_container_create', { ...fresh, container: 'notes' })).out).toMatchObject({ created: true });
+    expect((await call('storage_blob_upload', { ...fresh, container: 'notes', name: 'first.txt', content: 'Written to a new account.' })).out).toMatchObject({ size: 25 });
+    const listed = await call('storage_blob_list', { ...fresh, container: 'notes' });
+    expect((listed.out.blobs as { name: string }[]).map((blob) => blob.name)).toEqual(['first.txt']);
+    expect((await call('storage_blob_read', { ...fresh, container: 'notes', name: 'first.txt' })).out.content).toBe('Written to a new account.');
+    // Another new account does not see the first one's data.
+    const other = { resourceGroup: 'rg-ddr-dr-ukw', account: 'stddrdataplane2' };
+    expect((await call('storage_account_create', { resourceGroup: other.resourceGroup, name: other.account, location: 'ukwest', tags: TAGS })).status).toBe(200);
+    expect((await call('storage_container_list', other)).out).toMatchObject({ containers: [] });
+  });
+});
+
+describe('not_found names the missing resource', () => {
+  // The seeded estate, where the planned group does not exist yet (an earlier test creates it).
+  beforeAll(async () => stack.admin.reset());
+  it.each([
+    ['storage_container_create', { resourceGroup: 'rg-ddr-dr-ukw', account: 'stddrnosuch', container: 'notes' }, "Storage account 'stddrnosuch' does not exist in resource group 'rg-ddr-dr-ukw'."],
+    ['storage_blob_upload', { ...CMK_ACCOUNT, container: 'no-such-container', name: 'a.txt', content: 'x' }, "Container 'no-such-container' of storage account 'stddrrecordsprod' does not exist."],
+    ['storage_blob_read', { ...CMK_ACCOUNT, container: 'case-files', name: 'no/such/blob.txt' }, "Blob 'no/such/blob.txt' does not exist in container 'case-files' of storage account 'stddrrecordsprod'."],
+    ['storage_account_get', { resourceGroup: 'rg-ddr-dr-ukw', name: 'stddrnosuch' }, "Storage account 'stddrnosuch' does not exist in resource group 'rg-ddr-dr-ukw'."],
+    ['group_get', { name: 'rg-ddr-newservice-ukw' }, "Resource group 'rg-ddr-newservice-ukw' does not exist."],
+    ['keyvault_key_rotate', { name: 'cmk-no-such-key' }, "Key 'cmk-no-such-key' does not exist in the department Key Vault."],
+  ])('%s', async (tool, args, message) => {
+    const result = await call(tool, args);
+    expect(result.status).toBe(404);
+    expect(result.error).toMatchObject({ code: 'not_found', message });
   });
 });
 

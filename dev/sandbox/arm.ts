@@ -327,7 +327,10 @@ function normaliseEncryption(ctx: TwinContext, encryption: Record<string, unknow
 
 function renderAccount(ctx: TwinContext, r: ArmResource): Record<string, unknown> {
   const { blobUrl, tableUrl } = ctx.state.endpoints;
-  return renderFull({ ...r, properties: { ...r.properties, primaryEndpoints: { blob: `${blobUrl}/${r.name}/`, table: `${tableUrl}/${r.name}/` } } });
+  // Seeded accounts are Azurite accounts of their own name; accounts created later are served by a spare one.
+  const { dataPlaneAccount, ...resource } = r;
+  const served = dataPlaneAccount ?? r.name;
+  return renderFull({ ...resource, properties: { ...r.properties, primaryEndpoints: { blob: `${blobUrl}/${served}/`, table: `${tableUrl}/${served}/` } } });
 }
 
 function accountNameInvalid(name: string): HttpError {
@@ -361,6 +364,7 @@ async function putAccount(ctx: TwinContext, call: Call, groupName: string, name:
   const now = new Date().toISOString();
   const services = { blob: { enabled: true, keyType: 'Account', lastEnabledTime: now }, file: { enabled: true, keyType: 'Account', lastEnabledTime: now } };
   const encryption = normaliseEncryption(ctx, deepMerge({ services, keySource: 'Microsoft.Storage' }, isPlainObject(props['encryption']) ? props['encryption'] : {}));
+  const dataPlaneAccount = ctx.state.claimDataPlane();
   const account: ArmResource = {
     id: `${groupId(ctx, group.name)}/providers/${STORAGE_TYPE}/${name}`,
     name,
@@ -371,6 +375,7 @@ async function putAccount(ctx: TwinContext, call: Call, groupName: string, name:
     kind: body['kind'],
     sku: { ...sku, tier: sku.name.startsWith('Premium') ? 'Premium' : 'Standard' },
     ...(isPlainObject(body['identity']) && { identity: body['identity'] }),
+    ...(dataPlaneAccount !== undefined && { dataPlaneAccount }),
     properties: {
       minimumTlsVersion: 'TLS1_2',
       supportsHttpsTrafficOnly: true,
@@ -386,8 +391,8 @@ async function putAccount(ctx: TwinContext, call: Call, groupName: string, name:
       statusOfPrimary: 'available',
     },
   };
-  // The account exists, 'Creating', from the moment the PUT is accepted, and only a poll that reaches the twin
-  // completes it: a poll that fails or hangs leaves it 'Creating', for the caller to clean up, as a stuck LRO would.
+  // The account exists, 'Creating', from the moment the PUT is accepted, and Azure finishes it whether or not
+  // anyone polls: a poll that fails or hangs loses only the answer, which the caller settles by reading it back.
   ctx.state.putResource(account);
   recordActivity(ctx, call, `${STORAGE_TYPE}/write`, 'Create/Update Storage Account', account.id, account.resourceGroup);
   const id = `sacreate-${randomUUID()}`;
@@ -401,7 +406,6 @@ async function putAccount(ctx: TwinContext, call: Call, groupName: string, name:
       const current = ctx.state.resource(STORAGE_TYPE, group.name, name);
       return current ? renderAccount(ctx, current) : undefined;
     },
-    { completeOnPollOnly: true },
   );
   acceptLro(call, storageOperationUrl(ctx, call, location, id));
 }

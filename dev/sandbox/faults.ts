@@ -11,7 +11,7 @@
  *     "method": "GET",                                    (optional, case-insensitive)
  *     "path": "resourcegroups" | "/regex/",               (optional; case-insensitive substring of the
  *                                                          path without query, or a regex between slashes)
- *     "kind": "429" | "500" | "403" | "reset" | "hang",
+ *     "kind": "429" | "500" | "403" | "reset" | "hang" | "hang-after" | "reset-after",
  *     "count": 1,                                         (how many requests it hits; 0 = until cleared)
  *     "retryAfterSeconds": 1 }                            (429 only)
  *
@@ -22,6 +22,9 @@
  *   reset the socket is destroyed without an answer.
  *   hang  the request is accepted and never answered (its socket closes only when the twin stops),
  *         so callers must time out or abort.
+ *   hang-after   the twin carries the request out (the change lands), then never answers: a write whose answer is
+ *                lost, as when Azure finishes after the caller's deadline.
+ *   reset-after  the twin carries the request out, then destroys the socket instead of answering.
  *
  * Long-running operations: the 202's Location header is the URL the SDK polls, so a fault on the polls alone
  * matches its path (the query, e.g. ?monitor=true&api-version=..., is not part of the matched path):
@@ -29,8 +32,8 @@
  *        /subscriptions/{sub}/providers/Microsoft.Storage/locations/{location}/asyncoperations/sacreate-{uuid}
  *        → { "service": "arm", "method": "GET", "path": "/asyncoperations/", "kind": "hang" }
  *        The account exists with provisioningState "Creating" (and the requested encryption) from the 202 on, and
- *        becomes "Succeeded" only when a poll reaches the twin at least 0.8 s after the PUT; a 500/reset/hang on
- *        every poll leaves it "Creating" (until a restart, which settles it as "Succeeded"). DELETE works on it.
+ *        becomes "Succeeded" 0.8 s after the PUT whether or not it is polled, as Azure finishes it server-side: a
+ *        500/reset/hang on every poll loses only the answer. DELETE works on it.
  *   resource group delete
  *        /subscriptions/{sub}/operationresults/rgdelete-{uuid}    → "path": "/operationresults/"
  *        (finishes on its own after 0.8 s, polled or not)
@@ -55,7 +58,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export type Service = 'arm' | 'vault' | 'identity' | 'issuer' | 'monitor';
-export type FaultKind = '429' | '500' | '403' | 'reset' | 'hang';
+export type FaultKind = '429' | '500' | '403' | 'reset' | 'hang' | 'hang-after' | 'reset-after';
 
 export interface FaultSpec {
   service?: Service | 'any';
@@ -70,7 +73,10 @@ export interface Fault extends FaultSpec {
   id: string;
 }
 
-const KINDS: readonly FaultKind[] = ['429', '500', '403', 'reset', 'hang'];
+const KINDS: readonly FaultKind[] = ['429', '500', '403', 'reset', 'hang', 'hang-after', 'reset-after'];
+
+/** Kinds that let the request reach its route first and only lose the answer. */
+export const isAfterFault = (kind: FaultKind): kind is 'hang-after' | 'reset-after' => kind === 'hang-after' || kind === 'reset-after';
 const SERVICES: readonly string[] = ['arm', 'vault', 'identity', 'issuer', 'monitor', 'any'];
 
 /** Validates untrusted input (env or HTTP body) into a FaultSpec; throws with a message naming the bad field. */
@@ -162,6 +168,10 @@ export class FaultStore {
  */
 export function applyFault(fault: Fault, req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, service?: Service): number {
   switch (fault.kind) {
+    case 'hang-after':
+    case 'reset-after':
+      loseAnswer(fault.kind, req, res);
+      return 0;
     case '429': {
       const after = fault.retryAfterSeconds ?? 1;
       const kind = req.method === 'GET' || req.method === 'HEAD' ? 'reads' : 'writes';
@@ -195,4 +205,19 @@ export function applyFault(fault: Fault, req: IncomingMessage, res: ServerRespon
       req.resume();
       return 0;
   }
+}
+
+/**
+ * Lets the route run but swallows its answer: nothing is written to the socket, and when the route finishes the
+ * socket is destroyed ('reset-after') or left open ('hang-after').
+ */
+function loseAnswer(kind: 'hang-after' | 'reset-after', req: IncomingMessage, res: ServerResponse): void {
+  const swallow = res as unknown as Record<string, unknown>;
+  swallow['writeHead'] = () => res;
+  swallow['setHeader'] = () => res;
+  swallow['write'] = () => true;
+  swallow['end'] = () => {
+    if (kind === 'reset-after') req.socket.destroy();
+    return res;
+  };
 }

@@ -17,6 +17,7 @@ import {
   IDENTITY_CLIENT_ID,
   IDENTITY_PRINCIPAL_ID,
   SEEDED_ACCOUNTS,
+  SPARE_DATA_PLANE_ACCOUNTS,
   SEED_BLOBS,
   SEED_CONTAINERS,
   SUBSCRIPTION_ID,
@@ -115,7 +116,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     tls,
     ...(opts.blobPort !== undefined && { blobPort: opts.blobPort }),
     ...(opts.tablePort !== undefined && { tablePort: opts.tablePort }),
-    accounts: SEEDED_ACCOUNTS.map((name) => ({ name, key: accountKey(name) })),
+    accounts: [...SEEDED_ACCOUNTS, ...SPARE_DATA_PLANE_ACCOUNTS].map((name) => ({ name, key: accountKey(name) })),
     blobs: SEED_BLOBS,
     containers: SEED_CONTAINERS,
   });

@@ -22,6 +22,8 @@ export interface ArmResource {
   properties: Record<string, unknown>;
   /** VMs only: the `PowerState/...` code shown in the instance view. */
   powerState?: string;
+  /** Storage accounts created at run time: the spare Azurite account that serves their blobs and tables. */
+  dataPlaneAccount?: string;
 }
 
 export interface KeyVersion {
@@ -109,4 +111,6 @@ export interface StateData {
   vaults: Record<string, VaultData>;
   /** Activity-log events in wire shape, oldest first. */
   activityLog: Record<string, unknown>[];
+  /** Spare Azurite accounts ever handed out (kept across resets, since Azurite keeps their data). */
+  usedDataPlanes?: string[];
 }

@@ -1,5 +1,5 @@
-// Long-running operations: each finishes LRO_MS after it starts, either by timer or when polled
-// (or, with completeOnPollOnly, only when a poll reaches the twin after that).
+// Long-running operations: each finishes LRO_MS after it starts, either by timer or when polled, whichever
+// comes first (as Azure finishes them server-side whether or not anyone polls).
 
 /** Shorter than the 1 s Retry-After we send, so the SDK's first poll normally sees the result. */
 const LRO_MS = 800;
@@ -13,20 +13,13 @@ interface Operation {
   timer: NodeJS.Timeout | undefined;
 }
 
-export interface OperationOptions {
-  /** No timer: the operation stays in flight until a poll arrives after LRO_MS, so a failed or hung poll leaves it unfinished. */
-  completeOnPollOnly?: boolean;
-}
-
 export class Operations {
   private ops = new Map<string, Operation>();
 
-  start(id: string, finish: () => void, result: () => unknown = () => undefined, opts: OperationOptions = {}): void {
+  start(id: string, finish: () => void, result: () => unknown = () => undefined): void {
     const op: Operation = { doneAt: Date.now() + LRO_MS, finished: false, finish, result, timer: undefined };
-    if (!opts.completeOnPollOnly) {
-      op.timer = setTimeout(() => this.complete(op), LRO_MS);
-      op.timer.unref();
-    }
+    op.timer = setTimeout(() => this.complete(op), LRO_MS);
+    op.timer.unref();
     this.ops.set(id, op);
   }
 

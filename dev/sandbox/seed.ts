@@ -302,6 +302,12 @@ const ACCOUNT_SPECS: AccountSpec[] = [
 
 export const SEEDED_ACCOUNTS: readonly string[] = ACCOUNT_SPECS.map((a) => a.name);
 
+/**
+ * Azurite serves only the accounts named when it starts (AZURITE_ACCOUNTS), so it also starts with these spare
+ * accounts; each storage account created at run time is given one as its blob and table endpoint.
+ */
+export const SPARE_DATA_PLANE_ACCOUNTS: readonly string[] = Array.from({ length: 64 }, (_, i) => `sbxdataplane${String(i).padStart(2, '0')}`);
+
 function storageAccount(spec: AccountSpec, keys: Record<string, VaultKey>, ep: Endpoints, now: number): ArmResource {
   const group = groupOf(spec.group);
   const created = new Date(now - spec.ageDays * DAY).toISOString();

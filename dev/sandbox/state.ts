@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BulkAccounts } from './bulk-accounts.js';
 import type { ArmResource, Endpoints, ResourceGroup, StateData, VaultData } from './model.js';
 import { type Sliceable, concat } from './paging.js';
-import { AUDIT_KEY_SECRET_NAME, VAULT_NAME, buildSeed, bulkStorageAccounts, seedAuditKeySecret } from './seed.js';
+import { AUDIT_KEY_SECRET_NAME, SPARE_DATA_PLANE_ACCOUNTS, VAULT_NAME, buildSeed, bulkStorageAccounts, seedAuditKeySecret } from './seed.js';
 
 const STORAGE_TYPE = 'Microsoft.Storage/storageAccounts';
 
@@ -83,9 +83,10 @@ export class TwinState {
 
   async reset(): Promise<void> {
     // The estate goes back to its seed; the app's audit key does not (like the audit container in Azurite): records
-    // already sealed with it must still verify after a reset.
+    // already sealed with it must still verify after a reset. Spare data planes already handed out stay handed out.
     const auditKey = this.data.vaults[VAULT_NAME]?.secrets?.[AUDIT_KEY_SECRET_NAME];
-    this.data = await buildSeed(this.data.endpoints);
+    const usedDataPlanes = this.data.usedDataPlanes;
+    this.data = { ...(await buildSeed(this.data.endpoints)), ...(usedDataPlanes ? { usedDataPlanes } : {}) };
     const vault = this.data.vaults[VAULT_NAME];
     if (auditKey && vault) vault.secrets = { ...vault.secrets, [AUDIT_KEY_SECRET_NAME]: auditKey };
     this.regenerateBulk();
@@ -162,6 +163,18 @@ export class TwinState {
     if (this.bulk.remove(id)) return;
     this.data.resources = this.data.resources.filter((r) => !same(r.id, id));
     this.save();
+  }
+
+  /**
+   * A spare Azurite account for a storage account created now: one never handed out before (so it holds no earlier
+   * account's data) while any is left, then one no current account uses; undefined when all are in use.
+   */
+  claimDataPlane(): string | undefined {
+    const inUse = new Set(this.data.resources.map((r) => r.dataPlaneAccount).filter((name) => name !== undefined));
+    const used = new Set(this.data.usedDataPlanes ?? []);
+    const spare = SPARE_DATA_PLANE_ACCOUNTS.find((name) => !used.has(name)) ?? SPARE_DATA_PLANE_ACCOUNTS.find((name) => !inUse.has(name));
+    if (spare && !used.has(spare)) this.data.usedDataPlanes = [...used, spare];
+    return spare;
   }
 
   // ---- Key Vault data plane (callers mutate the returned object, then call save())

@@ -9,7 +9,7 @@ import { ADMIN_PREFIX, handleAdmin } from './admin.js';
 import { createArmHandler } from './arm.js';
 import type { Call, TwinContext } from './context.js';
 import { DISCOVERY_PATH, handleDiscovery } from './discovery.js';
-import { FaultStore, applyFault, type FaultSpec, type Service } from './faults.js';
+import { FaultStore, applyFault, isAfterFault, type FaultSpec, type Service } from './faults.js';
 import { HttpError, parseUrl, sendError } from './http.js';
 import { handleIdentity } from './identity.js';
 import type { IssuerKeyStore } from './issuer-keys.js';
@@ -90,9 +90,9 @@ function serve(ctx: TwinContext, origin: string, route: (path: string) => { serv
     const fault = ctx.faults.take(target.service, method, url.pathname);
     if (fault) {
       record(applyFault(fault, req, res, call.headers, target.service));
-      return;
-    }
-    res.once('close', () => record(res.writableFinished ? res.statusCode : 0));
+      // An answer-losing fault still lets the route carry the request out.
+      if (!isAfterFault(fault.kind)) return;
+    } else res.once('close', () => record(res.writableFinished ? res.statusCode : 0));
     Promise.resolve()
       .then(() => target.dispatch(call))
       .catch(fail);

@@ -1,6 +1,7 @@
 import { ToolError } from '../pipeline/errors.js';
 import { IdentityUnavailableError } from './credential.js';
 import { LinearRegex } from '../text/linear-regex.js';
+import { describeTargets, missingResourceMessage, type CallTargets } from './missing-resource.js';
 
 interface RestErrorLike {
   name: string;
@@ -18,7 +19,7 @@ function isRestError(error: unknown): error is RestErrorLike {
  * Turns what the Azure SDK threw into an error the caller can act on. The SDK has already retried throttling and
  * transient failures by the time this runs. `deadline` tells a timeout from the caller going away.
  */
-export function toToolError(error: unknown, deadline: { timedOut: boolean; timeoutMs: number }): ToolError {
+export function toToolError(error: unknown, deadline: { timedOut: boolean; timeoutMs: number }, targets: CallTargets = {}): ToolError {
   if (error instanceof ToolError) return error;
   if (error instanceof IdentityUnavailableError) return new ToolError('identity_unavailable', error.message, {}, { cause: error });
   if (error instanceof Error && error.name === 'AbortError') {
@@ -33,7 +34,7 @@ export function toToolError(error: unknown, deadline: { timedOut: boolean; timeo
   const details: Record<string, string | number> = { azureStatus: status, ...(error.code ? { azureCode: error.code } : {}) };
   if (requestId) details.azureRequestId = requestId;
   const azureMessage = firstLine(error.message);
-  if (status === 404) return new ToolError('not_found', azureMessage || 'Azure says the resource does not exist.', details, { cause: error });
+  if (status === 404) return new ToolError('not_found', notFoundMessage(error.code, azureMessage, targets), details, { cause: error });
   if (status === 409) return new ToolError('conflict', azureMessage || 'Azure reports a conflict.', details, { cause: error });
   if (status === 429) {
     const retryAfter = Number(error.response?.headers?.get('retry-after'));
@@ -56,6 +57,15 @@ export function toToolError(error: unknown, deadline: { timedOut: boolean; timeo
 
 /** A URL, in any scheme (re2js: in V8 this pattern is quadratic on a run like `a.a.a.a…` without `://`). */
 const URL_IN_TEXT = new LinearRegex(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi);
+
+/** Names the missing resource: from Azure's code where it says which, else Azure's words plus the names the call used. */
+function notFoundMessage(azureCode: string | undefined, azureMessage: string, targets: CallTargets): string {
+  const known = missingResourceMessage(azureCode, targets);
+  if (known) return known;
+  const named = describeTargets(targets);
+  const base = azureMessage || 'Azure says the resource does not exist.';
+  return named ? `${base} (this call named ${named}: check each exists)` : base;
+}
 
 /**
  * Azure's own message, first line only, with any URL removed: a proxy in the path could name internal hosts. Azure

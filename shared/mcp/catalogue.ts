@@ -3,6 +3,7 @@ import type { Tool } from '@modelcontextprotocol/server';
 import { annotationsFor, type ToolDefinition } from '../tools/tool.js';
 import { GENERATED_CATALOGUE } from './catalogue.generated.js';
 import { toolDigest } from './manifest.js';
+import { publishedOutput } from '../shield/frame.js';
 
 /** Each listed tool carries its definition's digest, to check against the pinned manifest. */
 export const TOOL_DIGEST_META_KEY = 'sovereign-mcp/sha256';
@@ -13,7 +14,7 @@ export type CatalogueEntry = Tool & { inputSchema: Tool['inputSchema']; outputSc
 /**
  * The tool list with JSON Schemas converted once, at start (zod's own converter), so no request pays for schema
  * conversion. Input schemas describe what a caller may send (`io: 'input'`: defaulted fields are optional);
- * output schemas what the server returns.
+ * output schemas what the server returns (the tool's fields plus the framing fields every result may carry).
  */
 export function buildCatalogue(tools: readonly ToolDefinition[]): ReadonlyMap<string, CatalogueEntry> {
   return new Map(
@@ -23,7 +24,7 @@ export function buildCatalogue(tools: readonly ToolDefinition[]): ReadonlyMap<st
         title: tool.title,
         description: tool.description,
         inputSchema: z.toJSONSchema(tool.input, { io: 'input' }) as CatalogueEntry['inputSchema'],
-        outputSchema: z.toJSONSchema(tool.output, { io: 'output' }) as CatalogueEntry['outputSchema'],
+        outputSchema: z.toJSONSchema(publishedOutput(tool.output), { io: 'output' }) as CatalogueEntry['outputSchema'],
         annotations: annotationsFor(tool),
       };
       return [tool.name, { ...entry, _meta: { [TOOL_DIGEST_META_KEY]: toolDigest(entry) } }];
@@ -57,7 +58,7 @@ function describesTools(entries: readonly CatalogueEntry[], tools: readonly Tool
         entry.description === tool.description &&
         JSON.stringify(entry.annotations) === JSON.stringify(annotationsFor(tool)) &&
         sameKeys(entry.inputSchema, tool.input.shape) &&
-        sameKeys(entry.outputSchema, tool.output.shape) &&
+        sameKeys(entry.outputSchema, publishedOutput(tool.output).shape) &&
         typeof entry._meta?.[TOOL_DIGEST_META_KEY] === 'string'
       );
     })

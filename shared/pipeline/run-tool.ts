@@ -1,12 +1,14 @@
 import type { Caller } from '../auth/caller.js';
 import type { AzureClients } from '../azure/clients.js';
 import { toToolError } from '../azure/errors.js';
+import { targetsOf } from '../azure/missing-resource.js';
 import type { Settings } from '../config/settings.js';
 import type { ToolDefinition } from '../tools/tool.js';
 import { ToolError } from './errors.js';
 import type { PolicyDecision, PolicyEngine, PolicyTarget } from '../policy/engine.js';
 import type { RateLimits } from '../policy/rate-limits.js';
-import { shieldOutput, untrustedNotice, type ShieldReport } from '../shield/shield.js';
+import { callerText, shieldOutput, type ShieldReport } from '../shield/shield.js';
+import { frameResult } from '../shield/frame.js';
 import { passApprovalGate } from '../approvals/gate.js';
 import { currentAudit } from '../audit/scope.js';
 import { auditedBody } from '../audit/body.js';
@@ -90,6 +92,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     call: ToolCall,
     record: (decision: PolicyDecision) => void,
     noteApproval: (id: string, approver?: string) => void,
+    notes: string[],
   ): Promise<Record<string, unknown>> {
     const parsed = tool.input.safeParse(call.args ?? {});
     if (!parsed.success) {
@@ -113,6 +116,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       authorize: decide,
       signal,
       progress: call.progress ?? (() => {}),
+      note: (message: string) => void notes.push(message),
     };
     if (tool.risk !== 'read') {
       if (!deps.auditReady) {
@@ -152,7 +156,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       output = await tool.handler(parsed.data, context);
     } catch (error) {
-      const failure = toToolError(error, { timedOut: deadline.aborted, timeoutMs });
+      const failure = toToolError(error, { timedOut: deadline.aborted, timeoutMs }, targetsOf(tool.name, parsed.data));
       if (!approvalUsed) throw failure;
       // The approval was spent on this attempt (it runs its call at most once): "try again" needs a new one.
       throw new ToolError(
@@ -188,13 +192,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         // Role × tier first, so a caller without the role learns nothing about the tool's arguments.
         decision = deps.policy.decide(call.caller, tool);
         enforce(decision);
+        const notes: string[] = [];
         const structured = await execute(
           tool,
           call,
           (latest) => (decision = latest),
           (id, approver) => (approval = { approvalId: id, ...(approver ? { approverOid: approver } : {}) }),
+          notes,
         );
-        outcome = shielded(tool, structured);
+        outcome = shielded(tool, structured, call.args, notes);
       } catch (thrown) {
         const error = asToolError(thrown, call.correlationId, deps.logError);
         // A refusal by a rule past the role check (the approval gate, the storage SKU, the app's own state, Azure
@@ -213,22 +219,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 }
 
 /**
- * Untrusted text in a result is neutralised and flagged, and the result is framed: a notice first, the data
- * after it, and the findings in `_meta` for clients and the audit.
+ * Untrusted text in a result is neutralised and flagged, and the result is framed: the notice (only when a field
+ * holds text the caller did not write) and any notes lead both the text and the structured content, the findings
+ * go in `_meta` for clients and the audit, and the text is one short summary line plus the compact JSON.
  */
-function shielded(tool: ToolDefinition, structured: Record<string, unknown>): ToolOutcome {
-  const { value, report } = shieldOutput(tool.output, structured);
-  const data = value as Record<string, unknown>;
-  const json = { type: 'text' as const, text: JSON.stringify(data) };
-  if (report.untrustedFields === 0) return { result: { content: [json], structuredContent: data } };
-  return {
-    result: {
-      content: [{ type: 'text', text: untrustedNotice(report) }, json],
-      structuredContent: data,
-      _meta: { [SHIELD_META_KEY]: report },
-    },
-    shield: report,
-  };
+function shielded(tool: ToolDefinition, structured: Record<string, unknown>, args: unknown, notes: readonly string[]): ToolOutcome {
+  const { value, report } = shieldOutput(tool.output, structured, callerText(args));
+  const framed = frameResult(tool, value as Record<string, unknown>, report, notes);
+  if (report.untrustedFields === 0) return { result: framed };
+  return { result: { ...framed, _meta: { [SHIELD_META_KEY]: report } }, shield: report };
 }
 
 /** The request's audit record (written once by the HTTP edge) learns what the pipeline decided and did. */

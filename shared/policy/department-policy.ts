@@ -73,17 +73,55 @@ function schema(toolNames: readonly string[], exceptionTools: readonly string[])
           /** The department key (in KEY_VAULT_URL) new storage accounts are encrypted with. */
           cmkKey: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault key name'),
           infrastructureEncryption: z.boolean().default(true),
+          /**
+           * Redundancy SKUs new accounts may use, per region (the first is the default); a plain list applies to
+           * every allowed region. UK West has no availability zones, so zone-redundant SKUs are refused there.
+           */
           skus: z
-            .array(z.enum(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_GZRS', 'Standard_RAGRS', 'Standard_RAGZRS']))
-            .min(1)
-            .default(['Standard_ZRS', 'Standard_GZRS']),
+            .union([skuList, z.object({ uksouth: skuList.optional(), ukwest: skuList.optional() }).strict()])
+            .default(DEFAULT_SKUS),
         })
         .strict(),
       rateLimits: z
         .object({ default: window.strict(), tools: z.record(toolName, window.strict()).default({}) })
         .strict(),
     })
-    .strict();
+    .strict()
+    .transform((policy, context) => {
+      const skus = skusByRegion(policy.regions, policy.storage.skus, context);
+      return { ...policy, storage: { ...policy.storage, skus } };
+    });
+}
+
+const STORAGE_SKUS = ['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_GZRS', 'Standard_RAGRS', 'Standard_RAGZRS'] as const;
+export type StorageSku = (typeof STORAGE_SKUS)[number];
+const skuList = z.array(z.enum(STORAGE_SKUS)).min(1);
+/** Zone-redundant SKUs need availability zones, which UK South has and UK West does not. */
+const ZONE_REDUNDANT: readonly StorageSku[] = ['Standard_ZRS', 'Standard_GZRS', 'Standard_RAGZRS'];
+const REGIONS_WITHOUT_ZONES: readonly string[] = ['ukwest'];
+const DEFAULT_SKUS: Record<(typeof UK_REGIONS)[number], StorageSku[]> = { uksouth: ['Standard_ZRS', 'Standard_GZRS'], ukwest: ['Standard_LRS', 'Standard_GRS'] };
+
+/** Every allowed region gets its list, and no region gets a SKU Azure does not offer there. */
+function skusByRegion(
+  regions: readonly (typeof UK_REGIONS)[number][],
+  configured: StorageSku[] | Partial<Record<(typeof UK_REGIONS)[number], StorageSku[]>>,
+  context: z.RefinementCtx,
+): Partial<Record<(typeof UK_REGIONS)[number], StorageSku[]>> {
+  const byRegion: Partial<Record<(typeof UK_REGIONS)[number], StorageSku[]>> = {};
+  for (const region of regions) {
+    const list = Array.isArray(configured) ? configured : configured[region];
+    const path = Array.isArray(configured) ? ['storage', 'skus'] : ['storage', 'skus', region];
+    if (!list) {
+      context.addIssue({ code: 'custom', path: ['storage', 'skus'], message: `list the SKUs allowed in ${region} (every allowed region needs its list)` });
+      continue;
+    }
+    const unavailable = REGIONS_WITHOUT_ZONES.includes(region) ? list.filter((sku) => ZONE_REDUNDANT.includes(sku)) : [];
+    if (unavailable.length > 0) {
+      context.addIssue({ code: 'custom', path, message: `${unavailable.join(', ')} ${unavailable.length > 1 ? 'are' : 'is'} not offered in ${region}, which has no availability zones; use Standard_LRS or Standard_GRS there` });
+    }
+    byRegion[region] = list;
+  }
+  return byRegion;
 }
 
 export type DepartmentPolicy = z.output<ReturnType<typeof schema>> & { source: string };

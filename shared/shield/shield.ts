@@ -28,14 +28,37 @@ export interface ShieldReport {
 }
 
 /**
+ * Every string the caller sent in a call's arguments (values and keys, at any depth), so a result that only echoes
+ * them is not framed as someone else's text. Bounded by the request body cap.
+ */
+export function callerText(args: unknown): ReadonlySet<string> {
+  const found = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (typeof node === 'string') found.add(node);
+    else if (Array.isArray(node)) node.forEach(walk);
+    else if (node !== null && typeof node === 'object') {
+      for (const [key, item] of Object.entries(node)) {
+        found.add(key);
+        walk(item);
+      }
+    }
+  };
+  walk(args);
+  return found;
+}
+
+/**
  * Walks a tool's output with its schema: every string inside a part marked `untrusted` is neutralised (invisible
  * Unicode removed, hidden tag text revealed) and checked for instruction-like payloads. Returns the cleaned value
- * and what was found; the caller frames the result and passes the report to the audit.
+ * and what was found; the caller frames the result and passes the report to the audit. Strings in `callerWrote`
+ * (what the caller itself sent) are left as they are and not counted.
  */
-export function shieldOutput(schema: z.ZodType, value: unknown): { value: unknown; report: ShieldReport } {
+export function shieldOutput(schema: z.ZodType, value: unknown, callerWrote: ReadonlySet<string> = new Set()): { value: unknown; report: ShieldReport } {
   const report: ShieldReport = { untrustedFields: 0, flags: [], detections: [] };
 
   const inspect = (text: string, path: string): string => {
+    // The caller's own words echoed back (the blob name it asked for, the tags it set) are not someone else's text.
+    if (callerWrote.has(text)) return text;
     report.untrustedFields += 1;
     const { text: clean, findings } = neutraliseUnicode(text);
     const injections = findInjection([clean, ...findings.hiddenText].join('\n'));

@@ -24,6 +24,8 @@ export interface ToolContext {
   signal: AbortSignal;
   /** Reports progress of long work to clients that asked for it (MCP progress notifications); otherwise a no-op. */
   progress(message: string, done?: number, total?: number): void;
+  /** Tells the caller something about how the call went (e.g. Azure answered late); shown with the result. */
+  note(message: string): void;
 }
 
 export interface AzurePermissions {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createTableApprovalStore } from '../../shared/approvals/store.js';
 import { TOOL_ERROR_STATUS } from '../../shared/pipeline/errors.js';
 import { TOOLS } from '../../shared/tools/registry.js';
+import { READ_BACK_TIMEOUT_MS } from '../../shared/tools/confirmed-write.js';
 import type { FaultSpec } from '../../dev/sandbox/faults.js';
 import type { StateData } from '../../dev/sandbox/model.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
@@ -26,8 +27,11 @@ import { findLeak } from './helpers/raw-http.js';
 // A hang still has only the deadline to end it, so every bound below still proves the deadline works.
 const CALL_MS = 15_000;
 const LRO_MS = 20_000;
-/** Time beyond the tool's own deadline for the audit record to be queued and the answer to travel, on a busy machine. */
-const SLACK_MS = 10_000;
+/**
+ * Time beyond the tool's own deadline for reading the target back after a lost answer (its own deadline), the audit
+ * record to be stored and the answer to travel, on a busy machine.
+ */
+const SLACK_MS = 10_000 + READ_BACK_TIMEOUT_MS;
 const OPERATOR_OID = 'bbbbbbbb-0000-4000-8000-00000000f417';
 const APPROVER_OID = 'dddddddd-0000-4000-8000-00000000a991';
 
@@ -116,9 +120,10 @@ const CASES: readonly Case[] = [
     tool: 'storage_account_create',
     fault: { service: 'arm', method: 'PUT', path: '/storageaccounts/stddrwfcreate' },
     args: () => ({ resourceGroup: 'rg-ddr-dr-ukw', name: 'stddrwfcreate', location: 'ukwest', tags: TAGS }),
-    // The LRO deadline, then removing what Azure may have started: a read and a delete, each with the call deadline.
-    boundMs: LRO_MS + 2 * CALL_MS,
-    message: /nothing was created|no account was left behind/,
+    // The LRO deadline (reading the account back afterwards is in SLACK_MS).
+    boundMs: LRO_MS,
+    // Throttling is a refusal (nothing was done); a lost answer is settled by reading the account back.
+    message: /it was not created|throttling requests/,
     async verdict() {
       const stored = await account('stddrwfcreate');
       if (!stored) return 'untouched';

@@ -29,9 +29,8 @@ export const ROLE_FOR: Record<RiskTier, Partial<Record<ActionScope, string>>> = 
 };
 
 /**
- * The role for one action a tool declares. A delete always goes to the destructive tier (storage_account_create
- * declares storageAccounts/delete to remove an account whose creation failed half-way; that delete lives in the
- * Delete role, so a deployment without destructive tools holds no delete right at all).
+ * The role for one action a tool declares. A delete always goes to the destructive tier, so it lives in the Delete
+ * role and a deployment without destructive tools holds no delete right at all, whatever tier declares it.
  */
 export function roleFor(tier: RiskTier, action: string): string {
   const effective: RiskTier = isDelete(action) ? 'destructive' : tier;

@@ -519,8 +519,8 @@ describe('sandbox sign-in (OpenID Connect)', () => {
   });
 });
 
-describe('storage account creation left unfinished', () => {
-  it('leaves a Creating account with its encryption when the polls hang, and deletes it', async () => {
+describe('storage account creation whose polls fail', () => {
+  it('finishes the account server-side when every poll hangs, as Azure does: only the answer is lost', async () => {
     await admin.clearRequests();
     await admin.addFault({ service: 'arm', method: 'GET', path: '/asyncoperations/', kind: 'hang', count: 0 });
     try {
@@ -550,15 +550,30 @@ describe('storage account creation left unfinished', () => {
       expect(polls.length).toBeGreaterThan(0);
       expect(polls.every((r) => r.status === 0)).toBe(true);
       expect(polls[0]?.path).toMatch(new RegExp(`^/subscriptions/${sandbox.subscriptionId}/providers/Microsoft\\.Storage/locations/uksouth/asyncoperations/sacreate-`));
-      // Still Creating well after the operation would have finished had a poll got through.
-      await new Promise((r) => setTimeout(r, 1000));
-      const stuck = (await admin.storageAccounts()).find((a) => a.name === 'stddrstuck01');
-      expect(stuck).toMatchObject({ provisioningState: 'Creating', encryption: { keySource: 'Microsoft.Keyvault', keyvaultproperties: { keyname: 'cmk-records' } } });
-      expect((await client.storageAccounts.getProperties('rg-ddr-records-dev-uks', 'stddrstuck01')).provisioningState).toBe('Creating');
+      // No poll got through, yet the account is finished, with the encryption it was asked for.
+      const finished = (await admin.storageAccounts()).find((a) => a.name === 'stddrstuck01');
+      expect(finished).toMatchObject({ provisioningState: 'Succeeded', encryption: { keySource: 'Microsoft.Keyvault', keyvaultproperties: { keyname: 'cmk-records' } } });
       await client.storageAccounts.delete('rg-ddr-records-dev-uks', 'stddrstuck01');
       expect((await admin.storageAccounts()).map((a) => a.name)).not.toContain('stddrstuck01');
     } finally {
       await admin.clearFaults();
+    }
+  });
+
+  it('hang-after carries a write out and never answers; reset-after carries it out and drops the connection', async () => {
+    const client = storage();
+    for (const [kind, name] of [['hang-after', 'stddrlost01'], ['reset-after', 'stddrlost02']] as const) {
+      await admin.addFault({ service: 'arm', method: 'PUT', path: `/storageaccounts/${name}`, kind, count: 0 });
+      try {
+        const err = await rejection(
+          client.storageAccounts.beginCreateAndWait('rg-ddr-records-dev-uks', name, { location: 'uksouth', kind: 'StorageV2', sku: { name: 'Standard_LRS' } }, { abortSignal: AbortSignal.timeout(1500) }),
+        );
+        expect(err.name === 'AbortError' || err.name === 'RestError').toBe(true);
+        expect((await admin.storageAccounts()).map((a) => a.name)).toContain(name);
+      } finally {
+        await admin.clearFaults();
+      }
+      await client.storageAccounts.delete('rg-ddr-records-dev-uks', name);
     }
   });
 

@@ -5,6 +5,7 @@ import { tagsOf, tagsOutput } from '../common.js';
 import { canonicalRegion } from '../../policy/regions.js';
 import { ToolError } from '../../pipeline/errors.js';
 import { ifExists } from '../../azure/errors.js';
+import { confirmedWrite, readOrAbsent } from '../confirmed-write.js';
 
 export default defineTool({
   name: 'group_create',
@@ -30,7 +31,8 @@ export default defineTool({
     created: z.boolean().describe('false when the group already existed and only its tags were set'),
   }),
   target: ({ name, location, tags }) => ({ group: name, region: location, newTags: tags }),
-  async handler({ name, location, tags }, { azure, settings, authorize, signal }) {
+  async handler({ name, location, tags }, context) {
+    const { azure, settings, authorize, signal } = context;
     const groups = (await azure.resources()).resourceGroups;
     // The policy already allowed the region, so the canonical name is one of the allowed ones; Azure gets that.
     const region = canonicalRegion(location);
@@ -42,7 +44,16 @@ export default defineTool({
         throw new ToolError('conflict', `Resource group '${name}' already exists in ${existing.location}; a group cannot move region.`);
       }
     }
-    const group = await groups.createOrUpdate(name, { location: region, tags }, { abortSignal: signal });
+    const sameTags = (found: Record<string, string> | undefined) => JSON.stringify(Object.entries(found ?? {}).sort()) === JSON.stringify(Object.entries(tags).sort());
+    const group = await confirmedWrite(context, {
+      what: `${existing ? 'setting the tags of' : 'creating'} resource group '${name}'`,
+      check: `group_get with name '${name}'`,
+      write: (abortSignal) => groups.createOrUpdate(name, { location: region, tags }, { abortSignal }),
+      readBack: (abortSignal) =>
+        readOrAbsent(groups.get(name, { abortSignal }), `no resource group '${name}': it was not created`, (found) =>
+          sameTags(found.tags) ? { state: 'done', value: found } : { state: existing ? 'absent' : 'partial', detail: `resource group '${name}' exists without the tags this call set` },
+        ),
+    });
     return {
       id: group.id ?? groupId(settings.subscriptionId, name),
       name: group.name ?? name,

@@ -5,6 +5,7 @@ import { ToolError } from '../../pipeline/errors.js';
 import { keyName } from './key-names.js';
 import { ifExists } from '../../azure/errors.js';
 import { authorizeKeyChange, keyTarget } from './key-protection.js';
+import { confirmedWrite, followOnSignal, readOrAbsent } from '../confirmed-write.js';
 
 export default defineTool({
   name: 'keyvault_key_create',
@@ -14,7 +15,13 @@ export default defineTool({
   risk: 'write',
   azurePermissions: {
     actions: ['Microsoft.KeyVault/vaults/read'],
-    dataActions: ['Microsoft.KeyVault/vaults/keys/read', 'Microsoft.KeyVault/vaults/keys/create/action', 'Microsoft.KeyVault/vaults/keyrotationpolicies/write'],
+    dataActions: [
+      'Microsoft.KeyVault/vaults/keys/read',
+      'Microsoft.KeyVault/vaults/keys/create/action',
+      'Microsoft.KeyVault/vaults/keyrotationpolicies/write',
+      // Reading the policy back when the answer to setting it is lost.
+      'Microsoft.KeyVault/vaults/keyrotationpolicies/read',
+    ],
   },
   input: z.strictObject({
     name: keyName,
@@ -45,27 +52,34 @@ export default defineTool({
     await authorizeKeyChange(context, name, existing?.properties.tags);
     if (existing) throw new ToolError('conflict', `Key '${name}' already exists; use keyvault_key_rotate to make a new version.`);
 
-    const key = await keys.createRsaKey(name, {
-      keySize,
-      hsm,
-      keyOps: ['wrapKey', 'unwrapKey'],
-      expiresOn: new Date(Date.now() + expiresInDays * 86_400_000),
-      tags,
-      abortSignal: signal,
+    const check = `keyvault_key_get with name '${name}'`;
+    const key = await confirmedWrite(context, {
+      what: `creating key '${name}'`,
+      check,
+      write: (abortSignal) =>
+        keys.createRsaKey(name, { keySize, hsm, keyOps: ['wrapKey', 'unwrapKey'], expiresOn: new Date(Date.now() + expiresInDays * 86_400_000), tags, abortSignal }),
+      // The name was free before the write, so a key of that name now is the one this call made.
+      readBack: (abortSignal) => readOrAbsent(keys.getKey(name, { abortSignal }), `no key '${name}' in the vault: it was not created`, (value) => ({ state: 'done', value })),
     });
     const policy = { rotateAfter: `P${rotateAfterDays}D`, expiresIn: `P${expiresInDays}D`, notifyBeforeExpiry: 'P30D' };
+    const rotation = {
+      expiresIn: policy.expiresIn,
+      lifetimeActions: [
+        { action: 'Rotate' as const, timeAfterCreate: policy.rotateAfter },
+        { action: 'Notify' as const, timeBeforeExpiry: policy.notifyBeforeExpiry },
+      ],
+    };
     try {
-      await keys.updateKeyRotationPolicy(
-        name,
-        {
-          expiresIn: policy.expiresIn,
-          lifetimeActions: [
-            { action: 'Rotate', timeAfterCreate: policy.rotateAfter },
-            { action: 'Notify', timeBeforeExpiry: policy.notifyBeforeExpiry },
-          ],
+      await confirmedWrite(context, {
+        what: `setting the rotation policy of key '${name}'`,
+        check,
+        write: () => keys.updateKeyRotationPolicy(name, rotation, { abortSignal: followOnSignal(context) }),
+        readBack: async (abortSignal) => {
+          const current = await keys.getKeyRotationPolicy(name, { abortSignal });
+          const rotates = current.lifetimeActions?.some((action) => action.action === 'Rotate' && action.timeAfterCreate === policy.rotateAfter);
+          return rotates ? { state: 'done', value: current } : { state: 'absent', detail: `key '${name}' has no rotation policy yet` };
         },
-        { abortSignal: signal },
-      );
+      });
     } catch (error) {
       // A CMK key without rotation must not be used: disable it until the policy can be set.
       await keys.updateKeyProperties(name, key.properties.version ?? '', { enabled: false, abortSignal: AbortSignal.timeout(10_000) }).catch(() => {});

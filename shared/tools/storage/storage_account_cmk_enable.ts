@@ -5,6 +5,8 @@ import { encryptionOf, encryptionOutput } from './encryption.js';
 import { requireIdentityResourceId, requireUsableCmkKey } from './cmk-key.js';
 import { keyName } from '../keyvault/key-names.js';
 import { storageAccountId } from './storage-ids.js';
+import type { StorageAccount, StorageAccountUpdateParameters } from '@azure/arm-storage';
+import { confirmedWrite } from '../confirmed-write.js';
 
 export default defineTool({
   name: 'storage_account_cmk_enable',
@@ -37,22 +39,31 @@ export default defineTool({
 
     const identity = requireIdentityResourceId(context);
     const key = await requireUsableCmkKey(context, wanted);
-    // Keep any identities the account already has; add ours.
-    const identities = { ...(account.identity?.userAssignedIdentities ?? {}), [identity]: {} };
-    const updated = await storage.update(
-      resourceGroup,
-      name,
-      {
-        identity: { type: account.identity?.type?.includes('SystemAssigned') ? 'SystemAssigned,UserAssigned' : 'UserAssigned', userAssignedIdentities: identities },
-        encryption: {
-          keySource: 'Microsoft.Keyvault',
-          keyVaultProperties: { keyName: key.keyName, keyVaultUri: key.vaultUri },
-          encryptionIdentity: { encryptionUserAssignedIdentity: identity },
-          services: { blob: { enabled: true, keyType: 'Account' }, file: { enabled: true, keyType: 'Account' } },
-        },
+    const update = cmkUpdate(account, identity, key);
+    const updated = await confirmedWrite(context, {
+      what: `moving storage account '${name}' to key '${key.keyName}'`,
+      check: `storage_account_get with resourceGroup '${resourceGroup}' and name '${name}'`,
+      write: (abortSignal) => storage.update(resourceGroup, name, update, { abortSignal }),
+      readBack: async (abortSignal) => {
+        const found = await storage.getProperties(resourceGroup, name, { abortSignal });
+        const after = encryptionOf(found);
+        return after.customerManagedKey && after.keyName === key.keyName ? { state: 'done', value: found } : { state: 'absent', detail: `'${name}' is still encrypted as before: it was not changed` };
       },
-      { abortSignal: context.signal },
-    );
+    });
     return { name, before, after: encryptionOf(updated), changed: true };
   },
 });
+
+function cmkUpdate(account: StorageAccount, identity: string, key: { keyName: string; vaultUri: string }): StorageAccountUpdateParameters {
+  // Keep any identities the account already has; add ours.
+  const identities = { ...(account.identity?.userAssignedIdentities ?? {}), [identity]: {} };
+  return {
+    identity: { type: account.identity?.type?.includes('SystemAssigned') ? 'SystemAssigned,UserAssigned' : 'UserAssigned', userAssignedIdentities: identities },
+    encryption: {
+      keySource: 'Microsoft.Keyvault',
+      keyVaultProperties: { keyName: key.keyName, keyVaultUri: key.vaultUri },
+      encryptionIdentity: { encryptionUserAssignedIdentity: identity },
+      services: { blob: { enabled: true, keyType: 'Account' }, file: { enabled: true, keyType: 'Account' } },
+    },
+  };
+}

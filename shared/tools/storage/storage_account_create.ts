@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool, type ToolContext } from '../tool.js';
+import { defineTool } from '../tool.js';
 import { resourceGroupName, storageAccountName } from '../names.js';
 import { canonicalRegion } from '../../policy/regions.js';
 import { ToolError } from '../../pipeline/errors.js';
@@ -8,6 +8,8 @@ import { accountDetails, accountDetailsOutput } from './account-details.js';
 import { requireIdentityResourceId, requireUsableCmkKey } from './cmk-key.js';
 import { ifExists } from '../../azure/errors.js';
 import { storageAccountId } from './storage-ids.js';
+import { confirmedWrite, readOrAbsent } from '../confirmed-write.js';
+import type { StorageAccount, StorageAccountCreateParameters } from '@azure/arm-storage';
 
 export default defineTool({
   name: 'storage_account_create',
@@ -20,7 +22,6 @@ export default defineTool({
     actions: [
       'Microsoft.Storage/storageAccounts/read',
       'Microsoft.Storage/storageAccounts/write',
-      'Microsoft.Storage/storageAccounts/delete',
       'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action',
     ],
     dataActions: ['Microsoft.KeyVault/vaults/keys/read'],
@@ -32,7 +33,7 @@ export default defineTool({
     sku: z
       .enum(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_GZRS', 'Standard_RAGRS', 'Standard_RAGZRS'])
       .optional()
-      .describe('Redundancy; must be one the department policy allows (default its first)'),
+      .describe('Redundancy; must be one the department policy allows in the chosen region (default: its first for that region; UK West offers no zone-redundant SKU)'),
     tags: z.record(z.string().min(1).max(512), z.string().max(256)).describe('Tags; the department policy says which are required'),
   }),
   output: accountDetailsOutput.extend({ created: z.boolean() }),
@@ -45,11 +46,16 @@ export default defineTool({
   async handler({ resourceGroup, name, location, sku, tags }, context) {
     const { azure, department, signal } = context;
     const storage = (await azure.storage()).storageAccounts;
-    const chosenSku = sku ?? department.storage.skus[0]!;
-    if (!department.storage.skus.includes(chosenSku)) {
-      throw new ToolError('forbidden', `SKU ${chosenSku} is not allowed by the department policy (allowed: ${department.storage.skus.join(', ')}).`, {
-        rule: 'policy.storage-sku',
-      });
+    // The policy already allowed the region, so it is one of the policy's regions and has its SKU list.
+    const region = canonicalRegion(location) as keyof typeof department.storage.skus;
+    const allowed = department.storage.skus[region] ?? [];
+    const chosenSku = sku ?? allowed[0];
+    if (!chosenSku || !allowed.includes(chosenSku)) {
+      throw new ToolError(
+        'forbidden',
+        `SKU ${chosenSku ?? '(none)'} is not allowed in ${region} by the department policy (allowed in ${region}: ${allowed.join(', ') || 'none'}); leave sku out for ${allowed[0] ?? 'the default'}.`,
+        { rule: 'policy.storage-sku' },
+      );
     }
     const identity = requireIdentityResourceId(context);
     const key = await requireUsableCmkKey(context, department.storage.cmkKey);
@@ -64,79 +70,52 @@ export default defineTool({
     }
 
     context.progress(`Creating storage account ${name} with customer-managed key ${key.keyName}`);
-    try {
-      const poller = storage.create(
-        resourceGroup,
-        name,
-        {
-          location: canonicalRegion(location),
-          kind: 'StorageV2',
-          sku: { name: chosenSku },
-          tags,
-          identity: { type: 'UserAssigned', userAssignedIdentities: { [identity]: {} } },
-          enableHttpsTrafficOnly: true,
-          minimumTlsVersion: 'TLS1_2',
-          allowBlobPublicAccess: false,
-          allowSharedKeyAccess: false,
-          encryption: {
-            keySource: 'Microsoft.Keyvault',
-            requireInfrastructureEncryption: department.storage.infrastructureEncryption,
-            keyVaultProperties: { keyName: key.keyName, keyVaultUri: key.vaultUri },
-            encryptionIdentity: { encryptionUserAssignedIdentity: identity },
-            services: { blob: { enabled: true, keyType: 'Account' }, file: { enabled: true, keyType: 'Account' }, table: { enabled: true, keyType: 'Account' }, queue: { enabled: true, keyType: 'Account' } },
-          },
-        },
-        { abortSignal: signal, updateIntervalInMs: 1000 },
-      );
-      await poller;
-    } catch (error) {
-      // Azure refused the request outright (name taken, invalid value): nothing was created.
-      const status = (error as { statusCode?: number }).statusCode;
-      if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) throw error;
-      // Otherwise the outcome is unknown (server error, reset, timeout): whatever Azure may have started is removed,
-      // so no half-made account is left behind.
-      throw await withCleanup(context, resourceGroup, name, tags, error);
-    }
-    context.progress(`Checking the encryption of ${name}`);
-    const created = await storage.getProperties(resourceGroup, name, { abortSignal: signal });
+    const parameters: StorageAccountCreateParameters = {
+      location: region,
+      kind: 'StorageV2',
+      sku: { name: chosenSku },
+      tags,
+      identity: { type: 'UserAssigned', userAssignedIdentities: { [identity]: {} } },
+      enableHttpsTrafficOnly: true,
+      minimumTlsVersion: 'TLS1_2',
+      allowBlobPublicAccess: false,
+      allowSharedKeyAccess: false,
+      encryption: {
+        keySource: 'Microsoft.Keyvault',
+        requireInfrastructureEncryption: department.storage.infrastructureEncryption,
+        keyVaultProperties: { keyName: key.keyName, keyVaultUri: key.vaultUri },
+        encryptionIdentity: { encryptionUserAssignedIdentity: identity },
+        services: { blob: { enabled: true, keyType: 'Account' }, file: { enabled: true, keyType: 'Account' }, table: { enabled: true, keyType: 'Account' }, queue: { enabled: true, keyType: 'Account' } },
+      },
+    };
+    // Nothing is deleted after a failure (the app holds no delete right without approvals): an answer lost on the
+    // way — a server error, a dropped connection, the deadline — is settled by reading the account back.
+    const created = await confirmedWrite(context, {
+      what: `creating storage account '${name}'`,
+      check: `storage_account_get with resourceGroup '${resourceGroup}' and name '${name}'`,
+      write: async (abortSignal) => {
+        await storage.create(resourceGroup, name, parameters, { abortSignal, updateIntervalInMs: 1000 });
+        context.progress(`Checking the encryption of ${name}`);
+        return storage.getProperties(resourceGroup, name, { abortSignal });
+      },
+      readBack: (abortSignal) =>
+        readOrAbsent(storage.getProperties(resourceGroup, name, { abortSignal }), `no storage account '${name}' in '${resourceGroup}': it was not created`, (found) => {
+          if (found.provisioningState === 'Succeeded') return { state: 'done', value: found };
+          return { state: 'partial', detail: `Azure holds '${name}' in state '${found.provisioningState ?? 'unknown'}' and may still finish it` };
+        }),
+    });
     if (!encryptionOf(created).customerManagedKey) {
-      // Never expected; but an account without CMK must not stay.
-      throw await withCleanup(context, resourceGroup, name, tags, new ToolError('azure_error', `Azure created '${name}' without the customer-managed key.`));
+      // Never expected (Azure Policy denies it in the managed groups), and data tools refuse such an account.
+      throw new ToolError(
+        'azure_error',
+        `Azure created '${name}' without the customer-managed key. Data tools refuse it; move it with storage_account_cmk_enable, or delete it with storage_account_delete (which needs a person's approval).`,
+      );
     }
     return describe(created, resourceGroup, true);
   },
 });
 
-function describe(account: import('@azure/arm-storage').StorageAccount, resourceGroup: string, created: boolean) {
+function describe(account: StorageAccount, resourceGroup: string, created: boolean) {
   return { ...accountDetails(account, resourceGroup), created };
 }
 
-/**
- * Deletes what a failed create may have left (with its own short deadline) and explains both outcomes. Only an
- * account that carries exactly the tags this call sent is removed, and only if the policy allows changing it: a
- * failed create never deletes an account someone else made meanwhile.
- */
-async function withCleanup(context: ToolContext, resourceGroup: string, name: string, tags: Record<string, string>, cause: unknown): Promise<unknown> {
-  const storage = (await context.azure.storage()).storageAccounts;
-  const deadline = () => AbortSignal.timeout(context.settings.azureCallTimeoutMs);
-  try {
-    const left = await storage.getProperties(resourceGroup, name, { abortSignal: deadline() });
-    const ours = JSON.stringify(Object.entries(left.tags ?? {}).sort()) === JSON.stringify(Object.entries(tags).sort());
-    if (!ours) {
-      return new ToolError('azure_error', `Creating storage account '${name}' failed, and an account of that name now exists that this call did not make; it was left alone. Check '${name}' in '${resourceGroup}'.`, {}, { cause });
-    }
-    context.authorize({ group: resourceGroup, ...(left.id ? { resourceId: left.id } : {}), tags: left.tags ?? {} });
-    await storage.delete(resourceGroup, name, { abortSignal: deadline() });
-    return new ToolError('azure_error', `Creating storage account '${name}' failed; what Azure had started was removed, so no account was left behind. Try again later.`, {}, { cause });
-  } catch (cleanupError) {
-    if ((cleanupError as { statusCode?: number }).statusCode === 404) {
-      return new ToolError('azure_error', `Creating storage account '${name}' failed and nothing was created. Try again later.`, {}, { cause });
-    }
-    return new ToolError(
-      'azure_error',
-      `Creating storage account '${name}' failed, and removing what Azure may have started also failed: check '${name}' in '${resourceGroup}' and delete it if it exists.`,
-      {},
-      { cause },
-    );
-  }
-}

@@ -4,6 +4,7 @@ import { blobName, containerName, resourceGroupName, storageAccountName } from '
 import { ToolError } from '../../pipeline/errors.js';
 import { openCmkAccount } from './data-plane.js';
 import { containerId } from './storage-ids.js';
+import { confirmedWrite } from '../confirmed-write.js';
 
 const MAX_TEXT_BYTES = 1024 * 1024;
 
@@ -37,20 +38,34 @@ export default defineTool({
     const { dataPlane } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
     const blob = await dataPlane.blob(container, name);
     const existed = overwrite ? await blob.exists({ abortSignal: context.signal }) : false;
-    const response = await blob
-      .uploadData(bytes, {
-        abortSignal: context.signal,
-        blobHTTPHeaders: { blobContentType: contentType },
-        // The service refuses the write if a blob is already there, so two writers cannot both "create" it.
-        ...(overwrite ? {} : { conditions: { ifNoneMatch: '*' } }),
-      })
-      .catch((error: unknown) => {
-        const status = (error as { statusCode?: number }).statusCode;
-        if (!overwrite && (status === 409 || status === 412)) {
-          throw new ToolError('conflict', `Blob '${name}' already exists; pass overwrite: true to replace it.`);
-        }
-        throw error;
-      });
-    return { name, size: bytes.byteLength, etag: response.etag, overwritten: existed };
+    const upload = (abortSignal: AbortSignal) =>
+      blob
+        .uploadData(bytes, {
+          abortSignal,
+          blobHTTPHeaders: { blobContentType: contentType },
+          // The service refuses the write if a blob is already there, so two writers cannot both "create" it.
+          ...(overwrite ? {} : { conditions: { ifNoneMatch: '*' } }),
+        })
+        .catch((error: unknown) => {
+          const status = (error as { statusCode?: number }).statusCode;
+          if (!overwrite && (status === 409 || status === 412)) {
+            throw new ToolError('conflict', `Blob '${name}' already exists; pass overwrite: true to replace it.`);
+          }
+          throw error;
+        });
+    const etag = await confirmedWrite(context, {
+      what: `uploading blob '${name}' to '${account}/${container}'`,
+      check: `storage_blob_read with the same resourceGroup, account, container and name`,
+      write: async (abortSignal) => (await upload(abortSignal)).etag,
+      // At most 1 MiB: the stored bytes are compared with what this call sent.
+      readBack: async (abortSignal) => {
+        if (!(await blob.exists({ abortSignal }))) return { state: 'absent', detail: `no blob '${name}' in '${account}/${container}': it was not uploaded` };
+        const stored = await blob.downloadToBuffer(0, MAX_TEXT_BYTES + 1, { abortSignal });
+        return stored.equals(bytes)
+          ? { state: 'done', value: (await blob.getProperties({ abortSignal })).etag }
+          : { state: 'partial', detail: `a blob '${name}' is there but holds other content than this call sent` };
+      },
+    });
+    return { name, size: bytes.byteLength, etag, overwritten: existed };
   },
 });

@@ -3,6 +3,7 @@ import { defineTool } from '../tool.js';
 import { containerName, resourceGroupName, storageAccountName } from '../names.js';
 import { openCmkAccount } from './data-plane.js';
 import { containerId } from './storage-ids.js';
+import { confirmedWrite } from '../confirmed-write.js';
 
 export default defineTool({
   name: 'storage_container_create',
@@ -19,7 +20,15 @@ export default defineTool({
   target: ({ resourceGroup, account, container }, _department, subscription) => ({ group: resourceGroup, resourceId: containerId(subscription, resourceGroup, account, container) }),
   async handler({ resourceGroup, account, container }, context) {
     const { dataPlane } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
-    const response = await (await dataPlane.container(container)).createIfNotExists({ abortSignal: context.signal });
-    return { account, container, created: response.succeeded };
+    const client = await dataPlane.container(container);
+    const created = await confirmedWrite(context, {
+      what: `creating container '${container}' in '${account}'`,
+      check: `storage_container_list with resourceGroup '${resourceGroup}' and account '${account}'`,
+      write: async (abortSignal) => (await client.createIfNotExists({ abortSignal })).succeeded,
+      // Whether this call or an earlier one made it cannot be told afterwards; the container is there either way.
+      readBack: async (abortSignal) =>
+        (await client.exists({ abortSignal })) ? { state: 'done', value: true } : { state: 'absent', detail: `no container '${container}' in '${account}': it was not created` },
+    });
+    return { account, container, created };
   },
 });
