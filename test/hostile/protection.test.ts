@@ -8,6 +8,7 @@ import type { ToolCallResult } from '../helpers/tools.js';
 import { auditChain, newTraceparent, type StoredRecord } from './helpers/audit-chain.js';
 import { parseDepartmentPolicy, PolicyError } from '../../shared/policy/department-policy.js';
 import { TOOLS } from '../../shared/tools/registry.js';
+import { isAuditKeyRead } from '../helpers/audit-key-read.js';
 
 /**
  * Protection applies to every change, as an attacker holding an ordinary Operator token would test it: keys tagged
@@ -74,7 +75,10 @@ async function changesInTwin(stack: TestStack): Promise<string[]> {
 }
 
 async function azureCalls(stack: TestStack): Promise<string[]> {
-  return (await stack.admin.requests()).filter((entry) => entry.service === 'arm' || entry.service === 'vault').map((entry) => `${entry.method} ${entry.path}`);
+  // The app's own read of its audit key is not a call the refused request made.
+  return (await stack.admin.requests())
+    .filter((entry) => (entry.service === 'arm' || entry.service === 'vault') && !isAuditKeyRead(entry))
+    .map((entry) => `${entry.method} ${entry.path}`);
 }
 
 /**
