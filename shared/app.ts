@@ -41,9 +41,11 @@ export interface App {
   flush(timeoutMs: number): Promise<void>;
   /**
    * As the host starts (the local host, or the Functions host's app start): starts in the background what the
-   * first request would otherwise wait for — the issuer's signing keys and a managed identity token for Resource
-   * Manager. Never throws and never fails the start: whatever is not ready, the first request fetches itself and,
-   * if that fails, is refused as it always was. Reaches only the configured issuer and identity endpoint.
+   * first request would otherwise wait for — the issuer's signing keys, a managed identity token for Resource
+   * Manager, and the audit store's key and writer registration (so the first change waits only for the store's
+   * probe). Never throws and never fails the start: whatever is not ready, the first request fetches itself and,
+   * if that fails, is refused as it always was. Reaches only the configured issuer, identity endpoint, Key Vault
+   * and audit storage.
    */
   warmUp(): void;
 }
@@ -132,6 +134,7 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     warmUp() {
       void prefetchIssuerKeys(settings.auth.jwksUri);
       if (!overrides.azure) credential.prefetch(ARM_SCOPE);
+      auditLog?.warmUp();
     },
   };
 }

@@ -24,6 +24,11 @@ export interface DurableAuditLog {
   ready(timeoutMs: number): Promise<boolean>;
   /** Writes everything queued (at shutdown), within `timeoutMs`. */
   flush(timeoutMs: number): Promise<void>;
+  /**
+   * Gets the audit key, registers the writer and loads the Blob SDK in the background, so the first change after a
+   * start waits only for the store's probe. Never throws; whatever fails is done again by the first record or probe.
+   */
+  warmUp(): void;
   readonly writer: string;
 }
 
@@ -155,6 +160,9 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, anchors,
 
   return {
     writer,
+    warmUp() {
+      void Promise.all([keyAndRegistration(), container()]).catch(() => {});
+    },
     append(record) {
       const numbered = chain.number(record);
       // Sealed at once when the key is in hand and nothing older waits for it (records are sealed in order).

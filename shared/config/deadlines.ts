@@ -7,8 +7,13 @@
  */
 export const HTTP_TRIGGER_LIMIT_MS = 230_000;
 
-/** How long a change waits for the audit store to accept records before it starts. */
-export const AUDIT_READY_TIMEOUT_MS = 3_000;
+/**
+ * How long a change waits for the audit store to accept records before it starts. A cold instance first fetches the
+ * audit key, registers its writer and loads the Blob SDK (started in the background at start-up, but the first
+ * change can come sooner), which takes seconds on a busy instance: a change is refused only when the store really
+ * does not answer.
+ */
+export const AUDIT_READY_TIMEOUT_MS = 10_000;
 
 /** How long a change's answer waits for its audit record to reach the tamper-evident store. */
 export const AUDIT_STORED_WAIT_MS = 5_000;
