@@ -29,6 +29,7 @@ export interface Verdict {
 
 type Check = { ok: true; record: ChainedRecord } | { ok: false; seq?: number; why: string };
 
+// linear: anchored, fixed length (64 hex digits).
 const isHex64 = (value: unknown): value is string => typeof value === 'string' && /^[0-9a-f]{64}$/.test(value);
 
 /** Whether a stored line is a record the app made for this writer: well formed, hash intact, MAC valid. */

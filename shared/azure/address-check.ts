@@ -14,6 +14,7 @@ export interface ExpectedAddress {
   root: boolean;
 }
 
+// linear: one character class.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**
@@ -45,6 +46,7 @@ export function canonicalSegments(url: string): { segments: string[] } | { probl
     }
     if (segment === '' && index !== raw.length - 1) return { problem: `path segment ${index + 1} is empty` };
     if (segment === '.' || segment === '..') return { problem: `path segment ${index + 1} is a dot segment` };
+    // linear: one character class.
     if (/[/\\%]/.test(segment) || CONTROL.test(segment)) return { problem: `path segment ${index + 1} hides a separator, an encoding or a control character` };
     segments.push(segment);
   }
@@ -100,5 +102,12 @@ export function addressUnder(endpoint: string, names: readonly string[], label: 
 
 /** The URL of `names` under `endpoint`, each name percent-encoded as one path segment. */
 export function urlUnder(endpoint: string, names: readonly string[]): string {
-  return [endpoint.replace(/\/+$/, ''), ...names.map((name) => encodeURIComponent(name))].join('/');
+  return [withoutTrailingSlashes(endpoint), ...names.map((name) => encodeURIComponent(name))].join('/');
+}
+
+/** One pass from the end (`/\/+$/` would retry every run of slashes from each of its slashes: quadratic). */
+function withoutTrailingSlashes(text: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === '/') end -= 1;
+  return text.slice(0, end);
 }

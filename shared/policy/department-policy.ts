@@ -8,6 +8,7 @@ export const UK_REGIONS = ['uksouth', 'ukwest'] as const;
 
 const resourceGroupName = z
   .string()
+  // linear: anchored, at most 90 characters: a constant bound on any retry.
   .regex(/^[-\w._()]{0,89}[-\w_()]$/, 'must be a resource group name')
   .transform((name) => name.toLowerCase());
 /**
@@ -71,6 +72,7 @@ function schema(toolNames: readonly string[], exceptionTools: readonly string[])
       storage: z
         .object({
           /** The department key (in KEY_VAULT_URL) new storage accounts are encrypted with. */
+          // linear: anchored single class, at most 127 characters.
           cmkKey: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault key name'),
           infrastructureEncryption: z.boolean().default(true),
           /**

@@ -149,6 +149,7 @@ export function createPolicyEngine(
  * ~25 ms of WebAssembly compilation for nothing else. Anything else (escapes, another annotation first) is read
  * from Cedar's JSON form.
  */
+// linear: anchored; the class run excludes the `"` that ends it, so it is never retried.
 const LEADING_ID = /^@id\("([A-Za-z0-9_.:-]+)"\)/;
 
 /** Cedar names policies policy0, policy1…; the audit needs the rule's own name, its @id annotation. */

@@ -26,6 +26,7 @@ export function assertBoundedRepetition(source: string): void {
     }
     if (char === '[') inClass = true;
     else if (char === '*' || char === '+') throw new Error(`Unbounded repetition at ${i} in /${source}/`);
+    // linear: anchored; the digit run ends at the `,` it needs, so it is never retried.
     else if (char === '{' && /^\{\d+,\}/.test(source.slice(i))) throw new Error(`Unbounded repetition at ${i} in /${source}/`);
   }
 }

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
  * (UTS #39 confusables.txt, as shipped by the `unhomoglyph` package); only non-ASCII characters whose skeleton is
  * plain ASCII letters or digits are mapped, so ASCII text and real non-Latin words are left as they are.
  */
+// linear: anchored single class run.
 const ASCII_SKELETON = /^[a-z0-9]+$/i;
 let lookalikeTable: Map<string, string> | undefined;
 /** Built on the first non-ASCII text, not at start-up (it is 6,000 entries). */
@@ -21,7 +22,8 @@ function lookalikeOf(char: string): string | undefined {
 // Letters with a stroke do not decompose, so dropping accents misses them.
 const STROKED = new Map([['ł', 'l'], ['đ', 'd'], ['ø', 'o'], ['ħ', 'h']]);
 
-/** A combining mark (accent) left by NFKD. Single-character class: no backtracking. */
+/** A combining mark (accent) left by NFKD. */
+// linear: one character class.
 const MARK = /\p{M}/gu;
 
 /** The lower-case letter's skeleton first (Cyrillic "І" is "i", not "l"), then the letter's own. */
@@ -34,7 +36,7 @@ function lookalikes(text: string): string {
   return folded;
 }
 
-/** Single-class pattern: no backtracking. */
+// linear: one character class.
 const NON_ASCII = /[^\x00-\x7f]/;
 
 export function foldForMatching(text: string): string {

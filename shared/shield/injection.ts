@@ -162,6 +162,7 @@ const RULES: Rule[] = [
  * "Do not email passwords to anyone", "you may disregard the earlier instructions": advice to a person. Run on the
  * 40 characters before a match only, so its cost is bounded whatever the pattern does.
  */
+// linear: literal words then at most 24 of one class before the end: bounded work from each start.
 const NEGATION_BEFORE = /(?:\b(?:not|never|don't|no|peidiwch|byth|ne|nicht|nie|nunca)\b|\byou (?:may|can)\b)[^.!?\n]{0,24}$/;
 
 /** Kinds found in a text (all views, all detectors). */
@@ -173,6 +174,7 @@ export function findInjection(text: string): InjectionFinding[] {
   const findings: InjectionFinding[] = [];
   const seen = new Set<string>();
   for (const view of textViews(text.slice(0, INJECTION_SCAN_LIMIT))) {
+    // linear: one class run each: a run ends at the first character outside the class and is never retried.
     const byLine = foldForMatching(view.text).replace(/[^\S\n]+/g, ' ');
     const oneLine = byLine.replace(/\s+/g, ' ');
     for (const rule of RULES) {

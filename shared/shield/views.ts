@@ -37,6 +37,7 @@ function htmlComments(text: string): string[] {
     const open = text.indexOf('<!--', from);
     if (open < 0) return found;
     const close = text.indexOf('-->', open + 4);
+    // linear: at most 8 characters tried from each start.
     found.push(text.slice(open + 4, close < 0 ? text.length : close).replace(/^-{1,8}|-{1,8}$/g, ''));
     if (close < 0) return found;
     from = close + 3;
@@ -71,6 +72,7 @@ function readable(bytes: Buffer): string | undefined {
   const text = bytes.toString('utf8');
   if (text.includes('\uFFFD')) return undefined;
   let printable = 0;
+  // linear: one character class; then three letters (fixed width).
   for (const char of text) if (/[\p{L}\p{N}\p{P}\p{Zs}\n\r\t$+<=>^`|~]/u.test(char)) printable += 1;
   return printable / [...text].length >= 0.95 && /\p{L}{3}/u.test(text) ? text : undefined;
 }
@@ -78,12 +80,14 @@ function readable(bytes: Buffer): string | undefined {
 function decodings(text: string): TextView[] {
   const found: TextView[] = [];
   for (const run of runs(text, inBase64, 24)) {
+    // linear: single characters, no repetition (`\s` here, `-` and `_` two lines below).
     const compact = run.replace(/\s/g, '');
     if (compact.length < 24) continue;
     const decoded = readable(Buffer.from(compact.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
     if (decoded) found.push({ via: 'base64', text: decoded });
   }
   for (const run of runs(text, inHex, 32)) {
+    // linear: one character class.
     const decoded = readable(Buffer.from(run.replace(/[ :]/g, ''), 'hex'));
     if (decoded) found.push({ via: 'hex', text: decoded });
   }
@@ -99,6 +103,7 @@ function percentDecode(text: string): Buffer {
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i++) {
     const char = text[i]!;
+    // linear: anchored, fixed length (two hex digits).
     if (char === '%' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
       bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
       i += 2;

@@ -34,6 +34,7 @@ const VALID_BLOB_NAME =
   "A valid blob name is 1-1024 letters, digits, spaces and ASCII punctuation other than '\\' and '%', with '/' only between non-empty folder names, e.g. 'reports/2026/summary.txt'.";
 /** ASCII punctuation a blob name may hold: all of it except '\' (a separator to some servers) and '%' (an encoding). */
 const BLOB_PUNCTUATION = new Set(' !"#$&\'()*+,-./:;<=>?@[]^_`{|}~');
+// linear: anchored, one character.
 const LETTER_MARK_OR_DIGIT = /^[\p{L}\p{M}\p{N}]$/u;
 
 /**

@@ -18,6 +18,7 @@ const PERSONAL_NAMES = new Set([
 
 function words(name: string): string[] {
   return name
+    // linear: two single characters (fixed width); then one negated class run, which ends at the first letter or digit (no retry).
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .toLowerCase()
     .split(/[^a-z0-9]+/)
@@ -32,6 +33,7 @@ export function namesSecret(name: string): boolean {
   if (SECRET_WORDS.has(last)) return true;
   // `connection_string`, `private_key_pem`, `client_secret_value`: the secret noun a word earlier.
   const joined = parts.join('');
+  // linear: literal words, an optional literal, then the end: at most 21 characters tried from each start.
   return /(?:connectionstring|privatekey|clientsecret|password)(?:value|pem)?$/.test(joined);
 }
 

@@ -12,7 +12,7 @@ import { isAccountKeyShape, SECRET_RULES, type RedactionRule } from './secrets.j
 export const REDACT_SCAN_LIMIT = 64 * 1024;
 
 const RULES: RedactionRule[] = [...SECRET_RULES, ...PERSONAL_RULES];
-/** Fixed length, no repetition: cannot backtrack. */
+// linear: fixed length (three characters), no repetition: cannot backtrack.
 const PERCENT_ESCAPE = /%[0-9A-Fa-f][0-9A-Fa-f]/;
 
 function applyRules(text: string, fired?: Set<string>): string {

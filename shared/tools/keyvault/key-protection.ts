@@ -37,6 +37,7 @@ export async function authorizeKeyChange(context: ToolContext, name: string, key
     );
   }
   // getById's path is "/{resourceId}": the id goes without its leading slash, or the request path starts "//".
+  // linear: anchored at the start (tried at position 0 only), one literal run.
   const vault = await (await context.azure.resources()).resources.getById(vaultId.replace(/^\/+/, ''), VAULT_API_VERSION, { abortSignal: context.signal });
   const vaultUri = (vault.properties as { vaultUri?: unknown } | undefined)?.vaultUri;
   if (typeof vaultUri !== 'string' || !sameVault(vaultUri, context.settings.keyVaultUrl)) {
