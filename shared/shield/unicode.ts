@@ -43,26 +43,94 @@ export function codePointEscape(codePoint: number): string {
 
 export function neutraliseUnicode(text: string): { text: string; findings: UnicodeFindings } {
   const findings: UnicodeFindings = { invisible: 0, bidi: 0, hiddenText: [] };
-  let result = text.replace(TAG_RUN, (run) => {
-    const decoded = [...run]
-      .map((char) => (char.codePointAt(0) ?? 0) - 0xe0000)
-      .filter((code) => code >= 0x20 && code < 0x7f)
-      .map((code) => String.fromCharCode(code))
-      .join('');
-    if (!decoded) {
-      findings.invisible += [...run].length;
-      return '';
+  // Most text holds nothing to neutralise: one linear scan says so.
+  if (!ANY_HIDDEN.test(text)) return { text, findings };
+  // One pass over the code units into a buffer, so the cost is proportional to the text whatever it holds (a
+  // replace with a callback per hidden character, or a string built piece by piece, took seconds on a megabyte of
+  // alternating hidden and plain characters). A run of tag characters is revealed as one piece even when bidi
+  // controls or invisible characters are interleaved to split it.
+  const kinds = bmpKinds();
+  // Each revealed run adds its marker; past MAX_REVEAL_MARKERS runs only brackets (two units for at least two).
+  const out = new Uint16Array(text.length * 2 + MAX_REVEAL_MARKERS * (REVEAL_OPEN.length + REVEAL_CLOSE.length));
+  let length = 0;
+  const write = (piece: string) => {
+    for (let k = 0; k < piece.length; k += 1) out[length++] = piece.charCodeAt(k);
+  };
+  let runStart = -1; // where the open tag run's output starts (-1: none open)
+  let decodedFrom = 0; // where its decoded ASCII starts in the output
+  let tags = 0;
+  let reveals = 0;
+  const closeRun = () => {
+    if (runStart < 0) return;
+    if (length === decodedFrom) {
+      // Only unprintable tags (language tag, cancel tag): invisible characters, nothing to reveal.
+      findings.invisible += tags;
+      length = runStart;
+    } else {
+      if (findings.hiddenText.length < MAX_HIDDEN_PIECES) {
+        findings.hiddenText.push(String.fromCharCode(...out.subarray(decodedFrom, Math.min(length, decodedFrom + MAX_HIDDEN_PIECE))));
+      }
+      write(reveals < MAX_REVEAL_MARKERS ? REVEAL_CLOSE : ']');
+      reveals += 1;
     }
-    findings.hiddenText.push(decoded);
-    return ` [hidden text revealed: "${decoded}"] `;
-  });
-  result = result.replace(BIDI, () => {
-    findings.bidi += 1;
-    return '';
-  });
-  result = result.replace(INVISIBLE, () => {
-    findings.invisible += 1;
-    return '';
-  });
+    runStart = -1;
+  };
+  for (let i = 0; i < text.length; ) {
+    const unit = text.charCodeAt(i);
+    const astral = unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && text.charCodeAt(i + 1) >= 0xdc00 && text.charCodeAt(i + 1) <= 0xdfff;
+    const code = astral ? (text.codePointAt(i) ?? unit) : unit;
+    const kind = !astral ? kinds[code]! : code >= 0xe0000 && code <= 0xe007f ? TAG : ASTRAL_INVISIBLE.test(String.fromCodePoint(code)) ? INVISIBLE_KIND : PLAIN;
+    const width = astral ? 2 : 1;
+    if (kind === PLAIN) {
+      closeRun();
+      out[length++] = unit;
+      if (astral) out[length++] = text.charCodeAt(i + 1);
+    } else if (kind === TAG) {
+      if (runStart < 0) {
+        runStart = length;
+        write(reveals < MAX_REVEAL_MARKERS ? REVEAL_OPEN : '[');
+        decodedFrom = length;
+        tags = 0;
+      }
+      tags += 1;
+      const ascii = code - 0xe0000;
+      if (ascii >= 0x20 && ascii < 0x7f) out[length++] = ascii;
+    } else if (kind === BIDI_KIND) findings.bidi += 1;
+    else findings.invisible += 1;
+    i += width;
+  }
+  closeRun();
+  let result = '';
+  for (let from = 0; from < length; from += 8_192) result += String.fromCharCode(...out.subarray(from, Math.min(length, from + 8_192)));
   return { text: result, findings };
+}
+
+const REVEAL_OPEN = ' [hidden text revealed: "';
+const REVEAL_CLOSE = '"] ';
+const PLAIN = 0;
+const BIDI_KIND = 1;
+const INVISIBLE_KIND = 2;
+const TAG = 3;
+/** At most this many hidden pieces are passed on to the injection checks (which read 64 KiB at most anyway). */
+const MAX_HIDDEN_PIECES = 256;
+const MAX_HIDDEN_PIECE = 4_096;
+const MAX_REVEAL_MARKERS = 256;
+
+// linear: one character class, no quantifier: one test of a whole string, one step per character.
+const ANY_HIDDEN = new RegExp(`[\\u{E0000}-\\u{E007F}]|${BIDI.source}|${INVISIBLE.source}`, 'u');
+// linear: one character class, no quantifier, tested on one character.
+const ASTRAL_INVISIBLE = new RegExp(`^${INVISIBLE.source}$`, 'u');
+
+let bmpKindTable: Uint8Array | undefined;
+/** What each character of the basic plane is (plain, bidi control, invisible): built once, on the first hidden character. */
+function bmpKinds(): Uint8Array {
+  if (!bmpKindTable) {
+    const table = new Uint8Array(0x10000);
+    // Every character of the plane (lone surrogates as spaces) in one string, scanned once by each class.
+    const plane = Array.from({ length: 0x10000 }, (_, code) => (code >= 0xd800 && code <= 0xdfff ? ' ' : String.fromCharCode(code))).join('');
+    for (const match of plane.matchAll(new RegExp(INVISIBLE.source, 'gu'))) table[match.index] = INVISIBLE_KIND;
+    for (const match of plane.matchAll(new RegExp(BIDI.source, 'gu'))) table[match.index] = BIDI_KIND;
+    bmpKindTable = table;
+  }
+  return bmpKindTable;
 }
