@@ -6,7 +6,7 @@ import { currentAudit } from '../audit/scope.js';
 import { auditedBody, auditedServerBody } from '../audit/body.js';
 import { fromWebResponse, jsonRpcErrorResponse } from './responses.js';
 import { jsonLimitExceeded } from '../text/json-limits.js';
-import { streamOf, type ReceivedBody } from './received-body.js';
+import { nextTurn, streamOf, type ReceivedBody } from './received-body.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit => jsonRpcErrorResponse(refusal.status, -32000, refusal.message, refusal.headers);
 
@@ -52,7 +52,11 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   } catch {
     parsed = undefined; // not JSON: the SDK answers with the JSON-RPC parse error
   }
+  // Parsing, auditing and the SDK's own checks each cost in proportion to a large body: a turn of the event loop
+  // between them keeps other requests (/health) from waiting behind all three at once.
+  await nextTurn();
   noteJsonRpc(body, parsed);
+  await nextTurn();
   // JSON-RPC batches were removed from MCP in 2025-06-18; one HTTP request carries one message, so every call is
   // authorised, rate-limited and audited on its own.
   if (Array.isArray(parsed)) {

@@ -5,6 +5,7 @@ import { currentAudit } from '../audit/scope.js';
 import { auditedBody } from '../audit/body.js';
 import { jsonResponse } from './responses.js';
 import { jsonLimitExceeded } from '../text/json-limits.js';
+import { nextTurn } from './received-body.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit =>
   jsonResponse(refusal.status, { error: { code: statusCode(refusal.status), message: refusal.message } }, refusal.headers);
@@ -47,7 +48,11 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
       return refuse({ status: 400, message: 'The body is not valid JSON; send the tool arguments as a JSON object.' });
     }
   }
+  // Parsing, auditing and validating each cost in proportion to a large body: a turn of the event loop between them
+  // keeps other requests (/health) from waiting behind all three at once.
+  await nextTurn();
   if (audit) audit.requestBody = auditedBody(text, body.byteLength > 0 ? { json: args } : 'text', digest);
+  await nextTurn();
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     return refuse({ status: 400, message: 'The body must be a JSON object of tool arguments.' });
   }
