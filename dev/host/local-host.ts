@@ -1,9 +1,10 @@
-import functions from '@azure/functions';
+import functions, { type HttpRequestInit } from '@azure/functions';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { HttpFunctionDefinition } from '../../functions/definitions.js';
 import type { EasyAuth } from './easy-auth.js';
+import { streamOf } from '../../shared/http/received-body.js';
 
 // HttpRequest, HttpResponse and InvocationContext are not named ESM exports of @azure/functions.
 const { HttpRequest, HttpResponse, InvocationContext } = functions;
@@ -64,13 +65,15 @@ export function createLocalHost(definitions: readonly HttpFunctionDefinition[], 
         if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
       }
       easyAuth?.forward(headers);
-      const request = new HttpRequest({
-        url: url.toString(),
+      // As the Functions runtime builds it when the app streams HTTP (`enableHttpStream`): a web Request whose body
+      // streams, here from the chunks as they came, so no step copies the whole body in one piece.
+      const hasBody = body.length > 0 && req.method !== 'GET' && req.method !== 'HEAD';
+      const nativeRequest = new Request(url.toString(), {
         method: req.method ?? 'GET',
         headers,
-        params,
-        ...(body.byteLength > 0 ? { body: { bytes: body } } : {}),
-      });
+        ...(hasBody ? { body: streamOf(body), duplex: 'half' } : {}),
+      } as RequestInit);
+      const request = new HttpRequest({ nativeRequest, params } as HttpRequestInit);
       const context = new InvocationContext({ invocationId: randomUUID(), functionName: route.definition.name });
       const result = await route.definition.handler(request, context);
       await write(res, result instanceof HttpResponse ? result : new HttpResponse(result ?? {}));
@@ -83,15 +86,16 @@ export function createLocalHost(definitions: readonly HttpFunctionDefinition[], 
   });
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+/** The body's chunks as they came (not joined: the request streams them on), or undefined past the host's cap. */
+async function readBody(req: IncomingMessage): Promise<Buffer[] | undefined> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     total += chunk.byteLength;
     if (total > HOST_MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk);
+    if (chunk.byteLength > 0) chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  return chunks;
 }
 
 async function write(res: ServerResponse, response: InstanceType<typeof HttpResponse>): Promise<void> {

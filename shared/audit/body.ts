@@ -13,6 +13,12 @@ export interface AuditedBody {
   sha256: string;
 }
 
+/** The UTF-8 size and SHA-256 of a body's text, taken as it arrived (see `BodyReceiver`), or here from the text. */
+export interface BodyDigest {
+  bytes: number;
+  sha256: string;
+}
+
 /**
  * Data a tool moves (a blob's `content`) is not audit material: the immutable store keeps only its size and hash,
  * so personal data in documents is not copied into a log that cannot honour erasure.
@@ -47,11 +53,13 @@ export function auditedServerBody(raw: string): AuditedBody {
  * A request or response body as the audit keeps it: data summarised, redacted, capped, hash of the full original.
  * `known` is what the caller already found: the body parsed (within the JSON limits), so a large body is not parsed
  * twice, or `text` for a body that is not JSON or is over the limits (never parsed: parsing 200,000 keys alone takes
- * most of a second).
+ * most of a second). `digest`, when given, is the text's size and hash taken as the body arrived (so a large body is
+ * not hashed again in one step).
  */
-export function auditedBody(raw: string, known?: { json: unknown } | 'text'): AuditedBody {
+export function auditedBody(raw: string, known?: { json: unknown } | 'text', digest?: BodyDigest): AuditedBody {
   const { text, truncated } = (known === 'text' ? undefined : redactedJson(raw, known)) ?? redactedPrefix(raw, AUDIT_BODY_LIMIT);
-  return { text, truncated, bytes: Buffer.byteLength(raw), sha256: createHash('sha256').update(raw).digest('hex') };
+  const { bytes, sha256 } = digest ?? { bytes: Buffer.byteLength(raw), sha256: createHash('sha256').update(raw).digest('hex') };
+  return { text, truncated, bytes, sha256 };
 }
 
 /** Free text (a reason, an error) as the audit keeps it: redacted, at most `keep` characters, bounded work. */

@@ -57,7 +57,7 @@ export async function handleApproval(app: App, request: HttpRequest, id: string)
   }
   const body = await readBody(request, 8 * 1024);
   if ('status' in body) return page(body.status, renderMessage('Request too large', body.message));
-  const form = new URLSearchParams(new TextDecoder().decode(body.bytes));
+  const form = new URLSearchParams(body.text);
   if (!csrfMatches(csrfToken(id, idToken ?? ''), form.get('csrf'))) {
     return page(403, renderMessage('Forbidden', 'This form has expired or did not come from the approval page; reload the page and try again.'));
   }

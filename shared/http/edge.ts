@@ -6,6 +6,7 @@ import type { Caller } from '../auth/caller.js';
 import type { Settings } from '../config/settings.js';
 import { currentAudit } from '../audit/scope.js';
 import { servesAuthority } from './authority.js';
+import { BodyReceiver, type ReceivedBody } from './received-body.js';
 
 /** An HTTP refusal: the status and a caller-facing message, shaped by each entrance (JSON-RPC or plain JSON). */
 export interface Refusal {
@@ -31,20 +32,23 @@ export function checkHostAndOrigin(request: HttpRequest, settings: Settings): Re
   return undefined;
 }
 
-/** Reads the body up to the configured cap; a larger body is refused before it is parsed. */
-export async function readBody(request: HttpRequest, maxBytes: number): Promise<{ bytes: Uint8Array } | Refusal> {
+/**
+ * Reads the body up to the configured cap; a larger body is refused before it is parsed. It is decoded, hashed and
+ * measured piece by piece as it is read (see `BodyReceiver`), so no step holds the event loop for the whole body.
+ */
+export async function readBody(request: HttpRequest, maxBytes: number): Promise<ReceivedBody | Refusal> {
   const tooLarge = { status: 413, message: `Request body exceeds the limit of ${maxBytes} bytes.` };
   const declared = Number(request.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) return tooLarge;
-  if (!request.body) return { bytes: new Uint8Array() };
-  const chunks: Uint8Array[] = [];
+  const receiver = new BodyReceiver();
+  if (!request.body) return receiver.finish();
   let total = 0;
   for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
     total += chunk.byteLength;
     if (total > maxBytes) return tooLarge;
-    chunks.push(chunk);
+    await receiver.add(chunk);
   }
-  return { bytes: Buffer.concat(chunks) };
+  return receiver.finish();
 }
 
 export function isJsonContentType(request: HttpRequest): boolean {

@@ -6,6 +6,7 @@ import { currentAudit } from '../audit/scope.js';
 import { auditedBody, auditedServerBody } from '../audit/body.js';
 import { fromWebResponse, jsonRpcErrorResponse } from './responses.js';
 import { jsonLimitExceeded } from '../text/json-limits.js';
+import { nextTurn, streamOf, type ReceivedBody } from './received-body.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit => jsonRpcErrorResponse(refusal.status, -32000, refusal.message, refusal.headers);
 
@@ -35,12 +36,14 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   const body = await readBody(request, app.settings.maxBodyBytes);
   if ('status' in body) return refuse(body);
 
-  // Parsed here (TextDecoder drops a byte-order mark, as the SDK would) so the batch check sees what the SDK sees.
-  const text = new TextDecoder().decode(body.bytes);
-  // Its shape is checked on the text, before anything parses or walks it (the audit and the SDK included).
-  const tooComplex = jsonLimitExceeded(text);
+  // Parsed here (the text was decoded as the SDK would, byte-order mark dropped) so the batch check sees what the
+  // SDK sees.
+  const { text } = body;
+  // Its shape, measured on the text as it arrived, is checked before anything parses or walks it (the audit and the
+  // SDK included).
+  const tooComplex = jsonLimitExceeded(body.shape);
   if (tooComplex) {
-    noteJsonRpc(text, undefined);
+    noteJsonRpc(body, undefined);
     return jsonRpcErrorResponse(400, -32600, `Invalid Request: ${tooComplex}`);
   }
   let parsed: unknown;
@@ -49,7 +52,11 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   } catch {
     parsed = undefined; // not JSON: the SDK answers with the JSON-RPC parse error
   }
-  noteJsonRpc(text, parsed);
+  // Parsing, auditing and the SDK's own checks each cost in proportion to a large body: a turn of the event loop
+  // between them keeps other requests (/health) from waiting behind all three at once.
+  await nextTurn();
+  noteJsonRpc(body, parsed);
+  await nextTurn();
   // JSON-RPC batches were removed from MCP in 2025-06-18; one HTTP request carries one message, so every call is
   // authorised, rate-limited and audited on its own.
   if (Array.isArray(parsed)) {
@@ -60,7 +67,13 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
 
   const headers = new Headers(request.headers as unknown as Headers);
   for (const name of EDGE_ONLY_HEADERS) headers.delete(name);
-  const webRequest = new Request(request.url, { method: 'POST', headers, body: body.bytes.byteLength > 0 ? body.bytes : null });
+  // The SDK reads the body only when it is not handed the parsed message (not JSON: it answers the parse error), and
+  // then gets it a piece at a time; otherwise copying it into the Request would be work for nothing.
+  const webRequest = new Request(request.url, {
+    method: 'POST',
+    headers,
+    ...(parsed === undefined && body.byteLength > 0 ? { body: streamOf(body.pieces), duplex: 'half' } : {}),
+  } as RequestInit);
   const call: McpCallContext = { caller: auth.caller, correlationId: requestCorrelationId(), origin: publicOrigin(request, app.settings) };
   const response = await app.mcp.fetch(webRequest, {
     authInfo: {
@@ -119,10 +132,10 @@ function jsonRpcMessage(answer: string): { result?: unknown; error?: { message?:
 }
 
 /** The request as the audit keeps it: method, what the client says it is (informational only), redacted body. */
-function noteJsonRpc(text: string, parsed: unknown): void {
+function noteJsonRpc(body: ReceivedBody, parsed: unknown): void {
   const draft = currentAudit();
   if (!draft) return;
-  draft.requestBody = auditedBody(text, parsed === undefined ? 'text' : { json: parsed });
+  draft.requestBody = auditedBody(body.text, parsed === undefined ? 'text' : { json: parsed }, body.digest);
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return;
   const message = parsed as { method?: unknown; params?: { name?: unknown; clientInfo?: unknown; _meta?: Record<string, unknown> } };
   if (typeof message.method === 'string') draft.jsonRpcMethod = message.method.slice(0, 100);

@@ -5,6 +5,7 @@ import { currentAudit } from '../audit/scope.js';
 import { auditedBody } from '../audit/body.js';
 import { jsonResponse } from './responses.js';
 import { jsonLimitExceeded } from '../text/json-limits.js';
+import { nextTurn } from './received-body.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit =>
   jsonResponse(refusal.status, { error: { code: statusCode(refusal.status), message: refusal.message } }, refusal.headers);
@@ -31,23 +32,27 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
   const body = await readBody(request, app.settings.maxBodyBytes);
   if ('status' in body) return refuse(body);
 
-  const text = new TextDecoder().decode(body.bytes);
-  // Its shape is checked on the text, before anything parses or walks it (the audit included).
-  const tooComplex = jsonLimitExceeded(text);
+  const { text, digest } = body;
+  // Its shape, measured on the text as it arrived, is checked before anything parses or walks it (the audit included).
+  const tooComplex = jsonLimitExceeded(body.shape);
   if (tooComplex) {
-    if (audit) audit.requestBody = auditedBody(text, 'text');
+    if (audit) audit.requestBody = auditedBody(text, 'text', digest);
     return refuse({ status: 400, message: `The body was refused: ${tooComplex}` });
   }
   let args: unknown = {};
-  if (body.bytes.byteLength > 0) {
+  if (body.byteLength > 0) {
     try {
       args = JSON.parse(text);
     } catch {
-      if (audit) audit.requestBody = auditedBody(text, 'text');
+      if (audit) audit.requestBody = auditedBody(text, 'text', digest);
       return refuse({ status: 400, message: 'The body is not valid JSON; send the tool arguments as a JSON object.' });
     }
   }
-  if (audit) audit.requestBody = auditedBody(text, body.bytes.byteLength > 0 ? { json: args } : 'text');
+  // Parsing, auditing and validating each cost in proportion to a large body: a turn of the event loop between them
+  // keeps other requests (/health) from waiting behind all three at once.
+  await nextTurn();
+  if (audit) audit.requestBody = auditedBody(text, body.byteLength > 0 ? { json: args } : 'text', digest);
+  await nextTurn();
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     return refuse({ status: 400, message: 'The body must be a JSON object of tool arguments.' });
   }

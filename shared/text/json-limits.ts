@@ -14,40 +14,64 @@ export interface JsonShape {
 }
 
 /**
- * Measures nesting and entries in the text of a JSON value: linear in its length, constant memory, and it stops
- * as soon as a limit is passed. It does not validate: malformed text is for JSON.parse to refuse.
+ * Measures nesting and entries in the text of a JSON value, fed in pieces as it arrives (so a large body is never
+ * scanned in one long step): linear in its length, constant memory, and it stops counting as soon as a limit is
+ * passed. It does not validate: malformed text is for JSON.parse to refuse.
  */
-export function jsonShape(text: string): JsonShape {
-  let depth = 0;
-  let deepest = 0;
-  let entries = 0;
-  let inString = false;
-  let awaitingFirst = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const code = text.charCodeAt(i);
-    if (inString) {
-      if (code === 0x5c) i += 1; // backslash: the next character is escaped
-      else if (code === 0x22) inString = false;
-      continue;
+export class JsonShapeScanner {
+  private depth = 0;
+  private deepest = 0;
+  private entries = 0;
+  private inString = false;
+  /** A backslash ended the last piece inside a string: the next character is escaped. */
+  private escaped = false;
+  private awaitingFirst = false;
+
+  feed(text: string): void {
+    if (this.exceeded()) return;
+    let { depth, deepest, entries, inString, escaped, awaitingFirst } = this;
+    for (let i = 0; i < text.length; i += 1) {
+      const code = text.charCodeAt(i);
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (code === 0x5c) escaped = true; // backslash: the next character is escaped
+        else if (code === 0x22) inString = false;
+        continue;
+      }
+      if (code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09) continue;
+      if (awaitingFirst && code !== 0x5d && code !== 0x7d) entries += 1; // the first entry of a non-empty container
+      awaitingFirst = false;
+      if (code === 0x22) inString = true;
+      else if (code === 0x5b || code === 0x7b) {
+        depth += 1;
+        awaitingFirst = true;
+        if (depth > deepest) deepest = depth;
+      } else if (code === 0x5d || code === 0x7d) depth -= 1;
+      else if (code === 0x2c) entries += 1;
+      if (deepest > MAX_JSON_DEPTH || entries > MAX_JSON_ENTRIES) break;
     }
-    if (code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09) continue;
-    if (awaitingFirst && code !== 0x5d && code !== 0x7d) entries += 1; // the first entry of a non-empty container
-    awaitingFirst = false;
-    if (code === 0x22) inString = true;
-    else if (code === 0x5b || code === 0x7b) {
-      depth += 1;
-      awaitingFirst = true;
-      if (depth > deepest) deepest = depth;
-    } else if (code === 0x5d || code === 0x7d) depth -= 1;
-    else if (code === 0x2c) entries += 1;
-    if (deepest > MAX_JSON_DEPTH || entries > MAX_JSON_ENTRIES) break;
+    Object.assign(this, { depth, deepest, entries, inString, escaped, awaitingFirst });
   }
-  return { depth: deepest, entries };
+
+  get shape(): JsonShape {
+    return { depth: this.deepest, entries: this.entries };
+  }
+
+  private exceeded(): boolean {
+    return this.deepest > MAX_JSON_DEPTH || this.entries > MAX_JSON_ENTRIES;
+  }
+}
+
+/** The shape of a whole JSON text at once (for texts the server holds already, such as answers). */
+export function jsonShape(text: string): JsonShape {
+  const scanner = new JsonShapeScanner();
+  scanner.feed(text);
+  return scanner.shape;
 }
 
 /** What is wrong with a body's shape, in words a caller can act on, or undefined when it is within the limits. */
-export function jsonLimitExceeded(text: string): string | undefined {
-  const shape = jsonShape(text);
+export function jsonLimitExceeded(text: string | JsonShape): string | undefined {
+  const shape = typeof text === 'string' ? jsonShape(text) : text;
   if (shape.depth > MAX_JSON_DEPTH) return `the JSON nests deeper than ${MAX_JSON_DEPTH} levels (the limit); send flatter JSON.`;
   if (shape.entries > MAX_JSON_ENTRIES) {
     return `the JSON has more than ${MAX_JSON_ENTRIES.toLocaleString('en-GB')} keys and array items in all (the limit); send fewer.`;
