@@ -25,7 +25,8 @@ const INVISIBLE = /[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0008\u000
  * Any single character neutraliseUnicode would remove or decode (tag, bidi control, invisible or control
  * character): a union of single-character classes, so matching is linear.
  */
-const HIDDEN_CHARACTER = new RegExp(`[\\u{E0000}-\\u{E007F}]|${BIDI.source}|${INVISIBLE.source}`, 'gu');
+// linear: a union of single-character classes, no quantifier: one step per character.
+const HIDDEN_CHARACTER = /[\u{E0000}-\u{E007F}]|[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]|[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/gu;
 
 /**
  * For text shown to a person who must judge it (the approval page): every hidden character is replaced by what
@@ -116,10 +117,10 @@ const MAX_HIDDEN_PIECES = 256;
 const MAX_HIDDEN_PIECE = 4_096;
 const MAX_REVEAL_MARKERS = 256;
 
-// linear: one character class, no quantifier: one test of a whole string, one step per character.
-const ANY_HIDDEN = new RegExp(`[\\u{E0000}-\\u{E007F}]|${BIDI.source}|${INVISIBLE.source}`, 'u');
-// linear: one character class, no quantifier, tested on one character.
-const ASTRAL_INVISIBLE = new RegExp(`^${INVISIBLE.source}$`, 'u');
+// linear: a union of single-character classes, no quantifier: one step per character.
+const ANY_HIDDEN = /[\u{E0000}-\u{E007F}]|[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]|[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
+// linear: anchored, one character class, no quantifier: tested on one character.
+const ASTRAL_INVISIBLE = /^[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]$/u;
 
 let bmpKindTable: Uint8Array | undefined;
 /** What each character of the basic plane is (plain, bidi control, invisible): built once, on the first hidden character. */
@@ -128,8 +129,8 @@ function bmpKinds(): Uint8Array {
     const table = new Uint8Array(0x10000);
     // Every character of the plane (lone surrogates as spaces) in one string, scanned once by each class.
     const plane = Array.from({ length: 0x10000 }, (_, code) => (code >= 0xd800 && code <= 0xdfff ? ' ' : String.fromCharCode(code))).join('');
-    for (const match of plane.matchAll(new RegExp(INVISIBLE.source, 'gu'))) table[match.index] = INVISIBLE_KIND;
-    for (const match of plane.matchAll(new RegExp(BIDI.source, 'gu'))) table[match.index] = BIDI_KIND;
+    for (const match of plane.matchAll(INVISIBLE)) table[match.index] = INVISIBLE_KIND;
+    for (const match of plane.matchAll(BIDI)) table[match.index] = BIDI_KIND;
     bmpKindTable = table;
   }
   return bmpKindTable;
