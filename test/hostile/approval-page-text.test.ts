@@ -8,7 +8,8 @@ import { callTool } from '../helpers/tools.js';
  * The approval page is where a person decides on a destructive action, so what it shows must be what will run.
  * Bidirectional controls (U+202E reverses what follows), isolates, zero-width and tag characters would let a name
  * display as something else; the page shows each as a visible, marked escape and never the raw character —
- * in the arguments, resource names, impact details (Azure's own text, such as tags) and the requester's name.
+ * in the impact details (Azure's own text, such as tags) and the requester's name. Destructive tools' arguments
+ * cannot carry them at all: the naming rules refuse such names before any approval is requested.
  */
 const RLO = '\u202E';
 const LRI = '\u2066';
@@ -45,19 +46,23 @@ async function approvalPage(tool: string, args: Record<string, unknown>): Promis
 }
 
 describe('hidden characters on the approval page', () => {
-  it('shows a blob name with bidi, isolate, zero-width and tag characters escaped, in the arguments, resources and impact', async () => {
+  it('never lets a blob name with bidi, isolate, zero-width or tag characters reach the page, and escapes them in the requester name', async () => {
     const operator = await stack.token({ roles: ['Mcp.Operator'], oid: '9e4d2c1b-7a6f-4e5d-8c3b-2a1f0e9d8c7b', name: 'Sam Operator' });
-    const uploaded = await callTool(stack, operator, 'storage_blob_upload', { ...BLOB, name: BLOB_NAME, content: 'not really an invoice' });
-    expect(uploaded.status).toBe(200);
+    // Such a name is refused at the door (blob naming rules), for the upload and for the deletion request alike.
+    for (const tool of ['storage_blob_upload', 'storage_blob_delete']) {
+      const refused = await callTool(stack, operator, tool, { ...BLOB, name: BLOB_NAME, ...(tool === 'storage_blob_upload' ? { content: 'x' } : {}) });
+      expect({ tool, status: refused.status, code: refused.error?.code }).toEqual({ tool, status: 400, code: 'invalid_arguments' });
+    }
+    const plainName = '2025/invoice-0147.pdf';
+    expect((await callTool(stack, operator, 'storage_blob_upload', { ...BLOB, name: plainName, content: 'not really an invoice' })).status).toBe(200);
 
-    const html = await approvalPage('storage_blob_delete', { ...BLOB, name: BLOB_NAME });
+    // The requester's name comes from their token, where nothing stops such characters.
+    const html = await approvalPage('storage_blob_delete', { ...BLOB, name: plainName });
     expect(html).not.toMatch(RAW_HIDDEN);
-    const shownName = `2025/invoice-${marked('\\u202E')}fdp.exe${marked('\\u200B')}${marked('\\u2066')}x${marked('\\u2069')}${marked('\\u{E0041}')}`;
-    // Arguments, the resource id and the impact line each name the blob.
-    expect(html.split(shownName).length - 1).toBeGreaterThanOrEqual(3);
     expect(html).toContain(`Sam${marked('\\u2066')} Operator${marked('\\u2069')}${marked('\\u200B')}`);
     expect(html).toMatch(/class="notice" role="alert">This request contains hidden characters/);
   });
+
 
   it("shows Azure's own text (a tag split by zero-width spaces) escaped in the impact details", async () => {
     const html = await approvalPage('storage_account_delete', { resourceGroup: group, name: account });
