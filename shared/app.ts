@@ -18,6 +18,10 @@ import { loadDepartmentPolicy } from './policy/department-policy.js';
 import { createPolicyEngine } from './policy/engine.js';
 import { createRateLimits } from './policy/rate-limits.js';
 import { TOOLS } from './tools/registry.js';
+import { compileLinearPatterns } from './text/linear-regex.js';
+import { shieldOutput } from './shield/shield.js';
+import { untrusted } from './shield/untrusted.js';
+import { z } from 'zod';
 import type { ApprovalStore } from './approvals/store.js';
 
 /** Everything a request needs, built once per process (Functions instances are reused across requests). */
@@ -135,6 +139,11 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
       void prefetchIssuerKeys(settings.auth.jwksUri);
       if (!overrides.azure) credential.prefetch(ARM_SCOPE);
       auditLog?.warmUp();
+      // Redaction's and the shield's patterns and tables, built now rather than by the first request that needs
+      // them (one pattern per turn of the event loop, so requests arriving meanwhile barely wait).
+      void compileLinearPatterns().then(() => {
+        shieldOutput(z.object({ text: untrusted(z.string()) }), { text: 'Warm-up: \u200B caf\u00e9 \u0430 <!-- note --> aGVsbG8=' });
+      });
     },
   };
 }

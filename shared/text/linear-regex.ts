@@ -12,6 +12,27 @@ import { RE2JS } from 're2js';
  * RE2 folds case by Unicode rules, so it also matches the few non-ASCII letters that fold to ASCII ones (the Kelvin
  * sign, long s).
  */
+/**
+ * Every pattern's compilation, for `compileLinearPatterns`: compiling is lazy (start-up should not wait for it), but
+ * a request should not pay for it either — one compile can hold the event loop for tens of milliseconds.
+ */
+const uncompiled: (() => void)[] = [];
+
+/**
+ * Compiles (and runs once, so re2js builds its automata) every pattern not compiled yet, one per turn of the event
+ * loop so nothing else waits long. Started in the background as the app starts; patterns made later compile on use.
+ */
+export async function compileLinearPatterns(): Promise<void> {
+  for (let next = uncompiled.shift(); next; next = uncompiled.shift()) {
+    try {
+      next();
+    } catch {
+      // A pattern that does not compile fails where it is used, as it would without this.
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 export class LinearRegex {
   private compiled?: RE2JS;
   /** The same pattern without capturing groups: re2js answers "is there a match?" with its fast DFA then. */
@@ -24,6 +45,7 @@ export class LinearRegex {
     if (source.flags.includes('m')) flags |= RE2JS.MULTILINE;
     if (source.flags.includes('s')) flags |= RE2JS.DOTALL;
     this.flags = flags;
+    uncompiled.push(() => this.test('warm-up: a short text to run the pattern once'));
   }
 
   // Compiled on first use: the shield's patterns alone take a few hundred milliseconds to compile, which a cold
@@ -111,6 +133,7 @@ export function linearRegex(source: string, flags = ''): Re2Pattern {
   if (flags.includes('s')) bits |= RE2JS.DOTALL;
   let cached: RE2JS | undefined;
   const pattern = (): RE2JS => (cached ??= RE2JS.compile(source, bits));
+  uncompiled.push(() => pattern().test('warm-up: a short text to run the pattern once'));
   return {
     test: (text) => pattern().test(text),
     matches: (text) => {
