@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { randomUUID } from 'node:crypto';
-import { createTableApprovalStore, type Approval, type ApprovalStore } from '../shared/approvals/store.js';
-import { argumentsHash } from '../shared/approvals/gate.js';
+import type { ApprovalStore } from '../shared/approvals/store.js';
 import { csrfToken } from '../shared/approvals/csrf.js';
 import { TOOLS } from '../shared/tools/registry.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
+import { approvalsTable, BLOB, storedApproval } from './helpers/approvals.js';
 import { auditChain, type StoredRecord } from './hostile/helpers/audit-chain.js';
 
 /**
@@ -14,42 +14,15 @@ import { auditChain, type StoredRecord } from './hostile/helpers/audit-chain.js'
  * refuses on both entrances, what tools/list offers, what /health reports, the audited rule of each refusal, and
  * the approval page and approved calls while destructive work is suspended.
  */
-export const TAGS = { owner: 'platform@ddr.gov.uk', costCentre: 'CC-4000', environment: 'test', dataClassification: 'OFFICIAL' };
-export const BLOB = { resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files', name: '2025/CASE-10482/metadata.json' };
+const TAGS = { owner: 'platform@ddr.gov.uk', costCentre: 'CC-4000', environment: 'test', dataClassification: 'OFFICIAL' };
 const READ = { tool: 'storage_blob_read', args: BLOB };
 
 const byRisk = (risk: string) => TOOLS.filter((tool) => tool.risk === risk).map((tool) => tool.name).sort();
 
-export async function mcpClient(stack: TestStack, token: string): Promise<Client> {
+async function mcpClient(stack: TestStack, token: string): Promise<Client> {
   const client = new Client({ name: 'emergency-test', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
   await client.connect(new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
   return client;
-}
-
-/** The approvals table, as the app (and the page) reach it. */
-export async function approvalsTable(stack: TestStack): Promise<ApprovalStore> {
-  const token = await stack.sandbox.mintStorageToken();
-  return createTableApprovalStore(stack.sandbox.tableEndpoint, 'approvals', { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) });
-}
-
-/** An approval written straight into the table (a mode that refuses destructive calls records none itself). */
-export async function storedApproval(store: ApprovalStore, requesterOid: string, fields: Partial<Approval> = {}): Promise<Approval> {
-  const now = Date.now();
-  const approval = {
-    id: randomUUID(),
-    tool: 'storage_blob_delete',
-    argsHash: argumentsHash(BLOB),
-    args: BLOB,
-    requesterOid,
-    targets: [],
-    impact: [],
-    status: 'pending' as const,
-    createdAt: new Date(now).toISOString(),
-    expiresAt: new Date(now + 30 * 60_000).toISOString(),
-    ...fields,
-  };
-  await store.create(approval);
-  return (await store.get(approval.id))!;
 }
 
 /** Signs in to the app's pages as an approver, through the platform sign-in as a browser would; returns the session cookie and ID token. */
