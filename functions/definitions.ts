@@ -3,6 +3,7 @@ import { getApp } from '../shared/app.js';
 import { handleApproval } from '../shared/http/approvals-endpoint.js';
 import { audited } from '../shared/http/audited.js';
 import { handleMcp } from '../shared/http/mcp-endpoint.js';
+import { handleRevoke } from '../shared/http/revoke-endpoint.js';
 import { health, protectedResourceMetadata, toolManifest } from '../shared/http/metadata.js';
 import { handleToolCall } from '../shared/http/tools-endpoint.js';
 import { TOOLS } from '../shared/tools/registry.js';
@@ -34,6 +35,13 @@ export const HTTP_FUNCTIONS: readonly HttpFunctionDefinition[] = [
   ),
   { name: 'oauth_protected_resource', route: '.well-known/oauth-protected-resource', methods: ['GET'], handler: metadata },
   { name: 'oauth_protected_resource_mcp', route: '.well-known/oauth-protected-resource/mcp', methods: ['GET'], handler: metadata },
+  // Before approvals/{id}: the local host serves the first route that matches (Azure prefers the literal segment).
+  {
+    name: 'approvals_revoke',
+    route: 'approvals/revoke',
+    methods: ['POST'],
+    handler: audited('approvals', getApp, (request) => handleRevoke(getApp(), request), { servedWhenClosed: true }),
+  },
   {
     name: 'approval',
     route: 'approvals/{id}',
@@ -41,5 +49,5 @@ export const HTTP_FUNCTIONS: readonly HttpFunctionDefinition[] = [
     handler: audited('approvals', getApp, (request) => handleApproval(getApp(), request, request.params.id ?? '')),
   },
   { name: 'tool_manifest', route: 'tools/manifest', methods: ['GET'], handler: audited('metadata', getApp, (request) => toolManifest(getApp(), request)) },
-  { name: 'health', route: 'health', methods: ['GET'], handler: audited('health', getApp, async () => health(getApp())) },
+  { name: 'health', route: 'health', methods: ['GET'], handler: audited('health', getApp, async () => health(getApp()), { servedWhenClosed: true }) },
 ];

@@ -162,6 +162,15 @@ param mcpPublicBaseUrl string = ''
 @minValue(1024)
 param mcpMaxBodyBytes int = 4194304
 
+@description('MCP_EMERGENCY_MODE: the duty officer\'s switch (open is normal). Switched in an incident with az functionapp config appsettings set; a redeployment sets it back to this value.')
+@allowed([
+  'open'
+  'read-only'
+  'no-destructive'
+  'closed'
+])
+param mcpEmergencyMode string = 'open'
+
 @description('APPROVAL_TTL_MINUTES: how long an approval request stays valid.')
 @minValue(1)
 @maxValue(1440)
@@ -250,6 +259,7 @@ module sovereignMcp 'main.packed.json' = {
     mcpAllowedOrigins: mcpAllowedOrigins
     mcpPublicBaseUrl: mcpPublicBaseUrl
     mcpMaxBodyBytes: mcpMaxBodyBytes
+    mcpEmergencyMode: mcpEmergencyMode
     approvalTtlMinutes: approvalTtlMinutes
     approvalSignInMaxAgeMinutes: approvalSignInMaxAgeMinutes
     azureCallTimeoutMs: azureCallTimeoutMs

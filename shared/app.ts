@@ -101,7 +101,7 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
   const pipeline = createPipeline({
     settings,
     azure,
-    policy: createPolicyEngine(department, settings.subscriptionId),
+    policy: createPolicyEngine(department, settings.subscriptionId, undefined, settings.emergencyMode),
     rateLimits: createRateLimits(department.rateLimits),
     ...(auditLog ? { auditReady: (timeoutMs: number) => auditLog.ready(timeoutMs) } : {}),
     ...(approvals ? { approvals } : {}),
@@ -160,6 +160,7 @@ function loadedOnFirstUse(make: () => Promise<ApprovalStore>): ApprovalStore {
     create: async (approval) => (await store()).create(approval),
     get: async (id) => (await store()).get(id),
     update: async (approval, changes) => (await store()).update(approval, changes),
+    listUnused: async () => (await store()).listUnused(),
   };
 }
 

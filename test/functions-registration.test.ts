@@ -46,7 +46,7 @@ interface Metadata {
 }
 
 describe('Azure Functions registration (what func start loads)', () => {
-  it('registers the MCP router, one Function per tool, the manifest, metadata and health routes', () => {
+  it('registers the MCP router, one Function per tool, the manifest, metadata, approval, revoke and health routes', () => {
     const run = loadMain(validSettings);
     expect(run.status).toBe(0);
     const registered = JSON.parse(run.stdout) as Metadata[];
@@ -59,13 +59,14 @@ describe('Azure Functions registration (what func start loads)', () => {
         { name: 'mcp', route: 'mcp', methods: ['DELETE', 'GET', 'POST'] },
         { name: 'health', route: 'health', methods: ['GET'] },
         { name: 'tool_manifest', route: 'tools/manifest', methods: ['GET'] },
+        { name: 'approvals_revoke', route: 'approvals/revoke', methods: ['POST'] },
         { name: 'approval', route: 'approvals/{id}', methods: ['GET', 'POST'] },
         { name: 'oauth_protected_resource', route: '.well-known/oauth-protected-resource', methods: ['GET'] },
         { name: 'oauth_protected_resource_mcp', route: '.well-known/oauth-protected-resource/mcp', methods: ['GET'] },
         ...TOOLS.map((tool) => ({ name: `tool_${tool.name}`, route: `tools/${tool.name}`, methods: ['POST'] })),
       ]),
     );
-    expect(triggers).toHaveLength(TOOLS.length + 6);
+    expect(triggers).toHaveLength(TOOLS.length + 7);
   });
 
   it('stops at start with a message naming each bad setting', () => {
@@ -74,6 +75,14 @@ describe('Azure Functions registration (what func start loads)', () => {
     expect(run.stderr).toContain('Sovereign MCP cannot start: invalid settings');
     expect(run.stderr).toContain('AZURE_TENANT_ID: must be a GUID');
     expect(run.stderr).toContain('AUTH_AUDIENCE: required but not set');
+    expect(run.stdout).toBe('[]');
+  });
+
+  it('stops at start on an emergency mode it does not know, naming the setting and the modes', () => {
+    const run = loadMain({ ...validSettings, MCP_EMERGENCY_MODE: 'lockdown' });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain('Sovereign MCP cannot start: invalid settings');
+    expect(run.stderr).toContain("MCP_EMERGENCY_MODE: must be one of open, read-only, no-destructive, closed (the duty officer's switch; open is normal)");
     expect(run.stdout).toBe('[]');
   });
 

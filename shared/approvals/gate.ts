@@ -77,6 +77,9 @@ export async function passApprovalGate(store: ApprovalStore, request: GateReques
     throw refuse('approval.arguments-mismatch', 'The arguments differ from the ones that were approved; request a new approval for these arguments.');
   }
   if (approval.status === 'used') throw refuse('approval.used', 'This approval has already been used; each approval runs its call once.');
+  if (approval.status === 'revoked') {
+    throw refuse('approval.revoked', `This approval was revoked at ${approval.revokedAt ?? 'an unknown time'} (an operator withdrew every pending approval, or this one); request a new approval when the operators allow it.`);
+  }
   if (approval.status === 'rejected') throw refuse('approval.rejected', `The approver rejected this request${approval.decidedByName ? ` (${approval.decidedByName})` : ''}.`);
   if (!(Date.parse(approval.expiresAt) > Date.now())) throw refuse('approval.expired', `This approval expired at ${approval.expiresAt}; request a new one.`);
   if (approval.status !== 'approved') {

@@ -1,8 +1,9 @@
-import { TableClient, type TableEntityResult } from '@azure/data-tables';
+import { odata, TableClient, type TableEntityResult } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 import { ifExists } from '../azure/errors.js';
 
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'used';
+/** `revoked`: withdrawn by an approver's revoke command (an incident) before it was used. */
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'used' | 'revoked';
 
 /** A request to run one destructive call, exactly as asked, once, after a human other than the requester approves. */
 export interface Approval {
@@ -23,17 +24,21 @@ export interface Approval {
   decidedByName?: string;
   decidedAt?: string;
   usedAt?: string;
+  revokedByOid?: string;
+  revokedAt?: string;
   /** The store's version of the record: every change is conditional on it, so two changes cannot both win. */
   etag: string;
 }
 
-export type ApprovalChanges = Partial<Pick<Approval, 'status' | 'decidedByOid' | 'decidedByName' | 'decidedAt' | 'usedAt'>>;
+export type ApprovalChanges = Partial<Pick<Approval, 'status' | 'decidedByOid' | 'decidedByName' | 'decidedAt' | 'usedAt' | 'revokedByOid' | 'revokedAt'>>;
 
 export interface ApprovalStore {
   create(approval: Omit<Approval, 'etag'>): Promise<void>;
   get(id: string): Promise<Approval | undefined>;
   /** Applies the changes only if the record is still at `etag`; false when someone else changed it first. */
   update(approval: Approval, changes: ApprovalChanges): Promise<boolean>;
+  /** Every approval that could still run a call once approved: pending or approved, not yet used (expired included). */
+  listUnused(): Promise<Approval[]>;
 }
 
 const PARTITION = 'approval';
@@ -83,6 +88,13 @@ export function createTableApprovalStore(endpoint: string, tableName: string, cr
         throw error;
       }
     },
+    async listUnused() {
+      await ensureTable();
+      const found: Approval[] = [];
+      const filter = odata`PartitionKey eq ${PARTITION} and (status eq ${'pending'} or status eq ${'approved'})`;
+      for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) found.push(fromEntity(entity));
+      return found;
+    },
   };
 }
 
@@ -105,6 +117,8 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Approva
     ...optional('decidedByName'),
     ...optional('decidedAt'),
     ...optional('usedAt'),
+    ...optional('revokedByOid'),
+    ...optional('revokedAt'),
     etag: entity.etag,
   } as Approval;
 }

@@ -4,6 +4,7 @@ import { withoutTrailingSlashes } from '../text/trailing-slashes.js';
 import { GUID } from '../auth/caller.js';
 import { ALLOWED_HOST_ENTRY } from '../http/authority.js';
 import { HTTP_TRIGGER_LIMIT_MS, maxLroTimeoutMs } from './deadlines.js';
+import { EMERGENCY_MODES, type EmergencyMode } from '../policy/emergency-mode.js';
 
 /**
  * Every setting the app reads, in one place. Values come from the environment (Function App settings in Azure,
@@ -52,6 +53,12 @@ const schema = z.object({
     .refine((value) => value.startsWith('https://') || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\/?$/.test(value), 'must use https')
     .optional(),
   MCP_MAX_BODY_BYTES: positiveInt(4 * 1024 * 1024),
+  // Read as typed in a hurry (`Closed`, ` read-only `); anything else stops the app, which refuses everything.
+  MCP_EMERGENCY_MODE: z
+    .string()
+    .default('open')
+    .transform((value) => value.trim().toLowerCase())
+    .pipe(z.enum(EMERGENCY_MODES, `must be one of ${EMERGENCY_MODES.join(', ')} (the duty officer's switch; open is normal)`)),
   AZURE_IDENTITY_RESOURCE_ID: z
     .string()
     // linear: anchored; each [^/]+ stops at the literal '/' after it, so no two quantifiers compete for a character.
@@ -124,6 +131,8 @@ export interface Settings {
   /** The public origin used in metadata and challenges; absent means the (allowlisted) request origin. */
   publicBaseUrl?: string;
   maxBodyBytes: number;
+  /** The duty officer's switch (MCP_EMERGENCY_MODE): what the deployment still does during an incident. */
+  emergencyMode: EmergencyMode;
   azureCallTimeoutMs: number;
   /** Deadline for tools that follow a long-running operation (creating a storage account, deleting a group). */
   azureLroTimeoutMs: number;
@@ -227,6 +236,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     allowedOrigins: origins.map((origin) => origin.toLowerCase()),
     ...(s.MCP_PUBLIC_BASE_URL ? { publicBaseUrl: withoutTrailingSlashes(s.MCP_PUBLIC_BASE_URL) } : {}),
     maxBodyBytes: s.MCP_MAX_BODY_BYTES,
+    emergencyMode: s.MCP_EMERGENCY_MODE,
     azureCallTimeoutMs: s.AZURE_CALL_TIMEOUT_MS,
     azureLroTimeoutMs: s.AZURE_LRO_TIMEOUT_MS,
     ...(s.AUDIT_CONTAINER_URL ? { auditContainerUrl: withoutTrailingSlashes(s.AUDIT_CONTAINER_URL) } : {}),

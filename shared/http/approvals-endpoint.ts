@@ -5,6 +5,7 @@ import { csrfMatches, csrfToken } from '../approvals/csrf.js';
 import { PAGE_HEADERS, renderApproval, renderMessage, type Viewer } from '../approvals/page.js';
 import type { Approval } from '../approvals/store.js';
 import { currentAudit } from '../audit/scope.js';
+import { emergencyRefusal, emergencyRule } from '../policy/emergency-mode.js';
 import { checkHostAndOrigin, publicOrigin, readBody } from './edge.js';
 
 /** The header through which App Service Authentication (and the local host's stand-in) hands over the ID token. */
@@ -67,6 +68,16 @@ export async function handleApproval(app: App, request: HttpRequest, id: string)
   }
   const decision = form.get('decision');
   if (decision !== 'approve' && decision !== 'reject') return page(400, renderMessage('Bad request', 'Choose Approve or Reject.'));
+  const mode = app.settings.emergencyMode;
+  if (decision === 'approve' && mode !== 'open') {
+    // Nothing destructive may be approved while the duty officer's switch forbids it (rejecting still may).
+    const message = emergencyRefusal(mode, `approving ${approval.tool}`);
+    const refused = currentAudit();
+    if (refused) {
+      Object.assign(refused, { tool: approval.tool, risk: 'destructive' as const, decision: 'denied' as const, rule: emergencyRule(mode), reason: message, approvalId: approval.id });
+    }
+    return page(403, renderMessage('Approvals are suspended', message));
+  }
 
   const changed = await approvals.update(approval, {
     status: decision === 'approve' ? 'approved' : 'rejected',

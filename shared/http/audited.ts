@@ -5,15 +5,23 @@ import { withAudit, type AuditDraft } from '../audit/scope.js';
 import { redactedPrefix } from '../audit/body.js';
 import { AUDIT_STORED_WAIT_MS } from '../config/deadlines.js';
 import { newCorrelationId } from './edge.js';
+import { CLOSED_RULE, closedResponse } from './emergency-closed.js';
 
 // linear: anchored, fixed length: at most 55 steps.
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
 
 /**
  * Wraps an HTTP Function so that every request that reaches the app — allowed, denied, unauthenticated,
- * malformed, failed — leaves exactly one audit record, attributed only from a validated token.
+ * malformed, failed — leaves exactly one audit record, attributed only from a validated token. In emergency mode
+ * 'closed' the handler is not run (unless `servedWhenClosed`: health, and revoking approvals, which only takes
+ * power away): the request is refused with 503 and audited under emergency.closed.
  */
-export function audited(entrance: AuditRecord['entrance'], app: () => App, handler: HttpHandler): HttpHandler {
+export function audited(
+  entrance: AuditRecord['entrance'],
+  app: () => App,
+  handler: HttpHandler,
+  options: { servedWhenClosed?: boolean } = {},
+): HttpHandler {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const traceId = TRACEPARENT.exec(request.headers.get('traceparent')?.trim() ?? '')?.[1];
     const draft: AuditDraft = {
@@ -32,6 +40,12 @@ export function audited(entrance: AuditRecord['entrance'], app: () => App, handl
     let recorded: Promise<void> | undefined;
     const finish = () => (recorded ??= writeRecord());
     try {
+      if (!options.servedWhenClosed && app().settings.emergencyMode === 'closed') {
+        const closed = closedResponse(entrance, draft.path);
+        Object.assign(draft, { decision: 'denied', rule: CLOSED_RULE, reason: closed.message });
+        response = closed.response;
+        return response;
+      }
       response = (await withAudit(draft, async () => (await handler(request, context)) ?? {})) as HttpResponseInit;
       if (response.body instanceof ReadableStream) {
         // A streamed answer (an MCP tools/call as server-sent events) is still being produced when the handler

@@ -24,9 +24,15 @@ export function protectedResourceMetadata(app: App, request: HttpRequest): HttpR
   });
 }
 
-/** Liveness only: no dependency checks, no configuration details. */
+/** Liveness only: no dependency checks, no configuration details but the emergency mode (what the app will do now). */
 export function health(app: App): HttpResponseInit {
-  return jsonResponse(200, { status: 'ok', name: SERVER_INFO.name, version: SERVER_INFO.version, tools: app.catalogue.size });
+  return jsonResponse(200, {
+    status: 'ok',
+    mode: app.settings.emergencyMode,
+    name: SERVER_INFO.name,
+    version: SERVER_INFO.version,
+    tools: app.catalogue.size,
+  });
 }
 
 /** GET /tools/manifest: the hashed catalogue a client can pin (any authenticated caller). */

@@ -4,6 +4,7 @@ import type { Caller } from '../auth/caller.js';
 import { ROLES_FOR_TIER } from '../auth/roles.js';
 import type { RiskTier } from '../tools/tool.js';
 import type { DepartmentPolicy } from './department-policy.js';
+import { emergencyRefusal, type EmergencyMode } from './emergency-mode.js';
 import { canonicalRegion } from './regions.js';
 import { isBeneath, parseResourceId } from './resource-ids.js';
 
@@ -56,6 +57,7 @@ export function createPolicyEngine(
   department: DepartmentPolicy,
   subscriptionId: string,
   rulesText = readFileSync(RULES_FILE, 'utf8'),
+  emergencyMode: EmergencyMode = 'open',
 ): PolicyEngine {
   const policies = namedPolicies(rulesText);
   const parsed = cedar.preparsePolicySet(POLICY_SET_ID, { staticPolicies: policies });
@@ -89,7 +91,7 @@ export function createPolicyEngine(
 
   function evaluate(caller: Caller, tool: { name: string; risk: RiskTier }, target: PolicyTarget): PolicyDecision {
     const { context: targetFacts, protection, lifted, exception } = targetContext(target, department, subscriptionId, tool);
-    const context = { tool: tool.name, department: departmentContext, target: targetFacts };
+    const context = { tool: tool.name, department: departmentContext, target: targetFacts, emergencyMode };
     let answer: cedar.AuthorizationAnswer;
     try {
       answer = cedar.statefulIsAuthorized({
@@ -267,6 +269,10 @@ function missingRole(caller: Caller, tool: { name: string; risk: RiskTier }): st
 
 function explain(rule: string, tool: { name: string }, target: TargetContext, department: DepartmentPolicy, protection: string[]): string {
   switch (rule) {
+    case 'emergency.read-only':
+    case 'emergency.no-destructive':
+    case 'emergency.closed':
+      return emergencyRefusal(rule.slice('emergency.'.length) as Exclude<EmergencyMode, 'open'>, `'${tool.name}'`);
     case 'policy.tool-disabled':
       return `Tool '${tool.name}' is switched off for this deployment by the department policy.`;
     case 'policy.read-only-deployment':
