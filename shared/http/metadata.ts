@@ -2,6 +2,7 @@ import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
 import { SERVER_INFO } from '../mcp/server-factory.js';
 import { authenticateRequest, checkHostAndOrigin, publicOrigin, resourceMetadataUrl } from './edge.js';
+import { packageDigest } from './package-digest.js';
 import { jsonResponse } from './responses.js';
 
 /**
@@ -23,9 +24,9 @@ export function protectedResourceMetadata(app: App, request: HttpRequest): HttpR
   });
 }
 
-/** Liveness only: no dependency checks, no configuration details. */
+/** Liveness only: no dependency checks, no configuration details; `package` says which built package is running. */
 export function health(app: App): HttpResponseInit {
-  return jsonResponse(200, { status: 'ok', name: SERVER_INFO.name, version: SERVER_INFO.version, tools: app.catalogue.size });
+  return jsonResponse(200, { status: 'ok', name: SERVER_INFO.name, version: SERVER_INFO.version, tools: app.catalogue.size, package: packageDigest() });
 }
 
 /** GET /tools/manifest: the hashed catalogue a client can pin (any authenticated caller). */
