@@ -213,6 +213,6 @@ describe('transport rules', () => {
   it('serves /health without authentication', async () => {
     const response = await fetch(`${stack.baseUrl}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ status: 'ok', name: 'sovereign-mcp', tools: TOOLS.length });
+    expect(await response.json()).toMatchObject({ status: 'ok', name: 'sovereign-mcp', tools: TOOLS.length, package: 'development build' });
   });
 });

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Function App package for Flex Consumption: the compiled app, the department policy it reads at run
 # time, and production dependencies only — no tests, dev tools, sandbox data or TypeScript sources.
+# Every package carries its CycloneDX SBOM (sbom.cdx.json, production dependencies only), a SHA-256 of each of its
+# files (package-files.sha256) and build-info.json, whose packageDigest (the SHA-256 of package-files.sha256) the
+# app reports in /health; the zip gets <zip>.sha256 and a copy of the SBOM beside it (infra/scripts/zip-package.sh).
 # Usage: infra/scripts/package.sh [output.zip]   (default: sovereign-mcp.zip in the repository root)
 #        infra/scripts/package.sh --dir <folder>  (the package's files in a folder, no zip: what azd deploys)
 set -euo pipefail
@@ -41,11 +44,23 @@ echo "== Production dependencies"
 # azd packages the folder itself and leaves node_modules out unless a .funcignore says otherwise: this one keeps
 # everything staged here (the production dependencies included).
 printf '%s\n' '# The staged package is exactly what is deployed: nothing to leave out.' > "$stage/.funcignore"
+
+echo "== Bill of materials (CycloneDX, production dependencies)"
+# Runs npm ls in the staged folder (no network); --validate checks the JSON against the CycloneDX schema.
+node node_modules/@cyclonedx/cyclonedx-npm/bin/cyclonedx-npm-cli.js --omit dev --spec-version 1.6 --output-reproducible \
+  --validate --output-format JSON --output-file "$stage/sbom.cdx.json" "$stage/package.json"
+
+echo "== Integrity trail"
+(cd "$stage" && find . \( -type f -o -type l \) ! -name package-files.sha256 ! -name build-info.json -print0 | LC_ALL=C sort -z \
+  | xargs -0 sha256sum) > "$stage/package-files.sha256"
+digest="$(sha256sum "$stage/package-files.sha256" | cut -d' ' -f1)"
+commit="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+printf '{\n  "packageDigest": "sha256:%s",\n  "digestOf": "package-files.sha256",\n  "commit": "%s",\n  "builtAt": "%s"\n}\n' \
+  "$digest" "$commit" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$stage/build-info.json"
+echo "package digest sha256:$digest (the SHA-256 of package-files.sha256; /health reports it)"
+
 if [ -n "$dir" ]; then
   echo "== Package folder: $dir ($(du -sh "$dir" | cut -f1))"
   exit 0
 fi
-rm -f "$out"
-(cd "$stage" && zip -qr "$out" .)
-echo "== Package: $out ($(du -h "$out" | cut -f1))"
-echo "Publish: az functionapp deployment source config-zip --resource-group <group> --name <functionAppName> --src $out"
+infra/scripts/zip-package.sh "$stage" "$out"

@@ -2,6 +2,7 @@ import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
 import { SERVER_INFO } from '../mcp/server-factory.js';
 import { authenticateRequest, checkHostAndOrigin, publicOrigin, resourceMetadataUrl } from './edge.js';
+import { packageDigest } from './package-digest.js';
 import { jsonResponse } from './responses.js';
 import { withoutTrailingSlashes } from '../text/trailing-slashes.js';
 
@@ -24,7 +25,10 @@ export function protectedResourceMetadata(app: App, request: HttpRequest): HttpR
   });
 }
 
-/** Liveness only: no dependency checks, no configuration details but the emergency mode (what the app will do now). */
+/**
+ * Liveness only: no dependency checks, no configuration details but the emergency mode (what the app will do now)
+ * and which built package is running.
+ */
 export function health(app: App): HttpResponseInit {
   return jsonResponse(200, {
     status: 'ok',
@@ -32,6 +36,7 @@ export function health(app: App): HttpResponseInit {
     name: SERVER_INFO.name,
     version: SERVER_INFO.version,
     tools: app.catalogue.size,
+    package: packageDigest(),
   });
 }
 
