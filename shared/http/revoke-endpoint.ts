@@ -47,8 +47,8 @@ export async function handleRevoke(app: App, request: HttpRequest): Promise<Http
   if (!isJsonContentType(request)) return jsonResponse(415, { error: 'unsupported_media_type', error_description: `Send JSON (Content-Type: application/json). ${BODY_HINT}` });
   const body = await readBody(request, 1024);
   if ('status' in body) return jsonResponse(body.status, { error: 'invalid_request', error_description: body.message });
-  const text = new TextDecoder().decode(body.bytes);
-  if (draft) draft.requestBody = auditedBody(text);
+  const { text } = body;
+  if (draft) draft.requestBody = auditedBody(text, undefined, body.digest);
   let parsed: z.infer<typeof BODY>;
   try {
     parsed = BODY.parse(JSON.parse(text));
