@@ -212,6 +212,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         }
         outcome = { result: errorResult(error, call.correlationId), error };
       }
+      // A large result (a blob read) was shielded and validated in one go: let /health and other requests run
+      // before it is serialised for the audit.
+      await new Promise((resolve) => setImmediate(resolve));
       recordInAudit(call, tool, decision, outcome, approval);
       return outcome;
     },
@@ -256,7 +259,9 @@ function recordInAudit(
   }
   // The text blocks repeat structuredContent; errors have only text.
   const { content: _textCopy, ...structured } = outcome.result;
-  draft.responseBody = auditedBody(JSON.stringify(outcome.error ? outcome.result : structured));
+  // The value itself is walked for redaction (not a parse of its JSON text again: a blob's megabyte twice over).
+  const audited = outcome.error ? outcome.result : structured;
+  draft.responseBody = auditedBody(JSON.stringify(audited), { json: audited });
 }
 
 /** Failures whose cause lives outside the app (identity, Azure): the caller gets a clean message, operators the cause. */
