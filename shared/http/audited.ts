@@ -118,8 +118,14 @@ function untilAudited(source: ReadableStream<Uint8Array>, finish: () => Promise<
   });
 }
 
+/** Larger than any progress notification the server sends. */
+const NOTIFICATION_MAX_BYTES = 16 * 1024;
+
 /** Whether a chunk of server-sent events carries only JSON-RPC notifications (progress), never the answer. */
 function onlyNotifications(chunk: Uint8Array): boolean {
+  // A progress notification is a few hundred bytes; a large chunk is the answer (a blob read's can be megabytes,
+  // which would otherwise be decoded and parsed here just to learn that).
+  if (chunk.byteLength > NOTIFICATION_MAX_BYTES) return false;
   // linear: a literal of at most four characters: bounded steps per position.
   const events = new TextDecoder().decode(chunk).split(/\r?\n\r?\n/).filter((event) => event.trim() !== '');
   return (
