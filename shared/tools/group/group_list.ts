@@ -3,6 +3,7 @@ import { defineTool } from '../tool.js';
 import { decodeCursor, encodeCursor, nextCursorOutput, pageInput } from '../paging.js';
 import { tagsOf, tagsOutput } from '../common.js';
 import { ifExists } from '../../azure/errors.js';
+import { allRequests } from '../../azure/all-requests.js';
 
 export default defineTool({
   name: 'group_list',
@@ -25,10 +26,8 @@ export default defineTool({
     const { offset } = decodeCursor(cursor, 'marker');
     const names = department.resourceGroups.slice(offset, offset + top);
     const client = await azure.resources();
-    const found = await Promise.all(
-      names.map((name) =>
-        ifExists(client.resourceGroups.get(name, { abortSignal: signal })),
-      ),
+    const found = await allRequests(signal, (abortSignal) =>
+      names.map((name) => ifExists(client.resourceGroups.get(name, { abortSignal }))),
     );
     const next = offset + names.length;
     return {

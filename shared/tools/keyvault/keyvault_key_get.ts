@@ -3,6 +3,7 @@ import { defineTool } from '../tool.js';
 import { isoTime, tagsOf, tagsOutput } from '../common.js';
 import { keyName, keyVersion } from './key-names.js';
 import { ifExists } from '../../azure/errors.js';
+import { allRequests } from '../../azure/all-requests.js';
 
 export default defineTool({
   name: 'keyvault_key_get',
@@ -39,9 +40,9 @@ export default defineTool({
   }),
   async handler({ name, version }, { azure, signal }) {
     const client = await azure.keys();
-    const [key, policy] = await Promise.all([
-      client.getKey(name, { abortSignal: signal, ...(version ? { version } : {}) }),
-      ifExists(client.getKeyRotationPolicy(name, { abortSignal: signal })),
+    const [key, policy] = await allRequests(signal, (abortSignal) => [
+      client.getKey(name, { abortSignal, ...(version ? { version } : {}) }),
+      ifExists(client.getKeyRotationPolicy(name, { abortSignal })),
     ]);
     const properties = key.properties;
     return {

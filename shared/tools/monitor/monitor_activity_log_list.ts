@@ -7,6 +7,7 @@ import { isoTime } from '../common.js';
 import { untrusted } from '../../shield/untrusted.js';
 import { ToolError } from '../../pipeline/errors.js';
 import { isMissingResourceGroup } from '../../azure/errors.js';
+import { allRequests } from '../../azure/all-requests.js';
 
 /**
  * The activity log client cannot resume from a nextLink, so this listing pages by time, newest first: the cursor
@@ -90,14 +91,17 @@ export default defineTool({
     const monitor = await azure.monitor();
     // One query per resource group, so the identity needs activity-log read on the managed groups only, never on
     // the whole subscription; the per-group streams (newest first) are merged by time.
-    const streams = (resourceGroup ? [resourceGroup] : department.resourceGroups).map((group) =>
-      monitor.activityLogs
-        .list(`eventTimestamp ge '${window.from}' and eventTimestamp le '${window.to}' and resourceGroupName eq '${group}'`, {
-          abortSignal: signal,
-        })
-        [Symbol.asyncIterator](),
-    );
-    const heads = await Promise.all(streams.map((stream) => nextUnseen(stream, skip)));
+    let streams: AsyncIterator<EventData>[] = [];
+    const heads = await allRequests(signal, (abortSignal) => {
+      streams = (resourceGroup ? [resourceGroup] : department.resourceGroups).map((group) =>
+        monitor.activityLogs
+          .list(`eventTimestamp ge '${window.from}' and eventTimestamp le '${window.to}' and resourceGroupName eq '${group}'`, {
+            abortSignal,
+          })
+          [Symbol.asyncIterator](),
+      );
+      return streams.map((stream) => nextUnseen(stream, skip));
+    });
 
     const events = [];
     let more = false;

@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { allRequests } from '../shared/azure/all-requests.js';
+
+/**
+ * A tool that reads two things side by side answers only when both requests have ended. Real HTTP requests to a
+ * loopback server: one fails at once, the other is slow; the answer must not come while the slow one is open.
+ */
+describe('side-by-side Azure requests', () => {
+  let server: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/fail') {
+        res.writeHead(404).end();
+        return;
+      }
+      if (req.url?.startsWith('/ok/')) {
+        res.writeHead(200).end(req.url);
+        return;
+      }
+      // Slow: answers after 5 s unless the client goes away first.
+      const timer = setTimeout(() => res.writeHead(200).end('late'), 5_000);
+      res.on('close', () => clearTimeout(timer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  const get = async (path: string, signal: AbortSignal): Promise<string> => {
+    const response = await fetch(`${base}${path}`, { signal });
+    if (!response.ok) throw new Error(`status ${response.status}`);
+    return response.text();
+  };
+
+  it('a failure aborts the sibling, and the call ends only after the sibling has ended', async () => {
+    let slowEnded = 0;
+    const started = Date.now();
+    const outcome = await allRequests<[string, string]>(undefined, (signal) => [
+      get('/fail', signal),
+      get('/slow', signal).finally(() => {
+        slowEnded = Date.now();
+      }),
+    ]).catch((error: unknown) => error);
+    const answeredAt = Date.now();
+    expect(outcome).toEqual(new Error('status 404'));
+    expect(slowEnded).toBeGreaterThan(0);
+    expect(slowEnded).toBeLessThanOrEqual(answeredAt);
+    // Aborted, not waited out.
+    expect(answeredAt - started).toBeLessThan(5_000);
+  });
+
+  it("the caller's deadline aborts every request", async () => {
+    const deadline = new AbortController();
+    setTimeout(() => deadline.abort(new Error('deadline')), 100);
+    const outcome = await allRequests<[string, string]>(deadline.signal, (signal) => [get('/slow', signal), get('/slow', signal)]).catch(
+      (error: unknown) => error,
+    );
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).message).toBe('deadline');
+  });
+
+  it('answers every value in order when all succeed', async () => {
+    const values = await allRequests<string[]>(undefined, (signal) => ['/ok/a', '/ok/b'].map((path) => get(path, signal)));
+    expect(values).toEqual(['/ok/a', '/ok/b']);
+  });
+});
