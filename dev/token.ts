@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MAX_TOKEN_LIFETIME_SECONDS } from '../shared/auth/authenticate.js';
 import { GUID } from '../shared/auth/caller.js';
+import { AUTH_CONTEXT_ID } from '../shared/auth/step-up.js';
 import { ROLES } from '../shared/auth/roles.js';
 import { loadOrCreateIssuerKey, mintToken } from './sandbox/issuer.js';
 import { sandboxIssuer } from './sandbox/discovery.js';
@@ -11,10 +12,12 @@ import { runtimeFile, type RuntimeInfo } from './runtime-file.js';
 import { DEV_USER, SANDBOX_AUDIENCE, SANDBOX_DIR, SANDBOX_PORTS, SANDBOX_SCOPE } from './sandbox-settings.js';
 
 /**
- * `npm run --silent token -- --roles Mcp.Reader[,Mcp.Operator,...] [--oid ID] [--name NAME] [--ttl SECONDS]`
+ * `npm run --silent token -- --roles Mcp.Reader[,Mcp.Operator,...] [--oid ID] [--name NAME] [--ttl SECONDS] [--acrs c1[,c2]]`
  * prints one bearer token signed by the sandbox issuer (the one `npm start` serves), and nothing else.
  */
-const usage = 'usage: npm run --silent token -- --roles Mcp.Reader[,Mcp.Operator,Mcp.Approver] [--oid ID] [--name NAME] [--ttl SECONDS]';
+const usage =
+  'usage: npm run --silent token -- --roles Mcp.Reader[,Mcp.Operator,Mcp.Approver] [--oid ID] [--name NAME] [--ttl SECONDS] [--acrs c1[,c2]]\n' +
+  '  --acrs: the Conditional Access authentication contexts the sign-in satisfied (a step-up the department policy demands)';
 let values;
 try {
   ({ values } = parseArgs({
@@ -23,6 +26,7 @@ try {
       oid: { type: 'string', default: DEV_USER.oid },
       name: { type: 'string', default: DEV_USER.name },
       ttl: { type: 'string', default: '3600' },
+      acrs: { type: 'string', default: '' },
       help: { type: 'boolean', short: 'h' },
     },
   }));
@@ -41,6 +45,12 @@ const unknown = roles.filter((role) => !known.includes(role));
 const ttlSeconds = Number(values.ttl);
 if (unknown.length > 0) {
   console.error(`Unknown role ${unknown.join(', ')}: roles are ${known.join(', ')}.\n${usage}`);
+  process.exit(2);
+}
+const authContexts = values.acrs.split(',').map((value) => value.trim()).filter(Boolean);
+const badContext = authContexts.find((value) => !AUTH_CONTEXT_ID.test(value));
+if (badContext !== undefined) {
+  console.error(`--acrs takes authentication context ids c1 to c99 (comma-separated); '${badContext}' is not one.\n${usage}`);
   process.exit(2);
 }
 if (!GUID.test(values.oid)) {
@@ -65,6 +75,6 @@ console.log(
     name: values.name,
     roles,
     ttlSeconds,
-    extra: { scp: SANDBOX_SCOPE },
+    extra: { scp: SANDBOX_SCOPE, ...(authContexts.length > 0 ? { acrs: authContexts } : {}) },
   }),
 );

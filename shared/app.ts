@@ -14,7 +14,7 @@ import { createBlobAuditLog, type DurableAuditLog } from './audit/blob-sink.js';
 import { createAuditKeyring } from './audit/audit-key.js';
 import { createAnchorTable } from './audit/anchors.js';
 import { createPipeline, type Pipeline } from './pipeline/run-tool.js';
-import { loadDepartmentPolicy } from './policy/department-policy.js';
+import { loadDepartmentPolicy, type DepartmentPolicy } from './policy/department-policy.js';
 import { createPolicyEngine } from './policy/engine.js';
 import { createRateLimits } from './policy/rate-limits.js';
 import { TOOLS } from './tools/registry.js';
@@ -31,6 +31,8 @@ export interface App {
   pipeline: Pipeline;
   catalogue: ReadonlyMap<string, CatalogueEntry>;
   manifest: ToolManifest;
+  /** The department policy's step-up demands (authentication contexts per tier and for approving). */
+  stepUp: DepartmentPolicy['stepUp'];
   audit: AuditSink;
   /** The tamper-evident copy of the audit trail, when AUDIT_CONTAINER_URL is set; flushed at shutdown. */
   auditLog?: DurableAuditLog;
@@ -120,6 +122,7 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     authenticate: createAuthenticator(settings.auth, settings.tenantId),
     pipeline,
     catalogue,
+    stepUp: department.stepUp,
     // Hashed on first request for it (GET /tools/manifest), not at start.
     get manifest() {
       return (manifest ??= buildManifest(catalogue));

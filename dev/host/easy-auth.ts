@@ -91,6 +91,9 @@ export function createEasyAuth(settings: EasyAuthSettings): EasyAuth {
     });
     const prompt = url.searchParams.get('prompt');
     if (prompt) query.set('prompt', prompt);
+    // A claims request (a Conditional Access authentication context the approval page demands) goes on as it came.
+    const claims = url.searchParams.get('claims');
+    if (claims) query.set('claims', claims);
     redirect(res, `${authorizeUrl}?${query}`);
   }
 

@@ -6,6 +6,7 @@ import type { Call, TwinContext } from './context.js';
 import { sandboxIssuer } from './discovery.js';
 import { HttpError, readForm, sendHtml } from './http.js';
 import { mintToken } from './issuer.js';
+import { AUTH_CONTEXT_ID } from '../../shared/auth/step-up.js';
 import { DEPARTMENT, DEV_USERS, type DevUser } from './seed.js';
 import { errorPage, formPostPage, signInPage } from './signin-page.js';
 
@@ -14,7 +15,7 @@ export const AUTHORIZE_PATH = /^\/([^/]+)\/oauth2\/v2\.0\/authorize$/i;
 const ID_TOKEN_TTL_SECONDS = 3600;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** Request parameters the picker carries through its form, so the POST is the same request plus a user. */
-const CARRIED = ['client_id', 'redirect_uri', 'response_type', 'response_mode', 'scope', 'nonce', 'state', 'prompt', 'login_hint'];
+const CARRIED = ['client_id', 'redirect_uri', 'response_type', 'response_mode', 'scope', 'nonce', 'state', 'prompt', 'login_hint', 'claims'];
 
 /** A request refused before anything can be sent to redirect_uri: Entra shows an error page, and so do we. */
 class SignInError extends HttpError {
@@ -26,6 +27,8 @@ class SignInError extends HttpError {
 interface Authorize {
   redirectUri: string;
   nonce: string;
+  /** Authentication contexts the claims request asks the ID token to carry (`acrs`); the sandbox's users satisfy any. */
+  authContexts: string[];
   state: string | undefined;
   prompt: string | undefined;
   carried: [string, string][];
@@ -72,6 +75,7 @@ function validate(ctx: TwinContext, params: URLSearchParams): Authorize {
   return {
     redirectUri,
     nonce,
+    authContexts: requestedContexts(params.get('claims')),
     state: params.get('state') ?? undefined,
     prompt: params.get('prompt') ?? undefined,
     carried: CARRIED.flatMap((name) => {
@@ -81,12 +85,31 @@ function validate(ctx: TwinContext, params: URLSearchParams): Authorize {
   };
 }
 
+/**
+ * The `acrs` values an OpenID Connect claims request asks of the ID token: `{"id_token":{"acrs":{"essential":true,
+ * "value":"c2"}}}` (or `values`). A claims parameter that is not such JSON is refused, as Entra refuses it.
+ */
+function requestedContexts(raw: string | null): string[] {
+  if (raw === null) return [];
+  let request: { id_token?: { acrs?: { value?: unknown; values?: unknown } } };
+  try {
+    request = JSON.parse(raw) as typeof request;
+  } catch {
+    throw new SignInError('AADSTS90100', "The 'claims' parameter is not valid JSON.");
+  }
+  const acrs = request?.id_token?.acrs;
+  const values = [acrs?.value, ...(Array.isArray(acrs?.values) ? acrs.values : [])].filter((value): value is string => typeof value === 'string');
+  const bad = values.find((value) => !AUTH_CONTEXT_ID.test(value));
+  if (bad !== undefined) throw new SignInError('AADSTS90100', `'${bad.slice(0, 20)}' is not an authentication context id (c1 to c99).`);
+  return values;
+}
+
 /** Entra's `sub` is pairwise: stable for one user and app, and not the object id. */
 function pairwiseSubject(tenantId: string, clientId: string, oid: string): string {
   return createHash('sha256').update(`${tenantId}:${clientId}:${oid}`).digest('base64url').slice(0, 43);
 }
 
-async function idToken(ctx: TwinContext, user: DevUser, nonce: string): Promise<string> {
+async function idToken(ctx: TwinContext, user: DevUser, nonce: string, authContexts: readonly string[]): Promise<string> {
   return mintToken(await ctx.issuerKeys.current(), {
     issuer: sandboxIssuer(ctx.armUrl, ctx.tenantId),
     audience: ctx.appClientId,
@@ -96,7 +119,12 @@ async function idToken(ctx: TwinContext, user: DevUser, nonce: string): Promise<
     name: user.name,
     roles: [...user.roles],
     ttlSeconds: ID_TOKEN_TTL_SECONDS,
-    extra: { nonce, auth_time: Math.floor(Date.now() / 1000), preferred_username: user.upn },
+    extra: {
+      nonce,
+      auth_time: Math.floor(Date.now() / 1000),
+      preferred_username: user.upn,
+      ...(authContexts.length > 0 ? { acrs: [...authContexts] } : {}),
+    },
   });
 }
 
@@ -124,7 +152,7 @@ export async function handleAuthorize(ctx: TwinContext, call: Call): Promise<voi
     if (chosen !== null) {
       const user = (DEV_USERS as Record<string, DevUser>)[chosen];
       if (!user) throw new SignInError('AADSTS50034', `The user '${chosen}' does not exist in the sandbox. Choose one of: ${Object.keys(DEV_USERS).join(', ')}.`);
-      back([['id_token', await idToken(ctx, user, request.nonce)]]);
+      back([['id_token', await idToken(ctx, user, request.nonce, request.authContexts)]]);
       return;
     }
     // There is never a session to reuse, so a silent sign-in fails as it does in Entra for a signed-out user.

@@ -215,5 +215,6 @@ function toCaller(payload: JWTPayload): Caller {
     roles: Object.freeze(strings(payload.roles)),
     scopes: Object.freeze(typeof payload.scp === 'string' ? payload.scp.split(' ').filter(Boolean) : []),
     expiresAt: payload.exp ?? 0,
+    authContexts: Object.freeze(strings(payload.acrs)),
   });
 }

@@ -12,6 +12,11 @@ export interface Caller {
   scopes: readonly string[];
   /** Token expiry, seconds since the epoch. */
   expiresAt: number;
+  /**
+   * Conditional Access authentication contexts the sign-in satisfied (`acrs` claim, e.g. `c1`): what a step-up
+   * demanded by the department policy checks.
+   */
+  authContexts: readonly string[];
 }
 
 /** Entra object and tenant ids are GUIDs; anything else in `oid` or `tid` is not a caller. */

@@ -10,6 +10,8 @@ export interface SignedInUser {
   roles: readonly string[];
   /** When they last entered their credentials (seconds since the epoch): the `auth_time` claim. */
   authTime: number;
+  /** Conditional Access authentication contexts the sign-in satisfied (`acrs` claim). */
+  authContexts: readonly string[];
 }
 
 export type IdTokenCheck = { ok: true; user: SignedInUser } | { ok: false; reason: 'missing' | 'invalid' };
@@ -41,7 +43,8 @@ export function createIdTokenVerifier(auth: Settings['auth'], tenantId: string, 
       const name = typeof payload.name === 'string' ? payload.name : undefined;
       const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : [];
       const authTime = typeof payload.auth_time === 'number' ? payload.auth_time : 0;
-      return { ok: true, user: { oid: String(payload.oid), ...(name ? { name } : {}), roles, authTime } };
+      const authContexts = Array.isArray(payload.acrs) ? payload.acrs.filter((value): value is string => typeof value === 'string') : [];
+      return { ok: true, user: { oid: String(payload.oid), ...(name ? { name } : {}), roles, authTime, authContexts } };
     } catch (error) {
       if (error instanceof errors.JOSEError) return { ok: false, reason: 'invalid' };
       throw error;

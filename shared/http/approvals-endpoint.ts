@@ -7,6 +7,7 @@ import type { Approval } from '../approvals/store.js';
 import { currentAudit } from '../audit/scope.js';
 import { emergencyRefusal, emergencyRule } from '../policy/emergency-mode.js';
 import { checkHostAndOrigin, publicOrigin, readBody } from './edge.js';
+import { claimsRequest, STEP_UP_RULE } from '../auth/step-up.js';
 
 /** The header through which App Service Authentication (and the local host's stand-in) hands over the ID token. */
 const ID_TOKEN_HEADER = 'x-ms-token-aad-id-token';
@@ -17,9 +18,16 @@ const page = (status: number, html: string, headers: Record<string, string> = {}
   body: html,
 });
 
-/** Back to the platform's sign-in, returning here; `fresh` asks the identity provider for a new sign-in. */
-function signIn(path: string, fresh: boolean): HttpResponseInit {
-  const query = new URLSearchParams({ post_login_redirect_uri: path, ...(fresh ? { prompt: 'login' } : {}) });
+/**
+ * Back to the platform's sign-in, returning here; `fresh` asks the identity provider for a new sign-in, and
+ * `context` for one that satisfies that Conditional Access authentication context (an OpenID Connect claims request).
+ */
+function signIn(path: string, fresh: boolean, context?: string): HttpResponseInit {
+  const query = new URLSearchParams({
+    post_login_redirect_uri: path,
+    ...(fresh ? { prompt: 'login' } : {}),
+    ...(context ? { claims: claimsRequest('id_token', context) } : {}),
+  });
   return { status: 302, headers: { location: `/.auth/login/aad?${query}`, 'cache-control': 'no-store' } };
 }
 
@@ -43,7 +51,19 @@ export async function handleApproval(app: App, request: HttpRequest, id: string)
   const signedIn = currentAudit();
   if (signedIn) Object.assign(signedIn, { authenticated: true, callerOid: user.oid, ...(user.name ? { callerName: user.name } : {}) });
   const maxAgeSeconds = app.settings.approvals.signInMaxAgeMinutes * 60;
-  if (Date.now() / 1000 - user.authTime > maxAgeSeconds) return signIn(path, true);
+  const context = app.stepUp.approve;
+  if (Date.now() / 1000 - user.authTime > maxAgeSeconds) return signIn(path, true, context);
+  if (context && !user.authContexts.includes(context)) {
+    // Denied by the step-up rule (not the generic sign-in redirect): the person signed in, but not strongly enough.
+    if (signedIn) {
+      Object.assign(signedIn, {
+        decision: 'denied' as const,
+        rule: STEP_UP_RULE,
+        reason: `Deciding approvals requires a sign-in that satisfies the authentication context '${context}'; sent to sign in again.`,
+      });
+    }
+    return signIn(path, true, context);
+  }
 
   const approval = await approvals.get(id);
   if (!approval) return page(404, renderMessage('No such request', 'There is no approval request with this id.'));

@@ -7,6 +7,7 @@ import { auditedBody, auditedServerBody } from '../audit/body.js';
 import { fromWebResponse, jsonRpcErrorResponse } from './responses.js';
 import { jsonLimitExceeded } from '../text/json-limits.js';
 import { nextTurn, streamOf, type ReceivedBody } from './received-body.js';
+import { stepUpRefusal } from './step-up-refusal.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit => jsonRpcErrorResponse(refusal.status, -32000, refusal.message, refusal.headers);
 
@@ -64,6 +65,9 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   }
   const notRun = requestSentAsNotification(parsed);
   if (notRun) return notRun;
+  const toolName = calledTool(parsed);
+  const stepUp = toolName === undefined ? undefined : stepUpRefusal(app, request, auth.caller, toolName);
+  if (stepUp) return refuse(stepUp);
 
   const headers = new Headers(request.headers as unknown as Headers);
   for (const name of EDGE_ONLY_HEADERS) headers.delete(name);
@@ -117,6 +121,13 @@ function requestSentAsNotification(parsed: unknown): HttpResponseInit | undefine
   const draft = currentAudit();
   if (draft) Object.assign(draft, { decision: 'denied', rule: 'edge.notification-not-run', outcome: 'denied', reason: message });
   return jsonRpcErrorResponse(400, -32600, message);
+}
+
+/** The tool a tools/call request names, if it is one. */
+function calledTool(parsed: unknown): string | undefined {
+  if (!parsed || typeof parsed !== 'object') return undefined;
+  const message = parsed as { method?: unknown; params?: { name?: unknown } };
+  return message.method === 'tools/call' && typeof message.params?.name === 'string' ? message.params.name : undefined;
 }
 
 /** The JSON-RPC message of an answer, sent as JSON or as one server-sent event. */

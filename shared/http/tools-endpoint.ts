@@ -6,6 +6,7 @@ import { auditedBody } from '../audit/body.js';
 import { jsonResponse } from './responses.js';
 import { jsonLimitExceeded } from '../text/json-limits.js';
 import { nextTurn } from './received-body.js';
+import { stepUpHeaders } from './step-up-refusal.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit =>
   jsonResponse(refusal.status, { error: { code: statusCode(refusal.status), message: refusal.message } }, refusal.headers);
@@ -65,5 +66,9 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
     origin: publicOrigin(request, app.settings),
   });
   const retryAfter = error?.details.retryAfterSeconds;
-  return jsonResponse(error ? error.httpStatus : 200, result, retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {});
+  const stepUp = error?.code === 'step_up_required' ? String(error.details.authContext) : undefined;
+  return jsonResponse(error ? error.httpStatus : 200, result, {
+    ...(retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {}),
+    ...(stepUp !== undefined && error ? stepUpHeaders(app, request, '', stepUp, error.message) : {}),
+  });
 }

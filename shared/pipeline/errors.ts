@@ -6,6 +6,7 @@
 export const TOOL_ERROR_STATUS = {
   invalid_arguments: 400,
   unauthenticated: 401,
+  step_up_required: 401,
   forbidden: 403,
   out_of_scope: 403,
   unknown_tool: 404,

@@ -15,6 +15,7 @@ import { auditedBody } from '../audit/body.js';
 import { describeInvalidArguments, quoteName } from './invalid-arguments.js';
 import type { ApprovalStore } from '../approvals/store.js';
 import { AUDIT_READY_TIMEOUT_MS } from '../config/deadlines.js';
+import { requiredContext, STEP_UP_RULE, stepUpMessage } from '../auth/step-up.js';
 
 export interface ToolCall {
   toolName: string;
@@ -69,6 +70,11 @@ export interface Pipeline {
   run(call: ToolCall): Promise<ToolOutcome>;
   /** The tools this caller may call, in registry order (what tools/list shows them). */
   visibleTools(caller: Caller): ToolDefinition[];
+  /**
+   * The authentication context a call of this tool still needs from this caller (a step-up), or undefined: the
+   * tool needs none, the token carries it, or the caller may not call the tool at all (refused by its own rule).
+   */
+  missingStepUp(caller: Caller, toolName: string): { tool: ToolDefinition; context: string } | undefined;
 }
 
 /**
@@ -170,8 +176,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return tool.output.parse(output) as Record<string, unknown>;
   }
 
+  function missingStepUp(caller: Caller, toolName: string): { tool: ToolDefinition; context: string } | undefined {
+    const tool = byName.get(toolName);
+    if (!tool || !deps.policy.offers(caller, tool)) return undefined;
+    const context = requiredContext(deps.policy.department.stepUp, tool.risk);
+    return context && !caller.authContexts.includes(context) ? { tool, context } : undefined;
+  }
+
   return {
     visibleTools: (caller) => deps.tools.filter((tool) => deps.policy.offers(caller, tool)),
+    missingStepUp,
 
     async run(call) {
       const started = performance.now();
@@ -192,6 +206,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         // Role × tier first, so a caller without the role learns nothing about the tool's arguments.
         decision = deps.policy.decide(call.caller, tool);
         enforce(decision);
+        // Then a fresh, stronger sign-in where the department demands one for this tier.
+        const stepUp = missingStepUp(call.caller, tool.name);
+        if (stepUp) {
+          const message = stepUpMessage(tool.name, tool.risk, stepUp.context);
+          decision = { allowed: false, rule: STEP_UP_RULE, reason: message };
+          throw new ToolError('step_up_required', message, { rule: STEP_UP_RULE, authContext: stepUp.context });
+        }
         const notes: string[] = [];
         const structured = await execute(
           tool,

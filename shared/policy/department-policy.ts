@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { AUTH_CONTEXT_ID } from '../auth/step-up.js';
 import { parseResourceId } from './resource-ids.js';
 
 /** Only the two UK regions can ever be allowed: sovereignty is not a department option. */
@@ -27,6 +28,8 @@ const window = z.object({
   requests: z.number().int().min(1).max(1_000_000),
   perSeconds: z.number().int().min(1).max(86_400),
 });
+
+const authContext = z.string().regex(AUTH_CONTEXT_ID, 'must be a Conditional Access authentication context id, c1 to c99');
 
 function schema(toolNames: readonly string[], exceptionTools: readonly string[]) {
   const toolName = z.string().refine((name) => toolNames.includes(name), { error: 'is not a tool of this server' });
@@ -66,6 +69,14 @@ function schema(toolNames: readonly string[], exceptionTools: readonly string[])
         })
         .strict()
         .optional(),
+      /**
+       * Step-up: the Conditional Access authentication context (Entra's `c1` … `c99`) a token must carry in its
+       * `acrs` claim to call a tool of each tier, and an approver's sign-in to decide a destructive request.
+       */
+      stepUp: z
+        .object({ write: authContext.optional(), destructive: authContext.optional(), approve: authContext.optional() })
+        .strict()
+        .default({}),
       disabledTools: z.array(toolName).default([]),
       readOnly: z.boolean().default(false),
       requiredTags: z.array(z.string().min(1)).default([]),

@@ -7,7 +7,12 @@ import type { TestStack } from './stack.js';
  * carrying the ID token, and posting that back to the app's callback sets the session cookie. Returns the cookie.
  */
 export async function signInAs(stack: TestStack, person: DevUserKey, returnTo: string): Promise<string> {
-  const start = await fetch(`${stack.baseUrl}/.auth/login/aad?post_login_redirect_uri=${encodeURIComponent(returnTo)}`, { redirect: 'manual' });
+  return signInFrom(stack, person, `/.auth/login/aad?post_login_redirect_uri=${encodeURIComponent(returnTo)}`);
+}
+
+/** The same, starting from a sign-in link the app handed out (which may carry `prompt` and a `claims` request). */
+export async function signInFrom(stack: TestStack, person: DevUserKey, loginPath: string): Promise<string> {
+  const start = await fetch(new URL(loginPath, stack.baseUrl), { redirect: 'manual' });
   const authorize = new URL(expectHeader(start, 'location'));
   const choice = new URLSearchParams(authorize.searchParams);
   choice.set('user', person);
