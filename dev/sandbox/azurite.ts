@@ -37,7 +37,8 @@ export interface Azurite {
   stop(): Promise<void>;
 }
 
-const READY_TIMEOUT_MS = 20_000;
+/** Azurite starts in about a second; on a machine busy with other test runs it has been seen to take over 20 s. */
+const READY_TIMEOUT_MS = 90_000;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
