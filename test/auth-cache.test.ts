@@ -51,7 +51,7 @@ const auth = (overrides: Partial<Settings['auth']> = {}): Settings['auth'] => ({
   issuer: ISSUER,
   jwksUri: `${baseUrl}/${randomUUID()}/keys`,
   scopes: ['Mcp.Access'],
-  allowedClientApps: [],
+  allowedClientApps: 'any',
   ...overrides,
 });
 
@@ -166,7 +166,13 @@ describe('the validated-token memory', () => {
     const guarded = createAuthenticator({ ...settings, allowedClientApps: ['foundry-agent'] }, TENANT);
     const bearer = await token(Math.floor(Date.now() / 1000), { azp: 'some-other-app' });
     await expect(open(bearer)).resolves.toMatchObject({ clientAppId: 'some-other-app' });
-    await expect(guarded(bearer)).rejects.toThrow('The calling client application is not allowed to use this API.');
+    await expect(guarded(bearer)).rejects.toThrow('The client application some-other-app is not one this deployment allows (AUTH_ALLOWED_CLIENT_APPS); ask the platform team to add it.');
+  });
+
+  it('refuses every client app, with what to do, where the deployment has named none', async () => {
+    const closed = createAuthenticator({ ...auth(), allowedClientApps: [] }, TENANT);
+    const bearer = await token(Math.floor(Date.now() / 1000), { azp: 'vscode-client' });
+    await expect(closed(bearer)).rejects.toThrow(/has not named the client applications that may call it yet \(AUTH_ALLOWED_CLIENT_APPS is empty/);
   });
 
   it('is bounded, dropping the least recently used token first', async () => {

@@ -203,7 +203,7 @@ describe('storage SKUs per region (in process)', () => {
 
 describe('the Cedar rules, read at start (in process)', () => {
   const department = () => loadDepartmentPolicy('shared/policy/department.yaml', TOOLS.map((tool) => tool.name));
-  const caller = { oid: randomUUID(), tid: randomUUID(), roles: ['Mcp.Reader'], scopes: [], expiresAt: 0, authContexts: [] };
+  const caller = { oid: randomUUID(), tid: randomUUID(), roles: ['Mcp.Reader'], scopes: [], expiresAt: 0, authContexts: [], isAgent: false };
   const readTool = { name: 'group_get', risk: 'read' as const };
 
   it('names every shipped rule by the @id Cedar itself reads from it', () => {

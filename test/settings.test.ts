@@ -10,6 +10,14 @@ describe('settings', () => {
     expect(settings.allowedOrigins).toEqual(['func-dept-mcp.azurewebsites.net']);
   });
 
+  it('allows no client app in Azure until the deployment names them, any locally, and any with "*"', () => {
+    expect(loadSettings({ ...REQUIRED, ...IN_AZURE }).auth.allowedClientApps).toEqual([]);
+    expect(loadSettings({ ...REQUIRED, ...IN_AZURE, AUTH_ALLOWED_CLIENT_APPS: '' }).auth.allowedClientApps).toEqual([]);
+    expect(loadSettings(REQUIRED).auth.allowedClientApps).toBe('any');
+    expect(loadSettings({ ...REQUIRED, ...IN_AZURE, AUTH_ALLOWED_CLIENT_APPS: '*' }).auth.allowedClientApps).toBe('any');
+    expect(loadSettings({ ...REQUIRED, ...IN_AZURE, AUTH_ALLOWED_CLIENT_APPS: 'AAAA-app, bbbb-app' }).auth.allowedClientApps).toEqual(['aaaa-app', 'bbbb-app']);
+  });
+
   it('keeps configured origins and adds the app itself', () => {
     const settings = loadSettings({ ...REQUIRED, ...IN_AZURE, MCP_ALLOWED_ORIGINS: 'apim-dept.azure-api.net' });
     expect(settings.allowedOrigins).toEqual(['apim-dept.azure-api.net', 'func-dept-mcp.azurewebsites.net']);

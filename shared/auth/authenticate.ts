@@ -141,8 +141,13 @@ export function createAuthenticator(auth: Settings['auth'], tenantId: string, op
     if (payload.tid !== tenantId) throw new AuthenticationError('The token was issued for another tenant.', 'invalid_token');
     assertAccessTokenForUs(payload, auth.scopes);
     const caller = toCaller(payload);
-    if (auth.allowedClientApps.length > 0 && !auth.allowedClientApps.includes(caller.clientAppId?.toLowerCase() ?? '')) {
-      throw new AuthenticationError('The calling client application is not allowed to use this API.', 'invalid_token');
+    if (auth.allowedClientApps !== 'any' && !auth.allowedClientApps.includes(caller.clientAppId?.toLowerCase() ?? '')) {
+      throw new AuthenticationError(
+        auth.allowedClientApps.length === 0
+          ? 'This deployment has not named the client applications that may call it yet (AUTH_ALLOWED_CLIENT_APPS is empty, which in Azure allows none); ask the platform team to add your client app id.'
+          : `The client application ${caller.clientAppId?.slice(0, 64) ?? '(none named in the token)'} is not one this deployment allows (AUTH_ALLOWED_CLIENT_APPS); ask the platform team to add it.`,
+        'invalid_token',
+      );
     }
     return caller;
   }
@@ -216,5 +221,7 @@ function toCaller(payload: JWTPayload): Caller {
     scopes: Object.freeze(typeof payload.scp === 'string' ? payload.scp.split(' ').filter(Boolean) : []),
     expiresAt: payload.exp ?? 0,
     authContexts: Object.freeze(strings(payload.acrs)),
+    // assertAccessTokenForUs let through only delegated tokens (with scp) and app-only ones.
+    isAgent: typeof payload.scp !== 'string',
   });
 }

@@ -17,6 +17,11 @@ export interface Caller {
    * demanded by the department policy checks.
    */
   authContexts: readonly string[];
+  /**
+   * An agent acting as itself (an app-only token: no `scp`, the service principal's own identity) rather than a
+   * person signed in through a client app. What agents may change is the department policy's `agents` section.
+   */
+  isAgent: boolean;
 }
 
 /** Entra object and tenant ids are GUIDs; anything else in `oid` or `tid` is not a caller. */

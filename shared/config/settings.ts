@@ -120,8 +120,11 @@ export interface Settings {
     issuer: string;
     jwksUri: string;
     scopes: readonly string[];
-    /** Client app ids (azp/appid) allowed to call; empty means any app the tenant lets obtain a token. */
-    allowedClientApps: readonly string[];
+    /**
+     * Client app ids (azp/appid) allowed to call, people's client apps and agents' alike; 'any' for any app the
+     * tenant lets obtain a token. Empty (none) is a deployment that has not named its client apps yet.
+     */
+    allowedClientApps: readonly string[] | 'any';
   };
   /** Host names, or `name:port` authorities, the app answers to (see shared/http/authority.ts). */
   allowedHosts: readonly string[];
@@ -229,7 +232,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       issuer: s.AUTH_ISSUER ?? `${authority}/v2.0`,
       jwksUri: s.AUTH_JWKS_URI ?? `${authority}/discovery/v2.0/keys`,
       scopes: s.AUTH_SCOPES,
-      allowedClientApps: s.AUTH_ALLOWED_CLIENT_APPS.map((app) => app.toLowerCase()),
+      // Unset: closed in Azure (a deployment names its client apps), open locally; '*' opens it explicitly.
+      allowedClientApps: s.AUTH_ALLOWED_CLIENT_APPS.includes('*')
+        ? 'any'
+        : s.AUTH_ALLOWED_CLIENT_APPS.length === 0
+          ? inAzure
+            ? []
+            : 'any'
+          : s.AUTH_ALLOWED_CLIENT_APPS.map((app) => app.toLowerCase()),
     },
     allowedHosts: hosts.map((host) => host.toLowerCase()),
     ...(inAzure ? {} : { localPort: s.PORT || LOCAL_PORT }),

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { AUTH_CONTEXT_ID } from '../auth/step-up.js';
+import { GUID } from '../auth/caller.js';
 import { parseResourceId } from './resource-ids.js';
 
 /** Only the two UK regions can ever be allowed: sovereignty is not a department option. */
@@ -28,6 +29,11 @@ const window = z.object({
   requests: z.number().int().min(1).max(1_000_000),
   perSeconds: z.number().int().min(1).max(86_400),
 });
+
+const clientAppId = z
+  .string()
+  .refine((id) => GUID.test(id), 'must be a client app id (a GUID: the application id of the agent\'s app registration)')
+  .transform((id) => id.toLowerCase());
 
 const authContext = z.string().regex(AUTH_CONTEXT_ID, 'must be a Conditional Access authentication context id, c1 to c99');
 
@@ -77,6 +83,14 @@ function schema(toolNames: readonly string[], exceptionTools: readonly string[])
         .object({ write: authContext.optional(), destructive: authContext.optional(), approve: authContext.optional() })
         .strict()
         .default({}),
+      /**
+       * Agents acting as themselves (app-only tokens): they read; they call write tools, or request destructive
+       * ones, only if their client app id (azp/appid) is listed here. They never approve (approvals need a person).
+       */
+      agents: z
+        .object({ write: z.array(clientAppId).default([]), destructive: z.array(clientAppId).default([]) })
+        .strict()
+        .default({ write: [], destructive: [] }),
       disabledTools: z.array(toolName).default([]),
       readOnly: z.boolean().default(false),
       requiredTags: z.array(z.string().min(1)).default([]),

@@ -70,6 +70,8 @@ export function createPolicyEngine(
     readOnly: department.readOnly,
     protectedResources: [...department.protected.resources],
     requiredTags: department.requiredTags.map((tag) => tag.toLowerCase()),
+    agentWriters: [...department.agents.write],
+    agentDestructive: [...department.agents.destructive],
   };
   const offered = new Map<string, boolean>();
   const decided = new Map<string, PolicyDecision>();
@@ -79,7 +81,7 @@ export function createPolicyEngine(
    * of caller, tool and target: remembered (bounded), it costs Cedar's ~100-300 µs only the first time.
    */
   function decide(caller: Caller, tool: { name: string; risk: RiskTier }, target: PolicyTarget = {}): PolicyDecision {
-    const key = JSON.stringify([caller.oid, caller.roles, tool.name, target]);
+    const key = JSON.stringify([caller.oid, caller.roles, caller.isAgent, caller.clientAppId, tool.name, target]);
     let decision = decided.get(key);
     if (!decision) {
       decision = evaluate(caller, tool, target);
@@ -101,7 +103,11 @@ export function createPolicyEngine(
         context,
         preparsedPolicySetId: POLICY_SET_ID,
         entities: [
-          { uid: { type: 'Caller', id: caller.oid }, attrs: { roles: [...caller.roles] }, parents: [] },
+          {
+            uid: { type: 'Caller', id: caller.oid },
+            attrs: { roles: [...caller.roles], isAgent: caller.isAgent, clientApp: caller.clientAppId?.toLowerCase() ?? '' },
+            parents: [],
+          },
           { uid: { type: 'Action', id: tool.name }, attrs: {}, parents: [{ type: 'Action', id: `tier:${tool.risk}` }] },
           { uid: { type: 'Action', id: `tier:${tool.risk}` }, attrs: {}, parents: [] },
         ],
@@ -134,7 +140,7 @@ export function createPolicyEngine(
     department,
     decide,
     offers(caller, tool) {
-      const key = `${tool.name}|${[...caller.roles].sort().join(',')}`;
+      const key = `${tool.name}|${[...caller.roles].sort().join(',')}|${caller.isAgent ? `agent:${caller.clientAppId?.toLowerCase() ?? ''}` : 'person'}`;
       let allowed = offered.get(key);
       if (allowed === undefined) {
         allowed = decide(caller, tool).allowed;
@@ -273,6 +279,13 @@ function explain(rule: string, tool: { name: string }, target: TargetContext, de
     case 'emergency.no-destructive':
     case 'emergency.closed':
       return emergencyRefusal(rule.slice('emergency.'.length) as Exclude<EmergencyMode, 'open'>, `'${tool.name}'`);
+    case 'agents.read-only-unless-named':
+    case 'agents.destructive-unless-named':
+      return (
+        `'${tool.name}' changes the estate, and this caller is an agent acting as itself (an app-only token) whose client app ` +
+        `is not listed under agents.${rule === 'agents.read-only-unless-named' ? 'write' : 'destructive'} in the department policy: agents read ` +
+        `unless the department names them. Call as a signed-in person, or ask the platform team to list the agent.`
+      );
     case 'policy.tool-disabled':
       return `Tool '${tool.name}' is switched off for this deployment by the department policy.`;
     case 'policy.read-only-deployment':
