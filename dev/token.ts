@@ -12,12 +12,13 @@ import { runtimeFile, type RuntimeInfo } from './runtime-file.js';
 import { DEV_USER, SANDBOX_AUDIENCE, SANDBOX_DIR, SANDBOX_PORTS, SANDBOX_SCOPE } from './sandbox-settings.js';
 
 /**
- * `npm run --silent token -- --roles Mcp.Reader[,Mcp.Operator,...] [--oid ID] [--name NAME] [--ttl SECONDS] [--acrs c1[,c2]]`
+ * `npm run --silent token -- --roles Mcp.Reader[,Mcp.Operator,...] [--oid ID] [--name NAME] [--ttl SECONDS] [--acrs c1[,c2]] [--groups ID[,ID]]`
  * prints one bearer token signed by the sandbox issuer (the one `npm start` serves), and nothing else.
  */
 const usage =
-  'usage: npm run --silent token -- --roles Mcp.Reader[,Mcp.Operator,Mcp.Approver] [--oid ID] [--name NAME] [--ttl SECONDS] [--acrs c1[,c2]]\n' +
-  '  --acrs: the Conditional Access authentication contexts the sign-in satisfied (a step-up the department policy demands)';
+  'usage: npm run --silent token -- --roles Mcp.Reader[,Mcp.Operator,Mcp.Approver] [--oid ID] [--name NAME] [--ttl SECONDS] [--acrs c1[,c2]] [--groups ID[,ID]]\n' +
+  '  --acrs: the Conditional Access authentication contexts the sign-in satisfied (a step-up the department policy demands)\n' +
+  "  --groups: Entra group object ids for the token's groups claim (the department policy's scoped authority)";
 let values;
 try {
   ({ values } = parseArgs({
@@ -27,6 +28,7 @@ try {
       name: { type: 'string', default: DEV_USER.name },
       ttl: { type: 'string', default: '3600' },
       acrs: { type: 'string', default: '' },
+      groups: { type: 'string', default: '' },
       help: { type: 'boolean', short: 'h' },
     },
   }));
@@ -53,6 +55,12 @@ if (badContext !== undefined) {
   console.error(`--acrs takes authentication context ids c1 to c99 (comma-separated); '${badContext}' is not one.\n${usage}`);
   process.exit(2);
 }
+const groups = values.groups.split(',').map((value) => value.trim()).filter(Boolean);
+const badGroup = groups.find((value) => !GUID.test(value));
+if (badGroup !== undefined) {
+  console.error(`--groups takes Entra group object ids (GUIDs), comma-separated; '${badGroup}' is not one.\n${usage}`);
+  process.exit(2);
+}
 if (!GUID.test(values.oid)) {
   console.error(`--oid must be a GUID (an Entra object id), e.g. ${DEV_USER.oid}; the app refuses any other.\n${usage}`);
   process.exit(2);
@@ -75,6 +83,6 @@ console.log(
     name: values.name,
     roles,
     ttlSeconds,
-    extra: { scp: SANDBOX_SCOPE, ...(authContexts.length > 0 ? { acrs: authContexts } : {}) },
+    extra: { scp: SANDBOX_SCOPE, ...(authContexts.length > 0 ? { acrs: authContexts } : {}), ...(groups.length > 0 ? { groups } : {}) },
   }),
 );

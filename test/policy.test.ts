@@ -179,7 +179,7 @@ describe('a read-only deployment with a tool switched off and tight rate limits'
   });
 });
 
-describe('storage SKUs per region (in process)', () => {
+describe('the department policy file, read at start (in process)', () => {
   const names = TOOLS.map((tool) => tool.name);
   const sample = readFileSync('shared/policy/department.yaml', 'utf8');
   const withSkus = (skus: string) => sample.replace(/  skus:\n(    .*\n)+/, `  skus: ${skus}\n`);
@@ -195,6 +195,19 @@ describe('storage SKUs per region (in process)', () => {
     expect(() => parseDepartmentPolicy(withSkus('{ uksouth: [Standard_ZRS], ukwest: [Standard_GZRS] }'), 'p.yaml', names)).toThrow(/storage\.skus\.ukwest: Standard_GZRS is not offered in ukwest/);
   });
 
+  it('refuses scoped authority, step-up and agents settings it cannot apply, naming the line', () => {
+    const scoped = (entry: string) => `${sample}\nscopes:\n${entry}\n`;
+    expect(() => parseDepartmentPolicy(scoped('  - group: not-a-guid\n    read: [rg-ddr-records-prod-uks]'), 'p.yaml', names)).toThrow(/line \d+: scopes\.0\.group: must be an Entra group object id/);
+    expect(() => parseDepartmentPolicy(scoped('  - role: Mcp.Reader\n    change: [rg-elsewhere]'), 'p.yaml', names)).toThrow(/scopes\.0\.change\.0: rg-elsewhere is not one of the managed resourceGroups/);
+    expect(() => parseDepartmentPolicy(scoped('  - read: [rg-ddr-records-prod-uks]'), 'p.yaml', names)).toThrow(/name exactly one of group .* or role/);
+    expect(() => parseDepartmentPolicy(`${sample}\nstepUp: { write: mfa }\n`, 'p.yaml', names)).toThrow(/stepUp\.write: must be a Conditional Access authentication context id, c1 to c99/);
+    expect(() => parseDepartmentPolicy(`${sample}\nagents: { write: [my-agent] }\n`, 'p.yaml', names)).toThrow(/agents\.write\.0: must be a client app id/);
+    const parsed = parseDepartmentPolicy(scoped('  - group: 5C0A7E21-8D4B-4F3A-9B2C-1E0D9F8A7B6C\n    read: [rg-ddr-records-prod-uks]'), 'p.yaml', names);
+    expect(parsed.scopes).toEqual([{ group: '5c0a7e21-8d4b-4f3a-9b2c-1e0d9f8a7b6c', read: ['rg-ddr-records-prod-uks'], change: [], delete: [] }]);
+    expect(parseDepartmentPolicy(sample, 'p.yaml', names)).toMatchObject({ stepUp: {}, agents: { write: [], destructive: [] } });
+    expect(parseDepartmentPolicy(sample, 'p.yaml', names).scopes).toBeUndefined();
+  });
+
   it('needs a list for every allowed region; a plain list applies to all of them', () => {
     expect(() => parseDepartmentPolicy(withSkus('{ uksouth: [Standard_ZRS] }'), 'p.yaml', names)).toThrow(/list the SKUs allowed in ukwest/);
     expect(parseDepartmentPolicy(withSkus('[Standard_GRS]'), 'p.yaml', names).storage.skus).toEqual({ uksouth: ['Standard_GRS'], ukwest: ['Standard_GRS'] });
@@ -203,7 +216,7 @@ describe('storage SKUs per region (in process)', () => {
 
 describe('the Cedar rules, read at start (in process)', () => {
   const department = () => loadDepartmentPolicy('shared/policy/department.yaml', TOOLS.map((tool) => tool.name));
-  const caller = { oid: randomUUID(), tid: randomUUID(), roles: ['Mcp.Reader'], scopes: [], expiresAt: 0, authContexts: [], isAgent: false };
+  const caller = { oid: randomUUID(), tid: randomUUID(), roles: ['Mcp.Reader'], scopes: [], expiresAt: 0, authContexts: [], isAgent: false, groups: [], groupsOverage: false };
   const readTool = { name: 'group_get', risk: 'read' as const };
 
   it('names every shipped rule by the @id Cedar itself reads from it', () => {

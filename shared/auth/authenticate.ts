@@ -207,6 +207,11 @@ function describeJoseFailure(error: unknown): string {
 }
 
 /** The caller, frozen: a remembered token hands the same object to every request that presents it. */
+/** Entra's groups overage in an access token: `_claim_names: { groups: "src1" }` points elsewhere for the list. */
+function hasOwnGroupsClaimName(names: unknown): boolean {
+  return typeof names === 'object' && names !== null && Object.hasOwn(names, 'groups');
+}
+
 function toCaller(payload: JWTPayload): Caller {
   const strings = (value: unknown) => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
   const optional = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : undefined);
@@ -223,5 +228,7 @@ function toCaller(payload: JWTPayload): Caller {
     authContexts: Object.freeze(strings(payload.acrs)),
     // assertAccessTokenForUs let through only delegated tokens (with scp) and app-only ones.
     isAgent: typeof payload.scp !== 'string',
+    groups: Object.freeze(strings(payload.groups).map((group) => group.toLowerCase())),
+    groupsOverage: payload.hasgroups === true || hasOwnGroupsClaimName(payload._claim_names),
   });
 }

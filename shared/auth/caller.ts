@@ -22,6 +22,13 @@ export interface Caller {
    * person signed in through a client app. What agents may change is the department policy's `agents` section.
    */
   isAgent: boolean;
+  /** Entra security groups the caller is in (`groups` claim: object ids), for the policy's scoped authority. */
+  groups: readonly string[];
+  /**
+   * The token says the caller is in more groups than it could list (Entra's groups overage: `_claim_names.groups`
+   * or `hasgroups`), so `groups` is incomplete: scoped authority refuses rather than guess.
+   */
+  groupsOverage: boolean;
 }
 
 /** Entra object and tenant ids are GUIDs; anything else in `oid` or `tid` is not a caller. */

@@ -118,7 +118,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       azure: deps.azure,
       settings: deps.settings,
       caller: call.caller,
-      department: deps.policy.department,
+      // With scoped authority, the tool sees only the groups this caller may read (list tools show nothing else).
+      department: deps.policy.departmentFor(call.caller),
       authorize: decide,
       signal,
       progress: call.progress ?? (() => {}),

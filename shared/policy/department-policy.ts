@@ -91,6 +91,26 @@ function schema(toolNames: readonly string[], exceptionTools: readonly string[])
         .object({ write: z.array(clientAppId).default([]), destructive: z.array(clientAppId).default([]) })
         .strict()
         .default({ write: [], destructive: [] }),
+      /**
+       * Scoped authority (optional): which Entra group (`group`, from the groups claim) or app role (`role`) may
+       * read, change or request deletion in which managed resource groups. Absent: every caller's role applies to
+       * every managed group. Present: a call that touches a group needs a grant for its tier there (changing or
+       * deleting somewhere includes reading there), and list tools show only groups the caller may read.
+       */
+      scopes: z
+        .array(
+          z
+            .object({
+              group: z.string().refine((id) => GUID.test(id), 'must be an Entra group object id (a GUID)').transform((id) => id.toLowerCase()).optional(),
+              role: z.string().min(1).optional(),
+              read: z.array(resourceGroupName).default([]),
+              change: z.array(resourceGroupName).default([]),
+              delete: z.array(resourceGroupName).default([]),
+            })
+            .strict()
+            .refine((grant) => (grant.group === undefined) !== (grant.role === undefined), 'name exactly one of group (an Entra group id) or role (an app role)'),
+        )
+        .optional(),
       disabledTools: z.array(toolName).default([]),
       readOnly: z.boolean().default(false),
       requiredTags: z.array(z.string().min(1)).default([]),
@@ -115,6 +135,15 @@ function schema(toolNames: readonly string[], exceptionTools: readonly string[])
     })
     .strict()
     .transform((policy, context) => {
+      for (const [index, grant] of (policy.scopes ?? []).entries()) {
+        for (const tier of ['read', 'change', 'delete'] as const) {
+          for (const [at, group] of grant[tier].entries()) {
+            if (!policy.resourceGroups.some((managed) => managed.toLowerCase() === group.toLowerCase())) {
+              context.addIssue({ code: 'custom', path: ['scopes', index, tier, at], message: `${group} is not one of the managed resourceGroups` });
+            }
+          }
+        }
+      }
       const skus = skusByRegion(policy.regions, policy.storage.skus, context);
       return { ...policy, storage: { ...policy.storage, skus } };
     });

@@ -37,6 +37,11 @@ export interface PolicyEngine {
   decide(caller: Caller, tool: { name: string; risk: RiskTier }, target?: PolicyTarget): PolicyDecision;
   /** Whether a tool could be allowed for this caller at all (what tools/list shows); cached per role set. */
   offers(caller: Caller, tool: { name: string; risk: RiskTier }): boolean;
+  /**
+   * The department as this caller's tools see it: with scoped authority, only the resource groups the caller may
+   * read (so list tools show nothing else); without it, the whole department.
+   */
+  departmentFor(caller: Caller): DepartmentPolicy;
 }
 
 /** The rule that permits work beneath a protected resource that the department policy excepts. */
@@ -75,13 +80,29 @@ export function createPolicyEngine(
   };
   const offered = new Map<string, boolean>();
   const decided = new Map<string, PolicyDecision>();
+  const scopes = department.scopes;
+
+  /** The groups (lower case) the caller's Entra groups and app roles grant, per tier; reading includes the others. */
+  function grantsOf(caller: Caller): { read: string[]; change: string[]; delete: string[] } {
+    const change = new Set<string>();
+    const remove = new Set<string>();
+    const read = new Set<string>();
+    for (const grant of scopes ?? []) {
+      const holds = grant.group !== undefined ? caller.groups.includes(grant.group) : caller.roles.includes(grant.role ?? '');
+      if (!holds) continue;
+      for (const group of grant.change) change.add(group.toLowerCase());
+      for (const group of grant.delete) remove.add(group.toLowerCase());
+      for (const group of [...grant.read, ...grant.change, ...grant.delete]) read.add(group.toLowerCase());
+    }
+    return { read: [...read], change: [...change], delete: [...remove] };
+  }
 
   /**
    * The rules and the department policy are fixed for the life of the process, so a decision is a pure function
    * of caller, tool and target: remembered (bounded), it costs Cedar's ~100-300 µs only the first time.
    */
   function decide(caller: Caller, tool: { name: string; risk: RiskTier }, target: PolicyTarget = {}): PolicyDecision {
-    const key = JSON.stringify([caller.oid, caller.roles, caller.isAgent, caller.clientAppId, tool.name, target]);
+    const key = JSON.stringify([caller.oid, caller.roles, caller.isAgent, caller.clientAppId, caller.groups, caller.groupsOverage, tool.name, target]);
     let decision = decided.get(key);
     if (!decision) {
       decision = evaluate(caller, tool, target);
@@ -93,7 +114,8 @@ export function createPolicyEngine(
 
   function evaluate(caller: Caller, tool: { name: string; risk: RiskTier }, target: PolicyTarget): PolicyDecision {
     const { context: targetFacts, protection, lifted, exception } = targetContext(target, department, subscriptionId, tool);
-    const context = { tool: tool.name, department: departmentContext, target: targetFacts, emergencyMode };
+    const scope = { on: scopes !== undefined, overage: scopes !== undefined && caller.groupsOverage, ...grantsOf(caller) };
+    const context = { tool: tool.name, department: departmentContext, target: targetFacts, emergencyMode, scope };
     let answer: cedar.AuthorizationAnswer;
     try {
       answer = cedar.statefulIsAuthorized({
@@ -133,13 +155,21 @@ export function createPolicyEngine(
     }
     const [rule] = reasons;
     if (!rule) return { allowed: false, rule: 'default-deny', reason: missingRole(caller, tool) };
+    if (rule.startsWith('scope.')) return { allowed: false, rule, reason: explainScope(rule, tool, context.target, scope) };
     return { allowed: false, rule, reason: explain(rule, tool, context.target, department, protection) };
   }
 
   return {
     department,
     decide,
-    offers(caller, tool) {
+    departmentFor(caller) {
+      if (!scopes) return department;
+      const readable = grantsOf(caller).read;
+      return { ...department, resourceGroups: department.resourceGroups.filter((group) => readable.includes(group.toLowerCase())) };
+    },
+    offers(rawCaller, tool) {
+      // tools/list is per role (and per agent): scoped authority decides on the groups a call touches, not here.
+      const caller = { ...rawCaller, groups: [], groupsOverage: false };
       const key = `${tool.name}|${[...caller.roles].sort().join(',')}|${caller.isAgent ? `agent:${caller.clientAppId?.toLowerCase() ?? ''}` : 'person'}`;
       let allowed = offered.get(key);
       if (allowed === undefined) {
@@ -194,6 +224,8 @@ type TargetContext = {
   /** A protection exception of the department policy lifted protection that would otherwise refuse the call. */
   exceptionApplied?: boolean;
   newTagNames?: string[];
+  /** The resource group the call touches (named, or the one its target id lies in), lower case. */
+  scopeGroup?: string;
 };
 
 type Exception = DepartmentPolicy['protected']['exceptions'][number];
@@ -220,6 +252,10 @@ function targetContext(
   const levels = parsed && !('problem' in parsed) ? parsed.levels : [];
   const id = levels.at(-1);
   if (target.resourceId !== undefined) context.resourceId = id ?? target.resourceId.toLowerCase();
+  // The resource group the call touches, named or inside the target's id: where scoped authority decides.
+  const groupLevel = levels[1]?.split('/')[4];
+  const scopeGroup = context.group ?? groupLevel;
+  if (scopeGroup !== undefined) context.scopeGroup = scopeGroup;
 
   // The deepest exception for this tool at or above the target lifts protection from that level upwards; only
   // write tools are ever excepted (the loader refuses others; checked here again so a delete can never be).
@@ -265,6 +301,22 @@ function targetContext(
       .map(([name]) => name.toLowerCase());
   }
   return { context, protection, lifted: liftedProtection, ...(excepted ? { exception } : {}) };
+}
+
+function explainScope(rule: string, tool: { name: string; risk: RiskTier }, target: TargetContext, scope: { read: string[]; change: string[]; delete: string[] }): string {
+  if (rule === 'scope.groups-overage') {
+    return (
+      'Your token says you are in more Entra groups than it can list (groups overage), and this department grants ' +
+      'authority by group, so nothing was decided by guessing. Ask the platform team to emit only the groups assigned ' +
+      "to the application (app registration: groupMembershipClaims ApplicationGroup) and to assign the department's groups to it; then sign in again."
+    );
+  }
+  const tier = { 'scope.read-not-granted': 'read in', 'scope.change-not-granted': 'change', 'scope.delete-not-granted': 'request deletion in' }[rule] ?? 'act in';
+  const granted = rule === 'scope.read-not-granted' ? scope.read : rule === 'scope.change-not-granted' ? scope.change : scope.delete;
+  return (
+    `'${tool.name}' would ${tier} resource group '${target.scopeGroup}', which your groups do not grant (the department policy's scopes); ` +
+    `you may ${tier} ${granted.length ? granted.join(', ') : 'no resource group'}.`
+  );
 }
 
 function missingRole(caller: Caller, tool: { name: string; risk: RiskTier }): string {

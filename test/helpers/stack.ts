@@ -16,7 +16,7 @@ export interface TestStack {
   baseUrl: string;
   mcpUrl: string;
   /** A sandbox-signed delegated (user) access token for the app's API. */
-  token(options?: { roles?: string[]; oid?: string; name?: string; acrs?: string[] }): Promise<string>;
+  token(options?: { roles?: string[]; oid?: string; name?: string; acrs?: string[]; groups?: string[]; extra?: Record<string, unknown> }): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -44,8 +44,15 @@ export async function startTestStack(appEnv: Record<string, string> = {}, option
     app,
     baseUrl: app.url,
     mcpUrl: `${app.url}/mcp`,
-    token: ({ roles = ['Mcp.Reader'], oid = DEV_OID, name = 'Test User', acrs } = {}) =>
-      sandbox.mintToken({ audience: SANDBOX_AUDIENCE, tenantId: sandbox.tenantId, oid, name, roles, extra: { scp: SANDBOX_SCOPE, ...(acrs ? { acrs } : {}) } }),
+    token: ({ roles = ['Mcp.Reader'], oid = DEV_OID, name = 'Test User', acrs, groups, extra } = {}) =>
+      sandbox.mintToken({
+        audience: SANDBOX_AUDIENCE,
+        tenantId: sandbox.tenantId,
+        oid,
+        name,
+        roles,
+        extra: { scp: SANDBOX_SCOPE, ...(acrs ? { acrs } : {}), ...(groups ? { groups } : {}), ...extra },
+      }),
     async stop() {
       await app.stop();
       await sandbox.close();

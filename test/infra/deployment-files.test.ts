@@ -117,6 +117,10 @@ describe('infra deployment files', () => {
 });
 
 describe('Entra app registration', () => {
+  it("emits only the groups assigned to the application, so scoped authority's groups fit in the token", () => {
+    expect(readJson('infra/entra/app-manifest.json').groupMembershipClaims).toBe('ApplicationGroup');
+  });
+
   it('merges the manifest with the current registration, keeping redirect URIs, pre-authorised apps and identifier URIs', async () => {
     const { mergeApp } = await import(pathToFileURL(resolve('infra/entra/merge-app.mjs')).href);
     const manifest = readJson('infra/entra/app-manifest.json');

@@ -17,6 +17,12 @@ function keyResourceId(vaultId: string, name: string): string {
  * so a listed subscription, group, vault or key protects it. Nothing when the policy names no vault: the handler
  * then refuses (authorizeKeyChange).
  */
+/** The department vault itself, for tools that read across its keys (its resource group is what scopes them). */
+export function vaultTarget(department: DepartmentPolicy): PolicyTarget {
+  const vault = department.keyVault?.resourceId;
+  return vault ? { resourceId: vault } : {};
+}
+
 export function keyTarget(name: string, department: DepartmentPolicy): PolicyTarget {
   const vault = department.keyVault?.resourceId;
   return vault ? { resourceId: keyResourceId(vault, name) } : {};

@@ -4,6 +4,7 @@ import { isoTime, tagsOf, tagsOutput } from '../common.js';
 import { keyName, keyVersion } from './key-names.js';
 import { ifExists } from '../../azure/errors.js';
 import { allRequests } from '../../azure/all-requests.js';
+import { keyTarget } from './key-protection.js';
 
 export default defineTool({
   name: 'keyvault_key_get',
@@ -13,6 +14,7 @@ export default defineTool({
   risk: 'read',
   azurePermissions: { actions: [], dataActions: ['Microsoft.KeyVault/vaults/keys/read', 'Microsoft.KeyVault/vaults/keyrotationpolicies/read'] },
   input: z.strictObject({ name: keyName, version: keyVersion.optional().describe('A specific version; default the latest') }),
+  target: ({ name }, department) => keyTarget(name, department),
   output: z.object({
     name: z.string(),
     id: z.string().optional(),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineTool } from '../tool.js';
 import { continuationOf, nextCursorOutput, pageInput, readPage } from '../paging.js';
 import { isoTime, tagsOf, tagsOutput } from '../common.js';
+import { vaultTarget } from './key-protection.js';
 
 export default defineTool({
   name: 'keyvault_key_list',
@@ -11,6 +12,7 @@ export default defineTool({
   risk: 'read',
   azurePermissions: { actions: [], dataActions: ['Microsoft.KeyVault/vaults/keys/read'] },
   input: z.strictObject({ ...pageInput }),
+  target: (_args, department) => vaultTarget(department),
   output: z.object({
     vaultUrl: z.string(),
     keys: z.array(
