@@ -7,7 +7,7 @@ import { SANDBOX_AUDIENCE } from '../dev/sandbox-settings.js';
 import { BLOB } from './helpers/approvals.js';
 import { auditChain } from './hostile/helpers/audit-chain.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
-import { callTool } from './helpers/tools.js';
+import { callTool, listedToolNames } from './helpers/tools.js';
 
 /**
  * Agents versus people: an agent acting as itself (an app-only token) reads; it changes the estate only where the
@@ -36,22 +36,11 @@ async function agentToken(clientApp: string, roles: string[]): Promise<string> {
   return stack.sandbox.mintToken({ audience: SANDBOX_AUDIENCE, tenantId: stack.sandbox.tenantId, oid, subject: oid, roles, extra: { azp: clientApp, idtyp: 'app' } });
 }
 
-async function listedTools(token: string): Promise<string[]> {
-  const response = await fetch(stack.mcpUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-  });
-  const text = await response.text();
-  const json = text.trimStart().startsWith('{') ? text : (/^data: (.*)$/m.exec(text)?.[1] ?? '');
-  return (JSON.parse(json) as { result: { tools: { name: string }[] } }).result.tools.map((tool) => tool.name);
-}
-
 describe('agents acting as themselves', () => {
   it('an agent the policy does not name reads, and is refused every change by the agents rule, with what to do', async () => {
     const token = await agentToken(OTHER_AGENT, ['Mcp.Reader', 'Mcp.Operator']);
     expect((await callTool(stack, token, 'storage_container_list', ACCOUNT)).status).toBe(200);
-    const tools = await listedTools(token);
+    const tools = await listedToolNames(stack, token);
     expect(tools).toContain('storage_container_list');
     expect(tools).not.toContain('storage_container_create');
     expect(tools).not.toContain('storage_blob_delete');
@@ -81,6 +70,6 @@ describe('agents acting as themselves', () => {
     const person = await stack.token({ roles: ['Mcp.Operator'] });
     const created = await callTool(stack, person, 'storage_container_create', { ...ACCOUNT, container: 'person-notes' });
     expect(created.status).toBe(200);
-    expect(await listedTools(person)).toContain('storage_blob_delete');
+    expect(await listedToolNames(stack, person)).toContain('storage_blob_delete');
   });
 });

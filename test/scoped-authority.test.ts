@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditChain } from './hostile/helpers/audit-chain.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
-import { callTool } from './helpers/tools.js';
+import { callTool, listedToolNames } from './helpers/tools.js';
 
 /**
  * Scoped authority: the department policy maps Entra groups (the groups claim) and app roles to the resource
@@ -36,17 +36,6 @@ beforeAll(async () => {
   stack = await startTestStack({ MCP_POLICY_FILE: file });
 });
 afterAll(async () => stack?.stop());
-
-async function toolNames(token: string): Promise<string[]> {
-  const response = await fetch(stack.mcpUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-  });
-  const text = await response.text();
-  const json = text.trimStart().startsWith('{') ? text : (/^data: (.*)$/m.exec(text)?.[1] ?? '');
-  return (JSON.parse(json) as { result: { tools: { name: string }[] } }).result.tools.map((tool) => tool.name);
-}
 
 describe('an Operator scoped to casework', () => {
   let casework: string;
@@ -86,7 +75,7 @@ describe('an Operator scoped to casework', () => {
     expect(names).toContain('stddrcasework');
     expect(names).not.toContain('stddrrecordsprod');
     const unscoped = await stack.token({ roles: ['Mcp.Operator'] });
-    expect(await toolNames(casework)).toEqual(await toolNames(unscoped));
+    expect(await listedToolNames(stack, casework)).toEqual(await listedToolNames(stack, unscoped));
   });
 
   it('cannot reach the department vault, in another group, unless granted', async () => {

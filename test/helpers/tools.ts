@@ -26,3 +26,15 @@ export async function callTool(stack: TestStack, token: string, tool: string, ar
     ...(body.isError ? { error: JSON.parse(body.content.at(-1)!.text).error } : {}),
   };
 }
+
+/** The tool names tools/list shows this caller over /mcp. */
+export async function listedToolNames(stack: TestStack, token: string): Promise<string[]> {
+  const response = await fetch(stack.mcpUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+  });
+  const text = await response.text();
+  const json = text.trimStart().startsWith('{') ? text : (/^data: (.*)$/m.exec(text)?.[1] ?? '');
+  return (JSON.parse(json) as { result: { tools: { name: string }[] } }).result.tools.map((tool) => tool.name);
+}
