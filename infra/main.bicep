@@ -37,7 +37,7 @@ param authScopes array = [
   'Mcp.Access'
 ]
 
-@description('Client application ids (azp/appid) allowed to call; empty allows any client the tenant issues tokens to. Enforced by App Service Authentication, API Management and the app.')
+@description('Client application ids (azp/appid) allowed to call, people\'s client apps and agents alike. Enforced by App Service Authentication, API Management and the app; the app admits none while it is empty.')
 param authAllowedClientApps array = []
 
 @description('Names of the existing department resource groups the app manages (as listed in the department policy file). The identity\'s roles and the Azure Policy assignments are placed on each. Never the app\'s own resource group: a deployment that lists it fails (its role assignments are sent to a resource group named ERROR-managedResourceGroups-must-not-list-the-app-resource-group, which does not exist).')
@@ -162,6 +162,13 @@ param mcpPublicBaseUrl string = ''
 @minValue(1024)
 param mcpMaxBodyBytes int = 4194304
 
+@description('AZURE_CALLS_AS: identity (the app\'s managed identity calls Azure) or caller (on behalf of the signed-in person: needs the federated credential and delegated permissions described in infra/README.md).')
+@allowed([
+  'identity'
+  'caller'
+])
+param azureCallsAs string = 'identity'
+
 @description('MCP_EMERGENCY_MODE: the duty officer\'s switch (open is normal). Switched in an incident with az functionapp config appsettings set; a redeployment sets it back to this value.')
 @allowed([
   'open'
@@ -259,6 +266,7 @@ module sovereignMcp 'main.packed.json' = {
     mcpAllowedOrigins: mcpAllowedOrigins
     mcpPublicBaseUrl: mcpPublicBaseUrl
     mcpMaxBodyBytes: mcpMaxBodyBytes
+    azureCallsAs: azureCallsAs
     mcpEmergencyMode: mcpEmergencyMode
     approvalTtlMinutes: approvalTtlMinutes
     approvalSignInMaxAgeMinutes: approvalSignInMaxAgeMinutes

@@ -3,6 +3,7 @@ import { createAuthenticator, prefetchIssuerKeys, type Authenticator } from './a
 import { createIdTokenVerifier, type IdTokenCheck } from './auth/id-token.js';
 import { ARM_SCOPE, createAzureClients, type AzureClients } from './azure/clients.js';
 import { createAppCredential } from './azure/credential.js';
+import { onBehalfOfClients } from './azure/on-behalf-of.js';
 import { loadSettings, type Settings } from './config/settings.js';
 import { consoleLogger, type Logger } from './log.js';
 import { loadCatalogue, type CatalogueEntry } from './mcp/catalogue.js';
@@ -100,9 +101,11 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
         (await import('./approvals/store.js')).createTableApprovalStore(approvalSettings.tableEndpoint, approvalSettings.tableName, credential),
       )
     : undefined;
+  const onBehalfOf = settings.onBehalfOf ? onBehalfOfClients(settings, credential, azure) : undefined;
   const pipeline = createPipeline({
     settings,
     azure,
+    ...(onBehalfOf ? { azureFor: onBehalfOf } : {}),
     policy: createPolicyEngine(department, settings.subscriptionId, undefined, settings.emergencyMode),
     rateLimits: createRateLimits(department.rateLimits),
     ...(auditLog ? { auditReady: (timeoutMs: number) => auditLog.ready(timeoutMs) } : {}),

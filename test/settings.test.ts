@@ -18,6 +18,18 @@ describe('settings', () => {
     expect(loadSettings({ ...REQUIRED, ...IN_AZURE, AUTH_ALLOWED_CLIENT_APPS: 'AAAA-app, bbbb-app' }).auth.allowedClientApps).toEqual(['aaaa-app', 'bbbb-app']);
   });
 
+  it('calls Azure as the managed identity by default; on behalf of the caller only with the app registration named', () => {
+    expect(loadSettings(REQUIRED).onBehalfOf).toBeUndefined();
+    expect(() => loadSettings({ ...REQUIRED, AZURE_CALLS_AS: 'caller' })).toThrow(/AZURE_CALLS_AS: caller needs AUTH_CLIENT_ID/);
+    expect(() => loadSettings({ ...REQUIRED, AZURE_CALLS_AS: 'user' })).toThrow(/AZURE_CALLS_AS: must be identity .* or caller/);
+    const clientId = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9';
+    expect(loadSettings({ ...REQUIRED, ...IN_AZURE, AZURE_CALLS_AS: 'caller', AUTH_CLIENT_ID: clientId }).onBehalfOf).toEqual({
+      clientId,
+      authorityHost: 'https://login.microsoftonline.com',
+    });
+    expect(() => loadSettings({ ...REQUIRED, AZURE_CALLS_AS: 'caller', AUTH_CLIENT_ID: clientId, AZURE_LOCAL_CREDENTIAL: 'azure-cli' })).toThrow(/federated credential/);
+  });
+
   it('keeps configured origins and adds the app itself', () => {
     const settings = loadSettings({ ...REQUIRED, ...IN_AZURE, MCP_ALLOWED_ORIGINS: 'apim-dept.azure-api.net' });
     expect(settings.allowedOrigins).toEqual(['apim-dept.azure-api.net', 'func-dept-mcp.azurewebsites.net']);

@@ -4,6 +4,7 @@ import { errors as joseErrors } from 'jose';
 import type { Call, TwinContext } from './context.js';
 import { HttpError, bearerToken, readJson, sendJson } from './http.js';
 import { verifyToken } from './issuer.js';
+import { authorizeUser } from './user-rbac.js';
 import type { ArmResource, ResourceGroup, Tags } from './model.js';
 import { type Sliceable, page } from './paging.js';
 import { eventData } from './seed.js';
@@ -52,6 +53,8 @@ async function authenticate(ctx: TwinContext, call: Call): Promise<void> {
   }
   // Like Azure, the activity log names users by UPN and service principals by object id.
   call.caller = String(payload['upn'] ?? payload['unique_name'] ?? payload['oid'] ?? payload.sub ?? 'unknown');
+  // A token issued on a person's behalf acts with the person's own role assignments.
+  if (payload['idtyp'] === 'user') authorizeUser(ctx, call, { oid: String(payload['oid']), upn: call.caller });
 }
 
 /** Appends a successful write to the activity log, so the app's own changes show up in audits. */

@@ -50,6 +50,20 @@ export const DEV_USERS = {
 
 export type DevUserKey = keyof typeof DEV_USERS;
 
+/**
+ * The dev users' own Azure RBAC, applied by the Resource Manager twin to tokens issued on a person's behalf
+ * (on-behalf-of mode): the engineer reads the subscription and may change two groups; the approver only reads; the
+ * second operator holds no Azure role at all (the app's policy may let them act, Azure itself will not).
+ */
+export const USER_ROLE_ASSIGNMENTS: Readonly<Record<string, readonly { scope: 'subscription' | string; role: 'Reader' | 'Contributor' }[]>> = {
+  [DEV_USERS.engineer.oid]: [
+    { scope: 'subscription', role: 'Reader' },
+    { scope: 'rg-ddr-records-prod-uks', role: 'Contributor' },
+    { scope: 'rg-ddr-casework-test-uks', role: 'Contributor' },
+  ],
+  [DEV_USERS.approver.oid]: [{ scope: 'subscription', role: 'Reader' }],
+};
+
 const UK_REGIONS = new Set(['uksouth', 'ukwest']);
 const DAY = 24 * 3600 * 1000;
 

@@ -19,6 +19,7 @@ import { Operations } from './operations.js';
 import { RequestLog } from './request-log.js';
 import { APP_CLIENT_ID, IDENTITY_CLIENT_ID, IDENTITY_PRINCIPAL_ID, SUBSCRIPTION_ID, TENANT_ID, VAULT_NAME } from './seed.js';
 import { AUTHORIZE_PATH, handleAuthorize } from './signin.js';
+import { handleToken, TOKEN_PATH } from './token-endpoint.js';
 import { TwinState } from './state.js';
 
 export const IDENTITY_PATH = '/msi/token';
@@ -142,6 +143,7 @@ export async function startTwin(opts: TwinOptions): Promise<Twin> {
         if (lower === IDENTITY_PATH) return { service: 'identity', dispatch: (call) => handleIdentity(ctx, call) };
         if (DISCOVERY_PATH.test(path)) return { service: 'issuer', dispatch: (call) => handleDiscovery(ctx, call) };
         if (AUTHORIZE_PATH.test(path)) return { service: 'issuer', dispatch: (call) => handleAuthorize(ctx, call) };
+        if (TOKEN_PATH.test(path)) return { service: 'issuer', dispatch: (call) => handleToken(ctx, call) };
         if (TRACK_PATHS.includes(lower)) return { service: 'monitor', dispatch: (call) => handleTrack(ctx, call) };
         return { service: 'arm', dispatch: arm };
       }),

@@ -61,6 +61,45 @@ export function createAppCredential(settings: Settings): AppCredential {
   return createManagedIdentityCredential(settings.identityClientId, settings.azureTokenTimeoutMs);
 }
 
+/** The audience of the managed identity's token that serves as the app registration's federated credential. */
+const TOKEN_EXCHANGE_SCOPE = 'api://AzureADTokenExchange/.default';
+
+/**
+ * On-behalf-of mode: a credential for one caller. Entra exchanges the caller's access token (`assertion`) for a
+ * token to Azure that names the caller, so Azure applies the caller's own role assignments and its activity log
+ * names them. The app authenticates to Entra for the exchange as its registration (`clientId`), proving it with a
+ * token of its managed identity (a federated credential): no secret exists. The caller's token goes only to Entra's
+ * token endpoint, never to an Azure API.
+ */
+export function createOnBehalfOfCredential(settings: Settings, appCredential: TokenCredential, assertion: string): AppCredential {
+  const onBehalfOf = settings.onBehalfOf;
+  if (!onBehalfOf) throw new Error('On-behalf-of mode is not configured (AZURE_CALLS_AS=caller).');
+  return withDeadline(
+    loadedOnFirstUse(
+      ({ OnBehalfOfCredential }) => {
+        const options = {
+          tenantId: settings.tenantId,
+          clientId: onBehalfOf.clientId,
+          userAssertionToken: assertion,
+          getAssertion: async () => {
+            const token = await appCredential.getToken(TOKEN_EXCHANGE_SCOPE);
+            if (!token) throw new IdentityUnavailableError('The managed identity issued no token for the federated credential.');
+            return token.token;
+          },
+          authorityHost: onBehalfOf.authorityHost,
+          // The authority is the department's tenant (or the sandbox issuer): nothing to discover. (The SDK reads
+          // this option for every credential; its assertion overload's type leaves it out.)
+          disableInstanceDiscovery: true,
+        };
+        return new OnBehalfOfCredential(options);
+      },
+    ),
+    settings.azureTokenTimeoutMs,
+    "Entra's on-behalf-of exchange",
+    { timedOut: "Entra did not issue a token on the caller's behalf", failed: "Entra could not issue a token on the caller's behalf" },
+  );
+}
+
 type IdentityModule = typeof import('@azure/identity');
 
 /** A credential made from `@azure/identity` when it is first asked for a token (imported once; retried if that fails). */
@@ -81,7 +120,12 @@ function loadedOnFirstUse(make: (identity: IdentityModule) => TokenCredential): 
 const scopeKey = (scopes: string | string[]) => (Array.isArray(scopes) ? scopes.join(' ') : scopes);
 
 /** Our own deadline around token acquisition; SDK messages (which can name internal endpoints) go to logs only. */
-function withDeadline(inner: TokenCredential, timeoutMs: number, source: string): AppCredential {
+const MANAGED_IDENTITY_MESSAGES = {
+  timedOut: 'The managed identity did not issue a token',
+  failed: "The app's managed identity could not issue a token",
+};
+
+function withDeadline(inner: TokenCredential, timeoutMs: number, source: string, messages = MANAGED_IDENTITY_MESSAGES): AppCredential {
   /** Background fetches in flight, by scopes; removed once settled (the SDK caches what they got). */
   const prefetching = new Map<string, Promise<AccessToken | null>>();
 
@@ -91,7 +135,7 @@ function withDeadline(inner: TokenCredential, timeoutMs: number, source: string)
       timer = setTimeout(
         () =>
           reject(
-            new IdentityUnavailableError(`The managed identity did not issue a token within ${timeoutMs} ms; try again later.`, {
+            new IdentityUnavailableError(`${messages.timedOut} within ${timeoutMs} ms; try again later.`, {
               cause: new Error(`No token from ${source}`),
             }),
           ),
@@ -107,7 +151,7 @@ function withDeadline(inner: TokenCredential, timeoutMs: number, source: string)
     } catch (error) {
       if (error instanceof IdentityUnavailableError) throw error;
       // The SDK's message can name internal endpoints: keep it for the logs only.
-      throw new IdentityUnavailableError("The app's managed identity could not issue a token; operators: see the app logs.", {
+      throw new IdentityUnavailableError(`${messages.failed}; operators: see the app logs.`, {
         cause: error,
       });
     } finally {

@@ -65,6 +65,8 @@ const schema = z.object({
     .regex(/^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.managedidentity\/userassignedidentities\/[^/]+$/i, 'must be the resource id of the user-assigned identity')
     .optional(),
   AUTH_CLIENT_ID: guid.optional(),
+  // Whose rights Azure applies: the app's managed identity (default), or the caller's own, by on-behalf-of.
+  AZURE_CALLS_AS: z.enum(['identity', 'caller'], 'must be identity (the managed identity, default) or caller (on behalf of the caller)').default('identity'),
   APPROVALS_TABLE_ENDPOINT: httpsUrl.optional(),
   // linear: anchored, at most 63 characters.
   APPROVALS_TABLE_NAME: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name').default('approvals'),
@@ -142,6 +144,11 @@ export interface Settings {
   azureTokenTimeoutMs: number;
   /** A workstation-only developer credential instead of the managed identity. */
   localCredential?: 'azure-cli';
+  /**
+   * On-behalf-of mode (AZURE_CALLS_AS=caller): Azure is called with a token Entra issues for the caller, obtained with
+   * the app registration `clientId` authenticating by a federated credential of its managed identity (no secret).
+   */
+  onBehalfOf?: { clientId: string; authorityHost: string };
   /** Resource id of the user-assigned identity: storage accounts reach their customer-managed key through it. */
   identityResourceId?: string;
   /** The immutable blob container of the tamper-evident audit copy; without it, write and destructive tools are refused. */
@@ -187,6 +194,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     throw new SettingsError(
       'Sovereign MCP cannot start: invalid settings\n  KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: may only be false for the local sandbox, never in Azure',
     );
+  }
+  if (s.AZURE_CALLS_AS === 'caller' && !s.AUTH_CLIENT_ID) {
+    throw new SettingsError(
+      "Sovereign MCP cannot start: invalid settings\n  AZURE_CALLS_AS: caller needs AUTH_CLIENT_ID, the app registration's client id (it exchanges the caller's token on its own behalf)",
+    );
+  }
+  if (s.AZURE_CALLS_AS === 'caller' && s.AZURE_LOCAL_CREDENTIAL) {
+    throw new SettingsError('Sovereign MCP cannot start: invalid settings\n  AZURE_CALLS_AS: caller needs the managed identity (its federated credential), not AZURE_LOCAL_CREDENTIAL');
   }
   if (inAzure && s.AZURE_LOCAL_CREDENTIAL) {
     throw new SettingsError(
@@ -269,5 +284,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       : {}),
     azureTokenTimeoutMs: s.AZURE_TOKEN_TIMEOUT_MS,
     ...(s.AZURE_LOCAL_CREDENTIAL ? { localCredential: s.AZURE_LOCAL_CREDENTIAL } : {}),
+    ...(s.AZURE_CALLS_AS === 'caller' && s.AUTH_CLIENT_ID
+      ? { onBehalfOf: { clientId: s.AUTH_CLIENT_ID, authorityHost: new URL(s.AUTH_ISSUER ?? authority).origin } }
+      : {}),
   };
 }

@@ -3,6 +3,7 @@ import { validateOriginHeader } from '@modelcontextprotocol/server';
 import { randomUUID } from 'node:crypto';
 import { AuthenticationError, IssuerUnavailableError, type Authenticator } from '../auth/authenticate.js';
 import type { Caller } from '../auth/caller.js';
+import { keepUserAssertion } from '../auth/user-assertion.js';
 import type { Settings } from '../config/settings.js';
 import { currentAudit } from '../audit/scope.js';
 import { servesAuthority } from './authority.js';
@@ -72,12 +73,16 @@ export async function authenticateRequest(
   request: HttpRequest,
   authenticate: Authenticator,
   metadataUrl: string,
+  /** On-behalf-of mode: keep the token beside the caller, for the exchange at Entra (and nothing else). */
+  keepAssertion = false,
 ): Promise<{ caller: Caller } | Refusal> {
   if ([...new URL(request.url).searchParams.keys()].some((key) => key.toLowerCase() === 'access_token')) {
     return challenge(metadataUrl, 'invalid_request', 'Send the token in the Authorization header, never in the URL.');
   }
   try {
-    const caller = await authenticate(request.headers.get('authorization'));
+    const authorization = request.headers.get('authorization');
+    const caller = await authenticate(authorization);
+    if (keepAssertion && authorization) keepUserAssertion(caller, authorization.trim().slice('Bearer '.length).trim());
     // Attribution comes from the validated token only, never from headers or what the client says it is.
     const draft = currentAudit();
     if (draft) {

@@ -31,7 +31,7 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   if (hostRefusal) return refuse(hostRefusal);
 
   // Authenticate before reading the body, so anonymous callers cannot make the server buffer anything.
-  const auth = await authenticateRequest(request, app.authenticate, resourceMetadataUrl(request, app.settings, '/mcp'));
+  const auth = await authenticateRequest(request, app.authenticate, resourceMetadataUrl(request, app.settings, '/mcp'), app.settings.onBehalfOf !== undefined);
   if ('status' in auth) return refuse(auth);
 
   const body = await readBody(request, app.settings.maxBodyBytes);

@@ -27,7 +27,7 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
   if (!isJsonContentType(request)) return refuse({ status: 415, message: 'Send the tool arguments as application/json.' });
 
   // Authenticate before reading the body, so anonymous callers cannot make the server buffer anything.
-  const auth = await authenticateRequest(request, app.authenticate, resourceMetadataUrl(request, app.settings, ''));
+  const auth = await authenticateRequest(request, app.authenticate, resourceMetadataUrl(request, app.settings, ''), app.settings.onBehalfOf !== undefined);
   if ('status' in auth) return refuse(auth);
 
   const body = await readBody(request, app.settings.maxBodyBytes);

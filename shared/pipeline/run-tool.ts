@@ -52,6 +52,8 @@ export const SHIELD_META_KEY = 'sovereign-mcp/shield';
 export interface PipelineDeps {
   settings: Settings;
   azure: AzureClients;
+  /** On-behalf-of mode: the clients that call Azure as this caller (instead of `azure`, the managed identity). */
+  azureFor?: (caller: Caller) => AzureClients;
   policy: PolicyEngine;
   rateLimits: RateLimits;
   /**
@@ -115,7 +117,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = call.signal ? AbortSignal.any([deadline, call.signal]) : deadline;
     const context = {
-      azure: deps.azure,
+      azure: deps.azureFor ? deps.azureFor(call.caller) : deps.azure,
       settings: deps.settings,
       caller: call.caller,
       // With scoped authority, the tool sees only the groups this caller may read (list tools show nothing else).
