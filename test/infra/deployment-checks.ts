@@ -529,7 +529,8 @@ function checkGatewayAdmission(app: ResourceInstance, behind: boolean, where: st
   const defaultAction = app.evaluate(config.ipSecurityRestrictionsDefaultAction) ?? 'Allow';
   const serviceTags = rules.filter((rule) => lower(String(rule.tag ?? '')) === 'servicetag').map((rule) => String(rule.ipAddress));
   if (!behind) {
-    if (rules.length > 0 || defaultAction === 'Deny') fail(`${where}: without API Management, the Function App is restricted to the gateway`);
+    const gatewayRules = serviceTags.some((tag) => lower(tag) === 'apimanagement') || rules.some((rule) => SAMPLE_GATEWAY_ADDRESSES.some((address) => String(rule.ipAddress).startsWith(`${address}/`)));
+    if (gatewayRules || defaultAction === 'Deny') fail(`${where}: without API Management, the Function App is restricted to the gateway`);
     return;
   }
   if (defaultAction !== 'Deny') fail(`${where}: behind API Management, the Function App accepts traffic from outside the gateway (ipSecurityRestrictionsDefaultAction ${textOf(defaultAction)}, not Deny)`);

@@ -674,6 +674,11 @@ describe('infra template checks catch a broken invariant', () => {
       'infra/main.json: deployment of infra/modules/function-app.json reads the outputs of deployment apiManagementService but does not depend on it',
     ],
     [
+      'the app restricted to a gateway that is not deployed',
+      (c) => (site(c).properties.siteConfig.ipSecurityRestrictionsDefaultAction = 'Deny'),
+      'with the defaults: without API Management, the Function App is restricted to the gateway',
+    ],
+    [
       'the deployment endpoint sharing the gateway-only rules',
       (c) => (site(c).properties.siteConfig.scmIpSecurityRestrictionsUseMain = true),
       "with every switch on: the deployment (scm) endpoint uses the app's rules, which admit only the gateway",
