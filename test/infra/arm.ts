@@ -24,6 +24,11 @@ export interface DeploymentScope {
   /** Absent for a subscription-scope deployment. */
   resourceGroup?: string;
   location: string;
+  /**
+   * What Azure would answer to reference() on a real resource, by resource type (the gateway's outbound addresses,
+   * say): the checks supply it where a deployment's shape depends on it. Any other reference() stays Opaque.
+   */
+  answers?: Record<string, Json>;
 }
 
 type Thunk = () => unknown;
@@ -429,6 +434,7 @@ function call(node: Extract<Node, { kind: 'call' }>, env: Env): any {
     case 'length':
       return typeof a === 'string' ? a.length : Array.isArray(a) ? a.length : Object.keys(a as object).length;
     case 'map':
+      if (a instanceof Opaque) return new Opaque(`map(${a.text})`);
       return (a as unknown[]).map((item, i) => apply(b, item, i));
     case 'filter':
       return (a as unknown[]).filter((item, i) => apply(b, item, i) === true);
@@ -527,6 +533,10 @@ function call(node: Extract<Node, { kind: 'call' }>, env: Env): any {
           if (resource.name === deployment) return { outputs: child.outputs() };
         }
       }
+      const type = /\/providers\/(.+)$/.exec(id)?.[1]?.split('/').filter((_, i) => i === 0 || i % 2 === 1).join('/');
+      const answer = type === undefined ? undefined : Object.entries(instance.scope.answers ?? {}).find(([known]) => known.toLowerCase() === type.toLowerCase())?.[1];
+      // The answer is the resource's properties: reference(id, version, 'Full') (identity, sku…) stays Opaque.
+      if (answer !== undefined && str(c ?? '').toLowerCase() !== 'full') return answer;
       return new Opaque(`reference(${id})`);
     }
     case 'utcnow':

@@ -16,7 +16,12 @@ export const SAMPLE_SCOPE: DeploymentScope = {
   tenantId: '7e7a0000-0000-4000-8000-000000000002',
   resourceGroup: 'rg-sovmcp-app',
   location: 'ukwest',
+  // What Azure reports for the gateway instance once it exists: its outbound public addresses (documentation range).
+  answers: { 'Microsoft.ApiManagement/service': { publicIPAddresses: ['192.0.2.10', '192.0.2.11'] } },
 };
+
+/** The addresses the Function App must admit behind the gateway: exactly the instance's outbound addresses. */
+export const SAMPLE_GATEWAY_ADDRESSES: readonly string[] = SAMPLE_SCOPE.answers!['Microsoft.ApiManagement/service'].publicIPAddresses;
 export const SAMPLE_CLIENT_ID = 'c11e0000-0000-4000-8000-0000000000c1';
 
 export interface Sample {
@@ -114,8 +119,8 @@ function active(instance: Instance, type: string): ResourceInstance[] {
 /** The rendered gateway policies for a sample: the API policy and each operation's policy, by operation name. */
 export function renderGatewayPolicies(set: TemplateSet, parameters: Record<string, unknown>) {
   const main = mainFor(set, { enableApiManagement: true, apiManagementPublisherEmail: 'platform@example.gov.uk', ...parameters });
-  const apim = instanceWith(main, 'Microsoft.ApiManagement/service', true);
-  if (!apim) throw new Error('no template deploys Microsoft.ApiManagement/service');
+  const apim = instanceWith(main, 'Microsoft.ApiManagement/service/apis', true);
+  if (!apim) throw new Error('no template deploys Microsoft.ApiManagement/service/apis');
   const policies = active(apim, 'Microsoft.ApiManagement/service/apis/policies').map((r) => String(r.evaluate(r.resource.properties?.value)));
   if (policies.length !== 1) throw new Error(`expected one API policy, found ${policies.length}`);
   const operations = active(apim, 'Microsoft.ApiManagement/service/apis/operations').map((r) => ({
@@ -362,21 +367,7 @@ function checkSample(set: TemplateSet, context: CheckContext, sample: Sample, fa
       if (behind && convention !== 'Standard') fail(`${where}: behind API Management, App Service Authentication does not use the gateway's X-Forwarded-Host (forwardProxy ${convention})`);
       if (!behind && convention !== 'NoProxy') fail(`${where}: without API Management, App Service Authentication trusts a forwarded host (forwardProxy ${convention}); it must be NoProxy`);
     }
-    for (const app of active(site, 'Microsoft.Web/sites')) {
-      const config = app.resource.properties?.siteConfig ?? {};
-      const rules = (app.evaluate(config.ipSecurityRestrictions) ?? []) as Json[];
-      const defaultAction = app.evaluate(config.ipSecurityRestrictionsDefaultAction) ?? 'Allow';
-      if (switchOn('enableApiManagement')) {
-        const gatewayOnly =
-          rules.length === 1 &&
-          rules[0].action === 'Allow' &&
-          rules[0].tag === 'ServiceTag' &&
-          lower(String(rules[0].ipAddress)) === 'apimanagement';
-        if (defaultAction !== 'Deny' || !gatewayOnly) fail(`${where}: behind API Management, the Function App accepts traffic from outside the gateway (it must allow only the ApiManagement service tag and deny the rest)`);
-      } else if (rules.some((rule) => rule.action === 'Allow' && rule.tag === 'ServiceTag' && lower(String(rule.ipAddress)) === 'apimanagement') || defaultAction === 'Deny') {
-        fail(`${where}: without API Management, the Function App is restricted to the gateway`);
-      }
-    }
+    for (const app of active(site, 'Microsoft.Web/sites')) checkGatewayAdmission(app, switchOn('enableApiManagement'), where, fail);
   }
 
   // Storage without a customer-managed key is denied, enforced, in every managed group and the app's own.
@@ -522,4 +513,34 @@ function checkNames(set: TemplateSet, fail: (message: string) => void): void {
       if (!rule.test(value)) fail(`infra/main.json: with baseName '${name}' the ${what} name ${value} does not fit its naming rules`);
     }
   }
+}
+
+/**
+ * Who reaches the Function App. Behind the gateway: exactly the gateway instance's outbound addresses, everything else
+ * denied. The ApiManagement service tag is not enough (it covers the control plane, not a gateway's calls to its back
+ * ends), and would admit every API Management instance of every tenant. The deployment (scm) endpoint keeps its own
+ * rules: the gateway does not forward to it, and with the gateway-only rules no deployment could reach it.
+ */
+function checkGatewayAdmission(app: ResourceInstance, behind: boolean, where: string, fail: (message: string) => void): void {
+  const config = app.resource.properties?.siteConfig ?? {};
+  const evaluated = app.evaluate(config.ipSecurityRestrictions) ?? [];
+  const rules: Json[] = Array.isArray(evaluated) ? evaluated : [];
+  if (!Array.isArray(evaluated)) fail(`${where}: the Function App's access restrictions cannot be known before deployment (${textOf(evaluated)})`);
+  const defaultAction = app.evaluate(config.ipSecurityRestrictionsDefaultAction) ?? 'Allow';
+  const serviceTags = rules.filter((rule) => lower(String(rule.tag ?? '')) === 'servicetag').map((rule) => String(rule.ipAddress));
+  if (!behind) {
+    const gatewayRules = serviceTags.some((tag) => lower(tag) === 'apimanagement') || rules.some((rule) => SAMPLE_GATEWAY_ADDRESSES.some((address) => String(rule.ipAddress).startsWith(`${address}/`)));
+    if (gatewayRules || defaultAction === 'Deny') fail(`${where}: without API Management, the Function App is restricted to the gateway`);
+    return;
+  }
+  if (defaultAction !== 'Deny') fail(`${where}: behind API Management, the Function App accepts traffic from outside the gateway (ipSecurityRestrictionsDefaultAction ${textOf(defaultAction)}, not Deny)`);
+  if (serviceTags.length > 0) {
+    fail(`${where}: behind API Management, the Function App admits the service tag ${serviceTags.join(', ')}: the ApiManagement tag covers the control plane, not the gateway's calls to the app, and any other tag admits others`);
+  }
+  const admitted = rules.filter((rule) => rule.action === 'Allow' && lower(String(rule.tag ?? 'default')) === 'default').map((rule) => String(rule.ipAddress));
+  const expected = SAMPLE_GATEWAY_ADDRESSES.map((address) => `${address}/32`);
+  if (!sameSet(admitted, expected)) {
+    fail(`${where}: behind API Management, the Function App admits [${admitted.join(', ')}], not exactly the gateway's outbound addresses [${expected.join(', ')}]`);
+  }
+  if (config.scmIpSecurityRestrictionsUseMain !== false) fail(`${where}: the deployment (scm) endpoint uses the app's rules, which admit only the gateway: no deployment could reach it`);
 }

@@ -307,6 +307,14 @@ export function checkTemplates(set: TemplateSet, context: CheckContext): string[
     }
   }
 
+  // A linked deployment that reads another's outputs waits for it (the Function App's access restrictions read the
+  // gateway instance's addresses, so the gateway service is deployed first).
+  for (const { from, to, deployment } of linksOf(set)) {
+    const read = new Set([...JSON.stringify(deployment.properties ?? {}).matchAll(/reference\((?:subscriptionR|r)esourceId\('Microsoft\.Resources\/deployments', variables\('deployments'\)\.(\w+)\)/g)].map(([, name]) => name!));
+    const awaited = new Set((deployment.dependsOn ?? []).flatMap((entry: string) => [...entry.matchAll(/variables\('deployments'\)\.(\w+)/g)].map(([, name]) => name!)));
+    for (const name of read) if (!awaited.has(name)) fail(`${from}: deployment of ${to} reads the outputs of deployment ${name} but does not depend on it`);
+  }
+
   // UK regions only.
   for (const [file, template] of set.templates) {
     for (const [name, parameter] of Object.entries<Json>(template.parameters ?? {})) {
@@ -617,7 +625,7 @@ export function checkTemplates(set: TemplateSet, context: CheckContext): string[
   // API Management: TLS 1.2, HTTPS, token validation, per-caller rate limit, no bodies in the logs.
   // (TLS per tier, the rendered token validation and the routes let through without a token are checked on the
   // evaluated deployment: deployment-checks.ts.)
-  for (const { file } of ofType('Microsoft.ApiManagement/service')) {
+  for (const file of new Set(ofType('Microsoft.ApiManagement/service/apis').map(({ file }) => file))) {
     const template = set.templates.get(file);
     for (const api of resourcesOf(template).filter((r: Json) => r.type === 'Microsoft.ApiManagement/service/apis')) {
       if (JSON.stringify(api.properties?.protocols) !== JSON.stringify(['https'])) fail(`${file}: API Management API ${label(api)} accepts plain HTTP`);

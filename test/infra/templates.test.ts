@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { allResources, cloneSet, loadTemplateSet, resourcesOf, type Json, type TemplateSet } from './templates.js';
 import { appSettingsOf, checkTemplates, expressionOf } from './template-checks.js';
 import { actionScopeOf, checkContext, EXPECTED_APP_SETTINGS, EXPECTED_ROLES, PLATFORM_ROLES, roleFor, TOOL_ROLES } from './expectations.js';
-import { checkTokenValidation, renderGatewayPolicies, SAMPLE_CLIENT_ID, SAMPLE_SCOPE } from './deployment-checks.js';
+import { checkTokenValidation, mainFor, renderGatewayPolicies, SAMPLE_CLIENT_ID, SAMPLE_GATEWAY_ADDRESSES, SAMPLE_SCOPE, SAMPLES } from './deployment-checks.js';
 import { parseXml } from './xml.js';
 import { TOOLS } from '../../shared/tools/registry.js';
 import { requiredPermissions } from '../../dev/role-actions.js';
@@ -26,6 +26,7 @@ const MODULES = [
   'app-access',
   'subscription-access',
   'policy',
+  'api-management-service',
   'api-management',
   'alerts',
 ];
@@ -173,6 +174,38 @@ describe('infra templates', () => {
     expect(main.parameters.enableGroupCreate.defaultValue).toBe(false);
     const apim = resourcesOf(main).find((r: Json) => r.properties?.templateLink?.relativePath === 'modules/api-management.json');
     expect(apim.condition).toBe("[parameters('enableApiManagement')]");
+  });
+
+  it("admits behind the gateway exactly its instance's outbound addresses, deploying the gateway service before the app", () => {
+    const siteOf = (parameters: Record<string, unknown>) => {
+      const app = mainFor(set, parameters)
+        .tree()
+        .flatMap((instance) => instance.resources())
+        .find((r) => r.active && r.resource.type === 'Microsoft.Web/sites')!;
+      const config = app.resource.properties.siteConfig;
+      return {
+        rules: (app.evaluate(config.ipSecurityRestrictions) as Json[]).map((rule) => `${rule.action} ${rule.tag} ${rule.ipAddress}`),
+        defaultAction: app.evaluate(config.ipSecurityRestrictionsDefaultAction),
+        scm: [config.scmIpSecurityRestrictionsUseMain, config.scmIpSecurityRestrictionsDefaultAction],
+      };
+    };
+    const everySwitchOn = SAMPLES.find((sample) => sample.label === 'every switch on')!.parameters;
+    expect(siteOf(everySwitchOn)).toEqual({
+      rules: SAMPLE_GATEWAY_ADDRESSES.map((address) => `Allow Default ${address}/32`),
+      defaultAction: 'Deny',
+      scm: [false, 'Allow'],
+    });
+    expect(siteOf(SAMPLES[0]!.parameters)).toEqual({ rules: [], defaultAction: 'Allow', scm: [false, 'Allow'] });
+    // The service (whose addresses the app reads) before the app; the API (which forwards to the app's host) after it.
+    const main = set.templates.get('infra/main.json');
+    const deployment = (module: string) => resourcesOf(main).find((r: Json) => r.properties?.templateLink?.relativePath === `modules/${module}.json`);
+    expect(deployment('api-management-service').condition).toBe("[parameters('enableApiManagement')]");
+    expect(deployment('api-management-service').dependsOn.join()).not.toContain('functionApp');
+    expect(deployment('function-app').dependsOn).toContain("[resourceId('Microsoft.Resources/deployments', variables('deployments').apiManagementService)]");
+    expect(deployment('api-management').dependsOn).toContain("[resourceId('Microsoft.Resources/deployments', variables('deployments').functionApp)]");
+    expect(set.templates.get('infra/modules/api-management-service.json').outputs.outboundAddresses.value).toBe(
+      "[reference(resourceId('Microsoft.ApiManagement/service', parameters('apimName')), '2024-05-01').publicIPAddresses]",
+    );
   });
 
   it('scopes the managed-group roles with one nested deployment per group, and policy on those groups and its own', () => {
@@ -375,17 +408,17 @@ describe('infra template checks catch a broken invariant', () => {
     ],
     [
       'the gateway accepting TLS 1.1',
-      (c) => (c.templates.get('infra/modules/api-management.json').variables.classicTierSecurity['Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls11'] = 'True'),
+      (c) => (c.templates.get('infra/modules/api-management-service.json').variables.classicTierSecurity['Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls11'] = 'True'),
       'API Management Developer allows Tls11 (TLS below 1.2)',
     ],
     [
       'cipher settings sent to a v2 tier',
-      (c) => (resourceIn(c, 'api-management', 'Microsoft.ApiManagement/service').properties.customProperties = "[variables('classicTierSecurity')]"),
+      (c) => (resourceIn(c, 'api-management-service', 'Microsoft.ApiManagement/service').properties.customProperties = "[variables('classicTierSecurity')]"),
       'API Management sets protocol and cipher settings (customProperties) on BasicV2, which does not support changing them',
     ],
     [
       'a tier the TLS check does not know',
-      (c) => c.templates.get('infra/modules/api-management.json').parameters.skuName.allowedValues.push('Basic'),
+      (c) => c.templates.get('infra/modules/api-management-service.json').parameters.skuName.allowedValues.push('Basic'),
       'API Management tier Basic is not known to the TLS check',
     ],
     [
@@ -607,12 +640,48 @@ describe('infra template checks catch a broken invariant', () => {
     [
       'the app reachable around the gateway',
       (c) => (site(c).properties.siteConfig.ipSecurityRestrictionsDefaultAction = 'Allow'),
-      'with every switch on: behind API Management, the Function App accepts traffic from outside the gateway',
+      'with every switch on: behind API Management, the Function App accepts traffic from outside the gateway (ipSecurityRestrictionsDefaultAction Allow, not Deny)',
     ],
     [
-      'the app allowing any Azure service',
-      (c) => (c.templates.get('infra/modules/function-app.json').variables.gatewayOnly[0].ipAddress = 'AzureCloud'),
-      'behind API Management, the Function App accepts traffic from outside the gateway',
+      'the app admitting the ApiManagement service tag again',
+      (c) =>
+        (c.templates.get('infra/modules/function-app.json').variables.gatewayOnly =
+          "[createArray(createObject('name', 'api-management', 'action', 'Allow', 'tag', 'ServiceTag', 'ipAddress', 'ApiManagement', 'priority', 100))]"),
+      "with every switch on: behind API Management, the Function App admits the service tag ApiManagement: the ApiManagement tag covers the control plane, not the gateway's calls to the app",
+    ],
+    [
+      'the app admitting the service tag beside the gateway',
+      (c) =>
+        (site(c).properties.siteConfig.ipSecurityRestrictions =
+          "[if(parameters('behindApiManagement'), concat(variables('gatewayOnly'), createArray(createObject('name', 'azure', 'action', 'Allow', 'tag', 'ServiceTag', 'ipAddress', 'AzureCloud', 'priority', 200))), createArray())]"),
+      'with every switch on: behind API Management, the Function App admits the service tag AzureCloud',
+    ],
+    [
+      'the app admitting an address range beside the gateway',
+      (c) =>
+        (site(c).properties.siteConfig.ipSecurityRestrictions =
+          "[if(parameters('behindApiManagement'), concat(variables('gatewayOnly'), createArray(createObject('name', 'office', 'action', 'Allow', 'ipAddress', '0.0.0.0/0', 'priority', 200))), createArray())]"),
+      'with every switch on: behind API Management, the Function App admits [192.0.2.10/32, 192.0.2.11/32, 0.0.0.0/0], not exactly the gateway',
+    ],
+    [
+      "the gateway's addresses not passed to the app",
+      (c) => (resourceIn(c, 'main', 'Microsoft.Resources/deployments', (r) => r.properties?.templateLink?.relativePath === 'modules/function-app.json').properties.parameters.gatewayAddresses.value = '[createArray()]'),
+      "with every switch on: behind API Management, the Function App admits [], not exactly the gateway's outbound addresses [192.0.2.10/32, 192.0.2.11/32]",
+    ],
+    [
+      "the app deployed before the gateway's addresses are known",
+      (c) => (mainDeployment(c, 'function-app').dependsOn = mainDeployment(c, 'function-app').dependsOn.filter((d: string) => !d.includes('apiManagementService'))),
+      'infra/main.json: deployment of infra/modules/function-app.json reads the outputs of deployment apiManagementService but does not depend on it',
+    ],
+    [
+      'the app restricted to a gateway that is not deployed',
+      (c) => (site(c).properties.siteConfig.ipSecurityRestrictionsDefaultAction = 'Deny'),
+      'with the defaults: without API Management, the Function App is restricted to the gateway',
+    ],
+    [
+      'the deployment endpoint sharing the gateway-only rules',
+      (c) => (site(c).properties.siteConfig.scmIpSecurityRestrictionsUseMain = true),
+      "with every switch on: the deployment (scm) endpoint uses the app's rules, which admit only the gateway",
     ],
     [
       'X-Forwarded-Host trusted without the gateway',
