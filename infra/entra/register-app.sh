@@ -29,6 +29,13 @@ Options:
   --redirect-host HOST    Host name that App Service Authentication signs people in on, for example
                           func-sovmcp-abcd1234.azurewebsites.net (the deployment's signInRedirectUris output).
                           Adds https://HOST/.auth/login/aad/callback. Repeat for the API Management gateway.
+  --federated-identity PRINCIPAL_ID
+                          On-behalf-of mode (azureCallsAs: caller): adds a federated identity credential that
+                          trusts the app's managed identity (the deployment's identityPrincipalId output), so the
+                          app proves itself to Entra without a secret.
+  --auth-contexts         Step-up (the department policy's stepUp): creates or updates the Conditional Access
+                          authentication contexts in infra/entra/conditional-access/authentication-contexts.json.
+                          The policies that issue them are applied separately (infra/README.md, Step-up).
   -h, --help              Show this help.
 
 Typical use:
@@ -45,6 +52,8 @@ die() {
 
 NAME="Sovereign MCP"
 APP_ID=""
+FEDERATED_PRINCIPAL=""
+AUTH_CONTEXTS=false
 EXTRA_URIS=()
 REDIRECT_HOSTS=()
 
@@ -70,6 +79,15 @@ while [ $# -gt 0 ]; do
       REDIRECT_HOSTS+=("$2")
       shift 2
       ;;
+    --federated-identity)
+      [ $# -ge 2 ] || { usage >&2; exit 2; }
+      FEDERATED_PRINCIPAL="$2"
+      shift 2
+      ;;
+    --auth-contexts)
+      AUTH_CONTEXTS=true
+      shift
+      ;;
     -h | --help)
       usage
       exit 0
@@ -88,6 +106,9 @@ HOST_RE='^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Z
 [ -n "${NAME// /}" ] || die "--name must not be empty"
 if [ -n "$APP_ID" ] && ! [[ "$APP_ID" =~ $GUID_RE ]]; then
   die "--app-id must be a client id (GUID), got: $APP_ID"
+fi
+if [ -n "$FEDERATED_PRINCIPAL" ] && ! [[ "$FEDERATED_PRINCIPAL" =~ $GUID_RE ]]; then
+  die "--federated-identity must be the managed identity's principal (object) id, a GUID, got: $FEDERATED_PRINCIPAL"
 fi
 for uri in "${EXTRA_URIS[@]+"${EXTRA_URIS[@]}"}"; do
   [[ "$uri" =~ ^(api|https)://[^[:space:]]+$ ]] || die "--identifier-uri must start with api:// or https://, got: $uri"
@@ -159,6 +180,29 @@ if ! az ad sp show --id "$APP_ID" --query id --output tsv >/dev/null 2>&1; then
 fi
 az ad sp update --id "$APP_ID" --set appRoleAssignmentRequired=true >/dev/null
 echo "User assignment required: only people, groups and apps given a Sovereign MCP role can sign in."
+
+# 4. Optional: the federated credential for on-behalf-of mode, and the authentication contexts for step-up.
+if [ -n "$FEDERATED_PRINCIPAL" ]; then
+  FIC_NAME="sovereign-mcp-managed-identity"
+  if az ad app federated-credential show --id "$APP_ID" --federated-credential-id "$FIC_NAME" >/dev/null 2>&1; then
+    az ad app federated-credential delete --id "$APP_ID" --federated-credential-id "$FIC_NAME" >/dev/null
+  fi
+  printf '{"name":"%s","issuer":"https://login.microsoftonline.com/%s/v2.0","subject":"%s","audiences":["api://AzureADTokenExchange"]}' \
+    "$FIC_NAME" "$TENANT_ID" "$FEDERATED_PRINCIPAL" >"$WORK/fic.json"
+  az ad app federated-credential create --id "$APP_ID" --parameters "@$WORK/fic.json" >/dev/null
+  echo "Federated credential: the registration trusts the managed identity $FEDERATED_PRINCIPAL (no secret)."
+fi
+if [ "$AUTH_CONTEXTS" = true ]; then
+  CONTEXTS="$HERE/conditional-access/authentication-contexts.json"
+  [ -f "$CONTEXTS" ] || die "cannot find $CONTEXTS"
+  node -e 'for (const c of JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))) console.log(c.id + "\t" + JSON.stringify(c));' "$CONTEXTS" |
+    while IFS=$'\t' read -r id body; do
+      printf '%s' "$body" >"$WORK/context.json"
+      az rest --method PATCH --uri "$GRAPH/v1.0/identity/conditionalAccess/authenticationContextClassReferences/$id" \
+        --headers "Content-Type=application/json" --body "@$WORK/context.json" >/dev/null
+      echo "Authentication context $id is available to Conditional Access."
+    done
+fi
 
 cat <<EOF
 

@@ -218,5 +218,9 @@ describe('Entra app registration', () => {
     const bad = spawnSync('bash', [script, '--app-id', 'not-a-guid'], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('--app-id must be a client id (GUID)');
+    const federated = spawnSync('bash', [script, '--federated-identity', 'my-identity'], { encoding: 'utf8' });
+    expect(federated.status).toBe(1);
+    expect(federated.stderr).toContain("--federated-identity must be the managed identity's principal (object) id, a GUID");
+    expect(help.stdout).toContain('--auth-contexts');
   });
 });
