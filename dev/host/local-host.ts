@@ -36,7 +36,7 @@ export function createLocalHost(definitions: readonly HttpFunctionDefinition[], 
     ),
   }));
 
-  return createServer(async (req, res) => {
+  const server = createServer(async (req, res) => {
     try {
       let url: URL;
       try {
@@ -84,6 +84,11 @@ export function createLocalHost(definitions: readonly HttpFunctionDefinition[], 
       else res.destroy();
     }
   });
+  // Idle keep-alive connections stay open for minutes, as behind Azure's front end. With Node's default 5 s, a client
+  // reusing a connection just as the server drops it gets ECONNRESET (seen on a busy machine): clients time out first.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
+  return server;
 }
 
 /** The body's chunks as they came (not joined: the request streams them on), or undefined past the host's cap. */
