@@ -97,6 +97,15 @@ param cmkRotateBeforeExpiry string = 'P30D'
 @secure()
 param auditKeyValue string = base64(concat(newGuid(), newGuid()))
 
+@description('Key Vault secret holding the key that pseudonymises people (caller and approver object ids) in the immutable audit store. Deleting this secret erases the link between stored records and people; the vault\'s purge protection keeps a deleted secret\'s name taken for its soft-delete retention, so a deployment after an erasure names a new secret here (e.g. audit-pseudonym-key-2).')
+@minLength(1)
+@maxLength(127)
+param auditPseudonymKeySecretName string = 'audit-pseudonym-key'
+
+@description('The audit pseudonym key, base64 (at least 32 bytes once decoded), stored as a new version of the secret auditPseudonymKeySecretName. Leave the default: a fresh random value each deployment (new records carry the new version\'s pseudonyms; `npm run audit -- pseudonym <oid>` prints a person\'s pseudonym under every enabled version).')
+@secure()
+param auditPseudonymKeyValue string = base64(concat(newGuid(), newGuid()))
+
 @description('Time of this deployment (UTC); leave the default. The first key version expires cmkKeyLifetime after it.')
 param deploymentTime string = utcNow('u')
 
@@ -251,6 +260,8 @@ module sovereignMcp 'main.packed.json' = {
     cmkKeyLifetime: cmkKeyLifetime
     cmkRotateBeforeExpiry: cmkRotateBeforeExpiry
     auditKeyValue: auditKeyValue
+    auditPseudonymKeySecretName: auditPseudonymKeySecretName
+    auditPseudonymKeyValue: auditPseudonymKeyValue
     deploymentTime: deploymentTime
     storageSkuName: storageSkuName
     auditRetentionDays: auditRetentionDays

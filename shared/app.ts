@@ -12,7 +12,7 @@ import { createServerFactory } from './mcp/server-factory.js';
 import { auditSinks, logCopy, telemetryCopy, type AuditSink } from './pipeline/audit.js';
 import { createAppInsightsExport, type TelemetryExport } from './audit/app-insights.js';
 import { createBlobAuditLog, type DurableAuditLog } from './audit/blob-sink.js';
-import { createAuditKeyring } from './audit/audit-key.js';
+import { createAuditKeyring, type AuditKeyring } from './audit/audit-key.js';
 import { createAnchorTable } from './audit/anchors.js';
 import { createPipeline, type Pipeline } from './pipeline/run-tool.js';
 import { loadDepartmentPolicy, type DepartmentPolicy } from './policy/department-policy.js';
@@ -37,6 +37,8 @@ export interface App {
   audit: AuditSink;
   /** The tamper-evident copy of the audit trail, when AUDIT_CONTAINER_URL is set; flushed at shutdown. */
   auditLog?: DurableAuditLog;
+  /** The key that pseudonymises people in the stored copy (with auditLog): no request is served without it. */
+  auditPseudonyms?: AuditKeyring;
   /** The Application Insights copy, when APPLICATIONINSIGHTS_CONNECTION_STRING is set. */
   telemetry?: TelemetryExport;
   /** Present when approvals are configured (APPROVALS_TABLE_ENDPOINT and AUTH_CLIENT_ID). */
@@ -75,16 +77,16 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     TOOLS.filter((tool) => tool.risk === 'write').map((tool) => tool.name),
   );
   const logFailure = (message: string, error?: unknown) => (error ? log.error(message, error) : log.info(message));
+  const vaultSecret = (secretName: string) =>
+    createAuditKeyring({ vaultUrl: settings.keyVaultUrl, secretName, verifyChallengeResource: settings.keyVaultVerifyChallengeResource }, credential, settings.auditKey.refreshMs);
+  const auditPseudonyms = settings.auditContainerUrl && settings.auditAnchors ? vaultSecret(settings.auditPseudonymKeySecretName) : undefined;
   const auditLog =
-    settings.auditContainerUrl && settings.auditAnchors
+    settings.auditContainerUrl && settings.auditAnchors && auditPseudonyms
       ? createBlobAuditLog({
           containerUrl: settings.auditContainerUrl,
           credential,
-          keyring: createAuditKeyring(
-            { vaultUrl: settings.keyVaultUrl, secretName: settings.auditKey.secretName, verifyChallengeResource: settings.keyVaultVerifyChallengeResource },
-            credential,
-            settings.auditKey.refreshMs,
-          ),
+          keyring: vaultSecret(settings.auditKey.secretName),
+          pseudonyms: auditPseudonyms,
           anchors: createAnchorTable(settings.auditAnchors, credential),
           log: logFailure,
         })
@@ -132,6 +134,7 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     },
     audit,
     ...(auditLog ? { auditLog } : {}),
+    ...(auditPseudonyms ? { auditPseudonyms } : {}),
     ...(telemetry ? { telemetry } : {}),
     ...(approvals && settings.approvals
       ? { approvals, verifyIdToken: createIdTokenVerifier(settings.auth, settings.tenantId, settings.approvals.clientId) }

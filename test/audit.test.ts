@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
+import { waitFor } from './helpers/poll.js';
+import { pseudonymsOf } from './helpers/pseudonyms.js';
 
 /**
  * The audit trail from outside: one record per request, attributed from the token only, redacted, hash-chained
@@ -47,16 +49,7 @@ async function telemetry(baseType: 'EventData' | 'RequestData' | 'RemoteDependen
 }
 const auditEvents = async () => (await telemetry('EventData')).filter((event) => event.name === 'SovereignMcpAudit').map((event) => event.properties as Record<string, string>);
 
-// Polled; the bound is only for a record that never comes, and is generous because a busy machine stores slowly.
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 20_000): Promise<T> {
-  const until = Date.now() + ms;
-  let value = await read();
-  while (!done(value) && Date.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    value = await read();
-  }
-  return value;
-}
+// Polled (./helpers/poll.ts); the bound is only for a record that never comes, and is generous because a busy machine stores slowly.
 
 const SECRETS = {
   sas: 'https://stddrrecordsprod.blob.core.windows.net/case-files/x.txt?sv=2024-08-04&sp=r&se=2030-01-01&sig=SuperSecretSig%2Babc%3D',
@@ -251,10 +244,12 @@ describe('with the audit store down', () => {
     } finally {
       await stack.sandbox.resumeStorage();
     }
+    // The store names the caller by pseudonym only.
+    const caller = (await pseudonymsOf(stack))('dddddddd-4444-4444-8444-444444444444');
     const chain = await waitFor(chainRecords, (blobs) =>
-      blobs.flatMap((blob) => blob.records).some((record) => record.callerOid === 'dddddddd-4444-4444-8444-444444444444' && record.errorCode === 'audit_unavailable'),
+      blobs.flatMap((blob) => blob.records).some((record) => record.callerPseudonym === caller && record.errorCode === 'audit_unavailable'),
       15_000,
     );
-    expect(chain.flatMap((blob) => blob.records).filter((record) => record.callerOid === 'dddddddd-4444-4444-8444-444444444444')).toHaveLength(2);
+    expect(chain.flatMap((blob) => blob.records).filter((record) => record.callerPseudonym === caller)).toHaveLength(2);
   });
 });

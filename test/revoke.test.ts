@@ -9,6 +9,7 @@ import { SANDBOX_AUDIENCE } from '../dev/sandbox-settings.js';
 import type { ApprovalStore } from '../shared/approvals/store.js';
 import { approvalsTable, BLOB, storedApproval } from './helpers/approvals.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
+import { pseudonymsOf } from './helpers/pseudonyms.js';
 import { callTool } from './helpers/tools.js';
 import { auditChain } from './hostile/helpers/audit-chain.js';
 
@@ -20,9 +21,12 @@ import { auditChain } from './hostile/helpers/audit-chain.js';
 describe('revoking approvals', () => {
   let stack: TestStack;
   let store: ApprovalStore;
+  /** How the stored copy names a person. */
+  let pseudonym: (oid: string) => string;
   beforeAll(async () => {
     stack = await startTestStack();
     store = await approvalsTable(stack);
+    pseudonym = await pseudonymsOf(stack);
   });
   afterAll(async () => stack?.stop());
 
@@ -62,14 +66,14 @@ describe('revoking approvals', () => {
     expect((await callTool(stack, await stack.token(), 'storage_blob_read', BLOB)).status).toBe(200);
 
     const records = await auditChain(stack).waitFor((all) => all.some((r) => r.rule === 'approval.revoked' && r.path === '/tools/storage_blob_delete'));
-    expect(records.find((r) => r.path === '/approvals/revoke' && r.callerOid === officerOid)).toMatchObject({
+    expect(records.find((r) => r.path === '/approvals/revoke' && r.callerPseudonym === pseudonym(officerOid))).toMatchObject({
       decision: 'allowed',
       rule: 'approval.revoked',
       approvalId,
       httpStatus: 200,
       authenticated: true,
     });
-    expect(records.find((r) => r.path === '/tools/storage_blob_delete' && r.rule === 'approval.revoked')).toMatchObject({ decision: 'denied', callerOid: operatorOid });
+    expect(records.find((r) => r.path === '/tools/storage_blob_delete' && r.rule === 'approval.revoked')).toMatchObject({ decision: 'denied', callerPseudonym: pseudonym(operatorOid) });
 
     // Nothing left to revoke on it; an unknown id is not found.
     expect(await revoke(await approver(), { id: approvalId })).toMatchObject({ status: 409, body: { status: 'revoked' } });
@@ -82,8 +86,8 @@ describe('revoking approvals', () => {
       const oid = randomUUID();
       const result = await revoke(await stack.token({ roles, oid }), { all: true });
       expect(result).toMatchObject({ status: 403, body: { rule: 'approval.revoke-needs-approver' } });
-      const records = await auditChain(stack).waitFor((all) => all.some((r) => r.callerOid === oid));
-      expect(records.find((r) => r.callerOid === oid)).toMatchObject({ path: '/approvals/revoke', decision: 'denied', rule: 'approval.revoke-needs-approver', httpStatus: 403 });
+      const records = await auditChain(stack).waitFor((all) => all.some((r) => r.callerPseudonym === pseudonym(oid)));
+      expect(records.find((r) => r.callerPseudonym === pseudonym(oid))).toMatchObject({ path: '/approvals/revoke', decision: 'denied', rule: 'approval.revoke-needs-approver', httpStatus: 403 });
     }
     const anonymous = await fetch(`${stack.baseUrl}/approvals/revoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"all":true}' });
     expect(anonymous.status).toBe(401);

@@ -172,16 +172,26 @@ export function newKeyVersionId(): string {
 /** The secret holding the audit trail's HMAC key (AUDIT_KEY_SECRET_NAME's default), seeded with 32 random bytes. */
 export const AUDIT_KEY_SECRET_NAME = 'audit-hmac-key';
 
-/** Adds the audit HMAC key secret to a vault that lacks it (a fresh seed, or a state file from before it existed). */
+/** The secret holding the key that pseudonymises people in stored audit records (AUDIT_PSEUDONYM_KEY_SECRET_NAME's default). */
+export const AUDIT_PSEUDONYM_KEY_SECRET_NAME = 'audit-pseudonym-key';
+
+/** The app's own secrets, each 32 random bytes: kept across a reset, since stored records depend on them. */
+export const AUDIT_SECRETS = { [AUDIT_KEY_SECRET_NAME]: 'audit-hmac', [AUDIT_PSEUDONYM_KEY_SECRET_NAME]: 'audit-pseudonym' } as const;
+
+/** Adds the audit secrets to a vault that lacks them (a fresh seed, or a state file from before they existed). */
 export function seedAuditKeySecret(vault: VaultData, now = Date.now()): boolean {
   vault.secrets ??= {};
-  if (vault.secrets[AUDIT_KEY_SECRET_NAME]) return false;
   const created = Math.floor(now / 1000);
-  vault.secrets[AUDIT_KEY_SECRET_NAME] = {
-    name: AUDIT_KEY_SECRET_NAME,
-    versions: [{ version: newKeyVersionId(), value: randomBytes(32).toString('base64'), contentType: 'application/octet-stream; base64', enabled: true, created, updated: created, tags: { purpose: 'audit-hmac' } }],
-  };
-  return true;
+  let added = false;
+  for (const [name, purpose] of Object.entries(AUDIT_SECRETS)) {
+    if (vault.secrets[name]) continue;
+    vault.secrets[name] = {
+      name,
+      versions: [{ version: newKeyVersionId(), value: randomBytes(32).toString('base64'), contentType: 'application/octet-stream; base64', enabled: true, created, updated: created, tags: { purpose } }],
+    };
+    added = true;
+  }
+  return added;
 }
 
 export const DEFAULT_KEY_OPS = ['wrapKey', 'unwrapKey', 'encrypt', 'decrypt', 'sign', 'verify'];

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BulkAccounts } from './bulk-accounts.js';
 import type { ArmResource, Endpoints, ResourceGroup, StateData, VaultData } from './model.js';
 import { type Sliceable, concat } from './paging.js';
-import { AUDIT_KEY_SECRET_NAME, SPARE_DATA_PLANE_ACCOUNTS, VAULT_NAME, buildSeed, bulkStorageAccounts, seedAuditKeySecret } from './seed.js';
+import { AUDIT_SECRETS, SPARE_DATA_PLANE_ACCOUNTS, VAULT_NAME, buildSeed, bulkStorageAccounts, seedAuditKeySecret } from './seed.js';
 
 const STORAGE_TYPE = 'Microsoft.Storage/storageAccounts';
 
@@ -82,13 +82,15 @@ export class TwinState {
   }
 
   async reset(): Promise<void> {
-    // The estate goes back to its seed; the app's audit key does not (like the audit container in Azurite): records
-    // already sealed with it must still verify after a reset. Spare data planes already handed out stay handed out.
-    const auditKey = this.data.vaults[VAULT_NAME]?.secrets?.[AUDIT_KEY_SECRET_NAME];
+    // The estate goes back to its seed; the app's audit keys do not (like the audit container in Azurite): records
+    // already sealed with them must still verify, and their pseudonyms still match, after a reset. Spare data
+    // planes already handed out stay handed out.
+    const secrets = this.data.vaults[VAULT_NAME]?.secrets ?? {};
+    const auditSecrets = Object.fromEntries(Object.keys(AUDIT_SECRETS).flatMap((name) => (secrets[name] ? [[name, secrets[name]]] : [])));
     const usedDataPlanes = this.data.usedDataPlanes;
     this.data = { ...(await buildSeed(this.data.endpoints)), ...(usedDataPlanes ? { usedDataPlanes } : {}) };
     const vault = this.data.vaults[VAULT_NAME];
-    if (auditKey && vault) vault.secrets = { ...vault.secrets, [AUDIT_KEY_SECRET_NAME]: auditKey };
+    if (vault) vault.secrets = { ...vault.secrets, ...auditSecrets };
     this.regenerateBulk();
     this.save();
   }

@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Caller } from '../auth/caller.js';
 import { ToolError } from '../pipeline/errors.js';
+import { currentAudit } from '../audit/scope.js';
 import type { Approval, ApprovalStore } from './store.js';
 
 /** Destructive tools take this extra argument: the id of an approval for exactly this call. */
@@ -80,7 +81,12 @@ export async function passApprovalGate(store: ApprovalStore, request: GateReques
   if (approval.status === 'revoked') {
     throw refuse('approval.revoked', `This approval was revoked at ${approval.revokedAt ?? 'an unknown time'} (an operator withdrew every pending approval, or this one); request a new approval when the operators allow it.`);
   }
-  if (approval.status === 'rejected') throw refuse('approval.rejected', `The approver rejected this request${approval.decidedByName ? ` (${approval.decidedByName})` : ''}.`);
+  if (approval.status === 'rejected') {
+    // The refusal quotes the approver: their identity goes in the record, so the stored copy can pseudonymise it.
+    const draft = currentAudit();
+    if (draft && approval.decidedByOid) Object.assign(draft, { approverOid: approval.decidedByOid, ...(approval.decidedByName ? { approverName: approval.decidedByName } : {}) });
+    throw refuse('approval.rejected', `The approver rejected this request${approval.decidedByName ? ` (${approval.decidedByName})` : ''}.`);
+  }
   if (!(Date.parse(approval.expiresAt) > Date.now())) throw refuse('approval.expired', `This approval expired at ${approval.expiresAt}; request a new one.`);
   if (approval.status !== 'approved') {
     throw new ToolError('approval_pending', `Approval ${approvalId} is still waiting for an approver at ${approvalLink(request.origin, approvalId)}.`, {

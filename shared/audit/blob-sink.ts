@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { AnchorTable, WriterAnchor } from './anchors.js';
 import type { AuditKey, AuditKeyring } from './audit-key.js';
 import { AuditChain, type ChainedRecord, type NumberedRecord } from './chain.js';
+import { pseudonymised } from './pseudonym.js';
 import type { AuditRecord } from './record.js';
 
 /** Append blobs take at most 50,000 blocks; a new part starts well before that (a block holds one or more records). */
@@ -37,6 +38,8 @@ export interface BlobAuditLogOptions {
   credential: TokenCredential;
   /** The HMAC key in Key Vault that authenticates records and anchors. */
   keyring: AuditKeyring;
+  /** The key in Key Vault that pseudonymises people in stored records: no key, no record stored (./pseudonym.ts). */
+  pseudonyms: AuditKeyring;
   /** Where the writer is registered and its chain's head anchored, outside the container. */
   anchors: AnchorTable;
   log: (message: string, error?: unknown) => void;
@@ -49,7 +52,7 @@ export interface BlobAuditLogOptions {
  * queued and retried, never dropped: a record that cannot be stored now is stored when the store (and the key)
  * is back.
  */
-export function createBlobAuditLog({ containerUrl, credential, keyring, anchors, log }: BlobAuditLogOptions): DurableAuditLog {
+export function createBlobAuditLog({ containerUrl, credential, keyring, pseudonyms, anchors, log }: BlobAuditLogOptions): DurableAuditLog {
   // The Blob SDK (hundreds of modules) loads with the first record, not at start.
   let containerClient: Promise<ContainerClient> | undefined;
   const container = () =>
@@ -63,6 +66,9 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, anchors,
   const unanchored: { done: () => void }[] = [];
   let head: ChainedRecord | undefined;
   let keyInHand: AuditKey | undefined;
+  let pseudonymKeyInHand: AuditKey | undefined;
+  /** Sealed as stored: people pseudonymised first. */
+  const seal = (numbered: NumberedRecord, key: AuditKey, pseudonymKey: AuditKey) => chain.seal(pseudonymised(numbered, pseudonymKey), key);
   let registration: Promise<WriterAnchor> | undefined;
   let failing = false;
   let draining: Promise<void> | undefined;
@@ -89,9 +95,10 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, anchors,
 
   /** The key for the next records (re-read from the vault when due), and the writer registered with it once. */
   async function keyAndRegistration(): Promise<{ key: AuditKey; registered: WriterAnchor }> {
-    const key = await keyring.current();
+    const [key, pseudonymKey] = await Promise.all([keyring.current(), pseudonyms.current()]);
     keyInHand = key;
-    for (const entry of queue) entry.sealed ??= chain.seal(entry.numbered, key);
+    pseudonymKeyInHand = pseudonymKey;
+    for (const entry of queue) entry.sealed ??= seal(entry.numbered, key, pseudonymKey);
     const registered = await (registration ??= anchors.register(writer, key).catch((error: unknown) => {
       registration = undefined;
       throw error;
@@ -166,7 +173,7 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, anchors,
     append(record) {
       const numbered = chain.number(record);
       // Sealed at once when the key is in hand and nothing older waits for it (records are sealed in order).
-      const sealed = keyInHand && queue.every((entry) => entry.sealed) ? chain.seal(numbered, keyInHand) : undefined;
+      const sealed = keyInHand && pseudonymKeyInHand && queue.every((entry) => entry.sealed) ? seal(numbered, keyInHand, pseudonymKeyInHand) : undefined;
       const stored = new Promise<void>((resolve) => {
         queue.push({ numbered, ...(sealed ? { sealed } : {}), done: resolve });
         void kick();

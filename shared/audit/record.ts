@@ -1,7 +1,10 @@
 import type { RiskTier } from '../tools/tool.js';
 import type { AuditedBody } from './body.js';
 
-/** One record per HTTP request that reaches the app, whatever happened to it. */
+/**
+ * One record per HTTP request that reaches the app, whatever happened to it. The log and telemetry copies carry it
+ * as it is; the tamper-evident store keeps it with people pseudonymised (./pseudonym.ts): no oid, name or UPN.
+ */
 export interface AuditRecord {
   time: string;
   /** Server-generated id of the request, quoted to the caller in errors. */
@@ -17,6 +20,8 @@ export interface AuditRecord {
   callerOid?: string;
   callerTid?: string;
   callerName?: string;
+  /** Stored copy only: HMAC of the caller's oid with the pseudonym key (in place of callerOid and callerName). */
+  callerPseudonym?: string;
   clientAppId?: string;
   /** What the MCP client says it is (clientInfo): informational, never used for attribution. */
   mcpClient?: { name?: string; version?: string };
@@ -28,6 +33,12 @@ export interface AuditRecord {
   reason?: string;
   approvalId?: string;
   approverOid?: string;
+  /** The approver's display name, where a refusal quotes it (a rejection): log copies only. */
+  approverName?: string;
+  /** Stored copy only: HMAC of the approver's oid with the pseudonym key (in place of approverOid and approverName). */
+  approverPseudonym?: string;
+  /** Stored copy only: the Key Vault secret version of the pseudonym key the pseudonyms were made with. */
+  pseudonymKeyVersion?: string;
   /** ARM ids of what the call touched, as far as known. */
   targets?: string[];
   /** `x-ms-request-id` of every Azure call made for this request. */

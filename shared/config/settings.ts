@@ -20,6 +20,8 @@ const list = (value: string) =>
 const guid = z.string().regex(GUID, 'must be a GUID');
 // linear: anchored literals: at most a few steps (configuration text).
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
+// linear: anchored, one character class of at most 127 characters.
+const secretName = (fallback: string) => z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault secret name (1-127 letters, digits and dashes)').default(fallback);
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const flag = (fallback: boolean) =>
   z
@@ -73,9 +75,9 @@ const schema = z.object({
   APPROVAL_TTL_MINUTES: z.coerce.number().positive().max(24 * 60).default(30),
   APPROVAL_SIGNIN_MAX_AGE_MINUTES: positiveInt(15),
   AUDIT_CONTAINER_URL: httpsUrl.optional(),
-  // linear: anchored, one character class of at most 127 characters.
-  AUDIT_KEY_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault secret name (1-127 letters, digits and dashes)').default('audit-hmac-key'),
+  AUDIT_KEY_SECRET_NAME: secretName('audit-hmac-key'),
   AUDIT_KEY_REFRESH_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  AUDIT_PSEUDONYM_KEY_SECRET_NAME: secretName('audit-pseudonym-key'),
   AUDIT_ANCHOR_TABLE_ENDPOINT: httpsUrl.optional(),
   // linear: anchored, fixed at most 63 characters.
   AUDIT_ANCHOR_TABLE_NAME: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name').default('auditanchors'),
@@ -155,6 +157,8 @@ export interface Settings {
   auditContainerUrl?: string;
   /** The Key Vault secret (in KEY_VAULT_URL) holding the HMAC key that authenticates audit records; re-read every `refreshMs`. */
   auditKey: { secretName: string; refreshMs: number };
+  /** The Key Vault secret holding the key that pseudonymises people in the stored audit copy (re-read like the audit key). */
+  auditPseudonymKeySecretName: string;
   /** Where audit writers are registered and their chain heads anchored, outside the container (set with auditContainerUrl). */
   auditAnchors?: { tableEndpoint: string; tableName: string };
   /** Application Insights (Entra authentication only): the audit trail as custom events, plus requests and Azure dependencies. */
@@ -266,6 +270,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     azureLroTimeoutMs: s.AZURE_LRO_TIMEOUT_MS,
     ...(s.AUDIT_CONTAINER_URL ? { auditContainerUrl: withoutTrailingSlashes(s.AUDIT_CONTAINER_URL) } : {}),
     auditKey: { secretName: s.AUDIT_KEY_SECRET_NAME, refreshMs: s.AUDIT_KEY_REFRESH_SECONDS * 1000 },
+    auditPseudonymKeySecretName: s.AUDIT_PSEUDONYM_KEY_SECRET_NAME,
     ...(s.AUDIT_ANCHOR_TABLE_ENDPOINT
       ? { auditAnchors: { tableEndpoint: withoutTrailingSlashes(s.AUDIT_ANCHOR_TABLE_ENDPOINT), tableName: s.AUDIT_ANCHOR_TABLE_NAME } }
       : {}),

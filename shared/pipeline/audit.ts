@@ -1,4 +1,5 @@
 import type { AuditRecord } from '../audit/record.js';
+import type { ChainedRecord } from '../audit/chain.js';
 import type { AzureCall } from '../audit/scope.js';
 import type { TelemetryExport } from '../audit/app-insights.js';
 
@@ -25,14 +26,22 @@ export function telemetryCopy(telemetry: TelemetryExport): AuditCopy {
 /**
  * The copies and the durable chain. The chain's append is queued, not awaited: a slow or absent store never
  * holds up a response (write calls check the store before they run instead). Copies carry the chain fields
- * (writer, seq, hashes), so the SOC can spot gaps there too.
+ * (writer, seq, hashes), so the SOC can spot gaps there too, on the record as it was: the people the stored copy
+ * pseudonymises stay named in the copies, whose retention is shorter.
  */
 export function auditSinks(copies: readonly AuditCopy[], durable?: { append(record: AuditRecord): { chained: AuditRecord; stored: Promise<void> } }): AuditSink {
   return {
     write(record, azureCalls = []) {
       const appended = durable?.append(record);
-      for (const copy of copies) copy(appended?.chained ?? record, azureCalls);
+      const copied = appended ? { ...record, ...chainFields(appended.chained) } : record;
+      for (const copy of copies) copy(copied, azureCalls);
       return appended ? { stored: appended.stored } : {};
     },
   };
+}
+
+/** The chain's fields of the stored record (those of them it has so far: it is sealed once the keys are in hand). */
+function chainFields(chained: AuditRecord): Partial<Omit<ChainedRecord, keyof AuditRecord>> {
+  const { writer, seq, prevHash, keyVersion, mac, hash } = chained as Partial<ChainedRecord>;
+  return Object.fromEntries(Object.entries({ writer, seq, prevHash, keyVersion, mac, hash }).filter(([, value]) => value !== undefined));
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { mintIdentityToken, VAULT_RESOURCE } from '../../dev/sandbox/identity.js';
 import { AUDIT_KEY_SECRET_NAME } from '../../dev/sandbox/seed.js';
+import { pseudonymsOf } from '../helpers/pseudonyms.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { callTool } from '../helpers/tools.js';
 import { auditChain } from './helpers/audit-chain.js';
@@ -30,9 +31,9 @@ const OPERATOR_OID = 'cccccccc-3333-4333-8333-333333333333';
 const TAGS = { owner: 'records-team', costCentre: 'CC-1', environment: 'dev', dataClassification: 'OFFICIAL' };
 
 beforeAll(async () => {
-  // The key is re-read every second, so a rotation is picked up within the test. The vault's secrets are down
-  // when the app starts (cleared by the first test).
-  stack = await startTestStack({ AUDIT_KEY_REFRESH_SECONDS: '1' }, { faults: [{ service: 'vault', path: '/secrets/', kind: '500', count: 0 }] });
+  // The key is re-read every second, so a rotation is picked up within the test. The audit key's secret is down
+  // when the app starts (cleared by the first test); the pseudonym key is not (without it nothing is served).
+  stack = await startTestStack({ AUDIT_KEY_REFRESH_SECONDS: '1' }, { faults: [{ service: 'vault', path: `/secrets/${AUDIT_KEY_SECRET_NAME}`, kind: '500', count: 0 }] });
   const token = await stack.sandbox.mintStorageToken();
   const credential = { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) };
   container = new ContainerClient(stack.sandbox.auditContainerUrl, credential);
@@ -116,7 +117,7 @@ describe('without the audit key', () => {
     await stack.admin.clearFaults();
     // Once the key is back the queued records (the refusal among them) are stored and authenticated.
     const stored = await audit().waitFor((records) => records.some((record) => record.errorCode === 'audit_unavailable'));
-    expect(stored.find((record) => record.errorCode === 'audit_unavailable')).toMatchObject({ callerOid: OPERATOR_OID, keyVersion: expect.any(String), mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(stored.find((record) => record.errorCode === 'audit_unavailable')).toMatchObject({ callerPseudonym: (await pseudonymsOf(stack))(OPERATOR_OID), keyVersion: expect.any(String), mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect((await write()).status).toBe(200);
   }, 60_000);
 });

@@ -6,6 +6,7 @@ import { TOOLS } from '../../shared/tools/registry.js';
 import { recordHash } from '../../shared/audit/chain.js';
 import { SANDBOX_AUDIENCE } from '../../dev/sandbox-settings.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { pseudonymsOf } from '../helpers/pseudonyms.js';
 import { auditChain, newTraceparent, type StoredRecord } from './helpers/audit-chain.js';
 import { checkResponse } from './helpers/contract.js';
 import { RECORDS, TAGS } from './helpers/catalogue.js';
@@ -37,6 +38,8 @@ let client: ReturnType<typeof rawClient>;
 let audit: ReturnType<typeof auditChain>;
 let policyDir: string;
 let callers: Caller[];
+/** How the stored copy names a caller (./shared/audit/pseudonym.ts). */
+let pseudonym: (oid: string) => string;
 
 beforeAll(async () => {
   // The seeded policy with small, long-window limits, so the plan below knows exactly who must be throttled.
@@ -51,6 +54,7 @@ beforeAll(async () => {
   stack = await startTestStack({ MCP_POLICY_FILE: join(policyDir, 'department.yaml'), AZURE_CALL_TIMEOUT_MS: '20000' });
   client = rawClient(stack.baseUrl, { maxSockets: IN_FLIGHT, timeoutMs: 60_000 });
   audit = auditChain(stack);
+  pseudonym = await pseudonymsOf(stack);
   const people: Omit<Caller, 'token'>[] = [
     { key: 'alpha', oid: 'a1a1a1a1-0000-4000-8000-000000000001', name: 'Caller Alpha', roles: ['Mcp.Reader'] },
     { key: 'bravo', oid: 'b2b2b2b2-0000-4000-8000-000000000002', name: 'Caller Bravo', roles: ['Mcp.Reader'] },
@@ -294,8 +298,10 @@ describe('several callers at once', () => {
       const caller = entry.planned.caller;
       const expected = {
         authenticated: caller !== undefined,
-        callerOid: caller?.oid,
-        callerName: caller?.name,
+        // The store names people only by pseudonym: never their oid or name.
+        callerPseudonym: caller ? pseudonym(caller.oid) : undefined,
+        callerOid: undefined,
+        callerName: undefined,
         httpStatus: entry.response.status,
         entrance: entry.planned.entrance,
         ...(caller && entry.planned.tool !== 'tools/list' ? { tool: entry.planned.tool } : {}),

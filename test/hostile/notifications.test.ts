@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { pseudonymsOf } from '../helpers/pseudonyms.js';
 import { callTool } from '../helpers/tools.js';
 import { auditChain, newTraceparent, type StoredRecord } from './helpers/audit-chain.js';
 import { rawClient } from './helpers/raw-http.js';
@@ -16,9 +17,12 @@ let stack: TestStack;
 let operator: string;
 let client: ReturnType<typeof rawClient>;
 let audit: ReturnType<typeof auditChain>;
+/** How the stored copy names a caller. */
+let pseudonym: (oid: string) => string;
 
 beforeAll(async () => {
   stack = await startTestStack();
+  pseudonym = await pseudonymsOf(stack);
   operator = await stack.token({ roles: ['Mcp.Operator'], oid: OPERATOR_OID, name: 'Notification Sender' });
   client = rawClient(stack.baseUrl);
   audit = auditChain(stack);
@@ -59,7 +63,7 @@ describe('a request sent as a notification (no id)', () => {
     // Nothing reached Azure.
     expect((await stack.admin.requests()).filter((entry) => (entry.service === 'arm' || entry.service === 'vault') && !isAuditKeyRead(entry))).toEqual([]);
     expect(record).toMatchObject({
-      callerOid: OPERATOR_OID,
+      callerPseudonym: pseudonym(OPERATOR_OID),
       jsonRpcMethod: 'tools/call',
       tool: 'group_get',
       httpStatus: 400,

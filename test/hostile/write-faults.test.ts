@@ -9,6 +9,7 @@ import { READ_BACK_TIMEOUT_MS } from '../../shared/tools/confirmed-write.js';
 import type { FaultSpec } from '../../dev/sandbox/faults.js';
 import type { StateData } from '../../dev/sandbox/model.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { pseudonymsOf } from '../helpers/pseudonyms.js';
 import { auditChain, newTraceparent, type StoredRecord } from './helpers/audit-chain.js';
 import { TAGS } from './helpers/catalogue.js';
 import { findLeak } from './helpers/raw-http.js';
@@ -39,9 +40,12 @@ let stack: TestStack;
 let operator: string;
 let audit: ReturnType<typeof auditChain>;
 let storageToken: string;
+/** How the stored copy names a person. */
+let pseudonym: (oid: string) => string;
 
 beforeAll(async () => {
   stack = await startTestStack({ AZURE_CALL_TIMEOUT_MS: String(CALL_MS), AZURE_LRO_TIMEOUT_MS: String(LRO_MS), AZURE_TOKEN_TIMEOUT_MS: '10000' });
+  pseudonym = await pseudonymsOf(stack);
   operator = await stack.token({ roles: ['Mcp.Operator'], oid: OPERATOR_OID, name: 'Fault Operator' });
   audit = auditChain(stack);
   storageToken = await stack.sandbox.mintStorageToken();
@@ -348,13 +352,13 @@ describe('write and destructive tools under injected Azure faults', () => {
       const expected = {
         tool: outcome.tool,
         risk: outcome.tool === 'storage_account_delete' ? 'destructive' : 'write',
-        callerOid: OPERATOR_OID,
+        callerPseudonym: pseudonym(OPERATOR_OID),
         httpStatus: answer.status,
         outcome: answer.status === 200 ? 'success' : answer.status === 403 ? 'denied' : 'error',
         errorCode: answer.error?.code,
         ...(outcome.approvalId ? { approvalId: outcome.approvalId } : {}),
         // The run under the fault was allowed (and approved); the retry with the spent id is denied by its rule.
-        ...(outcome.approvalId && answer === outcome.answer ? { approverOid: APPROVER_OID, decision: 'allowed' } : {}),
+        ...(outcome.approvalId && answer === outcome.answer ? { approverPseudonym: pseudonym(APPROVER_OID), decision: 'allowed' } : {}),
         ...(outcome.approvalId && answer !== outcome.answer ? { decision: 'denied', rule: 'approval.used' } : {}),
       };
       const actual = Object.fromEntries(Object.keys(expected).map((key) => [key, record[key]]));

@@ -233,6 +233,7 @@ function placesFor(main: Instance, parameters: Record<string, unknown>): Places 
       'approvals table': [`${storage('dataStorageName')}/tableServices/default/tables/${variable('approvalsTableName')}`],
       'audit anchor table': [`${storage('dataStorageName')}/tableServices/default/tables/${variable('auditAnchorTableName')}`],
       'audit key secret': [`${appGroupId}/providers/Microsoft.KeyVault/vaults/${variable('vaultName')}/secrets/${variable('auditKeySecretName')}`],
+      'audit pseudonym key secret': [`${appGroupId}/providers/Microsoft.KeyVault/vaults/${variable('vaultName')}/secrets/${String(main.parameter('auditPseudonymKeySecretName'))}`],
       'host storage account': [storage('hostStorageName')],
       'Application Insights': [`${appGroupId}/providers/Microsoft.Insights/components/${variable('appInsightsName')}`],
     },

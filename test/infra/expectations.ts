@@ -116,8 +116,8 @@ export const ROLE_GRANTS: CheckContext['roleGrants'] = {
   'Sovereign MCP Delete': [{ on: 'unprotected managed group', when: 'enableDestructiveTools' }],
   'Sovereign MCP Group Writer': [{ on: 'subscription', when: 'enableGroupCreate' }],
   'Sovereign MCP Platform': [{ on: 'audit container' }, { on: 'audit anchor table' }, { on: 'approvals table', when: 'enableDestructiveTools' }],
-  // The audit trail's HMAC key: read access to that one secret, nothing else in the vault.
-  'Key Vault Secrets User': [{ on: 'audit key secret' }],
+  // The audit trail's HMAC key and its pseudonym key: read access to those two secrets, nothing else in the vault.
+  'Key Vault Secrets User': [{ on: 'audit key secret' }, { on: 'audit pseudonym key secret' }],
   // Storage encrypted with the department's keys unwraps them through the identity.
   'Key Vault Crypto Service Encryption User': [{ on: 'department vault' }],
   // What the Functions host documents for identity-based AzureWebJobsStorage and the deployment package; never the audit account.

@@ -45,6 +45,7 @@ export type GrantScope =
   | 'approvals table'
   | 'audit anchor table'
   | 'audit key secret'
+  | 'audit pseudonym key secret'
   | 'host storage account'
   | 'Application Insights';
 

@@ -19,7 +19,7 @@ import { mintIdentityToken } from '../../dev/sandbox/identity.js';
 import { mintStorageTokenFromDataDir, startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
 import { IssuerKeyStore } from '../../dev/sandbox/issuer-keys.js';
 import { loadOrCreateIssuerKey } from '../../dev/sandbox/issuer.js';
-import { ALLOWED_RESOURCE_GROUPS, APP_INSIGHTS_APPLICATION_ID, APP_INSIGHTS_INSTRUMENTATION_KEY, APP_STORAGE_ACCOUNT, AUDIT_CONTAINER, AUDIT_KEY_SECRET_NAME, DEV_USERS, IDENTITY_RESOURCE_GROUP, LARGE_BLOB_BYTES, POISONED } from '../../dev/sandbox/seed.js';
+import { ALLOWED_RESOURCE_GROUPS, APP_INSIGHTS_APPLICATION_ID, APP_INSIGHTS_INSTRUMENTATION_KEY, APP_STORAGE_ACCOUNT, AUDIT_CONTAINER, AUDIT_KEY_SECRET_NAME, AUDIT_PSEUDONYM_KEY_SECRET_NAME, DEV_USERS, IDENTITY_RESOURCE_GROUP, LARGE_BLOB_BYTES, POISONED } from '../../dev/sandbox/seed.js';
 import { ensureTls } from '../../dev/sandbox/tls.js';
 
 const TLS_DIR = '.sandbox/tls';
@@ -268,6 +268,12 @@ describe('Key Vault secrets', () => {
     expect(versions.map((v) => v.version).sort()).toEqual([seeded.properties.version, rotated.properties.version].sort());
     // Listings never carry values, as in Azure.
     expect(versions.every((v) => !('value' in v))).toBe(true);
+  });
+
+  it('seeds the audit pseudonym key apart from the audit key (32 other random bytes)', async () => {
+    const [pseudonymKey, auditKey] = await Promise.all([secrets().getSecret(AUDIT_PSEUDONYM_KEY_SECRET_NAME), secrets().getSecret(AUDIT_KEY_SECRET_NAME)]);
+    expect(Buffer.from(pseudonymKey.value!, 'base64')).toHaveLength(32);
+    expect(pseudonymKey.value).not.toBe(auditKey.value);
   });
 
   it('refuses a disabled version (403) and answers an unknown secret with 404 SecretNotFound', async () => {
@@ -750,12 +756,14 @@ describe('persistence', () => {
     // URLs stored inside resources follow the listeners to their new ports.
     const account = await storage().storageAccounts.getProperties('rg-ddr-records-prod-uks', 'stddrrecordsprod');
     expect(account.encryption?.keyVaultProperties?.keyVaultUri).toBe(sandbox.vaultUrl);
-    const auditKey = await new SecretClient(sandbox.vaultUrl, credential, { disableChallengeResourceVerification: true }).getSecret(AUDIT_KEY_SECRET_NAME);
+    const vault = new SecretClient(sandbox.vaultUrl, credential, { disableChallengeResourceVerification: true });
+    const auditKeys = await Promise.all([AUDIT_KEY_SECRET_NAME, AUDIT_PSEUDONYM_KEY_SECRET_NAME].map((name) => vault.getSecret(name)));
     await admin.reset();
     expect(await rejection(resources().resourceGroups.get('rg-ddr-persist-uks'))).toMatchObject({ statusCode: 404 });
-    // The app's audit key survives a reset of the estate (and a restart): records sealed with it still verify.
-    const after = await new SecretClient(sandbox.vaultUrl, credential, { disableChallengeResourceVerification: true }).getSecret(AUDIT_KEY_SECRET_NAME);
-    expect({ version: after.properties.version, value: after.value }).toEqual({ version: auditKey.properties.version, value: auditKey.value });
+    // The app's audit key and pseudonym key survive a reset of the estate (and a restart): records sealed with them
+    // still verify, and their pseudonyms still match.
+    const after = await Promise.all([AUDIT_KEY_SECRET_NAME, AUDIT_PSEUDONYM_KEY_SECRET_NAME].map((name) => vault.getSecret(name)));
+    expect(after.map((secret) => ({ version: secret.properties.version, value: secret.value }))).toEqual(auditKeys.map((secret) => ({ version: secret.properties.version, value: secret.value })));
   });
 });
 

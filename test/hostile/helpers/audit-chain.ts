@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { waitFor as poll } from '../../helpers/poll.js';
 import type { TestStack } from '../../helpers/stack.js';
 
 /** What the hostile tests read of an audit record. */
@@ -54,23 +55,15 @@ export function auditChain(stack: TestStack) {
   }
 
   /** Polls the store until `done` holds (bounded), then returns what it holds. */
-  async function waitFor(done: (records: StoredRecord[]) => boolean, ms = 20_000): Promise<StoredRecord[]> {
-    const until = Date.now() + ms;
-    let current = await records();
-    while (!done(current) && Date.now() < until) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      current = await records();
-    }
-    return current;
-  }
+  const waitFor = (done: (records: StoredRecord[]) => boolean, ms = 20_000): Promise<StoredRecord[]> => poll(records, done, ms);
 
-  /** `npm run audit -- verify` against this stack's store: exit code and output. */
-  async function verify(): Promise<{ code: number; output: string }> {
+  /** `npm run audit -- <args>` against this stack's store and vault: exit code and output. */
+  async function cli(...args: string[]): Promise<{ code: number; output: string }> {
     const dir = mkdtempSync(join(tmpdir(), 'hostile-audit-cli-'));
     const runtime = join(dir, 'runtime.json');
     writeFileSync(runtime, JSON.stringify({ auditContainerUrl: stack.sandbox.auditContainerUrl, vaultUrl: stack.sandbox.vaultUrl, anchorTableEndpoint: stack.sandbox.tableEndpoint }));
     try {
-      const { stdout } = await promisify(execFile)(process.execPath, ['dist/dev/audit.js', 'verify'], {
+      const { stdout } = await promisify(execFile)(process.execPath, ['dist/dev/audit.js', ...args], {
         env: { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir },
       });
       return { code: 0, output: stdout };
@@ -82,7 +75,10 @@ export function auditChain(stack: TestStack) {
     }
   }
 
-  return { records, waitFor, verify };
+  /** `npm run audit -- verify` against this stack's store: exit code and output. */
+  const verify = () => cli('verify');
+
+  return { records, waitFor, verify, cli };
 }
 
 /** A W3C traceparent with a fresh trace id: sent with a request, it comes back as the audit record's traceId. */
