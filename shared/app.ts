@@ -10,9 +10,8 @@ import { buildManifest, type ToolManifest } from './mcp/manifest.js';
 import { createServerFactory } from './mcp/server-factory.js';
 import { auditSinks, logCopy, telemetryCopy, type AuditSink } from './pipeline/audit.js';
 import { createAppInsightsExport, type TelemetryExport } from './audit/app-insights.js';
-import { createBlobAuditLog, type DurableAuditLog } from './audit/blob-sink.js';
-import { createAuditKeyring } from './audit/audit-key.js';
-import { createAnchorTable } from './audit/anchors.js';
+import type { DurableAuditLog } from './audit/blob-sink.js';
+import { createDurableAuditLog } from './audit/durable-log.js';
 import { createPipeline, type Pipeline } from './pipeline/run-tool.js';
 import { loadDepartmentPolicy } from './policy/department-policy.js';
 import { createPolicyEngine } from './policy/engine.js';
@@ -72,20 +71,7 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     TOOLS.filter((tool) => tool.risk === 'write').map((tool) => tool.name),
   );
   const logFailure = (message: string, error?: unknown) => (error ? log.error(message, error) : log.info(message));
-  const auditLog =
-    settings.auditContainerUrl && settings.auditAnchors
-      ? createBlobAuditLog({
-          containerUrl: settings.auditContainerUrl,
-          credential,
-          keyring: createAuditKeyring(
-            { vaultUrl: settings.keyVaultUrl, secretName: settings.auditKey.secretName, verifyChallengeResource: settings.keyVaultVerifyChallengeResource },
-            credential,
-            settings.auditKey.refreshMs,
-          ),
-          anchors: createAnchorTable(settings.auditAnchors, credential),
-          log: logFailure,
-        })
-      : undefined;
+  const auditLog = createDurableAuditLog(settings, credential, logFailure);
   const telemetry = settings.appInsightsConnectionString
     ? createAppInsightsExport(settings.appInsightsConnectionString, credential, logFailure)
     : undefined;
