@@ -12,8 +12,8 @@ const APPEND_TIMEOUT_MS = 5_000;
 /** Records queued under load go in one append, whole lines only, well under the 4 MiB block limit. */
 const MAX_BATCH_BYTES = 1024 * 1024;
 /**
- * Group commit: the first record of a batch waits this long for others before the append goes, so records that
- * arrive within a few milliseconds share one append and one anchor (each a whole HTTPS round trip through the SDK,
+ * Group commit: while records come together, the first of a batch waits this long for others before the append
+ * goes, so records that arrive within a few milliseconds share one append and one anchor (each a whole HTTPS round trip through the SDK,
  * about a millisecond of CPU) instead of paying for their own. A write's answer waits this much longer, at most.
  */
 export const DEFAULT_LINGER_MS = 4;
@@ -80,6 +80,8 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, anchors,
   let keyInHand: AuditKey | undefined;
   let registration: Promise<WriterAnchor> | undefined;
   let failing = false;
+  /** How many records the last append carried. */
+  let lastBatch = 0;
   let draining: Promise<void> | undefined;
   let part = 0;
   let blob: AppendBlobClient | undefined;
@@ -119,6 +121,9 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, anchors,
    * last append have waited already, so under load this adds nothing).
    */
   async function linger(): Promise<void> {
+    // Only while records come together (the last append carried more than one): a lone change, one at a time, is
+    // not held back for company that does not come.
+    if (lastBatch < 2) return;
     const oldest = queue[0];
     const left = oldest ? oldest.queuedAt + lingerMs - performance.now() : 0;
     if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
@@ -162,6 +167,7 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, anchors,
           }
           unanswered = undefined;
           const landed = queue.splice(0, written);
+          lastBatch = landed.length;
           head = landed.at(-1)?.sealed?.sealed ?? head;
           unanchored.push(...landed);
         }
