@@ -11,9 +11,9 @@ import { buildManifest, type ToolManifest } from './mcp/manifest.js';
 import { createServerFactory } from './mcp/server-factory.js';
 import { auditSinks, logCopy, telemetryCopy, type AuditSink } from './pipeline/audit.js';
 import { createAppInsightsExport, type TelemetryExport } from './audit/app-insights.js';
-import { createBlobAuditLog, type DurableAuditLog } from './audit/blob-sink.js';
-import { createAuditKeyring, type AuditKeyring } from './audit/audit-key.js';
-import { createAnchorTable } from './audit/anchors.js';
+import type { DurableAuditLog } from './audit/blob-sink.js';
+import type { AuditKeyring } from './audit/audit-key.js';
+import { createDurableAuditLog } from './audit/durable-log.js';
 import { createPipeline, type Pipeline } from './pipeline/run-tool.js';
 import { loadDepartmentPolicy, type DepartmentPolicy } from './policy/department-policy.js';
 import { createPolicyEngine } from './policy/engine.js';
@@ -77,20 +77,9 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     TOOLS.filter((tool) => tool.risk === 'write').map((tool) => tool.name),
   );
   const logFailure = (message: string, error?: unknown) => (error ? log.error(message, error) : log.info(message));
-  const vaultSecret = (secretName: string) =>
-    createAuditKeyring({ vaultUrl: settings.keyVaultUrl, secretName, verifyChallengeResource: settings.keyVaultVerifyChallengeResource }, credential, settings.auditKey.refreshMs);
-  const auditPseudonyms = settings.auditContainerUrl && settings.auditAnchors ? vaultSecret(settings.auditPseudonymKeySecretName) : undefined;
-  const auditLog =
-    settings.auditContainerUrl && settings.auditAnchors && auditPseudonyms
-      ? createBlobAuditLog({
-          containerUrl: settings.auditContainerUrl,
-          credential,
-          keyring: vaultSecret(settings.auditKey.secretName),
-          pseudonyms: auditPseudonyms,
-          anchors: createAnchorTable(settings.auditAnchors, credential),
-          log: logFailure,
-        })
-      : undefined;
+  const durable = createDurableAuditLog(settings, credential, logFailure);
+  const auditLog = durable?.auditLog;
+  const auditPseudonyms = durable?.pseudonyms;
   const telemetry = settings.appInsightsConnectionString
     ? createAppInsightsExport(settings.appInsightsConnectionString, credential, logFailure)
     : undefined;

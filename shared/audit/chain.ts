@@ -16,6 +16,23 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 const canonical = (value: unknown): string => canonicalize(value) ?? '';
 
+/** An object's members as RFC 8785 canonical `"name":value` texts, in canonical order (what `canonicalize` joins). */
+function canonicalMembers(value: object): [string, string][] {
+  const members: [string, string][] = [];
+  for (const name of Object.keys(value).sort()) {
+    const member = (value as Record<string, unknown>)[name];
+    if (member === undefined || typeof member === 'symbol') continue;
+    members.push([name, `${canonical(name)}:${canonical(member)}`]);
+  }
+  return members;
+}
+
+/** Adds a string member where RFC 8785 puts it: members are ordered by UTF-16 code units, as `>` compares strings. */
+function insertMember(members: [string, string][], name: string, value: string): void {
+  const at = members.findIndex(([other]) => other > name);
+  members.splice(at < 0 ? members.length : at, 0, [name, `${JSON.stringify(name)}:${JSON.stringify(value)}`]);
+}
+
 /** SHA-256 over the RFC 8785 canonical JSON of everything in the record but its own hash (the MAC included). */
 export function recordHash(record: Omit<ChainedRecord, 'hash'>): string {
   return createHash('sha256').update(canonical(record)).digest('hex');
@@ -48,13 +65,25 @@ export class AuditChain {
     return { ...record, writer: this.writer, seq: this.numbered };
   }
 
+  /**
+   * The same MAC and hash as `recordMac` and `recordHash` (which verification uses), from one canonical rendering
+   * of the record's members instead of two: the MAC's input holds them all, the hash's the same plus the MAC.
+   */
   seal(record: NumberedRecord, key: AuditKey): ChainedRecord {
+    return this.sealAsLine(record, key).sealed;
+  }
+
+  /** Seals the record and gives the line that stores it: its RFC 8785 canonical JSON, made from the same members. */
+  sealAsLine(record: NumberedRecord, key: AuditKey): { sealed: ChainedRecord; line: string } {
     if (record.seq !== this.sealed + 1) throw new Error(`audit record ${record.seq} sealed out of order (next is ${this.sealed + 1})`);
     const unsigned = { ...record, prevHash: this.prev, keyVersion: key.version };
-    const withMac = { ...unsigned, mac: recordMac(key.key, unsigned) };
-    const hash = recordHash(withMac);
+    const members = canonicalMembers(unsigned);
+    const mac = createHmac('sha256', key.key).update(`{"kind":"record","record":{${members.map(([, text]) => text).join(',')}}}`).digest('hex');
+    insertMember(members, 'mac', mac);
+    const hash = createHash('sha256').update(`{${members.map(([, text]) => text).join(',')}}`).digest('hex');
     this.sealed = record.seq;
     this.prev = hash;
-    return { ...withMac, hash };
+    insertMember(members, 'hash', hash);
+    return { sealed: { ...unsigned, mac, hash }, line: `{${members.map(([, text]) => text).join(',')}}\n` };
   }
 }

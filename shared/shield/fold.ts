@@ -9,15 +9,22 @@ import { createRequire } from 'node:module';
  */
 // linear: anchored single class run.
 const ASCII_SKELETON = /^[a-z0-9]+$/i;
-let lookalikeTable: Map<string, string> | undefined;
-/** Built on the first non-ASCII text, not at start-up (it is 6,000 entries). */
+let lookalikeData: Record<string, string> | undefined;
+/** The characters looked up so far that have an ASCII look-alike, and theirs (at most the table's 6,000 entries). */
+const lookalikeFound = new Map<string, string>();
+/**
+ * Looked up character by character in the table as shipped, and kept once found: the table is read on the first
+ * non-ASCII text, not at start-up, and never filtered whole (that took a first call about 80 ms).
+ */
 function lookalikeOf(char: string): string | undefined {
-  lookalikeTable ??= new Map(
-    Object.entries(createRequire(import.meta.url)('unhomoglyph/data.json') as Record<string, string>)
-      .filter(([from, to]) => from.charCodeAt(0) > 0x7f && ASCII_SKELETON.test(to))
-      .map(([from, to]) => [from, to.toLowerCase()]),
-  );
-  return lookalikeTable.get(char);
+  const known = lookalikeFound.get(char);
+  if (known !== undefined) return known;
+  lookalikeData ??= createRequire(import.meta.url)('unhomoglyph/data.json') as Record<string, string>;
+  const to = Object.hasOwn(lookalikeData, char) ? lookalikeData[char] : undefined;
+  if (to === undefined || char.charCodeAt(0) <= 0x7f || !ASCII_SKELETON.test(to)) return undefined;
+  const lower = to.toLowerCase();
+  lookalikeFound.set(char, lower);
+  return lower;
 }
 // Letters with a stroke do not decompose, so dropping accents misses them.
 const STROKED = new Map([['ł', 'l'], ['đ', 'd'], ['ø', 'o'], ['ħ', 'h']]);

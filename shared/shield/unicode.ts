@@ -50,7 +50,6 @@ export function neutraliseUnicode(text: string): { text: string; findings: Unico
   // replace with a callback per hidden character, or a string built piece by piece, took seconds on a megabyte of
   // alternating hidden and plain characters). A run of tag characters is revealed as one piece even when bidi
   // controls or invisible characters are interleaved to split it.
-  const kinds = bmpKinds();
   // Each revealed run adds its marker; past MAX_REVEAL_MARKERS runs only brackets (two units for at least two).
   const out = new Uint16Array(text.length * 2 + MAX_REVEAL_MARKERS * (REVEAL_OPEN.length + REVEAL_CLOSE.length));
   let length = 0;
@@ -80,7 +79,7 @@ export function neutraliseUnicode(text: string): { text: string; findings: Unico
     const unit = text.charCodeAt(i);
     const astral = unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && text.charCodeAt(i + 1) >= 0xdc00 && text.charCodeAt(i + 1) <= 0xdfff;
     const code = astral ? (text.codePointAt(i) ?? unit) : unit;
-    const kind = !astral ? kinds[code]! : code >= 0xe0000 && code <= 0xe007f ? TAG : ASTRAL_INVISIBLE.test(String.fromCodePoint(code)) ? INVISIBLE_KIND : PLAIN;
+    const kind = !astral ? bmpKind(code) : code >= 0xe0000 && code <= 0xe007f ? TAG : ASTRAL_INVISIBLE.test(String.fromCodePoint(code)) ? INVISIBLE_KIND : PLAIN;
     const width = astral ? 2 : 1;
     if (kind === PLAIN) {
       closeRun();
@@ -122,16 +121,23 @@ const ANY_HIDDEN = /[\u{E0000}-\u{E007F}]|[\u061C\u200E\u200F\u202A-\u202E\u2066
 // linear: anchored, one character class, no quantifier: tested on one character.
 const ASTRAL_INVISIBLE = /^[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]$/u;
 
+// linear: one character class each, tested on one character.
+const BIDI_ONE = new RegExp(BIDI.source, 'u');
+const INVISIBLE_ONE = new RegExp(INVISIBLE.source, 'u');
+const UNKNOWN = 255;
 let bmpKindTable: Uint8Array | undefined;
-/** What each character of the basic plane is (plain, bidi control, invisible): built once, on the first hidden character. */
-function bmpKinds(): Uint8Array {
-  if (!bmpKindTable) {
-    const table = new Uint8Array(0x10000);
-    // Every character of the plane (lone surrogates as spaces) in one string, scanned once by each class.
-    const plane = Array.from({ length: 0x10000 }, (_, code) => (code >= 0xd800 && code <= 0xdfff ? ' ' : String.fromCharCode(code))).join('');
-    for (const match of plane.matchAll(INVISIBLE)) table[match.index] = INVISIBLE_KIND;
-    for (const match of plane.matchAll(BIDI)) table[match.index] = BIDI_KIND;
-    bmpKindTable = table;
+/**
+ * What a character of the basic plane is (plain, bidi control, invisible), classified the first time it is seen
+ * and kept: a table of the whole plane, built at once, took a first call about 70 ms.
+ */
+function bmpKind(code: number): number {
+  const table = (bmpKindTable ??= new Uint8Array(0x10000).fill(UNKNOWN));
+  let kind = table[code]!;
+  if (kind === UNKNOWN) {
+    // Lone surrogates as spaces, as before.
+    const char = code >= 0xd800 && code <= 0xdfff ? ' ' : String.fromCharCode(code);
+    kind = BIDI_ONE.test(char) ? BIDI_KIND : INVISIBLE_ONE.test(char) ? INVISIBLE_KIND : PLAIN;
+    table[code] = kind;
   }
-  return bmpKindTable;
+  return kind;
 }

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { TableClient } from '@azure/data-tables';
+import { ContainerClient } from '@azure/storage-blob';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { AuditChain, recordHash, recordMac } from '../shared/audit/chain.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
+import { callTool } from './helpers/tools.js';
+
+/**
+ * Group commit in the tamper-evident store: records that arrive together share one conditional append (and one
+ * anchor), while a change is still answered only once its own record is stored and anchored, and the chain still
+ * verifies record by record.
+ */
+let stack: TestStack;
+let container: ContainerClient;
+let anchors: TableClient;
+
+beforeAll(async () => {
+  stack = await startTestStack({ AZURE_CALL_TIMEOUT_MS: '15000' });
+  const token = await stack.sandbox.mintStorageToken();
+  const credential = { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) };
+  container = new ContainerClient(stack.sandbox.auditContainerUrl, credential);
+  anchors = new TableClient(stack.sandbox.tableEndpoint, 'auditanchors', credential);
+}, 60_000);
+afterAll(async () => stack?.stop());
+
+/** The app's chain blob as stored now: its records and how many appends (committed blocks) made it. */
+async function chainBlob(): Promise<{ writer: string; records: Record<string, unknown>[]; appends: number } | undefined> {
+  for await (const blob of container.listBlobsFlat()) {
+    if (!blob.name.endsWith('.jsonl')) continue;
+    const client = container.getBlobClient(blob.name);
+    const appends = (await client.getProperties()).blobCommittedBlockCount ?? 0;
+    const text = (await client.downloadToBuffer()).toString('utf8');
+    const records = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    return { writer: blob.name.split('/')[0]!, records, appends };
+  }
+  return undefined;
+}
+
+const anchoredSeq = async (writer: string) => (await anchors.getEntity<{ seq: number }>('writer', writer).catch(() => undefined))?.seq ?? 0;
+
+/** Polled until every record stored is anchored; bounded only for a store that never settles (a busy machine is slow). */
+async function settled(count: number) {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const blob = await chainBlob();
+    if (blob && blob.records.length >= count && (await anchoredSeq(blob.writer)) === blob.records.at(-1)?.['seq']) return blob;
+    if (Date.now() > until) throw new Error(`the audit chain did not settle at ${count} records: ${blob?.records.length ?? 0} stored`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('group commit', () => {
+  it('stores records that arrive together in fewer appends than records, each whole and in order', async () => {
+    const reader = await stack.token();
+    const before = (await chainBlob())?.records.length ?? 0;
+    const calls = 40;
+    const answers = await Promise.all(Array.from({ length: calls }, () => callTool(stack, reader, 'access_whoami', {})));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(calls).fill(200));
+    const blob = await settled(before + calls);
+    expect(blob.records.map((record) => record['seq'])).toEqual(blob.records.map((_, index) => index + 1));
+    // Every record its own line, none split or merged across appends; far fewer appends than records.
+    expect(blob.records.filter((record) => record['tool'] === 'access_whoami')).toHaveLength(calls);
+    expect(blob.appends).toBeLessThanOrEqual(blob.records.length / 2);
+  });
+
+  it("answers a change only once its own record is stored and anchored, while other records share its append", async () => {
+    const operator = await stack.token({ roles: ['Mcp.Operator'], oid: 'eeeeeeee-5555-4555-8555-555555555555' });
+    const reader = await stack.token();
+    const tags = { owner: 'records-team', costCentre: 'CC-1', environment: 'dev', dataClassification: 'OFFICIAL' };
+    const [write] = await Promise.all([
+      callTool(stack, operator, 'group_create', { name: 'rg-ddr-records-dev-uks', location: 'uksouth', tags }),
+      ...Array.from({ length: 20 }, () => callTool(stack, reader, 'access_whoami', {})),
+    ]);
+    expect(write!.status).toBe(200);
+    expect(write!.body.isError).toBeFalsy();
+    // Read at once, not polled: the answer promised the record is there and anchored.
+    const blob = (await chainBlob())!;
+    const record = blob.records.find((candidate) => candidate['callerOid'] === 'eeeeeeee-5555-4555-8555-555555555555' && candidate['tool'] === 'group_create');
+    expect(record).toMatchObject({ outcome: 'success', risk: 'write' });
+    expect(await anchoredSeq(blob.writer)).toBeGreaterThanOrEqual(record!['seq'] as number);
+  });
+
+  it('leaves a chain that `audit verify` accepts', async () => {
+    const blob = await settled(1);
+    const runtime = join(mkdtempSync(join(tmpdir(), 'audit-cli-')), 'runtime.json');
+    writeFileSync(runtime, JSON.stringify({ auditContainerUrl: stack.sandbox.auditContainerUrl, vaultUrl: stack.sandbox.vaultUrl, anchorTableEndpoint: stack.sandbox.tableEndpoint }));
+    const { stdout } = await promisify(execFile)(process.execPath, ['dist/dev/audit.js', 'verify'], {
+      env: { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir },
+    });
+    expect(stdout).toMatch(new RegExp(`^OK: ${blob.records.length} records in 1 chain\\(s\\)`));
+  });
+});
+
+describe('sealing', () => {
+  it('gives the MAC and hash verification recomputes, and a line that parses back to the sealed record', () => {
+    const chain = new AuditChain('writer-1');
+    const key = { key: Buffer.alloc(32, 7), version: 'v1' };
+    // Member names around "mac" and "hash" in UTF-16 order, members left out (undefined), non-ASCII and big numbers.
+    const odd = { ha: 1, hash0: 'x', maa: { b: 1, a: [] }, mac0: 'y', zeta: 'é\u2028\u{1F600}', skipped: undefined, big: 1e21, list: [undefined, 1.5] };
+    for (const extra of [{}, odd]) {
+      const { sealed, line } = chain.sealAsLine(chain.number({ time: 't', correlationId: 'c', entrance: 'mcp', httpMethod: 'POST', path: '/mcp', httpStatus: 200, authenticated: false, azureRequestIds: [], outcome: 'success', durationMs: 0.5, ...extra } as never), key);
+      const { hash, mac, ...unsigned } = sealed;
+      expect(mac).toBe(recordMac(key.key, unsigned));
+      expect(hash).toBe(recordHash({ ...unsigned, mac }));
+      expect(line.endsWith('}\n')).toBe(true);
+      expect(JSON.parse(line)).toEqual(JSON.parse(JSON.stringify(sealed)));
+    }
+  });
+});
