@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
 import { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server';
 import { startAppProcess, type AppProcess } from '../dev/app-process.js';
 import { sandboxAppSettings } from '../dev/sandbox-settings.js';
@@ -127,6 +128,8 @@ interface Answer {
   message: unknown;
   json: boolean;
   audit: Record<string, unknown> | undefined;
+  /** The answer's bytes as they came. */
+  raw: string;
 }
 
 async function send(app: AppProcess, test: Case): Promise<Answer> {
@@ -145,7 +148,13 @@ async function send(app: AppProcess, test: Case): Promise<Answer> {
   // is never reused for the next one.
   const client = rawClient(app.url, { maxSockets: 1 });
   const response = await client.send({ method: 'POST', path: '/mcp', headers: sent, body: test.body }).finally(() => client.close());
-  return { status: response.status, message: messageOf(response), json: String(response.headers['content-type']).startsWith('application/json'), audit: await auditOf(app, traceId) };
+  return {
+    status: response.status,
+    message: messageOf(response),
+    json: String(response.headers['content-type']).startsWith('application/json'),
+    audit: await auditOf(app, traceId),
+    raw: response.text,
+  };
 }
 
 function messageOf(response: RawResponse): unknown {
@@ -205,6 +214,15 @@ describe('the fast path answers as the SDK does', () => {
       // Taken by the fast path: a JSON answer, where the SDK streams one server-sent event.
       expect(fast.json).toBe(true);
       expect(sdk.json).toBe(false);
+      // The server's own answers are kept as sent: their start, size and the hash of every byte.
+      if (fast.audit?.jsonRpcMethod !== 'tools/call') {
+        expect(fast.audit?.responseBody).toEqual({
+          text: fast.raw.slice(0, 8 * 1024),
+          truncated: fast.raw.length > 8 * 1024,
+          bytes: Buffer.byteLength(fast.raw),
+          sha256: createHash('sha256').update(fast.raw).digest('hex'),
+        });
+      }
     } else if (fast.status === 200) {
       expect(fast.json).toBe(sdk.json);
     }

@@ -1,10 +1,10 @@
 import type { HttpRequest } from '@azure/functions';
-import { classifyInboundRequest, isJsonContentType, specTypeSchemas, SUPPORTED_PROTOCOL_VERSIONS, type CallToolResult, type StandardSchemaV1Sync } from '@modelcontextprotocol/server';
+import { classifyInboundRequest, isJsonContentType, specTypeSchemas, SUPPORTED_PROTOCOL_VERSIONS, type CallToolRequest, type CallToolResult, type StandardSchemaV1Sync } from '@modelcontextprotocol/server';
 import type { Pipeline } from '../pipeline/run-tool.js';
 import type { CatalogueEntry } from '../mcp/catalogue.js';
 import type { McpCallContext } from '../mcp/server-factory.js';
 import { currentAudit } from '../audit/scope.js';
-import { auditedServerBody } from '../audit/body.js';
+import { auditedServerBodies, auditedServerBody, type AuditedBody } from '../audit/body.js';
 
 /** A JSON-RPC id as the SDK echoes it. */
 type RequestId = string | number;
@@ -35,18 +35,25 @@ export function createMcpFastPath(
   catalogue: ReadonlyMap<string, CatalogueEntry>,
   projectCallToolResult: (result: CallToolResult, outputSchema: CatalogueEntry['outputSchema']) => CallToolResult,
 ): McpFastPath {
-  /** `{"result":{"tools":[…]},"jsonrpc":"2.0","id":` per set of visible tools (the policy offers by role set). */
-  const listings = new Map<string, string>();
-  const listingFor = (call: McpCallContext): string => {
+  /**
+   * Per set of visible tools (the policy offers tools by role set): the answer up to its id,
+   * `{"result":{"tools":[…]},"jsonrpc":"2.0","id":`, and its audit copy, hashed that far once.
+   */
+  const listings = new Map<string, { start: string; audited: (end: string) => AuditedBody }>();
+  const listing = (call: McpCallContext, id: RequestId): string => {
     const visible = pipeline.visibleTools(call.caller);
     const key = visible.map((tool) => tool.name).join(',');
-    let prefix = listings.get(key);
-    if (prefix === undefined) {
+    let built = listings.get(key);
+    if (built === undefined) {
       const tools = visible.map((tool) => catalogue.get(tool.name) as CatalogueEntry);
-      prefix = `{"result":${JSON.stringify({ tools })},"jsonrpc":"2.0","id":`;
-      listings.set(key, prefix);
+      const start = `{"result":${JSON.stringify({ tools })},"jsonrpc":"2.0","id":`;
+      built = { start, audited: auditedServerBodies(start) };
+      listings.set(key, built);
     }
-    return prefix;
+    const end = `${JSON.stringify(id)}}`;
+    const draft = currentAudit();
+    if (draft) draft.responseBody = built.audited(end);
+    return built.start + end;
   };
   const respond = (result: unknown, id: RequestId) => JSON.stringify({ result, jsonrpc: '2.0', id });
 
@@ -54,12 +61,11 @@ export function createMcpFastPath(
     async answer(request, message, call) {
       const hot = hotRequest(request, message);
       if (!hot) return undefined;
-      const { id, method } = hot;
+      const { id, method, toolCall } = hot;
       if (method === 'ping') return serverAnswer(respond({}, id));
-      if (method === 'tools/list') return serverAnswer(`${listingFor(call)}${JSON.stringify(id)}}`);
-      const parsed = validated(specTypeSchemas.CallToolRequest, message);
-      if (!parsed) return undefined;
-      const params = parsed.params;
+      if (method === 'tools/list') return listing(call, id);
+      if (!toolCall) return undefined;
+      const params = toolCall.params;
       const entry = catalogue.get(params.name);
       // An unknown tool is the SDK's protocol error; progress is streamed as server-sent events: both to the SDK.
       if (!entry || params._meta?.progressToken !== undefined) return undefined;
@@ -97,7 +103,7 @@ function serverAnswer(answer: string): string {
  * 2025-era stateless path; undefined for anything else. Each condition is one the SDK checks on that path, in the
  * SDK's own words where it exports them (the classifier, the media-type check, the wire schemas).
  */
-function hotRequest(request: HttpRequest, message: unknown): { id: RequestId; method: string } | undefined {
+function hotRequest(request: HttpRequest, message: unknown): { id: RequestId; method: string; toolCall?: CallToolRequest } | undefined {
   if (!message || typeof message !== 'object' || Array.isArray(message)) return undefined;
   const method = (message as { method?: unknown }).method;
   if (typeof method !== 'string' || !HOT_METHODS.has(method)) return undefined;
@@ -117,12 +123,12 @@ function hotRequest(request: HttpRequest, message: unknown): { id: RequestId; me
   });
   if (route.kind !== 'legacy') return undefined;
   if (!validated(specTypeSchemas.JSONRPCRequest, message)) return undefined;
-  const ownSchema =
-    method === 'ping'
-      ? validated(specTypeSchemas.PingRequest, message)
-      : method === 'tools/list'
-        ? validated(specTypeSchemas.ListToolsRequest, message)
-        : validated(specTypeSchemas.CallToolRequest, message);
-  if (!ownSchema) return undefined;
-  return { id: (message as { id: RequestId }).id, method };
+  const id = (message as { id: RequestId }).id;
+  if (method === 'tools/call') {
+    // Read once: what the handler is given is what the SDK's schema made of the params.
+    const toolCall = validated(specTypeSchemas.CallToolRequest, message);
+    return toolCall ? { id, method, toolCall } : undefined;
+  }
+  const ownSchema = method === 'ping' ? validated(specTypeSchemas.PingRequest, message) : validated(specTypeSchemas.ListToolsRequest, message);
+  return ownSchema ? { id, method } : undefined;
 }
