@@ -9,7 +9,8 @@ import { TRIVIAL_FUNCTION } from './baseline.js';
  * The benchmark's host process: the project's local host (dev/host/local-host.ts) serving
  *  - BENCH_HOST=app (default): every Function of the app, exactly as dev/host/main.ts serves them (same settings,
  *    same App Service Authentication stand-in in front), plus the trivial baseline Function at /bench/trivial —
- *    so the app and its baseline share one process, one event loop and one host;
+ *    so the app and its baseline share one process, one event loop and one host; and the naive official-sample
+ *    baseline (bench/naive-sdk.ts) at /bench/naive-sdk;
  *  - BENCH_HOST=trivial: the trivial Function alone, without loading the app (the cold-start baseline).
  * Prints the same ready line as dev/host/main.ts ({"ready":true,"url":...}).
  */
@@ -29,6 +30,7 @@ if (mode === 'app') {
   const settings = easyAuthSettings(process.env);
   options = settings ? { easyAuth: createEasyAuth(settings) } : {};
   definitions.unshift(...HTTP_FUNCTIONS);
+  definitions.push((await import('./naive-sdk.js')).NAIVE_SDK_FUNCTION);
   flush = () => getApp().auditLog?.flush(5_000) ?? Promise.resolve();
 } else if (mode !== 'trivial') {
   throw new Error(`BENCH_HOST must be app or trivial, not ${mode}`);

@@ -149,7 +149,7 @@ async function inproc(env: Env): Promise<SectionResult> {
   const rows: Row[] = [
     { section: 'in-process', measure: 'tools/list (full catalogue)', value: fmtMicros(medians['tools/list'] as number), baseline: trivial, ratio: x(listRatio), target: '≤ 3×', met: yes(listRatio <= 3) },
     { section: 'in-process', measure: `pipeline overhead, ${READ_TOOL.name} (A)`, value: fmtMicros(overheadMs), baseline: trivial, ratio: x(overheadRatio), target: '≤ 4×', met: yes(overheadRatio <= 4) },
-    { section: 'in-process', measure: `pipeline overhead, ${NO_AZURE_TOOL.name} (B)`, value: fmtMicros(medians[whoami] as number), baseline: trivial, ratio: x(whoamiRatio), target: '≤ 4×', met: yes(whoamiRatio <= 4) },
+    { section: 'in-process', measure: `pipeline overhead, ${NO_AZURE_TOOL.name} (B)`, value: fmtMicros(medians[whoami] as number), baseline: trivial, ratio: x(whoamiRatio), target: '≤ 3×', met: yes(whoamiRatio <= 3) },
     { section: 'in-process', measure: `whole tools/call ${READ_TOOL.name}`, value: fmtMicros(medians[call] as number), baseline: trivial, ratio: x(callRatio), target: '', met: '' },
     { section: 'in-process', measure: `  its Azure call alone (SDK, direct)`, value: fmtMicros(medians[directName] as number), baseline: '', ratio: '', target: '', met: '' },
     { section: 'in-process', measure: `  + audit append left after ${NO_AZURE_TOOL.name} calls`, value: fmtMicros(drainMedians[whoami] as number), baseline: '', ratio: '', target: '', met: '' },
@@ -160,11 +160,11 @@ async function inproc(env: Env): Promise<SectionResult> {
     `pipeline overhead (A) = whole tools/call ${READ_TOOL.name} through POST /mcp minus the same Azure call (one ARM GET resourceGroups/${READ_TOOL.arguments.name} over HTTPS to the sandbox twin) made directly with the app's own SDK client in the same process, interleaved; (B) = a whole tools/call of ${NO_AZURE_TOOL.name}, a read tool that makes no Azure call, so all of it is pipeline. Both are divided by the trivial handler's time.`,
   ];
 
-  if (PROFILE && (listRatio > 3 || overheadRatio > 4 || whoamiRatio > 4)) {
+  if (PROFILE && (listRatio > 3 || overheadRatio > 4 || whoamiRatio > 3)) {
     mkdirSync(PROFILES, { recursive: true });
     const targets = [
       ...(listRatio > 3 ? ['tools/list'] : []),
-      ...(whoamiRatio > 4 || overheadRatio > 4 ? [whoami, call] : []),
+      ...(whoamiRatio > 3 || overheadRatio > 4 ? [whoami, call] : []),
     ];
     for (const name of targets) {
       const file = join(PROFILES, `inproc-${name.replace(/[^\w]+/g, '-')}.cpuprofile`);
@@ -202,6 +202,9 @@ async function load(url: string, token: string, test: LoadCase, seconds: number,
   return result;
 }
 
+/** The naive official-sample baseline's case name (bench/naive-sdk.ts). */
+const NAIVE = 'naive SDK v1 sample tools/list';
+
 async function http(env: Env): Promise<SectionResult> {
   const rounds = QUICK ? 3 : 5;
   const seconds = QUICK ? 2 : 3;
@@ -209,6 +212,7 @@ async function http(env: Env): Promise<SectionResult> {
     { name: 'trivial', path: '/bench/trivial', body: TOOLS_LIST_BODY, expect: (body) => body === '{"ok":true}' },
     { name: 'tools/list', path: '/mcp', body: TOOLS_LIST_BODY, expect: isMcpSuccess },
     { name: `tools/call ${READ_TOOL.name}`, path: '/mcp', body: toolsCallBody(READ_TOOL), expect: isMcpSuccess },
+    { name: NAIVE, path: '/bench/naive-sdk', body: TOOLS_LIST_BODY, expect: isMcpSuccess },
   ];
   const startHost = (extraEnv: Record<string, string> = {}) => spawnReady(BENCH_HOST_MAIN, { ...env.appEnv, BENCH_HOST: 'app', ...extraEnv });
   let host: Child = await startHost();
@@ -236,13 +240,19 @@ async function http(env: Env): Promise<SectionResult> {
   const describe = (name: string) => `${round(med(name, 'rps'), 0)} req/s (p50 ${med(name, 'p50')} ms, p99 ${med(name, 'p99')} ms)`;
   const rows: Row[] = [];
   const missed: LoadCase[] = [];
-  for (const test of cases.slice(1)) {
-    const share = median(perRound.map((times) => (times[test.name]?.rps as number) / (times.trivial?.rps as number)));
-    if (share < 0.6) missed.push(test);
-    rows.push({ section: 'loopback', measure: `${test.name} throughput`, value: describe(test.name), baseline: describe('trivial'), ratio: pct(share), target: '≥ 60 %', met: yes(share >= 0.6) });
+  const shareOf = (name: string, baseline: string) => median(perRound.map((times) => (times[name]?.rps as number) / (times[baseline]?.rps as number)));
+  for (const test of cases.filter((c) => c.path === '/mcp')) {
+    const share = shareOf(test.name, 'trivial');
+    if (share < 0.5) missed.push(test);
+    rows.push({ section: 'loopback', measure: `${test.name} throughput`, value: describe(test.name), baseline: describe('trivial'), ratio: pct(share), target: '≥ 50 %', met: yes(share >= 0.5) });
   }
+  // The issue's outside comparison: tools/list against the naive official sample pattern, same host, same run.
+  const overNaive = shareOf('tools/list', NAIVE);
+  if (overNaive < 5 && !missed.some((test) => test.name === 'tools/list')) missed.push(cases[1] as LoadCase);
+  rows.push({ section: 'loopback', measure: 'tools/list throughput vs naive SDK v1 sample', value: describe('tools/list'), baseline: describe(NAIVE), ratio: x(overNaive), target: '≥ 5×', met: yes(overNaive >= 5) });
   const notes = [
-    `loopback: autocannon (in the bench process) → the local host (dev/host/local-host.ts, one process serving the app's Functions and the trivial baseline Function at /bench/trivial) on 127.0.0.1; the sandbox twin and Azurite run in a third process. 10 connections, ${seconds} s per run, ${rounds} rounds with the cases rotated, after a 2 s warm-up each, every run starting once app and sandbox are idle again (queued audit appends done); medians of req/s and of p50/p99 latency; ratios are medians of per-round ratios. Every response was checked (status, body) — no errors allowed. The machine has 2 CPUs shared by load generator, app and sandbox.`,
+    `loopback: autocannon (in the bench process) → the local host (dev/host/local-host.ts, one process serving the app's Functions, the trivial baseline Function at /bench/trivial and the naive baseline at /bench/naive-sdk) on 127.0.0.1; the sandbox twin and Azurite run in a third process. 10 connections, ${seconds} s per run, ${rounds} rounds with the cases rotated, after a 2 s warm-up each, every run starting once app and sandbox are idle again (queued audit appends done); medians of req/s and of p50/p99 latency; ratios are medians of per-round ratios. Every response was checked (status, body) — no errors allowed. The machine has 2 CPUs shared by load generator, app and sandbox.`,
+    'naive SDK v1 sample (bench/naive-sdk.ts): the official v1 samples\' stateless pattern — per request a new McpServer (@modelcontextprotocol/sdk 1.32) with the same 24 tools registered with their zod input schemas, a new Streamable HTTP transport (the web-standard class the Node transport wraps), connect, answer, close — no auth, no audit; tools/list there converts every zod schema on every call.',
   ];
   if (PROFILE && missed.length > 0) {
     for (const test of missed) {

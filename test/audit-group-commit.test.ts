@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { AuditChain, recordHash, recordMac } from '../shared/audit/chain.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
+import { pseudonymsOf } from './helpers/pseudonyms.js';
 
 /**
  * Group commit in the tamper-evident store: records that arrive together share one conditional append (and one
@@ -80,7 +81,9 @@ describe('group commit', () => {
     expect(write!.body.isError).toBeFalsy();
     // Read at once, not polled: the answer promised the record is there and anchored.
     const blob = (await chainBlob())!;
-    const record = blob.records.find((candidate) => candidate['callerOid'] === 'eeeeeeee-5555-4555-8555-555555555555' && candidate['tool'] === 'group_create');
+    // The store names people by pseudonym only.
+    const pseudonym = (await pseudonymsOf(stack))('eeeeeeee-5555-4555-8555-555555555555');
+    const record = blob.records.find((candidate) => candidate['callerPseudonym'] === pseudonym && candidate['tool'] === 'group_create');
     expect(record).toMatchObject({ outcome: 'success', risk: 'write' });
     expect(await anchoredSeq(blob.writer)).toBeGreaterThanOrEqual(record!['seq'] as number);
   });

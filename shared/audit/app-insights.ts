@@ -68,9 +68,20 @@ export function createAppInsightsExport(
     void load();
   };
 
+  /** Records handed over but not yet tracked (they are tracked a turn later, once the answer is on its way). */
+  let deferred = 0;
+  const afterResponse = (track: () => void) => {
+    deferred += 1;
+    setImmediate(() => {
+      deferred -= 1;
+      enqueue(track);
+    });
+  };
+
   return {
     send(record, azureCalls) {
-      enqueue(() => {
+      // The exporter's work (event, request and dependency telemetry) is never part of what a caller waits for.
+      afterResponse(() => {
         const ai = client!;
         ai.trackEvent({ name: AUDIT_EVENT_NAME, time: new Date(record.time), properties: customDimensions(record) });
         ai.trackRequest({
@@ -112,6 +123,7 @@ export function createAppInsightsExport(
       });
     },
     async flush(timeoutMs) {
+      while (deferred > 0) await new Promise((resolve) => setImmediate(resolve));
       if (!client && pending.length > 0) await Promise.race([load(), delay(timeoutMs)]);
       if (!client) return;
       await Promise.race([client.flush(), delay(timeoutMs)]);

@@ -50,6 +50,25 @@ export function auditedServerBody(raw: string): AuditedBody {
 }
 
 /**
+ * `auditedServerBody` for answers that all start with the same long text (the tools/list of one role set, before
+ * its request id): the start is measured and hashed once, each answer hashes only its own end.
+ */
+export function auditedServerBodies(start: string): (end: string) => AuditedBody {
+  const hashed = createHash('sha256').update(start);
+  const startBytes = Buffer.byteLength(start);
+  const kept = start.slice(0, AUDIT_BODY_LIMIT);
+  return (end) => {
+    const length = start.length + end.length;
+    return {
+      text: kept.length === AUDIT_BODY_LIMIT ? kept : (start + end).slice(0, AUDIT_BODY_LIMIT),
+      truncated: length > AUDIT_BODY_LIMIT,
+      bytes: startBytes + Buffer.byteLength(end),
+      sha256: hashed.copy().update(end).digest('hex'),
+    };
+  };
+}
+
+/**
  * A request or response body as the audit keeps it: data summarised, redacted, capped, hash of the full original.
  * `known` is what the caller already found: the body parsed (within the JSON limits), so a large body is not parsed
  * twice, or `text` for a body that is not JSON or is over the limits (never parsed: parsing 200,000 keys alone takes

@@ -92,6 +92,7 @@ const schema = z.object({
   AZURE_LRO_TIMEOUT_MS: positiveInt(120_000),
   AZURE_TOKEN_TIMEOUT_MS: positiveInt(10_000),
   AZURE_LOCAL_CREDENTIAL: z.enum(['azure-cli'], "the only local credential is 'azure-cli'").optional(),
+  MCP_SDK_PATH_ONLY: flag(false),
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WEBSITE_HOSTNAME: z.string().optional(),
   WEBSITE_SITE_NAME: z.string().optional(),
@@ -103,7 +104,7 @@ export const PLATFORM_SETTING_NAMES: readonly string[] = ['WEBSITE_HOSTNAME', 'W
 /** The port the local host serves on when `PORT` is not set (Core Tools' default too). */
 const LOCAL_PORT = 7071;
 /** Settings for running on a workstation only; refused in Azure, never set by a deployment. */
-export const LOCAL_ONLY_SETTING_NAMES: readonly string[] = ['AZURE_LOCAL_CREDENTIAL'];
+export const LOCAL_ONLY_SETTING_NAMES: readonly string[] = ['AZURE_LOCAL_CREDENTIAL', 'MCP_SDK_PATH_ONLY'];
 /** Every setting the app reads, by name: the deployment template is checked against this list. */
 export const APP_SETTING_NAMES: readonly string[] = Object.keys(schema.shape);
 
@@ -151,6 +152,11 @@ export interface Settings {
    * the app registration `clientId` authenticating by a federated credential of its managed identity (no secret).
    */
   onBehalfOf?: { clientId: string; authorityHost: string };
+  /**
+   * MCP_SDK_PATH_ONLY, for tests and diagnosis on a workstation only: every /mcp request is answered by the MCP SDK,
+   * never by the app's fast path for ping, tools/list and tools/call (shared/http/mcp-fast-path.ts).
+   */
+  mcpSdkPathOnly: boolean;
   /** Resource id of the user-assigned identity: storage accounts reach their customer-managed key through it. */
   identityResourceId?: string;
   /** The immutable blob container of the tamper-evident audit copy; without it, write and destructive tools are refused. */
@@ -211,6 +217,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     throw new SettingsError(
       'Sovereign MCP cannot start: invalid settings\n  AZURE_LOCAL_CREDENTIAL: a developer credential is for a workstation only; in Azure the app uses its managed identity',
     );
+  }
+  if (inAzure && s.MCP_SDK_PATH_ONLY) {
+    throw new SettingsError('Sovereign MCP cannot start: invalid settings\n  MCP_SDK_PATH_ONLY: a switch for tests and diagnosis on a workstation, never in Azure');
   }
   if (inAzure && s.APPROVALS_TABLE_ENDPOINT && s.WEBSITE_AUTH_ENABLED?.toLowerCase() !== 'true') {
     // The approval page trusts the sign-in App Service Authentication performs; without it there is none.
@@ -292,5 +301,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(s.AZURE_CALLS_AS === 'caller' && s.AUTH_CLIENT_ID
       ? { onBehalfOf: { clientId: s.AUTH_CLIENT_ID, authorityHost: new URL(s.AUTH_ISSUER ?? authority).origin } }
       : {}),
+    mcpSdkPathOnly: s.MCP_SDK_PATH_ONLY,
   };
 }

@@ -4,7 +4,9 @@ import type { McpCallContext } from '../mcp/server-factory.js';
 import { authenticateRequest, checkHostAndOrigin, publicOrigin, readBody, requestCorrelationId, resourceMetadataUrl, type Refusal } from './edge.js';
 import { currentAudit } from '../audit/scope.js';
 import { auditedBody, auditedServerBody } from '../audit/body.js';
-import { fromWebResponse, jsonRpcErrorResponse } from './responses.js';
+import { fromWebResponse, jsonRpcErrorResponse, jsonTextResponse } from './responses.js';
+import { createMcpFastPath, type McpFastPath } from './mcp-fast-path.js';
+import { toolResultProjector } from '../mcp/server-factory.js';
 import { jsonLimitExceeded } from '../text/json-limits.js';
 import { nextTurn, streamOf, type ReceivedBody } from './received-body.js';
 import { stepUpRefusal } from './step-up-refusal.js';
@@ -69,6 +71,10 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   const stepUp = toolName === undefined ? undefined : stepUpRefusal(app, request, auth.caller, toolName);
   if (stepUp) return refuse(stepUp);
 
+  const call: McpCallContext = { caller: auth.caller, correlationId: requestCorrelationId(), origin: publicOrigin(request, app.settings) };
+  const fast = app.settings.mcpSdkPathOnly ? undefined : await fastPathOf(app).answer(request, parsed, call);
+  if (fast !== undefined) return jsonTextResponse(200, fast);
+
   const headers = new Headers(request.headers as unknown as Headers);
   for (const name of EDGE_ONLY_HEADERS) headers.delete(name);
   // The SDK reads the body only when it is not handed the parsed message (not JSON: it answers the parse error), and
@@ -78,7 +84,6 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
     headers,
     ...(parsed === undefined && body.byteLength > 0 ? { body: streamOf(body.pieces), duplex: 'half' } : {}),
   } as RequestInit);
-  const call: McpCallContext = { caller: auth.caller, correlationId: requestCorrelationId(), origin: publicOrigin(request, app.settings) };
   const response = await app.mcp.fetch(webRequest, {
     authInfo: {
       // The raw token stays at the edge: nothing downstream needs it, and it is never passed on to Azure.
@@ -104,6 +109,14 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   const error = message?.error?.message;
   if (response.status >= 400 && typeof error === 'string') draft.reason = error;
   return { ...fromWebResponse(response), body: answer };
+}
+
+/** The fast path of each app, built with its first request (the tools/list bytes then per set of visible tools). */
+const fastPaths = new WeakMap<App, McpFastPath>();
+function fastPathOf(app: App): McpFastPath {
+  let fast = fastPaths.get(app);
+  if (!fast) fastPaths.set(app, (fast = createMcpFastPath(app.pipeline, app.catalogue, toolResultProjector())));
+  return fast;
 }
 
 /**

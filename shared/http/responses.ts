@@ -3,7 +3,12 @@ import type { HttpResponseInit } from '@azure/functions';
 const SECURITY_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
 
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
-  return { status, headers: { 'content-type': 'application/json', ...SECURITY_HEADERS, ...headers }, body: JSON.stringify(body) };
+  return jsonTextResponse(status, JSON.stringify(body), headers);
+}
+
+/** A JSON answer already serialised (so it is serialised once). */
+export function jsonTextResponse(status: number, text: string, headers: Record<string, string> = {}): HttpResponseInit {
+  return { status, headers: { 'content-type': 'application/json', ...SECURITY_HEADERS, ...headers }, body: text };
 }
 
 /** A JSON-RPC error envelope, as MCP clients expect from /mcp even when the HTTP layer refuses. */

@@ -1,4 +1,4 @@
-import { ProtocolError, ProtocolErrorCode, Server, type JSONRPCRequest, type McpRequestContext, type Result, type ServerContext } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type JSONRPCRequest, type McpRequestContext, type Result, type ServerContext } from '@modelcontextprotocol/server';
 import type { Caller } from '../auth/caller.js';
 import type { Pipeline } from '../pipeline/run-tool.js';
 import type { CatalogueEntry } from './catalogue.js';
@@ -106,4 +106,13 @@ export function createServerFactory(pipeline: Pipeline, catalogue: ReadonlyMap<s
 
     return server;
   };
+}
+
+/**
+ * The SDK's projection of a tool result onto the wire, as the per-request server applies it in tools/call (the
+ * app's fast path answers without one): from one idle server, never connected, that serves nothing.
+ */
+export function toolResultProjector(): (result: CallToolResult, outputSchema: CatalogueEntry['outputSchema']) => CallToolResult {
+  const idle = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: false } } });
+  return (result, outputSchema) => idle.projectCallToolResult(result, outputSchema);
 }
