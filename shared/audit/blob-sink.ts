@@ -5,6 +5,7 @@ import type { AnchorTable, WriterAnchor } from './anchors.js';
 import type { AuditKey, AuditKeyring } from './audit-key.js';
 import { AuditChain, type ChainedRecord, type NumberedRecord } from './chain.js';
 import type { AuditRecord } from './record.js';
+import { packageDigest } from '../http/package-digest.js';
 
 /** Append blobs take at most 50,000 blocks; a new part starts well before that (a block holds one or more records). */
 const RECORDS_PER_BLOB = 40_000;
@@ -92,7 +93,7 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, anchors,
     const key = await keyring.current();
     keyInHand = key;
     for (const entry of queue) entry.sealed ??= chain.seal(entry.numbered, key);
-    const registered = await (registration ??= anchors.register(writer, key).catch((error: unknown) => {
+    const registered = await (registration ??= anchors.register(writer, key, packageDigest()).catch((error: unknown) => {
       registration = undefined;
       throw error;
     }));
