@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BulkAccounts } from './bulk-accounts.js';
 import type { ArmResource, Endpoints, ResourceGroup, StateData, VaultData } from './model.js';
 import { type Sliceable, concat } from './paging.js';
-import { AUDIT_KEY_SECRET_NAME, SPARE_DATA_PLANE_ACCOUNTS, VAULT_NAME, buildSeed, bulkStorageAccounts, seedAuditKeySecret } from './seed.js';
+import { AUDIT_KEY_SECRET_NAME, CATALOGUE_SIGNING_KEY_NAME, SPARE_DATA_PLANE_ACCOUNTS, VAULT_NAME, buildSeed, bulkStorageAccounts, seedAuditKeySecret, seedCatalogueSigningKey } from './seed.js';
 
 const STORAGE_TYPE = 'Microsoft.Storage/storageAccounts';
 
@@ -63,6 +63,8 @@ export class TwinState {
       // A state file from before the vault held the audit key gets one, so `npm start` keeps working.
       const vault = data.vaults[VAULT_NAME];
       if (vault) seedAuditKeySecret(vault);
+      // Likewise the catalogue signing key.
+      if (vault) await seedCatalogueSigningKey(vault);
     } else {
       data = await buildSeed(endpoints);
     }
@@ -85,10 +87,13 @@ export class TwinState {
     // The estate goes back to its seed; the app's audit key does not (like the audit container in Azurite): records
     // already sealed with it must still verify after a reset. Spare data planes already handed out stay handed out.
     const auditKey = this.data.vaults[VAULT_NAME]?.secrets?.[AUDIT_KEY_SECRET_NAME];
+    // Nor does the catalogue signing key: a client that pinned it keeps verifying the catalogue.
+    const signingKey = this.data.vaults[VAULT_NAME]?.keys[CATALOGUE_SIGNING_KEY_NAME];
     const usedDataPlanes = this.data.usedDataPlanes;
     this.data = { ...(await buildSeed(this.data.endpoints)), ...(usedDataPlanes ? { usedDataPlanes } : {}) };
     const vault = this.data.vaults[VAULT_NAME];
     if (auditKey && vault) vault.secrets = { ...vault.secrets, [AUDIT_KEY_SECRET_NAME]: auditKey };
+    if (signingKey && vault) vault.keys[CATALOGUE_SIGNING_KEY_NAME] = signingKey;
     this.regenerateBulk();
     this.save();
   }
