@@ -45,6 +45,7 @@ export type GrantScope =
   | 'approvals table'
   | 'audit anchor table'
   | 'audit key secret'
+  | 'catalogue signing key'
   | 'host storage account'
   | 'Application Insights';
 
