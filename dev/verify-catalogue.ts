@@ -17,7 +17,8 @@ import { compareWithSignedCatalogue } from './catalogue-check.js';
  * 2: it could not check (bad arguments, server unreachable or refusing).
  */
 const usage =
-  'usage: npm run --silent verify-catalogue -- --url <base URL, e.g. http://127.0.0.1:7071> --key <JWKS or JWK file | RFC 7638 SHA-256 thumbprint> [--token <bearer token>]\n' +
+  'usage: npm run --silent verify-catalogue -- --url <base URL, e.g. http://127.0.0.1:7071> --key <JWKS or JWK file | RFC 7638 SHA-256 thumbprint> [--token <bearer token>] [--print-pins]\n' +
+  '--print-pins: once verified, print the catalogue as name@version=sha256 pins (one comma-separated line) for the API Management check.\n' +
   'Without --token it uses SOVEREIGN_MCP_TOKEN, else mints a sandbox token as `npm run --silent token -- --roles Mcp.Reader,Mcp.Operator` does\n' +
   '(a token whose roles hide some tools makes those tools missing).';
 
@@ -97,7 +98,7 @@ async function fetchSignedCatalogue(base: string, token: string): Promise<Signed
 async function main(): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ options: { url: { type: 'string' }, key: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({ options: { url: { type: 'string' }, key: { type: 'string' }, token: { type: 'string' }, 'print-pins': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (error) {
     console.error(`${(error as Error).message}\n${usage}`);
     return 2;
@@ -131,6 +132,11 @@ async function main(): Promise<number> {
       console.error(`FAILED: ${problems.length} problem(s) between tools/list and the signed catalogue of ${base}:`);
       for (const problem of problems) console.error(`  ${problem}`);
       return 1;
+    }
+    if (values['print-pins']) {
+      // Only what the signature covers, and only after the listing matched it.
+      console.log(manifest.tools.map((tool) => `${tool.name}@${tool.version}=${tool.sha256}`).join(','));
+      return 0;
     }
     console.log(`OK: ${listed.length} tools listed by ${base}, each exactly as signed in its catalogue (sha256 ${manifest.sha256}) by ${kid ?? 'the pinned key'}.`);
     return 0;

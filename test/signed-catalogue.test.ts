@@ -14,6 +14,7 @@ import { CATALOGUE_SIGNING_KEY_NAME } from '../dev/sandbox/seed.js';
 import { CATALOGUE_JWS_TYPE, type SignedCatalogue } from '../shared/mcp/catalogue-signer.js';
 import { TOOL_DIGEST_META_KEY, TOOL_VERSION_META_KEY, type CatalogueManifest } from '../shared/mcp/manifest.js';
 import { TOOLS } from '../shared/tools/registry.js';
+import { buildCatalogue } from '../shared/mcp/catalogue.js';
 import { auditChain } from './hostile/helpers/audit-chain.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
@@ -51,9 +52,9 @@ afterAll(async () => {
 
 const getManifest = async (token = operatorToken) => fetch(`${stack.baseUrl}/tools/manifest`, { headers: { authorization: `Bearer ${token}` } });
 
-async function verifyCatalogue(url: string, key: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function verifyCatalogue(url: string, key: string, ...more: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['dist/dev/verify-catalogue.js', '--url', url, '--key', key, '--token', operatorToken]);
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['dist/dev/verify-catalogue.js', '--url', url, '--key', key, '--token', operatorToken, ...more]);
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -108,6 +109,11 @@ describe('npm run verify-catalogue', () => {
     expect(byFile).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^OK: ${TOOLS.length} tools listed by .*, each exactly as signed`)) });
     const signed = (await (await getManifest()).json()) as SignedCatalogue;
     expect((await verifyCatalogue(stack.baseUrl, signed.jwkThumbprint)).code).toBe(0);
+    // The gateway's pins: exactly the listed tools' names, versions and digests, once verified.
+    const pins = await verifyCatalogue(stack.baseUrl, jwksFile, '--print-pins');
+    expect(pins.code).toBe(0);
+    const catalogue = buildCatalogue(TOOLS);
+    expect(pins.stdout.trim()).toBe([...catalogue.values()].map((tool) => `${tool.name}@${String(tool._meta?.[TOOL_VERSION_META_KEY])}=${String(tool._meta?.[TOOL_DIGEST_META_KEY])}`).join(','));
   }, 60_000);
 
   it('fails when the catalogue was signed by a key other than the pinned one', async () => {
