@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { base64url, calculateJwkThumbprint, createLocalJWKSet, flattenedVerify, importJWK, type FlattenedVerifyGetKey, type JSONWebKeySet, type JWK } from 'jose';
 import { CATALOGUE_JWS_TYPE, type SignedCatalogue } from '../shared/mcp/catalogue-signer.js';
 import type { CatalogueManifest } from '../shared/mcp/manifest.js';
+import { withoutTrailingSlashes } from '../shared/text/trailing-slashes.js';
 import { compareWithSignedCatalogue } from './catalogue-check.js';
 
 /**
@@ -111,7 +112,7 @@ async function main(): Promise<number> {
     console.error(`--url and --key are both required.\n${usage}`);
     return 2;
   }
-  const base = values.url.replace(/\/+$/, '');
+  const base = withoutTrailingSlashes(values.url);
   try {
     const pin = pinnedKey(values.key);
     const token = tokenFrom(values.token);

@@ -27,6 +27,7 @@ let stack: TestStack;
 let dir: string;
 let operatorToken: string;
 let keyId: string;
+let kid: string;
 let jwksFile: string;
 
 const vaultCredential = async () => {
@@ -42,8 +43,10 @@ beforeAll(async () => {
   // The pin, as an operator takes it from the department vault: the signing key's public half.
   const key = await new KeyClient(stack.sandbox.vaultUrl, await vaultCredential(), { disableChallengeResourceVerification: true }).getKey(CATALOGUE_SIGNING_KEY_NAME);
   keyId = key.id!;
+  // The catalogue names the key version without the vault's host.
+  kid = `${CATALOGUE_SIGNING_KEY_NAME}/${key.properties.version}`;
   jwksFile = join(dir, 'catalogue-key.jwks.json');
-  writeFileSync(jwksFile, JSON.stringify({ keys: [{ kty: 'RSA', kid: keyId, n: Buffer.from(key.key!.n!).toString('base64url'), e: Buffer.from(key.key!.e!).toString('base64url') }] }));
+  writeFileSync(jwksFile, JSON.stringify({ keys: [{ kty: 'RSA', kid, n: Buffer.from(key.key!.n!).toString('base64url'), e: Buffer.from(key.key!.e!).toString('base64url') }] }));
 }, 90_000);
 afterAll(async () => {
   await stack?.stop();
@@ -81,12 +84,13 @@ describe('GET /tools/manifest', () => {
 
   it('serves a JWS, signed in Key Vault, over every tool\'s full definition, version and permissions, which verifies with the vault key\'s public half', async () => {
     const signed = (await (await getManifest()).json()) as SignedCatalogue;
-    expect(signed.kid).toBe(keyId);
+    expect(signed.kid).toBe(kid);
+    expect(JSON.stringify(signed)).not.toContain(stack.sandbox.vaultUrl);
     expect(signed.alg).toBe('RS256');
     expect(signed.jwkThumbprint).toBe(await calculateJwkThumbprint(signed.jwk, 'sha256'));
     const pinned = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(jwksFile, 'utf8'))).keys[0];
     const verified = await flattenedVerify(signed.jws, await importJWK(pinned, 'RS256'), { algorithms: ['RS256'] });
-    expect(verified.protectedHeader).toMatchObject({ alg: 'RS256', typ: CATALOGUE_JWS_TYPE, kid: keyId });
+    expect(verified.protectedHeader).toMatchObject({ alg: 'RS256', typ: CATALOGUE_JWS_TYPE, kid });
     const manifest = JSON.parse(new TextDecoder().decode(verified.payload)) as CatalogueManifest;
     expect(manifest.tools.map((tool) => [tool.name, tool.version])).toEqual(TOOLS.map((tool) => [tool.name, tool.version]));
     const groupDelete = manifest.tools.find((tool) => tool.name === 'group_delete')!;
@@ -98,6 +102,9 @@ describe('GET /tools/manifest', () => {
     const signature = Buffer.from(signed.jws.signature, 'base64url');
     expect((await crypto.verify('RS256', digest, signature)).result).toBe(true);
     expect((await crypto.verify('RS256', createHash('sha256').update('tampered').digest(), signature)).result).toBe(false);
+    // The twin signs only with keys it keeps the private half of: a CMK cannot sign here.
+    const cmk = new CryptographyClient(`${stack.sandbox.vaultUrl}keys/cmk-records`, await vaultCredential(), { disableChallengeResourceVerification: true });
+    await expect(cmk.sign('RS256', digest)).rejects.toThrow(/keeps the private half only of the keys it seeds for signing/);
     // Signed once and kept: the second answer is the same signature.
     expect(((await (await getManifest()).json()) as SignedCatalogue).jws.signature).toBe(signed.jws.signature);
   }, 60_000);
@@ -120,7 +127,7 @@ describe('npm run verify-catalogue', () => {
     const other = await generateKeyPair('RS256', { extractable: true });
     const otherJwk = await exportJWK(other.publicKey);
     const otherFile = join(dir, 'other.jwks.json');
-    writeFileSync(otherFile, JSON.stringify({ keys: [{ ...otherJwk, kid: keyId }] }));
+    writeFileSync(otherFile, JSON.stringify({ keys: [{ ...otherJwk, kid }] }));
     const byFile = await verifyCatalogue(stack.baseUrl, otherFile);
     expect(byFile.code).toBe(1);
     expect(byFile.stderr).toMatch(/^FAILED: the catalogue's signature does not verify/);

@@ -14,7 +14,7 @@ const VAULT_TIMEOUT_MS = 10_000;
 export interface SignedCatalogue {
   /** Flattened JWS JSON serialization: the payload is the RFC 8785 canonical JSON of the CatalogueManifest. */
   jws: FlattenedJWS & { protected: string; payload: string };
-  /** The Key Vault key version that signed it (also the JWS `kid`). */
+  /** The Key Vault key and version that signed it, `<name>/<version>` (also the JWS `kid`; no vault host name). */
   kid: string;
   alg: typeof ALGORITHM;
   /** The signing key's public half (also the JWS `jwk` header), and its RFC 7638 SHA-256 thumbprint to pin. */
@@ -59,9 +59,11 @@ async function sign(source: CatalogueSigningKey, credential: TokenCredential, ma
     throw unavailable('the signing key could not be read', error);
   }
   const { n, e, kty } = vaultKey.key ?? {};
-  if (!vaultKey.id || !n || !e || (kty !== 'RSA' && kty !== 'RSA-HSM')) throw unavailable('the signing key is not an RSA key', undefined);
+  if (!vaultKey.properties.version || !n || !e || (kty !== 'RSA' && kty !== 'RSA-HSM')) throw unavailable('the signing key is not an RSA key', undefined);
   const jwk: JWK = { kty: 'RSA', n: base64url.encode(n), e: base64url.encode(e) };
-  const header = { alg: ALGORITHM, typ: CATALOGUE_JWS_TYPE, kid: vaultKey.id, jwk };
+  // Names the key version without the vault's host name, which callers are never told.
+  const kid = `${vaultKey.name}/${vaultKey.properties.version}`;
+  const header = { alg: ALGORITHM, typ: CATALOGUE_JWS_TYPE, kid, jwk };
   const encodedHeader = base64url.encode(JSON.stringify(header));
   const payload = base64url.encode(canonicalize(manifest) ?? '');
   const digest = createHash('sha256').update(`${encodedHeader}.${payload}`).digest();
@@ -78,5 +80,5 @@ async function sign(source: CatalogueSigningKey, credential: TokenCredential, ma
   } catch (error) {
     throw unavailable("the signature Key Vault returned does not verify with the key's public half", error);
   }
-  return { jws, kid: vaultKey.id, alg: ALGORITHM, jwk, jwkThumbprint: await calculateJwkThumbprint(jwk, 'sha256') };
+  return { jws, kid, alg: ALGORITHM, jwk, jwkThumbprint: await calculateJwkThumbprint(jwk, 'sha256') };
 }
