@@ -2,6 +2,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import type { Tool } from '@modelcontextprotocol/server';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { base64url, calculateJwkThumbprint, createLocalJWKSet, flattenedVerify, importJWK, type FlattenedVerifyGetKey, type JSONWebKeySet, type JWK } from 'jose';
@@ -9,6 +10,9 @@ import { CATALOGUE_JWS_TYPE, type SignedCatalogue } from '../shared/mcp/catalogu
 import type { CatalogueManifest } from '../shared/mcp/manifest.js';
 import { withoutTrailingSlashes } from '../shared/text/trailing-slashes.js';
 import { compareWithSignedCatalogue } from './catalogue-check.js';
+import { sandboxCatalogueKey } from './sandbox-catalogue-key.js';
+import { SANDBOX_DIR } from './sandbox-settings.js';
+import { trustSandboxOrRelaunch } from './sandbox/relaunch.js';
 
 /**
  * `npm run --silent verify-catalogue -- --url <base> --key <jwks or jwk file | thumbprint> [--token T]`: fetches the
@@ -18,7 +22,8 @@ import { compareWithSignedCatalogue } from './catalogue-check.js';
  * 2: it could not check (bad arguments, server unreachable or refusing).
  */
 const usage =
-  'usage: npm run --silent verify-catalogue -- --url <base URL, e.g. http://127.0.0.1:7071> --key <JWKS or JWK file | RFC 7638 SHA-256 thumbprint> [--token <bearer token>] [--print-pins]\n' +
+  'usage: npm run --silent verify-catalogue -- --url <base URL, e.g. http://127.0.0.1:7071> --key <JWKS or JWK file | RFC 7638 SHA-256 thumbprint | sandbox> [--token <bearer token>] [--print-pins]\n' +
+  '--key sandbox: the catalogue-signing key read from the vault of the sandbox npm start runs (not from the app).\n' +
   '--print-pins: once verified, print the catalogue as name@version=sha256 pins (one comma-separated line) for the API Management check.\n' +
   'Without --token it uses SOVEREIGN_MCP_TOKEN, else mints a sandbox token as `npm run --silent token -- --roles Mcp.Reader,Mcp.Operator` does\n' +
   '(a token whose roles hide some tools makes those tools missing).';
@@ -36,8 +41,12 @@ function publicJwk(value: Record<string, unknown>): JWK {
   return Object.fromEntries(Object.entries({ kty, kid, crv, n: asBase64url(n), e: asBase64url(e), x: asBase64url(x), y: asBase64url(y) }).filter(([, v]) => v !== undefined)) as JWK;
 }
 
-/** The pinned key: a JWKS or single JWK file, or a thumbprint that the key in the JWS header must match. */
-function pinnedKey(pin: string): { getKey: FlattenedVerifyGetKey; describe: string } {
+/** The pinned key: a JWKS or single JWK file, a thumbprint that the key in the JWS header must match, or `sandbox`. */
+async function pinnedKey(pin: string): Promise<{ getKey: FlattenedVerifyGetKey; describe: string }> {
+  if (pin === 'sandbox') {
+    const jwk = await sandboxCatalogueKey();
+    return { getKey: async () => importJWK(jwk, 'RS256'), describe: "the sandbox vault's catalogue-signing key" };
+  }
   if (existsSync(pin)) {
     let parsed: { keys?: unknown } & Record<string, unknown>;
     try {
@@ -96,7 +105,8 @@ async function fetchSignedCatalogue(base: string, token: string): Promise<Signed
   }
 }
 
-async function main(): Promise<number> {
+/** The exit code; undefined when the command was run again in a child (the child's code is passed through). */
+async function main(): Promise<number | undefined> {
   let values;
   try {
     ({ values } = parseArgs({ options: { url: { type: 'string' }, key: { type: 'string' }, token: { type: 'string' }, 'print-pins': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
@@ -113,8 +123,10 @@ async function main(): Promise<number> {
     return 2;
   }
   const base = withoutTrailingSlashes(values.url);
+  // The sandbox's vault is HTTPS with the sandbox's own certificate: trusted from process start (a relaunch if need be).
+  if (values.key === 'sandbox' && !(await trustSandboxOrRelaunch(resolve(SANDBOX_DIR, 'tls')))) return undefined;
   try {
-    const pin = pinnedKey(values.key);
+    const pin = await pinnedKey(values.key);
     const token = tokenFrom(values.token);
     const [listed, signed] = await Promise.all([listTools(base, token), fetchSignedCatalogue(base, token)]);
     let manifest: CatalogueManifest;
@@ -147,4 +159,5 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+const code = await main();
+if (code !== undefined) process.exitCode = code;

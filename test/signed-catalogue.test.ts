@@ -56,8 +56,12 @@ afterAll(async () => {
 const getManifest = async (token = operatorToken) => fetch(`${stack.baseUrl}/tools/manifest`, { headers: { authorization: `Bearer ${token}` } });
 
 async function verifyCatalogue(url: string, key: string, ...more: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  // `--key sandbox` reads this stack's vault, as it reads the one npm start runs.
+  const runtime = join(dir, 'runtime.json');
+  writeFileSync(runtime, JSON.stringify({ vaultUrl: stack.sandbox.vaultUrl }));
+  const env = { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir };
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['dist/dev/verify-catalogue.js', '--url', url, '--key', key, '--token', operatorToken, ...more]);
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['dist/dev/verify-catalogue.js', '--url', url, '--key', key, '--token', operatorToken, ...more], { env });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -116,6 +120,7 @@ describe('npm run verify-catalogue', () => {
     expect(byFile).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^OK: ${TOOLS.length} tools listed by .*, each exactly as signed`)) });
     const signed = (await (await getManifest()).json()) as SignedCatalogue;
     expect((await verifyCatalogue(stack.baseUrl, signed.jwkThumbprint)).code).toBe(0);
+    expect((await verifyCatalogue(stack.baseUrl, 'sandbox')).stdout).toMatch(/^OK: /);
     // The gateway's pins: exactly the listed tools' names, versions and digests, once verified.
     const pins = await verifyCatalogue(stack.baseUrl, jwksFile, '--print-pins');
     expect(pins.code).toBe(0);
