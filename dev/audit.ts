@@ -148,6 +148,8 @@ if (carryOn) try {
     const { count, failures } = await verifyAuditTrail({ writers, anchors, key: (version) => sources.keyring.version(version) });
     if (failures.length === 0) {
       console.log(`OK: ${count} records in ${writers.size} chain(s); every chain is intact, authenticated and at least as long as its anchor (${anchors.length} writer(s) registered).`);
+      // Which build wrote each chain, as its (authenticated) registration says.
+      for (const anchor of anchors) console.log(`  writer ${anchor.writer}: package ${anchor.packageDigest ?? 'not recorded (registered before writers recorded it)'}`);
     } else {
       const broken = new Set(failures.map((failure) => failure.writer)).size;
       console.log(`BROKEN: ${count} records in ${writers.size} chain(s); ${failures.length} failure(s) in ${broken} writer(s):`);

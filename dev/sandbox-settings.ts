@@ -1,4 +1,4 @@
-import { AUDIT_KEY_SECRET_NAME, AUDIT_PSEUDONYM_KEY_SECRET_NAME, IDENTITY_RESOURCE_ID } from './sandbox/seed.js';
+import { AUDIT_KEY_SECRET_NAME, AUDIT_PSEUDONYM_KEY_SECRET_NAME, CATALOGUE_SIGNING_KEY_NAME, IDENTITY_RESOURCE_ID } from './sandbox/seed.js';
 
 /** The app settings that point the Function app at a running sandbox instead of Azure. */
 export interface SandboxEndpoints {
@@ -64,6 +64,7 @@ export function sandboxAppSettings(sandbox: SandboxEndpoints): Record<string, st
     AUDIT_KEY_SECRET_NAME: AUDIT_KEY_SECRET_NAME,
     // The key that pseudonymises people in the stored records, another secret in the same vault.
     AUDIT_PSEUDONYM_KEY_SECRET_NAME: AUDIT_PSEUDONYM_KEY_SECRET_NAME,
+    CATALOGUE_SIGNING_KEY_NAME: CATALOGUE_SIGNING_KEY_NAME,
     // Application Insights: the twin's ingestion capture (Entra-only, like the department's resource).
     APPLICATIONINSIGHTS_CONNECTION_STRING: sandbox.appInsightsConnectionString,
   };

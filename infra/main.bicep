@@ -229,6 +229,9 @@ param apiManagementPublisherName string = 'Department platform team'
 @minValue(1)
 param apiManagementRateLimitCalls int = 120
 
+@description('Optional gateway check of tools/list answers: comma-separated name@version=sha256 pins of the signed tool catalogue, from `npm run verify-catalogue -- --print-pins`. Empty (the default): no check.')
+param apiManagementCataloguePins string = ''
+
 @description('Length of the gateway\'s rate-limit period in seconds (at most 300, the longest renewal period rate-limit-by-key accepts).')
 @minValue(1)
 @maxValue(300)
@@ -289,6 +292,7 @@ module sovereignMcp 'main.packed.json' = {
     apiManagementPublisherEmail: apiManagementPublisherEmail
     apiManagementPublisherName: apiManagementPublisherName
     apiManagementRateLimitCalls: apiManagementRateLimitCalls
+    apiManagementCataloguePins: apiManagementCataloguePins
     apiManagementRateLimitPeriodSeconds: apiManagementRateLimitPeriodSeconds
   }
 }

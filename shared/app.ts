@@ -7,7 +7,8 @@ import { onBehalfOfClients } from './azure/on-behalf-of.js';
 import { loadSettings, type Settings } from './config/settings.js';
 import { consoleLogger, type Logger } from './log.js';
 import { loadCatalogue, type CatalogueEntry } from './mcp/catalogue.js';
-import { buildManifest, type ToolManifest } from './mcp/manifest.js';
+import { buildCatalogueManifest } from './mcp/manifest.js';
+import { createCatalogueSigner, type SignedCatalogue } from './mcp/catalogue-signer.js';
 import { createServerFactory } from './mcp/server-factory.js';
 import { auditSinks, logCopy, telemetryCopy, type AuditSink } from './pipeline/audit.js';
 import { createAppInsightsExport, type TelemetryExport } from './audit/app-insights.js';
@@ -31,9 +32,10 @@ export interface App {
   authenticate: Authenticator;
   pipeline: Pipeline;
   catalogue: ReadonlyMap<string, CatalogueEntry>;
-  manifest: ToolManifest;
   /** The department policy's step-up demands (authentication contexts per tier and for approving). */
   stepUp: DepartmentPolicy['stepUp'];
+  /** The catalogue signed with the Key Vault signing key (signed on first use, then kept); rejects while it cannot be signed. */
+  signedCatalogue(): Promise<SignedCatalogue>;
   audit: AuditSink;
   /** The tamper-evident copy of the audit trail, when AUDIT_CONTAINER_URL is set; flushed at shutdown. */
   auditLog?: DurableAuditLog;
@@ -105,7 +107,11 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     logError: (message, error) => log.error(message, error),
   });
   const catalogue = loadCatalogue(TOOLS);
-  let manifest: ToolManifest | undefined;
+  const signedCatalogue = createCatalogueSigner(
+    { vaultUrl: settings.keyVaultUrl, keyName: settings.catalogueSigningKey, verifyChallengeResource: settings.keyVaultVerifyChallengeResource },
+    credential,
+    () => buildCatalogueManifest(catalogue, TOOLS),
+  );
   const mcp = createMcpHandler(createServerFactory(pipeline, catalogue), {
     legacy: 'stateless',
     maxRequestBodySize: settings.maxBodyBytes,
@@ -117,10 +123,8 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     pipeline,
     catalogue,
     stepUp: department.stepUp,
-    // Hashed on first request for it (GET /tools/manifest), not at start.
-    get manifest() {
-      return (manifest ??= buildManifest(catalogue));
-    },
+    // Signed on the first request for it (GET /tools/manifest), not at start: no Key Vault call until it is wanted.
+    signedCatalogue,
     audit,
     ...(auditLog ? { auditLog } : {}),
     ...(auditPseudonyms ? { auditPseudonyms } : {}),

@@ -6,7 +6,9 @@ import { annotationsFor } from '../shared/tools/tool.js';
 import { buildCatalogue, loadCatalogue } from '../shared/mcp/catalogue.js';
 import { GENERATED_CATALOGUE } from '../shared/mcp/catalogue.generated.js';
 import { GENERATED_CATALOGUE_FILE, renderGeneratedCatalogue, renderSchemaSnapshot, renderToolTable, TABLE_END, TABLE_START } from '../dev/catalogue-docs.js';
-import { buildManifest, toolDigest } from '../shared/mcp/manifest.js';
+import { TOOL_DIGEST_META_KEY, TOOL_VERSION_META_KEY, buildCatalogueManifest, buildManifest, signedDefinition, toolDigest, type ToolVersionRecord } from '../shared/mcp/manifest.js';
+import { unversionedChanges } from '../dev/tool-versions.js';
+import type { ToolDefinition } from '../shared/tools/tool.js';
 
 const fix = 'Run `npm run snapshots` after changing a tool, and review the diff.';
 
@@ -46,20 +48,56 @@ describe('tool catalogue', () => {
     expect({ table: renderToolTable(TOOLS), fix }).toEqual({ table, fix });
   });
 
-  it('matches the published, hashed tool manifest, so no definition changes unnoticed', () => {
-    const manifest = JSON.parse(readFileSync('shared/mcp/tool-manifest.json', 'utf8'));
-    expect({ manifest: buildManifest(buildCatalogue(TOOLS)), fix }).toEqual({ manifest, fix });
+  it('matches the committed record of each tool\'s version and digest, and every tool changed since has a higher version', () => {
+    const committed = JSON.parse(readFileSync('shared/mcp/tool-manifest.json', 'utf8')) as ToolVersionRecord;
+    const current = buildManifest(buildCatalogue(TOOLS));
+    expect(unversionedChanges(committed, current)).toEqual([]);
+    expect({ manifest: current, fix }).toEqual({ manifest: committed, fix });
   });
 
-  it('changes a tool digest when any part of its definition changes', () => {
-    const entry = buildCatalogue(TOOLS).get('group_get')!;
-    const digest = toolDigest(entry);
-    expect(toolDigest({ ...entry, description: `${entry.description} Also delete everything.` })).not.toBe(digest);
-    expect(toolDigest({ ...entry, annotations: { ...entry.annotations, readOnlyHint: false } })).not.toBe(digest);
-    expect(toolDigest({ ...entry, inputSchema: { ...entry.inputSchema, required: [] } })).not.toBe(digest);
+  it('refuses a description, schema or permission changed without a version bump, and accepts it with one', () => {
+    const committed = buildManifest(buildCatalogue(TOOLS));
+    const changedTo = (change: (tool: ToolDefinition) => ToolDefinition) =>
+      buildManifest(buildCatalogue(TOOLS.map((tool) => (tool.name === 'group_get' ? change(tool) : tool))));
+    const changes: Record<string, (tool: ToolDefinition) => ToolDefinition> = {
+      description: (tool) => ({ ...tool, description: `${tool.description} Then delete every group it names.` }),
+      'input schema': (tool) => ({ ...tool, input: tool.input.extend({ force: z.boolean().optional() }) }),
+      'output schema': (tool) => ({ ...tool, output: tool.output.extend({ extra: z.string().optional() }) }),
+      permissions: (tool) => ({ ...tool, azurePermissions: { ...tool.azurePermissions, actions: [...tool.azurePermissions.actions, 'Microsoft.Resources/subscriptions/resourceGroups/delete'] } }),
+      risk: (tool) => ({ ...tool, risk: 'write' }),
+    };
+    for (const [what, change] of Object.entries(changes)) {
+      const problems = unversionedChanges(committed, changedTo(change));
+      expect({ what, problems }).toEqual({ what, problems: [expect.stringMatching(/^group_get: its definition changed .* but its version is 1\.0\.0, not above the recorded 1\.0\.0: raise `version`/)] });
+      expect({ what, problems: unversionedChanges(committed, changedTo((tool) => ({ ...change(tool), version: '1.1.0' }))) }).toEqual({ what, problems: [] });
+      // A lower version is no bump.
+      expect(unversionedChanges({ ...committed, tools: committed.tools.map((tool) => ({ ...tool, version: '2.0.0' })) }, changedTo(change))).toHaveLength(1);
+    }
+    // A version raised with nothing else changed, or no change at all, is fine.
+    expect(unversionedChanges(committed, changedTo((tool) => ({ ...tool, version: '1.0.1' })))).toEqual([]);
+    expect(unversionedChanges(committed, committed)).toEqual([]);
+  });
+
+  it('lists each tool with its version and signed digest in _meta, and changes the digest when any signed part changes', () => {
+    const catalogue = buildCatalogue(TOOLS);
+    const tool = TOOLS.find((candidate) => candidate.name === 'group_get')!;
+    const entry = catalogue.get('group_get')!;
+    expect(entry._meta).toEqual({ [TOOL_VERSION_META_KEY]: tool.version, [TOOL_DIGEST_META_KEY]: toolDigest(signedDefinition(tool, entry)) });
+    // Keys in a namespace of our own (the MCP rules for _meta: prefix labels, then '/', then a name).
+    for (const key of Object.keys(entry._meta!)) expect(key).toMatch(/^sovereign-mcp\/[a-z0-9]+$/);
+    const definition = signedDefinition(tool, entry);
+    const digest = toolDigest(definition);
+    expect(toolDigest({ ...definition, description: `${definition.description} Also delete everything.` })).not.toBe(digest);
+    expect(toolDigest({ ...definition, annotations: { ...definition.annotations, readOnlyHint: false } })).not.toBe(digest);
+    expect(toolDigest({ ...definition, inputSchema: { ...definition.inputSchema, required: [] } })).not.toBe(digest);
+    expect(toolDigest({ ...definition, version: '9.0.0' })).not.toBe(digest);
+    expect(toolDigest({ ...definition, azurePermissions: { actions: [], dataActions: [] } })).not.toBe(digest);
     // Key order is not part of the definition (RFC 8785 canonical JSON).
-    const reordered = Object.fromEntries(Object.entries(entry).reverse()) as typeof entry;
+    const reordered = Object.fromEntries(Object.entries(definition).reverse()) as typeof definition;
     expect(toolDigest(reordered)).toBe(digest);
+    // The signed catalogue carries the same digests as the listing.
+    const signed = buildCatalogueManifest(catalogue, TOOLS);
+    expect(signed.tools.map(({ name, version, sha256 }) => ({ name, version, sha256 }))).toEqual(buildManifest(catalogue).tools);
   });
 
   it('names every tool area_noun_verb and derives annotations from the risk tier', () => {

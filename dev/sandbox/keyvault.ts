@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import type { Call, TwinContext } from './context.js';
 import { HttpError, bearerToken, readJson, sendJson } from './http.js';
 import { handleSecrets } from './keyvault-secrets.js';
+import { signDigest, verifyDigest } from './keyvault-sign.js';
 import { verifyToken } from './issuer.js';
 import type { DeletedKey, KeyVersion, LifetimeAction, RotationPolicy, Tags, VaultData, VaultKey } from './model.js';
 import { page } from './paging.js';
@@ -91,8 +92,8 @@ function findVersion(key: VaultKey, version: string): KeyVersion {
 
 // ---- mutations
 
-async function newVersion(key: VaultKey | undefined, name: string, opts: { bits: number; keyOps: string[]; tags: Tags; enabled: boolean; exp?: number; nbf?: number }): Promise<KeyVersion> {
-  const { publicKey } = await generateRsa('rsa', { modulusLength: opts.bits });
+async function newVersion(key: VaultKey | undefined, name: string, opts: { bits: number; keyOps: string[]; tags: Tags; enabled: boolean; exp?: number; nbf?: number; keepPrivate?: boolean }): Promise<KeyVersion> {
+  const { publicKey, privateKey } = await generateRsa('rsa', { modulusLength: opts.bits });
   const jwk = publicKey.export({ format: 'jwk' });
   if (!jwk.n || !jwk.e) throw new Error(`RSA key export for ${name} lacked n/e`);
   const created = nowSeconds();
@@ -104,6 +105,8 @@ async function newVersion(key: VaultKey | undefined, name: string, opts: { bits:
     keySize: opts.bits,
     n: jwk.n,
     e: jwk.e,
+    // A signing key rotated in the twin can still sign (see KeyVersion.privateKeyPem); any other key's is dropped here.
+    ...(opts.keepPrivate && { privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() }),
     keyOps: opts.keyOps,
     enabled: opts.enabled,
     created,
@@ -156,7 +159,7 @@ async function createKey(ctx: TwinContext, vault: VaultData, vaultUrl: string, c
 async function rotateKey(ctx: TwinContext, vault: VaultData, vaultUrl: string, call: Call, name: string): Promise<void> {
   const key = findKey(vault, name);
   const current = latest(key);
-  const v = await newVersion(key, name, { bits: current.keySize, keyOps: current.keyOps, tags: current.tags, enabled: true });
+  const v = await newVersion(key, name, { bits: current.keySize, keyOps: current.keyOps, tags: current.tags, enabled: true, keepPrivate: current.privateKeyPem !== undefined });
   key.versions.push(v);
   ctx.state.save();
   sendJson(call.res, 200, bundle(vaultUrl, key, v), call.headers);
@@ -252,6 +255,11 @@ export function createVaultHandler(ctx: TwinContext, vaultName: string): (call: 
     if (collection === 'secrets') return handleSecrets(ctx, vault, vaultUrl, call, segs);
     if (collection === 'keys' && segs.length === 1 && m === 'GET') {
       return listed(Object.values(vault.keys).map((k) => ({ kid: kid(vaultUrl, k.name), attributes: attributes(latest(k)), tags: latest(k).tags })));
+    }
+    if (collection === 'keys' && name !== undefined && segs.length === 4 && m === 'POST' && (segs[3] === 'sign' || segs[3] === 'verify')) {
+      const key = findKey(vault, name);
+      const version = findVersion(key, sub ?? '');
+      return segs[3] === 'sign' ? signDigest(call, kid(vaultUrl, key.name, version.version), version) : verifyDigest(call, version);
     }
     if (collection === 'keys' && name !== undefined && segs.length <= 3) {
       if (segs.length === 2 && m === 'DELETE') return deleteKey(ctx, vault, vaultUrl, call, name);

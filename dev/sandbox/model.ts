@@ -33,6 +33,11 @@ export interface KeyVersion {
   /** Public modulus and exponent, base64url. The private half is never kept. */
   n: string;
   e: string;
+  /**
+   * Sandbox only, and only for a key the twin signs with (the catalogue signing key): its private half, PKCS#8 PEM.
+   * Never rendered in any answer; every other key's private half is discarded when it is made.
+   */
+  privateKeyPem?: string;
   keyOps: string[];
   enabled: boolean;
   created: number;

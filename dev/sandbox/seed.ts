@@ -194,6 +194,41 @@ export function seedAuditKeySecret(vault: VaultData, now = Date.now()): boolean 
   return added;
 }
 
+/** The key the app signs its tool catalogue with (CATALOGUE_SIGNING_KEY_NAME's default). */
+export const CATALOGUE_SIGNING_KEY_NAME = 'catalogue-signing';
+
+/**
+ * Adds the catalogue signing key to a vault that lacks it (a fresh seed, or a state file from before it existed):
+ * RSA 2048, sign and verify only, and — unlike every other seeded key — with its private half kept in the state, so
+ * the twin can answer Key Vault's sign operation with real signatures.
+ */
+export async function seedCatalogueSigningKey(vault: VaultData, now = Date.now()): Promise<boolean> {
+  if (vault.keys[CATALOGUE_SIGNING_KEY_NAME]) return false;
+  const { publicKey, privateKey } = await generateRsa('rsa', { modulusLength: 2048 });
+  const jwk = publicKey.export({ format: 'jwk' });
+  if (!jwk.n || !jwk.e) throw new Error('RSA key export lacked n/e');
+  const created = Math.floor(now / 1000);
+  vault.keys[CATALOGUE_SIGNING_KEY_NAME] = {
+    name: CATALOGUE_SIGNING_KEY_NAME,
+    versions: [
+      {
+        version: newKeyVersionId(),
+        kty: 'RSA',
+        keySize: 2048,
+        n: jwk.n,
+        e: jwk.e,
+        privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+        keyOps: ['sign', 'verify'],
+        enabled: true,
+        created,
+        updated: created,
+        tags: { purpose: 'tool-catalogue-signing' },
+      },
+    ],
+  };
+  return true;
+}
+
 export const DEFAULT_KEY_OPS = ['wrapKey', 'unwrapKey', 'encrypt', 'decrypt', 'sign', 'verify'];
 
 interface KeySpec {
@@ -800,6 +835,7 @@ export async function buildSeed(ep: Endpoints, now = Date.now()): Promise<StateD
   const keys: Record<string, VaultKey> = Object.fromEntries(builtKeys.map((k) => [k.name, k]));
   const vault: VaultData = { keys, deletedKeys: {} };
   seedAuditKeySecret(vault, now);
+  await seedCatalogueSigningKey(vault, now);
   return {
     endpoints: ep,
     resourceGroups: GROUPS.map((g) => ({ ...g, tags: { ...g.tags } })),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BulkAccounts } from './bulk-accounts.js';
 import type { ArmResource, Endpoints, ResourceGroup, StateData, VaultData } from './model.js';
 import { type Sliceable, concat } from './paging.js';
-import { AUDIT_SECRETS, SPARE_DATA_PLANE_ACCOUNTS, VAULT_NAME, buildSeed, bulkStorageAccounts, seedAuditKeySecret } from './seed.js';
+import { AUDIT_SECRETS, CATALOGUE_SIGNING_KEY_NAME, SPARE_DATA_PLANE_ACCOUNTS, VAULT_NAME, buildSeed, bulkStorageAccounts, seedAuditKeySecret, seedCatalogueSigningKey } from './seed.js';
 
 const STORAGE_TYPE = 'Microsoft.Storage/storageAccounts';
 
@@ -63,6 +63,8 @@ export class TwinState {
       // A state file from before the vault held the audit key gets one, so `npm start` keeps working.
       const vault = data.vaults[VAULT_NAME];
       if (vault) seedAuditKeySecret(vault);
+      // Likewise the catalogue signing key.
+      if (vault) await seedCatalogueSigningKey(vault);
     } else {
       data = await buildSeed(endpoints);
     }
@@ -87,10 +89,13 @@ export class TwinState {
     // planes already handed out stay handed out.
     const secrets = this.data.vaults[VAULT_NAME]?.secrets ?? {};
     const auditSecrets = Object.fromEntries(Object.keys(AUDIT_SECRETS).flatMap((name) => (secrets[name] ? [[name, secrets[name]]] : [])));
+    // Nor does the catalogue signing key: a client that pinned it keeps verifying the catalogue.
+    const signingKey = this.data.vaults[VAULT_NAME]?.keys[CATALOGUE_SIGNING_KEY_NAME];
     const usedDataPlanes = this.data.usedDataPlanes;
     this.data = { ...(await buildSeed(this.data.endpoints)), ...(usedDataPlanes ? { usedDataPlanes } : {}) };
     const vault = this.data.vaults[VAULT_NAME];
     if (vault) vault.secrets = { ...vault.secrets, ...auditSecrets };
+    if (signingKey && vault) vault.keys[CATALOGUE_SIGNING_KEY_NAME] = signingKey;
     this.regenerateBulk();
     this.save();
   }

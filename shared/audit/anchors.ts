@@ -16,12 +16,18 @@ export interface WriterAnchor {
   hash: string;
   anchoredAt: string;
   keyVersion: string;
+  /**
+   * The package the writer ran (build-info.json's packageDigest, or 'development build'), fixed at registration and
+   * covered by the MAC, so each record's chain names the build that wrote it. Absent on registrations made before
+   * writers recorded it.
+   */
+  packageDigest?: string;
   mac: string;
 }
 
 export interface AnchorTable {
-  /** Registers the writer (seq 0) before its first record is stored. */
-  register(writer: string, key: AuditKey): Promise<WriterAnchor>;
+  /** Registers the writer (seq 0), with the package it runs, before its first record is stored. */
+  register(writer: string, key: AuditKey, packageDigest: string): Promise<WriterAnchor>;
   /** Records the chain's new head; the previous head is replaced. */
   anchor(registration: WriterAnchor, seq: number, hash: string, key: AuditKey): Promise<void>;
   /** Every registered writer as stored (verification checks each MAC). */
@@ -36,8 +42,9 @@ export interface AnchorTableSource {
 const PARTITION = 'writer';
 const TIMEOUT_MS = 5_000;
 
-function signedAnchor(writer: string, registeredAt: string, seq: number, hash: string, key: AuditKey): WriterAnchor {
-  const fields = { writer, registeredAt, seq, hash, keyVersion: key.version };
+function signedAnchor(registration: Pick<WriterAnchor, 'writer' | 'registeredAt' | 'packageDigest'>, seq: number, hash: string, key: AuditKey): WriterAnchor {
+  const { writer, registeredAt, packageDigest } = registration;
+  const fields = { writer, registeredAt, seq, hash, keyVersion: key.version, ...(packageDigest === undefined ? {} : { packageDigest }) };
   return { ...fields, anchoredAt: new Date().toISOString(), mac: anchorMac(key.key, fields) };
 }
 
@@ -58,13 +65,13 @@ export function createAnchorTable(source: AnchorTableSource, credential: TokenCr
     (await table()).upsertEntity({ partitionKey: PARTITION, rowKey: anchor.writer, ...anchor }, 'Replace', { abortSignal: AbortSignal.timeout(TIMEOUT_MS) });
 
   return {
-    async register(writer, key) {
-      const registration = signedAnchor(writer, new Date().toISOString(), 0, GENESIS_HASH, key);
+    async register(writer, key, packageDigest) {
+      const registration = signedAnchor({ writer, registeredAt: new Date().toISOString(), packageDigest }, 0, GENESIS_HASH, key);
       await put(registration);
       return registration;
     },
     async anchor(registration, seq, hash, key) {
-      await put(signedAnchor(registration.writer, registration.registeredAt, seq, hash, key));
+      await put(signedAnchor(registration, seq, hash, key));
     },
     async list() {
       const anchors: WriterAnchor[] = [];
@@ -76,6 +83,7 @@ export function createAnchorTable(source: AnchorTableSource, credential: TokenCr
           hash: String(entity['hash']),
           anchoredAt: String(entity['anchoredAt']),
           keyVersion: String(entity['keyVersion']),
+          ...(entity['packageDigest'] === undefined ? {} : { packageDigest: String(entity['packageDigest']) }),
           mac: String(entity['mac']),
         });
       }

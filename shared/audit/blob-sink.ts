@@ -6,6 +6,7 @@ import type { AuditKey, AuditKeyring } from './audit-key.js';
 import { AuditChain, type ChainedRecord, type NumberedRecord } from './chain.js';
 import { pseudonymised } from './pseudonym.js';
 import type { AuditRecord } from './record.js';
+import { packageDigest } from '../http/package-digest.js';
 
 /** Append blobs take at most 50,000 blocks; a new part starts well before that (a block holds one or more records). */
 const RECORDS_PER_BLOB = 40_000;
@@ -116,7 +117,7 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, pseudony
     keyInHand = key;
     pseudonymKeyInHand = pseudonymKey;
     if (unsealed > 0) for (const entry of queue) seal(entry, key, pseudonymKey);
-    const registered = await (registration ??= anchors.register(writer, key).catch((error: unknown) => {
+    const registered = await (registration ??= anchors.register(writer, key, packageDigest()).catch((error: unknown) => {
       registration = undefined;
       throw error;
     }));

@@ -44,7 +44,7 @@ export function recordMac(key: Buffer, record: Omit<ChainedRecord, 'hash' | 'mac
 }
 
 /** HMAC-SHA256 with the audit key over a writer's registration and chain head (kept outside the container). */
-export function anchorMac(key: Buffer, anchor: { writer: string; registeredAt: string; seq: number; hash: string; keyVersion: string }): string {
+export function anchorMac(key: Buffer, anchor: { writer: string; registeredAt: string; seq: number; hash: string; keyVersion: string; packageDigest?: string }): string {
   return createHmac('sha256', key).update(canonical({ kind: 'anchor', anchor })).digest('hex');
 }
 

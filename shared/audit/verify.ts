@@ -54,8 +54,8 @@ async function authenticate(line: unknown, writer: string, key: AuditTrail['key'
 async function anchorIsAuthentic(anchor: WriterAnchor, key: AuditTrail['key']): Promise<boolean> {
   const version = await key(anchor.keyVersion);
   if (!version || !Number.isSafeInteger(anchor.seq) || anchor.seq < 0) return false;
-  const { writer, registeredAt, seq, hash, keyVersion } = anchor;
-  return anchorMac(version.key, { writer, registeredAt, seq, hash, keyVersion }) === anchor.mac;
+  const { writer, registeredAt, seq, hash, keyVersion, packageDigest } = anchor;
+  return anchorMac(version.key, { writer, registeredAt, seq, hash, keyVersion, ...(packageDigest === undefined ? {} : { packageDigest }) }) === anchor.mac;
 }
 
 /** Walks one registered writer's records: what is not authentic, and where numbering or links break. */

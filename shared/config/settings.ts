@@ -78,6 +78,8 @@ const schema = z.object({
   AUDIT_KEY_SECRET_NAME: secretName('audit-hmac-key'),
   AUDIT_KEY_REFRESH_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   AUDIT_PSEUDONYM_KEY_SECRET_NAME: secretName('audit-pseudonym-key'),
+  // linear: anchored, one character class of at most 127 characters.
+  CATALOGUE_SIGNING_KEY_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault key name (1-127 letters, digits and dashes)').default('catalogue-signing'),
   AUDIT_ANCHOR_TABLE_ENDPOINT: httpsUrl.optional(),
   // linear: anchored, fixed at most 63 characters.
   AUDIT_ANCHOR_TABLE_NAME: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name').default('auditanchors'),
@@ -165,6 +167,8 @@ export interface Settings {
   auditKey: { secretName: string; refreshMs: number };
   /** The Key Vault secret holding the key that pseudonymises people in the stored audit copy (re-read like the audit key). */
   auditPseudonymKeySecretName: string;
+  /** The Key Vault key (in KEY_VAULT_URL, RSA) that signs the tool catalogue published at /tools/manifest. */
+  catalogueSigningKey: string;
   /** Where audit writers are registered and their chain heads anchored, outside the container (set with auditContainerUrl). */
   auditAnchors?: { tableEndpoint: string; tableName: string };
   /** Application Insights (Entra authentication only): the audit trail as custom events, plus requests and Azure dependencies. */
@@ -280,6 +284,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(s.AUDIT_CONTAINER_URL ? { auditContainerUrl: withoutTrailingSlashes(s.AUDIT_CONTAINER_URL) } : {}),
     auditKey: { secretName: s.AUDIT_KEY_SECRET_NAME, refreshMs: s.AUDIT_KEY_REFRESH_SECONDS * 1000 },
     auditPseudonymKeySecretName: s.AUDIT_PSEUDONYM_KEY_SECRET_NAME,
+    catalogueSigningKey: s.CATALOGUE_SIGNING_KEY_NAME,
     ...(s.AUDIT_ANCHOR_TABLE_ENDPOINT
       ? { auditAnchors: { tableEndpoint: withoutTrailingSlashes(s.AUDIT_ANCHOR_TABLE_ENDPOINT), tableName: s.AUDIT_ANCHOR_TABLE_NAME } }
       : {}),

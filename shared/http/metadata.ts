@@ -1,5 +1,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
+import { currentAudit } from '../audit/scope.js';
+import { CatalogueSigningError } from '../mcp/catalogue-signer.js';
 import { SERVER_INFO } from '../mcp/server-factory.js';
 import { authenticateRequest, checkHostAndOrigin, publicOrigin, resourceMetadataUrl } from './edge.js';
 import { packageDigest } from './package-digest.js';
@@ -40,11 +42,26 @@ export function health(app: App): HttpResponseInit {
   });
 }
 
-/** GET /tools/manifest: the hashed catalogue a client can pin (any authenticated caller). */
+/** The audit rule of a catalogue that could not be signed (and so was not served). */
+export const CATALOGUE_UNSIGNED_RULE = 'catalogue.signing-unavailable';
+
+/**
+ * GET /tools/manifest: the tool catalogue signed with the department's Key Vault key (a flattened JWS), for a client
+ * to verify against the key it pinned (any authenticated caller). Fails closed: while the catalogue cannot be signed
+ * nothing is served in its place (503, audited as a denial under catalogue.signing-unavailable).
+ */
 export async function toolManifest(app: App, request: HttpRequest): Promise<HttpResponseInit> {
   const refusal = checkHostAndOrigin(request, app.settings);
   if (refusal) return jsonResponse(refusal.status, { error: 'forbidden', error_description: refusal.message });
   const auth = await authenticateRequest(request, app.authenticate, resourceMetadataUrl(request, app.settings, ''));
   if ('status' in auth) return jsonResponse(auth.status, { error: 'unauthenticated', error_description: auth.message }, auth.headers);
-  return jsonResponse(200, app.manifest);
+  try {
+    return jsonResponse(200, await app.signedCatalogue());
+  } catch (error) {
+    const message = error instanceof CatalogueSigningError ? error.message : 'The tool catalogue cannot be signed now; until it is signed it is not served. Try again later.';
+    app.log.error('The tool catalogue could not be signed', error instanceof CatalogueSigningError ? error.cause : error);
+    const draft = currentAudit();
+    if (draft) Object.assign(draft, { decision: 'denied', rule: CATALOGUE_UNSIGNED_RULE, reason: message });
+    return jsonResponse(503, { error: 'catalogue_unsigned', error_description: message }, { 'Retry-After': '30' });
+  }
 }

@@ -2,11 +2,10 @@ import { z } from 'zod';
 import type { Tool } from '@modelcontextprotocol/server';
 import { annotationsFor, type ToolDefinition } from '../tools/tool.js';
 import { GENERATED_CATALOGUE } from './catalogue.generated.js';
-import { toolDigest } from './manifest.js';
+import { TOOL_DIGEST_META_KEY, TOOL_VERSION_META_KEY, signedDefinition, toolDigest } from './manifest.js';
 import { publishedOutput } from '../shield/frame.js';
 
-/** Each listed tool carries its definition's digest, to check against the pinned manifest. */
-export const TOOL_DIGEST_META_KEY = 'sovereign-mcp/sha256';
+export { TOOL_DIGEST_META_KEY, TOOL_VERSION_META_KEY } from './manifest.js';
 
 /** A tool as `tools/list` shows it. */
 export type CatalogueEntry = Tool & { inputSchema: Tool['inputSchema']; outputSchema: NonNullable<Tool['outputSchema']> };
@@ -27,7 +26,9 @@ export function buildCatalogue(tools: readonly ToolDefinition[]): ReadonlyMap<st
         outputSchema: z.toJSONSchema(publishedOutput(tool.output), { io: 'output' }) as CatalogueEntry['outputSchema'],
         annotations: annotationsFor(tool),
       };
-      return [tool.name, { ...entry, _meta: { [TOOL_DIGEST_META_KEY]: toolDigest(entry) } }];
+      // The version and the signed definition's digest, to check against the signed catalogue (/tools/manifest).
+      const _meta = { [TOOL_VERSION_META_KEY]: tool.version, [TOOL_DIGEST_META_KEY]: toolDigest(signedDefinition(tool, entry)) };
+      return [tool.name, { ...entry, _meta }];
     }),
   );
 }
@@ -59,7 +60,8 @@ function describesTools(entries: readonly CatalogueEntry[], tools: readonly Tool
         JSON.stringify(entry.annotations) === JSON.stringify(annotationsFor(tool)) &&
         sameKeys(entry.inputSchema, tool.input.shape) &&
         sameKeys(entry.outputSchema, publishedOutput(tool.output).shape) &&
-        typeof entry._meta?.[TOOL_DIGEST_META_KEY] === 'string'
+        typeof entry._meta?.[TOOL_DIGEST_META_KEY] === 'string' &&
+        entry._meta?.[TOOL_VERSION_META_KEY] === tool.version
       );
     })
   );

@@ -1,36 +1,83 @@
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
-import type { CatalogueEntry } from './catalogue.js';
+import type { Tool } from '@modelcontextprotocol/server';
+import type { AzurePermissions, ToolDefinition } from '../tools/tool.js';
 import { SERVER_INFO } from './server-factory.js';
 
-export interface ToolManifest {
+/** Each listed tool carries its signed definition's digest and version in `_meta`, to check against the manifest. */
+export const TOOL_DIGEST_META_KEY = 'sovereign-mcp/sha256';
+export const TOOL_VERSION_META_KEY = 'sovereign-mcp/version';
+
+/**
+ * What the catalogue signs for one tool: everything that describes it to a model (as `tools/list` shows it) plus its
+ * version and the Azure permissions it uses. Its digest is SHA-256 over the RFC 8785 canonical JSON.
+ */
+export interface SignedToolDefinition {
+  name: string;
+  version: string;
+  title: string | undefined;
+  description: string | undefined;
+  inputSchema: Tool['inputSchema'];
+  outputSchema: Tool['outputSchema'];
+  annotations: Tool['annotations'];
+  azurePermissions: AzurePermissions;
+}
+
+/** The signed catalogue (the JWS payload of /tools/manifest): every tool's full definition and digest. */
+export interface CatalogueManifest {
   server: string;
   version: string;
-  /** How each digest is made: SHA-256 over the RFC 8785 canonical JSON of the definition. */
   canonicalization: 'RFC8785-JCS';
-  tools: { name: string; sha256: string }[];
-  /** Digest of the canonical JSON of `tools`: one value a client can pin for the whole catalogue. */
+  tools: (SignedToolDefinition & { sha256: string })[];
+  /** Digest of the canonical JSON of the tools' names, versions and digests: one value for the whole catalogue. */
+  sha256: string;
+}
+
+/**
+ * The committed record of each tool's version and digest (shared/mcp/tool-manifest.json, `npm run snapshots`): the
+ * tests and `npm run snapshots` refuse a definition whose digest changed while its version did not.
+ */
+export interface ToolVersionRecord {
+  server: string;
+  version: string;
+  canonicalization: 'RFC8785-JCS';
+  tools: { name: string; version: string; sha256: string }[];
   sha256: string;
 }
 
 const sha256 = (value: unknown) => createHash('sha256').update(canonicalize(value) ?? '').digest('hex');
 
-/**
- * A canonical, hashed manifest of the tool definitions (name, title, description, schemas, annotations), so a
- * client can pin the catalogue and notice if a definition changes under it (a "rug pull"). The checked-in copy
- * (shared/mcp/tool-manifest.json) is compared in the tests, so no definition changes without a reviewed diff.
- */
-export function buildManifest(catalogue: ReadonlyMap<string, CatalogueEntry>): ToolManifest {
-  const tools = [...catalogue.values()].map((entry) => ({ name: entry.name, sha256: sha256(definitionOf(entry)) }));
+/** The signed definition of a tool, from its registry entry and the listing made from it. */
+export function signedDefinition(tool: Pick<ToolDefinition, 'name' | 'version' | 'azurePermissions'>, listed: Tool): SignedToolDefinition {
+  const { title, description, inputSchema, outputSchema, annotations } = listed;
+  const { actions, dataActions } = tool.azurePermissions;
+  return { name: tool.name, version: tool.version, title, description, inputSchema, outputSchema, annotations, azurePermissions: { actions: [...actions], dataActions: [...dataActions] } };
+}
+
+export function toolDigest(definition: SignedToolDefinition): string {
+  return sha256(definition);
+}
+
+/** A listed tool's version and digest, as its `_meta` carries them. */
+export function listedVersionAndDigest(listed: Tool): { version: string; sha256: string } {
+  return { version: String(listed._meta?.[TOOL_VERSION_META_KEY] ?? ''), sha256: String(listed._meta?.[TOOL_DIGEST_META_KEY] ?? '') };
+}
+
+/** The committed version record, from the catalogue's `_meta`. */
+export function buildManifest(catalogue: ReadonlyMap<string, Tool>): ToolVersionRecord {
+  const tools = [...catalogue.values()].map((entry) => ({ name: entry.name, ...listedVersionAndDigest(entry) }));
   return { server: SERVER_INFO.name, version: SERVER_INFO.version, canonicalization: 'RFC8785-JCS', tools, sha256: sha256(tools) };
 }
 
-/** The parts of a tool that describe it to a model; `_meta` is excluded (it carries the digest itself). */
-export function definitionOf(entry: CatalogueEntry): Record<string, unknown> {
-  const { name, title, description, inputSchema, outputSchema, annotations } = entry;
-  return { name, title, description, inputSchema, outputSchema, annotations };
-}
-
-export function toolDigest(entry: CatalogueEntry): string {
-  return sha256(definitionOf(entry));
+/** The catalogue to sign: each tool's full definition with its digest, in catalogue order. */
+export function buildCatalogueManifest(catalogue: ReadonlyMap<string, Tool>, tools: readonly ToolDefinition[]): CatalogueManifest {
+  const byName = new Map(tools.map((tool) => [tool.name, tool]));
+  const signed = [...catalogue.values()].map((entry) => {
+    const tool = byName.get(entry.name);
+    if (!tool) throw new Error(`The catalogue lists '${entry.name}', which the registry does not hold.`);
+    const definition = signedDefinition(tool, entry);
+    return { ...definition, sha256: toolDigest(definition) };
+  });
+  const digests = signed.map(({ name, version, sha256: digest }) => ({ name, version, sha256: digest }));
+  return { server: SERVER_INFO.name, version: SERVER_INFO.version, canonicalization: 'RFC8785-JCS', tools: signed, sha256: sha256(digests) };
 }

@@ -58,6 +58,8 @@ const byName = new Map<string, ToolDefinition>();
 for (const tool of TOOLS) {
   if (!TOOL_NAME.test(tool.name)) throw new Error(`Tool name '${tool.name}' is not area_noun_verb snake_case.`);
   if (byName.has(tool.name)) throw new Error(`Tool '${tool.name}' is registered twice.`);
+  // linear: anchored; the dots separate the digit runs, each of at most 9 digits.
+  if (!/^\d{1,9}\.\d{1,9}\.\d{1,9}$/.test(tool.version)) throw new Error(`Tool '${tool.name}' has version '${tool.version}': use major.minor.patch.`);
   // The policy decides every change on what it touches: a tool that changes anything must say what.
   if (tool.risk !== 'read' && !tool.target) throw new Error(`Tool '${tool.name}' changes resources but declares no target for the policy.`);
   byName.set(tool.name, tool);

@@ -36,6 +36,12 @@ export interface AzurePermissions {
 export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
   /** `area_noun_verb`, snake_case. */
   name: string;
+  /**
+   * The definition's version (semver), signed in the catalogue and listed in `_meta`: raise it whenever the title,
+   * description, schemas, risk or Azure permissions change (the tests and `npm run snapshots` refuse a change without
+   * a higher version), so a client that pinned the catalogue sees which tools changed.
+   */
+  version: string;
   title: string;
   /** What the tool does and when to use it; read by the agent. */
   description: string;

@@ -194,6 +194,28 @@ describe('audit verify against an attacker without the key', () => {
     expect((await audit().verify()).code).toBe(0);
   }, 60_000);
 
+  it("names the package each writer ran in its registration, and a registration whose package was changed as forged", async () => {
+    const health = (await (await fetch(`${stack.baseUrl}/health`)).json()) as { package: string };
+    // Settled after the health request's own record, so no anchor update races the changes below.
+    const chain = await settledChain();
+    const anchor = await anchors.getEntity<Record<string, unknown>>('writer', chain.writer);
+    // The test stack runs from the source tree: the registration names the same package as /health.
+    expect(anchor['packageDigest']).toBe('development build');
+    expect(anchor['packageDigest']).toBe(health.package);
+    expect((await audit().verify()).output).toContain(`writer ${chain.writer}: package development build`);
+    // Someone with table access claims another build wrote the chain: the registration no longer verifies.
+    const { etag: _etag, timestamp: _timestamp, ...stored } = anchor;
+    await anchors.upsertEntity({ ...stored, partitionKey: 'writer', rowKey: chain.writer, packageDigest: `sha256:${'a'.repeat(64)}` }, 'Replace');
+    try {
+      const verified = await audit().verify();
+      expect(verified.code).toBe(1);
+      expect(verified.output).toContain(`FORGED WRITER  writer ${chain.writer}`);
+    } finally {
+      await anchors.upsertEntity({ ...stored, partitionKey: 'writer', rowKey: chain.writer }, 'Replace');
+    }
+    expect((await audit().verify()).code).toBe(0);
+  }, 60_000);
+
   it('names an edited record, even with its hash recomputed', async () => {
     const verified = await verifyTampered((records) => records.map((record, index) => (index === 2 ? rehashed({ ...record, callerOid: 'ffffffff-0000-4000-8000-000000000000' }) : record)));
     expect(verified.code).toBe(1);

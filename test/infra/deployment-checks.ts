@@ -234,6 +234,7 @@ function placesFor(main: Instance, parameters: Record<string, unknown>): Places 
       'audit anchor table': [`${storage('dataStorageName')}/tableServices/default/tables/${variable('auditAnchorTableName')}`],
       'audit key secret': [`${appGroupId}/providers/Microsoft.KeyVault/vaults/${variable('vaultName')}/secrets/${variable('auditKeySecretName')}`],
       'audit pseudonym key secret': [`${appGroupId}/providers/Microsoft.KeyVault/vaults/${variable('vaultName')}/secrets/${String(main.parameter('auditPseudonymKeySecretName'))}`],
+      'catalogue signing key': [`${appGroupId}/providers/Microsoft.KeyVault/vaults/${variable('vaultName')}/keys/${variable('catalogueSigningKeyName')}`],
       'host storage account': [storage('hostStorageName')],
       'Application Insights': [`${appGroupId}/providers/Microsoft.Insights/components/${variable('appInsightsName')}`],
     },

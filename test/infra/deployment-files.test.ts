@@ -112,6 +112,7 @@ describe('infra deployment files', () => {
       'Sovereign MCP Delete',
       'Sovereign MCP Group Writer',
       'Sovereign MCP Platform',
+      'Sovereign MCP Catalogue Signer',
     ]);
   });
 });

@@ -82,10 +82,12 @@ export const EXPECTED_ROLES: CheckContext['expectedRoles'] = {
       'Microsoft.Storage/storageAccounts/tableServices/tables/entities/write',
     ],
   },
+  // The tool catalogue's signature (shared/mcp/catalogue-signer.ts): Key Vault's sign operation, nothing else.
+  'Sovereign MCP Catalogue Signer': { actions: [], dataActions: ['Microsoft.KeyVault/vaults/keys/sign/action'] },
 };
 
 /** Roles that are the app's own, not the tools': they are left out when comparing the roles' union with the tools'. */
-export const PLATFORM_ROLES = ['Sovereign MCP Platform'];
+export const PLATFORM_ROLES = ['Sovereign MCP Platform', 'Sovereign MCP Catalogue Signer'];
 
 /**
  * Where every role may be assigned (custom roles' assignableScopes): never the whole subscription, except Group
@@ -101,6 +103,7 @@ export const ASSIGNABLE_SCOPES: CheckContext['assignableScopes'] = {
   'Sovereign MCP Delete': 'unprotected managed groups',
   'Sovereign MCP Group Writer': 'subscription',
   'Sovereign MCP Platform': 'app group',
+  'Sovereign MCP Catalogue Signer': 'app group',
 };
 
 /**
@@ -116,6 +119,8 @@ export const ROLE_GRANTS: CheckContext['roleGrants'] = {
   'Sovereign MCP Delete': [{ on: 'unprotected managed group', when: 'enableDestructiveTools' }],
   'Sovereign MCP Group Writer': [{ on: 'subscription', when: 'enableGroupCreate' }],
   'Sovereign MCP Platform': [{ on: 'audit container' }, { on: 'audit anchor table' }, { on: 'approvals table', when: 'enableDestructiveTools' }],
+  // Signing the tool catalogue: that one key, sign only.
+  'Sovereign MCP Catalogue Signer': [{ on: 'catalogue signing key' }],
   // The audit trail's HMAC key and its pseudonym key: read access to those two secrets, nothing else in the vault.
   'Key Vault Secrets User': [{ on: 'audit key secret' }, { on: 'audit pseudonym key secret' }],
   // Storage encrypted with the department's keys unwraps them through the identity.

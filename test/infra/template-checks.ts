@@ -46,6 +46,7 @@ export type GrantScope =
   | 'audit anchor table'
   | 'audit key secret'
   | 'audit pseudonym key secret'
+  | 'catalogue signing key'
   | 'host storage account'
   | 'Application Insights';
 

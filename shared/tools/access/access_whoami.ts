@@ -3,6 +3,7 @@ import { defineTool } from '../tool.js';
 
 export default defineTool({
   name: 'access_whoami',
+  version: '1.0.0',
   title: 'Who am I',
   description:
     'Shows the caller as this server sees them (Entra object id, tenant, client app, roles, token expiry) and the scope the server manages. Use it to understand why a call is allowed or refused.',

@@ -6,6 +6,7 @@ import { tagsOf, tagsOutput } from '../common.js';
 
 export default defineTool({
   name: 'compute_vm_list',
+  version: '1.0.0',
   title: 'List virtual machines',
   description:
     'Lists virtual machines in the managed resource groups (or one group): size, OS, region, provisioning and power state. Paged.',

@@ -9,6 +9,7 @@ import { confirmedWrite, readOrAbsent } from '../confirmed-write.js';
 
 export default defineTool({
   name: 'group_create',
+  version: '1.0.0',
   title: 'Create a resource group',
   description:
     "Creates (or updates the tags of) a resource group the department policy lists, in an allowed UK region, with the department's required tags. Refuses protected groups. Idempotent.",

@@ -8,6 +8,7 @@ const SHOWN = 50;
 
 export default defineTool({
   name: 'group_delete',
+  version: '1.0.0',
   title: 'Delete a resource group',
   description:
     'Deletes a resource group and everything in it. Destructive: the first call records an approval request and returns a link for a human approver; repeat the identical call with the approvalId once approved. Protected groups cannot be deleted even with approval.',

@@ -5,6 +5,7 @@ import { tagsOf, tagsOutput } from '../common.js';
 
 export default defineTool({
   name: 'group_get',
+  version: '1.0.0',
   title: 'Get a resource group',
   description: 'Shows one resource group: its id, region, provisioning state, tags and any managing resource.',
   risk: 'read',

@@ -7,6 +7,7 @@ import { allRequests } from '../../azure/all-requests.js';
 
 export default defineTool({
   name: 'group_list',
+  version: '1.0.0',
   title: 'List resource groups',
   description:
     "Lists the resource groups this app manages (the department's configured scope) with region, state and tags, and names any configured group that does not exist. Paged: pass nextCursor to continue.",

@@ -6,6 +6,7 @@ import { tagsOf, tagsOutput } from '../common.js';
 
 export default defineTool({
   name: 'group_resource_list',
+  version: '1.0.0',
   title: 'List resources in a resource group',
   description:
     'Lists the resources in one resource group (any type, or one type such as Microsoft.Storage/storageAccounts). Paged.',

@@ -9,6 +9,7 @@ import { confirmedWrite, followOnSignal, readOrAbsent } from '../confirmed-write
 
 export default defineTool({
   name: 'keyvault_key_create',
+  version: '1.0.0',
   title: 'Create a key for customer-managed encryption',
   description:
     'Creates a new RSA key fit for customer-managed encryption in the department Key Vault: 3072 or 4096 bits (optionally HSM-protected), wrapKey/unwrapKey only, with an expiry and a rotation policy (rotate before expiry, notify 30 days before). Refuses an existing name: use keyvault_key_rotate for a new version. Refused in a protected vault unless the department policy makes an exception for it.',

@@ -8,6 +8,7 @@ import { keyTarget } from './key-protection.js';
 
 export default defineTool({
   name: 'keyvault_key_get',
+  version: '1.0.0',
   title: 'Get a Key Vault key',
   description:
     "Shows one key's metadata and rotation policy: type, size, permitted operations, state, dates, version. Never returns key material.",

@@ -6,6 +6,7 @@ import { vaultTarget } from './key-protection.js';
 
 export default defineTool({
   name: 'keyvault_key_list',
+  version: '1.0.0',
   title: 'List Key Vault keys',
   description:
     "Lists the keys in the department's Key Vault with their state, dates and tags (metadata only; never key material). Paged.",

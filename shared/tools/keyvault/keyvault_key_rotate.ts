@@ -11,6 +11,7 @@ import { confirmedWrite, followOnSignal } from '../confirmed-write.js';
 
 export default defineTool({
   name: 'keyvault_key_rotate',
+  version: '1.0.0',
   title: 'Rotate a key',
   description:
     'Makes a new version of a key in the department Key Vault and reports which storage accounts in scope follow it automatically (versionless) and which are pinned to an older version and need updating. Refuses a key tagged protected, and keys in a protected vault unless the department policy makes an exception for it.',

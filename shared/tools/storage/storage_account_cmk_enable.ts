@@ -10,6 +10,7 @@ import { confirmedWrite } from '../confirmed-write.js';
 
 export default defineTool({
   name: 'storage_account_cmk_enable',
+  version: '1.0.0',
   title: 'Move a storage account to a customer-managed key',
   description:
     "Switches an existing storage account's encryption to a customer-managed key from the department Key Vault (default: the policy's key), reached through the app's user-assigned identity. Already-CMK accounts on the same key are left as they are.",

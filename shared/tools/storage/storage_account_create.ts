@@ -13,6 +13,7 @@ import type { StorageAccount, StorageAccountCreateParameters } from '@azure/arm-
 
 export default defineTool({
   name: 'storage_account_create',
+  version: '1.0.0',
   title: 'Create a CMK-encrypted storage account',
   description:
     "Creates a StorageV2 account encrypted with the department's customer-managed key (through the app's user-assigned identity), HTTPS only, TLS 1.2, no public blob access, shared-key access off. There is no option for platform-managed keys. Waits for Azure to finish; idempotent for an identical existing CMK account.",

@@ -7,6 +7,7 @@ import { storageAccountId } from './storage-ids.js';
 
 export default defineTool({
   name: 'storage_account_delete',
+  version: '1.0.0',
   title: 'Delete a storage account',
   description:
     'Deletes a storage account and all its data. Destructive: the first call records an approval request and returns a link for a human approver; repeat the identical call with the approvalId once approved. Protected accounts cannot be deleted even with approval.',

@@ -5,6 +5,7 @@ import { accountDetails, accountDetailsOutput } from './account-details.js';
 
 export default defineTool({
   name: 'storage_account_get',
+  version: '1.0.0',
   title: 'Get a storage account',
   description:
     'Shows one storage account: region, SKU, security settings (HTTPS only, minimum TLS, public blob access, shared-key access) and encryption, including whether it uses a customer-managed key and which one.',

@@ -7,6 +7,7 @@ import { readAccountsInScope } from './accounts-in-scope.js';
 
 export default defineTool({
   name: 'storage_account_list',
+  version: '1.0.0',
   title: 'List storage accounts',
   description:
     'Lists storage accounts in the managed resource groups (or one group), with region, SKU and whether each uses a customer-managed key. Paged.',

@@ -7,6 +7,7 @@ import { containerId } from './storage-ids.js';
 
 export default defineTool({
   name: 'storage_blob_delete',
+  version: '1.0.0',
   title: 'Delete a blob',
   description:
     'Deletes one blob (and its snapshots) from a storage account encrypted with a customer-managed key. Destructive: the first call records an approval request and returns a link for a human approver; repeat the identical call with the approvalId once approved.',

@@ -8,6 +8,7 @@ import { openCmkAccount } from './data-plane.js';
 
 export default defineTool({
   name: 'storage_blob_list',
+  version: '1.0.0',
   title: 'List blobs',
   description:
     'Lists blobs in a container of a storage account encrypted with a customer-managed key: name, size, content type, last change, tier. Optional name prefix. Paged.',

@@ -10,6 +10,7 @@ const MAX_TEXT_BYTES = 1024 * 1024;
 
 export default defineTool({
   name: 'storage_blob_upload',
+  version: '1.0.0',
   title: 'Upload a text blob',
   description:
     'Uploads UTF-8 text (at most 1 MiB) as a block blob to a container of a storage account encrypted with a customer-managed key. Refuses to overwrite an existing blob unless overwrite is true.',

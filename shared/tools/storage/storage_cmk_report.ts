@@ -7,6 +7,7 @@ import { readAccountsInScope } from './accounts-in-scope.js';
 
 export default defineTool({
   name: 'storage_cmk_report',
+  version: '1.0.0',
   title: 'Report customer-managed key coverage',
   description:
     'Reports, for every storage account in scope (or one group), its key source, key, key version and rotation state: "follows-latest" (versionless CMK), "pinned" (a fixed key version that will not rotate), or "platform-key" (no CMK). Paged and bounded in memory: use nextCursor for large estates.',

@@ -7,6 +7,7 @@ import { confirmedWrite } from '../confirmed-write.js';
 
 export default defineTool({
   name: 'storage_container_create',
+  version: '1.0.0',
   title: 'Create a blob container',
   description:
     'Creates a private blob container (no public access) in a storage account encrypted with a customer-managed key. Idempotent: an existing container is reported, not changed.',

@@ -7,6 +7,7 @@ import { openCmkAccount } from './data-plane.js';
 
 export default defineTool({
   name: 'storage_container_list',
+  version: '1.0.0',
   title: 'List blob containers',
   description:
     'Lists the blob containers of a storage account encrypted with a customer-managed key, with public-access level and legal-hold/immutability flags. Paged.',
