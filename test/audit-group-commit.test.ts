@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { TableClient } from '@azure/data-tables';
-import { ContainerClient } from '@azure/storage-blob';
+import type { TableClient } from '@azure/data-tables';
+import type { ContainerClient } from '@azure/storage-blob';
+import { auditStorage } from './hostile/helpers/audit-chain.js';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,10 +23,7 @@ let anchors: TableClient;
 
 beforeAll(async () => {
   stack = await startTestStack({ AZURE_CALL_TIMEOUT_MS: '15000' });
-  const token = await stack.sandbox.mintStorageToken();
-  const credential = { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) };
-  container = new ContainerClient(stack.sandbox.auditContainerUrl, credential);
-  anchors = new TableClient(stack.sandbox.tableEndpoint, 'auditanchors', credential);
+  ({ container, anchors } = await auditStorage(stack));
 }, 60_000);
 afterAll(async () => stack?.stop());
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import { SecretClient } from '@azure/keyvault-secrets';
-import { ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import canonicalize from 'canonicalize';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -14,7 +14,7 @@ import { AUDIT_KEY_SECRET_NAME } from '../../dev/sandbox/seed.js';
 import { pseudonymsOf } from '../helpers/pseudonyms.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { callTool } from '../helpers/tools.js';
-import { auditChain } from './helpers/audit-chain.js';
+import { auditChain, auditStorage } from './helpers/audit-chain.js';
 
 /**
  * An audit trail only the app can write. The attacker can append to the audit container (WORM still allows new
@@ -34,10 +34,7 @@ beforeAll(async () => {
   // The key is re-read every second, so a rotation is picked up within the test. The audit key's secret is down
   // when the app starts (cleared by the first test); the pseudonym key is not (without it nothing is served).
   stack = await startTestStack({ AUDIT_KEY_REFRESH_SECONDS: '1' }, { faults: [{ service: 'vault', path: `/secrets/${AUDIT_KEY_SECRET_NAME}`, kind: '500', count: 0 }] });
-  const token = await stack.sandbox.mintStorageToken();
-  const credential = { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) };
-  container = new ContainerClient(stack.sandbox.auditContainerUrl, credential);
-  anchors = new TableClient(stack.sandbox.tableEndpoint, 'auditanchors', credential);
+  ({ container, anchors } = await auditStorage(stack));
 }, 60_000);
 afterAll(async () => stack?.stop());
 

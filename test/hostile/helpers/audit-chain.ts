@@ -1,3 +1,4 @@
+import { TableClient } from '@azure/data-tables';
 import { ContainerClient } from '@azure/storage-blob';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -85,4 +86,11 @@ export function auditChain(stack: TestStack) {
 export function newTraceparent(): { traceparent: string; traceId: string } {
   const traceId = randomBytes(16).toString('hex');
   return { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`, traceId };
+}
+
+/** The audit container and the anchors table, as an auditor reaches them (the sandbox identity's storage token). */
+export async function auditStorage(stack: TestStack): Promise<{ container: ContainerClient; anchors: TableClient }> {
+  const token = await stack.sandbox.mintStorageToken();
+  const credential = { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) };
+  return { container: new ContainerClient(stack.sandbox.auditContainerUrl, credential), anchors: new TableClient(stack.sandbox.tableEndpoint, 'auditanchors', credential) };
 }
