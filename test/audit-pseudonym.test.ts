@@ -5,7 +5,7 @@ import { SANDBOX_AUDIENCE, SANDBOX_SCOPE } from '../dev/sandbox-settings.js';
 import { pseudonymOf } from '../shared/audit/pseudonym.js';
 import { approvalsTable, BLOB } from './helpers/approvals.js';
 import { waitFor } from './helpers/poll.js';
-import { pseudonymKeyOf } from './helpers/pseudonyms.js';
+import { pseudonymKeyOf, pseudonymsOf } from './helpers/pseudonyms.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
 import { auditChain } from './hostile/helpers/audit-chain.js';
@@ -63,31 +63,30 @@ const mcpPost = (token: string, body: unknown) =>
 const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'dpia-test', version: '1' } } };
 
 describe('without the pseudonym key', () => {
-  it('serves nobody (503, audit.pseudonym-key-unavailable, audited in the log), stores nothing, and serves once the key can be read', async () => {
+  it('stores nothing and refuses changes (as without the audit key), serves reads, and stores what waited once the key can be read', async () => {
     const token = await tokenFor(OPERATOR, ['Mcp.Operator']);
-    const tool = await callTool(stack, token, 'access_whoami', {});
-    expect(tool.status).toBe(503);
-    expect(tool.body).toMatchObject({ error: 'audit_unavailable', rule: 'audit.pseudonym-key-unavailable' });
-    const mcp = await mcpPost(token, initialize);
-    expect(mcp.status).toBe(503);
-    expect(((await mcp.json()) as { error: { message: string } }).error.message).toContain('audit.pseudonym-key-unavailable');
-    const page = await fetch(`${stack.baseUrl}/approvals/00000000-0000-4000-8000-000000000000`);
-    expect(page.status).toBe(503);
-    // Liveness still answers: it names nobody.
+    const read = await callTool(stack, token, 'access_whoami', {});
+    expect(read.status).toBe(200);
+    await stack.admin.clearRequests();
+    const tags = { owner: 'records-team', costCentre: 'CC-1', environment: 'dev', dataClassification: 'OFFICIAL' };
+    const write = await callTool(stack, token, 'group_create', { name: 'rg-ddr-records-dev-uks', location: 'uksouth', tags });
+    expect(write.status).toBe(503);
+    expect(write.error).toMatchObject({ code: 'audit_unavailable', rule: 'audit.store-unavailable' });
+    // Nothing was changed in Azure.
+    expect((await stack.admin.requests()).some((entry) => entry.service === 'arm' && entry.method !== 'GET')).toBe(false);
     expect((await fetch(`${stack.baseUrl}/health`)).status).toBe(200);
-    // No Azure call was made for the refused requests.
-    expect((await stack.admin.requests()).some((entry) => entry.service === 'arm')).toBe(false);
-    const refusals = logCopy().filter((record) => record.rule === 'audit.pseudonym-key-unavailable');
-    expect(refusals.map((record) => record.path).sort()).toEqual(['/approvals/00000000-0000-4000-8000-000000000000', '/mcp', '/tools/access_whoami']);
-    for (const record of refusals) expect(record).toMatchObject({ decision: 'denied', httpStatus: 503, reason: expect.stringContaining('pseudonym key') });
-    // Nothing reached the store: not even a record that names nobody is stored without the key.
+    // The log copy has both records, naming the caller; the store has nothing: no record is stored unpseudonymised.
+    const logged = logCopy().filter((record) => record.callerOid === OPERATOR.oid);
+    expect(logged.map((record) => record.tool)).toEqual(expect.arrayContaining(['access_whoami', 'group_create']));
     expect(await storedText()).toBe('');
 
     await stack.admin.clearFaults();
     expect((await callTool(stack, token, 'access_whoami', {})).status).toBe(200);
-    // The refusals queued meanwhile are stored once the key is in hand.
-    const queued = await stored().waitFor((records) => records.filter((record) => record.rule === 'audit.pseudonym-key-unavailable').length === 3);
-    expect(queued.filter((record) => record.rule === 'audit.pseudonym-key-unavailable')).toHaveLength(3);
+    // What waited is stored once the key is in hand, pseudonymised.
+    const pseudonym = (await pseudonymsOf(stack))(OPERATOR.oid);
+    const records = await stored().waitFor((all) => all.filter((record) => record['callerPseudonym'] === pseudonym).length >= 3);
+    expect(records.filter((record) => record['callerPseudonym'] === pseudonym).map((record) => record.tool)).toEqual(['access_whoami', 'group_create', 'access_whoami']);
+    expect(await storedText()).not.toContain(OPERATOR.oid);
   }, 90_000);
 });
 

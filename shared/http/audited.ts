@@ -6,7 +6,6 @@ import { redactedPrefix } from '../audit/body.js';
 import { AUDIT_STORED_WAIT_MS } from '../config/deadlines.js';
 import { newCorrelationId } from './edge.js';
 import { CLOSED_RULE, closedResponse } from './emergency-closed.js';
-import { PSEUDONYM_KEY_RULE, pseudonymKeyRefusal } from './pseudonym-key-gate.js';
 
 // linear: anchored, fixed length: at most 55 steps.
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
@@ -45,12 +44,6 @@ export function audited(
         const closed = closedResponse(entrance, draft.path);
         Object.assign(draft, { decision: 'denied', rule: CLOSED_RULE, reason: closed.message });
         response = closed.response;
-        return response;
-      }
-      const unprotected = await pseudonymKeyRefusal(app(), entrance);
-      if (unprotected) {
-        Object.assign(draft, { decision: 'denied', rule: PSEUDONYM_KEY_RULE, reason: unprotected.message });
-        response = unprotected.response;
         return response;
       }
       response = (await withAudit(draft, async () => (await handler(request, context)) ?? {})) as HttpResponseInit;

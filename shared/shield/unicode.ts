@@ -121,9 +121,12 @@ const ANY_HIDDEN = /[\u{E0000}-\u{E007F}]|[\u061C\u200E\u200F\u202A-\u202E\u2066
 // linear: anchored, one character class, no quantifier: tested on one character.
 const ASTRAL_INVISIBLE = /^[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]$/u;
 
-// linear: one character class each, tested on one character.
-const BIDI_ONE = new RegExp(BIDI.source, 'u');
-const INVISIBLE_ONE = new RegExp(INVISIBLE.source, 'u');
+// The classes of BIDI and INVISIBLE above, without the global flag (a global pattern's test() keeps a position).
+// linear: one character class, no quantifier: tested on one character.
+const BIDI_ONE = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
+// linear: one character class, no quantifier: tested on one character.
+const INVISIBLE_ONE = /[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
+if (BIDI_ONE.source !== BIDI.source || INVISIBLE_ONE.source !== INVISIBLE.source) throw new Error('unicode.ts: the one-character classes no longer match BIDI and INVISIBLE');
 const UNKNOWN = 255;
 let bmpKindTable: Uint8Array | undefined;
 /**

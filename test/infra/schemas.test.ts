@@ -77,7 +77,7 @@ describe('infra resources against their schemas', () => {
     [
       'a role assignment to a misspelt principal type',
       (c) => (resourceIn(c, 'app-access', 'Microsoft.Authorization/roleAssignments').properties.principalType = 'ServicePrinciple'),
-      `infra/modules/app-access.json: Microsoft.Authorization/roleAssignments@2022-04-01 [guid(resourceId('Microsoft.KeyVault/vaults', parameters('vaultName')), parameters('principalId'), parameters('keyReaderRoleId'))]: /properties/principalType is "ServicePrinciple", not one of "User", "Group", "ServicePrincipal", "ForeignGroup", "Device"`,
+      `infra/modules/app-access.json: Microsoft.Authorization/roleAssignments@2022-04-01 [guid(resourceId('Microsoft.KeyVault/vaults/keys', parameters('vaultName'), parameters('catalogueSigningKeyName')), parameters('principalId'), parameters('catalogueSignerRoleId'))]: /properties/principalType is "ServicePrinciple", not one of "User", "Group", "ServicePrincipal", "ForeignGroup", "Device"`,
     ],
     [
       'a value out of the API range',
