@@ -206,6 +206,8 @@ describe('the department policy file, read at start (in process)', () => {
     expect(parsed.scopes).toEqual([{ group: '5c0a7e21-8d4b-4f3a-9b2c-1e0d9f8a7b6c', read: ['rg-ddr-records-prod-uks'], change: [], delete: [] }]);
     expect(parseDepartmentPolicy(sample, 'p.yaml', names)).toMatchObject({ stepUp: {}, agents: { write: [], destructive: [] } });
     expect(parseDepartmentPolicy(sample, 'p.yaml', names).scopes).toBeUndefined();
+    const withoutVault = scoped('  - role: Mcp.Reader\n    read: [rg-ddr-records-prod-uks]').replace(/^keyVault:\n  resourceId: .*\n/m, '');
+    expect(() => parseDepartmentPolicy(withoutVault, 'p.yaml', names)).toThrow(/scopes: scoped authority needs keyVault\.resourceId/);
   });
 
   it('needs a list for every allowed region; a plain list applies to all of them', () => {

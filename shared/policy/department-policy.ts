@@ -135,6 +135,10 @@ function schema(toolNames: readonly string[], exceptionTools: readonly string[])
     })
     .strict()
     .transform((policy, context) => {
+      // Key tools are scoped by the vault's resource group: without the vault's id they could not be.
+      if (policy.scopes && !policy.keyVault) {
+        context.addIssue({ code: 'custom', path: ['scopes'], message: 'scoped authority needs keyVault.resourceId, so key tools are scoped by the vault\'s resource group' });
+      }
       for (const [index, grant] of (policy.scopes ?? []).entries()) {
         for (const tier of ['read', 'change', 'delete'] as const) {
           for (const [at, group] of grant[tier].entries()) {
