@@ -93,10 +93,11 @@ async function callersAlone(test: Case): Promise<number> {
 }
 
 async function run(test: Case, lingerMs: number, session?: Session): Promise<{ cpuMicrosPerRecord: number; appends: number; msPerRecord: number }> {
-  const log = createDurableAuditLog(settings, credential, quiet, { lingerMs })?.auditLog;
+  // Linger 0 is the store without group commit: no linger for any record, awaited or not.
+  const log = createDurableAuditLog(settings, credential, quiet, lingerMs === 0 ? { lingerMs: 0, unawaitedLingerMs: 0 } : { lingerMs })?.auditLog;
   if (!log) throw new Error('AUDIT_CONTAINER_URL and AUDIT_ANCHOR_TABLE_ENDPOINT must be set');
   // Warm: key, registration, the SDK's modules and connections, outside the measure.
-  await Promise.all(Array.from({ length: 20 }, () => log.append(record()).stored));
+  await Promise.all(Array.from({ length: 20 }, () => log.append(record(), { awaited: true }).stored));
   const blocksBefore = await blocksOf(log.writer);
   const stored: Promise<void>[] = [];
   const perCaller = Math.ceil(RECORDS / test.callers);
@@ -106,7 +107,7 @@ async function run(test: Case, lingerMs: number, session?: Session): Promise<{ c
   await Promise.all(
     Array.from({ length: test.callers }, async () => {
       for (let i = 0; i < perCaller; i += 1) {
-        const { stored: done } = log.append(record());
+        const { stored: done } = log.append(record(), { awaited: test.waits });
         stored.push(done);
         await (test.waits ? done : sleep(1));
       }

@@ -59,6 +59,9 @@ describe('settings', () => {
     expect(settings.auditKey).toEqual({ secretName: 'audit-hmac-key', refreshMs: 300_000 });
     expect(() => loadSettings({ ...REQUIRED, AUDIT_KEY_SECRET_NAME: 'audit/key' })).toThrow(/AUDIT_KEY_SECRET_NAME: must be a Key Vault secret name/);
     expect(() => loadSettings({ ...REQUIRED, AUDIT_KEY_REFRESH_SECONDS: '0' })).toThrow(/AUDIT_KEY_REFRESH_SECONDS/);
+    expect(settings.auditReadLingerMs).toBe(100);
+    expect(loadSettings({ ...REQUIRED, AUDIT_READ_LINGER_MS: '0' }).auditReadLingerMs).toBe(0);
+    expect(() => loadSettings({ ...REQUIRED, AUDIT_READ_LINGER_MS: '5000' })).toThrow(/AUDIT_READ_LINGER_MS/);
     expect(() => loadSettings({ ...REQUIRED, AUDIT_ANCHOR_TABLE_ENDPOINT: 'http://stdeptmcpapp.table.core.windows.net' })).toThrow(/AUDIT_ANCHOR_TABLE_ENDPOINT: must be an https:\/\/ URL/);
   });
 });

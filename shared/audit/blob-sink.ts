@@ -7,6 +7,7 @@ import { AuditChain, type ChainedRecord, type NumberedRecord } from './chain.js'
 import { pseudonymised } from './pseudonym.js';
 import type { AuditRecord } from './record.js';
 import { packageDigest } from '../http/package-digest.js';
+import { DEFAULT_UNAWAITED_LINGER_MS } from '../config/deadlines.js';
 
 /** Append blobs take at most 50,000 blocks; a new part starts well before that (a block holds one or more records). */
 const RECORDS_PER_BLOB = 40_000;
@@ -19,15 +20,18 @@ const MAX_BATCH_BYTES = 1024 * 1024;
  * about a millisecond of CPU) instead of paying for their own. A write's answer waits this much longer, at most.
  */
 export const DEFAULT_LINGER_MS = 4;
+/** A batch this large goes at once, however young its records. */
+const MAX_BATCH_RECORDS = 1_000;
 /** An append position no blob reaches: the readiness probe's append is refused by its precondition, never stored. */
 const PROBE_POSITION = Number.MAX_SAFE_INTEGER;
 
 export interface DurableAuditLog {
   /**
    * Numbers the record (and seals it, when the audit key is in hand) and queues it; `stored` resolves once it is
-   * in the store and its chain's head is anchored (callers decide whether to wait).
+   * in the store and its chain's head is anchored. `awaited`: the caller will wait for `stored`, so the record is
+   * not held back for company longer than `lingerMs` (others linger up to `unawaitedLingerMs`).
    */
-  append(record: AuditRecord): { chained: NumberedRecord | ChainedRecord; stored: Promise<void> };
+  append(record: AuditRecord, options?: { awaited?: boolean }): { chained: NumberedRecord | ChainedRecord; stored: Promise<void> };
   /** Whether the store accepts records now: the audit key is in hand, and the queue drains or a probe answers, within `timeoutMs`. */
   ready(timeoutMs: number): Promise<boolean>;
   /** Writes everything queued (at shutdown), within `timeoutMs`. */
@@ -50,8 +54,10 @@ export interface BlobAuditLogOptions {
   /** Where the writer is registered and its chain's head anchored, outside the container. */
   anchors: AnchorTable;
   log: (message: string, error?: unknown) => void;
-  /** How long the first queued record waits for others to share its append (default DEFAULT_LINGER_MS; 0: none). */
+  /** How long the first queued record waits for others to share its append when someone waits for it (default DEFAULT_LINGER_MS; 0: none). */
   lingerMs?: number;
+  /** The same when nobody waits for any queued record (default DEFAULT_UNAWAITED_LINGER_MS; 0: none). */
+  unawaitedLingerMs?: number;
 }
 
 /**
@@ -61,7 +67,16 @@ export interface BlobAuditLogOptions {
  * queued and retried, never dropped: a record that cannot be stored now is stored when the store (and the key)
  * is back.
  */
-export function createBlobAuditLog({ containerUrl, credential, keyring, pseudonyms, anchors, log, lingerMs = DEFAULT_LINGER_MS }: BlobAuditLogOptions): DurableAuditLog {
+export function createBlobAuditLog({
+  containerUrl,
+  credential,
+  keyring,
+  pseudonyms,
+  anchors,
+  log,
+  lingerMs = DEFAULT_LINGER_MS,
+  unawaitedLingerMs = DEFAULT_UNAWAITED_LINGER_MS,
+}: BlobAuditLogOptions): DurableAuditLog {
   // The Blob SDK (hundreds of modules) loads with the first record, not at start.
   let containerClient: Promise<ContainerClient> | undefined;
   const container = () =>
@@ -70,7 +85,12 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, pseudony
   const writer = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const chain = new AuditChain(writer);
   /** Records in order; each is sealed (hash and MAC) as soon as the key is in hand, always in sequence. */
-  const queue: { numbered: NumberedRecord; sealed?: { sealed: ChainedRecord; line: string }; done: () => void; queuedAt: number }[] = [];
+  const queue: { numbered: NumberedRecord; sealed?: { sealed: ChainedRecord; line: string }; done: () => void; queuedAt: number; awaited: boolean }[] = [];
+  /** Queued records someone waits for, and readiness probes or flushes waiting: while any, no long linger. */
+  let awaitedQueued = 0;
+  let hurrying = 0;
+  /** Ends the current linger early (a record someone waits for has arrived). */
+  let wake: (() => void) | undefined;
   /** How many queued records wait for the key to be sealed (a new record is sealed at once only when none does). */
   let unsealed = 0;
   /** Sealed as stored: people pseudonymised first. */
@@ -125,16 +145,40 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, pseudony
   }
 
   /**
-   * Lets the batch fill: waits until the oldest queued record has waited `lingerMs` (records that queued during the
-   * last append have waited already, so under load this adds nothing).
+   * Lets the batch fill: waits until the oldest queued record has waited `lingerMs` when someone waits for a queued
+   * record (records that queued during the last append have waited already, so under load this adds nothing), or
+   * `unawaitedLingerMs` when nobody does. Woken early when that changes.
    */
   async function linger(): Promise<void> {
-    // Only while records come together (the last append carried more than one): a lone change, one at a time, is
-    // not held back for company that does not come.
-    if (lastBatch < 2) return;
-    const oldest = queue[0];
-    const left = oldest ? oldest.queuedAt + lingerMs - performance.now() : 0;
-    if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+    for (;;) {
+      const oldest = queue[0];
+      if (!oldest || queue.length >= MAX_BATCH_RECORDS) return;
+      // A lone change, one at a time, is not held back for company that does not come (the last append carried
+      // only its own record).
+      const urgent = awaitedQueued > 0 || hurrying > 0;
+      const wait = urgent ? (lastBatch < 2 || hurrying > 0 ? 0 : lingerMs) : unawaitedLingerMs;
+      const left = oldest.queuedAt + wait - performance.now();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  }
+
+  /** Makes the queue go without a long linger while `work` runs (a probe or a flush waits on it). */
+  async function hurried<T>(work: () => Promise<T>): Promise<T> {
+    hurrying += 1;
+    wake?.();
+    try {
+      return await work();
+    } finally {
+      hurrying -= 1;
+    }
   }
 
   /** The queued records that go in the next append: same blob part, whole lines, up to MAX_BATCH_BYTES. */
@@ -176,6 +220,7 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, pseudony
           unanswered = undefined;
           const landed = queue.splice(0, written);
           lastBatch = landed.length;
+          for (const entry of landed) if (entry.awaited) awaitedQueued -= 1;
           head = landed.at(-1)?.sealed?.sealed ?? head;
           unanchored.push(...landed);
         }
@@ -209,13 +254,17 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, pseudony
     warmUp() {
       void Promise.all([keyAndRegistration(), container()]).catch(() => {});
     },
-    append(record) {
+    append(record, { awaited = false } = {}) {
       const numbered = chain.number(record);
       // Sealed at once when the key is in hand and nothing older waits for it (records are sealed in order).
       const sealed = keyInHand && pseudonymKeyInHand && unsealed === 0 ? sealAsLine(numbered, keyInHand, pseudonymKeyInHand) : undefined;
       if (!sealed) unsealed += 1;
       const stored = new Promise<void>((resolve) => {
-        queue.push({ numbered, ...(sealed ? { sealed } : {}), done: resolve, queuedAt: performance.now() });
+        queue.push({ numbered, ...(sealed ? { sealed } : {}), done: resolve, queuedAt: performance.now(), awaited });
+        if (awaited) {
+          awaitedQueued += 1;
+          wake?.();
+        }
         void kick();
       });
       return { chained: sealed?.sealed ?? numbered, stored };
@@ -224,7 +273,7 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, pseudony
       const deadline = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
       if (queue.length > 0 || head || failing) {
         // Records are waiting: the store is ready only if they drain (key, append, anchor) in time.
-        return Promise.race([kick().then(() => !failing), deadline]);
+        return Promise.race([hurried(() => kick()).then(() => !failing), deadline]);
       }
       // Asked every time, and with an append (what the audit needs), not a read: a write must not run on the hope
       // that a store which answered a while ago, or answers reads, also takes records. The append names a position
@@ -249,7 +298,7 @@ export function createBlobAuditLog({ containerUrl, credential, keyring, pseudony
       return Promise.race([probe, deadline]);
     },
     async flush(timeoutMs) {
-      await Promise.race([kick(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+      await Promise.race([hurried(() => kick()), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
     },
   };
 }

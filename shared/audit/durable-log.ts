@@ -21,7 +21,7 @@ export function createDurableAuditLog(
   settings: Settings,
   credential: TokenCredential,
   log: (message: string, error?: unknown) => void,
-  options: { lingerMs?: number; pseudonyms?: AuditKeyring } = {},
+  options: { lingerMs?: number; unawaitedLingerMs?: number; pseudonyms?: AuditKeyring } = {},
 ): { auditLog: DurableAuditLog; pseudonyms: AuditKeyring } | undefined {
   if (!settings.auditContainerUrl || !settings.auditAnchors) return undefined;
   const pseudonyms = options.pseudonyms ?? auditVaultSecret(settings, credential, settings.auditPseudonymKeySecretName);
@@ -33,6 +33,7 @@ export function createDurableAuditLog(
     anchors: createAnchorTable(settings.auditAnchors, credential),
     log,
     ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }),
+    unawaitedLingerMs: options.unawaitedLingerMs ?? settings.auditReadLingerMs,
   });
   return { auditLog, pseudonyms };
 }

@@ -20,6 +20,21 @@ export function pseudonymOf(key: Buffer, oid: string): string {
   return createHmac('sha256', key).update(`entra-oid:${oid.toLowerCase()}`).digest('hex');
 }
 
+/** Pseudonyms made lately, per key: the same few callers make most records, each needing its pseudonym twice. */
+const recentPseudonyms = new WeakMap<Buffer, Map<string, string>>();
+const RECENT_PSEUDONYMS = 1_000;
+
+function cachedPseudonymOf(key: Buffer, oid: string): string {
+  let recent = recentPseudonyms.get(key);
+  if (!recent) recentPseudonyms.set(key, (recent = new Map()));
+  let pseudonym = recent.get(oid);
+  if (pseudonym === undefined) {
+    if (recent.size >= RECENT_PSEUDONYMS) recent.clear();
+    recent.set(oid, (pseudonym = pseudonymOf(key, oid)));
+  }
+  return pseudonym;
+}
+
 /** A body that quoted a person keeps a keyed digest: a plain SHA-256 of a short answer could be matched by guessing. */
 export type StoredBody = Omit<AuditedBody, 'sha256'> & ({ sha256: string } | { hmacSha256: string });
 
@@ -36,7 +51,7 @@ export function pseudonymised(record: NumberedRecord, key: AuditKey): NumberedRe
   const replacements: Replacement[] = [];
   for (const oid of [callerOid, approverOid]) {
     if (!oid) continue;
-    const pseudonym = pseudonymOf(key.key, oid);
+    const pseudonym = cachedPseudonymOf(key.key, oid);
     for (const form of new Set([oid, oid.toLowerCase(), oid.toUpperCase()])) replacements.push({ text: form, by: pseudonym, wholeWord: false });
   }
   for (const name of [callerName, approverName]) {
@@ -53,10 +68,10 @@ export function pseudonymised(record: NumberedRecord, key: AuditKey): NumberedRe
   for (const [field, value] of Object.entries(record)) {
     if (field === 'callerName' || field === 'approverName') continue;
     if (field === 'callerOid' && callerOid) {
-      stored.callerPseudonym = pseudonymOf(key.key, callerOid);
+      stored.callerPseudonym = cachedPseudonymOf(key.key, callerOid);
       stored.pseudonymKeyVersion = key.version;
     } else if (field === 'approverOid' && approverOid) {
-      stored.approverPseudonym = pseudonymOf(key.key, approverOid);
+      stored.approverPseudonym = cachedPseudonymOf(key.key, approverOid);
       stored.pseudonymKeyVersion = key.version;
     } else {
       stored[field] = scrubbed(value, replacements, key.key);

@@ -15,6 +15,14 @@ export const HTTP_TRIGGER_LIMIT_MS = 230_000;
  */
 export const AUDIT_READY_TIMEOUT_MS = 10_000;
 
+/**
+ * Records nobody waits for (a read is answered without waiting for its stored copy) wait up to this long for
+ * company in the tamper-evident store (AUDIT_READ_LINGER_MS), so even one caller's reads, a millisecond apart, share
+ * an append and an anchor. A record someone waits for (a change), a readiness probe or a flush cuts the wait short:
+ * nothing a caller waits on is held back by it. The log and telemetry copies of these records are sent at once.
+ */
+export const DEFAULT_UNAWAITED_LINGER_MS = 100;
+
 /** How long a change's answer waits for its audit record to reach the tamper-evident store. */
 export const AUDIT_STORED_WAIT_MS = 5_000;
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { withoutTrailingSlashes } from '../text/trailing-slashes.js';
 import { GUID } from '../auth/caller.js';
 import { ALLOWED_HOST_ENTRY } from '../http/authority.js';
-import { HTTP_TRIGGER_LIMIT_MS, maxLroTimeoutMs } from './deadlines.js';
+import { DEFAULT_UNAWAITED_LINGER_MS, HTTP_TRIGGER_LIMIT_MS, maxLroTimeoutMs } from './deadlines.js';
 import { EMERGENCY_MODES, type EmergencyMode } from '../policy/emergency-mode.js';
 
 /**
@@ -78,6 +78,7 @@ const schema = z.object({
   AUDIT_KEY_SECRET_NAME: secretName('audit-hmac-key'),
   AUDIT_KEY_REFRESH_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   AUDIT_PSEUDONYM_KEY_SECRET_NAME: secretName('audit-pseudonym-key'),
+  AUDIT_READ_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(DEFAULT_UNAWAITED_LINGER_MS),
   // linear: anchored, one character class of at most 127 characters.
   CATALOGUE_SIGNING_KEY_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault key name (1-127 letters, digits and dashes)').default('catalogue-signing'),
   AUDIT_ANCHOR_TABLE_ENDPOINT: httpsUrl.optional(),
@@ -167,6 +168,8 @@ export interface Settings {
   auditKey: { secretName: string; refreshMs: number };
   /** The Key Vault secret holding the key that pseudonymises people in the stored audit copy (re-read like the audit key). */
   auditPseudonymKeySecretName: string;
+  /** How long a record nobody waits for (a read's) may wait to share an append in the tamper-evident store; 0: none. */
+  auditReadLingerMs: number;
   /** The Key Vault key (in KEY_VAULT_URL, RSA) that signs the tool catalogue published at /tools/manifest. */
   catalogueSigningKey: string;
   /** Where audit writers are registered and their chain heads anchored, outside the container (set with auditContainerUrl). */
@@ -283,6 +286,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     azureLroTimeoutMs: s.AZURE_LRO_TIMEOUT_MS,
     ...(s.AUDIT_CONTAINER_URL ? { auditContainerUrl: withoutTrailingSlashes(s.AUDIT_CONTAINER_URL) } : {}),
     auditKey: { secretName: s.AUDIT_KEY_SECRET_NAME, refreshMs: s.AUDIT_KEY_REFRESH_SECONDS * 1000 },
+    auditReadLingerMs: s.AUDIT_READ_LINGER_MS,
     auditPseudonymKeySecretName: s.AUDIT_PSEUDONYM_KEY_SECRET_NAME,
     catalogueSigningKey: s.CATALOGUE_SIGNING_KEY_NAME,
     ...(s.AUDIT_ANCHOR_TABLE_ENDPOINT

@@ -72,10 +72,11 @@ export function audited(
         durationMs: Math.round(performance.now() - startedAt),
       };
       try {
-        const written = app().audit.write(record, azureCalls);
         // A change is reported only once its record is in the tamper-evident store (bounded: a store that fails
         // now keeps the record queued and retried).
-        if (written.stored && (record.risk === 'write' || record.risk === 'destructive')) {
+        const change = record.risk === 'write' || record.risk === 'destructive';
+        const written = app().audit.write(record, azureCalls, { awaited: change });
+        if (written.stored && change) {
           await Promise.race([written.stored, new Promise((resolve) => setTimeout(resolve, AUDIT_STORED_WAIT_MS).unref())]);
         }
       } catch (error) {

@@ -6,8 +6,11 @@ import type { TelemetryExport } from '../audit/app-insights.js';
 export type { AuditRecord };
 
 export interface AuditSink {
-  /** Logs the record and sends its copies at once; `stored` (if any) resolves once it is in the tamper-evident store. */
-  write(record: AuditRecord, azureCalls?: readonly AzureCall[]): { stored?: Promise<void> };
+  /**
+   * Logs the record and sends its copies at once; `stored` (if any) resolves once it is in the tamper-evident store.
+   * `awaited`: the caller waits for `stored` (a change), so the store does not hold the record back for company.
+   */
+  write(record: AuditRecord, azureCalls?: readonly AzureCall[], options?: { awaited?: boolean }): { stored?: Promise<void> };
 }
 
 /** A copy of each record that is sent on, not awaited: the host's log, Application Insights. */
@@ -29,10 +32,13 @@ export function telemetryCopy(telemetry: TelemetryExport): AuditCopy {
  * (writer, seq, hashes), so the SOC can spot gaps there too, on the record as it was: the people the stored copy
  * pseudonymises stay named in the copies, whose retention is shorter.
  */
-export function auditSinks(copies: readonly AuditCopy[], durable?: { append(record: AuditRecord): { chained: AuditRecord; stored: Promise<void> } }): AuditSink {
+export function auditSinks(
+  copies: readonly AuditCopy[],
+  durable?: { append(record: AuditRecord, options?: { awaited?: boolean }): { chained: AuditRecord; stored: Promise<void> } },
+): AuditSink {
   return {
-    write(record, azureCalls = []) {
-      const appended = durable?.append(record);
+    write(record, azureCalls = [], options = {}) {
+      const appended = durable?.append(record, options);
       const copied = appended ? { ...record, ...chainFields(appended.chained) } : record;
       for (const copy of copies) copy(copied, azureCalls);
       return appended ? { stored: appended.stored } : {};
