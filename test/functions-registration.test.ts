@@ -118,10 +118,10 @@ describe('Azure Functions registration (what func start loads)', () => {
     expect(run.stdout).toBe('[]');
   });
 
-  it('stops at start when the compiled-in catalogue no longer describes the tools, naming the tool and the command', () => {
+  it('stops at start (and so does the local host npm start runs) when the compiled-in catalogue no longer describes the tools, naming the tool and the command', () => {
     // A build whose generated catalogue was not regenerated: a copy of the compiled app with one description changed.
     const build = mkdtempSync(join(tmpdir(), 'stale-catalogue-'));
-    for (const dir of ['dist/shared', 'dist/functions', 'shared/policy']) cpSync(dir, join(build, dir), { recursive: true });
+    for (const dir of ['dist/shared', 'dist/functions', 'dist/dev/host', 'shared/policy']) cpSync(dir, join(build, dir), { recursive: true });
     writeFileSync(join(build, 'package.json'), JSON.stringify({ type: 'module' }));
     symlinkSync(resolve('node_modules'), join(build, 'node_modules'), 'dir');
     const catalogue = join(build, 'dist/shared/mcp/catalogue.generated.js');
@@ -134,6 +134,12 @@ describe('Azure Functions registration (what func start loads)', () => {
     expect(run.stderr).toContain('  compute_vm_list: the generated entry differs in description\n');
     expect(run.stderr).toContain('Run `npm run generate`');
     expect(run.stdout).toBe('[]');
+    // The local host (npm start) stops too, with the message alone: no stack trace.
+    const { PATH, HOME } = process.env;
+    const local = spawnSync(process.execPath, ['dist/dev/host/main.js'], { cwd: build, env: { PATH, HOME, PORT: '0', ...validSettings }, encoding: 'utf8' });
+    expect(local.status).toBe(1);
+    expect(local.stderr).toMatch(/^Sovereign MCP cannot start: the generated tool catalogue .*\n {2}compute_vm_list: the generated entry differs in description\nRun `npm run generate`[^\n]*\n$/);
+    expect(local.stdout).not.toContain('"ready":true');
     // The same copy with the catalogue as generated starts and registers every tool.
     writeFileSync(catalogue, compiled);
     const fresh = loadMain(validSettings, build);
