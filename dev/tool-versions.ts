@@ -14,7 +14,7 @@ export function unversionedChanges(committed: ToolVersionRecord, current: ToolVe
     if (!previous?.version || previous.sha256 === tool.sha256) continue;
     if (!semver.valid(tool.version) || !semver.gt(tool.version, previous.version)) {
       problems.push(
-        `${tool.name}: its definition changed (digest ${previous.sha256.slice(0, 12)}… → ${tool.sha256.slice(0, 12)}…) but its version is ${tool.version}, not above the recorded ${previous.version}: raise \`version\` in its tool file, then run \`npm run snapshots\`.`,
+        `${tool.name}: its definition changed (digest ${previous.sha256.slice(0, 12)}… → ${tool.sha256.slice(0, 12)}…) but its version is ${tool.version}, not above the recorded ${previous.version}: raise \`version\` in its tool file, then run \`npm run generate\`.`,
       );
     }
   }

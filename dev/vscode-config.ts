@@ -1,6 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
+/** The MCP endpoint `npm start` serves by default (PORT=7071 on the loopback), as the committed .vscode/mcp.json names it. */
+export const LOCAL_MCP_URL = 'http://127.0.0.1:7071/mcp';
+
 /** The id of the VS Code input that asks for the bearer token; the server entry refers to it as ${input:ID}. */
 export const TOKEN_INPUT_ID = 'sovereign-mcp-token';
 
@@ -15,6 +18,11 @@ export function vsCodeConfig(mcpUrl: string): object {
   };
 }
 
+/** The file's text: what `npm start` writes and `npm run generate` commits as .vscode/mcp.json (for LOCAL_MCP_URL). */
+export function vsCodeConfigText(mcpUrl: string): string {
+  return `${JSON.stringify(vsCodeConfig(mcpUrl), null, 2)}\n`;
+}
+
 export type VsCodeConfigOutcome = 'written' | 'unchanged' | 'kept';
 
 /**
@@ -23,7 +31,7 @@ export type VsCodeConfigOutcome = 'written' | 'unchanged' | 'kept';
  */
 export function writeVsCodeConfig(folder: string, mcpUrl: string): { file: string; outcome: VsCodeConfigOutcome; text: string } {
   const file = join(folder, '.vscode', 'mcp.json');
-  const text = `${JSON.stringify(vsCodeConfig(mcpUrl), null, 2)}\n`;
+  const text = vsCodeConfigText(mcpUrl);
   if (existsSync(file)) return { file, outcome: readFileSync(file, 'utf8') === text ? 'unchanged' : 'kept', text };
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, text, { flag: 'wx' });

@@ -1,21 +1,22 @@
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TOOLS } from '../shared/tools/registry.js';
 import { annotationsFor } from '../shared/tools/tool.js';
-import { buildCatalogue, loadCatalogue } from '../shared/mcp/catalogue.js';
+import { buildCatalogue, loadCatalogue, StaleCatalogueError } from '../shared/mcp/catalogue.js';
 import { GENERATED_CATALOGUE } from '../shared/mcp/catalogue.generated.js';
-import { GENERATED_CATALOGUE_FILE, renderGeneratedCatalogue, renderSchemaSnapshot, renderToolTable, TABLE_END, TABLE_START } from '../dev/catalogue-docs.js';
+import { GENERATED_CATALOGUE_FILE, renderGeneratedCatalogue, renderToolSnapshots, renderToolTable, TABLE_END, TABLE_START, TOOL_SNAPSHOT_DIR } from '../dev/catalogue-docs.js';
 import { TOOL_DIGEST_META_KEY, TOOL_VERSION_META_KEY, buildCatalogueManifest, buildManifest, signedDefinition, toolDigest, type ToolVersionRecord } from '../shared/mcp/manifest.js';
 import { unversionedChanges } from '../dev/tool-versions.js';
 import type { ToolDefinition } from '../shared/tools/tool.js';
 
-const fix = 'Run `npm run snapshots` after changing a tool, and review the diff.';
+const fix = 'Run `npm run generate` after changing a tool, and review the diff.';
 
 describe('tool catalogue', () => {
-  it('matches the checked-in schema snapshot', () => {
-    const snapshot = readFileSync('test/snapshots/tool-schemas.json', 'utf8');
-    expect({ snapshot: renderSchemaSnapshot(TOOLS), fix }).toEqual({ snapshot, fix });
+  it('matches the checked-in schema snapshots, one file per tool and none for a tool the registry does not hold', () => {
+    const snapshots = renderToolSnapshots(TOOLS);
+    expect(readdirSync(TOOL_SNAPSHOT_DIR).map((name) => `${TOOL_SNAPSHOT_DIR}/${name}`).sort()).toEqual([...snapshots.keys()].sort());
+    for (const [file, snapshot] of snapshots) expect({ file, snapshot: readFileSync(file, 'utf8'), fix }).toEqual({ file, snapshot, fix });
   });
 
   it('matches the catalogue the app loads at start (generated, compiled in)', () => {
@@ -26,18 +27,33 @@ describe('tool catalogue', () => {
     expect([...loadCatalogue(TOOLS).values()]).toEqual([...buildCatalogue(TOOLS).values()]);
   });
 
-  it('converts the schemas itself when the generated catalogue no longer describes the registry', () => {
+  it('refuses to start on a generated catalogue that no longer describes the registry, naming each stale tool and part', () => {
     const generated = [...buildCatalogue(TOOLS).values()];
+    const refusal = (tools: readonly ToolDefinition[]) => {
+      try {
+        loadCatalogue(tools, generated);
+      } catch (error) {
+        expect(error).toBeInstanceOf(StaleCatalogueError);
+        return (error as Error).message;
+      }
+      throw new Error('a stale catalogue was served');
+    };
     const changed = TOOLS.map((tool) =>
       tool.name === 'group_get' ? { ...tool, description: `${tool.description} (changed)`, input: tool.input.extend({ extra: z.string() }) } : tool,
     );
-    const served = loadCatalogue(changed, generated).get('group_get')!;
-    expect(served).toEqual(buildCatalogue(changed).get('group_get'));
-    expect(Object.keys(served.inputSchema.properties as object)).toContain('extra');
-    // An argument added with nothing else changed is noticed too, as is a tool added or removed.
-    const argumentOnly = TOOLS.map((tool) => (tool.name === 'group_get' ? { ...tool, input: tool.input.extend({ extra: z.string() }) } : tool));
-    expect(Object.keys(loadCatalogue(argumentOnly, generated).get('group_get')!.inputSchema.properties as object)).toContain('extra');
-    expect([...loadCatalogue(TOOLS.slice(1), generated).keys()]).toEqual(TOOLS.slice(1).map((tool) => tool.name));
+    const message = refusal(changed);
+    expect(message).toContain('Sovereign MCP cannot start: the generated tool catalogue (shared/mcp/catalogue.generated.ts) no longer describes the registry');
+    expect(message).toContain('  group_get: the generated entry differs in description, arguments\n');
+    expect(message).toContain('Run `npm run generate`');
+    expect(message.split('\n').filter((line) => line.startsWith('  '))).toHaveLength(1);
+    // An argument added with nothing else changed is noticed, as is a schema change that raised the version, and a
+    // tool added, removed or moved.
+    expect(refusal(TOOLS.map((tool) => (tool.name === 'group_get' ? { ...tool, input: tool.input.extend({ extra: z.string() }) } : tool)))).toContain('  group_get: the generated entry differs in arguments\n');
+    expect(refusal(TOOLS.map((tool) => (tool.name === 'group_get' ? { ...tool, version: '1.1.0' } : tool)))).toContain('  group_get: the generated entry differs in version (generated 1.0.0, registry 1.1.0)\n');
+    expect(refusal(TOOLS.slice(1))).toContain(`  ${TOOLS[0]!.name}: in the generated catalogue but not in the registry`);
+    const extra = { ...TOOLS[1]!, name: 'group_extra_get' };
+    expect(refusal([...TOOLS, extra])).toContain('  group_extra_get: in the registry but not in the generated catalogue');
+    expect(refusal([TOOLS[1]!, TOOLS[0]!, ...TOOLS.slice(2)])).toContain(`  ${TOOLS[0]!.name}: the generated entry differs in position`);
     // Unchanged, the generated entries are served as they are (no conversion).
     expect(loadCatalogue(TOOLS, generated).get('group_get')).toBe(generated.find((entry) => entry.name === 'group_get'));
   });

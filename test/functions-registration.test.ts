@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { TOOLS } from '../shared/tools/registry.js';
 
 /**
@@ -32,9 +32,10 @@ const validSettings = {
   AUTH_AUDIENCE: 'api://sovereign-mcp',
 };
 
-function loadMain(settings: Record<string, string>) {
+function loadMain(settings: Record<string, string>, cwd = process.cwd()) {
   const { PATH, HOME } = process.env;
   return spawnSync(process.execPath, ['-e', "import('./dist/functions/index.js')"], {
+    cwd,
     env: { PATH, HOME, NODE_PATH: coreStandIn, ...settings },
     encoding: 'utf8',
   });
@@ -115,5 +116,35 @@ describe('Azure Functions registration (what func start loads)', () => {
     expect(run.stderr).toContain('names blobs, which are data inside a resource');
     expect(run.stderr).toContain(`line ${excepted + 1}: protected.exceptions.0.tool: only these tools can be excepted`);
     expect(run.stdout).toBe('[]');
+  });
+
+  it('stops at start (and so does the local host npm start runs) when the compiled-in catalogue no longer describes the tools, naming the tool and the command', () => {
+    // A build whose generated catalogue was not regenerated: a copy of the compiled app with one description changed.
+    const build = mkdtempSync(join(tmpdir(), 'stale-catalogue-'));
+    for (const dir of ['dist/shared', 'dist/functions', 'dist/dev/host', 'shared/policy']) cpSync(dir, join(build, dir), { recursive: true });
+    writeFileSync(join(build, 'package.json'), JSON.stringify({ type: 'module' }));
+    symlinkSync(resolve('node_modules'), join(build, 'node_modules'), 'dir');
+    const catalogue = join(build, 'dist/shared/mcp/catalogue.generated.js');
+    const compiled = readFileSync(catalogue, 'utf8');
+    expect(compiled).toContain('Lists virtual machines in the managed resource groups');
+    writeFileSync(catalogue, compiled.replace('Lists virtual machines in the managed resource groups', 'Lists and starts virtual machines in the managed resource groups'));
+    const run = loadMain(validSettings, build);
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain("Sovereign MCP cannot start: the generated tool catalogue (shared/mcp/catalogue.generated.ts) no longer describes the registry's tools, so it would serve stale schemas:");
+    expect(run.stderr).toContain('  compute_vm_list: the generated entry differs in description\n');
+    expect(run.stderr).toContain('Run `npm run generate`');
+    expect(run.stdout).toBe('[]');
+    // The local host (npm start) stops too, with the message alone: no stack trace.
+    const { PATH, HOME } = process.env;
+    const local = spawnSync(process.execPath, ['dist/dev/host/main.js'], { cwd: build, env: { PATH, HOME, PORT: '0', ...validSettings }, encoding: 'utf8' });
+    expect(local.status).toBe(1);
+    expect(local.stderr).toMatch(/^Sovereign MCP cannot start: the generated tool catalogue .*\n {2}compute_vm_list: the generated entry differs in description\nRun `npm run generate`[^\n]*\n$/);
+    expect(local.stdout).not.toContain('"ready":true');
+    // The same copy with the catalogue as generated starts and registers every tool.
+    writeFileSync(catalogue, compiled);
+    const fresh = loadMain(validSettings, build);
+    expect(fresh.status).toBe(0);
+    expect(JSON.parse(fresh.stdout)).toHaveLength(TOOLS.length + 7);
+    rmSync(build, { recursive: true, force: true });
   });
 });

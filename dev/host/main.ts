@@ -2,6 +2,7 @@ import { HTTP_FUNCTIONS } from '../../functions/definitions.js';
 import { getApp } from '../../shared/app.js';
 import { SettingsError } from '../../shared/config/settings.js';
 import { PolicyError } from '../../shared/policy/department-policy.js';
+import { StaleCatalogueError } from '../../shared/mcp/catalogue.js';
 import { createEasyAuth, easyAuthSettings, type EasyAuth } from './easy-auth.js';
 import { createLocalHost } from './local-host.js';
 
@@ -35,7 +36,7 @@ server.listen(Number(process.env.PORT ?? 7071), '127.0.0.1', () => {
 });
 
 function exitOnSettingsError(error: unknown): never {
-  if (error instanceof SettingsError || error instanceof PolicyError) {
+  if (error instanceof SettingsError || error instanceof PolicyError || error instanceof StaleCatalogueError) {
     console.error(error.message);
     process.exit(1);
   }

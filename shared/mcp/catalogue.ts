@@ -33,36 +33,55 @@ export function buildCatalogue(tools: readonly ToolDefinition[]): ReadonlyMap<st
   );
 }
 
-/**
- * The catalogue the app serves: the one generated at build time (shared/mcp/catalogue.generated.ts, `npm run
- * snapshots`), which spares a cold start converting every zod schema to JSON Schema — 30-60 ms measured — when it
- * still describes these tools; otherwise converted here, as `buildCatalogue` does. The tests fail whenever the
- * generated file differs from `buildCatalogue` in any way; at run time the cheap parts are compared (the tools,
- * their order, titles, descriptions, annotations and argument names), so a build that skipped regenerating still
- * serves the registry's own definitions.
- */
-export function loadCatalogue(tools: readonly ToolDefinition[], generated: readonly CatalogueEntry[] = GENERATED_CATALOGUE): ReadonlyMap<string, CatalogueEntry> {
-  return describesTools(generated, tools) ? new Map(generated.map((entry) => [entry.name, entry])) : buildCatalogue(tools);
+/** The generated catalogue no longer describes the registry's tools: the app stops at start rather than serve it. */
+export class StaleCatalogueError extends Error {
+  override name = 'StaleCatalogueError';
 }
 
-function describesTools(entries: readonly CatalogueEntry[], tools: readonly ToolDefinition[]): boolean {
-  const sameKeys = (schema: Record<string, unknown>, shape: Record<string, unknown>) =>
-    JSON.stringify(Object.keys((schema.properties as Record<string, unknown> | undefined) ?? {})) === JSON.stringify(Object.keys(shape));
-  return (
-    entries.length === tools.length &&
-    tools.every((tool, i) => {
-      const entry = entries[i];
-      return (
-        entry !== undefined &&
-        entry.name === tool.name &&
-        entry.title === tool.title &&
-        entry.description === tool.description &&
-        JSON.stringify(entry.annotations) === JSON.stringify(annotationsFor(tool)) &&
-        sameKeys(entry.inputSchema, tool.input.shape) &&
-        sameKeys(entry.outputSchema, publishedOutput(tool.output).shape) &&
-        typeof entry._meta?.[TOOL_DIGEST_META_KEY] === 'string' &&
-        entry._meta?.[TOOL_VERSION_META_KEY] === tool.version
-      );
-    })
-  );
+/**
+ * The catalogue the app serves: the one generated at build time (shared/mcp/catalogue.generated.ts, `npm run
+ * generate`), which spares a cold start converting every zod schema to JSON Schema — 30-60 ms measured. The tests
+ * and `npm run generate -- --check` fail whenever the generated file differs from `buildCatalogue` in any way; here,
+ * at start, the cheap parts are compared (the tools, their order, titles, descriptions, annotations, argument names
+ * and versions, which every schema change raises), and a catalogue that no longer describes these tools stops the app
+ * with what is stale: serving it would show clients old schemas, and converting silently would hide a skipped step.
+ */
+export function loadCatalogue(tools: readonly ToolDefinition[], generated: readonly CatalogueEntry[] = GENERATED_CATALOGUE): ReadonlyMap<string, CatalogueEntry> {
+  const stale = staleEntries(generated, tools);
+  if (stale.length > 0) {
+    throw new StaleCatalogueError(
+      `Sovereign MCP cannot start: the generated tool catalogue (shared/mcp/catalogue.generated.ts) no longer describes the registry's tools, so it would serve stale schemas:\n${stale
+        .map((line) => `  ${line}`)
+        .join('\n')}\nRun \`npm run generate\` (it regenerates the catalogue and rebuilds), review the diff and commit it.`,
+    );
+  }
+  return new Map(generated.map((entry) => [entry.name, entry]));
+}
+
+/** One line per tool whose generated entry differs from the registry in a part that is cheap to compare, naming the parts. */
+function staleEntries(entries: readonly CatalogueEntry[], tools: readonly ToolDefinition[]): string[] {
+  const argumentNames = (schema: Record<string, unknown>) => JSON.stringify(Object.keys((schema.properties as Record<string, unknown> | undefined) ?? {}));
+  const byName = new Map(entries.map((entry) => [entry.name, entry]));
+  const registered = new Set(tools.map((tool) => tool.name));
+  const problems: string[] = [];
+  tools.forEach((tool, i) => {
+    const entry = byName.get(tool.name);
+    if (!entry) {
+      problems.push(`${tool.name}: in the registry but not in the generated catalogue`);
+      return;
+    }
+    const differing = [
+      entries[i]?.name !== tool.name ? 'position' : undefined,
+      entry.title !== tool.title ? 'title' : undefined,
+      entry.description !== tool.description ? 'description' : undefined,
+      JSON.stringify(entry.annotations) !== JSON.stringify(annotationsFor(tool)) ? 'annotations (risk)' : undefined,
+      argumentNames(entry.inputSchema) !== JSON.stringify(Object.keys(tool.input.shape)) ? 'arguments' : undefined,
+      argumentNames(entry.outputSchema) !== JSON.stringify(Object.keys(publishedOutput(tool.output).shape)) ? 'output fields' : undefined,
+      typeof entry._meta?.[TOOL_DIGEST_META_KEY] !== 'string' ? 'digest' : undefined,
+      entry._meta?.[TOOL_VERSION_META_KEY] !== tool.version ? `version (generated ${String(entry._meta?.[TOOL_VERSION_META_KEY])}, registry ${tool.version})` : undefined,
+    ].filter((part) => part !== undefined);
+    if (differing.length > 0) problems.push(`${tool.name}: the generated entry differs in ${differing.join(', ')}`);
+  });
+  for (const entry of entries) if (!registered.has(entry.name)) problems.push(`${entry.name}: in the generated catalogue but not in the registry`);
+  return problems;
 }
