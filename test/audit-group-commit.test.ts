@@ -7,6 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
 import { AuditChain, recordHash, recordMac } from '../shared/audit/chain.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
@@ -127,5 +129,37 @@ describe('sealing', () => {
       expect(line.endsWith('}\n')).toBe(true);
       expect(JSON.parse(line)).toEqual(JSON.parse(JSON.stringify(sealed)));
     }
+  });
+
+  it('renders every record exactly as RFC 8785 (canonicalize) does, whatever its fields hold', () => {
+    const key = { key: Buffer.alloc(32, 9), version: 'v2' };
+    // Strings with lone surrogates (which canonical JSON refuses), big and negative numbers, nested and flat objects,
+    // arrays, null, and objects that are not plain.
+    const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('\ud800', 'a\udc00b', 'é\u2028'));
+    const scalar = fc.oneof(text, fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined));
+    const value = fc.oneof(scalar, fc.dictionary(text, scalar), fc.array(scalar), fc.dictionary(text, fc.dictionary(text, scalar)), fc.constant(new Date(0)));
+    fc.assert(
+      fc.property(fc.dictionary(text, value), (extra) => {
+        const chain = new AuditChain('writer-2');
+        const record = chain.number({ time: 't', correlationId: 'c', entrance: 'mcp', httpMethod: 'POST', path: '/mcp', httpStatus: 200, authenticated: false, azureRequestIds: [], outcome: 'success', durationMs: 1, ...extra } as never);
+        let expected: string | Error;
+        try {
+          expected = `${canonicalize({ ...record, prevHash: '0'.repeat(64), keyVersion: 'v2' }) ?? ''}`;
+        } catch (error) {
+          expected = error as Error;
+        }
+        if (expected instanceof Error) {
+          // What canonical JSON cannot hold, the chain refuses too.
+          expect(() => chain.sealAsLine(record, key)).toThrow();
+          return;
+        }
+        const { sealed, line } = chain.sealAsLine(record, key);
+        const { hash, mac, ...unsigned } = sealed;
+        expect(mac).toBe(recordMac(key.key, unsigned));
+        expect(hash).toBe(recordHash({ ...unsigned, mac }));
+        expect(line).toBe(`${canonicalize(sealed)}\n`);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

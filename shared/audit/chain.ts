@@ -18,16 +18,38 @@ const canonical = (value: unknown): string => canonicalize(value) ?? '';
 /** String.prototype.isWellFormed (Node 20 and later; typed from lib ES2024, newer than this project's ES2023). */
 const wellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
 
+/**
+ * The RFC 8785 form of a well-formed string, a finite number, a boolean or null (their JSON text, 3.2.2), or of a
+ * plain object holding only those (its members sorted, as `canonicalize` sorts them); undefined for anything else,
+ * which `canonicalize` renders. Every record holds such values (its fields, its bodies' text of up to 8 KiB), and
+ * `canonicalize` checks each string for lone surrogates character by character in JavaScript where the engine's own
+ * check is far quicker. test/audit-group-commit.test.ts compares the two on generated values.
+ */
+function flatCanonical(value: unknown): string | undefined {
+  const scalar = (item: unknown): string | undefined =>
+    item === null || typeof item === 'boolean' || (typeof item === 'number' && Number.isFinite(item)) || (typeof item === 'string' && wellFormed(item))
+      ? JSON.stringify(item)
+      : undefined;
+  if (typeof value !== 'object' || value === null) return scalar(value);
+  if (Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  const members: string[] = [];
+  for (const name of Object.keys(value).sort()) {
+    const item = (value as Record<string, unknown>)[name];
+    if (item === undefined) continue;
+    const text = scalar(item);
+    if (text === undefined || !wellFormed(name)) return undefined;
+    members.push(`${JSON.stringify(name)}:${text}`);
+  }
+  return `{${members.join(',')}}`;
+}
+
 /** An object's members as RFC 8785 canonical `"name":value` texts, in canonical order (what `canonicalize` joins). */
 function canonicalMembers(value: object): [string, string][] {
   const members: [string, string][] = [];
   for (const name of Object.keys(value).sort()) {
     const member = (value as Record<string, unknown>)[name];
     if (member === undefined || typeof member === 'symbol') continue;
-    // A well-formed string's canonical form is its JSON text (RFC 8785 3.2.2.2); `canonicalize` checks every
-    // character in JavaScript to learn that, the engine's own check is far quicker.
-    const text = typeof member === 'string' && wellFormed(member) ? JSON.stringify(member) : canonical(member);
-    members.push([name, `${canonical(name)}:${text}`]);
+    members.push([name, `${canonical(name)}:${flatCanonical(member) ?? canonical(member)}`]);
   }
   return members;
 }
