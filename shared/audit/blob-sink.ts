@@ -85,7 +85,7 @@ export function createBlobAuditLog({
   const writer = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const chain = new AuditChain(writer);
   /** Records in order; each is sealed (hash and MAC) as soon as the key is in hand, always in sequence. */
-  const queue: { numbered: NumberedRecord; sealed?: { sealed: ChainedRecord; line: string }; done: () => void; queuedAt: number; awaited: boolean }[] = [];
+  const queue: { numbered: NumberedRecord; sealed?: { sealed: ChainedRecord; line: string; bytes: number }; done: () => void; queuedAt: number; awaited: boolean }[] = [];
   /** Queued records someone waits for, and readiness probes or flushes waiting: while any, no long linger. */
   let awaitedQueued = 0;
   let hurrying = 0;
@@ -94,7 +94,11 @@ export function createBlobAuditLog({
   /** How many queued records wait for the key to be sealed (a new record is sealed at once only when none does). */
   let unsealed = 0;
   /** Sealed as stored: people pseudonymised first. */
-  const sealAsLine = (numbered: NumberedRecord, key: AuditKey, pseudonymKey: AuditKey) => chain.sealAsLine(pseudonymised(numbered, pseudonymKey), key);
+  const sealAsLine = (numbered: NumberedRecord, key: AuditKey, pseudonymKey: AuditKey) => {
+    const { sealed, line } = chain.sealAsLine(pseudonymised(numbered, pseudonymKey), key);
+    // Measured once: a batch is sized from it each time the queue drains.
+    return { sealed, line, bytes: Buffer.byteLength(line) };
+  };
   const seal = (entry: (typeof queue)[number], key: AuditKey, pseudonymKey: AuditKey) => {
     if (entry.sealed) return;
     entry.sealed = sealAsLine(entry.numbered, key, pseudonymKey);
@@ -182,19 +186,18 @@ export function createBlobAuditLog({
   }
 
   /** The queued records that go in the next append: same blob part, whole lines, up to MAX_BATCH_BYTES. */
-  function nextBatch(): { count: number; text: string; part: number } {
+  function nextBatch(): { count: number; text: string; bytes: number; part: number } {
     const wanted = Math.floor((queue[0]!.numbered.seq - 1) / RECORDS_PER_BLOB);
     const lines: string[] = [];
     let bytes = 0;
     for (const { sealed } of queue) {
       if (!sealed || Math.floor((sealed.sealed.seq - 1) / RECORDS_PER_BLOB) !== wanted) break;
-      const { line } = sealed;
-      const size = Buffer.byteLength(line);
+      const { line, bytes: size } = sealed;
       if (lines.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
       lines.push(line);
       bytes += size;
     }
-    return { count: lines.length, text: lines.join(''), part: wanted };
+    return { count: lines.length, text: lines.join(''), bytes, part: wanted };
   }
 
   async function drain(): Promise<void> {
@@ -205,7 +208,7 @@ export function createBlobAuditLog({
         if (queue.length > 0) {
           await linger();
           const batch = nextBatch();
-          const bytes = Buffer.byteLength(batch.text);
+          const { bytes } = batch;
           const target = await openPart(batch.part);
           let written = batch.count;
           if (unanswered && position === unanswered.at + unanswered.bytes) {
