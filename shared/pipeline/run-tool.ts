@@ -1,21 +1,32 @@
 import type { Caller } from '../auth/caller.js';
 import type { AzureClients } from '../azure/clients.js';
-import { toToolError } from '../azure/errors.js';
-import { targetsOf } from '../azure/missing-resource.js';
 import type { Settings } from '../config/settings.js';
-import type { ToolDefinition } from '../tools/tool.js';
+import type { ToolContext, ToolDefinition } from '../tools/tool.js';
 import { ToolError } from './errors.js';
-import type { PolicyDecision, PolicyEngine, PolicyTarget } from '../policy/engine.js';
+import type { PolicyDecision, PolicyEngine } from '../policy/engine.js';
 import type { RateLimits } from '../policy/rate-limits.js';
-import { callerText, shieldOutput, type ShieldReport } from '../shield/shield.js';
-import { frameResult } from '../shield/frame.js';
-import { passApprovalGate } from '../approvals/gate.js';
 import { currentAudit } from '../audit/scope.js';
 import { auditedBody } from '../audit/body.js';
-import { describeInvalidArguments, quoteName } from './invalid-arguments.js';
 import type { ApprovalStore } from '../approvals/store.js';
-import { AUDIT_READY_TIMEOUT_MS } from '../config/deadlines.js';
-import { requiredContext, STEP_UP_RULE, stepUpMessage } from '../auth/step-up.js';
+import type { ToolOutcome, ToolResult } from './outcome.js';
+import {
+  approvalGate,
+  decideOn,
+  decideRoleAndTier,
+  decideTarget,
+  execute,
+  findTool,
+  missingStepUp,
+  rateLimit,
+  requireAuditReady,
+  shield,
+  stepUp,
+  unknownToolDecision,
+  validateInput,
+  validateOutput,
+  type ApprovalUsed,
+  type Gate,
+} from './stages.js';
 
 export interface ToolCall {
   toolName: string;
@@ -30,24 +41,7 @@ export interface ToolCall {
   progress?: (message: string, done?: number, total?: number) => void;
 }
 
-/** The MCP `CallToolResult` both entrances return, byte for byte. */
-export interface ToolResult {
-  [key: string]: unknown;
-  content: { type: 'text'; text: string }[];
-  structuredContent?: Record<string, unknown>;
-  isError?: boolean;
-}
-
-export interface ToolOutcome {
-  result: ToolResult;
-  /** Present when the call failed; carries the HTTP status for /tools/*. */
-  error?: ToolError;
-  /** What the shield found in untrusted content, when the result carries any. */
-  shield?: ShieldReport;
-}
-
-/** The `_meta` key under which a result reports its untrusted content and any flags. */
-export const SHIELD_META_KEY = 'sovereign-mcp/shield';
+export { SHIELD_META_KEY, type ToolOutcome, type ToolResult } from './outcome.js';
 
 export interface PipelineDeps {
   settings: Settings;
@@ -80,181 +74,77 @@ export interface Pipeline {
 }
 
 /**
- * The one path to every tool, shared by POST /mcp and POST /tools/{name}:
- * rate limit → authorise (role × tier) → validate input → authorise the target (region, scope, protection)
- * → approval gate → execute → validate output → shield; what was decided goes into the request's audit record.
- * Authentication happened at the HTTP edge; the pipeline only accepts an already validated caller.
+ * The one path to every tool, shared by POST /mcp and POST /tools/{name}, as named stages (./stages.ts):
+ * rate limit → decide (role × tier) → step-up → validate input → decide on the target (region, scope, protection)
+ * → audit readiness → approval gate → execute → validate output → shield; what was decided goes into the request's
+ * audit record. Authentication happened at the HTTP edge; the pipeline only accepts an already validated caller.
  */
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const byName = new Map(deps.tools.map((tool) => [tool.name, tool]));
 
-  /** Refuses with the rule's own words; the rule travels to the caller and the audit. */
-  function enforce(decision: PolicyDecision): void {
-    if (decision.allowed) return;
-    const code = decision.rule === 'policy.resource-group-out-of-scope' ? 'out_of_scope' : 'forbidden';
-    throw new ToolError(code, decision.reason, { rule: decision.rule });
-  }
-
-  async function execute(
-    tool: ToolDefinition,
-    call: ToolCall,
-    record: (decision: PolicyDecision) => void,
-    noteApproval: (id: string, approver?: string) => void,
-    notes: string[],
-  ): Promise<Record<string, unknown>> {
-    const parsed = tool.input.safeParse(call.args ?? {});
-    if (!parsed.success) {
-      throw new ToolError('invalid_arguments', describeInvalidArguments(tool.name, parsed.error));
-    }
-    const decide = (target: PolicyTarget) => {
-      const decision = deps.policy.decide(call.caller, tool, target);
-      record(decision);
-      enforce(decision);
+  async function run(call: ToolCall): Promise<ToolOutcome> {
+    /** The latest decision: what the audit record says was decided, and by which rule. */
+    let decision = unknownToolDecision(call.toolName);
+    /** Records a gate's decision, then refuses if it does. */
+    const pass = (gate: Gate | undefined): void => {
+      if (!gate) return;
+      decision = gate.decision;
+      if (gate.refusal) throw gate.refusal;
     };
-    // Before any Azure call: what the arguments say the call touches.
-    decide(tool.target?.(parsed.data, deps.policy.department, deps.settings.subscriptionId) ?? {});
-    const timeoutMs = tool.longRunning ? deps.settings.azureLroTimeoutMs : deps.settings.azureCallTimeoutMs;
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const signal = call.signal ? AbortSignal.any([deadline, call.signal]) : deadline;
-    const context = {
-      azure: deps.azureFor ? deps.azureFor(call.caller) : deps.azure,
-      settings: deps.settings,
-      caller: call.caller,
-      // With scoped authority, the tool sees only the groups this caller may read (list tools show nothing else).
-      department: deps.policy.departmentFor(call.caller),
-      authorize: decide,
-      signal,
-      progress: call.progress ?? (() => {}),
-      note: (message: string) => void notes.push(message),
-    };
-    if (tool.risk !== 'read') {
-      if (!deps.auditReady) {
-        throw new ToolError('forbidden', `Tool '${tool.name}' changes resources, and no audit store is configured (AUDIT_CONTAINER_URL).`, {
-          rule: 'audit.not-configured',
-        });
-      }
-      if (!(await deps.auditReady(AUDIT_READY_TIMEOUT_MS))) {
-        throw new ToolError(
-          'audit_unavailable',
-          `The audit store is not accepting records, so '${tool.name}' was refused and nothing was changed (read tools still work). Try again shortly.`,
-          { rule: 'audit.store-unavailable' },
-        );
-      }
-    }
-    let output: unknown;
-    let approvalUsed: string | undefined;
+    let approval: ApprovalUsed | undefined;
+    let outcome: ToolOutcome;
     try {
-      if (tool.risk === 'destructive') {
-        // No destructive tool runs on an agent's say-so: a human other than the requester approves this exact call.
-        if (!deps.approvals) {
-          throw new ToolError('forbidden', `Tool '${tool.name}' needs human approval, and approvals are not configured for this deployment.`, {
-            rule: 'approval.not-configured',
-          });
-        }
-        const args = parsed.data as Record<string, unknown>;
-        const { approval } = await passApprovalGate(deps.approvals, {
-          tool: tool.name,
-          args,
-          caller: call.caller,
-          origin: call.origin,
-          ttlMinutes: deps.settings.approvals?.ttlMinutes ?? 30,
-          impact: () => tool.impact?.(parsed.data, context) ?? Promise.resolve({ targets: [], details: [] }),
-        });
-        noteApproval(approval.id, approval.decidedByOid);
-        approvalUsed = approval.id;
+      const tool = findTool(byName, call.toolName);
+      pass(await rateLimit(deps.rateLimits, call.caller, tool));
+      pass(decideRoleAndTier(deps.policy, call.caller, tool));
+      pass(stepUp(deps.policy, call.caller, tool));
+      const args = validateInput(tool, call.args);
+      pass(decideTarget(deps.policy, deps.settings, call.caller, tool, args));
+      const timeoutMs = tool.longRunning ? deps.settings.azureLroTimeoutMs : deps.settings.azureCallTimeoutMs;
+      const deadline = AbortSignal.timeout(timeoutMs);
+      const notes: string[] = [];
+      const context: ToolContext = {
+        azure: deps.azureFor ? deps.azureFor(call.caller) : deps.azure,
+        settings: deps.settings,
+        caller: call.caller,
+        // With scoped authority, the tool sees only the groups this caller may read (list tools show nothing else).
+        department: deps.policy.departmentFor(call.caller),
+        authorize: (target) => pass(decideOn(deps.policy, call.caller, tool, target)),
+        signal: call.signal ? AbortSignal.any([deadline, call.signal]) : deadline,
+        progress: call.progress ?? (() => {}),
+        note: (message) => void notes.push(message),
+      };
+      await requireAuditReady(deps.auditReady, tool);
+      approval = await approvalGate(deps.approvals, deps.settings, tool, { args, caller: call.caller, origin: call.origin }, context);
+      const output = await execute(tool, args, context, { signal: deadline, timeoutMs }, approval);
+      outcome = shield(tool, validateOutput(tool, output), call.args, notes);
+    } catch (thrown) {
+      const error = asToolError(thrown, call.correlationId, deps.logError);
+      // A refusal by a rule past the role check (the approval gate, the storage SKU, the app's own state, Azure
+      // refusing the app's identity) is a denial by that rule, in the audit as in the answer; a refusal that
+      // names no rule is still a denial.
+      const rule = error.details.rule;
+      if (decision.allowed && (error.code === 'forbidden' || error.code === 'out_of_scope')) {
+        decision = { allowed: false, rule: typeof rule === 'string' ? rule : 'refusal.unnamed', reason: error.message };
       }
-      output = await tool.handler(parsed.data, context);
-    } catch (error) {
-      const failure = toToolError(error, { timedOut: deadline.aborted, timeoutMs }, targetsOf(tool.name, parsed.data));
-      if (!approvalUsed) throw failure;
-      // The approval was spent on this attempt (it runs its call at most once): "try again" needs a new one.
-      throw new ToolError(
-        failure.code,
-        `${failure.message} Approval ${approvalUsed} has been used by this attempt: to try again, repeat the call without approvalId to request a new approval.`,
-        { ...failure.details, approvalId: approvalUsed },
-        { cause: failure.cause ?? failure },
-      );
+      outcome = { result: errorResult(error, call.correlationId), error };
     }
-    // A handler returning something its schema does not allow is our bug, not the caller's.
-    return tool.output.parse(output) as Record<string, unknown>;
-  }
-
-  function missingStepUp(caller: Caller, toolName: string): { tool: ToolDefinition; context: string } | undefined {
-    const tool = byName.get(toolName);
-    if (!tool || !deps.policy.offers(caller, tool)) return undefined;
-    const context = requiredContext(deps.policy.department.stepUp, tool.risk);
-    return context && !caller.authContexts.includes(context) ? { tool, context } : undefined;
+    // A large result (a blob read) was shielded and validated in one go: let /health and other requests run
+    // before it is serialised for the audit.
+    await new Promise((resolve) => setImmediate(resolve));
+    recordInAudit(call, byName.get(call.toolName), decision, outcome, approval);
+    return outcome;
   }
 
   return {
     visibleTools: (caller) => deps.tools.filter((tool) => deps.policy.offers(caller, tool)),
-    missingStepUp,
-
-    async run(call) {
-      const started = performance.now();
-      const tool = byName.get(call.toolName);
-      let decision: PolicyDecision = { allowed: false, rule: 'tool.unknown', reason: `No tool is named ${quoteName(call.toolName)}.` };
-      let outcome: ToolOutcome;
-      let approval: { approvalId: string; approverOid?: string } | undefined;
-      try {
-        if (!tool) throw new ToolError('unknown_tool', `No tool is named ${quoteName(call.toolName)}. Call tools/list to see the tools you may use.`);
-        const limit = await deps.rateLimits.consume(call.caller.oid, tool.name);
-        if (!limit.allowed) {
-          decision = { allowed: false, rule: 'policy.rate-limit', reason: `Rate limit of ${limit.limit} for ${tool.name}` };
-          throw new ToolError('rate_limited', `Too many calls to ${tool.name}: the limit is ${limit.limit} per caller. Retry after ${limit.retryAfterSeconds} s.`, {
-            rule: decision.rule,
-            retryAfterSeconds: limit.retryAfterSeconds,
-          });
-        }
-        // Role × tier first, so a caller without the role learns nothing about the tool's arguments.
-        decision = deps.policy.decide(call.caller, tool);
-        enforce(decision);
-        // Then a fresh, stronger sign-in where the department demands one for this tier.
-        const stepUp = missingStepUp(call.caller, tool.name);
-        if (stepUp) {
-          const message = stepUpMessage(tool.name, tool.risk, stepUp.context);
-          decision = { allowed: false, rule: STEP_UP_RULE, reason: message };
-          throw new ToolError('step_up_required', message, { rule: STEP_UP_RULE, authContext: stepUp.context });
-        }
-        const notes: string[] = [];
-        const structured = await execute(
-          tool,
-          call,
-          (latest) => (decision = latest),
-          (id, approver) => (approval = { approvalId: id, ...(approver ? { approverOid: approver } : {}) }),
-          notes,
-        );
-        outcome = shielded(tool, structured, call.args, notes);
-      } catch (thrown) {
-        const error = asToolError(thrown, call.correlationId, deps.logError);
-        // A refusal by a rule past the role check (the approval gate, the storage SKU, the app's own state, Azure
-        // refusing the app's identity) is a denial by that rule, in the audit as in the answer; a refusal that
-        // names no rule is still a denial.
-        const rule = error.details.rule;
-        if (decision.allowed && (error.code === 'forbidden' || error.code === 'out_of_scope')) {
-          decision = { allowed: false, rule: typeof rule === 'string' ? rule : 'refusal.unnamed', reason: error.message };
-        }
-        outcome = { result: errorResult(error, call.correlationId), error };
-      }
-      // A large result (a blob read) was shielded and validated in one go: let /health and other requests run
-      // before it is serialised for the audit.
-      await new Promise((resolve) => setImmediate(resolve));
-      recordInAudit(call, tool, decision, outcome, approval);
-      return outcome;
+    missingStepUp(caller, toolName) {
+      const tool = byName.get(toolName);
+      const context = missingStepUp(deps.policy, caller, tool);
+      return tool && context ? { tool, context } : undefined;
     },
+    run,
   };
-}
-
-/**
- * Untrusted text in a result is neutralised and flagged, and the result is framed: the notice (only when a field
- * holds text the caller did not write) and any notes lead both the text and the structured content, the findings
- * go in `_meta` for clients and the audit, and the text is one short summary line plus the compact JSON.
- */
-function shielded(tool: ToolDefinition, structured: Record<string, unknown>, args: unknown, notes: readonly string[]): ToolOutcome {
-  const { value, report } = shieldOutput(tool.output, structured, callerText(args));
-  const framed = frameResult(tool, value as Record<string, unknown>, report, notes);
-  if (report.untrustedFields === 0) return { result: framed };
-  return { result: { ...framed, _meta: { [SHIELD_META_KEY]: report } }, shield: report };
 }
 
 /** The request's audit record (written once by the HTTP edge) learns what the pipeline decided and did. */
@@ -263,7 +153,7 @@ function recordInAudit(
   tool: ToolDefinition | undefined,
   decision: PolicyDecision,
   outcome: ToolOutcome,
-  approval: { approvalId: string; approverOid?: string } | undefined,
+  approval: ApprovalUsed | undefined,
 ): void {
   const draft = currentAudit();
   if (!draft) return;
