@@ -3,8 +3,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Caller } from '../auth/caller.js';
 import { ToolError } from '../pipeline/errors.js';
-import { currentAudit } from '../audit/scope.js';
 import type { Approval, ApprovalStore } from './store.js';
+import { noteInAudit } from '../audit/audit-writer.js';
 
 /** Destructive tools take this extra argument: the id of an approval for exactly this call. */
 export const approvalInput = {
@@ -83,8 +83,7 @@ export async function passApprovalGate(store: ApprovalStore, request: GateReques
   }
   if (approval.status === 'rejected') {
     // The refusal quotes the approver: their identity goes in the record, so the stored copy can pseudonymise it.
-    const draft = currentAudit();
-    if (draft && approval.decidedByOid) Object.assign(draft, { approverOid: approval.decidedByOid, ...(approval.decidedByName ? { approverName: approval.decidedByName } : {}) });
+    if (approval.decidedByOid) noteInAudit({ approverOid: approval.decidedByOid, ...(approval.decidedByName ? { approverName: approval.decidedByName } : {}) });
     throw refuse('approval.rejected', `The approver rejected this request${approval.decidedByName ? ` (${approval.decidedByName})` : ''}.`);
   }
   if (!(Date.parse(approval.expiresAt) > Date.now())) throw refuse('approval.expired', `This approval expired at ${approval.expiresAt}; request a new one.`);

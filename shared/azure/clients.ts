@@ -8,7 +8,7 @@ import type { BlobServiceClient, BlockBlobClient, ContainerClient, StoragePipeli
 import type { Settings } from '../config/settings.js';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { randomBytes } from 'node:crypto';
-import { currentAudit } from '../audit/scope.js';
+import { auditedRequestForAzureCall } from '../audit/audit-writer.js';
 import { ToolError } from '../pipeline/errors.js';
 import { addressUnder, canonicalPathPolicy, exactAddressPolicy, urlUnder, type ExpectedAddress } from './address-check.js';
 
@@ -44,18 +44,16 @@ const USER_AGENT = { userAgentPrefix: 'sovereign-mcp' };
 const auditPolicy: PipelinePolicy = {
   name: 'sovereignMcpAudit',
   async sendRequest(request, next) {
-    const draft = currentAudit();
-    if (draft?.traceId && !request.headers.has('traceparent')) {
-      request.headers.set('traceparent', `00-${draft.traceId}-${randomBytes(8).toString('hex')}-01`);
+    const audited = auditedRequestForAzureCall();
+    if (audited?.traceId && !request.headers.has('traceparent')) {
+      request.headers.set('traceparent', `00-${audited.traceId}-${randomBytes(8).toString('hex')}-01`);
     }
     const time = new Date();
     const started = performance.now();
     const { host, pathname } = new URL(request.url);
     const clientRequestId = request.headers.get('x-ms-client-request-id') ?? request.requestId;
-    const note = (status: number | undefined, requestId: string | undefined) => {
-      if (!draft) return;
-      if (requestId) draft.azureRequestIds.push(requestId);
-      draft.azureCalls.push({
+    const note = (status: number | undefined, requestId: string | undefined) =>
+      audited?.noteAzureCall({
         method: request.method,
         host,
         path: pathname,
@@ -65,7 +63,6 @@ const auditPolicy: PipelinePolicy = {
         ...(requestId ? { requestId } : {}),
         ...(clientRequestId ? { clientRequestId } : {}),
       });
-    };
     try {
       const response = await next(request);
       note(response.status, response.headers.get('x-ms-request-id'));

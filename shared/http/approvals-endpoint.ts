@@ -4,7 +4,7 @@ import { ROLES } from '../auth/roles.js';
 import { csrfMatches, csrfToken } from '../approvals/csrf.js';
 import { PAGE_HEADERS, renderApproval, renderMessage, type Viewer } from '../approvals/page.js';
 import type { Approval } from '../approvals/store.js';
-import { currentAudit } from '../audit/scope.js';
+import { noteCaller, noteDenial, noteInAudit } from '../audit/audit-writer.js';
 import { emergencyRefusal, emergencyRule } from '../policy/emergency-mode.js';
 import { checkHostAndOrigin, publicOrigin, readBody } from './edge.js';
 import { claimsRequest, STEP_UP_RULE } from '../auth/step-up.js';
@@ -48,20 +48,13 @@ export async function handleApproval(app: App, request: HttpRequest, id: string)
   const check = await verifyIdToken(idToken);
   if (!check.ok) return signIn(path, check.reason === 'invalid');
   const user = check.user;
-  const signedIn = currentAudit();
-  if (signedIn) Object.assign(signedIn, { authenticated: true, callerOid: user.oid, ...(user.name ? { callerName: user.name } : {}) });
+  noteCaller({ oid: user.oid, ...(user.name ? { name: user.name } : {}) });
   const maxAgeSeconds = app.settings.approvals.signInMaxAgeMinutes * 60;
   const context = app.stepUp.approve;
   if (Date.now() / 1000 - user.authTime > maxAgeSeconds) return signIn(path, true, context);
   if (context && !user.authContexts.includes(context)) {
     // Denied by the step-up rule (not the generic sign-in redirect): the person signed in, but not strongly enough.
-    if (signedIn) {
-      Object.assign(signedIn, {
-        decision: 'denied' as const,
-        rule: STEP_UP_RULE,
-        reason: `Deciding approvals requires a sign-in that satisfies the authentication context '${context}'; sent to sign in again.`,
-      });
-    }
+    noteDenial(STEP_UP_RULE, `Deciding approvals requires a sign-in that satisfies the authentication context '${context}'; sent to sign in again.`);
     return signIn(path, true, context);
   }
 
@@ -92,10 +85,7 @@ export async function handleApproval(app: App, request: HttpRequest, id: string)
   if (decision === 'approve' && mode !== 'open') {
     // Nothing destructive may be approved while the duty officer's switch forbids it (rejecting still may).
     const message = emergencyRefusal(mode, `approving ${approval.tool}`);
-    const refused = currentAudit();
-    if (refused) {
-      Object.assign(refused, { tool: approval.tool, risk: 'destructive' as const, decision: 'denied' as const, rule: emergencyRule(mode), reason: message, approvalId: approval.id });
-    }
+    noteDenial(emergencyRule(mode), message, { tool: approval.tool, risk: 'destructive', approvalId: approval.id });
     return page(403, renderMessage('Approvals are suspended', message));
   }
 
@@ -105,19 +95,16 @@ export async function handleApproval(app: App, request: HttpRequest, id: string)
     ...(user.name ? { decidedByName: user.name } : {}),
     decidedAt: new Date().toISOString(),
   });
-  const draft = currentAudit();
-  if (draft) {
-    Object.assign(draft, {
-      tool: approval.tool,
-      risk: 'destructive' as const,
-      decision: decision === 'approve' ? ('allowed' as const) : ('denied' as const),
-      rule: decision === 'approve' ? 'approval.granted' : 'approval.rejected',
-      approvalId: approval.id,
-      approverOid: user.oid,
-      outcome: changed ? ('success' as const) : ('error' as const),
-      ...(changed ? {} : { errorCode: 'conflict' }),
-    });
-  }
+  noteInAudit({
+    tool: approval.tool,
+    risk: 'destructive',
+    decision: decision === 'approve' ? 'allowed' : 'denied',
+    rule: decision === 'approve' ? 'approval.granted' : 'approval.rejected',
+    approvalId: approval.id,
+    approverOid: user.oid,
+    outcome: changed ? 'success' : 'error',
+    ...(changed ? {} : { errorCode: 'conflict' }),
+  });
   if (!changed) return page(409, renderMessage('Already decided', 'Someone else decided this request first.'));
   // Post/redirect/get: reloading the result page does not send the decision again.
   return { status: 303, headers: { location: path, 'cache-control': 'no-store' } };

@@ -8,6 +8,7 @@ import type { Settings } from '../config/settings.js';
 import { currentAudit } from '../audit/scope.js';
 import { servesAuthority } from './authority.js';
 import { BodyReceiver, type ReceivedBody } from './received-body.js';
+import { noteCaller } from '../audit/audit-writer.js';
 
 /** An HTTP refusal: the status and a caller-facing message, shaped by each entrance (JSON-RPC or plain JSON). */
 export interface Refusal {
@@ -84,16 +85,7 @@ export async function authenticateRequest(
     const caller = await authenticate(authorization);
     if (keepAssertion && authorization) keepUserAssertion(caller, authorization.trim().slice('Bearer '.length).trim());
     // Attribution comes from the validated token only, never from headers or what the client says it is.
-    const draft = currentAudit();
-    if (draft) {
-      Object.assign(draft, {
-        authenticated: true,
-        callerOid: caller.oid,
-        callerTid: caller.tid,
-        ...(caller.name ? { callerName: caller.name } : {}),
-        ...(caller.clientAppId ? { clientAppId: caller.clientAppId } : {}),
-      });
-    }
+    noteCaller(caller);
     return { caller };
   } catch (error) {
     if (error instanceof AuthenticationError) {

@@ -2,7 +2,6 @@ import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
 import type { McpCallContext } from '../mcp/server-factory.js';
 import { authenticateRequest, checkHostAndOrigin, publicOrigin, readBody, requestCorrelationId, resourceMetadataUrl, type Refusal } from './edge.js';
-import { currentAudit } from '../audit/scope.js';
 import { auditedBody, auditedServerBody } from '../audit/body.js';
 import { fromWebResponse, jsonRpcErrorResponse, jsonTextResponse } from './responses.js';
 import { createMcpFastPath, type McpFastPath } from './mcp-fast-path.js';
@@ -10,6 +9,7 @@ import { toolResultProjector } from '../mcp/server-factory.js';
 import { jsonLimitExceeded } from '../text/json-limits.js';
 import { nextTurn, streamOf, type ReceivedBody } from './received-body.js';
 import { stepUpRefusal } from './step-up-refusal.js';
+import { auditedJsonRpcMethod, isAuditing, noteDenial, noteInAudit } from '../audit/audit-writer.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit => jsonRpcErrorResponse(refusal.status, -32000, refusal.message, refusal.headers);
 
@@ -95,8 +95,8 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
     },
     ...(parsed !== undefined ? { parsedBody: parsed } : {}),
   });
-  const draft = currentAudit();
-  if (!draft || draft.jsonRpcMethod === 'tools/call') {
+  const method = auditedJsonRpcMethod();
+  if (!isAuditing() || method === 'tools/call') {
     // A tool call may stream progress; its result is audited by the pipeline, so the stream passes untouched.
     return fromWebResponse(response);
   }
@@ -104,10 +104,9 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   const answer = await response.text();
   const message = jsonRpcMessage(answer);
   // Only a result is the server's own content; an error may quote what the caller sent, so it is redacted.
-  const ownContent = SERVER_AUTHORED.has(draft.jsonRpcMethod ?? '') && message?.result !== undefined && message.error === undefined;
-  draft.responseBody = ownContent ? auditedServerBody(answer) : auditedBody(answer);
+  const ownContent = SERVER_AUTHORED.has(method ?? '') && message?.result !== undefined && message.error === undefined;
   const error = message?.error?.message;
-  if (response.status >= 400 && typeof error === 'string') draft.reason = error;
+  noteInAudit({ responseBody: ownContent ? auditedServerBody(answer) : auditedBody(answer), ...(response.status >= 400 && typeof error === 'string' ? { reason: error } : {}) });
   return { ...fromWebResponse(response), body: answer };
 }
 
@@ -131,8 +130,7 @@ function requestSentAsNotification(parsed: unknown): HttpResponseInit | undefine
   if (typeof method !== 'string' || method.startsWith('notifications/')) return undefined;
   const what = method === 'tools/call' ? 'A tool call' : `"${method.slice(0, 100)}" is a request: it`;
   const message = `Invalid Request: ${what} needs an id; sent as a notification (without an id) it is not run. Send it again with an id.`;
-  const draft = currentAudit();
-  if (draft) Object.assign(draft, { decision: 'denied', rule: 'edge.notification-not-run', outcome: 'denied', reason: message });
+  noteDenial('edge.notification-not-run', message, { outcome: 'denied' });
   return jsonRpcErrorResponse(400, -32600, message);
 }
 
@@ -157,18 +155,18 @@ function jsonRpcMessage(answer: string): { result?: unknown; error?: { message?:
 
 /** The request as the audit keeps it: method, what the client says it is (informational only), redacted body. */
 function noteJsonRpc(body: ReceivedBody, parsed: unknown): void {
-  const draft = currentAudit();
-  if (!draft) return;
-  draft.requestBody = auditedBody(body.text, parsed === undefined ? 'text' : { json: parsed }, body.digest);
+  noteInAudit({ requestBody: auditedBody(body.text, parsed === undefined ? 'text' : { json: parsed }, body.digest) });
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return;
   const message = parsed as { method?: unknown; params?: { name?: unknown; clientInfo?: unknown; _meta?: Record<string, unknown> } };
-  if (typeof message.method === 'string') draft.jsonRpcMethod = message.method.slice(0, 100);
-  if (message.method === 'tools/call' && typeof message.params?.name === 'string') draft.tool = message.params.name.slice(0, 100);
+  if (typeof message.method === 'string') noteInAudit({ jsonRpcMethod: message.method.slice(0, 100) });
+  if (message.method === 'tools/call' && typeof message.params?.name === 'string') noteInAudit({ tool: message.params.name.slice(0, 100) });
   const info = (message.params?.clientInfo ?? message.params?._meta?.['io.modelcontextprotocol/clientInfo']) as { name?: unknown; version?: unknown } | undefined;
   if (info && typeof info === 'object') {
-    draft.mcpClient = {
-      ...(typeof info.name === 'string' ? { name: info.name.slice(0, 100) } : {}),
-      ...(typeof info.version === 'string' ? { version: info.version.slice(0, 50) } : {}),
-    };
+    noteInAudit({
+      mcpClient: {
+        ...(typeof info.name === 'string' ? { name: info.name.slice(0, 100) } : {}),
+        ...(typeof info.version === 'string' ? { version: info.version.slice(0, 50) } : {}),
+      },
+    });
   }
 }

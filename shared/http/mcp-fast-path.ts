@@ -3,8 +3,8 @@ import { classifyInboundRequest, isJsonContentType, specTypeSchemas, SUPPORTED_P
 import type { Pipeline } from '../pipeline/run-tool.js';
 import type { CatalogueEntry } from '../mcp/catalogue.js';
 import type { McpCallContext } from '../mcp/server-factory.js';
-import { currentAudit } from '../audit/scope.js';
 import { auditedServerBodies, auditedServerBody, type AuditedBody } from '../audit/body.js';
+import { isAuditing, noteResponseBody } from '../audit/audit-writer.js';
 
 /** A JSON-RPC id as the SDK echoes it. */
 type RequestId = string | number;
@@ -51,8 +51,7 @@ export function createMcpFastPath(
       listings.set(key, built);
     }
     const end = `${JSON.stringify(id)}}`;
-    const draft = currentAudit();
-    if (draft) draft.responseBody = built.audited(end);
+    if (isAuditing()) noteResponseBody(built.audited(end));
     return built.start + end;
   };
   const respond = (result: unknown, id: RequestId) => JSON.stringify({ result, jsonrpc: '2.0', id });
@@ -93,8 +92,7 @@ function validated<I, T>(schema: StandardSchemaV1Sync<I, T>, value: unknown): T 
 
 /** A result of the server's own content (tools/list, ping): capped and hashed for the audit, not redacted. */
 function serverAnswer(answer: string): string {
-  const draft = currentAudit();
-  if (draft) draft.responseBody = auditedServerBody(answer);
+  noteResponseBody(auditedServerBody(answer));
   return answer;
 }
 

@@ -1,12 +1,12 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
-import { currentAudit } from '../audit/scope.js';
 import { CatalogueSigningError } from '../mcp/catalogue-signer.js';
 import { SERVER_INFO } from '../mcp/server-factory.js';
 import { authenticateRequest, checkHostAndOrigin, publicOrigin, resourceMetadataUrl } from './edge.js';
 import { packageDigest } from './package-digest.js';
 import { jsonResponse } from './responses.js';
 import { withoutTrailingSlashes } from '../text/trailing-slashes.js';
+import { noteDenial } from '../audit/audit-writer.js';
 
 /**
  * RFC 9728 protected-resource metadata: tells MCP clients which authorization server issues tokens for us and
@@ -60,8 +60,7 @@ export async function toolManifest(app: App, request: HttpRequest): Promise<Http
   } catch (error) {
     const message = error instanceof CatalogueSigningError ? error.message : 'The tool catalogue cannot be signed now; until it is signed it is not served. Try again later.';
     app.log.error('The tool catalogue could not be signed', error instanceof CatalogueSigningError ? error.cause : error);
-    const draft = currentAudit();
-    if (draft) Object.assign(draft, { decision: 'denied', rule: CATALOGUE_UNSIGNED_RULE, reason: message });
+    noteDenial(CATALOGUE_UNSIGNED_RULE, message);
     return jsonResponse(503, { error: 'catalogue_unsigned', error_description: message }, { 'Retry-After': '30' });
   }
 }

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import type { App } from '../app.js';
 import type { Approval, ApprovalStore } from '../approvals/store.js';
 import { auditedBody, auditedServerBody } from '../audit/body.js';
-import { currentAudit } from '../audit/scope.js';
 import { ROLES } from '../auth/roles.js';
 import { authenticateRequest, checkHostAndOrigin, isJsonContentType, readBody, resourceMetadataUrl } from './edge.js';
 import { jsonResponse } from './responses.js';
+import { noteDenial, noteInAudit } from '../audit/audit-writer.js';
 
 export const REVOKED_RULE = 'approval.revoked';
 export const REVOKE_NEEDS_APPROVER_RULE = 'approval.revoke-needs-approver';
@@ -37,10 +37,9 @@ export async function handleRevoke(app: App, request: HttpRequest): Promise<Http
   if (refusal) return jsonResponse(refusal.status, { error: 'forbidden', error_description: refusal.message });
   const auth = await authenticateRequest(request, app.authenticate, resourceMetadataUrl(request, app.settings, ''));
   if ('status' in auth) return jsonResponse(auth.status, { error: 'unauthenticated', error_description: auth.message }, auth.headers);
-  const draft = currentAudit();
   if (!auth.caller.roles.includes(ROLES.approver)) {
     const message = `Revoking approvals needs the ${ROLES.approver} role; the caller has ${auth.caller.roles.join(', ') || 'no roles'}. Nothing was revoked.`;
-    if (draft) Object.assign(draft, { decision: 'denied', rule: REVOKE_NEEDS_APPROVER_RULE, reason: message });
+    noteDenial(REVOKE_NEEDS_APPROVER_RULE, message);
     return jsonResponse(403, { error: 'forbidden', error_description: message, rule: REVOKE_NEEDS_APPROVER_RULE });
   }
   if (!app.approvals) return jsonResponse(404, { error: 'not_found', error_description: 'This deployment does not offer approvals, so there are none to revoke.' });
@@ -48,7 +47,7 @@ export async function handleRevoke(app: App, request: HttpRequest): Promise<Http
   const body = await readBody(request, 1024);
   if ('status' in body) return jsonResponse(body.status, { error: 'invalid_request', error_description: body.message });
   const { text } = body;
-  if (draft) draft.requestBody = auditedBody(text, undefined, body.digest);
+  noteInAudit({ requestBody: auditedBody(text, undefined, body.digest) });
   let parsed: z.infer<typeof BODY>;
   try {
     parsed = BODY.parse(JSON.parse(text));
@@ -70,15 +69,13 @@ export async function handleRevoke(app: App, request: HttpRequest): Promise<Http
   }
   const report = await revokeEach(approvals, candidates, auth.caller.oid);
   const summary = `Revoked ${report.revoked.length} approval(s)${report.revoked.length ? `: ${report.revoked.join(', ')}` : ''}; expired, left as they are: ${report.expired.length}; changed meanwhile: ${report.changed.length}.`;
-  if (draft) {
-    Object.assign(draft, {
-      decision: 'allowed',
-      rule: REVOKED_RULE,
-      reason: summary,
-      ...('id' in parsed ? { approvalId: parsed.id } : {}),
-      responseBody: auditedServerBody(JSON.stringify(report)),
-    });
-  }
+  noteInAudit({
+    decision: 'allowed',
+    rule: REVOKED_RULE,
+    reason: summary,
+    ...('id' in parsed ? { approvalId: parsed.id } : {}),
+    responseBody: auditedServerBody(JSON.stringify(report)),
+  });
   return jsonResponse(200, report);
 }
 

@@ -2,8 +2,8 @@ import type { HttpRequest } from '@azure/functions';
 import type { App } from '../app.js';
 import type { Caller } from '../auth/caller.js';
 import { STEP_UP_RULE, stepUpChallenge, stepUpMessage } from '../auth/step-up.js';
-import { currentAudit } from '../audit/scope.js';
 import { resourceMetadataUrl, type Refusal } from './edge.js';
+import { noteDenial } from '../audit/audit-writer.js';
 
 /** The `WWW-Authenticate` claims challenge for a call that needs the authentication context `context`. */
 export function stepUpHeaders(app: App, request: HttpRequest, path: '/mcp' | '', context: string, message: string): Record<string, string> {
@@ -20,17 +20,6 @@ export function stepUpRefusal(app: App, request: HttpRequest, caller: Caller, to
   const missing = app.pipeline.missingStepUp(caller, toolName);
   if (!missing) return undefined;
   const message = stepUpMessage(missing.tool.name, missing.tool.risk, missing.context);
-  const draft = currentAudit();
-  if (draft) {
-    Object.assign(draft, {
-      tool: missing.tool.name,
-      risk: missing.tool.risk,
-      decision: 'denied' as const,
-      rule: STEP_UP_RULE,
-      reason: message,
-      outcome: 'denied' as const,
-      errorCode: 'step_up_required',
-    });
-  }
+  noteDenial(STEP_UP_RULE, message, { tool: missing.tool.name, risk: missing.tool.risk, outcome: 'denied', errorCode: 'step_up_required' });
   return { status: 401, message, headers: stepUpHeaders(app, request, '/mcp', missing.context, message) };
 }

@@ -1,12 +1,12 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
 import { authenticateRequest, checkHostAndOrigin, isJsonContentType, publicOrigin, readBody, requestCorrelationId, resourceMetadataUrl, type Refusal } from './edge.js';
-import { currentAudit } from '../audit/scope.js';
 import { auditedBody } from '../audit/body.js';
 import { jsonResponse } from './responses.js';
 import { jsonLimitExceeded } from '../text/json-limits.js';
 import { nextTurn } from './received-body.js';
 import { stepUpHeaders } from './step-up-refusal.js';
+import { noteInAudit } from '../audit/audit-writer.js';
 
 const refuse = (refusal: Refusal): HttpResponseInit =>
   jsonResponse(refusal.status, { error: { code: statusCode(refusal.status), message: refusal.message } }, refusal.headers);
@@ -20,8 +20,7 @@ function statusCode(status: number): string {
  * CallToolResult out, with an HTTP status that matches the outcome (403 denied, 429 throttled, 504 timeout, ...).
  */
 export async function handleToolCall(app: App, toolName: string, request: HttpRequest): Promise<HttpResponseInit> {
-  const audit = currentAudit();
-  if (audit) audit.tool = toolName;
+  noteInAudit({ tool: toolName });
   const hostRefusal = checkHostAndOrigin(request, app.settings);
   if (hostRefusal) return refuse(hostRefusal);
   if (!isJsonContentType(request)) return refuse({ status: 415, message: 'Send the tool arguments as application/json.' });
@@ -37,7 +36,7 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
   // Its shape, measured on the text as it arrived, is checked before anything parses or walks it (the audit included).
   const tooComplex = jsonLimitExceeded(body.shape);
   if (tooComplex) {
-    if (audit) audit.requestBody = auditedBody(text, 'text', digest);
+    noteInAudit({ requestBody: auditedBody(text, 'text', digest) });
     return refuse({ status: 400, message: `The body was refused: ${tooComplex}` });
   }
   let args: unknown = {};
@@ -45,14 +44,14 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
     try {
       args = JSON.parse(text);
     } catch {
-      if (audit) audit.requestBody = auditedBody(text, 'text', digest);
+      noteInAudit({ requestBody: auditedBody(text, 'text', digest) });
       return refuse({ status: 400, message: 'The body is not valid JSON; send the tool arguments as a JSON object.' });
     }
   }
   // Parsing, auditing and validating each cost in proportion to a large body: a turn of the event loop between them
   // keeps other requests (/health) from waiting behind all three at once.
   await nextTurn();
-  if (audit) audit.requestBody = auditedBody(text, body.byteLength > 0 ? { json: args } : 'text', digest);
+  noteInAudit({ requestBody: auditedBody(text, body.byteLength > 0 ? { json: args } : 'text', digest) });
   await nextTurn();
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     return refuse({ status: 400, message: 'The body must be a JSON object of tool arguments.' });

@@ -5,7 +5,7 @@ import type { ToolContext, ToolDefinition } from '../tools/tool.js';
 import { ToolError } from './errors.js';
 import type { PolicyDecision, PolicyEngine } from '../policy/engine.js';
 import type { RateLimits } from '../policy/rate-limits.js';
-import { currentAudit } from '../audit/scope.js';
+import { isAuditing, noteInAudit } from '../audit/audit-writer.js';
 import { auditedBody } from '../audit/body.js';
 import type { ApprovalStore } from '../approvals/store.js';
 import type { ToolOutcome, ToolResult } from './outcome.js';
@@ -155,27 +155,27 @@ function recordInAudit(
   outcome: ToolOutcome,
   approval: ApprovalUsed | undefined,
 ): void {
-  const draft = currentAudit();
-  if (!draft) return;
-  draft.tool = call.toolName.slice(0, 100);
-  if (tool) draft.risk = tool.risk;
-  draft.decision = decision.allowed ? 'allowed' : 'denied';
-  draft.rule = decision.rule;
-  draft.reason = decision.reason;
-  draft.outcome = outcome.error ? (decision.allowed ? 'error' : 'denied') : 'success';
-  if (outcome.error) draft.errorCode = outcome.error.code;
+  if (!isAuditing()) return;
   const approvalId = approval?.approvalId ?? outcome.error?.details.approvalId;
-  if (typeof approvalId === 'string') draft.approvalId = approvalId;
-  if (approval?.approverOid) draft.approverOid = approval.approverOid;
-  if (outcome.shield) {
-    draft.untrustedFields = outcome.shield.untrustedFields;
-    draft.injectionFlags = [...new Set(outcome.shield.flags.flatMap((flag) => flag.kinds))];
-  }
   // The text blocks repeat structuredContent; errors have only text.
   const { content: _textCopy, ...structured } = outcome.result;
   // The value itself is walked for redaction (not a parse of its JSON text again: a blob's megabyte twice over).
   const audited = outcome.error ? outcome.result : structured;
-  draft.responseBody = auditedBody(JSON.stringify(audited), { json: audited });
+  noteInAudit({
+    tool: call.toolName.slice(0, 100),
+    ...(tool ? { risk: tool.risk } : {}),
+    decision: decision.allowed ? 'allowed' : 'denied',
+    rule: decision.rule,
+    reason: decision.reason,
+    outcome: outcome.error ? (decision.allowed ? 'error' : 'denied') : 'success',
+    ...(outcome.error ? { errorCode: outcome.error.code } : {}),
+    ...(typeof approvalId === 'string' ? { approvalId } : {}),
+    ...(approval?.approverOid ? { approverOid: approval.approverOid } : {}),
+    ...(outcome.shield
+      ? { untrustedFields: outcome.shield.untrustedFields, injectionFlags: [...new Set(outcome.shield.flags.flatMap((flag) => flag.kinds))] }
+      : {}),
+    responseBody: auditedBody(JSON.stringify(audited), { json: audited }),
+  });
 }
 
 /** Failures whose cause lives outside the app (identity, Azure): the caller gets a clean message, operators the cause. */
