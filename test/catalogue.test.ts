@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TOOLS } from '../shared/tools/registry.js';
-import { annotationsFor } from '../shared/tools/tool.js';
+import { annotationsFor } from '../shared/domain/tool-annotations.js';
 import { buildCatalogue, loadCatalogue } from '../shared/mcp/catalogue.js';
 import { GENERATED_CATALOGUE } from '../shared/mcp/catalogue.generated.js';
 import { GENERATED_CATALOGUE_FILE, renderGeneratedCatalogue, renderSchemaSnapshot, renderToolTable, TABLE_END, TABLE_START } from '../dev/catalogue-docs.js';

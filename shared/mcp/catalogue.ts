@@ -1,21 +1,19 @@
 import { z } from 'zod';
-import type { Tool } from '@modelcontextprotocol/server';
-import { annotationsFor, type ToolDefinition } from '../tools/tool.js';
+import { annotationsFor } from '../domain/tool-annotations.js';
+import type { ToolDescriptor } from '../domain/tool-descriptor.js';
+import type { CatalogueEntry } from './catalogue-entry.js';
 import { GENERATED_CATALOGUE } from './catalogue.generated.js';
 import { TOOL_DIGEST_META_KEY, TOOL_VERSION_META_KEY, signedDefinition, toolDigest } from './manifest.js';
 import { publishedOutput } from '../shield/frame.js';
 
 export { TOOL_DIGEST_META_KEY, TOOL_VERSION_META_KEY } from './manifest.js';
 
-/** A tool as `tools/list` shows it. */
-export type CatalogueEntry = Tool & { inputSchema: Tool['inputSchema']; outputSchema: NonNullable<Tool['outputSchema']> };
-
 /**
  * The tool list with JSON Schemas converted once, at start (zod's own converter), so no request pays for schema
  * conversion. Input schemas describe what a caller may send (`io: 'input'`: defaulted fields are optional);
  * output schemas what the server returns (the tool's fields plus the framing fields every result may carry).
  */
-export function buildCatalogue(tools: readonly ToolDefinition[]): ReadonlyMap<string, CatalogueEntry> {
+export function buildCatalogue(tools: readonly ToolDescriptor[]): ReadonlyMap<string, CatalogueEntry> {
   return new Map(
     tools.map((tool) => {
       const entry: CatalogueEntry = {
@@ -41,11 +39,11 @@ export function buildCatalogue(tools: readonly ToolDefinition[]): ReadonlyMap<st
  * their order, titles, descriptions, annotations and argument names), so a build that skipped regenerating still
  * serves the registry's own definitions.
  */
-export function loadCatalogue(tools: readonly ToolDefinition[], generated: readonly CatalogueEntry[] = GENERATED_CATALOGUE): ReadonlyMap<string, CatalogueEntry> {
+export function loadCatalogue(tools: readonly ToolDescriptor[], generated: readonly CatalogueEntry[] = GENERATED_CATALOGUE): ReadonlyMap<string, CatalogueEntry> {
   return describesTools(generated, tools) ? new Map(generated.map((entry) => [entry.name, entry])) : buildCatalogue(tools);
 }
 
-function describesTools(entries: readonly CatalogueEntry[], tools: readonly ToolDefinition[]): boolean {
+function describesTools(entries: readonly CatalogueEntry[], tools: readonly ToolDescriptor[]): boolean {
   const sameKeys = (schema: Record<string, unknown>, shape: Record<string, unknown>) =>
     JSON.stringify(Object.keys((schema.properties as Record<string, unknown> | undefined) ?? {})) === JSON.stringify(Object.keys(shape));
   return (

@@ -1,11 +1,12 @@
-import type { Caller } from '../auth/caller.js';
+import type { Caller } from '../domain/caller.js';
 import type { AzureClients } from '../azure/clients.js';
 import { toToolError } from '../azure/errors.js';
 import { targetsOf } from '../azure/missing-resource.js';
 import type { Settings } from '../config/settings.js';
 import type { ToolDefinition } from '../tools/tool.js';
 import { ToolError } from './errors.js';
-import type { PolicyDecision, PolicyEngine, PolicyTarget } from '../policy/engine.js';
+import type { PolicyTarget } from '../domain/policy-target.js';
+import type { PolicyDecision, PolicyEngine } from '../policy/engine.js';
 import type { RateLimits } from '../policy/rate-limits.js';
 import { callerText, shieldOutput, type ShieldReport } from '../shield/shield.js';
 import { frameResult } from '../shield/frame.js';
