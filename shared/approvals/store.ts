@@ -1,3 +1,4 @@
+import { isRestError } from '@azure/core-rest-pipeline';
 import { odata, TableClient, type TableEntityResult } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 import { ifExists } from '../azure/errors.js';
@@ -54,7 +55,7 @@ export function createTableApprovalStore(endpoint: string, tableName: string, cr
   // means "exists, not yours to create": carry on (a missing table then fails the entity call with its own error).
   const ensureTable = () =>
     (ready ??= table.createTable().catch((error: unknown) => {
-      if ((error as { statusCode?: number }).statusCode === 403) return;
+      if (isRestError(error) && error.statusCode === 403) return;
       ready = undefined;
       throw error;
     }));
@@ -84,7 +85,7 @@ export function createTableApprovalStore(endpoint: string, tableName: string, cr
         await table.updateEntity({ partitionKey: PARTITION, rowKey: approval.id, ...changes }, 'Merge', { etag: approval.etag });
         return true;
       } catch (error) {
-        if ((error as { statusCode?: number }).statusCode === 412) return false;
+        if (isRestError(error) && error.statusCode === 412) return false;
         throw error;
       }
     },

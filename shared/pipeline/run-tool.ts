@@ -166,7 +166,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       output = await tool.handler(parsed.data, context);
     } catch (error) {
-      const failure = toToolError(error, { timedOut: deadline.aborted, timeoutMs }, targetsOf(tool.name, parsed.data));
+      const failure = await toToolError(error, { timedOut: deadline.aborted, timeoutMs }, targetsOf(tool.name, parsed.data));
       if (!approvalUsed) throw failure;
       // The approval was spent on this attempt (it runs its call at most once): "try again" needs a new one.
       throw new ToolError(
