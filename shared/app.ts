@@ -26,6 +26,7 @@ import { shieldOutput } from './shield/shield.js';
 import { untrusted } from './shield/untrusted.js';
 import { z } from 'zod';
 import type { ApprovalStore } from './approvals/store.js';
+import { loadOnFirstUse } from './runtime/load-on-first-use.js';
 
 /** Everything a request needs, built once per process (Functions instances are reused across requests). */
 export interface App {
@@ -153,12 +154,7 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
 
 /** An approval store made on first use (its SDK imported then); a failed import is retried by the next call. */
 function loadedOnFirstUse(make: () => Promise<ApprovalStore>): ApprovalStore {
-  let made: Promise<ApprovalStore> | undefined;
-  const store = () =>
-    (made ??= make().catch((error: unknown) => {
-      made = undefined;
-      throw error;
-    }));
+  const store = loadOnFirstUse(make);
   return {
     create: async (approval) => (await store()).create(approval),
     get: async (id) => (await store()).get(id),

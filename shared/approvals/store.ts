@@ -6,6 +6,7 @@ import { ifExists } from '../azure/errors.js';
 import { GUID } from '../domain/caller.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { ToolError } from '../pipeline/errors.js';
+import { loadOnFirstUse } from '../runtime/load-on-first-use.js';
 
 /** `revoked`: withdrawn by an approver's revoke command (an incident) before it was used. */
 export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'used', 'revoked'] as const;
@@ -59,15 +60,14 @@ const APPROVAL_ID = /^[0-9a-f-]{36}$/i;
  */
 export function createTableApprovalStore(endpoint: string, tableName: string, credential: TokenCredential, log: Logger = consoleLogger): ApprovalStore {
   const table = new TableClient(endpoint, tableName, credential);
-  let ready: Promise<void> | undefined;
   // The deployment creates the table and grants the identity rights on that table only, so a 403 on creating it
   // means "exists, not yours to create": carry on (a missing table then fails the entity call with its own error).
-  const ensureTable = () =>
-    (ready ??= table.createTable().catch((error: unknown) => {
+  const ensureTable = loadOnFirstUse(() =>
+    table.createTable().catch((error: unknown) => {
       if (isRestError(error) && error.statusCode === 403) return;
-      ready = undefined;
       throw error;
-    }));
+    }),
+  );
 
   return {
     async create(approval) {
