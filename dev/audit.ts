@@ -7,7 +7,7 @@ import { createAnchorTable, type AnchorTable } from '../shared/audit/anchors.js'
 import { createAuditKeyring, type AuditKeyring } from '../shared/audit/audit-key.js';
 import { verifyAuditTrail, type FailureKind } from '../shared/audit/verify.js';
 import { pseudonymOf } from '../shared/audit/pseudonym.js';
-import { GUID } from '../shared/auth/caller.js';
+import { GUID } from '../shared/domain/caller.js';
 import { mintStorageTokenFromDataDir, mintVaultTokenFromDataDir } from './sandbox/index.js';
 import { AUDIT_KEY_SECRET_NAME, AUDIT_PSEUDONYM_KEY_SECRET_NAME } from './sandbox/seed.js';
 import { runtimeFile, type RuntimeInfo } from './runtime-file.js';

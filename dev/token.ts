@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MAX_TOKEN_LIFETIME_SECONDS } from '../shared/auth/authenticate.js';
-import { GUID } from '../shared/auth/caller.js';
+import { GUID } from '../shared/domain/caller.js';
 import { AUTH_CONTEXT_ID } from '../shared/auth/step-up.js';
 import { ROLES } from '../shared/auth/roles.js';
 import { loadOrCreateIssuerKey, mintToken } from './sandbox/issuer.js';

@@ -6,7 +6,8 @@ import { createAppCredential } from './azure/credential.js';
 import { onBehalfOfClients } from './azure/on-behalf-of.js';
 import { loadSettings, type Settings } from './config/settings.js';
 import { consoleLogger, type Logger } from './log.js';
-import { loadCatalogue, type CatalogueEntry } from './mcp/catalogue.js';
+import type { CatalogueEntry } from './mcp/catalogue-entry.js';
+import { loadCatalogue } from './mcp/catalogue.js';
 import { buildCatalogueManifest } from './mcp/manifest.js';
 import { createCatalogueSigner, type SignedCatalogue } from './mcp/catalogue-signer.js';
 import { createServerFactory } from './mcp/server-factory.js';
@@ -25,6 +26,7 @@ import { shieldOutput } from './shield/shield.js';
 import { untrusted } from './shield/untrusted.js';
 import { z } from 'zod';
 import type { ApprovalStore } from './approvals/store.js';
+import { loadOnFirstUse } from './runtime/load-on-first-use.js';
 
 /** Everything a request needs, built once per process (Functions instances are reused across requests). */
 export interface App {
@@ -152,12 +154,7 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
 
 /** An approval store made on first use (its SDK imported then); a failed import is retried by the next call. */
 function loadedOnFirstUse(make: () => Promise<ApprovalStore>): ApprovalStore {
-  let made: Promise<ApprovalStore> | undefined;
-  const store = () =>
-    (made ??= make().catch((error: unknown) => {
-      made = undefined;
-      throw error;
-    }));
+  const store = loadOnFirstUse(make);
   return {
     create: async (approval) => (await store()).create(approval),
     get: async (id) => (await store()).get(id),

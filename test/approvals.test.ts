@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { POISONED } from '../dev/sandbox/seed.js';
+import { approvalsTable, storedApproval, tamperWithApproval } from './helpers/approvals.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
 
@@ -66,6 +67,31 @@ describe('approval gate', () => {
     expect(result.status).toBe(403);
     expect(result.error).toMatchObject({ rule: 'policy.protected-resource' });
     expect(result.error?.message).toMatch(/stddrprotectedinside/);
+  });
+
+  it('refuses an approval whose stored record was edited into one the app could not have written', async () => {
+    const store = await approvalsTable(stack);
+    const requesterOid = randomUUID();
+    const requester = await stack.token({ roles: ['Mcp.Operator'], oid: requesterOid });
+    const tamperings: [Record<string, string>, RegExp][] = [
+      [{ status: 'approved-by-everyone' }, /\(status: Invalid option/],
+      [{ targets: '["a"' }, /\(targets: is not JSON\)/],
+      [{ argsHash: 'anything' }, /\(argsHash: must be a SHA-256 in hex\)/],
+      [{ decidedByOid: 'the approver' }, /\(decidedByOid: must be an Entra object id/],
+      [{ expiresAt: 'never' }, /\(expiresAt: must be an ISO 8601 UTC time\)/],
+    ];
+    for (const [columns, problem] of tamperings) {
+      // An approved, unexpired approval for exactly this call: only the edited column is wrong.
+      const approval = await storedApproval(store, requesterOid, { status: 'approved', decidedByOid: randomUUID(), decidedAt: new Date().toISOString() });
+      await tamperWithApproval(stack, approval.id, columns);
+      const result = await call(stack, requester, 'storage_blob_delete', { ...BLOB, approvalId: approval.id });
+      expect(result.status).toBe(403);
+      expect(result.error).toMatchObject({ code: 'forbidden', rule: 'approval.invalid-record', approvalId: approval.id });
+      expect(result.error?.message).toMatch(problem);
+      expect(result.error?.message).toMatch(/Request a new approval/);
+    }
+    // Nothing was deleted.
+    expect((await call(stack, await stack.token(), 'storage_blob_read', BLOB)).status).toBe(200);
   });
 
   it('does not let a Reader request a destructive action', async () => {

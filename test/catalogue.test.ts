@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TOOLS } from '../shared/tools/registry.js';
-import { annotationsFor } from '../shared/tools/tool.js';
+import { annotationsFor } from '../shared/domain/tool-annotations.js';
 import { buildCatalogue, loadCatalogue, StaleCatalogueError } from '../shared/mcp/catalogue.js';
 import { GENERATED_CATALOGUE } from '../shared/mcp/catalogue.generated.js';
 import { GENERATED_CATALOGUE_FILE, renderGeneratedCatalogue, renderToolSnapshots, renderToolTable, TABLE_END, TABLE_START, TOOL_SNAPSHOT_DIR } from '../dev/catalogue-docs.js';

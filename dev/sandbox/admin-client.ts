@@ -2,7 +2,7 @@
 import { request } from 'node:https';
 import type { StoredStorageAccount } from './admin.js';
 import type { Fault, FaultSpec } from './faults.js';
-import type { TelemetryEnvelope } from './monitor.js';
+import type { TelemetryEnvelope } from './telemetry-store.js';
 import type { LoggedRequest } from './request-log.js';
 
 export class SandboxAdmin {

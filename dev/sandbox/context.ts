@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultStore } from './faults.js';
 import type { IssuerKeyStore } from './issuer-keys.js';
-import type { TelemetryStore } from './monitor.js';
+import type { TelemetryStore } from './telemetry-store.js';
 import type { Operations } from './operations.js';
 import type { RequestLog } from './request-log.js';
 import type { TwinState } from './state.js';

@@ -33,7 +33,7 @@ export type { AzuriteRequest } from './azurite-log.js';
 export type { Fault, FaultSpec } from './faults.js';
 export type { IssuerKey, IssuerKeyStore } from './issuer-keys.js';
 export type { TokenClaims } from './issuer.js';
-export type { TelemetryEnvelope } from './monitor.js';
+export type { TelemetryEnvelope } from './telemetry-store.js';
 export { mintStorageTokenFromDataDir, mintVaultTokenFromDataDir } from './identity.js';
 
 export interface SandboxOptions {

@@ -7,6 +7,7 @@ import { errors as joseErrors } from 'jose';
 import type { Call, TwinContext } from './context.js';
 import { bearerToken, sendJson } from './http.js';
 import { verifyToken } from './issuer.js';
+import type { TelemetryStore } from './telemetry-store.js';
 
 /** Ingestion paths (the twin trims trailing slashes; queries are ignored). */
 export const TRACK_PATHS: readonly string[] = ['/v2.1/track', '/v2/track'];
@@ -14,37 +15,7 @@ export const TRACK_PATHS: readonly string[] = ['/v2.1/track', '/v2/track'];
 export const MONITOR_AUDIENCES = ['https://monitor.azure.com', 'https://monitor.azure.com/'];
 
 const gunzipAsync = promisify(gunzip);
-const LIMIT = 20_000;
 const MAX_BODY = 32 * 1024 * 1024;
-
-/** A telemetry envelope as the exporter sent it (ver, name, time, iKey, tags, data, ...), plus when the twin got it. */
-export interface TelemetryEnvelope {
-  receivedAt: string;
-  name?: string;
-  time?: string;
-  iKey?: string;
-  tags?: Record<string, string>;
-  data?: { baseType?: string; baseData?: Record<string, unknown> };
-  [field: string]: unknown;
-}
-
-/** Bounded in memory (newest last); like the request log, kept across /_sandbox/reset and lost on restart. */
-export class TelemetryStore {
-  private entries: TelemetryEnvelope[] = [];
-
-  add(envelopes: readonly Record<string, unknown>[], receivedAt: string): void {
-    for (const e of envelopes) this.entries.push({ ...e, receivedAt });
-    if (this.entries.length > LIMIT) this.entries.splice(0, this.entries.length - LIMIT);
-  }
-
-  list(): TelemetryEnvelope[] {
-    return [...this.entries];
-  }
-
-  clear(): void {
-    this.entries = [];
-  }
-}
 
 /** Breeze answers errors in its own track-response shape, not Azure's error envelope. */
 class TrackError extends Error {

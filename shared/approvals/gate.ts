@@ -1,7 +1,7 @@
 import canonicalize from 'canonicalize';
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Caller } from '../auth/caller.js';
+import type { Caller } from '../domain/caller.js';
 import { ToolError } from '../pipeline/errors.js';
 import type { Approval, ApprovalStore } from './store.js';
 import { noteInAudit } from '../audit/audit-writer.js';

@@ -1,9 +1,16 @@
+import { isRestError } from '@azure/core-rest-pipeline';
 import { odata, TableClient, type TableEntityResult } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
+import { z } from 'zod';
 import { ifExists } from '../azure/errors.js';
+import { GUID } from '../domain/caller.js';
+import { consoleLogger, type Logger } from '../log.js';
+import { ToolError } from '../pipeline/errors.js';
+import { loadOnFirstUse } from '../runtime/load-on-first-use.js';
 
 /** `revoked`: withdrawn by an approver's revoke command (an incident) before it was used. */
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'used' | 'revoked';
+export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'used', 'revoked'] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 
 /** A request to run one destructive call, exactly as asked, once, after a human other than the requester approves. */
 export interface Approval {
@@ -42,22 +49,25 @@ export interface ApprovalStore {
 }
 
 const PARTITION = 'approval';
+/** The refusal's rule when a stored approval is not one the app could have written. */
+export const INVALID_RECORD_RULE = 'approval.invalid-record';
+// linear: anchored, fixed length: at most 37 steps.
+const APPROVAL_ID = /^[0-9a-f-]{36}$/i;
 
 /**
  * Approvals in Azure Table storage (Azurite locally), so any instance can serve any step. The app reaches the
  * table with its managed identity.
  */
-export function createTableApprovalStore(endpoint: string, tableName: string, credential: TokenCredential): ApprovalStore {
+export function createTableApprovalStore(endpoint: string, tableName: string, credential: TokenCredential, log: Logger = consoleLogger): ApprovalStore {
   const table = new TableClient(endpoint, tableName, credential);
-  let ready: Promise<void> | undefined;
   // The deployment creates the table and grants the identity rights on that table only, so a 403 on creating it
   // means "exists, not yours to create": carry on (a missing table then fails the entity call with its own error).
-  const ensureTable = () =>
-    (ready ??= table.createTable().catch((error: unknown) => {
-      if ((error as { statusCode?: number }).statusCode === 403) return;
-      ready = undefined;
+  const ensureTable = loadOnFirstUse(() =>
+    table.createTable().catch((error: unknown) => {
+      if (isRestError(error) && error.statusCode === 403) return;
       throw error;
-    }));
+    }),
+  );
 
   return {
     async create(approval) {
@@ -73,8 +83,7 @@ export function createTableApprovalStore(endpoint: string, tableName: string, cr
       });
     },
     async get(id) {
-      // linear: anchored, fixed length: at most 37 steps.
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+      if (!APPROVAL_ID.test(id)) return undefined;
       await ensureTable();
       const entity = await ifExists(table.getEntity<Record<string, unknown>>(PARTITION, id));
       return entity && fromEntity(entity);
@@ -84,7 +93,7 @@ export function createTableApprovalStore(endpoint: string, tableName: string, cr
         await table.updateEntity({ partitionKey: PARTITION, rowKey: approval.id, ...changes }, 'Merge', { etag: approval.etag });
         return true;
       } catch (error) {
-        if ((error as { statusCode?: number }).statusCode === 412) return false;
+        if (isRestError(error) && error.statusCode === 412) return false;
         throw error;
       }
     },
@@ -92,33 +101,84 @@ export function createTableApprovalStore(endpoint: string, tableName: string, cr
       await ensureTable();
       const found: Approval[] = [];
       const filter = odata`PartitionKey eq ${PARTITION} and (status eq ${'pending'} or status eq ${'approved'})`;
-      for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) found.push(fromEntity(entity));
+      for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+        // A damaged record is left out (and logged) rather than failing the listing: revoking the others during an
+        // incident must not be blocked by it, and it can run nothing, since every use reads it back through get().
+        try {
+          found.push(fromEntity(entity));
+        } catch (error) {
+          log.error('approvals: an invalid stored approval was left out of the unused list', error, { rule: INVALID_RECORD_RULE });
+        }
+      }
       return found;
     },
   };
 }
 
+/** Whether `error` is the refusal of a stored approval that is not a valid one (see fromEntity). */
+export function isInvalidRecord(error: unknown): error is ToolError {
+  return error instanceof ToolError && error.details.rule === INVALID_RECORD_RULE;
+}
+
+/** Table text holding JSON (the lists and the arguments), parsed, then checked against `schema`. */
+function jsonText<T extends z.ZodType>(schema: T) {
+  return z
+    .string()
+    .transform((text, context) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: 'is not JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+}
+
+const oid = z.string().regex(GUID, 'must be an Entra object id (a GUID)');
+const time = z.iso.datetime({ message: 'must be an ISO 8601 UTC time' });
+const text = z.string().max(1_000);
+
+/**
+ * An approval as the table holds it, checked on every read: the gate trusts what it reads back (who asked, for which
+ * arguments, whether someone approved), so a record the app could not have written (damaged, or edited in the table)
+ * is refused, never half-trusted or filled in with defaults.
+ */
+const STORED_APPROVAL = z.object({
+  rowKey: z.string().regex(APPROVAL_ID, 'must be an approval id (a UUID)'),
+  etag: z.string().min(1),
+  tool: z.string().min(1).max(100),
+  // linear: anchored, fixed length: at most 65 steps.
+  argsHash: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in hex'),
+  args: jsonText(z.record(z.string(), z.unknown())),
+  requesterOid: oid,
+  requesterName: text.exactOptional(),
+  targets: jsonText(z.array(z.string())),
+  impact: jsonText(z.array(z.string())),
+  status: z.enum(APPROVAL_STATUSES),
+  createdAt: time,
+  expiresAt: time,
+  decidedByOid: oid.exactOptional(),
+  decidedByName: text.exactOptional(),
+  decidedAt: time.exactOptional(),
+  usedAt: time.exactOptional(),
+  revokedByOid: oid.exactOptional(),
+  revokedAt: time.exactOptional(),
+});
+
+/** The stored record as an Approval; a forbidden refusal naming the first thing wrong when it is not a valid one. */
 function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Approval {
-  const text = (key: string) => (typeof entity[key] === 'string' ? (entity[key] as string) : undefined);
-  const optional = <K extends string>(key: K) => (text(key) !== undefined ? { [key]: text(key) } : {});
-  return {
-    id: entity.rowKey ?? '',
-    tool: text('tool') ?? '',
-    argsHash: text('argsHash') ?? '',
-    args: JSON.parse(text('args') ?? '{}') as Record<string, unknown>,
-    requesterOid: text('requesterOid') ?? '',
-    targets: JSON.parse(text('targets') ?? '[]') as string[],
-    impact: JSON.parse(text('impact') ?? '[]') as string[],
-    status: (text('status') ?? 'pending') as ApprovalStatus,
-    createdAt: text('createdAt') ?? '',
-    expiresAt: text('expiresAt') ?? '',
-    ...optional('requesterName'),
-    ...optional('decidedByOid'),
-    ...optional('decidedByName'),
-    ...optional('decidedAt'),
-    ...optional('usedAt'),
-    ...optional('revokedByOid'),
-    ...optional('revokedAt'),
-    etag: entity.etag,
-  } as Approval;
+  const parsed = STORED_APPROVAL.safeParse(entity);
+  if (parsed.success) {
+    const { rowKey, ...approval } = parsed.data;
+    return { id: rowKey, ...approval };
+  }
+  const approvalId = String(entity.rowKey).slice(0, 64);
+  const issue = parsed.error.issues[0];
+  const where = issue ? `${issue.path.join('.') || 'record'}: ${issue.message}` : 'invalid';
+  throw new ToolError(
+    'forbidden',
+    `Approval ${approvalId} as stored is not a valid approval (${where}), so it cannot be used, decided or revoked. Request a new approval, and tell the operators: the approvals table may have been edited outside the app.`,
+    { rule: INVALID_RECORD_RULE, approvalId },
+  );
 }

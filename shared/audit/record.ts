@@ -1,4 +1,4 @@
-import type { RiskTier } from '../tools/tool.js';
+import type { RiskTier } from '../domain/risk-tier.js';
 import type { AuditedBody } from './body.js';
 
 /**

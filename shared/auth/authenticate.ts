@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import { createHash } from 'node:crypto';
 import type { Settings } from '../config/settings.js';
-import { GUID, type Caller } from './caller.js';
+import { GUID, type Caller } from '../domain/caller.js';
 
 /** Why a request was not authenticated; safe to show the caller (no token content). */
 export class AuthenticationError extends Error {

@@ -1,7 +1,7 @@
 import { errors, jwtVerify } from 'jose';
 import type { Settings } from '../config/settings.js';
 import { issuerKeys, MAX_TOKEN_LIFETIME_SECONDS } from './authenticate.js';
-import { GUID } from './caller.js';
+import { GUID } from '../domain/caller.js';
 
 /** A person signed in to the approval page, from the ID token the platform's Entra sign-in delivered. */
 export interface SignedInUser {

@@ -1,4 +1,4 @@
-import type { RiskTier } from '../tools/tool.js';
+import type { RiskTier } from '../domain/risk-tier.js';
 
 /** The Entra app roles of the app registration (the token's `roles` claim). */
 export const ROLES = {

@@ -1,4 +1,4 @@
-import type { RiskTier } from '../tools/tool.js';
+import type { RiskTier } from '../domain/risk-tier.js';
 
 /** Entra's authentication context ids: c1 to c99. */
 // linear: anchored, at most three characters after the c.

@@ -1,4 +1,4 @@
-import type { Caller } from './caller.js';
+import type { Caller } from '../domain/caller.js';
 
 /**
  * On-behalf-of mode only: the caller's access token, kept beside the validated caller it came from so the Azure

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { auditedRequestForAzureCall } from '../audit/audit-writer.js';
 import { ToolError } from '../pipeline/errors.js';
 import { addressUnder, canonicalPathPolicy, exactAddressPolicy, urlUnder, type ExpectedAddress } from './address-check.js';
+import { loadOnFirstUse } from '../runtime/load-on-first-use.js';
 
 /**
  * The Azure SDK clients tools use, injected into every handler. Each area's SDK is imported on first use, so a
@@ -86,13 +87,6 @@ const POLICIES = {
 export function createAzureClients(settings: Settings, credential: TokenCredential): AzureClients {
   const arm = { endpoint: settings.armEndpoint, credentialScopes: [ARM_SCOPE], userAgentOptions: USER_AGENT, ...POLICIES };
   const sub = settings.subscriptionId;
-  const once = <T>(make: () => Promise<T>) => {
-    let made: Promise<T> | undefined;
-    return () => (made ??= make().catch((error: unknown) => {
-      made = undefined;
-      throw error;
-    }));
-  };
   /**
    * A fresh storage pipeline per data-plane client, carrying the exact-address check (and the audit note): the blob
    * SDK adds a client's policies to its shared pipeline again for every child client, so each client here has its
@@ -112,11 +106,11 @@ export function createAzureClients(settings: Settings, credential: TokenCredenti
     return (await import('@azure/storage-blob')).newPipeline(credential, options);
   };
   return {
-    resources: once(async () => new (await import('@azure/arm-resources')).ResourceManagementClient(credential, sub, arm)),
-    storage: once(async () => new (await import('@azure/arm-storage')).StorageManagementClient(credential, sub, arm)),
-    compute: once(async () => new (await import('@azure/arm-compute')).ComputeManagementClient(credential, sub, arm)),
-    monitor: once(async () => new (await import('@azure/arm-monitor')).MonitorClient(credential, sub, arm)),
-    keys: once(
+    resources: loadOnFirstUse(async () => new (await import('@azure/arm-resources')).ResourceManagementClient(credential, sub, arm)),
+    storage: loadOnFirstUse(async () => new (await import('@azure/arm-storage')).StorageManagementClient(credential, sub, arm)),
+    compute: loadOnFirstUse(async () => new (await import('@azure/arm-compute')).ComputeManagementClient(credential, sub, arm)),
+    monitor: loadOnFirstUse(async () => new (await import('@azure/arm-monitor')).MonitorClient(credential, sub, arm)),
+    keys: loadOnFirstUse(
       async () =>
         new (await import('@azure/keyvault-keys')).KeyClient(settings.keyVaultUrl, credential, {
           disableChallengeResourceVerification: !settings.keyVaultVerifyChallengeResource,

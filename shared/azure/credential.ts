@@ -1,5 +1,6 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import type { Settings } from '../config/settings.js';
+import { loadOnFirstUse } from '../runtime/load-on-first-use.js';
 
 /** The managed identity did not hand out a token in time (or at all). Safe to show: it names settings, not secrets. */
 export class IdentityUnavailableError extends Error {
@@ -104,12 +105,7 @@ type IdentityModule = typeof import('@azure/identity');
 
 /** A credential made from `@azure/identity` when it is first asked for a token (imported once; retried if that fails). */
 function loadedOnFirstUse(make: (identity: IdentityModule) => TokenCredential): TokenCredential {
-  let made: Promise<TokenCredential> | undefined;
-  const credential = () =>
-    (made ??= import('@azure/identity').then(make).catch((error: unknown) => {
-      made = undefined;
-      throw error;
-    }));
+  const credential = loadOnFirstUse(async () => make(await import('@azure/identity')));
   return {
     async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
       return (await credential()).getToken(scopes, options);

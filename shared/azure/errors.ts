@@ -1,25 +1,15 @@
+import type { RestError } from '@azure/core-rest-pipeline';
 import { ToolError } from '../pipeline/errors.js';
 import { IdentityUnavailableError } from './credential.js';
 import { LinearRegex } from '../text/linear-regex.js';
+import { asRestError } from './rest-error.js';
 import { describeTargets, missingResourceMessage, type CallTargets } from './missing-resource.js';
-
-interface RestErrorLike {
-  name: string;
-  statusCode?: number;
-  code?: string;
-  message: string;
-  response?: { headers?: { get(name: string): string | undefined } };
-}
-
-function isRestError(error: unknown): error is RestErrorLike {
-  return error instanceof Error && error.name === 'RestError';
-}
 
 /**
  * Turns what the Azure SDK threw into an error the caller can act on. The SDK has already retried throttling and
  * transient failures by the time this runs. `deadline` tells a timeout from the caller going away.
  */
-export function toToolError(error: unknown, deadline: { timedOut: boolean; timeoutMs: number }, targets: CallTargets = {}): ToolError {
+export async function toToolError(error: unknown, deadline: { timedOut: boolean; timeoutMs: number }, targets: CallTargets = {}): Promise<ToolError> {
   if (error instanceof ToolError) return error;
   if (error instanceof IdentityUnavailableError) return new ToolError('identity_unavailable', error.message, {}, { cause: error });
   if (error instanceof Error && error.name === 'AbortError') {
@@ -27,8 +17,13 @@ export function toToolError(error: unknown, deadline: { timedOut: boolean; timeo
       ? new ToolError('azure_timeout', `Azure did not answer within ${deadline.timeoutMs / 1000} s; nothing more was attempted. Try again later.`, {}, { cause: error })
       : new ToolError('cancelled', 'The request was cancelled before Azure answered.', {}, { cause: error });
   }
-  if (!isRestError(error)) throw error;
+  const restError = await asRestError(error);
+  if (!restError) throw error;
+  return fromRestError(restError, targets);
+}
 
+/** What Azure answered, by status: the caller gets our words, Azure's first line where it helps, and Azure's ids. */
+function fromRestError(error: RestError, targets: CallTargets): ToolError {
   const status = error.statusCode ?? 0;
   const requestId = error.response?.headers?.get('x-ms-request-id');
   const details: Record<string, string | number> = { azureStatus: status, ...(error.code ? { azureCode: error.code } : {}) };
@@ -77,8 +72,9 @@ function firstLine(message: string): string {
 }
 
 /** A listing inside a configured resource group that does not exist (yet): an empty listing, not a failure. */
-export function isMissingResourceGroup(error: unknown): boolean {
-  return isRestError(error) && error.statusCode === 404 && error.code === 'ResourceGroupNotFound';
+export async function isMissingResourceGroup(error: unknown): Promise<boolean> {
+  const restError = await asRestError(error);
+  return restError?.statusCode === 404 && restError.code === 'ResourceGroupNotFound';
 }
 
 /** A read whose 404 means "not there" rather than a failure: resolves to undefined instead. */
@@ -86,7 +82,7 @@ export async function ifExists<T>(read: Promise<T>): Promise<T | undefined> {
   try {
     return await read;
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    if ((await asRestError(error))?.statusCode === 404) return undefined;
     throw error;
   }
 }

@@ -1,5 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
-import type { Caller } from '../auth/caller.js';
+import type { Caller } from '../domain/caller.js';
 import { userAssertionOf } from '../auth/user-assertion.js';
 import type { Settings } from '../config/settings.js';
 import { ToolError } from '../pipeline/errors.js';

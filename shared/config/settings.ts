@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { withoutTrailingSlashes } from '../text/trailing-slashes.js';
-import { GUID } from '../auth/caller.js';
-import { ALLOWED_HOST_ENTRY } from '../http/authority.js';
+import { GUID } from '../domain/caller.js';
 import { DEFAULT_UNAWAITED_LINGER_MS, HTTP_TRIGGER_LIMIT_MS, maxLroTimeoutMs } from './deadlines.js';
 import { EMERGENCY_MODES, type EmergencyMode } from '../policy/emergency-mode.js';
 
@@ -20,6 +19,9 @@ const list = (value: string) =>
 const guid = z.string().regex(GUID, 'must be a GUID');
 // linear: anchored literals: at most a few steps (configuration text).
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
+/** An allowlist entry: a DNS name, IPv4 address or bracketed IPv6 address, and an optional port. */
+// linear: anchored; the one unbounded run gives back a character at a time and each try of the bounded port fails at once.
+const ALLOWED_HOST_ENTRY = /^(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/i;
 // linear: anchored, one character class of at most 127 characters.
 const secretName = (fallback: string) => z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault secret name (1-127 letters, digits and dashes)').default(fallback);
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);

@@ -3,7 +3,7 @@ import type { App } from '../app.js';
 import { ROLES } from '../auth/roles.js';
 import { csrfMatches, csrfToken } from '../approvals/csrf.js';
 import { PAGE_HEADERS, renderApproval, renderMessage, type Viewer } from '../approvals/page.js';
-import type { Approval } from '../approvals/store.js';
+import { isInvalidRecord, type Approval } from '../approvals/store.js';
 import { noteCaller, noteDenial, noteInAudit } from '../audit/audit-writer.js';
 import { emergencyRefusal, emergencyRule } from '../policy/emergency-mode.js';
 import { checkHostAndOrigin, publicOrigin, readBody } from './edge.js';
@@ -58,7 +58,14 @@ export async function handleApproval(app: App, request: HttpRequest, id: string)
     return signIn(path, true, context);
   }
 
-  const approval = await approvals.get(id);
+  let approval: Approval | undefined;
+  try {
+    approval = await approvals.get(id);
+  } catch (error) {
+    if (!isInvalidRecord(error)) throw error;
+    noteDenial(String(error.details.rule), error.message);
+    return page(403, renderMessage('This request cannot be shown', error.message));
+  }
   if (!approval) return page(404, renderMessage('No such request', 'There is no approval request with this id.'));
 
   const viewer = viewerFor(approval, user, csrfToken(id, idToken ?? ''));

@@ -15,9 +15,6 @@ const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' }
 /** Anything that makes a Host value more than `host[:port]` (a path, query, fragment, user info, space). */
 // linear: one character class, no quantifier: one step per character.
 const NOT_AN_AUTHORITY = /[/\\?#@\s]/;
-/** An allowlist entry: a DNS name, IPv4 address or bracketed IPv6 address, and an optional port. */
-// linear: anchored; the one unbounded run gives back a character at a time and each try of the bounded port fails at once.
-export const ALLOWED_HOST_ENTRY = /^(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/i;
 // linear: each start is a ':' followed by at most five digits, so at most six steps per start.
 const EXPLICIT_PORT = /:\d{1,5}$/;
 

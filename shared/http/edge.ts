@@ -2,7 +2,7 @@ import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { validateOriginHeader } from '@modelcontextprotocol/server';
 import { randomUUID } from 'node:crypto';
 import { AuthenticationError, IssuerUnavailableError, type Authenticator } from '../auth/authenticate.js';
-import type { Caller } from '../auth/caller.js';
+import type { Caller } from '../domain/caller.js';
 import { keepUserAssertion } from '../auth/user-assertion.js';
 import type { Settings } from '../config/settings.js';
 import { currentAudit } from '../audit/scope.js';

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
 import type { App } from '../app.js';
-import type { Approval, ApprovalStore } from '../approvals/store.js';
+import { isInvalidRecord, type Approval, type ApprovalStore } from '../approvals/store.js';
 import { auditedBody, auditedServerBody } from '../audit/body.js';
 import { ROLES } from '../auth/roles.js';
 import { authenticateRequest, checkHostAndOrigin, isJsonContentType, readBody, resourceMetadataUrl } from './edge.js';
@@ -60,7 +60,14 @@ export async function handleRevoke(app: App, request: HttpRequest): Promise<Http
   if ('all' in parsed) {
     candidates = await approvals.listUnused();
   } else {
-    const one = await approvals.get(parsed.id);
+    let one: Approval | undefined;
+    try {
+      one = await approvals.get(parsed.id);
+    } catch (error) {
+      if (!isInvalidRecord(error)) throw error;
+      noteDenial(String(error.details.rule), error.message);
+      return jsonResponse(403, { error: 'forbidden', error_description: error.message, rule: error.details.rule });
+    }
     if (!one) return jsonResponse(404, { error: 'not_found', error_description: `No approval ${parsed.id} exists.` });
     if (one.status !== 'pending' && one.status !== 'approved') {
       return jsonResponse(409, { error: 'conflict', error_description: `Approval ${one.id} is ${one.status}: only pending or approved (unused) approvals can be revoked.`, status: one.status });

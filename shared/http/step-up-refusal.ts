@@ -1,6 +1,6 @@
 import type { HttpRequest } from '@azure/functions';
 import type { App } from '../app.js';
-import type { Caller } from '../auth/caller.js';
+import type { Caller } from '../domain/caller.js';
 import { STEP_UP_RULE, stepUpChallenge, stepUpMessage } from '../auth/step-up.js';
 import { resourceMetadataUrl, type Refusal } from './edge.js';
 import { noteDenial } from '../audit/audit-writer.js';

@@ -3,6 +3,7 @@ import canonicalize from 'canonicalize';
 import { base64url, calculateJwkThumbprint, flattenedVerify, importJWK, type FlattenedJWS, type JWK } from 'jose';
 import { createHash } from 'node:crypto';
 import type { CatalogueManifest } from './manifest.js';
+import { loadOnFirstUse } from '../runtime/load-on-first-use.js';
 
 /** The JWS `typ` of a signed catalogue, so it cannot be mistaken for (or replayed as) any other signed object. */
 export const CATALOGUE_JWS_TYPE = 'sovereign-mcp-catalogue+jws';
@@ -39,12 +40,7 @@ export interface CatalogueSigningKey {
  * checked with jose's own verification against the key's public half before it is ever published.
  */
 export function createCatalogueSigner(key: CatalogueSigningKey, credential: TokenCredential, manifest: () => CatalogueManifest): () => Promise<SignedCatalogue> {
-  let signed: Promise<SignedCatalogue> | undefined;
-  return () =>
-    (signed ??= sign(key, credential, manifest()).catch((error: unknown) => {
-      signed = undefined;
-      throw error;
-    }));
+  return loadOnFirstUse(() => sign(key, credential, manifest()));
 }
 
 async function sign(source: CatalogueSigningKey, credential: TokenCredential, manifest: CatalogueManifest): Promise<SignedCatalogue> {

@@ -1,21 +1,19 @@
 import { z } from 'zod';
-import type { Tool } from '@modelcontextprotocol/server';
-import { annotationsFor, type ToolDefinition } from '../tools/tool.js';
+import { annotationsFor } from '../domain/tool-annotations.js';
+import type { ToolDescriptor } from '../domain/tool-descriptor.js';
+import type { CatalogueEntry } from './catalogue-entry.js';
 import { GENERATED_CATALOGUE } from './catalogue.generated.js';
 import { TOOL_DIGEST_META_KEY, TOOL_VERSION_META_KEY, signedDefinition, toolDigest } from './manifest.js';
 import { publishedOutput } from '../shield/frame.js';
 
 export { TOOL_DIGEST_META_KEY, TOOL_VERSION_META_KEY } from './manifest.js';
 
-/** A tool as `tools/list` shows it. */
-export type CatalogueEntry = Tool & { inputSchema: Tool['inputSchema']; outputSchema: NonNullable<Tool['outputSchema']> };
-
 /**
  * The tool list with JSON Schemas converted once, at start (zod's own converter), so no request pays for schema
  * conversion. Input schemas describe what a caller may send (`io: 'input'`: defaulted fields are optional);
  * output schemas what the server returns (the tool's fields plus the framing fields every result may carry).
  */
-export function buildCatalogue(tools: readonly ToolDefinition[]): ReadonlyMap<string, CatalogueEntry> {
+export function buildCatalogue(tools: readonly ToolDescriptor[]): ReadonlyMap<string, CatalogueEntry> {
   return new Map(
     tools.map((tool) => {
       const entry: CatalogueEntry = {
@@ -46,7 +44,7 @@ export class StaleCatalogueError extends Error {
  * and versions, which every schema change raises), and a catalogue that no longer describes these tools stops the app
  * with what is stale: serving it would show clients old schemas, and converting silently would hide a skipped step.
  */
-export function loadCatalogue(tools: readonly ToolDefinition[], generated: readonly CatalogueEntry[] = GENERATED_CATALOGUE): ReadonlyMap<string, CatalogueEntry> {
+export function loadCatalogue(tools: readonly ToolDescriptor[], generated: readonly CatalogueEntry[] = GENERATED_CATALOGUE): ReadonlyMap<string, CatalogueEntry> {
   const stale = staleEntries(generated, tools);
   if (stale.length > 0) {
     throw new StaleCatalogueError(
@@ -59,7 +57,7 @@ export function loadCatalogue(tools: readonly ToolDefinition[], generated: reado
 }
 
 /** One line per tool whose generated entry differs from the registry in a part that is cheap to compare, naming the parts. */
-function staleEntries(entries: readonly CatalogueEntry[], tools: readonly ToolDefinition[]): string[] {
+function staleEntries(entries: readonly CatalogueEntry[], tools: readonly ToolDescriptor[]): string[] {
   const argumentNames = (schema: Record<string, unknown>) => JSON.stringify(Object.keys((schema.properties as Record<string, unknown> | undefined) ?? {}));
   const byName = new Map(entries.map((entry) => [entry.name, entry]));
   const registered = new Set(tools.map((tool) => tool.name));

@@ -1,7 +1,7 @@
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
 import type { Tool } from '@modelcontextprotocol/server';
-import type { AzurePermissions, ToolDefinition } from '../tools/tool.js';
+import type { AzurePermissions, ToolDescriptor } from '../domain/tool-descriptor.js';
 import { SERVER_INFO } from './server-factory.js';
 
 /** Each listed tool carries its signed definition's digest and version in `_meta`, to check against the manifest. */
@@ -48,7 +48,7 @@ export interface ToolVersionRecord {
 const sha256 = (value: unknown) => createHash('sha256').update(canonicalize(value) ?? '').digest('hex');
 
 /** The signed definition of a tool, from its registry entry and the listing made from it. */
-export function signedDefinition(tool: Pick<ToolDefinition, 'name' | 'version' | 'azurePermissions'>, listed: Tool): SignedToolDefinition {
+export function signedDefinition(tool: Pick<ToolDescriptor, 'name' | 'version' | 'azurePermissions'>, listed: Tool): SignedToolDefinition {
   const { title, description, inputSchema, outputSchema, annotations } = listed;
   const { actions, dataActions } = tool.azurePermissions;
   return { name: tool.name, version: tool.version, title, description, inputSchema, outputSchema, annotations, azurePermissions: { actions: [...actions], dataActions: [...dataActions] } };
@@ -70,7 +70,7 @@ export function buildManifest(catalogue: ReadonlyMap<string, Tool>): ToolVersion
 }
 
 /** The catalogue to sign: each tool's full definition with its digest, in catalogue order. */
-export function buildCatalogueManifest(catalogue: ReadonlyMap<string, Tool>, tools: readonly ToolDefinition[]): CatalogueManifest {
+export function buildCatalogueManifest(catalogue: ReadonlyMap<string, Tool>, tools: readonly ToolDescriptor[]): CatalogueManifest {
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
   const signed = [...catalogue.values()].map((entry) => {
     const tool = byName.get(entry.name);

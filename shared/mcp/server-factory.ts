@@ -1,7 +1,7 @@
 import { ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type JSONRPCRequest, type McpRequestContext, type Result, type ServerContext } from '@modelcontextprotocol/server';
-import type { Caller } from '../auth/caller.js';
+import type { Caller } from '../domain/caller.js';
 import type { Pipeline } from '../pipeline/run-tool.js';
-import type { CatalogueEntry } from './catalogue.js';
+import type { CatalogueEntry } from './catalogue-entry.js';
 import { quoteName } from '../pipeline/invalid-arguments.js';
 
 export const SERVER_INFO = { name: 'sovereign-mcp', title: 'Sovereign MCP', version: '0.1.0' };

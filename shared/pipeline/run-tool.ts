@@ -1,4 +1,4 @@
-import type { Caller } from '../auth/caller.js';
+import type { Caller } from '../domain/caller.js';
 import type { AzureClients } from '../azure/clients.js';
 import type { Settings } from '../config/settings.js';
 import type { ToolContext, ToolDefinition } from '../tools/tool.js';

@@ -1,4 +1,4 @@
-import type { Caller } from '../auth/caller.js';
+import type { Caller } from '../domain/caller.js';
 import { requiredContext, STEP_UP_RULE, stepUpMessage } from '../auth/step-up.js';
 import { toToolError } from '../azure/errors.js';
 import { targetsOf } from '../azure/missing-resource.js';
@@ -6,7 +6,8 @@ import { passApprovalGate } from '../approvals/gate.js';
 import type { ApprovalStore } from '../approvals/store.js';
 import { AUDIT_READY_TIMEOUT_MS } from '../config/deadlines.js';
 import type { Settings } from '../config/settings.js';
-import type { PolicyDecision, PolicyEngine, PolicyTarget } from '../policy/engine.js';
+import type { PolicyTarget } from '../domain/policy-target.js';
+import type { PolicyDecision, PolicyEngine } from '../policy/engine.js';
 import type { RateLimits } from '../policy/rate-limits.js';
 import { frameResult } from '../shield/frame.js';
 import { callerText, shieldOutput } from '../shield/shield.js';
@@ -161,7 +162,7 @@ export async function execute(
   try {
     return await tool.handler(args, context);
   } catch (error) {
-    const failure = toToolError(error, { timedOut: deadline.signal.aborted, timeoutMs: deadline.timeoutMs }, targetsOf(tool.name, args));
+    const failure = await toToolError(error, { timedOut: deadline.signal.aborted, timeoutMs: deadline.timeoutMs }, targetsOf(tool.name, args));
     if (!approval) throw failure;
     // The approval was spent on this attempt (it runs its call at most once): "try again" needs a new one.
     throw new ToolError(

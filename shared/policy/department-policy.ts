@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { AUTH_CONTEXT_ID } from '../auth/step-up.js';
-import { GUID } from '../auth/caller.js';
+import { GUID } from '../domain/caller.js';
 import { parseResourceId } from './resource-ids.js';
 
 /** Only the two UK regions can ever be allowed: sovereignty is not a department option. */

@@ -1,29 +1,13 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { readFileSync } from 'node:fs';
-import type { Caller } from '../auth/caller.js';
+import type { Caller } from '../domain/caller.js';
 import { ROLES_FOR_TIER } from '../auth/roles.js';
-import type { RiskTier } from '../tools/tool.js';
+import type { PolicyTarget } from '../domain/policy-target.js';
+import type { RiskTier } from '../domain/risk-tier.js';
 import type { DepartmentPolicy } from './department-policy.js';
 import { emergencyRefusal, type EmergencyMode } from './emergency-mode.js';
 import { canonicalRegion } from './regions.js';
 import { isBeneath, parseResourceId } from './resource-ids.js';
-
-/** What a call touches, as far as it is known before (or, for tags, after reading) the resource. */
-export interface PolicyTarget {
-  group?: string;
-  region?: string;
-  /** ARM id of the resource the call changes or reads. */
-  resourceId?: string;
-  /** The existing resource's tags, read from Azure (protection by tag). */
-  tags?: Record<string, string>;
-  /**
-   * Resources the target lies in whose tags were read from Azure (a key's vault): their protection tag protects
-   * the target too.
-   */
-  ancestors?: { resourceId: string; tags: Record<string, string> }[];
-  /** Tags the call sets on a new resource (required tags). */
-  newTags?: Record<string, string>;
-}
 
 export interface PolicyDecision {
   allowed: boolean;

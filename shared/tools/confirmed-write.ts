@@ -1,3 +1,4 @@
+import { asRestError } from '../azure/rest-error.js';
 import { ToolError } from '../pipeline/errors.js';
 import type { ToolContext } from './tool.js';
 
@@ -30,7 +31,7 @@ export async function confirmedWrite<T>(context: ToolContext, change: Write<T>):
   try {
     return await change.write(context.signal);
   } catch (error) {
-    const lost = lostAnswer(error);
+    const lost = await lostAnswer(error);
     if (!lost) throw error;
     const code = lost.timedOut ? 'azure_timeout' : 'azure_error';
     let found: ReadBack<T>;
@@ -99,11 +100,12 @@ export function followOnSignal(context: ToolContext): AbortSignal {
 }
 
 /** Whether an error leaves a write's outcome unknown, and how to say what happened. */
-function lostAnswer(error: unknown): { what: string; short: string; timedOut: boolean } | undefined {
+async function lostAnswer(error: unknown): Promise<{ what: string; short: string; timedOut: boolean } | undefined> {
   if (!(error instanceof Error)) return undefined;
   if (error.name === 'AbortError') return { what: 'Azure did not answer in time', short: 'no answer before the deadline', timedOut: true };
-  if (error.name !== 'RestError') return undefined;
-  const status = (error as { statusCode?: number }).statusCode ?? 0;
+  const restError = await asRestError(error);
+  if (!restError) return undefined;
+  const status = restError.statusCode ?? 0;
   if (status === 0) return { what: 'The connection to Azure dropped before it answered', short: 'the connection dropped', timedOut: false };
   if (status === 408) return { what: 'Azure timed out answering', short: 'HTTP 408', timedOut: true };
   if (status >= 500) return { what: `Azure answered with a server error (HTTP ${status}) after retries`, short: `HTTP ${status}`, timedOut: false };
@@ -115,7 +117,7 @@ export async function readOrAbsent<T>(read: Promise<T>, absent: string, judge: (
   try {
     return judge(await read);
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return { state: 'absent', detail: absent };
+    if ((await asRestError(error))?.statusCode === 404) return { state: 'absent', detail: absent };
     throw error;
   }
 }

@@ -138,7 +138,7 @@ async function* skippingMissingGroup<T>(pages: AsyncIterableIterator<T[]>, group
   try {
     yield* pages;
   } catch (error) {
-    if (!grouped || !isMissingResourceGroup(error)) throw error;
+    if (!grouped || !(await isMissingResourceGroup(error))) throw error;
   }
 }
 

@@ -1,12 +1,10 @@
 import type { z } from 'zod';
-import type { Caller } from '../auth/caller.js';
 import type { AzureClients } from '../azure/clients.js';
 import type { Settings } from '../config/settings.js';
+import type { Caller } from '../domain/caller.js';
+import type { PolicyTarget } from '../domain/policy-target.js';
+import type { ToolDescriptor } from '../domain/tool-descriptor.js';
 import type { DepartmentPolicy } from '../policy/department-policy.js';
-import type { PolicyTarget } from '../policy/engine.js';
-
-/** How much harm a tool can do; roles, annotations, read-only mode and the approval gate all derive from it. */
-export type RiskTier = 'read' | 'write' | 'destructive';
 
 /** What a handler receives: injected clients, the validated caller, and one deadline for all its Azure calls. */
 export interface ToolContext {
@@ -28,38 +26,13 @@ export interface ToolContext {
   note(message: string): void;
 }
 
-export interface AzurePermissions {
-  actions: readonly string[];
-  dataActions: readonly string[];
-}
-
-export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
-  /** `area_noun_verb`, snake_case. */
-  name: string;
-  /**
-   * The definition's version (semver), signed in the catalogue and listed in `_meta`: raise it whenever the title,
-   * description, schemas, risk or Azure permissions change (the tests and `npm run snapshots` refuse a change without
-   * a higher version), so a client that pinned the catalogue sees which tools changed.
-   */
-  version: string;
-  title: string;
-  /** What the tool does and when to use it; read by the agent. */
-  description: string;
-  risk: RiskTier;
-  /**
-   * The Azure RBAC actions the app's managed identity needs for this tool, exactly. The custom roles in infra/
-   * are checked against the union of these, so the identity holds no permission no tool uses.
-   */
-  azurePermissions: AzurePermissions;
-  input: I;
-  output: O;
+/** A tool as the pipeline runs it: its descriptor (shared/domain) plus what it touches and what it does. */
+export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> extends ToolDescriptor<I, O> {
   /**
    * What the call touches (group, region, resource id), for the policy decision before any Azure call. Every
    * write and destructive tool declares it (the registry refuses one that does not).
    */
   target?(args: z.output<I>, department: DepartmentPolicy, subscriptionId: string): PolicyTarget;
-  /** Follows a long-running Azure operation: gets the longer deadline (AZURE_LRO_TIMEOUT_MS). */
-  longRunning?: boolean;
   /**
    * For destructive tools: what the approver must see besides the arguments — the resources affected and what
    * depends on them (read from Azure when the approval is requested).
@@ -71,24 +44,4 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
 /** Declares a tool; the identity function exists so TypeScript infers the handler's types from the schemas. */
 export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(definition: ToolDefinition<I, O>): ToolDefinition<I, O> {
   return definition;
-}
-
-export interface ToolAnnotations {
-  title: string;
-  readOnlyHint: boolean;
-  destructiveHint: boolean;
-  idempotentHint: boolean;
-  openWorldHint: boolean;
-}
-
-/** MCP annotations follow from the risk tier alone, so they can never disagree with what the pipeline enforces. */
-export function annotationsFor(tool: Pick<ToolDefinition, 'title' | 'risk'>): ToolAnnotations {
-  return {
-    title: tool.title,
-    readOnlyHint: tool.risk === 'read',
-    destructiveHint: tool.risk === 'destructive',
-    idempotentHint: tool.risk === 'read',
-    // The department's own estate is a closed domain, not the open web.
-    openWorldHint: false,
-  };
 }

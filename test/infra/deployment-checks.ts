@@ -1,6 +1,6 @@
 import { Instance, instantiate, Opaque, type DeploymentScope, type ResourceInstance } from './arm.js';
 import type { Json, TemplateSet } from './templates.js';
-import type { CheckContext } from './template-checks.js';
+import type { CheckContext } from './check-context.js';
 import { descendants, parseXml, type XmlElement } from './xml.js';
 
 /**

@@ -2,8 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { HTTP_FUNCTIONS } from '../../functions/definitions.js';
 import { APP_SETTING_NAMES, LOCAL_ONLY_SETTING_NAMES, PLATFORM_SETTING_NAMES } from '../../shared/config/settings.js';
 import { findTool, TOOLS } from '../../shared/tools/registry.js';
-import type { RiskTier, ToolDefinition } from '../../shared/tools/tool.js';
-import type { AlertRuleSpec, CheckContext } from './template-checks.js';
+import type { RiskTier } from '../../shared/domain/risk-tier.js';
+import type { ToolDescriptor } from '../../shared/domain/tool-descriptor.js';
+import type { AlertRuleSpec, CheckContext } from './check-context.js';
 
 const isDelete = (action: string) => /\/delete$/i.test(action);
 const union = (...lists: (readonly string[])[]) => [...new Set(lists.flat())].sort();
@@ -40,7 +41,7 @@ export function roleFor(tier: RiskTier, action: string): string {
 }
 
 /** Every role the tools call for, with exactly the actions routed to it. */
-function toolRoles(tools: readonly ToolDefinition[]): Record<string, { actions: string[]; dataActions: string[] }> {
+function toolRoles(tools: readonly ToolDescriptor[]): Record<string, { actions: string[]; dataActions: string[] }> {
   const roles: Record<string, { actions: string[]; dataActions: string[] }> = {};
   for (const labels of Object.values(ROLE_FOR)) for (const label of Object.values(labels)) roles[label] = { actions: [], dataActions: [] };
   for (const tool of tools) {

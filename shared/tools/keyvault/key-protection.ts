@@ -1,6 +1,6 @@
 import { ToolError } from '../../pipeline/errors.js';
 import type { DepartmentPolicy } from '../../policy/department-policy.js';
-import type { PolicyTarget } from '../../policy/engine.js';
+import type { PolicyTarget } from '../../domain/policy-target.js';
 import { sameVault } from '../storage/data-plane.js';
 import type { ToolContext } from '../tool.js';
 

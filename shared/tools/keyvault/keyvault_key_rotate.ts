@@ -4,6 +4,7 @@ import { isoTime } from '../common.js';
 import { keyName } from './key-names.js';
 import { encryptionOf } from '../storage/encryption.js';
 import { isMissingResourceGroup } from '../../azure/errors.js';
+import { asRestError } from '../../azure/rest-error.js';
 import { authorizeKeyChange, keyTarget } from './key-protection.js';
 import { withoutTrailingSlashes } from '../../text/trailing-slashes.js';
 import { ToolError } from '../../pipeline/errors.js';
@@ -33,8 +34,8 @@ export default defineTool({
     const { azure, progress } = context;
     const keys = await azure.keys();
     // The version before, so a rotation whose answer was lost can be told from one that did not happen.
-    const before = await keys.getKey(name, { abortSignal: context.signal }).catch((error: unknown) => {
-      throw (error as { statusCode?: number }).statusCode === 404 ? new ToolError('not_found', `Key '${name}' does not exist in the department Key Vault.`) : error;
+    const before = await keys.getKey(name, { abortSignal: context.signal }).catch(async (error: unknown) => {
+      throw (await asRestError(error))?.statusCode === 404 ? new ToolError('not_found', `Key '${name}' does not exist in the department Key Vault.`) : error;
     });
     // The key's own tags and its vault's decide, before anything changes.
     await authorizeKeyChange(context, name, before.properties.tags);
@@ -84,7 +85,7 @@ async function listUsers(
         else accountsFollowing.push(account.name ?? '');
       }
     } catch (error) {
-      if (!isMissingResourceGroup(error)) throw error;
+      if (!(await isMissingResourceGroup(error))) throw error;
     }
   }
 }

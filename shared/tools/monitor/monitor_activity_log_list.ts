@@ -34,7 +34,7 @@ async function nextUnseen(stream: AsyncIterator<EventData>, skip: ReadonlySet<st
       step = await stream.next();
     } catch (error) {
       // A configured group that does not exist yet has no events.
-      if (isMissingResourceGroup(error)) return undefined;
+      if (await isMissingResourceGroup(error)) return undefined;
       throw error;
     }
     const { value, done } = step;

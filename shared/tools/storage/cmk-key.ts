@@ -1,4 +1,5 @@
 import type { ToolContext } from '../tool.js';
+import { asRestError } from '../../azure/rest-error.js';
 import { ToolError } from '../../pipeline/errors.js';
 
 /**
@@ -8,8 +9,8 @@ import { ToolError } from '../../pipeline/errors.js';
 export async function requireUsableCmkKey(context: ToolContext, keyName: string): Promise<{ keyName: string; vaultUri: string }> {
   const keys = await context.azure.keys();
   const vaultUri = context.settings.keyVaultUrl;
-  const key = await keys.getKey(keyName, { abortSignal: context.signal }).catch((error: unknown) => {
-    if ((error as { statusCode?: number }).statusCode === 404) {
+  const key = await keys.getKey(keyName, { abortSignal: context.signal }).catch(async (error: unknown) => {
+    if ((await asRestError(error))?.statusCode === 404) {
       throw new ToolError('conflict', `The customer-managed key '${keyName}' does not exist in ${vaultUri}. Create it (keyvault_key_create) or set storage.cmkKey in the department policy; nothing was changed.`);
     }
     throw error;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
 import { blobName, containerName, resourceGroupName, storageAccountName } from '../names.js';
+import { asRestError } from '../../azure/rest-error.js';
 import { ToolError } from '../../pipeline/errors.js';
 import { openCmkAccount } from './data-plane.js';
 import { containerId } from './storage-ids.js';
@@ -47,8 +48,8 @@ export default defineTool({
           // The service refuses the write if a blob is already there, so two writers cannot both "create" it.
           ...(overwrite ? {} : { conditions: { ifNoneMatch: '*' } }),
         })
-        .catch((error: unknown) => {
-          const status = (error as { statusCode?: number }).statusCode;
+        .catch(async (error: unknown) => {
+          const status = (await asRestError(error))?.statusCode;
           if (!overwrite && (status === 409 || status === 412)) {
             throw new ToolError('conflict', `Blob '${name}' already exists; pass overwrite: true to replace it.`);
           }
