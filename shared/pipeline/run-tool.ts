@@ -191,7 +191,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     missingStepUp,
 
     async run(call) {
-      const started = performance.now();
       const tool = byName.get(call.toolName);
       let decision: PolicyDecision = { allowed: false, rule: 'tool.unknown', reason: `No tool is named ${quoteName(call.toolName)}.` };
       let outcome: ToolOutcome;

@@ -12,8 +12,6 @@ export interface UnicodeFindings {
   hiddenText: string[];
 }
 
-// linear: one character class repeated, nothing after it: each attempt fails at once or consumes a whole run.
-const TAG_RUN = /[\u{E0000}-\u{E007F}]+/gu;
 // linear: one character class, no quantifier: one step per character.
 const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu;
 // Format characters (zero-width spaces, joiners, BOM, soft hyphen...), variation selectors and C0/C1 controls

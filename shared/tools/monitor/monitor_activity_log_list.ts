@@ -83,7 +83,7 @@ export default defineTool({
     nextCursor: nextCursorOutput,
   }),
   target: ({ resourceGroup }) => (resourceGroup ? { group: resourceGroup } : {}),
-  async handler({ resourceGroup, days, top, cursor }, { azure, settings, department, signal }) {
+  async handler({ resourceGroup, days, top, cursor }, { azure, department, signal }) {
     const now = Date.now();
     const window = cursor
       ? readCursor(cursor)
