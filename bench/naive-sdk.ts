@@ -21,7 +21,7 @@ export const naiveSdkHandler: HttpHandler = async (request) => {
       content: [{ type: 'text', text: 'ok' }],
     }));
   }
-  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+  const transport = new WebStandardStreamableHTTPServerTransport({}); // no sessionIdGenerator: stateless, as the sample's `sessionIdGenerator: undefined`
   await server.connect(transport);
   const parsedBody: unknown = await request.json();
   const response = await transport.handleRequest(new Request(request.url, { method: request.method, headers: request.headers as unknown as Headers }), { parsedBody });

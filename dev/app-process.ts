@@ -28,7 +28,7 @@ export async function startAppProcess(
     /** Where the app's lines go as they come (npm start): stdout (JSON log and audit lines), and stderr once it is ready. */
     forward?: { output(line: string): void; error(line: string): void };
     /** The host entry point to run instead of this build's (a test runs a staged package's app through a copy). */
-    main?: string;
+    main?: string | undefined;
   } = {},
 ): Promise<AppProcess> {
   const child = spawn(process.execPath, [options.main ?? HOST_MAIN], {

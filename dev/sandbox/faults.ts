@@ -98,7 +98,7 @@ export function parseFaultSpec(input: unknown): FaultSpec {
   if (typeof o['path'] === 'string') pathMatcher(o['path']);
   return {
     kind: kind as FaultKind,
-    ...(o['service'] !== undefined && { service: o['service'] as FaultSpec['service'] }),
+    ...(o['service'] !== undefined && { service: o['service'] as NonNullable<FaultSpec['service']> }),
     ...(o['method'] !== undefined && { method: o['method'] as string }),
     ...(o['path'] !== undefined && { path: o['path'] as string }),
     ...(o['count'] !== undefined && { count: o['count'] as number }),

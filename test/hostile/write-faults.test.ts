@@ -259,7 +259,7 @@ async function call(tool: string, args: Record<string, unknown>): Promise<Answer
     text,
     elapsedMs: Date.now() - started,
     traceId,
-    ...(body.isError ? { error: (JSON.parse(body.content.at(-1)!.text) as { error: Answer['error'] }).error } : {}),
+    ...(body.isError ? { error: (JSON.parse(body.content.at(-1)!.text) as { error: NonNullable<Answer['error']> }).error } : {}),
   };
 }
 
