@@ -1,4 +1,5 @@
-import autocannon, { type Result } from 'autocannon';
+import autocannon from 'autocannon';
+import type { Result } from 'autocannon';
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

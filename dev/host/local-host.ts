@@ -1,4 +1,5 @@
-import functions, { type HttpRequestInit } from '@azure/functions';
+import functions from '@azure/functions';
+import type { HttpRequestInit } from '@azure/functions';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
