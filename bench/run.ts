@@ -523,7 +523,7 @@ async function hostile(env: Env): Promise<SectionResult> {
     const send = async (requests: AttackRequest[]) => {
       const probe = healthProbe(host.ready.url as string);
       const times: { label: string; ms: number; at: number; setup: boolean }[] = [];
-      let health: HealthSample[] = [];
+      let health: HealthSample[];
       try {
         for (const { label, request, setup } of requests) {
           const at = Date.now();

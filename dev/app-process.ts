@@ -38,11 +38,11 @@ export async function startAppProcess(
   const output: string[] = [];
   const errors: string[] = [];
   let ready = false;
-  createInterface({ input: child.stderr! }).on('line', (line) => {
+  createInterface({ input: child.stderr }).on('line', (line) => {
     errors.push(line);
     if (ready) options.forward?.error(line);
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
 
   const url = await new Promise<string>((resolve, reject) => {
     const timeoutMs = options.timeoutMs ?? START_TIMEOUT_MS;

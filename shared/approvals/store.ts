@@ -99,7 +99,7 @@ export function createTableApprovalStore(endpoint: string, tableName: string, cr
 }
 
 function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Approval {
-  const text = (key: string) => (typeof entity[key] === 'string' ? (entity[key] as string) : undefined);
+  const text = (key: string) => (typeof entity[key] === 'string' ? entity[key] : undefined);
   const optional = <K extends string>(key: K) => (text(key) !== undefined ? { [key]: text(key) } : {});
   return {
     id: entity.rowKey ?? '',
@@ -120,5 +120,5 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Approva
     ...optional('revokedByOid'),
     ...optional('revokedAt'),
     etag: entity.etag,
-  } as Approval;
+  };
 }

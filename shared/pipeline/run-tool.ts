@@ -151,7 +151,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
             rule: 'approval.not-configured',
           });
         }
-        const args = parsed.data as Record<string, unknown>;
+        const args = parsed.data;
         const { approval } = await passApprovalGate(deps.approvals, {
           tool: tool.name,
           args,
@@ -176,7 +176,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       );
     }
     // A handler returning something its schema does not allow is our bug, not the caller's.
-    return tool.output.parse(output) as Record<string, unknown>;
+    return tool.output.parse(output);
   }
 
   function missingStepUp(caller: Caller, toolName: string): { tool: ToolDefinition; context: string } | undefined {

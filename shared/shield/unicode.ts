@@ -1,3 +1,4 @@
+/* eslint-disable no-control-regex -- this file's patterns exist to find control and invisible characters */
 /**
  * Invisible Unicode is how instructions hide from the human reviewing an agent's context: zero-width characters
  * split words past filters, bidi controls reorder what is displayed, and tag characters (U+E0000–E007F) carry a
