@@ -34,7 +34,7 @@ export async function measureCmkReport(extraStorageAccounts: number): Promise<Cm
     await sandbox.close();
     throw error;
   });
-  const app = { url: started.ready.url as string, child: started.child, stop: started.stop };
+  const app = { url: started.ready.url as string, child: started.child, stop: () => started.stop() };
   try {
     const tokenFor = (oid: string) =>
       sandbox.mintToken({ audience: SANDBOX_AUDIENCE, tenantId: sandbox.tenantId, oid, roles: ['Mcp.Reader'], extra: { scp: SANDBOX_SCOPE } });

@@ -104,13 +104,15 @@ export const TOOLS_LIST_BODY = JSON.stringify({ jsonrpc: '2.0', id: 1, method: '
 export const toolsCallBody = (tool: { name: string; arguments: Record<string, unknown> }) =>
   JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: tool });
 
+type McpMessage = { result?: { tools?: unknown[]; isError?: boolean; structuredContent?: unknown }; error?: unknown };
+
 /** The JSON-RPC message of a /mcp response (a JSON body, or the last `data:` line of an SSE body). */
-export function mcpMessage(text: string): { result?: { tools?: unknown[]; isError?: boolean; structuredContent?: unknown }; error?: unknown } {
+export function mcpMessage(text: string): McpMessage {
   const trimmed = text.trim();
-  if (trimmed.startsWith('{')) return JSON.parse(trimmed);
+  if (trimmed.startsWith('{')) return JSON.parse(trimmed) as McpMessage;
   const data = trimmed.split('\n').filter((line) => line.startsWith('data:')).at(-1);
   if (!data) throw new Error(`Not an MCP response: ${trimmed.slice(0, 200)}`);
-  return JSON.parse(data.slice(5));
+  return JSON.parse(data.slice(5)) as McpMessage;
 }
 
 /** A cheap check that a /mcp body is a successful result (no JSON-RPC error, no tool error). */
@@ -183,7 +185,7 @@ export function spawnReady(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stderr: string[] = [];
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr.push(chunk);
     if (stderr.length > 200) stderr.shift();
   });
@@ -207,7 +209,7 @@ export function spawnReady(
       void stop();
       reject(new Error(`${script} did not start within ${options.timeoutMs ?? 60_000} ms:\n${stderr.join('')}`));
     }, options.timeoutMs ?? 60_000);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       if (done) return; // drained, not parsed
       buffered += chunk;
       let newline: number;

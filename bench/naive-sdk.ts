@@ -21,10 +21,10 @@ export const naiveSdkHandler: HttpHandler = async (request) => {
       content: [{ type: 'text', text: 'ok' }],
     }));
   }
-  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+  const transport = new WebStandardStreamableHTTPServerTransport({}); // no sessionIdGenerator: stateless, as the sample's `sessionIdGenerator: undefined`
   await server.connect(transport);
   const parsedBody: unknown = await request.json();
-  const response = await transport.handleRequest(new Request(request.url, { method: request.method, headers: request.headers as unknown as Headers }), { parsedBody });
+  const response = await transport.handleRequest(new Request(request.url, { method: request.method, headers: request.headers }), { parsedBody });
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
   const close = () => void transport.close().then(() => server.close());

@@ -1,4 +1,5 @@
-import autocannon, { type Result } from 'autocannon';
+import autocannon from 'autocannon';
+import type { Result } from 'autocannon';
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -522,7 +523,7 @@ async function hostile(env: Env): Promise<SectionResult> {
     const send = async (requests: AttackRequest[]) => {
       const probe = healthProbe(host.ready.url as string);
       const times: { label: string; ms: number; at: number; setup: boolean }[] = [];
-      let health: HealthSample[] = [];
+      let health: HealthSample[];
       try {
         for (const { label, request, setup } of requests) {
           const at = Date.now();

@@ -29,7 +29,7 @@ export async function startAppProcess(
     /** Where the app's lines go as they come (npm start): stdout (JSON log and audit lines), and stderr once it is ready. */
     forward?: { output(line: string): void; error(line: string): void };
     /** The host entry point to run instead of this build's (a test runs a staged package's app through a copy). */
-    main?: string;
+    main?: string | undefined;
   } = {},
 ): Promise<AppProcess> {
   // With the heap limits of the smallest instance, as deployed (NODE_OPTIONS there).
@@ -40,11 +40,11 @@ export async function startAppProcess(
   const output: string[] = [];
   const errors: string[] = [];
   let ready = false;
-  createInterface({ input: child.stderr! }).on('line', (line) => {
+  createInterface({ input: child.stderr }).on('line', (line) => {
     errors.push(line);
     if (ready) options.forward?.error(line);
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
 
   const url = await new Promise<string>((resolve, reject) => {
     const timeoutMs = options.timeoutMs ?? START_TIMEOUT_MS;

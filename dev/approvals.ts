@@ -36,7 +36,7 @@ const [command, id, ...extra] = positionals;
 if (command !== 'revoke' || extra.length > 0 || (values.all ? id !== undefined : id === undefined)) fail(usage);
 
 const runtimePath = process.env.SANDBOX_RUNTIME_FILE ?? runtimeFile();
-const runtime: Partial<RuntimeInfo> | undefined = existsSync(runtimePath) ? JSON.parse(readFileSync(runtimePath, 'utf8')) : undefined;
+const runtime: Partial<RuntimeInfo> | undefined = existsSync(runtimePath) ? (JSON.parse(readFileSync(runtimePath, 'utf8')) as Partial<RuntimeInfo>) : undefined;
 const base = (values.url ?? runtime?.mcpUrl?.replace(/\/mcp$/, ''))?.replace(/\/+$/, '');
 if (!base) fail(`No --url, and no running sandbox (${runtimePath}): start it with npm start, or pass --url https://<your app>.\n${usage}`);
 

@@ -1,7 +1,7 @@
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
 import type { Tool } from '@modelcontextprotocol/server';
-import { listedVersionAndDigest, toolDigest, type CatalogueManifest, type SignedToolDefinition } from '../shared/mcp/manifest.js';
+import { listedVersionAndDigest, toolDigest, type CatalogueManifest } from '../shared/mcp/manifest.js';
 
 /** What a client sees of a tool in tools/list, compared part by part with the signed definition. */
 const LISTED_PARTS = ['title', 'description', 'inputSchema', 'outputSchema', 'annotations'] as const;
@@ -19,7 +19,7 @@ export function compareWithSignedCatalogue(listed: readonly Tool[], manifest: Ca
   for (const tool of manifest.tools) {
     const { sha256: digest, ...definition } = tool;
     // The signed entry must be self-consistent, or its digest would vouch for something else.
-    if (toolDigest(definition as SignedToolDefinition) !== digest) problems.push(`INCONSISTENT ${tool.name}: the signed catalogue's digest does not match its own definition.`);
+    if (toolDigest(definition) !== digest) problems.push(`INCONSISTENT ${tool.name}: the signed catalogue's digest does not match its own definition.`);
     signed.set(tool.name, tool);
   }
   const digests = manifest.tools.map(({ name, version, sha256: digest }) => ({ name, version, sha256: digest }));

@@ -66,7 +66,7 @@ if (realAzure || (await trustSandboxOrRelaunch(resolve(SANDBOX_DIR, 'tls')))) {
     auditLog = createWriteStream(auditLogFile, { flags: 'a' });
     app = await startAppProcess(env, {
       port,
-      ...(bundledHost() ? { main: bundledHost() } : {}),
+      main: bundledHost(),
       forward: {
         output: (line) => {
           auditLog?.write(`${line}\n`);

@@ -71,7 +71,7 @@ if (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > MAX_TOKEN_L
 }
 
 // The running sandbox says which issuer it serves; without one, the issuer `npm start` will serve on its port.
-const runtime: Partial<RuntimeInfo> = existsSync(runtimeFile()) ? JSON.parse(readFileSync(runtimeFile(), 'utf8')) : {};
+const runtime: Partial<RuntimeInfo> = existsSync(runtimeFile()) ? (JSON.parse(readFileSync(runtimeFile(), 'utf8')) as Partial<RuntimeInfo>) : {};
 const issuer = runtime.issuer ?? sandboxIssuer(`https://127.0.0.1:${SANDBOX_PORTS.arm}`, TENANT_ID);
 const key = await loadOrCreateIssuerKey(resolve(SANDBOX_DIR, 'data'));
 console.log(

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { base64url, calculateJwkThumbprint, createLocalJWKSet, flattenedVerify, importJWK, type FlattenedVerifyGetKey, type JSONWebKeySet, type JWK } from 'jose';
+import { base64url, calculateJwkThumbprint, createLocalJWKSet, flattenedVerify, importJWK, type FlattenedVerifyGetKey, type JWK } from 'jose';
 import { CATALOGUE_JWS_TYPE, type SignedCatalogue } from '../shared/mcp/catalogue-signer.js';
 import type { CatalogueManifest } from '../shared/mcp/manifest.js';
 import { withoutTrailingSlashes } from '../shared/text/trailing-slashes.js';
@@ -38,7 +38,7 @@ const asBase64url = (value: unknown) => (typeof value === 'string' ? base64url.e
 
 function publicJwk(value: Record<string, unknown>): JWK {
   const { kty, n, e, kid, crv, x, y } = value;
-  return Object.fromEntries(Object.entries({ kty, kid, crv, n: asBase64url(n), e: asBase64url(e), x: asBase64url(x), y: asBase64url(y) }).filter(([, v]) => v !== undefined)) as JWK;
+  return Object.fromEntries(Object.entries({ kty, kid, crv, n: asBase64url(n), e: asBase64url(e), x: asBase64url(x), y: asBase64url(y) }).filter(([, v]) => v !== undefined));
 }
 
 /** The pinned key: a JWKS or single JWK file, a thumbprint that the key in the JWS header must match, or `sandbox`. */
@@ -56,7 +56,7 @@ async function pinnedKey(pin: string): Promise<{ getKey: FlattenedVerifyGetKey; 
     }
     // A single JWK (as `az keyvault key show --query key` prints it) pins that key alone, whatever kid the JWS names.
     const keys = Array.isArray(parsed.keys) ? (parsed.keys as Record<string, unknown>[]).map(publicJwk) : [{ ...publicJwk(parsed), kid: undefined }];
-    const jwks = createLocalJWKSet({ keys: keys.map((key) => Object.fromEntries(Object.entries(key).filter(([, v]) => v !== undefined))) } as JSONWebKeySet);
+    const jwks = createLocalJWKSet({ keys: keys.map((key) => Object.fromEntries(Object.entries(key).filter(([, v]) => v !== undefined))) });
     return { getKey: jwks, describe: `the key(s) in ${pin}` };
   }
   if (!THUMBPRINT.test(pin)) throw new Unverifiable(`--key ${pin} is neither a file nor an RFC 7638 SHA-256 thumbprint (43 base64url characters).`);

@@ -93,8 +93,8 @@ describe('group commit', () => {
       callTool(stack, operator, 'group_create', { name: 'rg-ddr-records-dev-uks', location: 'uksouth', tags }),
       ...Array.from({ length: 20 }, () => callTool(stack, reader, 'access_whoami', {})),
     ]);
-    expect(write!.status).toBe(200);
-    expect(write!.body.isError).toBeFalsy();
+    expect(write.status).toBe(200);
+    expect(write.body.isError).toBeFalsy();
     // Read at once, not polled: the answer promised the record is there and anchored.
     const blob = (await chainBlob())!;
     // The store names people by pseudonym only.

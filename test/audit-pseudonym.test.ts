@@ -163,7 +163,7 @@ describe('the stored copy', () => {
     expect(found.code).toBe(0);
     const lines = found.output.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     // The approver is named (by pseudonym) in the rejected call and the approved one.
-    expect(lines.map((record) => `${record.tool} ${record.httpStatus}`).sort()).toEqual(['storage_blob_delete 200', 'storage_blob_delete 403']);
+    expect(lines.map((record) => `${String(record.tool)} ${String(record.httpStatus)}`).sort()).toEqual(['storage_blob_delete 200', 'storage_blob_delete 403']);
     expect(lines.every((record) => record.approverPseudonym === pseudonymOf(key, APPROVER.oid))).toBe(true);
 
     expect(await stored().cli('pseudonym', 'not-an-oid')).toMatchObject({ code: 2, output: expect.stringContaining('needs an Entra object id') });

@@ -231,7 +231,7 @@ describe('tamper evidence', () => {
 describe('with the audit store down', () => {
   it('still answers reads, refuses changes, and records the refusal once the store is back', async () => {
     const operator = await stack.token({ roles: ['Mcp.Operator'], oid: 'dddddddd-4444-4444-8444-444444444444' });
-    await stack.sandbox.pauseStorage();
+    stack.sandbox.pauseStorage();
     try {
       const started = Date.now();
       const read = await callTool(stack, operator, 'group_get', { name: 'rg-ddr-dr-ukw' });
@@ -242,7 +242,7 @@ describe('with the audit store down', () => {
       expect(write.error).toMatchObject({ code: 'audit_unavailable', rule: 'audit.store-unavailable' });
       expect((await stack.admin.requests()).some((entry) => entry.method === 'PUT')).toBe(false);
     } finally {
-      await stack.sandbox.resumeStorage();
+      stack.sandbox.resumeStorage();
     }
     // The store names the caller by pseudonym only.
     const caller = (await pseudonymsOf(stack))('dddddddd-4444-4444-8444-444444444444');

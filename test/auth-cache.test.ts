@@ -179,13 +179,13 @@ describe('the validated-token memory', () => {
     const time = clock();
     const authenticate = createAuthenticator(auth(), TENANT, { now: time.now, maxCachedTokens: 2 });
     const [a, b, c] = await Promise.all([token(time.seconds), token(time.seconds), token(time.seconds)]);
-    const callerA = await authenticate(a!);
-    const callerB = await authenticate(b!);
-    expect(await authenticate(a!)).toBe(callerA); // a is now the most recently used
-    await authenticate(c!); // the memory is full: b goes
+    const callerA = await authenticate(a);
+    const callerB = await authenticate(b);
+    expect(await authenticate(a)).toBe(callerA); // a is now the most recently used
+    await authenticate(c); // the memory is full: b goes
     expect(authenticate.cachedTokens).toBe(2);
-    expect(await authenticate(a!)).toBe(callerA);
-    const b2 = await authenticate(b!);
+    expect(await authenticate(a)).toBe(callerA);
+    const b2 = await authenticate(b);
     expect(b2).not.toBe(callerB);
     expect(b2).toEqual(callerB);
   });

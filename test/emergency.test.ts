@@ -194,7 +194,7 @@ describe('emergency mode closed', () => {
       [{ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }, 'anonymous'],
       [{ method: 'GET' }, 'GET'],
     ] as const) {
-      const response = await fetch(stack.mcpUrl, init as RequestInit);
+      const response = await fetch(stack.mcpUrl, init);
       expect([label, response.status]).toEqual([label, 503]);
       expect(response.headers.get('retry-after')).toBe('300');
       const body = (await response.json()) as { jsonrpc: string; error: { code: number; message: string } };

@@ -182,7 +182,7 @@ describe('a read-only deployment with a tool switched off and tight rate limits'
 describe('the department policy file, read at start (in process)', () => {
   const names = TOOLS.map((tool) => tool.name);
   const sample = readFileSync('shared/policy/department.yaml', 'utf8');
-  const withSkus = (skus: string) => sample.replace(/  skus:\n(    .*\n)+/, `  skus: ${skus}\n`);
+  const withSkus = (skus: string) => sample.replace(/ {2}skus:\n( {4}.*\n)+/, `  skus: ${skus}\n`);
 
   it('the sample offers in each region only SKUs Azure has there, the first being the default', () => {
     expect(parseDepartmentPolicy(sample, 'sample', names).storage.skus).toEqual({ uksouth: ['Standard_ZRS', 'Standard_GZRS'], ukwest: ['Standard_LRS', 'Standard_GRS'] });
@@ -206,7 +206,7 @@ describe('the department policy file, read at start (in process)', () => {
     expect(parsed.scopes).toEqual([{ group: '5c0a7e21-8d4b-4f3a-9b2c-1e0d9f8a7b6c', read: ['rg-ddr-records-prod-uks'], change: [], delete: [] }]);
     expect(parseDepartmentPolicy(sample, 'p.yaml', names)).toMatchObject({ stepUp: {}, agents: { write: [], destructive: [] } });
     expect(parseDepartmentPolicy(sample, 'p.yaml', names).scopes).toBeUndefined();
-    const withoutVault = scoped('  - role: Mcp.Reader\n    read: [rg-ddr-records-prod-uks]').replace(/^keyVault:\n  resourceId: .*\n/m, '');
+    const withoutVault = scoped('  - role: Mcp.Reader\n    read: [rg-ddr-records-prod-uks]').replace(/^keyVault:\n {2}resourceId: .*\n/m, '');
     expect(() => parseDepartmentPolicy(withoutVault, 'p.yaml', names)).toThrow(/scopes: scoped authority needs keyVault\.resourceId/);
   });
 

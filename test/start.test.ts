@@ -41,8 +41,8 @@ let banner = '';
 async function start(args: string[] = []): Promise<{ child: ChildProcess; output: () => string }> {
   const started = spawn(process.execPath, [START, ...args], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
-  started.stderr!.on('data', (chunk) => (text += chunk));
-  started.stdout!.on('data', (chunk) => (text += chunk));
+  started.stderr.on('data', (chunk) => (text += chunk));
+  started.stdout.on('data', (chunk) => (text += chunk));
   // No deadline of our own: a busy machine is slow to start, and jest's hook timeout bounds the wait.
   await new Promise<void>((resolve, reject) => {
     const poll = setInterval(() => {

@@ -1,4 +1,6 @@
-import functions, { type HttpRequestInit } from '@azure/functions';
+import functions from '@azure/functions';
+import type { HttpRequestInit } from '@azure/functions';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -36,7 +38,7 @@ export function createLocalHost(definitions: readonly HttpFunctionDefinition[], 
     ),
   }));
 
-  const server = createServer(async (req, res) => {
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
     try {
       let url: URL;
       try {
@@ -72,7 +74,7 @@ export function createLocalHost(definitions: readonly HttpFunctionDefinition[], 
         method: req.method ?? 'GET',
         headers,
         ...(hasBody ? { body: streamOf(body), duplex: 'half' } : {}),
-      } as RequestInit);
+      });
       const request = new HttpRequest({ nativeRequest, params } as HttpRequestInit);
       const context = new InvocationContext({ invocationId: randomUUID(), functionName: route.definition.name });
       const result = await route.definition.handler(request, context);
@@ -83,7 +85,10 @@ export function createLocalHost(definitions: readonly HttpFunctionDefinition[], 
       if (!res.headersSent) send(res, 500, 'Internal server error');
       else res.destroy();
     }
-  });
+  };
+  // serve catches every error itself (a 500, or the socket dropped once headers are out): its promise never
+  // rejects, and Node's request listener has nothing to wait for.
+  const server = createServer((req, res) => void serve(req, res));
   // Idle keep-alive connections stay open for minutes, as behind Azure's front end. With Node's default 5 s, a client
   // reusing a connection just as the server drops it gets ECONNRESET (seen on a busy machine): clients time out first.
   server.keepAliveTimeout = 120_000;
@@ -111,7 +116,7 @@ async function write(res: ServerResponse, response: InstanceType<typeof HttpResp
   res.writeHead(response.status ?? 200, headers);
   if (!response.body) return void res.end();
   // Streams (SSE) are piped as they come, so progress reaches the client before the result.
-  const stream = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  const stream = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
   res.on('close', () => stream.destroy());
   for await (const chunk of stream) res.write(chunk);
   res.end();

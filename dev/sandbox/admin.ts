@@ -28,7 +28,7 @@ function storedStorageAccounts(ctx: TwinContext): StoredStorageAccount[] {
       name: r.name,
       resourceGroup: r.resourceGroup,
       location: r.location,
-      provisioningState: String(r.properties['provisioningState'] ?? ''),
+      provisioningState: typeof r.properties['provisioningState'] === 'string' ? r.properties['provisioningState'] : '',
       encryption: (r.properties['encryption'] as Record<string, unknown> | undefined) ?? {},
       tags: r.tags,
     }));

@@ -52,7 +52,7 @@ async function authenticate(ctx: TwinContext, call: Call): Promise<void> {
     throw new HttpError(401, 'InvalidAuthenticationTokenTenant', `The access token is from the wrong issuer tenant '${String(payload['tid'])}'. It must match tenant '${ctx.tenantId}'.`);
   }
   // Like Azure, the activity log names users by UPN and service principals by object id.
-  call.caller = String(payload['upn'] ?? payload['unique_name'] ?? payload['oid'] ?? payload.sub ?? 'unknown');
+  call.caller = [payload['upn'], payload['unique_name'], payload['oid'], payload.sub].find((claim): claim is string => typeof claim === 'string') ?? 'unknown';
   // A token issued on a person's behalf acts with the person's own role assignments.
   if (payload['idtyp'] === 'user') authorizeUser(ctx, call, { oid: String(payload['oid']), upn: call.caller });
 }
@@ -288,14 +288,14 @@ function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined) continue;
-    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
+    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k], v) : v;
   }
   return out;
 }
 
 /** Fills the read-only CMK fields the Storage RP computes, after checking the key exists in a sandbox vault. */
 function normaliseEncryption(ctx: TwinContext, encryption: Record<string, unknown>): Record<string, unknown> {
-  const keySource = String(encryption['keySource'] ?? 'Microsoft.Storage');
+  const keySource = typeof encryption['keySource'] === 'string' ? encryption['keySource'] : 'Microsoft.Storage';
   if (keySource.toLowerCase() !== 'microsoft.keyvault') {
     const { keyvaultproperties: _dropped, identity: _identity, ...rest } = encryption;
     return { ...rest, keySource: 'Microsoft.Storage' };

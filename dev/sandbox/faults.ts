@@ -85,7 +85,7 @@ export function parseFaultSpec(input: unknown): FaultSpec {
   const o = input as Record<string, unknown>;
   const kind = String(o['kind']);
   if (!KINDS.includes(kind as FaultKind)) throw new Error(`fault.kind must be one of ${KINDS.join(', ')}; got ${JSON.stringify(o['kind'])}`);
-  if (o['service'] !== undefined && !SERVICES.includes(String(o['service']))) {
+  if (o['service'] !== undefined && (typeof o['service'] !== 'string' || !SERVICES.includes(o['service']))) {
     throw new Error(`fault.service must be one of ${SERVICES.join(', ')}; got ${JSON.stringify(o['service'])}`);
   }
   for (const field of ['method', 'path'] as const) {
@@ -98,7 +98,7 @@ export function parseFaultSpec(input: unknown): FaultSpec {
   if (typeof o['path'] === 'string') pathMatcher(o['path']);
   return {
     kind: kind as FaultKind,
-    ...(o['service'] !== undefined && { service: o['service'] as FaultSpec['service'] }),
+    ...(o['service'] !== undefined && { service: o['service'] as NonNullable<FaultSpec['service']> }),
     ...(o['method'] !== undefined && { method: o['method'] as string }),
     ...(o['path'] !== undefined && { path: o['path'] as string }),
     ...(o['count'] !== undefined && { count: o['count'] as number }),
@@ -112,7 +112,7 @@ export function faultsFromEnv(value: string | undefined): FaultSpec[] {
   try {
     parsed = JSON.parse(value);
   } catch (e) {
-    throw new Error(`SANDBOX_FAULTS is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`SANDBOX_FAULTS is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
   if (!Array.isArray(parsed)) throw new Error('SANDBOX_FAULTS must be a JSON array of faults');
   return parsed.map(parseFaultSpec);

@@ -15,7 +15,7 @@ const DIGEST_INFO: Record<string, { prefix: Buffer; bytes: number }> = {
 };
 
 function algorithmOf(body: Record<string, unknown>, digest: Buffer): { prefix: Buffer } {
-  const alg = String(body['alg'] ?? '');
+  const alg = typeof body['alg'] === 'string' ? body['alg'] : '';
   const spec = DIGEST_INFO[alg];
   if (!spec) throw new HttpError(400, 'BadParameter', `The sandbox vault signs with RS256, RS384 or RS512; got alg '${alg}'.`);
   if (digest.length !== spec.bytes) throw new HttpError(400, 'BadParameter', `The digest for ${alg} must be ${spec.bytes} bytes; got ${digest.length}.`);

@@ -135,7 +135,7 @@ async function createKey(ctx: TwinContext, vault: VaultData, vaultUrl: string, c
   if (!/^[0-9a-zA-Z-]{1,127}$/.test(name)) throw new HttpError(400, 'BadParameter', `The key name '${name}' is invalid: use 1-127 letters, digits and dashes.`);
   if (vault.deletedKeys[name]) throw new HttpError(409, 'Conflict', `Key ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the key can only be recovered or purged.`);
   const body = await readJson(call.req);
-  const kty = String(body['kty'] ?? '');
+  const kty = typeof body['kty'] === 'string' ? body['kty'] : '';
   if (kty !== 'RSA' && kty !== 'RSA-HSM') throw new HttpError(400, 'BadParameter', `The sandbox vault only creates RSA keys; got kty '${kty}'.`);
   const bits = body['key_size'] === undefined ? 2048 : Number(body['key_size']);
   if (![2048, 3072, 4096].includes(bits)) throw new HttpError(400, 'BadParameter', `key_size must be 2048, 3072 or 4096; got ${String(body['key_size'])}.`);

@@ -50,13 +50,14 @@ if (await trustSandboxOrRelaunch(tlsDir)) {
     faults: faultsFromEnv(process.env['SANDBOX_FAULTS']),
     ...(extraStorageAccounts !== undefined && { extraStorageAccounts }),
   });
-  const { mintToken: _mint, close, issuerKeys: _keys, ...info } = sandbox;
+  // The issuer keys hold the private signing key: never printed (JSON.stringify drops the functions).
+  const { issuerKeys: _keys, ...info } = sandbox;
   process.stdout.write(`${JSON.stringify({ ...info, dataDir })}\n`);
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    close().then(
+    sandbox.close().then(
       () => process.exit(0),
       (e: unknown) => {
         console.error('[sandbox] error while stopping:', e);

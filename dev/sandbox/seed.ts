@@ -55,7 +55,7 @@ export type DevUserKey = keyof typeof DEV_USERS;
  * (on-behalf-of mode): the engineer reads the subscription and may change two groups; the approver only reads; the
  * second operator holds no Azure role at all (the app's policy may let them act, Azure itself will not).
  */
-export const USER_ROLE_ASSIGNMENTS: Readonly<Record<string, readonly { scope: 'subscription' | string; role: 'Reader' | 'Contributor' }[]>> = {
+export const USER_ROLE_ASSIGNMENTS: Readonly<Record<string, readonly { /** 'subscription', or a resource group's name */ scope: string; role: 'Reader' | 'Contributor' }[]>> = {
   [DEV_USERS.engineer.oid]: [
     { scope: 'subscription', role: 'Reader' },
     { scope: 'rg-ddr-records-prod-uks', role: 'Contributor' },

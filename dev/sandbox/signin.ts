@@ -98,7 +98,7 @@ function requestedContexts(raw: string | null): string[] {
     throw new SignInError('AADSTS90100', "The 'claims' parameter is not valid JSON.");
   }
   const acrs = request?.id_token?.acrs;
-  const values = [acrs?.value, ...(Array.isArray(acrs?.values) ? acrs.values : [])].filter((value): value is string => typeof value === 'string');
+  const values = [acrs?.value, ...(Array.isArray(acrs?.values) ? (acrs.values as unknown[]) : [])].filter((value): value is string => typeof value === 'string');
   const bad = values.find((value) => !AUTH_CONTEXT_ID.test(value));
   if (bad !== undefined) throw new SignInError('AADSTS90100', `'${bad.slice(0, 20)}' is not an authentication context id (c1 to c99).`);
   return values;

@@ -9,8 +9,8 @@ export interface LockedPackage {
   /** The registry name when the entry is an alias (`"name"` field), otherwise the install name. */
   registryName: string;
   version: string;
-  resolved?: string;
-  integrity?: string;
+  resolved: string | undefined;
+  integrity: string | undefined;
   link: boolean;
   dev: boolean;
   hasInstallScript: boolean;

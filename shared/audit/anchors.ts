@@ -83,7 +83,7 @@ export function createAnchorTable(source: AnchorTableSource, credential: TokenCr
           hash: String(entity['hash']),
           anchoredAt: String(entity['anchoredAt']),
           keyVersion: String(entity['keyVersion']),
-          ...(entity['packageDigest'] === undefined ? {} : { packageDigest: String(entity['packageDigest']) }),
+          ...(typeof entity['packageDigest'] === 'string' ? { packageDigest: entity['packageDigest'] } : {}),
           mac: String(entity['mac']),
         });
       }

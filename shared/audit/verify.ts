@@ -19,7 +19,7 @@ export interface AuditTrail {
   /** The registrations and chain heads kept outside the container. */
   anchors: readonly WriterAnchor[];
   /** A version of the audit key; undefined when the vault holds no such version. */
-  key(version: string): Promise<AuditKey | undefined>;
+  key: (version: string) => Promise<AuditKey | undefined>;
 }
 
 export interface Verdict {

@@ -1,4 +1,6 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
+// Type only: the module itself is imported when a token is first needed (loadedOnFirstUse), not at start.
+import type * as Identity from '@azure/identity';
 import type { Settings } from '../config/settings.js';
 import { loadOnFirstUse } from '../runtime/load-on-first-use.js';
 
@@ -101,7 +103,7 @@ export function createOnBehalfOfCredential(settings: Settings, appCredential: To
   );
 }
 
-type IdentityModule = typeof import('@azure/identity');
+type IdentityModule = typeof Identity;
 
 /** A credential made from `@azure/identity` when it is first asked for a token (imported once; retried if that fails). */
 function loadedOnFirstUse(make: (identity: IdentityModule) => TokenCredential): TokenCredential {

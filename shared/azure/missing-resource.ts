@@ -14,7 +14,7 @@ export interface CallTargets {
 
 export function targetsOf(toolName: string, args: unknown): CallTargets {
   const fields = (args ?? {}) as Record<string, unknown>;
-  const text = (key: string) => (typeof fields[key] === 'string' ? (fields[key] as string).slice(0, 200) : undefined);
+  const text = (key: string) => (typeof fields[key] === 'string' ? fields[key].slice(0, 200) : undefined);
   const name = text('name');
   const area = toolName.startsWith('group_')
     ? 'group'

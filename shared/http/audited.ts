@@ -46,7 +46,7 @@ export function audited(
         response = closed.response;
         return response;
       }
-      response = (await withAudit(draft, async () => (await handler(request, context)) ?? {})) as HttpResponseInit;
+      response = await withAudit(draft, async () => (await handler(request, context)) ?? {});
       if (response.body instanceof ReadableStream) {
         // A streamed answer (an MCP tools/call as server-sent events) is still being produced when the handler
         // returns: its record is complete, and written, only once the stream ends — and the final message waits for

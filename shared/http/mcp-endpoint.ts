@@ -75,7 +75,7 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   const fast = app.settings.mcpSdkPathOnly ? undefined : await fastPathOf(app).answer(request, parsed, call);
   if (fast !== undefined) return jsonTextResponse(200, fast);
 
-  const headers = new Headers(request.headers as unknown as Headers);
+  const headers = new Headers(request.headers);
   for (const name of EDGE_ONLY_HEADERS) headers.delete(name);
   // The SDK reads the body only when it is not handed the parsed message (not JSON: it answers the parse error), and
   // then gets it a piece at a time; otherwise copying it into the Request would be work for nothing.
@@ -83,7 +83,7 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
     method: 'POST',
     headers,
     ...(parsed === undefined && body.byteLength > 0 ? { body: streamOf(body.pieces), duplex: 'half' } : {}),
-  } as RequestInit);
+  });
   const response = await app.mcp.fetch(webRequest, {
     authInfo: {
       // The raw token stays at the edge: nothing downstream needs it, and it is never passed on to Azure.
@@ -147,7 +147,7 @@ function jsonRpcMessage(answer: string): { result?: unknown; error?: { message?:
   const json = answer.trimStart().startsWith('{') ? answer : /^data: (.*)$/m.exec(answer)?.[1];
   try {
     const message = JSON.parse(json ?? '') as unknown;
-    return message && typeof message === 'object' ? (message as { result?: unknown; error?: { message?: unknown } }) : undefined;
+    return message && typeof message === 'object' ? message : undefined;
   } catch {
     return undefined;
   }

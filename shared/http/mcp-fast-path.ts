@@ -112,11 +112,13 @@ function hotRequest(request: HttpRequest, message: unknown): { id: RequestId; me
   if (!accept?.includes('application/json') || !accept.includes('text/event-stream')) return undefined;
   const version = headers.get('mcp-protocol-version');
   if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return undefined;
+  const mcpMethod = headers.get('mcp-method');
+  const mcpName = headers.get('mcp-name');
   const route = classifyInboundRequest({
     httpMethod: 'POST',
-    protocolVersionHeader: version ?? undefined,
-    mcpMethodHeader: headers.get('mcp-method') ?? undefined,
-    mcpNameHeader: headers.get('mcp-name') ?? undefined,
+    ...(version !== null && { protocolVersionHeader: version }),
+    ...(mcpMethod !== null && { mcpMethodHeader: mcpMethod }),
+    ...(mcpName !== null && { mcpNameHeader: mcpName }),
     body: message,
   });
   if (route.kind !== 'legacy') return undefined;

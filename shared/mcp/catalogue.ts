@@ -21,7 +21,7 @@ export function buildCatalogue(tools: readonly ToolDescriptor[]): ReadonlyMap<st
         title: tool.title,
         description: tool.description,
         inputSchema: z.toJSONSchema(tool.input, { io: 'input' }) as CatalogueEntry['inputSchema'],
-        outputSchema: z.toJSONSchema(publishedOutput(tool.output), { io: 'output' }) as CatalogueEntry['outputSchema'],
+        outputSchema: z.toJSONSchema(publishedOutput(tool.output), { io: 'output' }),
         annotations: annotationsFor(tool),
       };
       // The version and the signed definition's digest, to check against the signed catalogue (/tools/manifest).

@@ -60,7 +60,8 @@ export function toolDigest(definition: SignedToolDefinition): string {
 
 /** A listed tool's version and digest, as its `_meta` carries them. */
 export function listedVersionAndDigest(listed: Tool): { version: string; sha256: string } {
-  return { version: String(listed._meta?.[TOOL_VERSION_META_KEY] ?? ''), sha256: String(listed._meta?.[TOOL_DIGEST_META_KEY] ?? '') };
+  const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  return { version: text(listed._meta?.[TOOL_VERSION_META_KEY]), sha256: text(listed._meta?.[TOOL_DIGEST_META_KEY]) };
 }
 
 /** The committed version record, from the catalogue's `_meta`. */

@@ -42,16 +42,20 @@ class SovereignServer extends Server {
   }
 }
 
+function isSchemaIssue(issue: unknown): issue is { code: string; path: unknown[]; message: string } {
+  if (typeof issue !== 'object' || issue === null) return false;
+  const { code, path, message } = issue as Record<string, unknown>;
+  return typeof code === 'string' && Array.isArray(path) && typeof message === 'string';
+}
+
 /** The issues of the SDK's request validation, which it throws as a plain Error whose message is the issue list. */
 function schemaIssues(error: unknown): { path: unknown[]; message: string }[] | undefined {
   if (!(error instanceof Error) || error.constructor !== Error || !error.message.trimStart().startsWith('[')) return undefined;
   try {
-    const issues = JSON.parse(error.message) as unknown;
-    const valid =
-      Array.isArray(issues) &&
-      issues.length > 0 &&
-      issues.every((issue) => typeof issue?.code === 'string' && Array.isArray(issue.path) && typeof issue.message === 'string');
-    return valid ? (issues as { path: unknown[]; message: string }[]) : undefined;
+    const parsed = JSON.parse(error.message) as unknown;
+    if (!Array.isArray(parsed)) return undefined;
+    const issues: unknown[] = parsed;
+    return issues.length > 0 && issues.every(isSchemaIssue) ? issues : undefined;
   } catch {
     return undefined;
   }

@@ -164,7 +164,7 @@ const DEFAULT_SKUS: Record<(typeof UK_REGIONS)[number], StorageSku[]> = { uksout
 /** Every allowed region gets its list, and no region gets a SKU Azure does not offer there. */
 function skusByRegion(
   regions: readonly (typeof UK_REGIONS)[number][],
-  configured: StorageSku[] | Partial<Record<(typeof UK_REGIONS)[number], StorageSku[]>>,
+  configured: StorageSku[] | Partial<Record<(typeof UK_REGIONS)[number], StorageSku[] | undefined>>,
   context: z.RefinementCtx,
 ): Partial<Record<(typeof UK_REGIONS)[number], StorageSku[]>> {
   const byRegion: Partial<Record<(typeof UK_REGIONS)[number], StorageSku[]>> = {};

@@ -275,8 +275,8 @@ function targetContext(
   if (target.tags) tagged(id ?? target.resourceId, target.tags);
   for (const ancestor of target.ancestors ?? []) tagged(ancestor.resourceId, ancestor.tags);
   if (target.tags || target.ancestors) context.protectedByTag = byTag;
-  const excepted = exception !== undefined && liftedProtection.length > 0;
-  if (excepted) context.exceptionApplied = true;
+  const applied = liftedProtection.length > 0 ? exception : undefined;
+  if (applied) context.exceptionApplied = true;
 
   if (target.newTags) {
     // Azure tag names are case-insensitive; a required tag with an empty value does not count.
@@ -284,7 +284,7 @@ function targetContext(
       .filter(([, value]) => value.trim() !== '')
       .map(([name]) => name.toLowerCase());
   }
-  return { context, protection, lifted: liftedProtection, ...(excepted ? { exception } : {}) };
+  return { context, protection, lifted: liftedProtection, ...(applied ? { exception: applied } : {}) };
 }
 
 function explainScope(rule: string, tool: { name: string; risk: RiskTier }, target: TargetContext, scope: { read: string[]; change: string[]; delete: string[] }): string {

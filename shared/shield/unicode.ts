@@ -1,3 +1,4 @@
+/* eslint-disable no-control-regex -- this file's patterns exist to find control and invisible characters */
 /**
  * Invisible Unicode is how instructions hide from the human reviewing an agent's context: zero-width characters
  * split words past filters, bidi controls reorder what is displayed, and tag characters (U+E0000–E007F) carry a
@@ -12,8 +13,6 @@ export interface UnicodeFindings {
   hiddenText: string[];
 }
 
-// linear: one character class repeated, nothing after it: each attempt fails at once or consumes a whole run.
-const TAG_RUN = /[\u{E0000}-\u{E007F}]+/gu;
 // linear: one character class, no quantifier: one step per character.
 const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu;
 // Format characters (zero-width spaces, joiners, BOM, soft hyphen...), variation selectors and C0/C1 controls

@@ -8,7 +8,7 @@ import { z } from 'zod';
 const MARK = 'x-untrusted';
 
 export function untrusted<T extends z.ZodType>(schema: T): T {
-  return schema.meta({ [MARK]: true }) as T;
+  return schema.meta({ [MARK]: true });
 }
 
 /** Also true for copies made by `.describe()` and the like: zod's registry follows a schema's parents. */

@@ -17,13 +17,13 @@ export interface ToolContext {
    * Checks a target only known after reading Azure (a resource's tags, for protection) against the policy;
    * throws the refusal, naming the rule, if the policy forbids it.
    */
-  authorize(target: PolicyTarget): void;
+  authorize: (target: PolicyTarget) => void;
   /** Fires at the call's deadline or when the caller goes away; pass it to every SDK call as `abortSignal`. */
   signal: AbortSignal;
   /** Reports progress of long work to clients that asked for it (MCP progress notifications); otherwise a no-op. */
-  progress(message: string, done?: number, total?: number): void;
+  progress: (message: string, done?: number, total?: number) => void;
   /** Tells the caller something about how the call went (e.g. Azure answered late); shown with the result. */
-  note(message: string): void;
+  note: (message: string) => void;
 }
 
 /** A tool as the pipeline runs it: its descriptor (shared/domain) plus what it touches and what it does. */

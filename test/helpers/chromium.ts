@@ -60,6 +60,7 @@ export async function launchChromium(): Promise<Browser> {
     throw new Error(
       `The browser tests could not start Chromium (${executablePath ?? 'unpacking @sparticuz/chromium failed'}): ${error instanceof Error ? error.message : String(error)}\n` +
         'It comes from the @sparticuz/chromium devDependency (run npm ci); on a platform that package does not serve, set CHROMIUM_PATH to a Chromium or Chrome binary.',
+      { cause: error },
     );
   }
 }

@@ -88,7 +88,7 @@ async function underAttack(requests: AttackRequest[]): Promise<{ slowest: { labe
   const responses = new Map<string, RawResponse>();
   const sent: { label: string; at: number }[] = [];
   let slowest = { label: '', ms: 0 };
-  let health: HealthSample[] = [];
+  let health: HealthSample[];
   try {
     for (const { label, request, longAnswer, setup } of requests) {
       sent.push({ label, at: Date.now() });

@@ -186,8 +186,8 @@ function interpret(planned: Planned, request: RawRequest, response: RawResponse)
       if (message.error) return { ...seen, error: { code: String(message.error.code), message: message.error.message } };
       payload = message.result ?? {};
     }
-    if (payload.tools) return { ...seen, result: payload as Record<string, unknown> };
-    if (payload.isError) return { ...seen, error: (JSON.parse(payload.content!.at(-1)!.text) as { error: Seen['error'] }).error };
+    if (payload.tools) return { ...seen, result: payload };
+    if (payload.isError) return { ...seen, error: (JSON.parse(payload.content!.at(-1)!.text) as { error: NonNullable<Seen['error']> }).error };
     if (payload.structuredContent) return { ...seen, result: payload.structuredContent };
     if (payload.error) return { ...seen, error: { code: String(payload.error.code), message: payload.error.message } };
   } catch {

@@ -106,7 +106,7 @@ async function exercise(property: string, request: RawRequest, extra?: (response
   try {
     response = await client.send(request);
   } catch (error) {
-    throw new Error(`${summary(request)}\n  no answer: ${(error as Error).message}; app alive: ${appAlive()}`);
+    throw new Error(`${summary(request)}\n  no answer: ${(error as Error).message}; app alive: ${appAlive()}`, { cause: error });
   }
   sent.byStatus[response.status] = (sent.byStatus[response.status] ?? 0) + 1;
   const problems = checkResponse({ request, secrets: [reader, operator], port }, response);
@@ -239,7 +239,7 @@ describe('fuzzing POST /mcp', () => {
   it('answers any JSON-RPC envelope (random methods, params, ids) with a well-formed JSON-RPC answer', async () => {
     await run(
       fc.asyncProperty(fc.tuple(envelope, role), async ([message, who]) => {
-        const params = message.params as unknown;
+        const params = message.params;
         const body = JSON.stringify(present({ ...message, params: params === ABSENT ? ABSENT : params }));
         await exercise('mcp-envelopes', { method: 'POST', path: '/mcp', headers: mcpHeaders(tokenFor(who)), body });
       }),

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { assertBoundedRepetition, boundedRegex } from '../../shared/shield/bounded-regex.js';
 import { LinearRegex, linearRegex } from '../../shared/text/linear-regex.js';
-import { fragmentsOf, pathologicalFor, runPattern, scanSource, textOf, type Re2SourcePattern, type SourcePattern } from './helpers/patterns.js';
+import { fragmentsOf, pathologicalFor, runPattern, scanSource, textOf, type Re2SourcePattern } from './helpers/patterns.js';
 
 /**
  * Every regular expression in the app's code (shared/, functions/) runs on text someone else wrote — a caller's

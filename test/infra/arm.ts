@@ -21,8 +21,8 @@ export class Opaque {
 export interface DeploymentScope {
   subscriptionId: string;
   tenantId: string;
-  /** Absent for a subscription-scope deployment. */
-  resourceGroup?: string;
+  /** Absent (or undefined) for a subscription-scope deployment. */
+  resourceGroup?: string | undefined;
   location: string;
   /**
    * What Azure would answer to reference() on a real resource, by resource type (the gateway's outbound addresses,

@@ -1,4 +1,4 @@
-import { Instance, instantiate, Opaque, type DeploymentScope, type ResourceInstance } from './arm.js';
+import { instantiate, Opaque, type DeploymentScope, type Instance, type ResourceInstance } from './arm.js';
 import type { Json, TemplateSet } from './templates.js';
 import type { CheckContext } from './check-context.js';
 import { descendants, parseXml, type XmlElement } from './xml.js';

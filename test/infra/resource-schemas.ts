@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import AjvModule from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { Opaque, type ResourceInstance } from './arm.js';
 import { mainFor, SAMPLES, type Sample } from './deployment-checks.js';
 import { resourcesOf, type Json, type TemplateSet } from './templates.js';

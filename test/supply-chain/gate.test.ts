@@ -101,7 +101,7 @@ describe('the offline advisory check', () => {
   });
 
   it('refreshes the snapshot from the bulk advisory endpoint (a local double), and the gate then fails on what it wrote', async () => {
-    const received: Array<{ method?: string; url?: string; body: Record<string, string[]> }> = [];
+    const received: Array<{ method: string | undefined; url: string | undefined; body: Record<string, string[]> }> = [];
     const advisories = JSON.parse(readFileSync(join(FIXTURES, 'advisories-affecting.json'), 'utf8')) as { advisories: unknown };
     const server = createServer((request, response) => {
       let body = '';

@@ -20,7 +20,7 @@ export default defineTool({
     tags: tagsOutput,
   }),
   target: ({ name }) => ({ group: name }),
-  async handler({ name }, { azure, settings, signal }) {
+  async handler({ name }, { azure, signal }) {
     const group = await (await azure.resources()).resourceGroups.get(name, { abortSignal: signal });
     return {
       id: group.id ?? '',

@@ -29,7 +29,7 @@ function readCursor(cursor: string): TimeCursor {
 
 async function nextUnseen(stream: AsyncIterator<EventData>, skip: ReadonlySet<string>): Promise<EventData | undefined> {
   for (;;) {
-    let step: IteratorResult<EventData>;
+    let step: IteratorResult<EventData, unknown>;
     try {
       step = await stream.next();
     } catch (error) {
@@ -83,7 +83,7 @@ export default defineTool({
     nextCursor: nextCursorOutput,
   }),
   target: ({ resourceGroup }) => (resourceGroup ? { group: resourceGroup } : {}),
-  async handler({ resourceGroup, days, top, cursor }, { azure, settings, department, signal }) {
+  async handler({ resourceGroup, days, top, cursor }, { azure, department, signal }) {
     const now = Date.now();
     const window = cursor
       ? readCursor(cursor)
@@ -98,8 +98,7 @@ export default defineTool({
         monitor.activityLogs
           .list(`eventTimestamp ge '${window.from}' and eventTimestamp le '${window.to}' and resourceGroupName eq '${group}'`, {
             abortSignal,
-          })
-          [Symbol.asyncIterator](),
+          })[Symbol.asyncIterator](),
       );
       return streams.map((stream) => nextUnseen(stream, skip));
     });

@@ -14,7 +14,7 @@ export default defineTool({
   input: z.strictObject({ resourceGroup: resourceGroupName, name: storageAccountName }),
   output: accountDetailsOutput,
   target: ({ resourceGroup }) => ({ group: resourceGroup }),
-  async handler({ resourceGroup, name }, { azure, settings, signal }) {
+  async handler({ resourceGroup, name }, { azure, signal }) {
     const account = await (await azure.storage()).storageAccounts.getProperties(resourceGroup, name, { abortSignal: signal });
     return accountDetails(account, resourceGroup);
   },

@@ -114,7 +114,7 @@ function requestId(request: RawRequest): { valid: boolean; id?: string | number 
     const text = typeof request.body === 'string' ? request.body : new TextDecoder().decode(request.body ?? new Uint8Array());
     const parsed = JSON.parse(text) as unknown;
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || !('id' in parsed)) return { valid: false };
-    const id = (parsed as { id: unknown }).id;
+    const id = parsed.id;
     // JSON-RPC ids are strings or numbers (MCP narrows them to integers, but echoing any number is correct).
     if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) return { valid: true, id };
   } catch {

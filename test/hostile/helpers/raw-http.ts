@@ -81,7 +81,7 @@ export function sseMessages(text: string): unknown[] {
  */
 const LEAKS: readonly [string, RegExp][] = [
   ['a stack frame', /(?:\n|\\n)\s*at \S[^\n]*?:\d+:\d+/],
-  ['a stack frame', /\bat (?:async )?[\w$.<>\[\] ]*\((?:file:|node:|\/)[^)]*:\d+:\d+\)/],
+  ['a stack frame', /\bat (?:async )?[\w$.<>[\] ]*\((?:file:|node:|\/)[^)]*:\d+:\d+\)/],
   ['a Node internal', /node:internal|internal\/(?:process|modules)/],
   ['a build path', /[/\\]dist[/\\](?:shared|dev|functions|test)[/\\]/],
   ['a file URL', /file:\/\/\//],
