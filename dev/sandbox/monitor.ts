@@ -7,7 +7,6 @@ import { errors as joseErrors } from 'jose';
 import type { Call, TwinContext } from './context.js';
 import { bearerToken, sendJson } from './http.js';
 import { verifyToken } from './issuer.js';
-import type { TelemetryStore } from './telemetry-store.js';
 
 /** Ingestion paths (the twin trims trailing slashes; queries are ignored). */
 export const TRACK_PATHS: readonly string[] = ['/v2.1/track', '/v2/track'];

@@ -26,7 +26,7 @@ const RECENT_PSEUDONYMS = 1_000;
 
 function cachedPseudonymOf(key: Buffer, oid: string): string {
   let recent = recentPseudonyms.get(key);
-  if (!recent) recentPseudonyms.set(key, (recent = new Map()));
+  if (!recent) recentPseudonyms.set(key, (recent = new Map<string, string>()));
   let pseudonym = recent.get(oid);
   if (pseudonym === undefined) {
     if (recent.size >= RECENT_PSEUDONYMS) recent.clear();

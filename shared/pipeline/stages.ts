@@ -176,7 +176,7 @@ export async function execute(
 
 /** A handler returning something its schema does not allow is our bug, not the caller's. */
 export function validateOutput(tool: ToolDefinition, output: unknown): Record<string, unknown> {
-  return tool.output.parse(output) as Record<string, unknown>;
+  return tool.output.parse(output);
 }
 
 /**

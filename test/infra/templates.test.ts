@@ -94,7 +94,7 @@ describe('infra templates', () => {
     // bench run with.
     for (const memoryMb of [512, 2048, 4096]) {
       const functionApp = instantiate(set, SAMPLE_SCOPE, { instanceMemoryMB: memoryMb }, 'infra/modules/function-app.json');
-      expect(functionApp.evaluate(settings.values.NODE_OPTIONS!)).toBe(heapFlags(memoryMb).join(' '));
+      expect(functionApp.evaluate(settings.values.NODE_OPTIONS)).toBe(heapFlags(memoryMb).join(' '));
     }
   });
 
