@@ -31,7 +31,14 @@ const container = new ContainerClient(settings.auditContainerUrl ?? '', credenti
 /** Appends so far to the writer's chain blob (its committed blocks), as the store reports them. */
 const blocksOf = async (writer: string) => (await container.getAppendBlobClient(`${writer}/0000.jsonl`).getProperties()).blobCommittedBlockCount ?? 0;
 
-const bodyText = JSON.stringify({ jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'x'.repeat(900) }], structuredContent: { name: 'rg-ddr-records-prod-uks', location: 'uksouth', tags: { owner: 'records-team' } } } });
+const bodyText = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 7,
+  result: {
+    content: [{ type: 'text', text: 'x'.repeat(900) }],
+    structuredContent: { name: 'rg-ddr-records-prod-uks', location: 'uksouth', tags: { owner: 'records-team' } },
+  },
+});
 const body = { text: bodyText, truncated: false, bytes: bodyText.length, sha256: createHash('sha256').update(bodyText).digest('hex') };
 
 /** A record as a read call leaves it (token-attributed, with redacted request and response bodies). */
@@ -122,7 +129,8 @@ async function run(test: Case, lingerMs: number, session?: Session): Promise<{ c
   return { cpuMicrosPerRecord: (used.user + used.system) / count, appends, msPerRecord: elapsed / count };
 }
 
-const report = (message: unknown) => new Promise<void>((resolve, reject) => process.send!(message, undefined, undefined, (error: Error | null) => (error ? reject(error) : resolve())));
+const report = (message: unknown) =>
+  new Promise<void>((resolve, reject) => process.send!(message, undefined, undefined, (error: Error | null) => (error ? reject(error) : resolve())));
 
 if (PROFILE_CASE) {
   const test = CASES.find((candidate) => candidate.name === PROFILE_CASE);
@@ -157,7 +165,9 @@ for (let round = 0; round < ROUNDS; round += 1) {
     };
   }
   perRound.push(times);
-  process.stderr.write(`  … durable audit round ${round + 1}/${ROUNDS}: ${CASES.map((c) => `${c.name} ${Math.round(times[c.name]!.grouped)} µs (without ${Math.round(times[c.name]!.ungrouped)} µs)`).join(', ')}\n`);
+  process.stderr.write(
+    `  … durable audit round ${round + 1}/${ROUNDS}: ${CASES.map((c) => `${c.name} ${Math.round(times[c.name]!.grouped)} µs (without ${Math.round(times[c.name]!.ungrouped)} µs)`).join(', ')}\n`,
+  );
 }
 const medians = Object.fromEntries(
   CASES.map((test) => [

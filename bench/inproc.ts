@@ -32,7 +32,12 @@ const PROFILE_CALLS = Number(process.env.BENCH_PROFILE_CALLS ?? 3000);
 const BASE = 'http://127.0.0.1:7071';
 const mcp = HTTP_FUNCTIONS.find((definition) => definition.name === 'mcp') as HttpFunctionDefinition;
 
-async function invoke(definition: HttpFunctionDefinition, path: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+async function invoke(
+  definition: HttpFunctionDefinition,
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
   const request = new HttpRequest({
     url: `${BASE}/${path}`,
     method: 'POST',
@@ -101,7 +106,8 @@ async function batch(test: Case, calls: number): Promise<{ call: number; drain: 
   return { call: (called - started) / calls, drain: (drained - called) / calls };
 }
 
-const report = (message: unknown) => new Promise<void>((resolve, reject) => process.send!(message, undefined, undefined, (error: Error | null) => (error ? reject(error) : resolve())));
+const report = (message: unknown) =>
+  new Promise<void>((resolve, reject) => process.send!(message, undefined, undefined, (error: Error | null) => (error ? reject(error) : resolve())));
 const log = (message: string) => process.stderr.write(`  … ${message}\n`);
 
 if (PROFILE_CASE) {

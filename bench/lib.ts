@@ -110,7 +110,10 @@ type McpMessage = { result?: { tools?: unknown[]; isError?: boolean; structuredC
 export function mcpMessage(text: string): McpMessage {
   const trimmed = text.trim();
   if (trimmed.startsWith('{')) return JSON.parse(trimmed) as McpMessage;
-  const data = trimmed.split('\n').filter((line) => line.startsWith('data:')).at(-1);
+  const data = trimmed
+    .split('\n')
+    .filter((line) => line.startsWith('data:'))
+    .at(-1);
   if (!data) throw new Error(`Not an MCP response: ${trimmed.slice(0, 200)}`);
   return JSON.parse(data.slice(5)) as McpMessage;
 }

@@ -39,13 +39,22 @@ export interface ProfileSummary {
  */
 const COMPONENTS: [string, RegExp][] = [
   ['token check (jose, WebCrypto RSA)', /^(jose|node:internal\/crypto\/(webcrypto|rsa|keys|util|sig))$|^dist\/shared\/auth\//],
-  ['audit & telemetry (redaction, chain, log line, App Insights, blob append)', /^dist\/shared\/(audit|pipeline\/audit)|^@opentelemetry\/|^@azure\/monitor-opentelemetry-exporter$|^applicationinsights$|^@azure\/opentelemetry|^@azure\/storage-blob$|^canonicalize$/],
+  [
+    'audit & telemetry (redaction, chain, log line, App Insights, blob append)',
+    /^dist\/shared\/(audit|pipeline\/audit)|^@opentelemetry\/|^@azure\/monitor-opentelemetry-exporter$|^applicationinsights$|^@azure\/opentelemetry|^@azure\/storage-blob$|^canonicalize$/,
+  ],
   ['MCP SDK (server, protocol, SSE)', /^@modelcontextprotocol\//],
   ['zod (schemas)', /^zod$/],
   ['policy (Cedar WASM, rate limit)', /^@cedar-policy\/|^rate-limiter-flexible$|^dist\/shared\/policy\//],
   ['shield', /^dist\/shared\/shield\//],
-  ['Azure SDK core & outbound HTTPS', /^@azure\/(core-|arm-|identity|keyvault|data-tables|abort-controller|logger)|^@typespec\/|^node:(_http_|https|net|tls|_tls_|internal\/(tls|net|http|stream_base_commons))/],
-  ['web Request/Response & streams (undici, @azure/functions)', /^node:internal\/(deps\/undici|webstreams|worker\/js_transferable)|^@azure\/functions$|^undici$/],
+  [
+    'Azure SDK core & outbound HTTPS',
+    /^@azure\/(core-|arm-|identity|keyvault|data-tables|abort-controller|logger)|^@typespec\/|^node:(_http_|https|net|tls|_tls_|internal\/(tls|net|http|stream_base_commons))/,
+  ],
+  [
+    'web Request/Response & streams (undici, @azure/functions)',
+    /^node:internal\/(deps\/undici|webstreams|worker\/js_transferable)|^@azure\/functions$|^undici$/,
+  ],
   ['other app code', /^dist\//],
   ['GC', /^\(garbage collector\)$/],
   ['idle (waiting on I/O or the thread pool)', /^\(idle\)$/],
@@ -121,7 +130,13 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
     [...map.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([key, micros]) => ({ [keyName]: key, ms: Math.round(micros / 100) / 10, pct: Math.round((micros / sum) * 1000) / 10 }) as { [P in K]: string } & { ms: number; pct: number });
+      .map(
+        ([key, micros]) =>
+          ({ [keyName]: key, ms: Math.round(micros / 100) / 10, pct: Math.round((micros / sum) * 1000) / 10 }) as { [P in K]: string } & {
+            ms: number;
+            pct: number;
+          },
+      );
   return {
     file,
     totalMs: Math.round(sum / 1000),

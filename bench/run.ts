@@ -61,7 +61,10 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
   },
 });
-const only = (values.only?.split(',').map((s) => s.trim()).filter(Boolean) ?? [...SECTIONS]) as Section[];
+const only = (values.only
+  ?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean) ?? [...SECTIONS]) as Section[];
 const unknown = only.filter((section) => !SECTIONS.includes(section));
 if (unknown.length > 0) {
   console.error(`Unknown section ${unknown.join(', ')}; sections: ${SECTIONS.join(', ')}`);
@@ -109,7 +112,10 @@ function keepProfile(title: string, file: string): void {
 }
 
 function newestProfile(dir: string): string {
-  const file = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile')).sort().at(-1);
+  const file = readdirSync(dir)
+    .filter((name) => name.endsWith('.cpuprofile'))
+    .sort()
+    .at(-1);
   if (!file) throw new Error(`No CPU profile written in ${dir}`);
   return join(dir, file);
 }
@@ -148,12 +154,60 @@ async function inproc(env: Env): Promise<SectionResult> {
   const trivial = fmtMicros(medians.trivial as number);
 
   const rows: Row[] = [
-    { section: 'in-process', measure: 'tools/list (full catalogue)', value: fmtMicros(medians['tools/list'] as number), baseline: trivial, ratio: x(listRatio), target: '≤ 3×', met: yes(listRatio <= 3) },
-    { section: 'in-process', measure: `pipeline overhead, ${READ_TOOL.name} (A)`, value: fmtMicros(overheadMs), baseline: trivial, ratio: x(overheadRatio), target: '≤ 4×', met: yes(overheadRatio <= 4) },
-    { section: 'in-process', measure: `pipeline overhead, ${NO_AZURE_TOOL.name} (B)`, value: fmtMicros(medians[whoami] as number), baseline: trivial, ratio: x(whoamiRatio), target: '≤ 3×', met: yes(whoamiRatio <= 3) },
-    { section: 'in-process', measure: `whole tools/call ${READ_TOOL.name}`, value: fmtMicros(medians[call] as number), baseline: trivial, ratio: x(callRatio), target: '', met: '' },
-    { section: 'in-process', measure: `  its Azure call alone (SDK, direct)`, value: fmtMicros(medians[directName] as number), baseline: '', ratio: '', target: '', met: '' },
-    { section: 'in-process', measure: `  + audit append left after ${NO_AZURE_TOOL.name} calls`, value: fmtMicros(drainMedians[whoami] as number), baseline: '', ratio: '', target: '', met: '' },
+    {
+      section: 'in-process',
+      measure: 'tools/list (full catalogue)',
+      value: fmtMicros(medians['tools/list'] as number),
+      baseline: trivial,
+      ratio: x(listRatio),
+      target: '≤ 3×',
+      met: yes(listRatio <= 3),
+    },
+    {
+      section: 'in-process',
+      measure: `pipeline overhead, ${READ_TOOL.name} (A)`,
+      value: fmtMicros(overheadMs),
+      baseline: trivial,
+      ratio: x(overheadRatio),
+      target: '≤ 4×',
+      met: yes(overheadRatio <= 4),
+    },
+    {
+      section: 'in-process',
+      measure: `pipeline overhead, ${NO_AZURE_TOOL.name} (B)`,
+      value: fmtMicros(medians[whoami] as number),
+      baseline: trivial,
+      ratio: x(whoamiRatio),
+      target: '≤ 3×',
+      met: yes(whoamiRatio <= 3),
+    },
+    {
+      section: 'in-process',
+      measure: `whole tools/call ${READ_TOOL.name}`,
+      value: fmtMicros(medians[call] as number),
+      baseline: trivial,
+      ratio: x(callRatio),
+      target: '',
+      met: '',
+    },
+    {
+      section: 'in-process',
+      measure: `  its Azure call alone (SDK, direct)`,
+      value: fmtMicros(medians[directName] as number),
+      baseline: '',
+      ratio: '',
+      target: '',
+      met: '',
+    },
+    {
+      section: 'in-process',
+      measure: `  + audit append left after ${NO_AZURE_TOOL.name} calls`,
+      value: fmtMicros(drainMedians[whoami] as number),
+      baseline: '',
+      ratio: '',
+      target: '',
+      met: '',
+    },
   ];
   const notes = [
     'in-process: the registered Function handlers (functions/definitions.ts HTTP_FUNCTIONS: the `mcp` Function, wrapped in `audited`) are called directly with @azure/functions HttpRequest/InvocationContext objects, the response built and its body read, as dev/host/local-host.ts does — no sockets between caller and app. Baseline: a trivial HttpHandler returning {status:200, jsonBody:{ok:true}}, invoked the same way in the same process. Every call includes token validation (RS256), policy (Cedar), rate limit, zod validation, shield and the audit record (redaction, log line, hash chain, Application Insights export, and the append to the tamper-evident store in Azurite — queued, not awaited by the call). Each batch starts with the audit queue drained; the time of a call is what its caller waits for; what is left to append when the batch ends is timed apart ("audit append left": per call).',
@@ -163,10 +217,7 @@ async function inproc(env: Env): Promise<SectionResult> {
 
   if (PROFILE && (listRatio > 3 || overheadRatio > 4 || whoamiRatio > 3)) {
     mkdirSync(PROFILES, { recursive: true });
-    const targets = [
-      ...(listRatio > 3 ? ['tools/list'] : []),
-      ...(whoamiRatio > 3 || overheadRatio > 4 ? [whoami, call] : []),
-    ];
+    const targets = [...(listRatio > 3 ? ['tools/list'] : []), ...(whoamiRatio > 3 || overheadRatio > 4 ? [whoami, call] : [])];
     for (const name of targets) {
       const file = join(PROFILES, `inproc-${name.replace(/[^\w]+/g, '-')}.cpuprofile`);
       progress(`profiling in-process ${name}`);
@@ -245,15 +296,31 @@ async function http(env: Env): Promise<SectionResult> {
   for (const test of cases.filter((c) => c.path === '/mcp')) {
     const share = shareOf(test.name, 'trivial');
     if (share < 0.5) missed.push(test);
-    rows.push({ section: 'loopback', measure: `${test.name} throughput`, value: describe(test.name), baseline: describe('trivial'), ratio: pct(share), target: '≥ 50 %', met: yes(share >= 0.5) });
+    rows.push({
+      section: 'loopback',
+      measure: `${test.name} throughput`,
+      value: describe(test.name),
+      baseline: describe('trivial'),
+      ratio: pct(share),
+      target: '≥ 50 %',
+      met: yes(share >= 0.5),
+    });
   }
   // The issue's outside comparison: tools/list against the naive official sample pattern, same host, same run.
   const overNaive = shareOf('tools/list', NAIVE);
   if (overNaive < 5 && !missed.some((test) => test.name === 'tools/list')) missed.push(cases[1] as LoadCase);
-  rows.push({ section: 'loopback', measure: 'tools/list throughput vs naive SDK v1 sample', value: describe('tools/list'), baseline: describe(NAIVE), ratio: x(overNaive), target: '≥ 5×', met: yes(overNaive >= 5) });
+  rows.push({
+    section: 'loopback',
+    measure: 'tools/list throughput vs naive SDK v1 sample',
+    value: describe('tools/list'),
+    baseline: describe(NAIVE),
+    ratio: x(overNaive),
+    target: '≥ 5×',
+    met: yes(overNaive >= 5),
+  });
   const notes = [
     `loopback: autocannon (in the bench process) → the local host (dev/host/local-host.ts, one process serving the app's Functions, the trivial baseline Function at /bench/trivial and the naive baseline at /bench/naive-sdk) on 127.0.0.1; the sandbox twin and Azurite run in a third process. 10 connections, ${seconds} s per run, ${rounds} rounds with the cases rotated, after a 2 s warm-up each, every run starting once app and sandbox are idle again (queued audit appends done); medians of req/s and of p50/p99 latency; ratios are medians of per-round ratios. Every response was checked (status, body) — no errors allowed. The machine has 2 CPUs shared by load generator, app and sandbox.`,
-    'naive SDK v1 sample (bench/naive-sdk.ts): the official v1 samples\' stateless pattern — per request a new McpServer (@modelcontextprotocol/sdk 1.32) with the same 24 tools registered with their zod input schemas, a new Streamable HTTP transport (the web-standard class the Node transport wraps), connect, answer, close — no auth, no audit; tools/list there converts every zod schema on every call.',
+    "naive SDK v1 sample (bench/naive-sdk.ts): the official v1 samples' stateless pattern — per request a new McpServer (@modelcontextprotocol/sdk 1.32) with the same 24 tools registered with their zod input schemas, a new Streamable HTTP transport (the web-standard class the Node transport wraps), connect, answer, close — no auth, no audit; tools/list there converts every zod schema on every call.",
   ];
   if (PROFILE && missed.length > 0) {
     for (const test of missed) {
@@ -285,7 +352,8 @@ async function http(env: Env): Promise<SectionResult> {
 async function firstCall(url: string, path: string, body: string, token: string): Promise<void> {
   const response = await fetch(`${url}${path}`, { method: 'POST', headers: mcpHeaders(token), body });
   const text = await response.text();
-  if (response.status !== 200 || !(path === '/bench/trivial' || isMcpSuccess(text))) throw new Error(`first call: HTTP ${response.status} ${text.slice(0, 300)}`);
+  if (response.status !== 200 || !(path === '/bench/trivial' || isMcpSuccess(text)))
+    throw new Error(`first call: HTTP ${response.status} ${text.slice(0, 300)}`);
 }
 
 async function cold(env: Env): Promise<SectionResult> {
@@ -318,7 +386,9 @@ async function cold(env: Env): Promise<SectionResult> {
     bundled.push(await coldApp(APP_BUNDLE_MAIN));
     await quiesce(sandboxPids);
     unbundled.push(await coldApp(APP_HOST_MAIN));
-    progress(`cold start ${i + 1}/${repeats}: bundled app ${round(bundled.at(-1)!.first, 0)} ms (listening after ${round(bundled.at(-1)!.ready, 0)} ms), unbundled ${round(unbundled.at(-1)!.first, 0)} ms, trivial host ${round(trivial.at(-1)!.first, 0)} ms`);
+    progress(
+      `cold start ${i + 1}/${repeats}: bundled app ${round(bundled.at(-1)!.first, 0)} ms (listening after ${round(bundled.at(-1)!.ready, 0)} ms), unbundled ${round(unbundled.at(-1)!.first, 0)} ms, trivial host ${round(trivial.at(-1)!.first, 0)} ms`,
+    );
   }
   const firsts = (runs: { first: number }[]) => runs.map((run) => run.first);
   const appMedian = median(firsts(bundled));
@@ -326,10 +396,42 @@ async function cold(env: Env): Promise<SectionResult> {
   const trivialMedian = median(firsts(trivial));
   const unbundledMedian = median(firsts(unbundled));
   const rows: Row[] = [
-    { section: 'cold start', measure: `spawn → first 200 tools/call ${READ_TOOL.name}, median (bundled)`, value: `${round(appMedian, 0)} ms`, baseline: `${round(trivialMedian, 0)} ms`, ratio: x(appMedian / trivialMedian), target: '< 400 ms', met: yes(appMedian < 400) },
-    { section: 'cold start', measure: `  max of ${repeats}`, value: `${round(appMax, 0)} ms`, baseline: `${round(Math.max(...firsts(trivial)), 0)} ms`, ratio: '', target: '', met: '' },
-    { section: 'cold start', measure: '  of which spawn → listening, median', value: `${round(median(bundled.map((a) => a.ready)), 0)} ms`, baseline: `${round(median(trivial.map((t) => t.ready)), 0)} ms`, ratio: '', target: '', met: '' },
-    { section: 'cold start', measure: '  the same, unbundled (tsc output, dist/dev/host/main.js)', value: `${round(unbundledMedian, 0)} ms`, baseline: `${round(trivialMedian, 0)} ms`, ratio: x(unbundledMedian / trivialMedian), target: '', met: '' },
+    {
+      section: 'cold start',
+      measure: `spawn → first 200 tools/call ${READ_TOOL.name}, median (bundled)`,
+      value: `${round(appMedian, 0)} ms`,
+      baseline: `${round(trivialMedian, 0)} ms`,
+      ratio: x(appMedian / trivialMedian),
+      target: '< 400 ms',
+      met: yes(appMedian < 400),
+    },
+    {
+      section: 'cold start',
+      measure: `  max of ${repeats}`,
+      value: `${round(appMax, 0)} ms`,
+      baseline: `${round(Math.max(...firsts(trivial)), 0)} ms`,
+      ratio: '',
+      target: '',
+      met: '',
+    },
+    {
+      section: 'cold start',
+      measure: '  of which spawn → listening, median',
+      value: `${round(median(bundled.map((a) => a.ready)), 0)} ms`,
+      baseline: `${round(median(trivial.map((t) => t.ready)), 0)} ms`,
+      ratio: '',
+      target: '',
+      met: '',
+    },
+    {
+      section: 'cold start',
+      measure: '  the same, unbundled (tsc output, dist/dev/host/main.js)',
+      value: `${round(unbundledMedian, 0)} ms`,
+      baseline: `${round(trivialMedian, 0)} ms`,
+      ratio: x(unbundledMedian / trivialMedian),
+      target: '',
+      met: '',
+    },
   ];
   const notes = [
     `cold start: the app process spawned as npm start does (node dist/bundle/app/host.js, the esbuild bundle dev/bundle.sh makes; the sandbox's settings), timed from just before spawn to the end of the first 200 response to a tools/call (${READ_TOOL.name}) sent as soon as it printed its ready line — module loading, settings, policy, Cedar, then the first token check (JWKS fetch), managed identity token, the SDK's lazy import and TLS to the twin. The same for the unbundled tsc output (dist/dev/host/main.js) alongside. Baseline: the same host code serving only the trivial Function (bench/host.ts BENCH_HOST=trivial). ${repeats} repeats, alternated. On Node 22 the entry points also turn on the compile cache (module.enableCompileCache); this runs on ${process.version}.`,
@@ -352,16 +454,17 @@ async function audit(env: Env): Promise<SectionResult> {
   const rounds = QUICK ? 3 : 5;
   const records = QUICK ? 300 : 600;
   progress(`durable audit: ${rounds} rounds of ${records} records per case, with and without group commit`);
-  const runWorker = (extra: Record<string, string> = {}) => new Promise<Record<string, unknown>>((resolvePromise, reject) => {
-    const worker = fork(join(DIST_BENCH, 'audit-store.js'), [], {
-      env: { ...process.env, ...env.appEnv, BENCH_ROUNDS: String(rounds), BENCH_RECORDS: String(records), ...extra },
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  const runWorker = (extra: Record<string, string> = {}) =>
+    new Promise<Record<string, unknown>>((resolvePromise, reject) => {
+      const worker = fork(join(DIST_BENCH, 'audit-store.js'), [], {
+        env: { ...process.env, ...env.appEnv, BENCH_ROUNDS: String(rounds), BENCH_RECORDS: String(records), ...extra },
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      });
+      track(worker);
+      let message: Record<string, unknown> | undefined;
+      worker.on('message', (m) => (message = m as Record<string, unknown>));
+      worker.on('exit', (code) => (code === 0 && message ? resolvePromise(message) : reject(new Error(`durable audit worker exited with ${code}`))));
     });
-    track(worker);
-    let message: Record<string, unknown> | undefined;
-    worker.on('message', (m) => (message = m as Record<string, unknown>));
-    worker.on('exit', (code) => (code === 0 && message ? resolvePromise(message) : reject(new Error(`durable audit worker exited with ${code}`))));
-  });
   const result = await runWorker();
   const medians = result.medians as Record<string, { grouped: number; ungrouped: number; callers: number; groupedAppends: number; ungroupedAppends: number }>;
   const rows: Row[] = Object.entries(medians).map(([name, m]) => {
@@ -377,7 +480,13 @@ async function audit(env: Env): Promise<SectionResult> {
     };
   });
   const notes = [
-    `durable audit: the app's own tamper-evident store (shared/audit/durable-log.ts: hash chain, HMAC, the Blob SDK appending to Azurite over HTTPS, the head anchored in its table after every append) in a worker process with the sandbox's settings; CPU of that process (process.cpuUsage, user + system) from the first of ${records} records queued until the last is stored and anchored, per record, less what the callers alone use to make and pace the same records (measured in the same round: ${Object.entries(medians).map(([name, m]) => `${name} ${round(m.callers, 0)} µs`).join(', ')}). A read's caller queues a record about every millisecond and does not wait for it; a write's caller waits until its record is stored before the next. Baseline: the same records through the same store without group commit (linger 0: each append goes as soon as the one before is done), interleaved, ${rounds} rounds, medians. "appends" = blocks the blob gained, as the store reports. One caller writing one change at a time cannot share appends (each waits for its own), so that row has no target.`,
+    `durable audit: the app's own tamper-evident store (shared/audit/durable-log.ts: hash chain, HMAC, the Blob SDK appending to Azurite over HTTPS, the head anchored in its table after every append) in a worker process with the sandbox's settings; CPU of that process (process.cpuUsage, user + system) from the first of ${records} records queued until the last is stored and anchored, per record, less what the callers alone use to make and pace the same records (measured in the same round: ${Object.entries(
+      medians,
+    )
+      .map(([name, m]) => `${name} ${round(m.callers, 0)} µs`)
+      .join(
+        ', ',
+      )}). A read's caller queues a record about every millisecond and does not wait for it; a write's caller waits until its record is stored before the next. Baseline: the same records through the same store without group commit (linger 0: each append goes as soon as the one before is done), interleaved, ${rounds} rounds, medians. "appends" = blocks the blob gained, as the store reports. One caller writing one change at a time cannot share appends (each waits for its own), so that row has no target.`,
   ];
   if (PROFILE) {
     for (const [name, m] of Object.entries(medians)) {
@@ -403,8 +512,17 @@ async function memory(env: Env): Promise<SectionResult> {
     { method: 'POST', path: '/mcp', body: TOOLS_LIST_BODY },
   ];
   const drive = async (url: string, amount: number, requests?: typeof mixed) => {
-    const result = await autocannon({ url: `${url}${requests ? '/mcp' : '/bench/trivial'}`, method: 'POST', headers: mcpHeaders(env.token), body: TOOLS_LIST_BODY, connections: 10, amount, ...(requests ? { requests } : {}) });
-    if (result.errors > 0 || result.non2xx > 0 || result.timeouts > 0) throw new Error(`memory load: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`);
+    const result = await autocannon({
+      url: `${url}${requests ? '/mcp' : '/bench/trivial'}`,
+      method: 'POST',
+      headers: mcpHeaders(env.token),
+      body: TOOLS_LIST_BODY,
+      connections: 10,
+      amount,
+      ...(requests ? { requests } : {}),
+    });
+    if (result.errors > 0 || result.non2xx > 0 || result.timeouts > 0)
+      throw new Error(`memory load: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`);
     return result.requests.average;
   };
   const settle = () => sleep(2_000);
@@ -446,10 +564,34 @@ async function memory(env: Env): Promise<SectionResult> {
   }
   const { atStart, atHalf, atEnd, peak, growth, busyAfterMs, rps } = measured;
   const rows: Row[] = [
-    { section: 'memory', measure: `app RSS after ${total} calls`, value: `${atEnd} MiB (peak ${peak} MiB)`, baseline: `${baseEnd} MiB`, ratio: x(atEnd / baseEnd), target: '< 256 MiB', met: yes(atEnd < 256) },
-    { section: 'memory', measure: `  growth ${half.toLocaleString('en-GB')} → ${total} calls`, value: `${growth} MiB`, baseline: `${atHalf} MiB`, ratio: pct(growth / atHalf), target: '< 5 MiB', met: yes(growth < 5) },
+    {
+      section: 'memory',
+      measure: `app RSS after ${total} calls`,
+      value: `${atEnd} MiB (peak ${peak} MiB)`,
+      baseline: `${baseEnd} MiB`,
+      ratio: x(atEnd / baseEnd),
+      target: '< 256 MiB',
+      met: yes(atEnd < 256),
+    },
+    {
+      section: 'memory',
+      measure: `  growth ${half.toLocaleString('en-GB')} → ${total} calls`,
+      value: `${growth} MiB`,
+      baseline: `${atHalf} MiB`,
+      ratio: pct(growth / atHalf),
+      target: '< 5 MiB',
+      met: yes(growth < 5),
+    },
     { section: 'memory', measure: '  RSS after 200 warm-up calls', value: `${atStart} MiB`, baseline: '', ratio: '', target: '', met: '' },
-    { section: 'memory', measure: '  app still busy after the load stopped', value: `${round(busyAfterMs / 1000, 1)} s`, baseline: `${rps} req/s served`, ratio: '', target: '', met: '' },
+    {
+      section: 'memory',
+      measure: '  app still busy after the load stopped',
+      value: `${round(busyAfterMs / 1000, 1)} s`,
+      baseline: `${rps} req/s served`,
+      ratio: '',
+      target: '',
+      met: '',
+    },
   ];
   const notes = [
     `memory: the app process (node dist/dev/host/main.js) driven by autocannon, 10 connections, tools/call ${READ_TOOL.name} and tools/list alternating, RSS (VmRSS) read from /proc 2 s after each block. Baseline: the trivial host's RSS after the same number of trivial calls. Targets (issue 13): RSS under 256 MiB after the calls (half the smallest Flex Consumption instance, 512 MB), and under 5 MiB growth over the second block (about 0.5 KiB retained per call: a leak shows here). "Still busy" = time from the end of the load until the app process uses < 5 % CPU (work queued behind the responses, e.g. audit appends).`,
@@ -464,7 +606,15 @@ async function memory(env: Env): Promise<SectionResult> {
       await quiesce(withDescendants(env.sandbox.child.pid!));
       const variant = await measureApp(label, extraEnv);
       data[label.trim()] = variant;
-      rows.push({ section: 'memory', measure: `  diagnosis:${label}`, value: `growth ${variant.growth} MiB, RSS ${variant.atEnd} MiB`, baseline: `busy ${round(variant.busyAfterMs / 1000, 1)} s after`, ratio: `${variant.rps} req/s`, target: '', met: '' });
+      rows.push({
+        section: 'memory',
+        measure: `  diagnosis:${label}`,
+        value: `growth ${variant.growth} MiB, RSS ${variant.atEnd} MiB`,
+        baseline: `busy ${round(variant.busyAfterMs / 1000, 1)} s after`,
+        ratio: `${variant.rps} req/s`,
+        target: '',
+        met: '',
+      });
     }
   }
   return { rows, notes, data };
@@ -559,13 +709,45 @@ async function hostile(env: Env): Promise<SectionResult> {
     const slowestHealth = attack.health.reduce((a, b) => (b.ms > a.ms ? b : a));
     const worstOf = (samples: HealthSample[]) => Math.max(...samples.map((sample) => sample.ms));
     const rows: Row[] = [
-      { section: 'hostile', measure: `worst request of ${requests.length} (${worst.label.slice(0, 60)}…)`, value: `${round(worst.ms, 0)} ms`, baseline: `benign 4 MiB ${round(worstBenign, 0)} ms`, ratio: x(worst.ms / worstBenign), target: '< 1,000 ms', met: yes(worst.ms < 1_000) },
-      { section: 'hostile', measure: 'median request under attack', value: `${round(median(attack.times.filter((t) => !t.setup).map((t) => t.ms)), 0)} ms`, baseline: '', ratio: '', target: '', met: '' },
-      { section: 'hostile', measure: `/health under attack, worst of ${attack.health.length} (p99 ${round(p99(attack.health), 0)} ms)`, value: `${round(slowestHealth.ms, 0)} ms`, baseline: `benign load ${round(worstOf(before.health), 0)} ms`, ratio: '', target: '< 100 ms', met: yes(slowestHealth.ms < 100) },
-      { section: 'hostile', measure: `  during: ${(requestDuring(slowestHealth, attack.times)?.label ?? '').slice(0, 70)}…`, value: '', baseline: '', ratio: '', target: '', met: '' },
+      {
+        section: 'hostile',
+        measure: `worst request of ${requests.length} (${worst.label.slice(0, 60)}…)`,
+        value: `${round(worst.ms, 0)} ms`,
+        baseline: `benign 4 MiB ${round(worstBenign, 0)} ms`,
+        ratio: x(worst.ms / worstBenign),
+        target: '< 1,000 ms',
+        met: yes(worst.ms < 1_000),
+      },
+      {
+        section: 'hostile',
+        measure: 'median request under attack',
+        value: `${round(median(attack.times.filter((t) => !t.setup).map((t) => t.ms)), 0)} ms`,
+        baseline: '',
+        ratio: '',
+        target: '',
+        met: '',
+      },
+      {
+        section: 'hostile',
+        measure: `/health under attack, worst of ${attack.health.length} (p99 ${round(p99(attack.health), 0)} ms)`,
+        value: `${round(slowestHealth.ms, 0)} ms`,
+        baseline: `benign load ${round(worstOf(before.health), 0)} ms`,
+        ratio: '',
+        target: '< 100 ms',
+        met: yes(slowestHealth.ms < 100),
+      },
+      {
+        section: 'hostile',
+        measure: `  during: ${(requestDuring(slowestHealth, attack.times)?.label ?? '').slice(0, 70)}…`,
+        value: '',
+        baseline: '',
+        ratio: '',
+        target: '',
+        met: '',
+      },
     ];
     const notes = [
-      'hostile: for every regular expression in shared/ and functions/ (found by the TypeScript parser), texts built from its own fragments (fast-check, seed 11202612) at 64 KiB, 1 MiB and 4 MiB, sent one at a time as a tool argument on /mcp, an argument name on /tools/storage_blob_list and a non-JSON body; the shield\'s also uploaded as 1 MiB blob content and read back; then bodies whose shape costs (200,000 keys, 2,000,000 nested arrays, 1.5 million items, a 4 MiB tool name). /health is polled every 20 ms from a worker thread throughout. Baseline: benign bodies of the same sizes (one ordinary long string argument).',
+      "hostile: for every regular expression in shared/ and functions/ (found by the TypeScript parser), texts built from its own fragments (fast-check, seed 11202612) at 64 KiB, 1 MiB and 4 MiB, sent one at a time as a tool argument on /mcp, an argument name on /tools/storage_blob_list and a non-JSON body; the shield's also uploaded as 1 MiB blob content and read back; then bodies whose shape costs (200,000 keys, 2,000,000 nested arrays, 1.5 million items, a 4 MiB tool name). /health is polled every 20 ms from a worker thread throughout. Baseline: benign bodies of the same sizes (one ordinary long string argument).",
     ];
     return { rows, notes, data: { worst, times: attack.times, health: attack.health, benign: before } };
   } finally {
@@ -599,12 +781,16 @@ if (await trustSandboxOrRelaunch(join(SANDBOX_DIR, 'tls'))) {
   }
 
   const rows = SECTIONS.flatMap((section) => results[section]?.rows ?? []);
-  console.log(`\nResults (command: npm run bench${values.only ? ` -- --only ${only.join(',')}` : ''}${QUICK ? ' --quick' : ''}; ${round((Date.now() - started) / 1000, 0)} s)\n`);
+  console.log(
+    `\nResults (command: npm run bench${values.only ? ` -- --only ${only.join(',')}` : ''}${QUICK ? ' --quick' : ''}; ${round((Date.now() - started) / 1000, 0)} s)\n`,
+  );
   printTable(rows);
   console.log('');
   for (const section of SECTIONS) for (const note of results[section]?.notes ?? []) console.log(`- ${note}`);
   const missed = rows.filter((row) => row.met === 'no');
-  console.log(`\nTargets met: ${rows.filter((row) => row.met === 'yes').length}, missed: ${missed.length}${missed.length ? ` (${missed.map((row) => `${row.section}: ${row.measure.trim()}`).join('; ')})` : ''}`);
+  console.log(
+    `\nTargets met: ${rows.filter((row) => row.met === 'yes').length}, missed: ${missed.length}${missed.length ? ` (${missed.map((row) => `${row.section}: ${row.measure.trim()}`).join('; ')})` : ''}`,
+  );
 
   mkdirSync(RESULTS, { recursive: true });
   const json = `${JSON.stringify({ at: new Date().toISOString(), node: process.version, sections: only, quick: QUICK, rows, results, profiles }, null, 2)}\n`;

@@ -43,7 +43,8 @@ interface AuditSources {
 async function openSources(): Promise<AuditSources> {
   const env = process.env;
   if (env.AUDIT_CONTAINER_URL) {
-    if (!env.AUDIT_ANCHOR_TABLE_ENDPOINT || !env.KEY_VAULT_URL) throw new Error('With AUDIT_CONTAINER_URL also set AUDIT_ANCHOR_TABLE_ENDPOINT and KEY_VAULT_URL (the app settings of the same names).');
+    if (!env.AUDIT_ANCHOR_TABLE_ENDPOINT || !env.KEY_VAULT_URL)
+      throw new Error('With AUDIT_CONTAINER_URL also set AUDIT_ANCHOR_TABLE_ENDPOINT and KEY_VAULT_URL (the app settings of the same names).');
     const credential = new DefaultAzureCredential();
     const pseudonymSecretName = env.AUDIT_PSEUDONYM_KEY_SECRET_NAME || 'audit-pseudonym-key';
     return {
@@ -51,22 +52,37 @@ async function openSources(): Promise<AuditSources> {
       pseudonyms: createAuditKeyring({ vaultUrl: env.KEY_VAULT_URL, secretName: pseudonymSecretName, verifyChallengeResource: true }, credential, 300_000),
       container: new ContainerClient(env.AUDIT_CONTAINER_URL, credential),
       anchors: createAnchorTable({ tableEndpoint: env.AUDIT_ANCHOR_TABLE_ENDPOINT, tableName: env.AUDIT_ANCHOR_TABLE_NAME || 'auditanchors' }, credential),
-      keyring: createAuditKeyring({ vaultUrl: env.KEY_VAULT_URL, secretName: env.AUDIT_KEY_SECRET_NAME || 'audit-hmac-key', verifyChallengeResource: true }, credential, 300_000),
+      keyring: createAuditKeyring(
+        { vaultUrl: env.KEY_VAULT_URL, secretName: env.AUDIT_KEY_SECRET_NAME || 'audit-hmac-key', verifyChallengeResource: true },
+        credential,
+        300_000,
+      ),
     };
   }
   const file = env.SANDBOX_RUNTIME_FILE ?? runtimeFile();
   if (!existsSync(file)) throw new Error(`No AUDIT_CONTAINER_URL, and no running sandbox (${file}): start it with npm start, or set AUDIT_CONTAINER_URL.`);
   const runtime = JSON.parse(readFileSync(file, 'utf8')) as RuntimeInfo;
-  if (!runtime.auditContainerUrl || !runtime.vaultUrl || !runtime.anchorTableEndpoint) throw new Error(`${file} names no audit container, vault or anchor table; restart npm start.`);
+  if (!runtime.auditContainerUrl || !runtime.vaultUrl || !runtime.anchorTableEndpoint)
+    throw new Error(`${file} names no audit container, vault or anchor table; restart npm start.`);
   const dataDir = env.SANDBOX_DATA_DIR ?? resolve(SANDBOX_DIR, 'data');
   const [storage, vault] = await Promise.all([mintStorageTokenFromDataDir(dataDir), mintVaultTokenFromDataDir(dataDir)]);
   // The sandbox identity's tokens: Key Vault's audience for the vault, Storage's for blobs and tables.
   const credential: TokenCredential = {
-    getToken: async (scopes) => ({ token: [scopes].flat().some((scope) => scope.includes('vault')) ? vault : storage, expiresOnTimestamp: Date.now() + 3_000_000 }),
+    getToken: async (scopes) => ({
+      token: [scopes].flat().some((scope) => scope.includes('vault')) ? vault : storage,
+      expiresOnTimestamp: Date.now() + 3_000_000,
+    }),
   };
   return {
-    pseudonymSecret: { client: new SecretClient(runtime.vaultUrl, credential, { disableChallengeResourceVerification: true }), name: AUDIT_PSEUDONYM_KEY_SECRET_NAME },
-    pseudonyms: createAuditKeyring({ vaultUrl: runtime.vaultUrl, secretName: AUDIT_PSEUDONYM_KEY_SECRET_NAME, verifyChallengeResource: false }, credential, 300_000),
+    pseudonymSecret: {
+      client: new SecretClient(runtime.vaultUrl, credential, { disableChallengeResourceVerification: true }),
+      name: AUDIT_PSEUDONYM_KEY_SECRET_NAME,
+    },
+    pseudonyms: createAuditKeyring(
+      { vaultUrl: runtime.vaultUrl, secretName: AUDIT_PSEUDONYM_KEY_SECRET_NAME, verifyChallengeResource: false },
+      credential,
+      300_000,
+    ),
     container: new ContainerClient(runtime.auditContainerUrl, credential),
     anchors: createAnchorTable({ tableEndpoint: runtime.anchorTableEndpoint, tableName: 'auditanchors' }, credential),
     keyring: createAuditKeyring({ vaultUrl: runtime.vaultUrl, secretName: AUDIT_KEY_SECRET_NAME, verifyChallengeResource: false }, credential, 300_000),
@@ -126,47 +142,52 @@ async function pseudonymsOf(sources: AuditSources, oid: string): Promise<{ versi
 // Against the sandbox, its HTTPS certificate must be trusted from the start (NODE_EXTRA_CA_CERTS).
 const carryOn = process.env.AUDIT_CONTAINER_URL ? true : await trustSandboxOrRelaunch(resolve(SANDBOX_DIR, 'tls'));
 
-if (carryOn) try {
-  if (!['verify', 'tail', 'pseudonym', 'search'].includes(command)) throw new Error(usage);
-  if ((command === 'pseudonym' || command === 'search') && !GUID.test(countArg ?? '')) throw new Error(`${command} needs an Entra object id (a GUID). ${usage}`);
-  const sources = await openSources();
-  if (command === 'pseudonym') {
-    for (const { version, pseudonym } of await pseudonymsOf(sources, countArg!)) console.log(`${pseudonym} ${version}`);
-  } else if (command === 'search') {
-    const byVersion = new Map((await pseudonymsOf(sources, countArg!)).map(({ version, pseudonym }) => [version, pseudonym]));
-    const writers = await readWriters(sources.container);
-    const all = [...writers.values()].flat() as { time?: string; pseudonymKeyVersion?: string; callerPseudonym?: string; approverPseudonym?: string }[];
-    const theirs = all.filter((record) => {
-      const pseudonym = byVersion.get(record.pseudonymKeyVersion ?? '');
-      return pseudonym !== undefined && (record.callerPseudonym === pseudonym || record.approverPseudonym === pseudonym);
-    });
-    theirs.sort((a, b) => String(a.time).localeCompare(String(b.time)));
-    for (const record of theirs) console.log(JSON.stringify(record));
-  } else if (command === 'verify') {
-    const writers = await readWriters(sources.container);
-    const anchors = await sources.anchors.list();
-    const { count, failures } = await verifyAuditTrail({ writers, anchors, key: (version) => sources.keyring.version(version) });
-    if (failures.length === 0) {
-      console.log(`OK: ${count} records in ${writers.size} chain(s); every chain is intact, authenticated and at least as long as its anchor (${anchors.length} writer(s) registered).`);
-      // Which build wrote each chain, as its (authenticated) registration says.
-      for (const anchor of anchors) console.log(`  writer ${anchor.writer}: package ${anchor.packageDigest ?? 'not recorded (registered before writers recorded it)'}`);
-    } else {
-      const broken = new Set(failures.map((failure) => failure.writer)).size;
-      console.log(`BROKEN: ${count} records in ${writers.size} chain(s); ${failures.length} failure(s) in ${broken} writer(s):`);
-      for (const item of failures) {
-        console.log(`  ${KIND_LABEL[item.kind]}  writer ${item.writer}${item.position ? `, record ${item.position}` : ''}: ${item.reason}`);
+if (carryOn)
+  try {
+    if (!['verify', 'tail', 'pseudonym', 'search'].includes(command)) throw new Error(usage);
+    if ((command === 'pseudonym' || command === 'search') && !GUID.test(countArg ?? ''))
+      throw new Error(`${command} needs an Entra object id (a GUID). ${usage}`);
+    const sources = await openSources();
+    if (command === 'pseudonym') {
+      for (const { version, pseudonym } of await pseudonymsOf(sources, countArg!)) console.log(`${pseudonym} ${version}`);
+    } else if (command === 'search') {
+      const byVersion = new Map((await pseudonymsOf(sources, countArg!)).map(({ version, pseudonym }) => [version, pseudonym]));
+      const writers = await readWriters(sources.container);
+      const all = [...writers.values()].flat() as { time?: string; pseudonymKeyVersion?: string; callerPseudonym?: string; approverPseudonym?: string }[];
+      const theirs = all.filter((record) => {
+        const pseudonym = byVersion.get(record.pseudonymKeyVersion ?? '');
+        return pseudonym !== undefined && (record.callerPseudonym === pseudonym || record.approverPseudonym === pseudonym);
+      });
+      theirs.sort((a, b) => String(a.time).localeCompare(String(b.time)));
+      for (const record of theirs) console.log(JSON.stringify(record));
+    } else if (command === 'verify') {
+      const writers = await readWriters(sources.container);
+      const anchors = await sources.anchors.list();
+      const { count, failures } = await verifyAuditTrail({ writers, anchors, key: (version) => sources.keyring.version(version) });
+      if (failures.length === 0) {
+        console.log(
+          `OK: ${count} records in ${writers.size} chain(s); every chain is intact, authenticated and at least as long as its anchor (${anchors.length} writer(s) registered).`,
+        );
+        // Which build wrote each chain, as its (authenticated) registration says.
+        for (const anchor of anchors)
+          console.log(`  writer ${anchor.writer}: package ${anchor.packageDigest ?? 'not recorded (registered before writers recorded it)'}`);
+      } else {
+        const broken = new Set(failures.map((failure) => failure.writer)).size;
+        console.log(`BROKEN: ${count} records in ${writers.size} chain(s); ${failures.length} failure(s) in ${broken} writer(s):`);
+        for (const item of failures) {
+          console.log(`  ${KIND_LABEL[item.kind]}  writer ${item.writer}${item.position ? `, record ${item.position}` : ''}: ${item.reason}`);
+        }
+        process.exitCode = 1;
       }
-      process.exitCode = 1;
+    } else {
+      const writers = await readWriters(sources.container);
+      const count = countArg === undefined ? 20 : Number(countArg);
+      if (!Number.isInteger(count) || count < 1) throw new Error(`N must be a positive whole number. ${usage}`);
+      const all = [...writers.values()].flat() as { time?: string }[];
+      all.sort((a, b) => String(a.time).localeCompare(String(b.time)));
+      for (const record of all.slice(-count)) console.log(JSON.stringify(record));
     }
-  } else {
-    const writers = await readWriters(sources.container);
-    const count = countArg === undefined ? 20 : Number(countArg);
-    if (!Number.isInteger(count) || count < 1) throw new Error(`N must be a positive whole number. ${usage}`);
-    const all = [...writers.values()].flat() as { time?: string }[];
-    all.sort((a, b) => String(a.time).localeCompare(String(b.time)));
-    for (const record of all.slice(-count)) console.log(JSON.stringify(record));
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 2;
   }
-} catch (error) {
-  console.error(error instanceof Error ? error.message : String(error));
-  process.exitCode = 2;
-}

@@ -7,7 +7,10 @@ import { listedVersionAndDigest, toolDigest, type CatalogueManifest } from '../s
 const LISTED_PARTS = ['title', 'description', 'inputSchema', 'outputSchema', 'annotations'] as const;
 
 const same = (a: unknown, b: unknown) => canonicalize(a) === canonicalize(b);
-const sha256 = (value: unknown) => createHash('sha256').update(canonicalize(value) ?? '').digest('hex');
+const sha256 = (value: unknown) =>
+  createHash('sha256')
+    .update(canonicalize(value) ?? '')
+    .digest('hex');
 
 /**
  * Compares the tools a server lists with the catalogue it signed (already verified): one line per tool that is
@@ -38,10 +41,13 @@ export function compareWithSignedCatalogue(listed: readonly Tool[], manifest: Ca
     if (!meta.version || !meta.sha256) {
       problems.push(`UNSIGNED ${name}: tools/list gives no version and digest in _meta (expected version ${expected.version}).`);
     } else if (meta.version !== expected.version || meta.sha256 !== expected.sha256) {
-      problems.push(`CHANGED ${name}: listed as version ${meta.version} (${meta.sha256.slice(0, 12)}…), signed as version ${expected.version} (${expected.sha256.slice(0, 12)}…).`);
+      problems.push(
+        `CHANGED ${name}: listed as version ${meta.version} (${meta.sha256.slice(0, 12)}…), signed as version ${expected.version} (${expected.sha256.slice(0, 12)}…).`,
+      );
     }
     const differing = LISTED_PARTS.filter((part) => !same(tool[part], expected[part]));
-    if (differing.length > 0) problems.push(`CHANGED ${name}: its ${differing.join(', ')} differ${differing.length === 1 ? 's' : ''} from the signed catalogue.`);
+    if (differing.length > 0)
+      problems.push(`CHANGED ${name}: its ${differing.join(', ')} differ${differing.length === 1 ? 's' : ''} from the signed catalogue.`);
   }
   for (const name of signed.keys()) if (!seen.has(name)) problems.push(`MISSING ${name}: in the signed catalogue but not listed by the server.`);
   return problems;

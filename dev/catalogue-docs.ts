@@ -9,9 +9,7 @@ export const TABLE_END = '<!-- tools:end -->';
 export function renderToolTable(tools: readonly ToolDescriptor[]): string {
   const permissions = (tool: ToolDescriptor) =>
     [...tool.azurePermissions.actions, ...tool.azurePermissions.dataActions].map((action) => `\`${action}\``).join('<br>') || 'none';
-  const rows = tools.map(
-    (tool) => `| \`${tool.name}\` | ${tool.risk} | ${tool.description.replace(/\|/g, '\\|')} | ${permissions(tool)} |`,
-  );
+  const rows = tools.map((tool) => `| \`${tool.name}\` | ${tool.risk} | ${tool.description.replace(/\|/g, '\\|')} | ${permissions(tool)} |`);
   return [TABLE_START, '| Tool | Risk | What it does | Azure permissions it uses |', '| --- | --- | --- | --- |', ...rows, TABLE_END].join('\n');
 }
 

@@ -26,7 +26,9 @@ try {
 }
 const root = process.cwd();
 
-const committed: ToolVersionRecord = existsSync(MANIFEST_FILE) ? (JSON.parse(readFileSync(MANIFEST_FILE, 'utf8')) as ToolVersionRecord) : { server: '', version: '', canonicalization: 'RFC8785-JCS', tools: [], sha256: '' };
+const committed: ToolVersionRecord = existsSync(MANIFEST_FILE)
+  ? (JSON.parse(readFileSync(MANIFEST_FILE, 'utf8')) as ToolVersionRecord)
+  : { server: '', version: '', canonicalization: 'RFC8785-JCS', tools: [], sha256: '' };
 const unversioned = unversionedChanges(committed, buildManifest(buildCatalogue(TOOLS)));
 if (unversioned.length > 0) {
   console.error(`Nothing written: ${unversioned.length} tool(s) changed without a version bump:\n${unversioned.map((line) => `  ${line}`).join('\n')}`);
@@ -47,10 +49,14 @@ if (check) {
   const lines = drift.map(({ path, problem }) => `${path}: ${problem}`);
   if (infra.status !== 0) lines.push(...infraStale(infra.stderr));
   if (lines.length > 0) {
-    console.error(`Drifted: ${lines.length} generated file(s) differ from their sources. Run \`npm run generate\`, review the diff and commit it.\n${lines.map((line) => `  ${line}`).join('\n')}`);
+    console.error(
+      `Drifted: ${lines.length} generated file(s) differ from their sources. Run \`npm run generate\`, review the diff and commit it.\n${lines.map((line) => `  ${line}`).join('\n')}`,
+    );
     process.exit(1);
   }
-  console.log(`Generated files are up to date (${TOOLS.length} tool snapshots, the catalogue, the version record, the README tool table, .vscode/mcp.json, infra/).`);
+  console.log(
+    `Generated files are up to date (${TOOLS.length} tool snapshots, the catalogue, the version record, the README tool table, .vscode/mcp.json, infra/).`,
+  );
 } else {
   const contents = new Map(files.map((file) => [file.path, file.content]));
   for (const { path, remove } of drift) {
@@ -65,7 +71,9 @@ if (check) {
     console.error(`infra/scripts/build.mjs failed:\n${infra.stderr}`);
     process.exit(1);
   }
-  console.log(drift.length > 0 ? `Wrote ${drift.map(({ path, remove }) => (remove ? `${path} (deleted)` : path)).join(', ')}.` : 'Tool files: nothing to change.');
+  console.log(
+    drift.length > 0 ? `Wrote ${drift.map(({ path, remove }) => (remove ? `${path} (deleted)` : path)).join(', ')}.` : 'Tool files: nothing to change.',
+  );
   console.log(infra.stdout.trim());
   // The app's catalogue is compiled in: rebuild so dist/ serves what was just written.
   if (drift.some(({ path }) => path === GENERATED_CATALOGUE_FILE)) {

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import type { ToolDefinition } from '../shared/tools/tool.js';
 import { buildCatalogue } from '../shared/mcp/catalogue.js';
 import { buildManifest } from '../shared/mcp/manifest.js';
-import { GENERATED_CATALOGUE_FILE, renderGeneratedCatalogue, renderToolSnapshots, renderToolTable, replaceToolTable, TOOL_SNAPSHOT_DIR } from './catalogue-docs.js';
+import {
+  GENERATED_CATALOGUE_FILE,
+  renderGeneratedCatalogue,
+  renderToolSnapshots,
+  renderToolTable,
+  replaceToolTable,
+  TOOL_SNAPSHOT_DIR,
+} from './catalogue-docs.js';
 import { LOCAL_MCP_URL, vsCodeConfigText } from './vscode-config.js';
 
 /** The committed record of each tool's version and digest (checked against version bumps before it is rewritten). */
@@ -35,7 +42,11 @@ export function generatedFiles(tools: readonly ToolDefinition[], root: string): 
   return [
     ...snapshots,
     { path: GENERATED_CATALOGUE_FILE, content: renderGeneratedCatalogue(tools), what: 'the catalogue the app loads at start' },
-    { path: MANIFEST_FILE, content: `${JSON.stringify(buildManifest(buildCatalogue(tools)), null, 2)}\n`, what: "the record of each tool's version and digest" },
+    {
+      path: MANIFEST_FILE,
+      content: `${JSON.stringify(buildManifest(buildCatalogue(tools)), null, 2)}\n`,
+      what: "the record of each tool's version and digest",
+    },
     { path: README_FILE, content: replaceToolTable(readFileSync(join(root, README_FILE), 'utf8'), renderToolTable(tools)), what: 'the tool table' },
     { path: VSCODE_MCP_FILE, content: vsCodeConfigText(LOCAL_MCP_URL), what: 'the VS Code MCP example (dev/vscode-config.ts)' },
   ];
@@ -53,7 +64,11 @@ export function driftOf(files: readonly GeneratedFile[], root: string): Drift[] 
   const snapshotDir = join(root, TOOL_SNAPSHOT_DIR);
   const present = existsSync(snapshotDir) ? readdirSync(snapshotDir).map((name) => `${TOOL_SNAPSHOT_DIR}/${name}`) : [];
   for (const path of present.filter((candidate) => !expected.has(candidate)).sort()) {
-    drift.push({ path, problem: `a snapshot of ${path.slice(TOOL_SNAPSHOT_DIR.length + 1).replace(/\.json$/, '')}, which the registry does not hold`, remove: true });
+    drift.push({
+      path,
+      problem: `a snapshot of ${path.slice(TOOL_SNAPSHOT_DIR.length + 1).replace(/\.json$/, '')}, which the registry does not hold`,
+      remove: true,
+    });
   }
   return drift;
 }

@@ -88,7 +88,19 @@ if (realAzure || (await trustSandboxOrRelaunch(resolve(SANDBOX_DIR, 'tls')))) {
       });
       writeFileSync(
         runtimeFile(),
-        JSON.stringify({ issuer: sandbox.issuer, tenantId: sandbox.tenantId, audience: SANDBOX_AUDIENCE, mcpUrl, auditContainerUrl: sandbox.auditContainerUrl, vaultUrl: sandbox.vaultUrl, anchorTableEndpoint: sandbox.tableEndpoint }, null, 2),
+        JSON.stringify(
+          {
+            issuer: sandbox.issuer,
+            tenantId: sandbox.tenantId,
+            audience: SANDBOX_AUDIENCE,
+            mcpUrl,
+            auditContainerUrl: sandbox.auditContainerUrl,
+            vaultUrl: sandbox.vaultUrl,
+            anchorTableEndpoint: sandbox.tableEndpoint,
+          },
+          null,
+          2,
+        ),
       );
       printBanner(mcpUrl, token, sandbox);
     } else {

@@ -42,20 +42,29 @@ if (values.help) {
 }
 
 const known = Object.values(ROLES) as string[];
-const roles = values.roles.split(',').map((role) => role.trim()).filter(Boolean);
+const roles = values.roles
+  .split(',')
+  .map((role) => role.trim())
+  .filter(Boolean);
 const unknown = roles.filter((role) => !known.includes(role));
 const ttlSeconds = Number(values.ttl);
 if (unknown.length > 0) {
   console.error(`Unknown role ${unknown.join(', ')}: roles are ${known.join(', ')}.\n${usage}`);
   process.exit(2);
 }
-const authContexts = values.acrs.split(',').map((value) => value.trim()).filter(Boolean);
+const authContexts = values.acrs
+  .split(',')
+  .map((value) => value.trim())
+  .filter(Boolean);
 const badContext = authContexts.find((value) => !AUTH_CONTEXT_ID.test(value));
 if (badContext !== undefined) {
   console.error(`--acrs takes authentication context ids c1 to c99 (comma-separated); '${badContext}' is not one.\n${usage}`);
   process.exit(2);
 }
-const groups = values.groups.split(',').map((value) => value.trim()).filter(Boolean);
+const groups = values.groups
+  .split(',')
+  .map((value) => value.trim())
+  .filter(Boolean);
 const badGroup = groups.find((value) => !GUID.test(value));
 if (badGroup !== undefined) {
   console.error(`--groups takes Entra group object ids (GUIDs), comma-separated; '${badGroup}' is not one.\n${usage}`);

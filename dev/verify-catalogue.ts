@@ -38,7 +38,9 @@ const asBase64url = (value: unknown) => (typeof value === 'string' ? base64url.e
 
 function publicJwk(value: Record<string, unknown>): JWK {
   const { kty, n, e, kid, crv, x, y } = value;
-  return Object.fromEntries(Object.entries({ kty, kid, crv, n: asBase64url(n), e: asBase64url(e), x: asBase64url(x), y: asBase64url(y) }).filter(([, v]) => v !== undefined));
+  return Object.fromEntries(
+    Object.entries({ kty, kid, crv, n: asBase64url(n), e: asBase64url(e), x: asBase64url(x), y: asBase64url(y) }).filter(([, v]) => v !== undefined),
+  );
 }
 
 /** The pinned key: a JWKS or single JWK file, a thumbprint that the key in the JWS header must match, or `sandbox`. */
@@ -63,7 +65,8 @@ async function pinnedKey(pin: string): Promise<{ getKey: FlattenedVerifyGetKey; 
   return {
     describe: `the key with thumbprint ${pin}`,
     async getKey(header) {
-      if (!header.jwk || (await calculateJwkThumbprint(header.jwk, 'sha256')) !== pin) throw new Error('the signing key is not the pinned key (thumbprint differs)');
+      if (!header.jwk || (await calculateJwkThumbprint(header.jwk, 'sha256')) !== pin)
+        throw new Error('the signing key is not the pinned key (thumbprint differs)');
       return importJWK(header.jwk, 'RS256');
     },
   };
@@ -109,7 +112,15 @@ async function fetchSignedCatalogue(base: string, token: string): Promise<Signed
 async function main(): Promise<number | undefined> {
   let values;
   try {
-    ({ values } = parseArgs({ options: { url: { type: 'string' }, key: { type: 'string' }, token: { type: 'string' }, 'print-pins': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      options: {
+        url: { type: 'string' },
+        key: { type: 'string' },
+        token: { type: 'string' },
+        'print-pins': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
   } catch (error) {
     console.error(`${(error as Error).message}\n${usage}`);
     return 2;
@@ -133,11 +144,14 @@ async function main(): Promise<number | undefined> {
     let kid: string | undefined;
     try {
       const verified = await flattenedVerify(signed.jws, pin.getKey, { algorithms: ['RS256'] });
-      if (verified.protectedHeader?.typ !== CATALOGUE_JWS_TYPE) throw new Error(`its type is '${String(verified.protectedHeader?.typ)}', not ${CATALOGUE_JWS_TYPE}`);
+      if (verified.protectedHeader?.typ !== CATALOGUE_JWS_TYPE)
+        throw new Error(`its type is '${String(verified.protectedHeader?.typ)}', not ${CATALOGUE_JWS_TYPE}`);
       manifest = JSON.parse(new TextDecoder().decode(verified.payload)) as CatalogueManifest;
       kid = verified.protectedHeader?.kid;
     } catch (error) {
-      console.error(`FAILED: the catalogue's signature does not verify with ${pin.describe}: ${(error as Error).message}. No tool from ${base} can be trusted.`);
+      console.error(
+        `FAILED: the catalogue's signature does not verify with ${pin.describe}: ${(error as Error).message}. No tool from ${base} can be trusted.`,
+      );
       return 1;
     }
     const problems = compareWithSignedCatalogue(listed, manifest);
@@ -151,7 +165,9 @@ async function main(): Promise<number | undefined> {
       console.log(manifest.tools.map((tool) => `${tool.name}@${tool.version}=${tool.sha256}`).join(','));
       return 0;
     }
-    console.log(`OK: ${listed.length} tools listed by ${base}, each exactly as signed in its catalogue (sha256 ${manifest.sha256}) by ${kid ?? 'the pinned key'}.`);
+    console.log(
+      `OK: ${listed.length} tools listed by ${base}, each exactly as signed in its catalogue (sha256 ${manifest.sha256}) by ${kid ?? 'the pinned key'}.`,
+    );
     return 0;
   } catch (error) {
     console.error(`Could not check ${base}: ${error instanceof Error ? error.message : String(error)}`);

@@ -13,7 +13,14 @@ export const TOKEN_INPUT_ID = 'sovereign-mcp-token';
  */
 export function vsCodeConfig(mcpUrl: string): object {
   return {
-    inputs: [{ type: 'promptString', id: TOKEN_INPUT_ID, description: 'Sovereign MCP bearer token (npm start prints one; npm run --silent token mints more)', password: true }],
+    inputs: [
+      {
+        type: 'promptString',
+        id: TOKEN_INPUT_ID,
+        description: 'Sovereign MCP bearer token (npm start prints one; npm run --silent token mints more)',
+        password: true,
+      },
+    ],
     servers: { 'sovereign-mcp': { type: 'http', url: mcpUrl, headers: { Authorization: `Bearer \${input:${TOKEN_INPUT_ID}}` } } },
   };
 }

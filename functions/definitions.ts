@@ -25,14 +25,12 @@ const metadata: HttpHandler = audited('metadata', getApp, async (request) => pro
 export const HTTP_FUNCTIONS: readonly HttpFunctionDefinition[] = [
   // GET and DELETE are registered only to answer 405, as the MCP transport requires of stateless servers.
   { name: 'mcp', route: 'mcp', methods: ['GET', 'POST', 'DELETE'], handler: audited('mcp', getApp, (request) => handleMcp(getApp(), request)) },
-  ...TOOLS.map(
-    (tool): HttpFunctionDefinition => ({
-      name: `tool_${tool.name}`,
-      route: `tools/${tool.name}`,
-      methods: ['POST'],
-      handler: audited('tools', getApp, (request) => handleToolCall(getApp(), tool.name, request)),
-    }),
-  ),
+  ...TOOLS.map((tool): HttpFunctionDefinition => ({
+    name: `tool_${tool.name}`,
+    route: `tools/${tool.name}`,
+    methods: ['POST'],
+    handler: audited('tools', getApp, (request) => handleToolCall(getApp(), tool.name, request)),
+  })),
   { name: 'oauth_protected_resource', route: '.well-known/oauth-protected-resource', methods: ['GET'], handler: metadata },
   { name: 'oauth_protected_resource_mcp', route: '.well-known/oauth-protected-resource/mcp', methods: ['GET'], handler: metadata },
   // Before approvals/{id}: the local host serves the first route that matches (Azure prefers the literal segment).

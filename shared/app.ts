@@ -84,9 +84,7 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
   const durable = createDurableAuditLog(settings, credential, logFailure);
   const auditLog = durable?.auditLog;
   const auditPseudonyms = durable?.pseudonyms;
-  const telemetry = settings.appInsightsConnectionString
-    ? createAppInsightsExport(settings.appInsightsConnectionString, credential, logFailure)
-    : undefined;
+  const telemetry = settings.appInsightsConnectionString ? createAppInsightsExport(settings.appInsightsConnectionString, credential, logFailure) : undefined;
   const copies = [logCopy((line) => console.log(line)), ...(telemetry ? [telemetryCopy(telemetry)] : [])];
   const audit = overrides.audit ?? auditSinks(copies, auditLog);
   const approvalSettings = settings.approvals;

@@ -33,7 +33,14 @@ afterAll(async () => stack?.stop());
 /** An app-only token, as Entra issues one to an agent's own identity (client credentials): no scp, sub = oid. */
 async function agentToken(clientApp: string, roles: string[]): Promise<string> {
   const oid = randomUUID();
-  return stack.sandbox.mintToken({ audience: SANDBOX_AUDIENCE, tenantId: stack.sandbox.tenantId, oid, subject: oid, roles, extra: { azp: clientApp, idtyp: 'app' } });
+  return stack.sandbox.mintToken({
+    audience: SANDBOX_AUDIENCE,
+    tenantId: stack.sandbox.tenantId,
+    oid,
+    subject: oid,
+    roles,
+    extra: { azp: clientApp, idtyp: 'app' },
+  });
 }
 
 describe('agents acting as themselves', () => {

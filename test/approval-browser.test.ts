@@ -160,8 +160,17 @@ describe('human approval of a destructive tool, in a browser', () => {
     expect(login.searchParams.get('post_login_redirect_uri')).toBe(`/approvals/${first.approvalId}`);
 
     // A genuine, correctly signed ID token for Dana, sent as the platform's header by the client itself.
-    const forged = await stack.sandbox.mintToken({ audience: stack.sandbox.appClientId, tenantId: stack.sandbox.tenantId, oid: DANA.oid, name: DANA.name, roles: [...DANA.roles] });
-    const smuggled = await fetch(first.approvalUrl, { redirect: 'manual', headers: { 'x-ms-token-aad-id-token': forged, 'x-ms-client-principal-id': DANA.oid } });
+    const forged = await stack.sandbox.mintToken({
+      audience: stack.sandbox.appClientId,
+      tenantId: stack.sandbox.tenantId,
+      oid: DANA.oid,
+      name: DANA.name,
+      roles: [...DANA.roles],
+    });
+    const smuggled = await fetch(first.approvalUrl, {
+      redirect: 'manual',
+      headers: { 'x-ms-token-aad-id-token': forged, 'x-ms-client-principal-id': DANA.oid },
+    });
     expect(smuggled.status).toBe(302);
     expect(new URL(smuggled.headers.get('location') ?? '', stack.baseUrl).pathname).toBe('/.auth/login/aad');
 
@@ -240,7 +249,12 @@ describe('human approval of a destructive tool, in a browser', () => {
   it('shows the approver the tool, arguments, resources and impact, under a CSP that allows no script', async () => {
     const response = await show(dana, first.approvalUrl);
     const csp = response.headers()['content-security-policy'] ?? '';
-    const directives = new Map(csp.split(';').map((part) => part.trim().split(/\s+/)).map(([name = '', ...values]) => [name, values]));
+    const directives = new Map(
+      csp
+        .split(';')
+        .map((part) => part.trim().split(/\s+/))
+        .map(([name = '', ...values]) => [name, values]),
+    );
     const scripts = directives.get('script-src') ?? directives.get('default-src') ?? [];
     expect(scripts.length).toBeGreaterThan(0);
     expect(scripts).not.toContain("'unsafe-inline'");

@@ -26,7 +26,11 @@ describe('approval gate', () => {
     const operator = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID() });
     const first = await call(stack, operator, 'storage_blob_delete', BLOB);
     expect(first.status).toBe(428);
-    expect(first.error).toMatchObject({ code: 'approval_required', approvalId: expect.any(String), approvalUrl: expect.stringMatching(/\/\.auth\/login\/aad\?post_login_redirect_uri=%2Fapprovals%2F[0-9a-f-]{36}$/) });
+    expect(first.error).toMatchObject({
+      code: 'approval_required',
+      approvalId: expect.any(String),
+      approvalUrl: expect.stringMatching(/\/\.auth\/login\/aad\?post_login_redirect_uri=%2Fapprovals%2F[0-9a-f-]{36}$/),
+    });
     await new Promise((resolve) => setTimeout(resolve, 3_500));
     const late = await call(stack, operator, 'storage_blob_delete', { ...BLOB, approvalId: first.error?.approvalId });
     expect(late.status).toBe(403);
@@ -39,7 +43,9 @@ describe('approval gate', () => {
     const requester = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID() });
     const other = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID() });
     const { error } = await call(stack, requester, 'storage_blob_delete', BLOB);
-    expect((await call(stack, other, 'storage_blob_delete', { ...BLOB, approvalId: error?.approvalId })).error).toMatchObject({ rule: 'approval.other-requester' });
+    expect((await call(stack, other, 'storage_blob_delete', { ...BLOB, approvalId: error?.approvalId })).error).toMatchObject({
+      rule: 'approval.other-requester',
+    });
     expect((await call(stack, requester, 'storage_blob_delete', { ...BLOB, approvalId: randomUUID() })).error).toMatchObject({ rule: 'approval.unknown' });
   });
 

@@ -38,7 +38,10 @@ async function chainBlob(): Promise<{ writer: string; records: Record<string, un
     const client = container.getBlobClient(blob.name);
     const appends = (await client.getProperties()).blobCommittedBlockCount ?? 0;
     const text = (await client.downloadToBuffer()).toString('utf8');
-    const records = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const records = text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     return { writer: blob.name.split('/')[0]!, records, appends };
   }
   return undefined;
@@ -85,7 +88,7 @@ describe('group commit', () => {
     expect(after.records.slice(before.records.length).filter((record) => record['tool'] === 'access_whoami')).toHaveLength(calls);
   });
 
-  it("answers a change only once its own record is stored and anchored, while other records share its append", async () => {
+  it('answers a change only once its own record is stored and anchored, while other records share its append', async () => {
     const operator = await stack.token({ roles: ['Mcp.Operator'], oid: 'eeeeeeee-5555-4555-8555-555555555555' });
     const reader = await stack.token();
     const tags = { owner: 'records-team', costCentre: 'CC-1', environment: 'dev', dataClassification: 'OFFICIAL' };
@@ -107,7 +110,14 @@ describe('group commit', () => {
   it('leaves a chain that `audit verify` accepts', async () => {
     const blob = await settled(1);
     const runtime = join(mkdtempSync(join(tmpdir(), 'audit-cli-')), 'runtime.json');
-    writeFileSync(runtime, JSON.stringify({ auditContainerUrl: stack.sandbox.auditContainerUrl, vaultUrl: stack.sandbox.vaultUrl, anchorTableEndpoint: stack.sandbox.tableEndpoint }));
+    writeFileSync(
+      runtime,
+      JSON.stringify({
+        auditContainerUrl: stack.sandbox.auditContainerUrl,
+        vaultUrl: stack.sandbox.vaultUrl,
+        anchorTableEndpoint: stack.sandbox.tableEndpoint,
+      }),
+    );
     const { stdout } = await promisify(execFile)(process.execPath, ['dist/dev/audit.js', 'verify'], {
       env: { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir },
     });
@@ -122,7 +132,22 @@ describe('sealing', () => {
     // Member names around "mac" and "hash" in UTF-16 order, members left out (undefined), non-ASCII and big numbers.
     const odd = { ha: 1, hash0: 'x', maa: { b: 1, a: [] }, mac0: 'y', zeta: 'é\u2028\u{1F600}', skipped: undefined, big: 1e21, list: [undefined, 1.5] };
     for (const extra of [{}, odd]) {
-      const { sealed, line } = chain.sealAsLine(chain.number({ time: 't', correlationId: 'c', entrance: 'mcp', httpMethod: 'POST', path: '/mcp', httpStatus: 200, authenticated: false, azureRequestIds: [], outcome: 'success', durationMs: 0.5, ...extra } as never), key);
+      const { sealed, line } = chain.sealAsLine(
+        chain.number({
+          time: 't',
+          correlationId: 'c',
+          entrance: 'mcp',
+          httpMethod: 'POST',
+          path: '/mcp',
+          httpStatus: 200,
+          authenticated: false,
+          azureRequestIds: [],
+          outcome: 'success',
+          durationMs: 0.5,
+          ...extra,
+        } as never),
+        key,
+      );
       const { hash, mac, ...unsigned } = sealed;
       expect(mac).toBe(recordMac(key.key, unsigned));
       expect(hash).toBe(recordHash({ ...unsigned, mac }));
@@ -141,7 +166,19 @@ describe('sealing', () => {
     fc.assert(
       fc.property(fc.dictionary(text, value), (extra) => {
         const chain = new AuditChain('writer-2');
-        const record = chain.number({ time: 't', correlationId: 'c', entrance: 'mcp', httpMethod: 'POST', path: '/mcp', httpStatus: 200, authenticated: false, azureRequestIds: [], outcome: 'success', durationMs: 1, ...extra } as never);
+        const record = chain.number({
+          time: 't',
+          correlationId: 'c',
+          entrance: 'mcp',
+          httpMethod: 'POST',
+          path: '/mcp',
+          httpStatus: 200,
+          authenticated: false,
+          azureRequestIds: [],
+          outcome: 'success',
+          durationMs: 1,
+          ...extra,
+        } as never);
         let expected: string | Error;
         try {
           expected = `${canonicalize({ ...record, prevHash: '0'.repeat(64), keyVersion: 'v2' }) ?? ''}`;

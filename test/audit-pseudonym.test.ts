@@ -26,9 +26,12 @@ const APPROVER = { oid: 'c3d4e5f6-a7b8-4c9d-8e0f-2a3b4c5d6e7f', name: 'Rita Reje
 
 beforeAll(async () => {
   // The pseudonym key cannot be read when the app starts (the vault refuses it): the first test lifts that.
-  stack = await startTestStack({ OTEL_BLRP_SCHEDULE_DELAY: '200', OTEL_BSP_SCHEDULE_DELAY: '200' }, {
-    faults: [{ service: 'vault', path: `/secrets/${AUDIT_PSEUDONYM_KEY_SECRET_NAME}`, kind: '403', count: 0 }],
-  });
+  stack = await startTestStack(
+    { OTEL_BLRP_SCHEDULE_DELAY: '200', OTEL_BSP_SCHEDULE_DELAY: '200' },
+    {
+      faults: [{ service: 'vault', path: `/secrets/${AUDIT_PSEUDONYM_KEY_SECRET_NAME}`, kind: '403', count: 0 }],
+    },
+  );
   const token = await stack.sandbox.mintStorageToken();
   container = new ContainerClient(stack.sandbox.auditContainerUrl, { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) });
 }, 60_000);
@@ -60,7 +63,12 @@ const mcpPost = (token: string, body: unknown) =>
     headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
     body: JSON.stringify(body),
   });
-const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'dpia-test', version: '1' } } };
+const initialize = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'dpia-test', version: '1' } },
+};
 
 describe('without the pseudonym key', () => {
   it('stores nothing and refuses changes (as without the audit key), serves reads, and stores what waited once the key can be read', async () => {
@@ -85,7 +93,11 @@ describe('without the pseudonym key', () => {
     // What waited is stored once the key is in hand, pseudonymised.
     const pseudonym = (await pseudonymsOf(stack))(OPERATOR.oid);
     const records = await stored().waitFor((all) => all.filter((record) => record['callerPseudonym'] === pseudonym).length >= 3);
-    expect(records.filter((record) => record['callerPseudonym'] === pseudonym).map((record) => record.tool)).toEqual(['access_whoami', 'group_create', 'access_whoami']);
+    expect(records.filter((record) => record['callerPseudonym'] === pseudonym).map((record) => record.tool)).toEqual([
+      'access_whoami',
+      'group_create',
+      'access_whoami',
+    ]);
     expect(await storedText()).not.toContain(OPERATOR.oid);
   }, 90_000);
 });
@@ -106,7 +118,14 @@ describe('the stored copy', () => {
       const requested = await callTool(stack, operator, 'storage_blob_delete', BLOB);
       expect(requested.status).toBe(428);
       const approvalId = String(requested.error?.approvalId);
-      expect(await store.update((await store.get(approvalId))!, { status, decidedByOid: APPROVER.oid, decidedByName: APPROVER.name, decidedAt: new Date().toISOString() })).toBe(true);
+      expect(
+        await store.update((await store.get(approvalId))!, {
+          status,
+          decidedByOid: APPROVER.oid,
+          decidedByName: APPROVER.name,
+          decidedAt: new Date().toISOString(),
+        }),
+      ).toBe(true);
       return callTool(stack, operator, 'storage_blob_delete', { ...BLOB, approvalId });
     };
     const rejected = await decide('rejected');
@@ -134,19 +153,38 @@ describe('the stored copy', () => {
     expect(answer.sha256).toBeUndefined();
     // The approver, in both approval records; the rejection's reason with the name replaced.
     const refusal = records.find((record) => record.rule === 'approval.rejected')!;
-    expect(refusal).toMatchObject({ callerPseudonym: pseudonym(OPERATOR.oid), approverPseudonym: pseudonym(APPROVER.oid), reason: 'The approver rejected this request ([person]).' });
-    expect(records.find((record) => record.tool === 'storage_blob_delete' && record.httpStatus === 200)).toMatchObject({ approverPseudonym: pseudonym(APPROVER.oid), decision: 'allowed' });
+    expect(refusal).toMatchObject({
+      callerPseudonym: pseudonym(OPERATOR.oid),
+      approverPseudonym: pseudonym(APPROVER.oid),
+      reason: 'The approver rejected this request ([person]).',
+    });
+    expect(records.find((record) => record.tool === 'storage_blob_delete' && record.httpStatus === 200)).toMatchObject({
+      approverPseudonym: pseudonym(APPROVER.oid),
+      decision: 'allowed',
+    });
 
     // The log copy, and Application Insights, name the caller (and approver) for the SOC.
     const logged = logCopy();
-    expect(logged.find((record) => record.tool === 'access_whoami' && record.httpStatus === 200 && record.callerOid === PERSON.oid)).toMatchObject({ callerName: PERSON.name });
-    expect(logged.find((record) => record.rule === 'approval.rejected')).toMatchObject({ callerOid: OPERATOR.oid, approverOid: APPROVER.oid, approverName: APPROVER.name });
+    expect(logged.find((record) => record.tool === 'access_whoami' && record.httpStatus === 200 && record.callerOid === PERSON.oid)).toMatchObject({
+      callerName: PERSON.name,
+    });
+    expect(logged.find((record) => record.rule === 'approval.rejected')).toMatchObject({
+      callerOid: OPERATOR.oid,
+      approverOid: APPROVER.oid,
+      approverName: APPROVER.name,
+    });
     expect(logged.some((record) => 'callerPseudonym' in record)).toBe(false);
     const events = await waitFor(
-      async () => (await stack.admin.telemetry()).map((envelope) => (envelope as unknown as { data?: { baseData?: { name?: string; properties?: Record<string, string> } } }).data?.baseData),
-      (list) => list.some((event) => event?.name === 'SovereignMcpAudit' && event.properties?.callerOid === PERSON.oid && event.properties?.tool === 'group_create'),
+      async () =>
+        (await stack.admin.telemetry()).map(
+          (envelope) => (envelope as unknown as { data?: { baseData?: { name?: string; properties?: Record<string, string> } } }).data?.baseData,
+        ),
+      (list) =>
+        list.some((event) => event?.name === 'SovereignMcpAudit' && event.properties?.callerOid === PERSON.oid && event.properties?.tool === 'group_create'),
     );
-    expect(events.find((event) => event?.properties?.callerOid === PERSON.oid && event.properties?.tool === 'group_create')?.properties).toMatchObject({ callerName: PERSON.name });
+    expect(events.find((event) => event?.properties?.callerOid === PERSON.oid && event.properties?.tool === 'group_create')?.properties).toMatchObject({
+      callerName: PERSON.name,
+    });
 
     // The chain is as verifiable as ever.
     const verified = await stored().cli('verify');
@@ -161,7 +199,10 @@ describe('the stored copy', () => {
 
     const found = await stored().cli('search', APPROVER.oid);
     expect(found.code).toBe(0);
-    const lines = found.output.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = found.output
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     // The approver is named (by pseudonym) in the rejected call and the approved one.
     expect(lines.map((record) => `${String(record.tool)} ${String(record.httpStatus)}`).sort()).toEqual(['storage_blob_delete 200', 'storage_blob_delete 403']);
     expect(lines.every((record) => record.approverPseudonym === pseudonymOf(key, APPROVER.oid))).toBe(true);

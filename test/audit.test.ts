@@ -34,7 +34,13 @@ async function chainRecords(): Promise<{ name: string; records: Record<string, u
   for await (const blob of container.listBlobsFlat()) {
     if (!blob.name.endsWith('.jsonl')) continue;
     const text = (await container.getBlobClient(blob.name).downloadToBuffer()).toString('utf8');
-    blobs.push({ name: blob.name, records: text.split('\n').filter(Boolean).map((line) => JSON.parse(line)) });
+    blobs.push({
+      name: blob.name,
+      records: text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line)),
+    });
   }
   return blobs;
 }
@@ -47,7 +53,8 @@ async function telemetry(baseType: 'EventData' | 'RequestData' | 'RemoteDependen
     .filter((data) => data?.baseType === baseType)
     .map((data) => data!.baseData!);
 }
-const auditEvents = async () => (await telemetry('EventData')).filter((event) => event.name === 'SovereignMcpAudit').map((event) => event.properties as Record<string, string>);
+const auditEvents = async () =>
+  (await telemetry('EventData')).filter((event) => event.name === 'SovereignMcpAudit').map((event) => event.properties as Record<string, string>);
 
 // Polled (./helpers/poll.ts); the bound is only for a record that never comes, and is generous because a busy machine stores slowly.
 
@@ -81,9 +88,16 @@ describe('one audit record per request', () => {
     ];
     await Promise.all(requests);
     await stack.admin.clearFaults();
-    const records = await waitFor(async () => auditLines().slice(before), (list) => list.length >= requests.length);
+    const records = await waitFor(
+      async () => auditLines().slice(before),
+      (list) => list.length >= requests.length,
+    );
     expect(records).toHaveLength(requests.length);
-    const byOutcome = records.map((record) => [record.authenticated ? record.callerOid : 'unauthenticated', record.httpStatus, record.rule ?? record.errorCode ?? '']);
+    const byOutcome = records.map((record) => [
+      record.authenticated ? record.callerOid : 'unauthenticated',
+      record.httpStatus,
+      record.rule ?? record.errorCode ?? '',
+    ]);
     expect(byOutcome).toEqual(
       expect.arrayContaining([
         ['aaaaaaaa-1111-4111-8111-111111111111', 200, 'role.reader-may-read'],
@@ -97,7 +111,11 @@ describe('one audit record per request', () => {
       expect(record).toMatchObject({ decision: expect.stringMatching(/^(allowed|denied)$/), rule: expect.any(String), reason: expect.any(String) });
     }
     expect(records.find((record) => record.httpStatus === 401)).toMatchObject({ decision: 'denied', rule: 'edge.unauthenticated' });
-    expect(records.find((record) => record.httpStatus === 400)).toMatchObject({ decision: 'denied', reason: expect.stringMatching(/parse/i), responseBody: { sha256: expect.any(String) } });
+    expect(records.find((record) => record.httpStatus === 400)).toMatchObject({
+      decision: 'denied',
+      reason: expect.stringMatching(/parse/i),
+      responseBody: { sha256: expect.any(String) },
+    });
     // The Azure fault: retried by the SDK until the deadline, recorded with the Azure request ids it produced.
     const failed = records.find((record) => record.httpStatus >= 500);
     expect(failed).toMatchObject({ tool: 'group_get', decision: 'allowed', outcome: 'error', errorCode: expect.stringMatching(/^azure_/) });
@@ -123,14 +141,25 @@ describe('one audit record per request', () => {
       if (record.decision) expect(event).toMatchObject({ decision: record.decision, reason: expect.any(String) });
     }
     // Request telemetry for each request, and dependency telemetry for the Azure calls, with Azure's request ids.
-    const requestItems = await waitFor(() => telemetry('RequestData'), (list) => ids.size === list.filter((item) => ids.has(item.properties?.correlationId)).length, 15_000);
+    const requestItems = await waitFor(
+      () => telemetry('RequestData'),
+      (list) => ids.size === list.filter((item) => ids.has(item.properties?.correlationId)).length,
+      15_000,
+    );
     expect(requestItems.filter((item) => ids.has(item.properties?.correlationId))).toHaveLength(requests.length);
     const dependencies = (await telemetry('RemoteDependencyData')).filter((item) => ids.has(item.properties?.correlationId));
     const recordedIds = records.flatMap((record) => record.azureRequestIds);
-    expect(dependencies.map((item) => item.properties.azureRequestId).filter(Boolean).sort()).toEqual([...recordedIds].sort());
+    expect(
+      dependencies
+        .map((item) => item.properties.azureRequestId)
+        .filter(Boolean)
+        .sort(),
+    ).toEqual([...recordedIds].sort());
     // Only the department's resource, and only these three kinds: no SDK statistics, metrics or logs of its own.
     const envelopes = (await stack.admin.telemetry()) as unknown as { iKey: string; data: { baseType: string } }[];
-    expect(new Set(envelopes.map((envelope) => envelope.iKey))).toEqual(new Set([/InstrumentationKey=([^;]+)/.exec(stack.sandbox.appInsightsConnectionString)![1]]));
+    expect(new Set(envelopes.map((envelope) => envelope.iKey))).toEqual(
+      new Set([/InstrumentationKey=([^;]+)/.exec(stack.sandbox.appInsightsConnectionString)![1]]),
+    );
     expect(new Set(envelopes.map((envelope) => envelope.data.baseType))).toEqual(new Set(['EventData', 'RequestData', 'RemoteDependencyData']));
     expect(dependencies.some((item) => item.type === 'Http' && item.resultCode === '500' && item.success === false)).toBe(true);
     for (const item of requestItems.filter((candidate) => ids.has(candidate.properties?.correlationId))) {
@@ -156,10 +185,17 @@ describe('one audit record per request', () => {
         jsonrpc: '2.0',
         id: 1,
         method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'Global Admin (oid cccccccc-3333-4333-8333-333333333333)', version: '1' } },
+        params: {
+          protocolVersion: '2025-11-25',
+          capabilities: {},
+          clientInfo: { name: 'Global Admin (oid cccccccc-3333-4333-8333-333333333333)', version: '1' },
+        },
       }),
     });
-    const [record] = await waitFor(async () => auditLines().slice(before), (list) => list.length >= 1);
+    const [record] = await waitFor(
+      async () => auditLines().slice(before),
+      (list) => list.length >= 1,
+    );
     expect(record).toMatchObject({ callerOid: 'bbbbbbbb-2222-4222-8222-222222222222', callerName: 'Real User', jsonRpcMethod: 'initialize' });
     // The answer the SDK wrote is kept too (redacted, capped, hashed).
     expect(record.responseBody.text).toContain('protocolVersion');
@@ -169,14 +205,38 @@ describe('one audit record per request', () => {
   it('never keeps secrets or personal data from arguments or results', async () => {
     const operator = await stack.token({ roles: ['Mcp.Operator'] });
     const content = `Case notes: contact ${SECRETS.email} / ${SECRETS.phone}, NI ${SECRETS.nino}. Link ${SECRETS.sas}. Key ${SECRETS.accountKey}. Conn ${SECRETS.connection}. Token ${SECRETS.bearer}`;
-    const args = { resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files', name: 'audit-redaction.txt', content, overwrite: true };
+    const args = {
+      resourceGroup: 'rg-ddr-records-prod-uks',
+      account: 'stddrrecordsprod',
+      container: 'case-files',
+      name: 'audit-redaction.txt',
+      content,
+      overwrite: true,
+    };
     expect((await callTool(stack, operator, 'storage_blob_upload', args)).status).toBe(200);
-    expect((await callTool(stack, operator, 'storage_blob_read', { resourceGroup: args.resourceGroup, account: args.account, container: args.container, name: args.name })).status).toBe(200);
+    expect(
+      (
+        await callTool(stack, operator, 'storage_blob_read', {
+          resourceGroup: args.resourceGroup,
+          account: args.account,
+          container: args.container,
+          name: args.name,
+        })
+      ).status,
+    ).toBe(200);
     // Secrets in other arguments (here tags of a refused call) are redacted in place.
     const tags = { note: `ask ${SECRETS.email} on ${SECRETS.phone}`, link: SECRETS.sas, conn: SECRETS.connection, auth: `Bearer ${SECRETS.bearer}` };
     expect((await callTool(stack, operator, 'group_create', { name: 'rg-shadow-it', location: 'uksouth', tags })).status).toBe(403);
-    const chain = await waitFor(chainRecords, (blobs) => blobs.flatMap((blob) => blob.records).some((record) => record.tool === 'group_create' && record.httpStatus === 403 && JSON.stringify(record).includes('rg-shadow-it')));
-    await waitFor(auditEvents, (events) => events.some((event) => event.tool === 'group_create' && event.httpStatus === '403' && JSON.stringify(event).includes('rg-shadow-it')), 15_000);
+    const chain = await waitFor(chainRecords, (blobs) =>
+      blobs
+        .flatMap((blob) => blob.records)
+        .some((record) => record.tool === 'group_create' && record.httpStatus === 403 && JSON.stringify(record).includes('rg-shadow-it')),
+    );
+    await waitFor(
+      auditEvents,
+      (events) => events.some((event) => event.tool === 'group_create' && event.httpStatus === '403' && JSON.stringify(event).includes('rg-shadow-it')),
+      15_000,
+    );
     const sent = await stack.admin.telemetry();
     const captured = [...stack.app.output, ...stack.app.errorOutput, JSON.stringify(chain), JSON.stringify(sent)].join('\n');
     for (const [kind, secret] of Object.entries(SECRETS)) {
@@ -195,7 +255,14 @@ describe('tamper evidence', () => {
 
   async function verify(): Promise<{ code: number; output: string }> {
     const runtime = join(mkdtempSync(join(tmpdir(), 'audit-cli-')), 'runtime.json');
-    writeFileSync(runtime, JSON.stringify({ auditContainerUrl: stack.sandbox.auditContainerUrl, vaultUrl: stack.sandbox.vaultUrl, anchorTableEndpoint: stack.sandbox.tableEndpoint }));
+    writeFileSync(
+      runtime,
+      JSON.stringify({
+        auditContainerUrl: stack.sandbox.auditContainerUrl,
+        vaultUrl: stack.sandbox.vaultUrl,
+        anchorTableEndpoint: stack.sandbox.tableEndpoint,
+      }),
+    );
     try {
       const { stdout } = await execute(process.execPath, ['dist/dev/audit.js', 'verify'], {
         env: { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir },
@@ -237,7 +304,11 @@ describe('with the audit store down', () => {
       const read = await callTool(stack, operator, 'group_get', { name: 'rg-ddr-dr-ukw' });
       expect(read.status).toBe(200);
       expect(Date.now() - started).toBeLessThan(3_000);
-      const write = await callTool(stack, operator, 'group_create', { name: 'rg-ddr-newservice-ukw', location: 'ukwest', tags: { owner: 'a', costCentre: 'b', environment: 'c', dataClassification: 'd' } });
+      const write = await callTool(stack, operator, 'group_create', {
+        name: 'rg-ddr-newservice-ukw',
+        location: 'ukwest',
+        tags: { owner: 'a', costCentre: 'b', environment: 'c', dataClassification: 'd' },
+      });
       expect(write.status).toBe(503);
       expect(write.error).toMatchObject({ code: 'audit_unavailable', rule: 'audit.store-unavailable' });
       expect((await stack.admin.requests()).some((entry) => entry.method === 'PUT')).toBe(false);
@@ -246,8 +317,9 @@ describe('with the audit store down', () => {
     }
     // The store names the caller by pseudonym only.
     const caller = (await pseudonymsOf(stack))('dddddddd-4444-4444-8444-444444444444');
-    const chain = await waitFor(chainRecords, (blobs) =>
-      blobs.flatMap((blob) => blob.records).some((record) => record.callerPseudonym === caller && record.errorCode === 'audit_unavailable'),
+    const chain = await waitFor(
+      chainRecords,
+      (blobs) => blobs.flatMap((blob) => blob.records).some((record) => record.callerPseudonym === caller && record.errorCode === 'audit_unavailable'),
       15_000,
     );
     expect(chain.flatMap((blob) => blob.records).filter((record) => record.callerPseudonym === caller)).toHaveLength(2);

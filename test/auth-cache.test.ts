@@ -166,7 +166,9 @@ describe('the validated-token memory', () => {
     const guarded = createAuthenticator({ ...settings, allowedClientApps: ['foundry-agent'] }, TENANT);
     const bearer = await token(Math.floor(Date.now() / 1000), { azp: 'some-other-app' });
     await expect(open(bearer)).resolves.toMatchObject({ clientAppId: 'some-other-app' });
-    await expect(guarded(bearer)).rejects.toThrow('The client application some-other-app is not one this deployment allows (AUTH_ALLOWED_CLIENT_APPS); ask the platform team to add it.');
+    await expect(guarded(bearer)).rejects.toThrow(
+      'The client application some-other-app is not one this deployment allows (AUTH_ALLOWED_CLIENT_APPS); ask the platform team to add it.',
+    );
   });
 
   it('refuses every client app, with what to do, where the deployment has named none', async () => {

@@ -67,7 +67,8 @@ describe('bearer tokens that must be refused', () => {
     ['missing exp', () => signWithIssuerKey(claims(), { exp: null })],
     [
       'alg none',
-      async () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...claims(), iss: stack.sandbox.issuer, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 3600 })}.`,
+      async () =>
+        `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...claims(), iss: stack.sandbox.issuer, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 3600 })}.`,
     ],
     [
       'HS256 signed with the public key',
@@ -142,7 +143,11 @@ describe('token claims that must be well formed', () => {
     ['no iat', () => signWithIssuerKey(claims(), { iat: null }), /missing or has an invalid "?iat"? claim/],
     ['a lifetime of 30 days', () => signWithIssuerKey(claims(), { exp: 30 * 24 * HOUR }), /lifetime .* longer than the 24 hours/],
     ['a lifetime of 25 hours', () => signWithIssuerKey(claims(), { exp: 25 * HOUR }), /lifetime .* longer than the 24 hours/],
-    ['an iat two days ago (still unexpired)', () => signWithIssuerKey(claims(), { iat: -48 * HOUR, nbf: -48 * HOUR, exp: HOUR }), /issued more than 24 hours ago/],
+    [
+      'an iat two days ago (still unexpired)',
+      () => signWithIssuerKey(claims(), { iat: -48 * HOUR, nbf: -48 * HOUR, exp: HOUR }),
+      /issued more than 24 hours ago/,
+    ],
   ];
 
   it.each(malformed)('refuses %s with 401, says why and audits a denial', async (_name, make, why) => {

@@ -51,7 +51,9 @@ describe('deadlines', () => {
     expect(loadSettings({ ...REQUIRED, AZURE_LRO_TIMEOUT_MS: String(limit) }).azureLroTimeoutMs).toBe(limit);
     for (const lro of [limit + 1, 300_000]) {
       expect(() => loadSettings({ ...REQUIRED, AZURE_LRO_TIMEOUT_MS: String(lro) })).toThrow(SettingsError);
-      expect(() => loadSettings({ ...REQUIRED, AZURE_LRO_TIMEOUT_MS: String(lro) })).toThrow(new RegExp(`AZURE_LRO_TIMEOUT_MS: ${lro} ms does not fit .* use at most ${limit} ms`));
+      expect(() => loadSettings({ ...REQUIRED, AZURE_LRO_TIMEOUT_MS: String(lro) })).toThrow(
+        new RegExp(`AZURE_LRO_TIMEOUT_MS: ${lro} ms does not fit .* use at most ${limit} ms`),
+      );
     }
     // A longer call deadline leaves less room for the operation: the same LRO timeout no longer fits.
     expect(() => loadSettings({ ...REQUIRED, AZURE_LRO_TIMEOUT_MS: String(limit), AZURE_CALL_TIMEOUT_MS: '40000' })).toThrow(/AZURE_LRO_TIMEOUT_MS/);
@@ -59,12 +61,15 @@ describe('deadlines', () => {
 
   it('the app, started as npm start starts it, refuses to run with the old 5-minute LRO timeout and says why', async () => {
     await expect(
-      startAppProcess({
-        ...REQUIRED,
-        AUTH_ISSUER: 'https://127.0.0.1:1/tenant/v2.0',
-        AUTH_JWKS_URI: 'https://127.0.0.1:1/keys',
-        AZURE_LRO_TIMEOUT_MS: '300000',
-      }, { timeoutMs: 50_000 }),
+      startAppProcess(
+        {
+          ...REQUIRED,
+          AUTH_ISSUER: 'https://127.0.0.1:1/tenant/v2.0',
+          AUTH_JWKS_URI: 'https://127.0.0.1:1/keys',
+          AZURE_LRO_TIMEOUT_MS: '300000',
+        },
+        { timeoutMs: 50_000 },
+      ),
     ).rejects.toThrow(/AZURE_LRO_TIMEOUT_MS: 300000 ms does not fit Azure's 230 s limit/);
   }, 60_000);
 });

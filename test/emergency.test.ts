@@ -17,7 +17,10 @@ import { auditChain, type StoredRecord } from './hostile/helpers/audit-chain.js'
 const TAGS = { owner: 'platform@ddr.gov.uk', costCentre: 'CC-4000', environment: 'test', dataClassification: 'OFFICIAL' };
 const READ = { tool: 'storage_blob_read', args: BLOB };
 
-const byRisk = (risk: string) => TOOLS.filter((tool) => tool.risk === risk).map((tool) => tool.name).sort();
+const byRisk = (risk: string) =>
+  TOOLS.filter((tool) => tool.risk === risk)
+    .map((tool) => tool.name)
+    .sort();
 
 async function mcpClient(stack: TestStack, token: string): Promise<Client> {
   const client = new Client({ name: 'emergency-test', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
@@ -190,7 +193,14 @@ describe('emergency mode closed', () => {
   it('refuses /mcp with a JSON-RPC error, HTTP 503 and Retry-After, before the token or body is looked at', async () => {
     const operator = await stack.token({ roles: ['Mcp.Operator'] });
     for (const [init, label] of [
-      [{ method: 'POST', headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) }, 'tools/list'],
+      [
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+        },
+        'tools/list',
+      ],
       [{ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }, 'anonymous'],
       [{ method: 'GET' }, 'GET'],
     ] as const) {
@@ -210,7 +220,10 @@ describe('emergency mode closed', () => {
   it('refuses the tool routes, the manifest, the metadata and the approval pages, each with 503 and Retry-After', async () => {
     const reader = await stack.token({ roles: ['Mcp.Reader'] });
     const requests: [string, RequestInit][] = [
-      ['/tools/storage_blob_read', { method: 'POST', headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' }, body: JSON.stringify(BLOB) }],
+      [
+        '/tools/storage_blob_read',
+        { method: 'POST', headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' }, body: JSON.stringify(BLOB) },
+      ],
       ['/tools/access_whoami', { method: 'POST', headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' }, body: '{}' }],
       ['/tools/manifest', { headers: { authorization: `Bearer ${reader}` } }],
       ['/.well-known/oauth-protected-resource', {}],

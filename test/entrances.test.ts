@@ -11,9 +11,7 @@ beforeAll(async () => {
   stack = await startTestStack();
   token = await stack.token({ roles: ['Mcp.Reader'] });
   client = new Client({ name: 'entrance-test', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
-  );
+  await client.connect(new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
 });
 afterAll(async () => {
   await client?.close();

@@ -127,10 +127,15 @@ describe('Azure Functions registration (what func start loads)', () => {
     const catalogue = join(build, 'dist/shared/mcp/catalogue.generated.js');
     const compiled = readFileSync(catalogue, 'utf8');
     expect(compiled).toContain('Lists virtual machines in the managed resource groups');
-    writeFileSync(catalogue, compiled.replace('Lists virtual machines in the managed resource groups', 'Lists and starts virtual machines in the managed resource groups'));
+    writeFileSync(
+      catalogue,
+      compiled.replace('Lists virtual machines in the managed resource groups', 'Lists and starts virtual machines in the managed resource groups'),
+    );
     const run = loadMain(validSettings, build);
     expect(run.status).not.toBe(0);
-    expect(run.stderr).toContain("Sovereign MCP cannot start: the generated tool catalogue (shared/mcp/catalogue.generated.ts) no longer describes the registry's tools, so it would serve stale schemas:");
+    expect(run.stderr).toContain(
+      "Sovereign MCP cannot start: the generated tool catalogue (shared/mcp/catalogue.generated.ts) no longer describes the registry's tools, so it would serve stale schemas:",
+    );
     expect(run.stderr).toContain('  compute_vm_list: the generated entry differs in description\n');
     expect(run.stderr).toContain('Run `npm run generate`');
     expect(run.stdout).toBe('[]');
@@ -138,7 +143,9 @@ describe('Azure Functions registration (what func start loads)', () => {
     const { PATH, HOME } = process.env;
     const local = spawnSync(process.execPath, ['dist/dev/host/main.js'], { cwd: build, env: { PATH, HOME, PORT: '0', ...validSettings }, encoding: 'utf8' });
     expect(local.status).toBe(1);
-    expect(local.stderr).toMatch(/^Sovereign MCP cannot start: the generated tool catalogue .*\n {2}compute_vm_list: the generated entry differs in description\nRun `npm run generate`[^\n]*\n$/);
+    expect(local.stderr).toMatch(
+      /^Sovereign MCP cannot start: the generated tool catalogue .*\n {2}compute_vm_list: the generated entry differs in description\nRun `npm run generate`[^\n]*\n$/,
+    );
     expect(local.stdout).not.toContain('"ready":true');
     // The same copy with the catalogue as generated starts and registers every tool.
     writeFileSync(catalogue, compiled);

@@ -32,7 +32,13 @@ function postWithHost(host: string): Promise<{ status: number; body: string }> {
   const url = new URL(stack.mcpUrl);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { host, 'content-type': 'application/json', authorization: `Bearer ${token}` } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { host, 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      },
       (res) => {
         let body = '';
         res.on('data', (chunk) => (body += chunk));
@@ -60,7 +66,12 @@ describe('authentication at the MCP edge', () => {
   });
 
   it('answers a token for another audience with 401 invalid_token', async () => {
-    const wrong = await stack.sandbox.mintToken({ audience: 'api://someone-else', tenantId: stack.sandbox.tenantId, oid: 'a0a0a0a0-0000-4000-8000-0000000000e1', roles: ['Mcp.Reader'] });
+    const wrong = await stack.sandbox.mintToken({
+      audience: 'api://someone-else',
+      tenantId: stack.sandbox.tenantId,
+      oid: 'a0a0a0a0-0000-4000-8000-0000000000e1',
+      roles: ['Mcp.Reader'],
+    });
     const response = await post(JSON.stringify(initialize), { authorization: `Bearer ${wrong}` });
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
@@ -188,7 +199,13 @@ describe('transport rules', () => {
   it('refuses JSON-RPC batches, which the protocol no longer allows, even behind a byte-order mark', async () => {
     const ping = { jsonrpc: '2.0', method: 'ping' };
     for (const prefix of ['', ' \n', '\uFEFF']) {
-      const response = await post(prefix + JSON.stringify([{ ...ping, id: 1 }, { ...ping, id: 2 }]));
+      const response = await post(
+        prefix +
+          JSON.stringify([
+            { ...ping, id: 1 },
+            { ...ping, id: 2 },
+          ]),
+      );
       expect(response.status).toBe(400);
       expect(await rpcError(response)).toEqual({ code: -32600, message: expect.stringMatching(/batches are not supported/) });
     }

@@ -24,7 +24,9 @@ afterAll(async () => stack?.stop());
 
 /** What Application Insights would have received, by telemetry type: each item's custom properties. */
 async function sentProperties(baseType: 'EventData' | 'RemoteDependencyData'): Promise<Record<string, unknown>[]> {
-  const envelopes = (await stack.admin.telemetry()) as unknown as { data?: { baseType?: string; baseData?: { name?: string; properties?: Record<string, unknown> } } }[];
+  const envelopes = (await stack.admin.telemetry()) as unknown as {
+    data?: { baseType?: string; baseData?: { name?: string; properties?: Record<string, unknown> } };
+  }[];
   return envelopes
     .map((envelope) => envelope.data)
     .filter((data) => data?.baseType === baseType && (baseType !== 'EventData' || data.baseData?.name === 'SovereignMcpAudit'))
@@ -60,7 +62,12 @@ async function driveEveryKindOfRequest(): Promise<void> {
       accept: 'application/json, text/event-stream',
       traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
     },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'kql-check', version: '1.0.0' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'kql-check', version: '1.0.0' } },
+    }),
   });
   expect(initialize.status).toBe(200);
   await initialize.text();
@@ -74,9 +81,13 @@ async function driveEveryKindOfRequest(): Promise<void> {
   expect(requested.status).toBe(428);
   const approvalId = requested.error!.approvalId as string;
   const storageToken = await stack.sandbox.mintStorageToken();
-  const store = createTableApprovalStore(stack.sandbox.tableEndpoint, 'approvals', { getToken: async () => ({ token: storageToken, expiresOnTimestamp: Date.now() + 3_000_000 }) });
+  const store = createTableApprovalStore(stack.sandbox.tableEndpoint, 'approvals', {
+    getToken: async () => ({ token: storageToken, expiresOnTimestamp: Date.now() + 3_000_000 }),
+  });
   const approval = await store.get(approvalId);
-  expect(await store.update(approval!, { status: 'approved', decidedByOid: APPROVER, decidedByName: 'Dana Approver', decidedAt: new Date().toISOString() })).toBe(true);
+  expect(
+    await store.update(approval!, { status: 'approved', decidedByOid: APPROVER, decidedByName: 'Dana Approver', decidedAt: new Date().toISOString() }),
+  ).toBe(true);
   expect((await callTool(stack, operator, 'storage_blob_delete', { ...blob, approvalId })).status).toBe(200);
 }
 
@@ -84,7 +95,8 @@ describe('the fields the KQL reads are the fields the app sends', () => {
   it('every `a.<field>` of the audit function and every dependency property the rules join on was sent', async () => {
     await driveEveryKindOfRequest();
     const wanted = { events: fieldsRead(files['infra/kql/audit-records.kql']!, 'a'), dependencies: new Set<string>() };
-    for (const text of Object.values(files)) if (text.includes('AppDependencies')) for (const name of fieldsRead(text, 'Properties')) wanted.dependencies.add(name);
+    for (const text of Object.values(files))
+      if (text.includes('AppDependencies')) for (const name of fieldsRead(text, 'Properties')) wanted.dependencies.add(name);
     expect(wanted.events.size).toBeGreaterThan(20);
     expect([...wanted.dependencies].sort()).toEqual(['clientRequestId', 'correlationId']);
 

@@ -36,75 +36,131 @@ const structured = (result: unknown): Structured => {
 
 /** Each read tool against the seeded department, with what a user would check in the answer. */
 const READ_CALLS: [string, Record<string, unknown>, (out: Structured) => void][] = [
-  ['group_list', { top: 100 }, (out) => {
-    const names = (out.groups as { name: string; location: string }[]).map((group) => group.name);
-    expect(names).toEqual(expect.arrayContaining(['rg-ddr-records-prod-uks', 'rg-ddr-archive-prod-ukw']));
-    // Groups outside the configured scope (and outside the UK) are not shown.
-    expect(names).not.toContain('rg-ddr-sandbox-neu');
-    // A group the policy lists but Azure does not have is named, not hidden.
-    expect(out.missing).toEqual(['rg-ddr-newservice-ukw']);
-    expect((out.groups as { location: string }[]).every((group) => ['uksouth', 'ukwest'].includes(group.location))).toBe(true);
-  }],
-  ['group_get', { name: 'rg-ddr-archive-prod-ukw' }, (out) => {
-    expect(out).toMatchObject({ name: 'rg-ddr-archive-prod-ukw', location: 'ukwest', provisioningState: 'Succeeded' });
-    expect(out.id).toMatch(/\/resourceGroups\/rg-ddr-archive-prod-ukw$/i);
-  }],
-  ['group_resource_list', { resourceGroup: 'rg-ddr-casework-prod-uks' }, (out) => {
-    const types = (out.resources as { type: string }[]).map((resource) => resource.type.toLowerCase());
-    expect(types).toEqual(expect.arrayContaining(['microsoft.storage/storageaccounts', 'microsoft.compute/virtualmachines']));
-  }],
-  ['storage_account_list', { top: 100 }, (out) => {
-    const accounts = out.accounts as { name: string; customerManagedKey: boolean }[];
-    expect(accounts.find((account) => account.name === 'stddrrecordsprod')?.customerManagedKey).toBe(true);
-    expect(accounts.find((account) => account.name === 'stddrrecordsdev')?.customerManagedKey).toBe(false);
-    expect(accounts.map((account) => account.name)).not.toContain('stddrlabneu');
-  }],
-  ['storage_account_get', { resourceGroup: 'rg-ddr-records-prod-uks', name: 'stddrrecordsprod' }, (out) => {
-    expect(out).toMatchObject({ name: 'stddrrecordsprod', minimumTlsVersion: 'TLS1_2', allowBlobPublicAccess: false });
-    expect(out.encryption).toMatchObject({ keySource: 'Microsoft.Keyvault', customerManagedKey: true, keyName: 'cmk-records' });
-  }],
-  ['storage_container_list', { resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod' }, (out) => {
-    expect((out.containers as { name: string }[]).map((container) => container.name)).toContain('case-files');
-  }],
-  ['storage_blob_list', { resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files', prefix: '2025/' }, (out) => {
-    const blobs = out.blobs as { name: string; size: number }[];
-    expect(blobs.map((blob) => blob.name)).toContain('2025/CASE-10482/summary.txt');
-    expect(blobs.every((blob) => blob.name.startsWith('2025/') && blob.size > 0)).toBe(true);
-  }],
-  ['storage_blob_read', { resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files', name: '2025/CASE-10482/summary.txt' }, (out) => {
-    expect(out).toMatchObject({ truncated: false, contentType: expect.stringMatching(/^text\/plain/) });
-    expect(out.content).toMatch(/^Case CASE-10482/);
-    expect(out.bytesRead).toBe(out.size);
-  }],
-  ['storage_cmk_report', {}, (out) => {
-    const accounts = out.accounts as { name: string; rotation: string }[];
-    expect(accounts.find((account) => account.name === 'stddrrecordsprod')?.rotation).toBe('follows-latest');
-    expect(accounts.find((account) => account.name === 'stddrrecordsdev')?.rotation).toBe('platform-key');
-  }],
-  ['keyvault_key_list', {}, (out) => {
-    expect((out.keys as { name: string }[]).map((key) => key.name)).toEqual(expect.arrayContaining(['cmk-records', 'legacy-signing-2019']));
-  }],
-  ['keyvault_key_get', { name: 'cmk-records' }, (out) => {
-    expect(out).toMatchObject({ name: 'cmk-records', keyType: 'RSA', keySize: 3072, enabled: true });
-    expect((out.rotationPolicy as { lifetimeActions: unknown[] }).lifetimeActions.length).toBeGreaterThan(0);
-    // Metadata only: no key material of any kind.
-    expect(JSON.stringify(out)).not.toMatch(/"(n|e|d|p|q|dp|dq|qi|k)"\s*:/);
-  }],
-  ['monitor_activity_log_list', { days: 14, top: 10 }, (out) => {
-    const events = out.events as { time: string; resourceGroup: string }[];
-    expect(events.length).toBe(10);
-    const times = events.map((event) => Date.parse(event.time));
-    expect([...times].sort((a, b) => b - a)).toEqual(times);
-    expect(out.nextCursor).toEqual(expect.any(String));
-  }],
-  ['compute_vm_list', {}, (out) => {
-    const vms = out.vms as { name: string; powerState?: string }[];
-    expect(vms.find((vm) => vm.name === 'vm-ddr-case-app01')?.powerState).toBe('running');
-    expect(vms.map((vm) => vm.name)).not.toContain('vm-ddr-legacy-sql');
-  }],
-  ['access_whoami', {}, (out) => {
-    expect(out).toMatchObject({ oid: '11111111-2222-4333-8444-555555555555', roles: ['Mcp.Reader'], name: 'Test User' });
-  }],
+  [
+    'group_list',
+    { top: 100 },
+    (out) => {
+      const names = (out.groups as { name: string; location: string }[]).map((group) => group.name);
+      expect(names).toEqual(expect.arrayContaining(['rg-ddr-records-prod-uks', 'rg-ddr-archive-prod-ukw']));
+      // Groups outside the configured scope (and outside the UK) are not shown.
+      expect(names).not.toContain('rg-ddr-sandbox-neu');
+      // A group the policy lists but Azure does not have is named, not hidden.
+      expect(out.missing).toEqual(['rg-ddr-newservice-ukw']);
+      expect((out.groups as { location: string }[]).every((group) => ['uksouth', 'ukwest'].includes(group.location))).toBe(true);
+    },
+  ],
+  [
+    'group_get',
+    { name: 'rg-ddr-archive-prod-ukw' },
+    (out) => {
+      expect(out).toMatchObject({ name: 'rg-ddr-archive-prod-ukw', location: 'ukwest', provisioningState: 'Succeeded' });
+      expect(out.id).toMatch(/\/resourceGroups\/rg-ddr-archive-prod-ukw$/i);
+    },
+  ],
+  [
+    'group_resource_list',
+    { resourceGroup: 'rg-ddr-casework-prod-uks' },
+    (out) => {
+      const types = (out.resources as { type: string }[]).map((resource) => resource.type.toLowerCase());
+      expect(types).toEqual(expect.arrayContaining(['microsoft.storage/storageaccounts', 'microsoft.compute/virtualmachines']));
+    },
+  ],
+  [
+    'storage_account_list',
+    { top: 100 },
+    (out) => {
+      const accounts = out.accounts as { name: string; customerManagedKey: boolean }[];
+      expect(accounts.find((account) => account.name === 'stddrrecordsprod')?.customerManagedKey).toBe(true);
+      expect(accounts.find((account) => account.name === 'stddrrecordsdev')?.customerManagedKey).toBe(false);
+      expect(accounts.map((account) => account.name)).not.toContain('stddrlabneu');
+    },
+  ],
+  [
+    'storage_account_get',
+    { resourceGroup: 'rg-ddr-records-prod-uks', name: 'stddrrecordsprod' },
+    (out) => {
+      expect(out).toMatchObject({ name: 'stddrrecordsprod', minimumTlsVersion: 'TLS1_2', allowBlobPublicAccess: false });
+      expect(out.encryption).toMatchObject({ keySource: 'Microsoft.Keyvault', customerManagedKey: true, keyName: 'cmk-records' });
+    },
+  ],
+  [
+    'storage_container_list',
+    { resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod' },
+    (out) => {
+      expect((out.containers as { name: string }[]).map((container) => container.name)).toContain('case-files');
+    },
+  ],
+  [
+    'storage_blob_list',
+    { resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files', prefix: '2025/' },
+    (out) => {
+      const blobs = out.blobs as { name: string; size: number }[];
+      expect(blobs.map((blob) => blob.name)).toContain('2025/CASE-10482/summary.txt');
+      expect(blobs.every((blob) => blob.name.startsWith('2025/') && blob.size > 0)).toBe(true);
+    },
+  ],
+  [
+    'storage_blob_read',
+    { resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files', name: '2025/CASE-10482/summary.txt' },
+    (out) => {
+      expect(out).toMatchObject({ truncated: false, contentType: expect.stringMatching(/^text\/plain/) });
+      expect(out.content).toMatch(/^Case CASE-10482/);
+      expect(out.bytesRead).toBe(out.size);
+    },
+  ],
+  [
+    'storage_cmk_report',
+    {},
+    (out) => {
+      const accounts = out.accounts as { name: string; rotation: string }[];
+      expect(accounts.find((account) => account.name === 'stddrrecordsprod')?.rotation).toBe('follows-latest');
+      expect(accounts.find((account) => account.name === 'stddrrecordsdev')?.rotation).toBe('platform-key');
+    },
+  ],
+  [
+    'keyvault_key_list',
+    {},
+    (out) => {
+      expect((out.keys as { name: string }[]).map((key) => key.name)).toEqual(expect.arrayContaining(['cmk-records', 'legacy-signing-2019']));
+    },
+  ],
+  [
+    'keyvault_key_get',
+    { name: 'cmk-records' },
+    (out) => {
+      expect(out).toMatchObject({ name: 'cmk-records', keyType: 'RSA', keySize: 3072, enabled: true });
+      expect((out.rotationPolicy as { lifetimeActions: unknown[] }).lifetimeActions.length).toBeGreaterThan(0);
+      // Metadata only: no key material of any kind.
+      expect(JSON.stringify(out)).not.toMatch(/"(n|e|d|p|q|dp|dq|qi|k)"\s*:/);
+    },
+  ],
+  [
+    'monitor_activity_log_list',
+    { days: 14, top: 10 },
+    (out) => {
+      const events = out.events as { time: string; resourceGroup: string }[];
+      expect(events.length).toBe(10);
+      const times = events.map((event) => Date.parse(event.time));
+      expect([...times].sort((a, b) => b - a)).toEqual(times);
+      expect(out.nextCursor).toEqual(expect.any(String));
+    },
+  ],
+  [
+    'compute_vm_list',
+    {},
+    (out) => {
+      const vms = out.vms as { name: string; powerState?: string }[];
+      expect(vms.find((vm) => vm.name === 'vm-ddr-case-app01')?.powerState).toBe('running');
+      expect(vms.map((vm) => vm.name)).not.toContain('vm-ddr-legacy-sql');
+    },
+  ],
+  [
+    'access_whoami',
+    {},
+    (out) => {
+      expect(out).toMatchObject({ oid: '11111111-2222-4333-8444-555555555555', roles: ['Mcp.Reader'], name: 'Test User' });
+    },
+  ],
 ];
 
 describe('MCP router with the official v2 client (protocol 2026-07-28)', () => {
@@ -166,9 +222,7 @@ describe('MCP router with the official v2 client (protocol 2026-07-28)', () => {
     const ids: string[] = [];
     let cursor: string | undefined;
     do {
-      const out = structured(
-        await client.callTool({ name: 'monitor_activity_log_list', arguments: { days: 14, top: 7, ...(cursor ? { cursor } : {}) } }),
-      );
+      const out = structured(await client.callTool({ name: 'monitor_activity_log_list', arguments: { days: 14, top: 7, ...(cursor ? { cursor } : {}) } }));
       ids.push(...(out.events as { id: string }[]).map((event) => event.id));
       cursor = out.nextCursor as string | undefined;
     } while (cursor);

@@ -193,7 +193,21 @@ const withoutIds = (value: unknown): unknown =>
 /** What the audit says about a request, less what differs per call or by framing (the answer's bytes). */
 function auditSays(record: Record<string, unknown> | undefined): unknown {
   if (!record) return undefined;
-  const { time: _time, correlationId: _id, durationMs: _ms, traceId: _trace, writer: _w, seq: _s, prevHash: _p, hash: _h, mac: _m, keyVersion: _k, azureRequestIds, responseBody, ...rest } = record;
+  const {
+    time: _time,
+    correlationId: _id,
+    durationMs: _ms,
+    traceId: _trace,
+    writer: _w,
+    seq: _s,
+    prevHash: _p,
+    hash: _h,
+    mac: _m,
+    keyVersion: _k,
+    azureRequestIds,
+    responseBody,
+    ...rest
+  } = record;
   const response = responseBody as { text?: string } | undefined;
   return withoutIds({
     ...rest,
@@ -237,7 +251,8 @@ describe('the fast path answers as the SDK does', () => {
       expect(fast).toEqual(sdk);
     }
     const readerTools = ((await send(stack.app, { name: '', body: rpc('tools/list') })).message as { result: { tools: unknown[] } }).result.tools;
-    const operatorTools = ((await send(stack.app, { name: '', body: rpc('tools/list'), token: 'operator' })).message as { result: { tools: unknown[] } }).result.tools;
+    const operatorTools = ((await send(stack.app, { name: '', body: rpc('tools/list'), token: 'operator' })).message as { result: { tools: unknown[] } }).result
+      .tools;
     // Two role sets, two lists: the precomputed bytes are per role set, not shared.
     expect(operatorTools.length).toBeGreaterThan(readerTools.length);
   });

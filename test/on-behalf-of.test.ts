@@ -21,7 +21,12 @@ afterAll(async () => stack?.stop());
 
 /** A new token each time (Entra's `uti` differs per token): two minted in the same second would otherwise be one. */
 const tokenFor = (person: keyof typeof DEV_USERS) =>
-  stack.token({ roles: ['Mcp.Reader', 'Mcp.Operator'], oid: DEV_USERS[person].oid, name: DEV_USERS[person].name, extra: { upn: DEV_USERS[person].upn, uti: randomUUID() } });
+  stack.token({
+    roles: ['Mcp.Reader', 'Mcp.Operator'],
+    oid: DEV_USERS[person].oid,
+    name: DEV_USERS[person].name,
+    extra: { upn: DEV_USERS[person].upn, uti: randomUUID() },
+  });
 
 describe('on behalf of the caller', () => {
   it('a person with Azure rights changes a group they may change, and Azure logs the person, not the app', async () => {

@@ -21,7 +21,9 @@ const TAGS = { owner: 'platform@ddr.gov.uk', costCentre: 'CC-4000', environment:
 const call = callTool;
 
 async function azureCalls(stack: TestStack) {
-  return (await stack.admin.requests()).filter((entry) => (entry.service === 'arm' || entry.service === 'vault') && !isAuditKeyRead(entry)).map((entry) => `${entry.method} ${entry.path}`);
+  return (await stack.admin.requests())
+    .filter((entry) => (entry.service === 'arm' || entry.service === 'vault') && !isAuditKeyRead(entry))
+    .map((entry) => `${entry.method} ${entry.path}`);
 }
 
 async function mcpClient(stack: TestStack, token: string): Promise<Client> {
@@ -171,10 +173,14 @@ describe('a read-only deployment with a tool switched off and tight rate limits'
     const viaMcp = await client.callTool({ name: 'access_whoami', arguments: {} });
     await client.close();
     expect(viaMcp.isError).toBe(true);
-    expect((viaMcp.content as { text: string }[])[0]!.text).toMatch(/Too many calls to access_whoami: the limit is 3 requests per 60 s per caller. Retry after \d+ s/);
+    expect((viaMcp.content as { text: string }[])[0]!.text).toMatch(
+      /Too many calls to access_whoami: the limit is 3 requests per 60 s per caller. Retry after \d+ s/,
+    );
 
     // Another caller, and another tool, have their own allowance.
-    expect((await call(stack, await stack.token({ roles: ['Mcp.Reader'], oid: 'bbbbbbbb-0000-4000-8000-000000000002' }), 'access_whoami', {})).status).toBe(200);
+    expect((await call(stack, await stack.token({ roles: ['Mcp.Reader'], oid: 'bbbbbbbb-0000-4000-8000-000000000002' }), 'access_whoami', {})).status).toBe(
+      200,
+    );
     expect((await call(stack, operator, 'group_list', {})).status).toBe(200);
   });
 });
@@ -185,22 +191,33 @@ describe('the department policy file, read at start (in process)', () => {
   const withSkus = (skus: string) => sample.replace(/ {2}skus:\n( {4}.*\n)+/, `  skus: ${skus}\n`);
 
   it('the sample offers in each region only SKUs Azure has there, the first being the default', () => {
-    expect(parseDepartmentPolicy(sample, 'sample', names).storage.skus).toEqual({ uksouth: ['Standard_ZRS', 'Standard_GZRS'], ukwest: ['Standard_LRS', 'Standard_GRS'] });
+    expect(parseDepartmentPolicy(sample, 'sample', names).storage.skus).toEqual({
+      uksouth: ['Standard_ZRS', 'Standard_GZRS'],
+      ukwest: ['Standard_LRS', 'Standard_GRS'],
+    });
   });
 
   it('refuses zone-redundant SKUs for UK West at start, naming the line and what to use instead', () => {
     expect(() => parseDepartmentPolicy(withSkus('[Standard_ZRS, Standard_GZRS]'), 'p.yaml', names)).toThrow(
       /line \d+: storage\.skus: Standard_ZRS, Standard_GZRS are not offered in ukwest, which has no availability zones; use Standard_LRS or Standard_GRS there/,
     );
-    expect(() => parseDepartmentPolicy(withSkus('{ uksouth: [Standard_ZRS], ukwest: [Standard_GZRS] }'), 'p.yaml', names)).toThrow(/storage\.skus\.ukwest: Standard_GZRS is not offered in ukwest/);
+    expect(() => parseDepartmentPolicy(withSkus('{ uksouth: [Standard_ZRS], ukwest: [Standard_GZRS] }'), 'p.yaml', names)).toThrow(
+      /storage\.skus\.ukwest: Standard_GZRS is not offered in ukwest/,
+    );
   });
 
   it('refuses scoped authority, step-up and agents settings it cannot apply, naming the line', () => {
     const scoped = (entry: string) => `${sample}\nscopes:\n${entry}\n`;
-    expect(() => parseDepartmentPolicy(scoped('  - group: not-a-guid\n    read: [rg-ddr-records-prod-uks]'), 'p.yaml', names)).toThrow(/line \d+: scopes\.0\.group: must be an Entra group object id/);
-    expect(() => parseDepartmentPolicy(scoped('  - role: Mcp.Reader\n    change: [rg-elsewhere]'), 'p.yaml', names)).toThrow(/scopes\.0\.change\.0: rg-elsewhere is not one of the managed resourceGroups/);
+    expect(() => parseDepartmentPolicy(scoped('  - group: not-a-guid\n    read: [rg-ddr-records-prod-uks]'), 'p.yaml', names)).toThrow(
+      /line \d+: scopes\.0\.group: must be an Entra group object id/,
+    );
+    expect(() => parseDepartmentPolicy(scoped('  - role: Mcp.Reader\n    change: [rg-elsewhere]'), 'p.yaml', names)).toThrow(
+      /scopes\.0\.change\.0: rg-elsewhere is not one of the managed resourceGroups/,
+    );
     expect(() => parseDepartmentPolicy(scoped('  - read: [rg-ddr-records-prod-uks]'), 'p.yaml', names)).toThrow(/name exactly one of group .* or role/);
-    expect(() => parseDepartmentPolicy(`${sample}\nstepUp: { write: mfa }\n`, 'p.yaml', names)).toThrow(/stepUp\.write: must be a Conditional Access authentication context id, c1 to c99/);
+    expect(() => parseDepartmentPolicy(`${sample}\nstepUp: { write: mfa }\n`, 'p.yaml', names)).toThrow(
+      /stepUp\.write: must be a Conditional Access authentication context id, c1 to c99/,
+    );
     expect(() => parseDepartmentPolicy(`${sample}\nagents: { write: [my-agent] }\n`, 'p.yaml', names)).toThrow(/agents\.write\.0: must be a client app id/);
     const parsed = parseDepartmentPolicy(scoped('  - group: 5C0A7E21-8D4B-4F3A-9B2C-1E0D9F8A7B6C\n    read: [rg-ddr-records-prod-uks]'), 'p.yaml', names);
     expect(parsed.scopes).toEqual([{ group: '5c0a7e21-8d4b-4f3a-9b2c-1e0d9f8a7b6c', read: ['rg-ddr-records-prod-uks'], change: [], delete: [] }]);
@@ -217,8 +234,22 @@ describe('the department policy file, read at start (in process)', () => {
 });
 
 describe('the Cedar rules, read at start (in process)', () => {
-  const department = () => loadDepartmentPolicy('shared/policy/department.yaml', TOOLS.map((tool) => tool.name));
-  const caller = { oid: randomUUID(), tid: randomUUID(), roles: ['Mcp.Reader'], scopes: [], expiresAt: 0, authContexts: [], isAgent: false, groups: [], groupsOverage: false };
+  const department = () =>
+    loadDepartmentPolicy(
+      'shared/policy/department.yaml',
+      TOOLS.map((tool) => tool.name),
+    );
+  const caller = {
+    oid: randomUUID(),
+    tid: randomUUID(),
+    roles: ['Mcp.Reader'],
+    scopes: [],
+    expiresAt: 0,
+    authContexts: [],
+    isAgent: false,
+    groups: [],
+    groupsOverage: false,
+  };
   const readTool = { name: 'group_get', risk: 'read' as const };
 
   it('names every shipped rule by the @id Cedar itself reads from it', () => {

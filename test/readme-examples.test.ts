@@ -34,7 +34,15 @@ function fencedBlocks(file: string): Example[] {
     const language = opening.trim().slice(3).trim().toLowerCase();
     const end = lines.findIndex((line, j) => j > i && line.trim() === '```');
     if (end < 0) throw new Error(`${file}:${i + 1}: a code block that is never closed`);
-    blocks.push({ file, line: i + 1, language, text: lines.slice(i + 1, end).map((line) => line.slice(indent)).join('\n') });
+    blocks.push({
+      file,
+      line: i + 1,
+      language,
+      text: lines
+        .slice(i + 1, end)
+        .map((line) => line.slice(indent))
+        .join('\n'),
+    });
     i = end;
   }
   return blocks;
@@ -80,7 +88,12 @@ describe('the JSON and YAML examples in the docs', () => {
       expect(text).not.toContain('<');
       let problem: string | undefined;
       try {
-        parseDepartmentPolicy(text, where(example), TOOLS.map((tool) => tool.name), TOOLS.filter((tool) => tool.risk === 'write').map((tool) => tool.name));
+        parseDepartmentPolicy(
+          text,
+          where(example),
+          TOOLS.map((tool) => tool.name),
+          TOOLS.filter((tool) => tool.risk === 'write').map((tool) => tool.name),
+        );
       } catch (error) {
         problem = (error as Error).message;
       }
@@ -96,7 +109,11 @@ describe('the JSON and YAML examples in the docs', () => {
     for (const example of configs) {
       const config = parsed(example) as { servers: Record<string, { type: string; url: string }> };
       for (const server of Object.values(config.servers)) {
-        expect({ example: where(example), type: server.type, route: server.url.slice(server.url.lastIndexOf('/') + 1) }).toEqual({ example: where(example), type: 'http', route: mcpRoute });
+        expect({ example: where(example), type: server.type, route: server.url.slice(server.url.lastIndexOf('/') + 1) }).toEqual({
+          example: where(example),
+          type: 'http',
+          route: mcpRoute,
+        });
         if (server.url === LOCAL_MCP_URL) {
           local += 1;
           expect({ example: where(example), config }).toEqual({ example: where(example), config: vsCodeConfig(LOCAL_MCP_URL) });

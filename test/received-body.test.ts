@@ -9,10 +9,19 @@ import { jsonShape } from '../shared/text/json-limits.js';
  * between pieces, a byte-order mark, bytes that are not UTF-8).
  */
 const BODIES: [string, Buffer][] = [
-  ['a byte-order mark and multi-byte characters', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ a: '€😀'.repeat(70_000), b: [1, [2, [3]]] }))])],
+  [
+    'a byte-order mark and multi-byte characters',
+    Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ a: '€😀'.repeat(70_000), b: [1, [2, [3]]] }))]),
+  ],
   [
     'an escape at a piece boundary, then bytes that are not UTF-8',
-    Buffer.concat([Buffer.from('{"x":"'), Buffer.alloc(PIECE_BYTES - 7, 0x61), Buffer.from('\\"],[[[{"a":1}'), Buffer.from([0xff, 0xf0, 0x9f]), Buffer.from('"}')]),
+    Buffer.concat([
+      Buffer.from('{"x":"'),
+      Buffer.alloc(PIECE_BYTES - 7, 0x61),
+      Buffer.from('\\"],[[[{"a":1}'),
+      Buffer.from([0xff, 0xf0, 0x9f]),
+      Buffer.from('"}'),
+    ]),
   ],
   ['deep nesting', Buffer.from('['.repeat(200_000) + ']'.repeat(200_000))],
   ['many entries', Buffer.from(`{${Array.from({ length: 6_000 }, (_, i) => `"k${i}":[${i},"a,b"]`).join(',')}}`)],

@@ -9,13 +9,25 @@ import { auditedBody } from '../shared/audit/body.js';
 const KEY = Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37 + 11) % 256)).toString('base64');
 const SIG = 'f9Tq2XkA7wZ3mN0vB8yR5cL1dH6sJ4gP0eU2iO7tK9a=';
 const leaks: [string, string, string[]][] = [
-  ['a SAS whose sig comes first', `https://stddrrecords.blob.core.windows.net/c/b.pdf?sig=${encodeURIComponent(SIG)}&sv=2022-11-02&sp=r&se=2030-01-01`, [SIG, encodeURIComponent(SIG)]],
-  ['a SAS URL percent-encoded whole', encodeURIComponent(`https://stddrrecords.blob.core.windows.net/c/b.pdf?sv=2022-11-02&SIG=${SIG}`), [SIG, encodeURIComponent(SIG)]],
+  [
+    'a SAS whose sig comes first',
+    `https://stddrrecords.blob.core.windows.net/c/b.pdf?sig=${encodeURIComponent(SIG)}&sv=2022-11-02&sp=r&se=2030-01-01`,
+    [SIG, encodeURIComponent(SIG)],
+  ],
+  [
+    'a SAS URL percent-encoded whole',
+    encodeURIComponent(`https://stddrrecords.blob.core.windows.net/c/b.pdf?sv=2022-11-02&SIG=${SIG}`),
+    [SIG, encodeURIComponent(SIG)],
+  ],
   ['AccountKey = "…"', `AccountKey = "${KEY}"`, [KEY]],
   ['AccountKey: …', `AccountKey: ${KEY}`, [KEY]],
   ['an account key split over two lines', `AccountKey=${KEY.slice(0, 50)}\n${KEY.slice(50)}`, [KEY.slice(0, 50), KEY.slice(50)]],
   ['an account key without padding', `key ${KEY.slice(0, 86)} rotated`, [KEY.slice(0, 86)]],
-  ['a PEM private key with no END line', `-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n${KEY}`, ['MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7']],
+  [
+    'a PEM private key with no END line',
+    `-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n${KEY}`,
+    ['MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7'],
+  ],
   ['a GitHub token', 'push with ghp_R2d4X9kLm0Qw3Ez7Ty1Ui8Op5As6Df2Gh4Jk', ['ghp_R2d4X9kLm0Qw3Ez7Ty1Ui8Op5As6Df2Gh4Jk']],
   ['an NI number written QQ-12-34-56-C', 'National Insurance QQ-12-34-56-C', ['QQ-12-34-56-C']],
   ['a name after Applicant:', 'Applicant: Rhiannon Evans\nCase: CASE-20410', ['Rhiannon Evans']],
@@ -33,11 +45,14 @@ describe('audit redaction of what got through before', () => {
     for (const secret of secrets) expect(kept).not.toContain(secret);
   });
 
-  it.each(['x-api-key', 'access-token', 'ocp-apim-subscription-key', 'pwd', 'X_Functions_Key', 'clientSecret'])('drops the value of a field named %s', (name) => {
-    const kept = auditedBody(JSON.stringify({ headers: { [name]: 'Zq4u8Rk2Lw6Yp1Ns' } })).text;
-    expect(kept).not.toContain('Zq4u8Rk2Lw6Yp1Ns');
-    expect(JSON.parse(kept)).toEqual({ headers: { [name]: '[REDACTED]' } });
-  });
+  it.each(['x-api-key', 'access-token', 'ocp-apim-subscription-key', 'pwd', 'X_Functions_Key', 'clientSecret'])(
+    'drops the value of a field named %s',
+    (name) => {
+      const kept = auditedBody(JSON.stringify({ headers: { [name]: 'Zq4u8Rk2Lw6Yp1Ns' } })).text;
+      expect(kept).not.toContain('Zq4u8Rk2Lw6Yp1Ns');
+      expect(JSON.parse(kept)).toEqual({ headers: { [name]: '[REDACTED]' } });
+    },
+  );
 
   it('keeps look-alikes that are not secrets: ids, hashes, versions, times, and names about keys', () => {
     const body = {

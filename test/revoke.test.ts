@@ -73,7 +73,10 @@ describe('revoking approvals', () => {
       httpStatus: 200,
       authenticated: true,
     });
-    expect(records.find((r) => r.path === '/tools/storage_blob_delete' && r.rule === 'approval.revoked')).toMatchObject({ decision: 'denied', callerPseudonym: pseudonym(operatorOid) });
+    expect(records.find((r) => r.path === '/tools/storage_blob_delete' && r.rule === 'approval.revoked')).toMatchObject({
+      decision: 'denied',
+      callerPseudonym: pseudonym(operatorOid),
+    });
 
     // Nothing left to revoke on it; an unknown id is not found.
     expect(await revoke(await approver(), { id: approvalId })).toMatchObject({ status: 409, body: { status: 'revoked' } });
@@ -87,9 +90,18 @@ describe('revoking approvals', () => {
       const result = await revoke(await stack.token({ roles, oid }), { all: true });
       expect(result).toMatchObject({ status: 403, body: { rule: 'approval.revoke-needs-approver' } });
       const records = await auditChain(stack).waitFor((all) => all.some((r) => r.callerPseudonym === pseudonym(oid)));
-      expect(records.find((r) => r.callerPseudonym === pseudonym(oid))).toMatchObject({ path: '/approvals/revoke', decision: 'denied', rule: 'approval.revoke-needs-approver', httpStatus: 403 });
+      expect(records.find((r) => r.callerPseudonym === pseudonym(oid))).toMatchObject({
+        path: '/approvals/revoke',
+        decision: 'denied',
+        rule: 'approval.revoke-needs-approver',
+        httpStatus: 403,
+      });
     }
-    const anonymous = await fetch(`${stack.baseUrl}/approvals/revoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"all":true}' });
+    const anonymous = await fetch(`${stack.baseUrl}/approvals/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"all":true}',
+    });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata=/);
     const officer = await approver();
@@ -108,7 +120,10 @@ describe('revoking approvals', () => {
 
     const dir = mkdtempSync(join(tmpdir(), 'revoke-cli-'));
     const runtime = join(dir, 'runtime.json');
-    writeFileSync(runtime, JSON.stringify({ issuer: stack.sandbox.issuer, tenantId: stack.sandbox.tenantId, audience: SANDBOX_AUDIENCE, mcpUrl: stack.mcpUrl }));
+    writeFileSync(
+      runtime,
+      JSON.stringify({ issuer: stack.sandbox.issuer, tenantId: stack.sandbox.tenantId, audience: SANDBOX_AUDIENCE, mcpUrl: stack.mcpUrl }),
+    );
     const env = { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir };
     try {
       const { stdout } = await promisify(execFile)(process.execPath, ['dist/dev/approvals.js', 'revoke', '--all'], { env });
@@ -120,19 +135,29 @@ describe('revoking approvals', () => {
       expect((await store.get(used.id))?.status).toBe('used');
       expect((await store.get(rejected.id))?.status).toBe('rejected');
       // Nothing unused is left, and asking again revokes nothing.
-      const again = JSON.parse((await promisify(execFile)(process.execPath, ['dist/dev/approvals.js', 'revoke', '--all'], { env })).stdout) as { revoked: string[] };
+      const again = JSON.parse((await promisify(execFile)(process.execPath, ['dist/dev/approvals.js', 'revoke', '--all'], { env })).stdout) as {
+        revoked: string[];
+      };
       expect(again.revoked).toEqual([]);
 
       // One by id, and the refusals the CLI passes on.
       const one = await storedApproval(store, someone);
-      const single = JSON.parse((await promisify(execFile)(process.execPath, ['dist/dev/approvals.js', 'revoke', one.id, '--url', stack.baseUrl], { env })).stdout);
+      const single = JSON.parse(
+        (await promisify(execFile)(process.execPath, ['dist/dev/approvals.js', 'revoke', one.id, '--url', stack.baseUrl], { env })).stdout,
+      );
       expect(single).toEqual({ revoked: [one.id], expired: [], changed: [] });
-      const refused = await promisify(execFile)(process.execPath, ['dist/dev/approvals.js', 'revoke', used.id], { env }).catch((error: { code: number; stderr: string }) => error);
+      const refused = await promisify(execFile)(process.execPath, ['dist/dev/approvals.js', 'revoke', used.id], { env }).catch(
+        (error: { code: number; stderr: string }) => error,
+      );
       expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining(`Revoke refused (HTTP 409): Approval ${used.id} is used`) });
       // Another URL than the sandbox's gets no dev token: it needs AZURE_ACCESS_TOKEN.
-      const elsewhere = await promisify(execFile)(process.execPath, ['dist/dev/approvals.js', 'revoke', '--all', '--url', 'https://mcp.example.gov.uk'], { env }).catch((error: { code: number; stderr: string }) => error);
+      const elsewhere = await promisify(execFile)(process.execPath, ['dist/dev/approvals.js', 'revoke', '--all', '--url', 'https://mcp.example.gov.uk'], {
+        env,
+      }).catch((error: { code: number; stderr: string }) => error);
       expect(elsewhere).toMatchObject({ code: 2, stderr: expect.stringContaining('AZURE_ACCESS_TOKEN') });
-      const usage = await promisify(execFile)(process.execPath, ['dist/dev/approvals.js', 'revoke'], { env }).catch((error: { code: number; stderr: string }) => error);
+      const usage = await promisify(execFile)(process.execPath, ['dist/dev/approvals.js', 'revoke'], { env }).catch(
+        (error: { code: number; stderr: string }) => error,
+      );
       expect(usage).toMatchObject({ code: 2, stderr: expect.stringContaining('usage: npm run --silent approvals -- revoke --all') });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -14,10 +14,23 @@ import { TOOLS } from '../shared/tools/registry.js';
  */
 describe('the roles each risk tier needs', () => {
   const engine = createPolicyEngine(
-    loadDepartmentPolicy('shared/policy/department.yaml', TOOLS.map((tool) => tool.name)),
+    loadDepartmentPolicy(
+      'shared/policy/department.yaml',
+      TOOLS.map((tool) => tool.name),
+    ),
     randomUUID(),
   );
-  const person = (roles: string[]): Caller => ({ oid: randomUUID(), tid: randomUUID(), roles, scopes: [], expiresAt: 0, authContexts: [], isAgent: false, groups: [], groupsOverage: false });
+  const person = (roles: string[]): Caller => ({
+    oid: randomUUID(),
+    tid: randomUUID(),
+    roles,
+    scopes: [],
+    expiresAt: 0,
+    authContexts: [],
+    isAgent: false,
+    groups: [],
+    groupsOverage: false,
+  });
   const tiers: RiskTier[] = ['read', 'write', 'destructive'];
 
   it('are, in ROLES_FOR_TIER, exactly the roles the Cedar rules permit for every tool of that tier', () => {

@@ -27,7 +27,9 @@ describe('settings', () => {
       clientId,
       authorityHost: 'https://login.microsoftonline.com',
     });
-    expect(() => loadSettings({ ...REQUIRED, AZURE_CALLS_AS: 'caller', AUTH_CLIENT_ID: clientId, AZURE_LOCAL_CREDENTIAL: 'azure-cli' })).toThrow(/federated credential/);
+    expect(() => loadSettings({ ...REQUIRED, AZURE_CALLS_AS: 'caller', AUTH_CLIENT_ID: clientId, AZURE_LOCAL_CREDENTIAL: 'azure-cli' })).toThrow(
+      /federated credential/,
+    );
   });
 
   it('keeps configured origins and adds the app itself', () => {
@@ -36,10 +38,15 @@ describe('settings', () => {
   });
 
   it('accepts an Application Insights connection string for Entra authentication and refuses others, naming the setting', () => {
-    const good = 'InstrumentationKey=55555555-5555-4555-8555-555555555555;IngestionEndpoint=https://ukwest-0.in.applicationinsights.azure.com/;Authorization=AAD';
+    const good =
+      'InstrumentationKey=55555555-5555-4555-8555-555555555555;IngestionEndpoint=https://ukwest-0.in.applicationinsights.azure.com/;Authorization=AAD';
     expect(loadSettings({ ...REQUIRED, APPLICATIONINSIGHTS_CONNECTION_STRING: good }).appInsightsConnectionString).toBe(good);
     expect(loadSettings(REQUIRED).appInsightsConnectionString).toBeUndefined();
-    for (const bad of ['InstrumentationKey=55555555-5555-4555-8555-555555555555', 'InstrumentationKey=x;IngestionEndpoint=http://collector.example/', 'InstrumentationKey=x;IngestionEndpoint=https://ukwest-0.in.applicationinsights.azure.com/;Authorization=ikey']) {
+    for (const bad of [
+      'InstrumentationKey=55555555-5555-4555-8555-555555555555',
+      'InstrumentationKey=x;IngestionEndpoint=http://collector.example/',
+      'InstrumentationKey=x;IngestionEndpoint=https://ukwest-0.in.applicationinsights.azure.com/;Authorization=ikey',
+    ]) {
       expect(() => loadSettings({ ...REQUIRED, APPLICATIONINSIGHTS_CONNECTION_STRING: bad })).toThrow(SettingsError);
       expect(() => loadSettings({ ...REQUIRED, APPLICATIONINSIGHTS_CONNECTION_STRING: bad })).toThrow(/APPLICATIONINSIGHTS_CONNECTION_STRING/);
     }
@@ -47,7 +54,9 @@ describe('settings', () => {
 
   it('takes a developer credential (Azure CLI) on a workstation only, never in Azure', () => {
     expect(loadSettings({ ...REQUIRED, AZURE_LOCAL_CREDENTIAL: 'azure-cli' }).localCredential).toBe('azure-cli');
-    expect(() => loadSettings({ ...REQUIRED, ...IN_AZURE, AZURE_LOCAL_CREDENTIAL: 'azure-cli' })).toThrow(/AZURE_LOCAL_CREDENTIAL: a developer credential is for a workstation only/);
+    expect(() => loadSettings({ ...REQUIRED, ...IN_AZURE, AZURE_LOCAL_CREDENTIAL: 'azure-cli' })).toThrow(
+      /AZURE_LOCAL_CREDENTIAL: a developer credential is for a workstation only/,
+    );
     expect(() => loadSettings({ ...REQUIRED, AZURE_LOCAL_CREDENTIAL: 'browser' })).toThrow(/AZURE_LOCAL_CREDENTIAL/);
   });
 
@@ -62,6 +71,8 @@ describe('settings', () => {
     expect(settings.auditReadLingerMs).toBe(100);
     expect(loadSettings({ ...REQUIRED, AUDIT_READ_LINGER_MS: '0' }).auditReadLingerMs).toBe(0);
     expect(() => loadSettings({ ...REQUIRED, AUDIT_READ_LINGER_MS: '5000' })).toThrow(/AUDIT_READ_LINGER_MS/);
-    expect(() => loadSettings({ ...REQUIRED, AUDIT_ANCHOR_TABLE_ENDPOINT: 'http://stdeptmcpapp.table.core.windows.net' })).toThrow(/AUDIT_ANCHOR_TABLE_ENDPOINT: must be an https:\/\/ URL/);
+    expect(() => loadSettings({ ...REQUIRED, AUDIT_ANCHOR_TABLE_ENDPOINT: 'http://stdeptmcpapp.table.core.windows.net' })).toThrow(
+      /AUDIT_ANCHOR_TABLE_ENDPOINT: must be an https:\/\/ URL/,
+    );
   });
 });

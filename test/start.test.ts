@@ -85,7 +85,11 @@ const bannerToken = () => /Dev bearer token[^\n]*\n\n(\S+)\n/.exec(banner)?.[1];
 const mint = (...args: string[]) => execFileSync(process.execPath, ['dist/dev/token.js', ...args], { env, encoding: 'utf8' }).trim();
 
 async function whoami(baseUrl: string, token: string): Promise<Response> {
-  return fetch(`${baseUrl}/tools/access_whoami`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+  return fetch(`${baseUrl}/tools/access_whoami`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
 }
 
 beforeAll(async () => {
@@ -165,17 +169,27 @@ describe('npm start', () => {
     // default) is minted here, so this test does not run the dev build beside the other test files.
     const { stdout } = await run('sh', ['-c', command!.replace('$(npm run --silent token)', mint())], { cwd: process.cwd(), env, timeout: 120_000 });
     const { tools } = JSON.parse(stdout) as { tools: { name: string }[] };
-    expect(tools.map((tool) => tool.name).sort()).toEqual(TOOLS.filter((tool) => tool.risk === 'read').map((tool) => tool.name).sort());
+    expect(tools.map((tool) => tool.name).sort()).toEqual(
+      TOOLS.filter((tool) => tool.risk === 'read')
+        .map((tool) => tool.name)
+        .sort(),
+    );
   }, 120_000);
 
   it('keeps audit lines out of the terminal: they go to the audit log file the banner names', async () => {
     expect(banner).toContain(`Audit log      ${auditLogFile}   (npm start -- --verbose prints it here too)`);
     const oid = 'cccccccc-0000-4000-8000-0000000a0d17';
     expect((await whoami(bannerUrl()!.replace(/\/mcp$/, ''), mint('--oid', oid, '--name', 'Audit Reader'))).status).toBe(200);
-    const record = await eventually(() => (existsSync(auditLogFile) ? auditLines(readFileSync(auditLogFile, 'utf8')).find((line) => line.callerOid === oid) : undefined));
+    const record = await eventually(() =>
+      existsSync(auditLogFile) ? auditLines(readFileSync(auditLogFile, 'utf8')).find((line) => line.callerOid === oid) : undefined,
+    );
     expect(record).toMatchObject({ tool: 'access_whoami', callerOid: oid });
     // Nothing the app logged reached the terminal: every JSON line went to the file.
-    expect(terminal().split('\n').filter((line) => line.startsWith('{'))).toEqual([]);
+    expect(
+      terminal()
+        .split('\n')
+        .filter((line) => line.startsWith('{')),
+    ).toEqual([]);
   });
 
   it('stops everything it started on Ctrl-C', async () => {
@@ -212,7 +226,7 @@ describe('npm start -- --verbose, started again', () => {
 });
 
 describe('the VS Code config file', () => {
-  it('is written only where there is none, and an engineer\'s own file is never changed', () => {
+  it("is written only where there is none, and an engineer's own file is never changed", () => {
     const folder = mkdtempSync(join(tmpdir(), 'sovereign-mcp-vscode-'));
     try {
       expect(writeVsCodeConfig(folder, 'http://127.0.0.1:7071/mcp').outcome).toBe('written');

@@ -43,7 +43,9 @@ async function mcpCall(token: string, name: string, args: Record<string, unknown
 
 /** The claims request inside an Entra-format claims challenge. */
 function claimsOf(challenge: string | null): unknown {
-  expect(challenge).toMatch(/^Bearer realm="", authorization_uri="https:\/\/[^"]+\/oauth2\/v2\.0\/authorize", resource_metadata="[^"]+", error="insufficient_claims", claims="[A-Za-z0-9+/=]+"/);
+  expect(challenge).toMatch(
+    /^Bearer realm="", authorization_uri="https:\/\/[^"]+\/oauth2\/v2\.0\/authorize", resource_metadata="[^"]+", error="insufficient_claims", claims="[A-Za-z0-9+/=]+"/,
+  );
   const claims = /claims="([^"]+)"/.exec(challenge ?? '')?.[1] ?? '';
   return JSON.parse(Buffer.from(claims, 'base64').toString('utf8'));
 }

@@ -57,7 +57,9 @@ describe('.vscode/', () => {
     expect(task).toBeDefined();
     // The task is the start of `npm test` and of CONTRIBUTING's one-test-file command: build, then the sandbox's TLS files.
     expect(scripts.test!.startsWith(`${task!.command} && `)).toBe(true);
-    expect(readFileSync('CONTRIBUTING.md', 'utf8')).toContain(`${task!.command} && NODE_EXTRA_CA_CERTS=.sandbox/tls/cert.pem node --experimental-vm-modules node_modules/jest/bin/jest.js dist/test/<file>.test.js`);
+    expect(readFileSync('CONTRIBUTING.md', 'utf8')).toContain(
+      `${task!.command} && NODE_EXTRA_CA_CERTS=.sandbox/tls/cert.pem node --experimental-vm-modules node_modules/jest/bin/jest.js dist/test/<file>.test.js`,
+    );
     expect(jest.env).toEqual({ NODE_EXTRA_CA_CERTS: '${workspaceFolder}/.sandbox/tls/cert.pem' });
     expect(existsSync(substitute(jest.env!.NODE_EXTRA_CA_CERTS!, ''))).toBe(true);
 

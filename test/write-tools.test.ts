@@ -84,7 +84,13 @@ describe('storage accounts are always encrypted with the customer-managed key', 
     const west = await call('storage_account_create', { resourceGroup: 'rg-ddr-dr-ukw', name: 'stddrwestdefault', location: 'ukwest', tags: TAGS });
     expect(west.status).toBe(200);
     expect(west.out).toMatchObject({ sku: 'Standard_LRS' });
-    const zoned = await call('storage_account_create', { resourceGroup: 'rg-ddr-dr-ukw', name: 'stddrwestzrs', location: 'ukwest', sku: 'Standard_ZRS', tags: TAGS });
+    const zoned = await call('storage_account_create', {
+      resourceGroup: 'rg-ddr-dr-ukw',
+      name: 'stddrwestzrs',
+      location: 'ukwest',
+      sku: 'Standard_ZRS',
+      tags: TAGS,
+    });
     expect(zoned.status).toBe(403);
     expect(zoned.error).toMatchObject({ code: 'forbidden', rule: 'policy.storage-sku' });
     expect(zoned.error?.message).toMatch(/Standard_ZRS is not allowed in ukwest .*allowed in ukwest: Standard_LRS, Standard_GRS/);
@@ -146,13 +152,17 @@ describe('data-plane writes', () => {
     expect(created.status).toBe(200);
     expect(await call('storage_container_list', fresh)).toMatchObject({ status: 200, out: { containers: [] } });
     expect((await call('storage_container_create', { ...fresh, container: 'notes' })).out).toMatchObject({ created: true });
-    expect((await call('storage_blob_upload', { ...fresh, container: 'notes', name: 'first.txt', content: 'Written to a new account.' })).out).toMatchObject({ size: 25 });
+    expect((await call('storage_blob_upload', { ...fresh, container: 'notes', name: 'first.txt', content: 'Written to a new account.' })).out).toMatchObject({
+      size: 25,
+    });
     const listed = await call('storage_blob_list', { ...fresh, container: 'notes' });
     expect((listed.out.blobs as { name: string }[]).map((blob) => blob.name)).toEqual(['first.txt']);
     expect((await call('storage_blob_read', { ...fresh, container: 'notes', name: 'first.txt' })).out.content).toBe('Written to a new account.');
     // Another new account does not see the first one's data.
     const other = { resourceGroup: 'rg-ddr-dr-ukw', account: 'stddrdataplane2' };
-    expect((await call('storage_account_create', { resourceGroup: other.resourceGroup, name: other.account, location: 'ukwest', tags: TAGS })).status).toBe(200);
+    expect((await call('storage_account_create', { resourceGroup: other.resourceGroup, name: other.account, location: 'ukwest', tags: TAGS })).status).toBe(
+      200,
+    );
     expect((await call('storage_container_list', other)).out).toMatchObject({ containers: [] });
   });
 });
@@ -161,10 +171,26 @@ describe('not_found names the missing resource', () => {
   // The seeded estate, where the planned group does not exist yet (an earlier test creates it).
   beforeAll(async () => stack.admin.reset());
   it.each([
-    ['storage_container_create', { resourceGroup: 'rg-ddr-dr-ukw', account: 'stddrnosuch', container: 'notes' }, "Storage account 'stddrnosuch' does not exist in resource group 'rg-ddr-dr-ukw'."],
-    ['storage_blob_upload', { ...CMK_ACCOUNT, container: 'no-such-container', name: 'a.txt', content: 'x' }, "Container 'no-such-container' of storage account 'stddrrecordsprod' does not exist."],
-    ['storage_blob_read', { ...CMK_ACCOUNT, container: 'case-files', name: 'no/such/blob.txt' }, "Blob 'no/such/blob.txt' does not exist in container 'case-files' of storage account 'stddrrecordsprod'."],
-    ['storage_account_get', { resourceGroup: 'rg-ddr-dr-ukw', name: 'stddrnosuch' }, "Storage account 'stddrnosuch' does not exist in resource group 'rg-ddr-dr-ukw'."],
+    [
+      'storage_container_create',
+      { resourceGroup: 'rg-ddr-dr-ukw', account: 'stddrnosuch', container: 'notes' },
+      "Storage account 'stddrnosuch' does not exist in resource group 'rg-ddr-dr-ukw'.",
+    ],
+    [
+      'storage_blob_upload',
+      { ...CMK_ACCOUNT, container: 'no-such-container', name: 'a.txt', content: 'x' },
+      "Container 'no-such-container' of storage account 'stddrrecordsprod' does not exist.",
+    ],
+    [
+      'storage_blob_read',
+      { ...CMK_ACCOUNT, container: 'case-files', name: 'no/such/blob.txt' },
+      "Blob 'no/such/blob.txt' does not exist in container 'case-files' of storage account 'stddrrecordsprod'.",
+    ],
+    [
+      'storage_account_get',
+      { resourceGroup: 'rg-ddr-dr-ukw', name: 'stddrnosuch' },
+      "Storage account 'stddrnosuch' does not exist in resource group 'rg-ddr-dr-ukw'.",
+    ],
     ['group_get', { name: 'rg-ddr-newservice-ukw' }, "Resource group 'rg-ddr-newservice-ukw' does not exist."],
     ['keyvault_key_rotate', { name: 'cmk-no-such-key' }, "Key 'cmk-no-such-key' does not exist in the department Key Vault."],
   ])('%s', async (tool, args, message) => {

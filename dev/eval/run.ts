@@ -45,7 +45,9 @@ function evaluateShield(): void {
     const b = benign.filter((row) => !split || row.item.split === split);
     const caught = h.filter((row) => row.fired.length > 0).length;
     const wrong = b.filter((row) => row.fired.length > 0).length;
-    console.log(`${`any (${split ?? 'all'})`.padEnd(28)} ${percent(caught, h.length)}   ${percent(wrong, b.length)}   (${caught}/${h.length} caught, ${wrong}/${b.length} wrongly flagged)`);
+    console.log(
+      `${`any (${split ?? 'all'})`.padEnd(28)} ${percent(caught, h.length)}   ${percent(wrong, b.length)}   (${caught}/${h.length} caught, ${wrong}/${b.length} wrongly flagged)`,
+    );
     if (!split) {
       gate(caught / h.length >= TARGETS.shieldDetection, `shield detection ${percent(caught, h.length)} < ${TARGETS.shieldDetection * 100} %`);
       gate(wrong / b.length <= TARGETS.shieldFalsePositives, `shield false positives ${percent(wrong, b.length)} > ${TARGETS.shieldFalsePositives * 100} %`);
@@ -59,8 +61,14 @@ function evaluateShield(): void {
     byTechnique.set(row.item.technique ?? '?', entry);
   }
   console.log(`by technique: ${[...byTechnique].map(([name, { caught, total }]) => `${name} ${caught}/${total}`).join(', ')}`);
-  listed('missed', hostile.filter((row) => row.fired.length === 0).map((row) => row.item));
-  listed('wrongly flagged', benign.filter((row) => row.fired.length > 0).map((row) => row.item));
+  listed(
+    'missed',
+    hostile.filter((row) => row.fired.length === 0).map((row) => row.item),
+  );
+  listed(
+    'wrongly flagged',
+    benign.filter((row) => row.fired.length > 0).map((row) => row.item),
+  );
 }
 
 function listed(label: string, items: ShieldItem[]): void {
@@ -125,7 +133,8 @@ async function evaluateRedaction(): Promise<void> {
     if (!split) gate(altered / these.length <= TARGETS.benignAltered, `benign look-alikes altered ${percent(altered, these.length)}`);
   }
   for (const row of rows.filter((r) => r.leaked.length > 0)) console.log(`  left in: ${row.item.id} -> ${JSON.stringify(row.output.slice(0, 140))}`);
-  for (const row of rows.filter((r) => r.item.class === 'benign' && r.altered)) console.log(`  altered: ${row.item.id} -> ${JSON.stringify(row.output.slice(0, 140))}`);
+  for (const row of rows.filter((r) => r.item.class === 'benign' && r.altered))
+    console.log(`  altered: ${row.item.id} -> ${JSON.stringify(row.output.slice(0, 140))}`);
 
   // Cross-check with a maintained rule set: what secretlint alone finds in the inputs, and that it finds nothing
   // in what redaction kept.
@@ -140,12 +149,20 @@ async function evaluateRedaction(): Promise<void> {
       console.log(`  secretlint still finds ${found.join(', ')} in ${row.item.id}`);
     }
   }
-  console.log(`${'secretlint alone on secrets'.padEnd(28)} ${percent(secretlintCaught, secrets.length)}   (${secretlintCaught}/${secrets.length}; informational)`);
+  console.log(
+    `${'secretlint alone on secrets'.padEnd(28)} ${percent(secretlintCaught, secrets.length)}   (${secretlintCaught}/${secrets.length}; informational)`,
+  );
   console.log(`${'secretlint on redacted'.padEnd(28)} ${missedBySelf} finding(s) (must be 0)`);
   gate(missedBySelf === 0, `secretlint finds ${missedBySelf} secret(s) left after redaction`);
 
   // What redaction costs per audit record: the whole corpus, and an 8 KB JSON body like a list result.
-  const listBody = JSON.stringify({ accounts: Array.from({ length: 40 }, (_, i) => ({ id: `/subscriptions/6f1c0c1e-1c1a-4b53-9d55-0a4c1f0e${String(i).padStart(4, '0')}/resourceGroups/rg-ddr-records-prod-uks/providers/Microsoft.Storage/storageAccounts/stddr${i}`, location: 'uksouth', tags: { owner: 'records-platform@ddr.gov.uk', notes: 'migrated in 2023' } })) });
+  const listBody = JSON.stringify({
+    accounts: Array.from({ length: 40 }, (_, i) => ({
+      id: `/subscriptions/6f1c0c1e-1c1a-4b53-9d55-0a4c1f0e${String(i).padStart(4, '0')}/resourceGroups/rg-ddr-records-prod-uks/providers/Microsoft.Storage/storageAccounts/stddr${i}`,
+      location: 'uksouth',
+      tags: { owner: 'records-platform@ddr.gov.uk', notes: 'migrated in 2023' },
+    })),
+  });
   // The fastest of several rounds: the machine is shared, and the slower rounds measure the neighbours.
   const timeIt = (label: string, run: () => void, records: number): void => {
     run();

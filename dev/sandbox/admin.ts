@@ -72,6 +72,10 @@ export async function handleAdmin(ctx: TwinContext, call: Call): Promise<void> {
     case 'GET /state/storage-accounts':
       return sendJson(call.res, 200, storedStorageAccounts(ctx));
     default:
-      throw new HttpError(404, 'NotFound', `No admin route ${call.method} ${call.path}. Routes: POST|GET|DELETE /_sandbox/faults, GET|DELETE /_sandbox/requests, POST /_sandbox/reset, POST /_sandbox/issuer/rotate, POST /_sandbox/issuer/retire, GET /_sandbox/state/storage-accounts, GET|DELETE /_sandbox/telemetry.`);
+      throw new HttpError(
+        404,
+        'NotFound',
+        `No admin route ${call.method} ${call.path}. Routes: POST|GET|DELETE /_sandbox/faults, GET|DELETE /_sandbox/requests, POST /_sandbox/reset, POST /_sandbox/issuer/rotate, POST /_sandbox/issuer/retire, GET /_sandbox/state/storage-accounts, GET|DELETE /_sandbox/telemetry.`,
+      );
   }
 }

@@ -49,7 +49,11 @@ async function authenticate(ctx: TwinContext, call: Call): Promise<void> {
     throw new HttpError(401, 'InvalidAuthenticationToken', why);
   }
   if (payload['tid'] !== ctx.tenantId) {
-    throw new HttpError(401, 'InvalidAuthenticationTokenTenant', `The access token is from the wrong issuer tenant '${String(payload['tid'])}'. It must match tenant '${ctx.tenantId}'.`);
+    throw new HttpError(
+      401,
+      'InvalidAuthenticationTokenTenant',
+      `The access token is from the wrong issuer tenant '${String(payload['tid'])}'. It must match tenant '${ctx.tenantId}'.`,
+    );
   }
   // Like Azure, the activity log names users by UPN and service principals by object id.
   call.caller = [payload['upn'], payload['unique_name'], payload['oid'], payload.sub].find((claim): claim is string => typeof claim === 'string') ?? 'unknown';
@@ -84,7 +88,11 @@ function requireGroup(ctx: TwinContext, name: string | undefined): ResourceGroup
 }
 
 function notFound(type: string, group: string, name: string): HttpError {
-  return new HttpError(404, 'ResourceNotFound', `The Resource '${type}/${name}' under resource group '${group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
+  return new HttpError(
+    404,
+    'ResourceNotFound',
+    `The Resource '${type}/${name}' under resource group '${group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+  );
 }
 
 class Throttle {
@@ -109,7 +117,14 @@ function groupId(ctx: TwinContext, name: string): string {
 }
 
 function renderGroup(ctx: TwinContext, g: ResourceGroup): Record<string, unknown> {
-  return { id: groupId(ctx, g.name), name: g.name, type: 'Microsoft.Resources/resourceGroups', location: g.location, tags: g.tags, properties: { provisioningState: g.provisioningState } };
+  return {
+    id: groupId(ctx, g.name),
+    name: g.name,
+    type: 'Microsoft.Resources/resourceGroups',
+    location: g.location,
+    tags: g.tags,
+    properties: { provisioningState: g.provisioningState },
+  };
 }
 
 function renderGeneric(r: ArmResource): Record<string, unknown> {
@@ -171,7 +186,8 @@ function parseFilter(filter: string | null): Clause[] {
   if (!filter?.trim()) return [];
   return filter.split(/\s+and\s+/i).map((part) => {
     const m = /^\s*(\w+)\s+(eq|ge|le)\s+'((?:[^']|'')*)'\s*$/i.exec(part);
-    if (!m) throw new HttpError(400, 'InvalidFilterInQueryString', `Invalid $filter clause '${part.trim()}'. Expected: <field> eq|ge|le '<value>', joined by 'and'.`);
+    if (!m)
+      throw new HttpError(400, 'InvalidFilterInQueryString', `Invalid $filter clause '${part.trim()}'. Expected: <field> eq|ge|le '<value>', joined by 'and'.`);
     return { field: (m[1] as string).toLowerCase(), op: (m[2] as string).toLowerCase() as Clause['op'], value: (m[3] as string).replace(/''/g, "'") };
   });
 }
@@ -198,7 +214,11 @@ function filterResources(all: Sliceable<ArmResource>, filter: string | null): Sl
       case 'tagvalue':
         return (r) => Object.entries(r.tags).some(([k, v]) => (tagName === undefined || eqi(k, tagName)) && v === c.value);
       default:
-        throw new HttpError(400, 'InvalidFilterInQueryString', `The $filter field '${c.field}' is not supported here. Supported: resourceType, name, location, resourceGroup, tagName, tagValue.`);
+        throw new HttpError(
+          400,
+          'InvalidFilterInQueryString',
+          `The $filter field '${c.field}' is not supported here. Supported: resourceType, name, location, resourceGroup, tagName, tagValue.`,
+        );
     }
   });
   return all.slice(0, all.length).filter((r) => tests.every((t) => t(r)));
@@ -215,17 +235,29 @@ function listGroups(ctx: TwinContext, call: Call): void {
 
 async function putGroup(ctx: TwinContext, call: Call, name: string): Promise<void> {
   if (!GROUP_NAME.test(name) || name.endsWith('.')) {
-    throw new HttpError(400, 'InvalidResourceGroupName', `Resource group name '${name}' is invalid: use up to 90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'.`);
+    throw new HttpError(
+      400,
+      'InvalidResourceGroupName',
+      `Resource group name '${name}' is invalid: use up to 90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'.`,
+    );
   }
   const body = await readJson(call.req);
   const location = typeof body['location'] === 'string' ? body['location'].toLowerCase().replace(/\s+/g, '') : undefined;
   if (!location) throw new HttpError(400, 'LocationRequired', 'The location property is required for this definition.');
   const existing = ctx.state.group(name);
   if (existing?.provisioningState === 'Deleting') {
-    throw new HttpError(409, 'ResourceGroupBeingDeleted', `The resource group '${existing.name}' is in deprovisioning state and cannot perform this operation.`);
+    throw new HttpError(
+      409,
+      'ResourceGroupBeingDeleted',
+      `The resource group '${existing.name}' is in deprovisioning state and cannot perform this operation.`,
+    );
   }
   if (existing && existing.location !== location) {
-    throw new HttpError(409, 'InvalidResourceGroupLocation', `Invalid resource group location '${location}'. The Resource group already exists in location '${existing.location}'.`);
+    throw new HttpError(
+      409,
+      'InvalidResourceGroupLocation',
+      `Invalid resource group location '${location}'. The Resource group already exists in location '${existing.location}'.`,
+    );
   }
   const group: ResourceGroup = { name: existing?.name ?? name, location, tags: (body['tags'] as Tags | undefined) ?? {}, provisioningState: 'Succeeded' };
   ctx.state.putGroup(group);
@@ -304,16 +336,25 @@ function normaliseEncryption(ctx: TwinContext, encryption: Record<string, unknow
   const keyName = typeof kvp['keyname'] === 'string' ? kvp['keyname'] : '';
   const vaultUri = typeof kvp['keyvaulturi'] === 'string' ? kvp['keyvaulturi'] : '';
   if (!keyName || !vaultUri) {
-    throw new HttpError(400, 'InvalidValuesForRequestParameters', 'Values for request parameters are invalid: encryption.keyvaultproperties.keyname and keyvaulturi are required when keySource is Microsoft.Keyvault.');
+    throw new HttpError(
+      400,
+      'InvalidValuesForRequestParameters',
+      'Values for request parameters are invalid: encryption.keyvaultproperties.keyname and keyvaulturi are required when keySource is Microsoft.Keyvault.',
+    );
   }
   const vaultName = Object.entries(ctx.vaultUrls).find(([, url]) => url.replace(/\/$/, '').toLowerCase() === vaultUri.replace(/\/$/, '').toLowerCase())?.[0];
   const key = vaultName ? ctx.state.vault(vaultName)?.keys[keyName] : undefined;
   const requested = typeof kvp['keyversion'] === 'string' ? kvp['keyversion'] : '';
   const version = requested ? key?.versions.find((v) => v.version === requested) : key?.versions.at(-1);
   if (!key || !version) {
-    throw new HttpError(400, 'KeyVaultKeyNotFound', `The key '${keyName}'${requested ? ` version '${requested}'` : ''} was not found in key vault '${vaultUri}'.`);
+    throw new HttpError(
+      400,
+      'KeyVaultKeyNotFound',
+      `The key '${keyName}'${requested ? ` version '${requested}'` : ''} was not found in key vault '${vaultUri}'.`,
+    );
   }
-  if (!version.enabled) throw new HttpError(400, 'KeyVaultKeyDisabled', `The key '${keyName}' version '${version.version}' in key vault '${vaultUri}' is disabled.`);
+  if (!version.enabled)
+    throw new HttpError(400, 'KeyVaultKeyDisabled', `The key '${keyName}' version '${version.version}' in key vault '${vaultUri}' is disabled.`);
   const base = vaultUri.endsWith('/') ? vaultUri : `${vaultUri}/`;
   return {
     ...encryption,
@@ -337,7 +378,11 @@ function renderAccount(ctx: TwinContext, r: ArmResource): Record<string, unknown
 }
 
 function accountNameInvalid(name: string): HttpError {
-  return new HttpError(400, 'AccountNameInvalid', `${name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.`);
+  return new HttpError(
+    400,
+    'AccountNameInvalid',
+    `${name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.`,
+  );
 }
 
 async function putAccount(ctx: TwinContext, call: Call, groupName: string, name: string): Promise<void> {
@@ -366,7 +411,10 @@ async function putAccount(ctx: TwinContext, call: Call, groupName: string, name:
   }
   const now = new Date().toISOString();
   const services = { blob: { enabled: true, keyType: 'Account', lastEnabledTime: now }, file: { enabled: true, keyType: 'Account', lastEnabledTime: now } };
-  const encryption = normaliseEncryption(ctx, deepMerge({ services, keySource: 'Microsoft.Storage' }, isPlainObject(props['encryption']) ? props['encryption'] : {}));
+  const encryption = normaliseEncryption(
+    ctx,
+    deepMerge({ services, keySource: 'Microsoft.Storage' }, isPlainObject(props['encryption']) ? props['encryption'] : {}),
+  );
   const dataPlaneAccount = ctx.state.claimDataPlane();
   const account: ArmResource = {
     id: `${groupId(ctx, group.name)}/providers/${STORAGE_TYPE}/${name}`,
@@ -467,13 +515,18 @@ function listActivityLog(ctx: TwinContext, call: Call): void {
   const clauses = parseFilter(call.query.get('$filter'));
   const from = clauses.find((c) => c.field === 'eventtimestamp' && c.op === 'ge');
   if (!from) {
-    throw new HttpError(400, 'BadRequest', "The $filter query parameter must include eventTimestamp ge '<start time>', e.g. eventTimestamp ge '2025-01-01T00:00:00Z' and eventTimestamp le '2025-01-14T00:00:00Z'.");
+    throw new HttpError(
+      400,
+      'BadRequest',
+      "The $filter query parameter must include eventTimestamp ge '<start time>', e.g. eventTimestamp ge '2025-01-01T00:00:00Z' and eventTimestamp le '2025-01-14T00:00:00Z'.",
+    );
   }
   const to = clauses.find((c) => c.field === 'eventtimestamp' && c.op === 'le');
   const start = Date.parse(from.value);
   const end = to ? Date.parse(to.value) : Date.now();
   if (Number.isNaN(start) || Number.isNaN(end)) throw new HttpError(400, 'BadRequest', 'eventTimestamp values in $filter must be ISO 8601 date-times.');
-  if (end - start > MAX_LOG_WINDOW_DAYS * 86400_000) throw new HttpError(400, 'BadRequest', `The time range in $filter cannot exceed ${MAX_LOG_WINDOW_DAYS} days.`);
+  if (end - start > MAX_LOG_WINDOW_DAYS * 86400_000)
+    throw new HttpError(400, 'BadRequest', `The time range in $filter cannot exceed ${MAX_LOG_WINDOW_DAYS} days.`);
   const fieldTests = clauses
     .filter((c) => c.field !== 'eventtimestamp')
     .map((c): ((e: Record<string, unknown>) => boolean) => {
@@ -490,10 +543,18 @@ function listActivityLog(ctx: TwinContext, call: Call): void {
         case 'resourceprovider':
           return (e) => eqi((e['resourceProviderName'] as { value?: string } | undefined)?.value, c.value);
         default:
-          throw new HttpError(400, 'BadRequest', `The $filter field '${c.field}' is not supported. Supported: eventTimestamp, resourceGroupName, resourceUri, correlationId, caller, resourceProvider.`);
+          throw new HttpError(
+            400,
+            'BadRequest',
+            `The $filter field '${c.field}' is not supported. Supported: eventTimestamp, resourceGroupName, resourceUri, correlationId, caller, resourceProvider.`,
+          );
       }
     });
-  const select = call.query.get('$select')?.split(',').map((s) => s.trim()).filter(Boolean);
+  const select = call.query
+    .get('$select')
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const events = ctx.state
     .activityLog()
     .filter((e) => {
@@ -509,11 +570,37 @@ function listActivityLog(ctx: TwinContext, call: Call): void {
 
 const ROUTES: Route[] = [
   route('GET', '/subscriptions', (ctx, call) =>
-    sendJson(call.res, 200, { value: [{ id: `/subscriptions/${ctx.subscriptionId}`, subscriptionId: ctx.subscriptionId, tenantId: ctx.tenantId, displayName: 'DDR-Production', state: 'Enabled' }] }, call.headers),
+    sendJson(
+      call.res,
+      200,
+      {
+        value: [
+          {
+            id: `/subscriptions/${ctx.subscriptionId}`,
+            subscriptionId: ctx.subscriptionId,
+            tenantId: ctx.tenantId,
+            displayName: 'DDR-Production',
+            state: 'Enabled',
+          },
+        ],
+      },
+      call.headers,
+    ),
   ),
   route('GET', SUB, (ctx, call, [sub]) => {
     requireSubscription(ctx, sub);
-    sendJson(call.res, 200, { id: `/subscriptions/${ctx.subscriptionId}`, subscriptionId: ctx.subscriptionId, tenantId: ctx.tenantId, displayName: 'DDR-Production', state: 'Enabled' }, call.headers);
+    sendJson(
+      call.res,
+      200,
+      {
+        id: `/subscriptions/${ctx.subscriptionId}`,
+        subscriptionId: ctx.subscriptionId,
+        tenantId: ctx.tenantId,
+        displayName: 'DDR-Production',
+        state: 'Enabled',
+      },
+      call.headers,
+    );
   }),
   route('GET', `${SUB}/operationresults/([^/]+)`, (ctx, call, [, id]) => pollOperation(ctx, call, id as string)),
   route('GET', `${SUB}/providers/microsoft\\.storage/locations/[^/]+/asyncoperations/([^/]+)`, (ctx, call, [, id]) => pollOperation(ctx, call, id as string)),
@@ -534,7 +621,9 @@ const ROUTES: Route[] = [
     const group = requireGroup(ctx, rg);
     sendPage(ctx, call, filterResources(ctx.state.allResources(group.name), call.query.get('$filter')), renderGeneric);
   }),
-  route('GET', `${SUB}/providers/microsoft\\.storage/storageaccounts`, (ctx, call) => sendPage(ctx, call, ctx.state.storageAccounts(), (r) => renderAccount(ctx, r))),
+  route('GET', `${SUB}/providers/microsoft\\.storage/storageaccounts`, (ctx, call) =>
+    sendPage(ctx, call, ctx.state.storageAccounts(), (r) => renderAccount(ctx, r)),
+  ),
   route('GET', `${RG}/providers/microsoft\\.storage/storageaccounts`, (ctx, call, [, rg]) => {
     const group = requireGroup(ctx, rg);
     sendPage(ctx, call, ctx.state.storageAccounts(group.name), (r) => renderAccount(ctx, r));
@@ -547,16 +636,30 @@ const ROUTES: Route[] = [
     sendJson(call.res, 200, renderAccount(ctx, account), call.headers);
   }),
   route('PUT', `${RG}/providers/microsoft\\.storage/storageaccounts/([^/]+)`, (ctx, call, [, rg, name]) => putAccount(ctx, call, rg as string, name as string)),
-  route('PATCH', `${RG}/providers/microsoft\\.storage/storageaccounts/([^/]+)`, (ctx, call, [, rg, name]) => patchAccount(ctx, call, rg as string, name as string)),
-  route('DELETE', `${RG}/providers/microsoft\\.storage/storageaccounts/([^/]+)`, (ctx, call, [, rg, name]) => deleteAccount(ctx, call, rg as string, name as string)),
+  route('PATCH', `${RG}/providers/microsoft\\.storage/storageaccounts/([^/]+)`, (ctx, call, [, rg, name]) =>
+    patchAccount(ctx, call, rg as string, name as string),
+  ),
+  route('DELETE', `${RG}/providers/microsoft\\.storage/storageaccounts/([^/]+)`, (ctx, call, [, rg, name]) =>
+    deleteAccount(ctx, call, rg as string, name as string),
+  ),
   route('GET', `${SUB}/providers/microsoft\\.compute/virtualmachines`, (ctx, call) => {
     const withView = call.query.get('statusOnly') === 'true' || eqi(call.query.get('$expand'), 'instanceView');
-    sendPage(ctx, call, ctx.state.resources().filter((r) => r.type === VM_TYPE), (r) => renderVm(r, withView));
+    sendPage(
+      ctx,
+      call,
+      ctx.state.resources().filter((r) => r.type === VM_TYPE),
+      (r) => renderVm(r, withView),
+    );
   }),
   route('GET', `${RG}/providers/microsoft\\.compute/virtualmachines`, (ctx, call, [, rg]) => {
     const group = requireGroup(ctx, rg);
     const withView = eqi(call.query.get('$expand'), 'instanceView');
-    sendPage(ctx, call, ctx.state.resources().filter((r) => r.type === VM_TYPE && eqi(r.resourceGroup, group.name)), (r) => renderVm(r, withView));
+    sendPage(
+      ctx,
+      call,
+      ctx.state.resources().filter((r) => r.type === VM_TYPE && eqi(r.resourceGroup, group.name)),
+      (r) => renderVm(r, withView),
+    );
   }),
   route('GET', `${SUB}/providers/microsoft\\.insights/eventtypes/management/values`, (ctx, call) => listActivityLog(ctx, call)),
   // Any other single resource by id (key vault, identity, VM, ...).
@@ -580,7 +683,7 @@ export function createArmHandler(ctx: TwinContext): (call: Call) => Promise<void
     const hit = matches.find((x) => x.r.methods.includes(call.method));
     await authenticate(ctx, call);
     if (!call.query.get('api-version')) {
-      throw new HttpError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+      throw new HttpError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
     }
     if (!hit?.m) throw new HttpError(405, 'MethodNotAllowed', `The method '${call.method}' is not supported for '${call.path}'.`);
     const args = hit.m.slice(1);

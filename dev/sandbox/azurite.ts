@@ -89,16 +89,22 @@ function launch(service: 'blob' | 'table', port: number, opts: AzuriteOptions, d
   rmSync(debugLog, { force: true });
   const args = [
     azuriteBin(service),
-    `--${service}Host`, '127.0.0.1',
-    `--${service}Port`, String(port),
+    `--${service}Host`,
+    '127.0.0.1',
+    `--${service}Port`,
+    String(port),
     ...storage,
-    '--cert', opts.tls.certPath,
-    '--key', opts.tls.keyPath,
-    '--oauth', 'basic',
+    '--cert',
+    opts.tls.certPath,
+    '--key',
+    opts.tls.keyPath,
+    '--oauth',
+    'basic',
     '--disableTelemetry',
     '--skipApiVersionCheck',
     '--silent',
-    '--debug', debugLog,
+    '--debug',
+    debugLog,
   ];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, AZURITE_ACCOUNTS: opts.accounts.map((a) => `${a.name}:${a.key}`).join(';') },
@@ -116,7 +122,10 @@ function launch(service: 'blob' | 'table', port: number, opts: AzuriteOptions, d
 async function seedBlobs(blobUrl: string, opts: AzuriteOptions): Promise<void> {
   for (const account of opts.accounts) {
     const blobs = (opts.blobs ?? []).filter((b) => b.account === account.name);
-    const containers = new Set([...blobs.map((b) => b.container), ...(opts.containers ?? []).filter((c) => c.account === account.name).map((c) => c.container)]);
+    const containers = new Set([
+      ...blobs.map((b) => b.container),
+      ...(opts.containers ?? []).filter((c) => c.account === account.name).map((c) => c.container),
+    ]);
     if (containers.size === 0) continue;
     const service = new BlobServiceClient(`${blobUrl}/${account.name}`, new StorageSharedKeyCredential(account.name, account.key));
     for (const container of containers) await service.getContainerClient(container).createIfNotExists();
@@ -161,10 +170,7 @@ export async function startAzurite(opts: AzuriteOptions): Promise<Azurite> {
     if (tempLogDir) rmSync(tempLogDir, { recursive: true, force: true });
   };
   try {
-    await Promise.all([
-      waitForPort(blobPort, blob.child, 'azurite-blob', blob.output),
-      waitForPort(tablePort, table.child, 'azurite-table', table.output),
-    ]);
+    await Promise.all([waitForPort(blobPort, blob.child, 'azurite-blob', blob.output), waitForPort(tablePort, table.child, 'azurite-table', table.output)]);
     await seedBlobs(blobUrl, opts);
     // Seeding is set-up, not evidence.
     await Promise.all(logs.map((l) => l.clear()));

@@ -63,7 +63,10 @@ export class BulkAccounts {
     this.byName.delete(old.name.toLowerCase());
     this.ordered = this.ordered.filter((a) => a !== old);
     const key = old.resourceGroup.toLowerCase();
-    this.byGroup.set(key, (this.byGroup.get(key) ?? []).filter((a) => a !== old));
+    this.byGroup.set(
+      key,
+      (this.byGroup.get(key) ?? []).filter((a) => a !== old),
+    );
     return true;
   }
 

@@ -181,17 +181,27 @@ export function applyFault(fault: Fault, req: IncomingMessage, res: ServerRespon
         'retry-after': String(after),
         [`x-ms-ratelimit-remaining-subscription-${kind}`]: '0',
       });
-      res.end(JSON.stringify({ error: { code: 'TooManyRequests', message: `The request was throttled (sandbox fault ${fault.id}). Retry after ${after} seconds.` } }));
+      res.end(
+        JSON.stringify({ error: { code: 'TooManyRequests', message: `The request was throttled (sandbox fault ${fault.id}). Retry after ${after} seconds.` } }),
+      );
       return 429;
     }
     case '500':
       res.writeHead(500, { ...headers, 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify({ error: { code: 'InternalServerError', message: `The server encountered an internal error (sandbox fault ${fault.id}). Please retry the request.` } }));
+      res.end(
+        JSON.stringify({
+          error: { code: 'InternalServerError', message: `The server encountered an internal error (sandbox fault ${fault.id}). Please retry the request.` },
+        }),
+      );
       return 500;
     case '403': {
       const vault = service === 'vault';
       const error = vault
-        ? { code: 'Forbidden', message: `Caller is not authorized to perform action on resource (sandbox fault ${fault.id}).`, innererror: { code: 'ForbiddenByRbac' } }
+        ? {
+            code: 'Forbidden',
+            message: `Caller is not authorized to perform action on resource (sandbox fault ${fault.id}).`,
+            innererror: { code: 'ForbiddenByRbac' },
+          }
         : { code: 'AuthorizationFailed', message: `The client does not have authorization to perform action over this scope (sandbox fault ${fault.id}).` };
       res.writeHead(403, { ...headers, 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify({ error }));

@@ -47,10 +47,18 @@ export async function handleIdentity(ctx: TwinContext, call: Call): Promise<void
   if (!rawResource) throw new HttpError(400, 'invalid_request', "The 'resource' query parameter is required.");
   const clientId = call.query.get('client_id');
   if (clientId === null) {
-    throw new HttpError(400, 'invalid_request', `This app has only a user-assigned identity: pass client_id=${ctx.identityClientId} (ManagedIdentityCredential({ clientId })).`);
+    throw new HttpError(
+      400,
+      'invalid_request',
+      `This app has only a user-assigned identity: pass client_id=${ctx.identityClientId} (ManagedIdentityCredential({ clientId })).`,
+    );
   }
   if (clientId.toLowerCase() !== ctx.identityClientId.toLowerCase()) {
-    throw new HttpError(400, 'invalid_request', `No user-assigned identity with client_id '${clientId}' is assigned to this app; the sandbox identity's client id is ${ctx.identityClientId}.`);
+    throw new HttpError(
+      400,
+      'invalid_request',
+      `No user-assigned identity with client_id '${clientId}' is assigned to this app; the sandbox identity's client id is ${ctx.identityClientId}.`,
+    );
   }
   const resource = rawResource.replace(/\/\.default$/, '');
   // ctx's tenant and identity are the seeded ones (twin.ts), which mintIdentityToken uses directly.

@@ -108,7 +108,9 @@ export interface Sandbox {
 export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const tls = await ensureTls(opts.tlsDir);
   if (!processTrusts(tls.cert)) {
-    throw new Error(`startSandbox needs NODE_EXTRA_CA_CERTS=${tls.certPath} set when node starts, so Azure SDK clients trust the sandbox's HTTPS endpoints (currently ${process.env['NODE_EXTRA_CA_CERTS'] ?? 'unset'}).`);
+    throw new Error(
+      `startSandbox needs NODE_EXTRA_CA_CERTS=${tls.certPath} set when node starts, so Azure SDK clients trust the sandbox's HTTPS endpoints (currently ${process.env['NODE_EXTRA_CA_CERTS'] ?? 'unset'}).`,
+    );
   }
   const issuerKeys = await IssuerKeyStore.open(opts.dataDir);
   const azurite = await startAzurite({

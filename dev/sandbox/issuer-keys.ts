@@ -23,7 +23,8 @@ interface KeyFile {
 
 function publicPart(jwk: JWK): JWK {
   const { kty, n, e, kid } = jwk;
-  if (kty === undefined || n === undefined || e === undefined || kid === undefined) throw new Error('issuer key file: a key lacks kty, n, e or kid; delete the file to mint a new key');
+  if (kty === undefined || n === undefined || e === undefined || kid === undefined)
+    throw new Error('issuer key file: a key lacks kty, n, e or kid; delete the file to mint a new key');
   return { kty, n, e, kid, alg: ISSUER_ALG, use: 'sig' };
 }
 

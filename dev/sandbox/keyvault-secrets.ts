@@ -19,7 +19,12 @@ function attributes(v: SecretVersion): Record<string, unknown> {
 
 /** Metadata only: list answers never carry a value, as in Azure. */
 function item(vaultUrl: string, secret: VaultSecret, v: SecretVersion): Record<string, unknown> {
-  return { id: secretId(vaultUrl, secret.name, v.version), attributes: attributes(v), tags: v.tags, ...(v.contentType !== undefined && { contentType: v.contentType }) };
+  return {
+    id: secretId(vaultUrl, secret.name, v.version),
+    attributes: attributes(v),
+    tags: v.tags,
+    ...(v.contentType !== undefined && { contentType: v.contentType }),
+  };
 }
 
 function notFound(name: string, version?: string): HttpError {
@@ -35,7 +40,8 @@ function findVersion(vault: VaultData, name: string, version: string): { secret:
 }
 
 async function setSecret(ctx: TwinContext, vault: VaultData, vaultUrl: string, call: Call, name: string): Promise<void> {
-  if (!/^[0-9a-zA-Z-]{1,127}$/.test(name)) throw new HttpError(400, 'BadParameter', `The secret name '${name}' is invalid: use 1-127 letters, digits and dashes.`);
+  if (!/^[0-9a-zA-Z-]{1,127}$/.test(name))
+    throw new HttpError(400, 'BadParameter', `The secret name '${name}' is invalid: use 1-127 letters, digits and dashes.`);
   const body = await readJson(call.req);
   if (typeof body['value'] !== 'string') throw new HttpError(400, 'BadParameter', 'The secret value is required (a string).');
   const attrs = (body['attributes'] ?? {}) as { enabled?: unknown };
@@ -66,7 +72,12 @@ export async function handleSecrets(ctx: TwinContext, vault: VaultData, vaultUrl
     if (!secret) throw notFound(name);
     let body;
     try {
-      body = page(secret.versions.map((v) => item(vaultUrl, secret, v)), call.url, DEFAULT_MAX_RESULTS, 'maxresults');
+      body = page(
+        secret.versions.map((v) => item(vaultUrl, secret, v)),
+        call.url,
+        DEFAULT_MAX_RESULTS,
+        'maxresults',
+      );
     } catch (e) {
       throw new HttpError(400, 'BadParameter', `The $skiptoken is not valid: ${(e as Error).message}.`);
     }

@@ -40,7 +40,11 @@ export async function signDigest(call: Call, kid: string, version: KeyVersion): 
   const digest = base64urlField(body, 'value');
   const { prefix } = algorithmOf(body, digest);
   if (!version.privateKeyPem) {
-    throw new HttpError(400, 'BadParameter', 'The sandbox vault keeps the private half only of the keys it seeds for signing (the catalogue signing key); this key cannot sign here.');
+    throw new HttpError(
+      400,
+      'BadParameter',
+      'The sandbox vault keeps the private half only of the keys it seeds for signing (the catalogue signing key); this key cannot sign here.',
+    );
   }
   const signature = privateEncrypt({ key: version.privateKeyPem, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([prefix, digest]));
   sendJson(call.res, 200, { kid, value: signature.toString('base64url') }, call.headers);

@@ -63,7 +63,11 @@ function renderPolicy(vaultUrl: string, key: VaultKey): Record<string, unknown> 
   const p = key.rotationPolicy;
   if (!p) {
     // A key that never had a policy reports the service default: notify 30 days before expiry, no rotation.
-    return { id: `${vaultUrl}keys/${key.name}/rotationpolicy`, lifetimeActions: [{ trigger: { timeBeforeExpiry: 'P30D' }, action: { type: 'Notify' } }], attributes: {} };
+    return {
+      id: `${vaultUrl}keys/${key.name}/rotationpolicy`,
+      lifetimeActions: [{ trigger: { timeBeforeExpiry: 'P30D' }, action: { type: 'Notify' } }],
+      attributes: {},
+    };
   }
   return {
     id: `${vaultUrl}keys/${key.name}/rotationpolicy`,
@@ -75,7 +79,13 @@ function renderPolicy(vaultUrl: string, key: VaultKey): Record<string, unknown> 
 // ---- errors and lookups
 
 function keyNotFound(name: string, version?: string): HttpError {
-  return new HttpError(404, 'KeyNotFound', version ? `A key with (name/id) ${name}/${version} was not found in this key vault. If you recently deleted this key you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182` : `A key with (name/id) ${name} was not found in this key vault. If you recently deleted this key you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`);
+  return new HttpError(
+    404,
+    'KeyNotFound',
+    version
+      ? `A key with (name/id) ${name}/${version} was not found in this key vault. If you recently deleted this key you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`
+      : `A key with (name/id) ${name} was not found in this key vault. If you recently deleted this key you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
+  );
 }
 
 function findKey(vault: VaultData, name: string): VaultKey {
@@ -92,7 +102,11 @@ function findVersion(key: VaultKey, version: string): KeyVersion {
 
 // ---- mutations
 
-async function newVersion(key: VaultKey | undefined, name: string, opts: { bits: number; keyOps: string[]; tags: Tags; enabled: boolean; exp?: number; nbf?: number; keepPrivate?: boolean }): Promise<KeyVersion> {
+async function newVersion(
+  key: VaultKey | undefined,
+  name: string,
+  opts: { bits: number; keyOps: string[]; tags: Tags; enabled: boolean; exp?: number; nbf?: number; keepPrivate?: boolean },
+): Promise<KeyVersion> {
   const { publicKey, privateKey } = await generateRsa('rsa', { modulusLength: opts.bits });
   const jwk = publicKey.export({ format: 'jwk' });
   if (!jwk.n || !jwk.e) throw new Error(`RSA key export for ${name} lacked n/e`);
@@ -133,7 +147,12 @@ function asAttributes(v: unknown): { enabled?: boolean; exp?: number; nbf?: numb
 
 async function createKey(ctx: TwinContext, vault: VaultData, vaultUrl: string, call: Call, name: string): Promise<void> {
   if (!/^[0-9a-zA-Z-]{1,127}$/.test(name)) throw new HttpError(400, 'BadParameter', `The key name '${name}' is invalid: use 1-127 letters, digits and dashes.`);
-  if (vault.deletedKeys[name]) throw new HttpError(409, 'Conflict', `Key ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the key can only be recovered or purged.`);
+  if (vault.deletedKeys[name])
+    throw new HttpError(
+      409,
+      'Conflict',
+      `Key ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the key can only be recovered or purged.`,
+    );
   const body = await readJson(call.req);
   const kty = typeof body['kty'] === 'string' ? body['kty'] : '';
   if (kty !== 'RSA' && kty !== 'RSA-HSM') throw new HttpError(400, 'BadParameter', `The sandbox vault only creates RSA keys; got kty '${kty}'.`);
@@ -159,7 +178,13 @@ async function createKey(ctx: TwinContext, vault: VaultData, vaultUrl: string, c
 async function rotateKey(ctx: TwinContext, vault: VaultData, vaultUrl: string, call: Call, name: string): Promise<void> {
   const key = findKey(vault, name);
   const current = latest(key);
-  const v = await newVersion(key, name, { bits: current.keySize, keyOps: current.keyOps, tags: current.tags, enabled: true, keepPrivate: current.privateKeyPem !== undefined });
+  const v = await newVersion(key, name, {
+    bits: current.keySize,
+    keyOps: current.keyOps,
+    tags: current.tags,
+    enabled: true,
+    keepPrivate: current.privateKeyPem !== undefined,
+  });
   key.versions.push(v);
   ctx.state.save();
   sendJson(call.res, 200, bundle(vaultUrl, key, v), call.headers);
@@ -184,9 +209,15 @@ async function putPolicy(ctx: TwinContext, vault: VaultData, vaultUrl: string, c
   const actions = Array.isArray(body['lifetimeActions']) ? (body['lifetimeActions'] as LifetimeAction[]) : [];
   for (const a of actions) {
     const t = a?.trigger?.timeAfterCreate ?? a?.trigger?.timeBeforeExpiry;
-    if (!t || durationSeconds(t) === undefined) throw new HttpError(400, 'BadParameter', 'Each lifetime action needs a trigger with timeAfterCreate or timeBeforeExpiry as an ISO 8601 duration (e.g. P90D).');
+    if (!t || durationSeconds(t) === undefined)
+      throw new HttpError(
+        400,
+        'BadParameter',
+        'Each lifetime action needs a trigger with timeAfterCreate or timeBeforeExpiry as an ISO 8601 duration (e.g. P90D).',
+      );
     const type = String(a.action?.type ?? '').toLowerCase();
-    if (type !== 'rotate' && type !== 'notify') throw new HttpError(400, 'BadParameter', `Lifetime action type must be Rotate or Notify; got '${String(a.action?.type)}'.`);
+    if (type !== 'rotate' && type !== 'notify')
+      throw new HttpError(400, 'BadParameter', `Lifetime action type must be Rotate or Notify; got '${String(a.action?.type)}'.`);
     a.action = { type: type === 'rotate' ? 'Rotate' : 'Notify' };
   }
   const expiryTime = (body['attributes'] as { expiryTime?: unknown } | undefined)?.expiryTime;
@@ -194,14 +225,24 @@ async function putPolicy(ctx: TwinContext, vault: VaultData, vaultUrl: string, c
     throw new HttpError(400, 'BadParameter', 'attributes.expiryTime must be an ISO 8601 duration such as P1Y or P90D.');
   }
   const now = nowSeconds();
-  const policy: RotationPolicy = { lifetimeActions: actions, ...(expiryTime !== undefined && { expiryTime }), created: key.rotationPolicy?.created ?? now, updated: now };
+  const policy: RotationPolicy = {
+    lifetimeActions: actions,
+    ...(expiryTime !== undefined && { expiryTime }),
+    created: key.rotationPolicy?.created ?? now,
+    updated: now,
+  };
   key.rotationPolicy = policy;
   ctx.state.save();
   sendJson(call.res, 200, renderPolicy(vaultUrl, key), call.headers);
 }
 
 function deletedBundle(vaultUrl: string, d: DeletedKey): Record<string, unknown> {
-  return { ...bundle(vaultUrl, d, latest(d)), recoveryId: `${vaultUrl}deletedkeys/${d.name}`, deletedDate: d.deletedDate, scheduledPurgeDate: d.scheduledPurgeDate };
+  return {
+    ...bundle(vaultUrl, d, latest(d)),
+    recoveryId: `${vaultUrl}deletedkeys/${d.name}`,
+    deletedDate: d.deletedDate,
+    scheduledPurgeDate: d.scheduledPurgeDate,
+  };
 }
 
 function deleteKey(ctx: TwinContext, vault: VaultData, vaultUrl: string, call: Call, name: string): void {
@@ -226,7 +267,12 @@ async function authenticate(ctx: TwinContext, call: Call): Promise<void> {
     const payload = await verifyToken(await ctx.issuerKeys.published(), token, VAULT_AUDIENCES);
     if (payload['tid'] !== ctx.tenantId) throw new Error('tenant');
   } catch {
-    throw new HttpError(401, 'Unauthorized', `AKV10022: Invalid audience, issuer, tenant or signature. The token must be issued by the sandbox for audience '${VAULT_AUDIENCES[0]}' in tenant '${ctx.tenantId}'.`, challenge);
+    throw new HttpError(
+      401,
+      'Unauthorized',
+      `AKV10022: Invalid audience, issuer, tenant or signature. The token must be issued by the sandbox for audience '${VAULT_AUDIENCES[0]}' in tenant '${ctx.tenantId}'.`,
+      challenge,
+    );
   }
 }
 
@@ -279,7 +325,16 @@ export function createVaultHandler(ctx: TwinContext, vaultName: string): (call: 
     }
     if (collection === 'deletedkeys' && m === 'GET') {
       if (segs.length === 1) {
-        return listed(Object.values(vault.deletedKeys).map((d) => ({ kid: kid(vaultUrl, d.name), attributes: attributes(latest(d)), tags: latest(d).tags, recoveryId: `${vaultUrl}deletedkeys/${d.name}`, deletedDate: d.deletedDate, scheduledPurgeDate: d.scheduledPurgeDate })));
+        return listed(
+          Object.values(vault.deletedKeys).map((d) => ({
+            kid: kid(vaultUrl, d.name),
+            attributes: attributes(latest(d)),
+            tags: latest(d).tags,
+            recoveryId: `${vaultUrl}deletedkeys/${d.name}`,
+            deletedDate: d.deletedDate,
+            scheduledPurgeDate: d.scheduledPurgeDate,
+          })),
+        );
       }
       if (segs.length === 2 && name !== undefined) {
         const d = vault.deletedKeys[name];

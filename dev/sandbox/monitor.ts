@@ -29,7 +29,10 @@ class TrackError extends Error {
 async function authenticate(ctx: TwinContext, call: Call): Promise<void> {
   const token = bearerToken(call.req);
   if (!token) {
-    throw new TrackError(401, 'Authentication is required: this Application Insights resource has local authentication disabled, so the instrumentation key alone is refused. Send an Entra bearer token for https://monitor.azure.com.');
+    throw new TrackError(
+      401,
+      'Authentication is required: this Application Insights resource has local authentication disabled, so the instrumentation key alone is refused. Send an Entra bearer token for https://monitor.azure.com.',
+    );
   }
   let payload;
   try {
@@ -56,7 +59,9 @@ async function readBody(call: Call): Promise<Buffer> {
     chunks.push(chunk as Buffer);
   }
   const raw = Buffer.concat(chunks);
-  const encoding = String(call.req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  const encoding = String(call.req.headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
   if (encoding === 'identity' || encoding === '') return raw;
   if (encoding !== 'gzip') throw new TrackError(415, `Content-Encoding '${encoding}' is not supported; use gzip or none.`);
   try {

@@ -57,15 +57,24 @@ function validate(ctx: TwinContext, params: URLSearchParams): Authorize {
   const clientId = params.get('client_id');
   if (!clientId) throw new SignInError('AADSTS900144', "The request body must contain the following parameter: 'client_id'.");
   if (clientId.toLowerCase() !== ctx.appClientId.toLowerCase()) {
-    throw new SignInError('AADSTS700016', `Application with identifier '${clientId}' was not found in the directory '${DEPARTMENT}'. The sandbox app registration is ${ctx.appClientId}.`);
+    throw new SignInError(
+      'AADSTS700016',
+      `Application with identifier '${clientId}' was not found in the directory '${DEPARTMENT}'. The sandbox app registration is ${ctx.appClientId}.`,
+    );
   }
   const redirectUri = loopbackRedirect(params.get('redirect_uri'));
   const responseType = params.get('response_type');
   if (responseType !== 'id_token') {
-    throw new SignInError('AADSTS700054', `response_type '${responseType ?? ''}' is not enabled for the application. The sandbox sign-in supports response_type=id_token only.`);
+    throw new SignInError(
+      'AADSTS700054',
+      `response_type '${responseType ?? ''}' is not enabled for the application. The sandbox sign-in supports response_type=id_token only.`,
+    );
   }
   if (params.get('response_mode') !== 'form_post') {
-    throw new SignInError('AADSTS900144', `The sandbox sign-in supports response_mode=form_post only; got '${params.get('response_mode') ?? '(none: Entra would default to fragment)'}'.`);
+    throw new SignInError(
+      'AADSTS900144',
+      `The sandbox sign-in supports response_mode=form_post only; got '${params.get('response_mode') ?? '(none: Entra would default to fragment)'}'.`,
+    );
   }
   if (!(params.get('scope') ?? '').split(/\s+/).includes('openid')) {
     throw new SignInError('AADSTS900144', "The 'scope' parameter must include 'openid' to request an ID token.");
@@ -98,7 +107,9 @@ function requestedContexts(raw: string | null): string[] {
     throw new SignInError('AADSTS90100', "The 'claims' parameter is not valid JSON.");
   }
   const acrs = request?.id_token?.acrs;
-  const values = [acrs?.value, ...(Array.isArray(acrs?.values) ? (acrs.values as unknown[]) : [])].filter((value): value is string => typeof value === 'string');
+  const values = [acrs?.value, ...(Array.isArray(acrs?.values) ? (acrs.values as unknown[]) : [])].filter(
+    (value): value is string => typeof value === 'string',
+  );
   const bad = values.find((value) => !AUTH_CONTEXT_ID.test(value));
   if (bad !== undefined) throw new SignInError('AADSTS90100', `'${bad.slice(0, 20)}' is not an authentication context id (c1 to c99).`);
   return values;
@@ -146,12 +157,16 @@ export async function handleAuthorize(ctx: TwinContext, call: Call): Promise<voi
     const request = validate(ctx, params);
     const back = (fields: [string, string][]): void => {
       const withState: [string, string][] = request.state === undefined ? fields : [...fields, ['state', request.state]];
-      sendHtml(call.res, 200, formPostPage(request.redirectUri, withState, cspNonce), { ...call.headers, ...csp(cspNonce, new URL(request.redirectUri).origin) });
+      sendHtml(call.res, 200, formPostPage(request.redirectUri, withState, cspNonce), {
+        ...call.headers,
+        ...csp(cspNonce, new URL(request.redirectUri).origin),
+      });
     };
     const chosen = call.method === 'POST' ? params.get('user') : null;
     if (chosen !== null) {
       const user = (DEV_USERS as Record<string, DevUser>)[chosen];
-      if (!user) throw new SignInError('AADSTS50034', `The user '${chosen}' does not exist in the sandbox. Choose one of: ${Object.keys(DEV_USERS).join(', ')}.`);
+      if (!user)
+        throw new SignInError('AADSTS50034', `The user '${chosen}' does not exist in the sandbox. Choose one of: ${Object.keys(DEV_USERS).join(', ')}.`);
       back([['id_token', await idToken(ctx, user, request.nonce, request.authContexts)]]);
       return;
     }
@@ -163,12 +178,10 @@ export async function handleAuthorize(ctx: TwinContext, call: Call): Promise<voi
       ]);
       return;
     }
-    sendHtml(
-      call.res,
-      200,
-      signInPage({ action: call.url.pathname, hidden: request.carried, users, redirectUri: request.redirectUri, cspNonce }),
-      { ...call.headers, ...csp(cspNonce, "'self'") },
-    );
+    sendHtml(call.res, 200, signInPage({ action: call.url.pathname, hidden: request.carried, users, redirectUri: request.redirectUri, cspNonce }), {
+      ...call.headers,
+      ...csp(cspNonce, "'self'"),
+    });
   } catch (e) {
     if (!(e instanceof HttpError)) throw e;
     sendHtml(call.res, e.status, errorPage(e.code, e.message, cspNonce), { ...call.headers, ...e.headers, ...csp(cspNonce, "'none'") });

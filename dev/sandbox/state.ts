@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { BulkAccounts } from './bulk-accounts.js';
 import type { ArmResource, Endpoints, ResourceGroup, StateData, VaultData } from './model.js';
 import { type Sliceable, concat } from './paging.js';
-import { AUDIT_SECRETS, CATALOGUE_SIGNING_KEY_NAME, SPARE_DATA_PLANE_ACCOUNTS, VAULT_NAME, buildSeed, bulkStorageAccounts, seedAuditKeySecret, seedCatalogueSigningKey } from './seed.js';
+import {
+  AUDIT_SECRETS,
+  CATALOGUE_SIGNING_KEY_NAME,
+  SPARE_DATA_PLANE_ACCOUNTS,
+  VAULT_NAME,
+  buildSeed,
+  bulkStorageAccounts,
+  seedAuditKeySecret,
+  seedCatalogueSigningKey,
+} from './seed.js';
 
 const STORAGE_TYPE = 'Microsoft.Storage/storageAccounts';
 
@@ -151,9 +160,7 @@ export class TwinState {
   }
 
   resource(type: string, group: string | undefined, name: string): ArmResource | undefined {
-    const stored = this.data.resources.find(
-      (r) => same(r.type, type) && same(r.name, name) && (group === undefined || same(r.resourceGroup, group)),
-    );
+    const stored = this.data.resources.find((r) => same(r.type, type) && same(r.name, name) && (group === undefined || same(r.resourceGroup, group)));
     return stored ?? (same(type, STORAGE_TYPE) ? this.bulk.get(name, group) : undefined);
   }
 

@@ -18,8 +18,7 @@ function reusable(certPem: string): boolean {
   try {
     const cert = new X509Certificate(certPem);
     const san = cert.subjectAltName ?? '';
-    const coversLoopback =
-      san.includes('DNS:localhost') && san.includes('IP Address:127.0.0.1') && san.includes('IP Address:0:0:0:0:0:0:0:1');
+    const coversLoopback = san.includes('DNS:localhost') && san.includes('IP Address:127.0.0.1') && san.includes('IP Address:0:0:0:0:0:0:0:1');
     return coversLoopback && cert.ca && new Date(cert.validTo).getTime() - Date.now() > MIN_REMAINING_MS;
   } catch {
     return false;

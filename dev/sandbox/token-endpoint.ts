@@ -65,7 +65,8 @@ export async function handleToken(ctx: TwinContext, call: Call): Promise<void> {
     }
     const resources = (form.get('scope') ?? '').split(' ').filter((scope) => scope && !OIDC_SCOPES.has(scope));
     const resource = resources[0]?.replace(/\/\.default$/, '');
-    if (resources.length !== 1 || !resource) throw new TokenError(400, 'invalid_scope', 70011, 'Request one resource scope, such as https://management.azure.com/.default.');
+    if (resources.length !== 1 || !resource)
+      throw new TokenError(400, 'invalid_scope', 70011, 'Request one resource scope, such as https://management.azure.com/.default.');
     const accessToken = await mintToken(await ctx.issuerKeys.current(), {
       issuer: stsIssuer(ctx.tenantId),
       audience: resource,
@@ -78,7 +79,12 @@ export async function handleToken(ctx: TwinContext, call: Call): Promise<void> {
       notBeforeSeconds: -300,
       extra: { scp: 'user_impersonation', idtyp: 'user', ...(typeof user['upn'] === 'string' ? { upn: user['upn'] } : {}) },
     });
-    sendJson(call.res, 200, { token_type: 'Bearer', scope: `${resource}/.default`, expires_in: TTL_SECONDS, ext_expires_in: TTL_SECONDS, access_token: accessToken }, call.headers);
+    sendJson(
+      call.res,
+      200,
+      { token_type: 'Bearer', scope: `${resource}/.default`, expires_in: TTL_SECONDS, ext_expires_in: TTL_SECONDS, access_token: accessToken },
+      call.headers,
+    );
   } catch (error) {
     if (!(error instanceof TokenError)) throw error;
     sendJson(

@@ -53,9 +53,7 @@ type Dispatch = (call: Call) => Promise<void> | void;
 
 async function listen(server: Server, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new Error(`sandbox listener could not bind 127.0.0.1:${port}: ${e.code ?? e.message}`)),
-    );
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`sandbox listener could not bind 127.0.0.1:${port}: ${e.code ?? e.message}`)));
     server.listen(port, '127.0.0.1', resolve);
   });
   return (server.address() as AddressInfo).port;
@@ -88,7 +86,8 @@ function serve(ctx: TwinContext, origin: string, route: (path: string) => { serv
     const correlation = req.headers['x-ms-correlation-request-id'];
     call.headers['x-ms-request-id'] = requestId;
     call.headers['x-ms-correlation-request-id'] = typeof correlation === 'string' ? correlation : randomUUID();
-    const record = (status: number): void => ctx.log.add({ at: new Date().toISOString(), service: target.service, method, path: url.pathname, status, requestId });
+    const record = (status: number): void =>
+      ctx.log.add({ at: new Date().toISOString(), service: target.service, method, path: url.pathname, status, requestId });
     const fault = ctx.faults.take(target.service, method, url.pathname);
     if (fault) {
       record(applyFault(fault, req, res, call.headers, target.service));
@@ -152,7 +151,10 @@ export async function startTwin(opts: TwinOptions): Promise<Twin> {
     vaultServers.forEach((server, i) => {
       const name = VAULTS[i] as string;
       const dispatch = createVaultHandler(ctx, name);
-      server.on('request', serve(ctx, (vaultUrls[name] as string).replace(/\/$/, ''), () => ({ service: 'vault', dispatch })));
+      server.on(
+        'request',
+        serve(ctx, (vaultUrls[name] as string).replace(/\/$/, ''), () => ({ service: 'vault', dispatch })),
+      );
     });
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>

@@ -10,8 +10,7 @@ export function authorizeUser(ctx: TwinContext, call: Call, person: { oid: strin
   const write = call.method !== 'GET' && call.method !== 'HEAD';
   const group = /\/resourcegroups\/([^/]+)/i.exec(call.path)?.[1]?.toLowerCase();
   const allowed = (USER_ROLE_ASSIGNMENTS[person.oid] ?? []).some(
-    (assignment) =>
-      (assignment.scope === 'subscription' || assignment.scope.toLowerCase() === group) && (!write || assignment.role === 'Contributor'),
+    (assignment) => (assignment.scope === 'subscription' || assignment.scope.toLowerCase() === group) && (!write || assignment.role === 'Contributor'),
   );
   if (allowed) return;
   const scope = group ? `/subscriptions/${ctx.subscriptionId}/resourcegroups/${group}` : `/subscriptions/${ctx.subscriptionId}`;

@@ -61,17 +61,38 @@ export function checkAdvisories(lock: Lockfile, snapshot: AdvisorySnapshot, exce
       if (accepted) {
         used.add(accepted);
         if (accepted.expires >= today) continue;
-        findings.push({ check: 'advisories', subject: `${name}@${affected.join(', ')}`, message: `the accepted exception for ${advisory.severity} advisory ${advisoryKey(advisory)} ("${advisory.title}") expired on ${accepted.expires}: upgrade ${name}, or review the risk again and set a new expiry in ${EXCEPTIONS}.` });
+        findings.push({
+          check: 'advisories',
+          subject: `${name}@${affected.join(', ')}`,
+          message: `the accepted exception for ${advisory.severity} advisory ${advisoryKey(advisory)} ("${advisory.title}") expired on ${accepted.expires}: upgrade ${name}, or review the risk again and set a new expiry in ${EXCEPTIONS}.`,
+        });
         continue;
       }
-      findings.push({ check: 'advisories', subject: `${name}@${affected.join(', ')}`, message: `is affected by ${advisory.severity} advisory ${advisoryKey(advisory)} ("${advisory.title}", vulnerable ${advisory.vulnerable_versions}). Upgrade it (npm install --save-exact, or an overrides entry for a transitive package); if it cannot be fixed yet, record a reviewed, dated exception with a reason and an expiry in ${EXCEPTIONS}.` });
+      findings.push({
+        check: 'advisories',
+        subject: `${name}@${affected.join(', ')}`,
+        message: `is affected by ${advisory.severity} advisory ${advisoryKey(advisory)} ("${advisory.title}", vulnerable ${advisory.vulnerable_versions}). Upgrade it (npm install --save-exact, or an overrides entry for a transitive package); if it cannot be fixed yet, record a reviewed, dated exception with a reason and an expiry in ${EXCEPTIONS}.`,
+      });
     }
   }
   for (const exception of exceptions) {
-    if (!exception.reason || !exception.reviewedBy || !/^\d{4}-\d{2}-\d{2}$/.test(exception.reviewedOn ?? '') || !/^\d{4}-\d{2}-\d{2}$/.test(exception.expires ?? '')) {
-      findings.push({ check: 'advisories', subject: `${exception.package} ${exception.advisory}`, message: `the exception in ${EXCEPTIONS} needs a reason, reviewedBy, reviewedOn and expires (YYYY-MM-DD).` });
+    if (
+      !exception.reason ||
+      !exception.reviewedBy ||
+      !/^\d{4}-\d{2}-\d{2}$/.test(exception.reviewedOn ?? '') ||
+      !/^\d{4}-\d{2}-\d{2}$/.test(exception.expires ?? '')
+    ) {
+      findings.push({
+        check: 'advisories',
+        subject: `${exception.package} ${exception.advisory}`,
+        message: `the exception in ${EXCEPTIONS} needs a reason, reviewedBy, reviewedOn and expires (YYYY-MM-DD).`,
+      });
     } else if (exception.expires < today && !used.has(exception)) {
-      findings.push({ check: 'advisories', subject: `${exception.package} ${exception.advisory}`, message: `the exception in ${EXCEPTIONS} expired on ${exception.expires}: remove it (the advisory no longer applies) or review it again.` });
+      findings.push({
+        check: 'advisories',
+        subject: `${exception.package} ${exception.advisory}`,
+        message: `the exception in ${EXCEPTIONS} expired on ${exception.expires}: remove it (the advisory no longer applies) or review it again.`,
+      });
     }
   }
   return findings;

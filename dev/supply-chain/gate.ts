@@ -45,13 +45,23 @@ const checks: Array<[string, () => Finding[]]> = [
   ['known advisories (vendored snapshot)', () => checkAdvisories(lock, snapshot, exceptions, now)],
 ];
 
-console.log(`supply-chain: ${lock.packages.length} packages in ${values.lockfile}; advisory snapshot ${snapshotFile.replace(`${process.cwd()}/`, '')} refreshed ${snapshot.refreshedAt ?? 'never'}`);
+console.log(
+  `supply-chain: ${lock.packages.length} packages in ${values.lockfile}; advisory snapshot ${snapshotFile.replace(`${process.cwd()}/`, '')} refreshed ${snapshot.refreshedAt ?? 'never'}`,
+);
 const stale = snapshotStaleness(snapshot, now);
 const findings: Finding[] = [];
 if (stale) {
   // A release needs current advisory data: the online mode refuses a stale snapshot without asking the registry.
-  if (values.online) findings.push({ check: 'advisories', subject: 'snapshot', message: `${stale}: run npm run --silent supply-chain:refresh first (the release pipeline does), then the online gate.` });
-  else console.log(`supply-chain: WARNING ${stale}; the offline advisory check is only as good as its data. The release pipeline refreshes it (npm run --silent supply-chain:refresh).`);
+  if (values.online)
+    findings.push({
+      check: 'advisories',
+      subject: 'snapshot',
+      message: `${stale}: run npm run --silent supply-chain:refresh first (the release pipeline does), then the online gate.`,
+    });
+  else
+    console.log(
+      `supply-chain: WARNING ${stale}; the offline advisory check is only as good as its data. The release pipeline refreshes it (npm run --silent supply-chain:refresh).`,
+    );
 }
 if (values.online && !stale) checks.push(['registry signatures and live advisories (online)', () => checkOnline(dirname(lockfile))]);
 for (const [title, check] of checks) {
@@ -64,4 +74,6 @@ if (findings.length > 0) {
   for (const finding of findings) console.error(`  ${describeFinding(finding)}`);
   process.exit(1);
 }
-console.log(`supply-chain: passed${values.online ? ' (offline and online checks)' : ' (offline checks; --online adds registry signatures and live advisories)'}`);
+console.log(
+  `supply-chain: passed${values.online ? ' (offline and online checks)' : ' (offline checks; --online adds registry signatures and live advisories)'}`,
+);

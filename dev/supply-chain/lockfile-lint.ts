@@ -19,20 +19,51 @@ function lockfileLintBin(): string {
  */
 export function lintLockfile(file: string, lock: Lockfile, aliases: Record<string, string>): Finding[] {
   const aliasArgs = Object.entries(aliases).map(([alias, target]) => `${alias}:${target}`);
-  const run = spawnSync(process.execPath, [
-    lockfileLintBin(), '--path', file, '--type', 'npm', '--allowed-hosts', 'npm', '--validate-https', '--validate-integrity',
-    '--validate-package-names', ...(aliasArgs.length ? ['--allowed-package-name-aliases', ...aliasArgs] : []), '--format', 'plain',
-  ], { encoding: 'utf8' });
+  const run = spawnSync(
+    process.execPath,
+    [
+      lockfileLintBin(),
+      '--path',
+      file,
+      '--type',
+      'npm',
+      '--allowed-hosts',
+      'npm',
+      '--validate-https',
+      '--validate-integrity',
+      '--validate-package-names',
+      ...(aliasArgs.length ? ['--allowed-package-name-aliases', ...aliasArgs] : []),
+      '--format',
+      'plain',
+    ],
+    { encoding: 'utf8' },
+  );
   const findings: Finding[] = [];
   if (run.status !== 0) {
-    const report = `${run.stdout}${run.stderr}`.split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('Error: security issues'));
-    findings.push({ check: 'lockfile-lint', subject: file, message: `${report.join(' | ')}. Every package must come from ${REGISTRY} over HTTPS with a sha512 integrity hash: reinstall it from the registry (npm install --save-exact <name>@<version>).` });
+    const report = `${run.stdout}${run.stderr}`
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('Error: security issues'));
+    findings.push({
+      check: 'lockfile-lint',
+      subject: file,
+      message: `${report.join(' | ')}. Every package must come from ${REGISTRY} over HTTPS with a sha512 integrity hash: reinstall it from the registry (npm install --save-exact <name>@<version>).`,
+    });
   }
   for (const entry of lock.packages) {
     if (entry.link) continue;
-    if (!entry.integrity) findings.push({ check: 'integrity', subject: `${entry.registryName}@${entry.version}`, message: `${entry.path} has no integrity hash, so npm would accept any tarball. Reinstall it from ${REGISTRY} so the lockfile records its sha512.` });
+    if (!entry.integrity)
+      findings.push({
+        check: 'integrity',
+        subject: `${entry.registryName}@${entry.version}`,
+        message: `${entry.path} has no integrity hash, so npm would accept any tarball. Reinstall it from ${REGISTRY} so the lockfile records its sha512.`,
+      });
     if (entry.registryName !== entry.name && aliases[entry.name] !== entry.registryName) {
-      findings.push({ check: 'alias', subject: entry.name, message: `${entry.path} installs ${entry.registryName} under another name; if that is intended, add "${entry.name}": "${entry.registryName}" to "aliases" in supply-chain/allowed-dependencies.json after review.` });
+      findings.push({
+        check: 'alias',
+        subject: entry.name,
+        message: `${entry.path} installs ${entry.registryName} under another name; if that is intended, add "${entry.name}": "${entry.registryName}" to "aliases" in supply-chain/allowed-dependencies.json after review.`,
+      });
     }
   }
   return findings;

@@ -23,8 +23,16 @@ export interface Lockfile {
 }
 
 interface RawEntry {
-  name?: unknown; version?: unknown; resolved?: unknown; integrity?: unknown; link?: unknown; dev?: unknown;
-  hasInstallScript?: unknown; dependencies?: unknown; devDependencies?: unknown; optionalDependencies?: unknown;
+  name?: unknown;
+  version?: unknown;
+  resolved?: unknown;
+  integrity?: unknown;
+  link?: unknown;
+  dev?: unknown;
+  hasInstallScript?: unknown;
+  dependencies?: unknown;
+  devDependencies?: unknown;
+  optionalDependencies?: unknown;
 }
 
 function specs(value: unknown): Record<string, string> {
@@ -46,19 +54,28 @@ export function installName(path: string): string {
 
 export function readLockfile(file: string): Lockfile {
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as { lockfileVersion?: unknown; packages?: unknown };
-  if (parsed.lockfileVersion !== 2 && parsed.lockfileVersion !== 3) throw new Error(`${file}: lockfileVersion ${String(parsed.lockfileVersion)} is not supported (npm 7+ writes 2 or 3)`);
+  if (parsed.lockfileVersion !== 2 && parsed.lockfileVersion !== 3)
+    throw new Error(`${file}: lockfileVersion ${String(parsed.lockfileVersion)} is not supported (npm 7+ writes 2 or 3)`);
   if (typeof parsed.packages !== 'object' || parsed.packages === null) throw new Error(`${file}: no "packages" section`);
   const entries = Object.entries(parsed.packages as Record<string, RawEntry>);
   const root = (parsed.packages as Record<string, RawEntry>)[''];
   if (!root) throw new Error(`${file}: no root entry ("") in "packages"`);
-  const packages = entries.filter(([path]) => path !== '').map(([path, entry]): LockedPackage => {
-    const name = installName(path);
-    return {
-      path, name, registryName: text(entry.name) ?? name, version: text(entry.version) ?? '',
-      resolved: text(entry.resolved), integrity: text(entry.integrity), link: entry.link === true, dev: entry.dev === true,
-      hasInstallScript: entry.hasInstallScript === true,
-    };
-  });
+  const packages = entries
+    .filter(([path]) => path !== '')
+    .map(([path, entry]): LockedPackage => {
+      const name = installName(path);
+      return {
+        path,
+        name,
+        registryName: text(entry.name) ?? name,
+        version: text(entry.version) ?? '',
+        resolved: text(entry.resolved),
+        integrity: text(entry.integrity),
+        link: entry.link === true,
+        dev: entry.dev === true,
+        hasInstallScript: entry.hasInstallScript === true,
+      };
+    });
   return {
     direct: { production: specs(root.dependencies), dev: specs(root.devDependencies), optional: specs(root.optionalDependencies) },
     packages,

@@ -17,9 +17,20 @@ export function checkOnline(projectDir: string): Finding[] {
   const findings: Finding[] = [];
   const signatures = npm(['audit', 'signatures'], projectDir);
   console.log(`npm audit signatures:\n${signatures.output}`);
-  if (!signatures.ok) findings.push({ check: 'online', subject: 'npm audit signatures', message: 'failed: a package has a missing or invalid registry signature or attestation, or the registry could not be asked. Do not release until it passes.' });
+  if (!signatures.ok)
+    findings.push({
+      check: 'online',
+      subject: 'npm audit signatures',
+      message:
+        'failed: a package has a missing or invalid registry signature or attestation, or the registry could not be asked. Do not release until it passes.',
+    });
   const audit = npm(['audit', '--omit=dev', '--audit-level=high'], projectDir);
   console.log(`npm audit --omit=dev --audit-level=high:\n${audit.output}`);
-  if (!audit.ok) findings.push({ check: 'online', subject: 'npm audit --omit=dev', message: 'failed: a production dependency has a high or critical advisory, or the advisory service could not be asked. Upgrade it before releasing.' });
+  if (!audit.ok)
+    findings.push({
+      check: 'online',
+      subject: 'npm audit --omit=dev',
+      message: 'failed: a production dependency has a high or critical advisory, or the advisory service could not be asked. Upgrade it before releasing.',
+    });
   return findings;
 }

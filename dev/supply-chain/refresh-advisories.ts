@@ -25,7 +25,12 @@ for (const entry of lock.packages) {
   if (!versions.includes(entry.version)) versions.push(entry.version);
 }
 const endpoint = new URL('-/npm/v1/security/advisories/bulk', values.registry.endsWith('/') ? values.registry : `${values.registry}/`);
-const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(request), signal: AbortSignal.timeout(60_000) });
+const response = await fetch(endpoint, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json', accept: 'application/json' },
+  body: JSON.stringify(request),
+  signal: AbortSignal.timeout(60_000),
+});
 if (!response.ok) {
   console.error(`refresh-advisories: ${endpoint.href} answered ${response.status} ${response.statusText}; the snapshot is unchanged.`);
   process.exit(1);
@@ -42,4 +47,6 @@ for (const name of Object.keys(body).sort()) {
 const snapshot: AdvisorySnapshot = { source: endpoint.href, refreshedAt: new Date().toISOString(), advisories };
 writeFileSync(values.out, `${JSON.stringify(snapshot, null, 2)}\n`);
 const count = Object.values(advisories).reduce((sum, list) => sum + list.length, 0);
-console.log(`refresh-advisories: ${Object.keys(request).length} packages asked, ${count} advisories for ${Object.keys(advisories).length} of them; wrote ${values.out}`);
+console.log(
+  `refresh-advisories: ${Object.keys(request).length} packages asked, ${count} advisories for ${Object.keys(advisories).length} of them; wrote ${values.out}`,
+);

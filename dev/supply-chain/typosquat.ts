@@ -44,7 +44,10 @@ export function editDistance(a: string, b: string, limit: number): number {
   return previous[b.length] ?? limit + 1;
 }
 
-interface Parts { scope: string; bare: string }
+interface Parts {
+  scope: string;
+  bare: string;
+}
 
 function split(name: string): Parts {
   const slash = name.indexOf('/');
@@ -97,14 +100,26 @@ export function checkTyposquats(lock: Lockfile, directNames: string[], policy: T
   const report = (first: string, second: string, why: string): void => {
     const [name, reference] = trusted.has(first) && !trusted.has(second) ? [second, first] : [first, second];
     const key = pairKey(name, reference);
-    if (exceptions.has(key)) { seenExceptions.add(key); return; }
+    if (exceptions.has(key)) {
+      seenExceptions.add(key);
+      return;
+    }
     if (reported.has(key)) return;
     reported.add(key);
-    findings.push({ check: 'typosquat', subject: name, message: `${why} from ${reference}. If both are genuine, add the pair with a reason to "exceptions" in ${POLICY} after checking each on the registry; otherwise remove ${name}.` });
+    findings.push({
+      check: 'typosquat',
+      subject: name,
+      message: `${why} from ${reference}. If both are genuine, add the pair with a reason to "exceptions" in ${POLICY} after checking each on the registry; otherwise remove ${name}.`,
+    });
   };
   for (const name of treeNames) {
     if (name.length > MAX_NAME || !/^[a-z0-9@/._~-]+$/.test(name)) {
-      findings.push({ check: 'typosquat', subject: JSON.stringify(name), message: 'is not a valid npm package name (non-ASCII, upper case or over-long): npm would not publish it, so it is a planted entry. Remove it and reinstall from the registry.' });
+      findings.push({
+        check: 'typosquat',
+        subject: JSON.stringify(name),
+        message:
+          'is not a valid npm package name (non-ASCII, upper case or over-long): npm would not publish it, so it is a planted entry. Remove it and reinstall from the registry.',
+      });
       continue;
     }
     for (const reference of references) {
@@ -123,8 +138,15 @@ export function checkTyposquats(lock: Lockfile, directNames: string[], policy: T
       if (scopesLookAlike(scope, known)) report(scope, known, `is a look-alike scope (holding ${holding}) one slip`);
     }
   }
-  for (const { names: [a, b] } of policy.exceptions) {
-    if (!seenExceptions.has(pairKey(a, b))) findings.push({ check: 'typosquat', subject: `${a} / ${b}`, message: `is a reviewed exception in ${POLICY} that no longer occurs in the lockfile: remove it so the list stays small.` });
+  for (const {
+    names: [a, b],
+  } of policy.exceptions) {
+    if (!seenExceptions.has(pairKey(a, b)))
+      findings.push({
+        check: 'typosquat',
+        subject: `${a} / ${b}`,
+        message: `is a reviewed exception in ${POLICY} that no longer occurs in the lockfile: remove it so the list stays small.`,
+      });
   }
   return findings;
 }

@@ -16,7 +16,9 @@ export const approvalInput = {
 
 export function argumentsHash(args: Record<string, unknown>): string {
   const { approvalId: _ignored, ...rest } = args;
-  return createHash('sha256').update(canonicalize(rest) ?? '').digest('hex');
+  return createHash('sha256')
+    .update(canonicalize(rest) ?? '')
+    .digest('hex');
 }
 
 export interface GateRequest {
@@ -79,7 +81,10 @@ export async function passApprovalGate(store: ApprovalStore, request: GateReques
   }
   if (approval.status === 'used') throw refuse('approval.used', 'This approval has already been used; each approval runs its call once.');
   if (approval.status === 'revoked') {
-    throw refuse('approval.revoked', `This approval was revoked at ${approval.revokedAt ?? 'an unknown time'} (an operator withdrew every pending approval, or this one); request a new approval when the operators allow it.`);
+    throw refuse(
+      'approval.revoked',
+      `This approval was revoked at ${approval.revokedAt ?? 'an unknown time'} (an operator withdrew every pending approval, or this one); request a new approval when the operators allow it.`,
+    );
   }
   if (approval.status === 'rejected') {
     // The refusal quotes the approver: their identity goes in the record, so the stored copy can pseudonymise it.

@@ -60,9 +60,7 @@ function layout(title: string, body: string): string {
 </html>`;
 }
 
-export type Viewer =
-  | { can: 'decide'; csrf: string }
-  | { can: 'not-decide'; because: string };
+export type Viewer = { can: 'decide'; csrf: string } | { can: 'not-decide'; because: string };
 
 /** The approval as the human sees it: exactly what will run, on what, for whom, and what depends on it. */
 export function renderApproval(approval: Approval, viewer: Viewer, now = Date.now()): string {

@@ -51,7 +51,10 @@ export function createAppInsightsExport(
         const queued = pending;
         pending = [];
         for (const track of queued) track();
-        if (dropped > 0) log(`Application Insights export: ${dropped} audit records were dropped while the exporter loaded (the tamper-evident store and the log still hold them)`);
+        if (dropped > 0)
+          log(
+            `Application Insights export: ${dropped} audit records were dropped while the exporter loaded (the tamper-evident store and the log still hold them)`,
+          );
       })
       .catch((error: unknown) => {
         loading = undefined;

@@ -12,7 +12,22 @@ import { currentAudit, type AzureCall } from './scope.js';
 export type AuditNote = Partial<
   Pick<
     AuditRecord,
-    'jsonRpcMethod' | 'tool' | 'risk' | 'decision' | 'rule' | 'reason' | 'outcome' | 'errorCode' | 'approvalId' | 'approverOid' | 'approverName' | 'untrustedFields' | 'injectionFlags' | 'mcpClient' | 'requestBody' | 'responseBody'
+    | 'jsonRpcMethod'
+    | 'tool'
+    | 'risk'
+    | 'decision'
+    | 'rule'
+    | 'reason'
+    | 'outcome'
+    | 'errorCode'
+    | 'approvalId'
+    | 'approverOid'
+    | 'approverName'
+    | 'untrustedFields'
+    | 'injectionFlags'
+    | 'mcpClient'
+    | 'requestBody'
+    | 'responseBody'
   >
 >;
 

@@ -79,13 +79,18 @@ export function createBlobAuditLog({
 }: BlobAuditLogOptions): DurableAuditLog {
   // The Blob SDK (hundreds of modules) loads with the first record, not at start.
   let containerClient: Promise<ContainerClient> | undefined;
-  const container = () =>
-    (containerClient ??= import('@azure/storage-blob').then(({ ContainerClient }) => new ContainerClient(containerUrl, credential)));
+  const container = () => (containerClient ??= import('@azure/storage-blob').then(({ ContainerClient }) => new ContainerClient(containerUrl, credential)));
   // linear: one character class, no quantifier: one step per character.
   const writer = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const chain = new AuditChain(writer);
   /** Records in order; each is sealed (hash and MAC) as soon as the key is in hand, always in sequence. */
-  const queue: { numbered: NumberedRecord; sealed?: { sealed: ChainedRecord; line: string; bytes: number }; done: () => void; queuedAt: number; awaited: boolean }[] = [];
+  const queue: {
+    numbered: NumberedRecord;
+    sealed?: { sealed: ChainedRecord; line: string; bytes: number };
+    done: () => void;
+    queuedAt: number;
+    awaited: boolean;
+  }[] = [];
   /** Queued records someone waits for, and readiness probes or flushes waiting: while any, no long linger. */
   let awaitedQueued = 0;
   let hurrying = 0;

@@ -61,12 +61,19 @@ export function recordHash(record: Omit<ChainedRecord, 'hash'>): string {
 
 /** HMAC-SHA256 with the audit key over the canonical JSON of everything in the record but its MAC and hash. */
 export function recordMac(key: Buffer, record: Omit<ChainedRecord, 'hash' | 'mac'>): string {
-  return createHmac('sha256', key).update(canonical({ kind: 'record', record })).digest('hex');
+  return createHmac('sha256', key)
+    .update(canonical({ kind: 'record', record }))
+    .digest('hex');
 }
 
 /** HMAC-SHA256 with the audit key over a writer's registration and chain head (kept outside the container). */
-export function anchorMac(key: Buffer, anchor: { writer: string; registeredAt: string; seq: number; hash: string; keyVersion: string; packageDigest?: string }): string {
-  return createHmac('sha256', key).update(canonical({ kind: 'anchor', anchor })).digest('hex');
+export function anchorMac(
+  key: Buffer,
+  anchor: { writer: string; registeredAt: string; seq: number; hash: string; keyVersion: string; packageDigest?: string },
+): string {
+  return createHmac('sha256', key)
+    .update(canonical({ kind: 'anchor', anchor }))
+    .digest('hex');
 }
 
 /**
@@ -110,9 +117,13 @@ export class AuditChain {
     for (const [name, text] of members) (name < 'hash' ? beforeHash : name < 'mac' ? beforeMac : afterMac).push(text);
     const [a, b, c] = [beforeHash.join(','), beforeMac.join(','), afterMac.join(',')];
     const joined = (...runs: string[]) => runs.filter((run) => run !== '').join(',');
-    const mac = createHmac('sha256', key.key).update(`{"kind":"record","record":{${joined(a, b, c)}}}`).digest('hex');
+    const mac = createHmac('sha256', key.key)
+      .update(`{"kind":"record","record":{${joined(a, b, c)}}}`)
+      .digest('hex');
     const macMember = `"mac":${JSON.stringify(mac)}`;
-    const hash = createHash('sha256').update(`{${joined(a, b, macMember, c)}}`).digest('hex');
+    const hash = createHash('sha256')
+      .update(`{${joined(a, b, macMember, c)}}`)
+      .digest('hex');
     this.sealed = record.seq;
     this.prev = hash;
     return { sealed: { ...unsigned, mac, hash }, line: `{${joined(a, `"hash":${JSON.stringify(hash)}`, b, macMember, c)}}\n` };

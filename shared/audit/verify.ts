@@ -137,7 +137,11 @@ export async function verifyAuditTrail(trail: AuditTrail): Promise<Verdict> {
   }
   for (const [writer, anchor] of registered) {
     if (!trail.writers.has(writer) && anchor.seq > 0) {
-      failures.push({ writer, kind: 'emptied-writer', reason: `its blobs are gone, but its anchor (${anchor.anchoredAt}) says it had written ${anchor.seq} record(s)` });
+      failures.push({
+        writer,
+        kind: 'emptied-writer',
+        reason: `its blobs are gone, but its anchor (${anchor.anchoredAt}) says it had written ${anchor.seq} record(s)`,
+      });
     }
   }
   return { count, failures };

@@ -168,7 +168,7 @@ function assertWellFormedClaims(payload: JWTPayload): void {
   }
   // Both are numbers here: jose checked exp and iat are present and numeric.
   if ((payload.exp ?? 0) - (payload.iat ?? 0) > MAX_TOKEN_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) {
-    throw new AuthenticationError('The token\'s lifetime (exp - iat) is longer than the 24 hours Entra issues at most.', 'invalid_token');
+    throw new AuthenticationError("The token's lifetime (exp - iat) is longer than the 24 hours Entra issues at most.", 'invalid_token');
   }
 }
 

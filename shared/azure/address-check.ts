@@ -35,7 +35,8 @@ export function canonicalSegments(url: string): { segments: string[] } | { probl
   const authorityEnd = url.indexOf('/', url.indexOf('//') + 2);
   const rawEnd = [url.indexOf('?'), url.indexOf('#')].filter((index) => index >= 0).reduce((least, index) => Math.min(least, index), url.length);
   const rawPath = authorityEnd < 0 || authorityEnd > rawEnd ? '/' : url.slice(authorityEnd, rawEnd);
-  if (rawPath !== parsed.pathname) return { problem: 'the request path changes when a URL parser reads it (dot segments, backslashes or unencoded characters)' };
+  if (rawPath !== parsed.pathname)
+    return { problem: 'the request path changes when a URL parser reads it (dot segments, backslashes or unencoded characters)' };
   const raw = rawPath.slice(1).split('/');
   const segments: string[] = [];
   for (const [index, piece] of raw.entries()) {

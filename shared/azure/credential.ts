@@ -34,7 +34,9 @@ export function createManagedIdentityCredential(clientId: string, timeoutMs: num
     return {
       getToken: async () => {
         throw new IdentityUnavailableError("The app's managed identity is not available; operators: see the app logs.", {
-          cause: new Error('IDENTITY_ENDPOINT is not set: attach the user-assigned identity to the Function App (locally, `npm start` provides the sandbox identity).'),
+          cause: new Error(
+            'IDENTITY_ENDPOINT is not set: attach the user-assigned identity to the Function App (locally, `npm start` provides the sandbox identity).',
+          ),
         });
       },
       // Nothing to fetch: the first call refuses, as above. In particular nothing probes the instance metadata service.
@@ -78,25 +80,23 @@ export function createOnBehalfOfCredential(settings: Settings, appCredential: To
   const onBehalfOf = settings.onBehalfOf;
   if (!onBehalfOf) throw new Error('On-behalf-of mode is not configured (AZURE_CALLS_AS=caller).');
   return withDeadline(
-    loadedOnFirstUse(
-      ({ OnBehalfOfCredential }) => {
-        const options = {
-          tenantId: settings.tenantId,
-          clientId: onBehalfOf.clientId,
-          userAssertionToken: assertion,
-          getAssertion: async () => {
-            const token = await appCredential.getToken(TOKEN_EXCHANGE_SCOPE);
-            if (!token) throw new IdentityUnavailableError('The managed identity issued no token for the federated credential.');
-            return token.token;
-          },
-          authorityHost: onBehalfOf.authorityHost,
-          // The authority is the department's tenant (or the sandbox issuer): nothing to discover. (The SDK reads
-          // this option for every credential; its assertion overload's type leaves it out.)
-          disableInstanceDiscovery: true,
-        };
-        return new OnBehalfOfCredential(options);
-      },
-    ),
+    loadedOnFirstUse(({ OnBehalfOfCredential }) => {
+      const options = {
+        tenantId: settings.tenantId,
+        clientId: onBehalfOf.clientId,
+        userAssertionToken: assertion,
+        getAssertion: async () => {
+          const token = await appCredential.getToken(TOKEN_EXCHANGE_SCOPE);
+          if (!token) throw new IdentityUnavailableError('The managed identity issued no token for the federated credential.');
+          return token.token;
+        },
+        authorityHost: onBehalfOf.authorityHost,
+        // The authority is the department's tenant (or the sandbox issuer): nothing to discover. (The SDK reads
+        // this option for every credential; its assertion overload's type leaves it out.)
+        disableInstanceDiscovery: true,
+      };
+      return new OnBehalfOfCredential(options);
+    }),
     settings.azureTokenTimeoutMs,
     "Entra's on-behalf-of exchange",
     { timedOut: "Entra did not issue a token on the caller's behalf", failed: "Entra could not issue a token on the caller's behalf" },

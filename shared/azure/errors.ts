@@ -14,7 +14,12 @@ export async function toToolError(error: unknown, deadline: { timedOut: boolean;
   if (error instanceof IdentityUnavailableError) return new ToolError('identity_unavailable', error.message, {}, { cause: error });
   if (error instanceof Error && error.name === 'AbortError') {
     return deadline.timedOut
-      ? new ToolError('azure_timeout', `Azure did not answer within ${deadline.timeoutMs / 1000} s; nothing more was attempted. Try again later.`, {}, { cause: error })
+      ? new ToolError(
+          'azure_timeout',
+          `Azure did not answer within ${deadline.timeoutMs / 1000} s; nothing more was attempted. Try again later.`,
+          {},
+          { cause: error },
+        )
       : new ToolError('cancelled', 'The request was cancelled before Azure answered.', {}, { cause: error });
   }
   const restError = await asRestError(error);

@@ -19,7 +19,8 @@ export function onBehalfOfClients(settings: Settings, credential: TokenCredentia
     let made = clients.get(caller);
     if (!made) {
       const assertion = userAssertionOf(caller);
-      if (!assertion) throw new ToolError('identity_unavailable', "The caller's token is not at hand for the on-behalf-of exchange; nothing was sent to Azure.");
+      if (!assertion)
+        throw new ToolError('identity_unavailable', "The caller's token is not at hand for the on-behalf-of exchange; nothing was sent to Azure.");
       made = createAzureClients(settings, createOnBehalfOfCredential(settings, credential, assertion));
       clients.set(caller, made);
     }

@@ -22,8 +22,12 @@ const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https:// URL' }
 /** An allowlist entry: a DNS name, IPv4 address or bracketed IPv6 address, and an optional port. */
 // linear: anchored; the one unbounded run gives back a character at a time and each try of the bounded port fails at once.
 const ALLOWED_HOST_ENTRY = /^(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/i;
-// linear: anchored, one character class of at most 127 characters.
-const secretName = (fallback: string) => z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault secret name (1-127 letters, digits and dashes)').default(fallback);
+const secretName = (fallback: string) =>
+  z
+    .string()
+    // linear: anchored, one character class of at most 127 characters.
+    .regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault secret name (1-127 letters, digits and dashes)')
+    .default(fallback);
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const flag = (fallback: boolean) =>
   z
@@ -48,8 +52,14 @@ const schema = z.object({
     .string()
     .optional()
     .transform((value) => (value === undefined ? undefined : list(value)))
-    .refine((hosts) => (hosts ?? []).every((host) => ALLOWED_HOST_ENTRY.test(host)), 'each entry must be a host name or host:port (no scheme, path or wildcard)'),
-  MCP_ALLOWED_ORIGINS: z.string().optional().transform((value) => (value === undefined ? undefined : list(value))),
+    .refine(
+      (hosts) => (hosts ?? []).every((host) => ALLOWED_HOST_ENTRY.test(host)),
+      'each entry must be a host name or host:port (no scheme, path or wildcard)',
+    ),
+  MCP_ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined ? undefined : list(value))),
   MCP_PUBLIC_BASE_URL: z
     // linear: anchored literals: at most a few steps (configuration text).
     .url({ protocol: /^https?$/, error: 'must be the public URL of the app, e.g. https://mcp.department.gov.uk' })
@@ -66,15 +76,25 @@ const schema = z.object({
   AZURE_IDENTITY_RESOURCE_ID: z
     .string()
     // linear: anchored; each [^/]+ stops at the literal '/' after it, so no two quantifiers compete for a character.
-    .regex(/^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.managedidentity\/userassignedidentities\/[^/]+$/i, 'must be the resource id of the user-assigned identity')
+    .regex(
+      /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.managedidentity\/userassignedidentities\/[^/]+$/i,
+      'must be the resource id of the user-assigned identity',
+    )
     .optional(),
   AUTH_CLIENT_ID: guid.optional(),
   // Whose rights Azure applies: the app's managed identity (default), or the caller's own, by on-behalf-of.
   AZURE_CALLS_AS: z.enum(['identity', 'caller'], 'must be identity (the managed identity, default) or caller (on behalf of the caller)').default('identity'),
   APPROVALS_TABLE_ENDPOINT: httpsUrl.optional(),
   // linear: anchored, at most 63 characters.
-  APPROVALS_TABLE_NAME: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name').default('approvals'),
-  APPROVAL_TTL_MINUTES: z.coerce.number().positive().max(24 * 60).default(30),
+  APPROVALS_TABLE_NAME: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name')
+    .default('approvals'),
+  APPROVAL_TTL_MINUTES: z.coerce
+    .number()
+    .positive()
+    .max(24 * 60)
+    .default(30),
   APPROVAL_SIGNIN_MAX_AGE_MINUTES: positiveInt(15),
   AUDIT_CONTAINER_URL: httpsUrl.optional(),
   AUDIT_KEY_SECRET_NAME: secretName('audit-hmac-key'),
@@ -82,14 +102,23 @@ const schema = z.object({
   AUDIT_PSEUDONYM_KEY_SECRET_NAME: secretName('audit-pseudonym-key'),
   AUDIT_READ_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(DEFAULT_UNAWAITED_LINGER_MS),
   // linear: anchored, one character class of at most 127 characters.
-  CATALOGUE_SIGNING_KEY_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault key name (1-127 letters, digits and dashes)').default('catalogue-signing'),
+  CATALOGUE_SIGNING_KEY_NAME: z
+    .string()
+    .regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault key name (1-127 letters, digits and dashes)')
+    .default('catalogue-signing'),
   AUDIT_ANCHOR_TABLE_ENDPOINT: httpsUrl.optional(),
   // linear: anchored, fixed at most 63 characters.
-  AUDIT_ANCHOR_TABLE_NAME: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name').default('auditanchors'),
+  AUDIT_ANCHOR_TABLE_NAME: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name')
+    .default('auditanchors'),
   APPLICATIONINSIGHTS_CONNECTION_STRING: z
     .string()
     // linear: attempts start only at the start or at ';', and the space runs after different starts never overlap.
-    .refine((value) => /(^|;)\s*IngestionEndpoint\s*=\s*https:\/\//i.test(value), 'must hold IngestionEndpoint=https://… (copy it from the Application Insights resource)')
+    .refine(
+      (value) => /(^|;)\s*IngestionEndpoint\s*=\s*https:\/\//i.test(value),
+      'must hold IngestionEndpoint=https://… (copy it from the Application Insights resource)',
+    )
     // linear: attempts start only at the start or at ';', and the space runs after different starts never overlap.
     .refine((value) => !/(^|;)\s*Authorization\s*=\s*(?!aad\b)/i.test(value), 'Entra authentication only: Authorization, if present, must be aad')
     .optional(),
@@ -203,9 +232,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       const name = issue.path.join('.');
       return `  ${name}: ${name in given ? issue.message : 'required but not set'}`;
     });
-    throw new SettingsError(
-      `Sovereign MCP cannot start: invalid settings\n${problems.join('\n')}\nSee local.settings.sample.json for every setting.`,
-    );
+    throw new SettingsError(`Sovereign MCP cannot start: invalid settings\n${problems.join('\n')}\nSee local.settings.sample.json for every setting.`);
   }
   const s = parsed.data;
   const inAzure = s.WEBSITE_SITE_NAME !== undefined;
@@ -220,7 +247,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     );
   }
   if (s.AZURE_CALLS_AS === 'caller' && s.AZURE_LOCAL_CREDENTIAL) {
-    throw new SettingsError('Sovereign MCP cannot start: invalid settings\n  AZURE_CALLS_AS: caller needs the managed identity (its federated credential), not AZURE_LOCAL_CREDENTIAL');
+    throw new SettingsError(
+      'Sovereign MCP cannot start: invalid settings\n  AZURE_CALLS_AS: caller needs the managed identity (its federated credential), not AZURE_LOCAL_CREDENTIAL',
+    );
   }
   if (inAzure && s.AZURE_LOCAL_CREDENTIAL) {
     throw new SettingsError(
@@ -228,7 +257,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     );
   }
   if (inAzure && s.MCP_SDK_PATH_ONLY) {
-    throw new SettingsError('Sovereign MCP cannot start: invalid settings\n  MCP_SDK_PATH_ONLY: a switch for tests and diagnosis on a workstation, never in Azure');
+    throw new SettingsError(
+      'Sovereign MCP cannot start: invalid settings\n  MCP_SDK_PATH_ONLY: a switch for tests and diagnosis on a workstation, never in Azure',
+    );
   }
   if (inAzure && s.APPROVALS_TABLE_ENDPOINT && s.WEBSITE_AUTH_ENABLED?.toLowerCase() !== 'true') {
     // The approval page trusts the sign-in App Service Authentication performs; without it there is none.

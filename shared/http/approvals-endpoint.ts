@@ -123,7 +123,10 @@ function viewerFor(approval: Approval, user: { oid: string; roles: readonly stri
     return { can: 'not-decide', because: 'You requested this action, so you cannot approve it: another approver must.' };
   }
   if (!user.roles.includes(ROLES.approver)) {
-    return { can: 'not-decide', because: `You need the ${ROLES.approver} role to decide this request. If you are eligible, activate it in Privileged Identity Management and sign in again.` };
+    return {
+      can: 'not-decide',
+      because: `You need the ${ROLES.approver} role to decide this request. If you are eligible, activate it in Privileged Identity Management and sign in again.`,
+    };
   }
   return { can: 'decide', csrf };
 }

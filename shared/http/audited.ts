@@ -16,12 +16,7 @@ const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
  * 'closed' the handler is not run (unless `servedWhenClosed`: health, and revoking approvals, which only takes
  * power away): the request is refused with 503 and audited under emergency.closed.
  */
-export function audited(
-  entrance: AuditRecord['entrance'],
-  app: () => App,
-  handler: HttpHandler,
-  options: { servedWhenClosed?: boolean } = {},
-): HttpHandler {
+export function audited(entrance: AuditRecord['entrance'], app: () => App, handler: HttpHandler, options: { servedWhenClosed?: boolean } = {}): HttpHandler {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const traceId = TRACEPARENT.exec(request.headers.get('traceparent')?.trim() ?? '')?.[1];
     const draft: AuditDraft = {
@@ -128,7 +123,10 @@ function onlyNotifications(chunk: Uint8Array): boolean {
   // which would otherwise be decoded and parsed here just to learn that).
   if (chunk.byteLength > NOTIFICATION_MAX_BYTES) return false;
   // linear: a literal of at most four characters: bounded steps per position.
-  const events = new TextDecoder().decode(chunk).split(/\r?\n\r?\n/).filter((event) => event.trim() !== '');
+  const events = new TextDecoder()
+    .decode(chunk)
+    .split(/\r?\n\r?\n/)
+    .filter((event) => event.trim() !== '');
   return (
     events.length > 0 &&
     events.every((event) => {
@@ -177,7 +175,7 @@ function explainDecision(draft: AuditDraft, status: number, response: HttpRespon
       draft.decision = 'allowed';
       draft.rule = draft.authenticated ? 'edge.valid-token' : 'edge.public-endpoint';
       draft.reason ??= draft.authenticated
-        ? 'A validated caller (an access token, or an approver\'s ID token); no tool decision applies.'
+        ? "A validated caller (an access token, or an approver's ID token); no tool decision applies."
         : 'A public endpoint: no token needed.';
     } else {
       draft.decision = 'denied';

@@ -106,7 +106,10 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   // Only a result is the server's own content; an error may quote what the caller sent, so it is redacted.
   const ownContent = SERVER_AUTHORED.has(method ?? '') && message?.result !== undefined && message.error === undefined;
   const error = message?.error?.message;
-  noteInAudit({ responseBody: ownContent ? auditedServerBody(answer) : auditedBody(answer), ...(response.status >= 400 && typeof error === 'string' ? { reason: error } : {}) });
+  noteInAudit({
+    responseBody: ownContent ? auditedServerBody(answer) : auditedBody(answer),
+    ...(response.status >= 400 && typeof error === 'string' ? { reason: error } : {}),
+  });
   return { ...fromWebResponse(response), body: answer };
 }
 
@@ -160,7 +163,8 @@ function noteJsonRpc(body: ReceivedBody, parsed: unknown): void {
   const message = parsed as { method?: unknown; params?: { name?: unknown; clientInfo?: unknown; _meta?: Record<string, unknown> } };
   if (typeof message.method === 'string') noteInAudit({ jsonRpcMethod: message.method.slice(0, 100) });
   if (message.method === 'tools/call' && typeof message.params?.name === 'string') noteInAudit({ tool: message.params.name.slice(0, 100) });
-  const info = (message.params?.clientInfo ?? message.params?._meta?.['io.modelcontextprotocol/clientInfo']) as { name?: unknown; version?: unknown } | undefined;
+  const info = (message.params?.clientInfo ?? message.params?._meta?.['io.modelcontextprotocol/clientInfo']) as
+    { name?: unknown; version?: unknown } | undefined;
   if (info && typeof info === 'object') {
     noteInAudit({
       mcpClient: {

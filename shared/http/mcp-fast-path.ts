@@ -1,5 +1,13 @@
 import type { HttpRequest } from '@azure/functions';
-import { classifyInboundRequest, isJsonContentType, specTypeSchemas, SUPPORTED_PROTOCOL_VERSIONS, type CallToolRequest, type CallToolResult, type StandardSchemaV1Sync } from '@modelcontextprotocol/server';
+import {
+  classifyInboundRequest,
+  isJsonContentType,
+  specTypeSchemas,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type CallToolRequest,
+  type CallToolResult,
+  type StandardSchemaV1Sync,
+} from '@modelcontextprotocol/server';
 import type { Pipeline } from '../pipeline/run-tool.js';
 import type { CatalogueEntry } from '../mcp/catalogue-entry.js';
 import type { McpCallContext } from '../mcp/server-factory.js';

@@ -58,7 +58,8 @@ export async function toolManifest(app: App, request: HttpRequest): Promise<Http
   try {
     return jsonResponse(200, await app.signedCatalogue());
   } catch (error) {
-    const message = error instanceof CatalogueSigningError ? error.message : 'The tool catalogue cannot be signed now; until it is signed it is not served. Try again later.';
+    const message =
+      error instanceof CatalogueSigningError ? error.message : 'The tool catalogue cannot be signed now; until it is signed it is not served. Try again later.';
     app.log.error('The tool catalogue could not be signed', error instanceof CatalogueSigningError ? error.cause : error);
     noteDenial(CATALOGUE_UNSIGNED_RULE, message);
     return jsonResponse(503, { error: 'catalogue_unsigned', error_description: message }, { 'Retry-After': '30' });

@@ -42,8 +42,10 @@ export async function handleRevoke(app: App, request: HttpRequest): Promise<Http
     noteDenial(REVOKE_NEEDS_APPROVER_RULE, message);
     return jsonResponse(403, { error: 'forbidden', error_description: message, rule: REVOKE_NEEDS_APPROVER_RULE });
   }
-  if (!app.approvals) return jsonResponse(404, { error: 'not_found', error_description: 'This deployment does not offer approvals, so there are none to revoke.' });
-  if (!isJsonContentType(request)) return jsonResponse(415, { error: 'unsupported_media_type', error_description: `Send JSON (Content-Type: application/json). ${BODY_HINT}` });
+  if (!app.approvals)
+    return jsonResponse(404, { error: 'not_found', error_description: 'This deployment does not offer approvals, so there are none to revoke.' });
+  if (!isJsonContentType(request))
+    return jsonResponse(415, { error: 'unsupported_media_type', error_description: `Send JSON (Content-Type: application/json). ${BODY_HINT}` });
   const body = await readBody(request, 1024);
   if ('status' in body) return jsonResponse(body.status, { error: 'invalid_request', error_description: body.message });
   const { text } = body;
@@ -70,7 +72,11 @@ export async function handleRevoke(app: App, request: HttpRequest): Promise<Http
     }
     if (!one) return jsonResponse(404, { error: 'not_found', error_description: `No approval ${parsed.id} exists.` });
     if (one.status !== 'pending' && one.status !== 'approved') {
-      return jsonResponse(409, { error: 'conflict', error_description: `Approval ${one.id} is ${one.status}: only pending or approved (unused) approvals can be revoked.`, status: one.status });
+      return jsonResponse(409, {
+        error: 'conflict',
+        error_description: `Approval ${one.id} is ${one.status}: only pending or approved (unused) approvals can be revoked.`,
+        status: one.status,
+      });
     }
     candidates = [one];
   }

@@ -1,6 +1,15 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
-import { authenticateRequest, checkHostAndOrigin, isJsonContentType, publicOrigin, readBody, requestCorrelationId, resourceMetadataUrl, type Refusal } from './edge.js';
+import {
+  authenticateRequest,
+  checkHostAndOrigin,
+  isJsonContentType,
+  publicOrigin,
+  readBody,
+  requestCorrelationId,
+  resourceMetadataUrl,
+  type Refusal,
+} from './edge.js';
 import { auditedBody } from '../audit/body.js';
 import { jsonResponse } from './responses.js';
 import { jsonLimitExceeded } from '../text/json-limits.js';

@@ -39,7 +39,11 @@ export interface CatalogueSigningKey {
  * way to sign with a key it does not hold, so the JWS is put together here from jose's base64url encoding, and
  * checked with jose's own verification against the key's public half before it is ever published.
  */
-export function createCatalogueSigner(key: CatalogueSigningKey, credential: TokenCredential, manifest: () => CatalogueManifest): () => Promise<SignedCatalogue> {
+export function createCatalogueSigner(
+  key: CatalogueSigningKey,
+  credential: TokenCredential,
+  manifest: () => CatalogueManifest,
+): () => Promise<SignedCatalogue> {
   return loadOnFirstUse(() => sign(key, credential, manifest()));
 }
 
@@ -47,7 +51,10 @@ async function sign(source: CatalogueSigningKey, credential: TokenCredential, ma
   const { KeyClient, CryptographyClient } = await import('@azure/keyvault-keys');
   const options = { disableChallengeResourceVerification: !source.verifyChallengeResource, userAgentOptions: { userAgentPrefix: 'sovereign-mcp' } };
   const unavailable = (what: string, cause: unknown) =>
-    new CatalogueSigningError(`The tool catalogue cannot be signed: ${what} (Key Vault key '${source.keyName}'). Try again later; until it is signed the catalogue is not served.`, { cause });
+    new CatalogueSigningError(
+      `The tool catalogue cannot be signed: ${what} (Key Vault key '${source.keyName}'). Try again later; until it is signed the catalogue is not served.`,
+      { cause },
+    );
   let vaultKey;
   try {
     vaultKey = await new KeyClient(source.vaultUrl, credential, options).getKey(source.keyName, { abortSignal: AbortSignal.timeout(VAULT_TIMEOUT_MS) });

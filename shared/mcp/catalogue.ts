@@ -44,7 +44,10 @@ export class StaleCatalogueError extends Error {
  * and versions, which every schema change raises), and a catalogue that no longer describes these tools stops the app
  * with what is stale: serving it would show clients old schemas, and converting silently would hide a skipped step.
  */
-export function loadCatalogue(tools: readonly ToolDescriptor[], generated: readonly CatalogueEntry[] = GENERATED_CATALOGUE): ReadonlyMap<string, CatalogueEntry> {
+export function loadCatalogue(
+  tools: readonly ToolDescriptor[],
+  generated: readonly CatalogueEntry[] = GENERATED_CATALOGUE,
+): ReadonlyMap<string, CatalogueEntry> {
   const stale = staleEntries(generated, tools);
   if (stale.length > 0) {
     throw new StaleCatalogueError(
@@ -76,7 +79,9 @@ function staleEntries(entries: readonly CatalogueEntry[], tools: readonly ToolDe
       argumentNames(entry.inputSchema) !== JSON.stringify(Object.keys(tool.input.shape)) ? 'arguments' : undefined,
       argumentNames(entry.outputSchema) !== JSON.stringify(Object.keys(publishedOutput(tool.output).shape)) ? 'output fields' : undefined,
       typeof entry._meta?.[TOOL_DIGEST_META_KEY] !== 'string' ? 'digest' : undefined,
-      entry._meta?.[TOOL_VERSION_META_KEY] !== tool.version ? `version (generated ${String(entry._meta?.[TOOL_VERSION_META_KEY])}, registry ${tool.version})` : undefined,
+      entry._meta?.[TOOL_VERSION_META_KEY] !== tool.version
+        ? `version (generated ${String(entry._meta?.[TOOL_VERSION_META_KEY])}, registry ${tool.version})`
+        : undefined,
     ].filter((part) => part !== undefined);
     if (differing.length > 0) problems.push(`${tool.name}: the generated entry differs in ${differing.join(', ')}`);
   });

@@ -45,13 +45,25 @@ export interface ToolVersionRecord {
   sha256: string;
 }
 
-const sha256 = (value: unknown) => createHash('sha256').update(canonicalize(value) ?? '').digest('hex');
+const sha256 = (value: unknown) =>
+  createHash('sha256')
+    .update(canonicalize(value) ?? '')
+    .digest('hex');
 
 /** The signed definition of a tool, from its registry entry and the listing made from it. */
 export function signedDefinition(tool: Pick<ToolDescriptor, 'name' | 'version' | 'azurePermissions'>, listed: Tool): SignedToolDefinition {
   const { title, description, inputSchema, outputSchema, annotations } = listed;
   const { actions, dataActions } = tool.azurePermissions;
-  return { name: tool.name, version: tool.version, title, description, inputSchema, outputSchema, annotations, azurePermissions: { actions: [...actions], dataActions: [...dataActions] } };
+  return {
+    name: tool.name,
+    version: tool.version,
+    title,
+    description,
+    inputSchema,
+    outputSchema,
+    annotations,
+    azurePermissions: { actions: [...actions], dataActions: [...dataActions] },
+  };
 }
 
 export function toolDigest(definition: SignedToolDefinition): string {

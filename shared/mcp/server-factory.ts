@@ -1,4 +1,13 @@
-import { ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type JSONRPCRequest, type McpRequestContext, type Result, type ServerContext } from '@modelcontextprotocol/server';
+import {
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
+  type CallToolResult,
+  type JSONRPCRequest,
+  type McpRequestContext,
+  type Result,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
 import type { Caller } from '../domain/caller.js';
 import type { Pipeline } from '../pipeline/run-tool.js';
 import type { CatalogueEntry } from './catalogue-entry.js';

@@ -12,7 +12,8 @@ const MAX_NAME_CHARS = 64;
 export function describeInvalidArguments(toolName: string, error: z.ZodError): string {
   const issues = [...error.issues].sort((a, b) => a.path.length - b.path.length);
   const shown = issues.slice(0, MAX_ISSUES).map((issue) => {
-    const message = issue.code === 'unrecognized_keys' ? `Unrecognized key${issue.keys.length === 1 ? '' : 's'}: ${listNames(issue.keys)}` : clip(issue.message, 300);
+    const message =
+      issue.code === 'unrecognized_keys' ? `Unrecognized key${issue.keys.length === 1 ? '' : 's'}: ${listNames(issue.keys)}` : clip(issue.message, 300);
     return issue.path.length > 0 ? `✖ ${message}; → at ${pathOf(issue.path)}` : `✖ ${message}`;
   });
   const more = issues.length > MAX_ISSUES ? `; and ${(issues.length - MAX_ISSUES).toLocaleString('en-GB')} more problems` : '';

@@ -44,10 +44,14 @@ export async function rateLimit(rateLimits: RateLimits, caller: Caller, tool: To
   const limit = await rateLimits.consume(caller.oid, tool.name);
   if (limit.allowed) return undefined;
   const decision = { allowed: false, rule: 'policy.rate-limit', reason: `Rate limit of ${limit.limit} for ${tool.name}` };
-  const refusal = new ToolError('rate_limited', `Too many calls to ${tool.name}: the limit is ${limit.limit} per caller. Retry after ${limit.retryAfterSeconds} s.`, {
-    rule: decision.rule,
-    retryAfterSeconds: limit.retryAfterSeconds,
-  });
+  const refusal = new ToolError(
+    'rate_limited',
+    `Too many calls to ${tool.name}: the limit is ${limit.limit} per caller. Retry after ${limit.retryAfterSeconds} s.`,
+    {
+      rule: decision.rule,
+      retryAfterSeconds: limit.retryAfterSeconds,
+    },
+  );
   return { decision, refusal };
 }
 

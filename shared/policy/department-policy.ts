@@ -32,7 +32,7 @@ const window = z.object({
 
 const clientAppId = z
   .string()
-  .refine((id) => GUID.test(id), 'must be a client app id (a GUID: the application id of the agent\'s app registration)')
+  .refine((id) => GUID.test(id), "must be a client app id (a GUID: the application id of the agent's app registration)")
   .transform((id) => id.toLowerCase());
 
 const authContext = z.string().regex(AUTH_CONTEXT_ID, 'must be a Conditional Access authentication context id, c1 to c99');
@@ -45,9 +45,7 @@ function schema(toolNames: readonly string[], exceptionTools: readonly string[])
   return z
     .object({
       department: z.string().min(1),
-      regions: z
-        .array(z.enum(UK_REGIONS, { error: `only ${UK_REGIONS.join(' and ')} can be allowed: data stays in the UK` }))
-        .min(1),
+      regions: z.array(z.enum(UK_REGIONS, { error: `only ${UK_REGIONS.join(' and ')} can be allowed: data stays in the UK` })).min(1),
       resourceGroups: z.array(resourceGroupName).min(1, 'list at least one resource group'),
       protected: z
         .object({
@@ -79,10 +77,7 @@ function schema(toolNames: readonly string[], exceptionTools: readonly string[])
        * Step-up: the Conditional Access authentication context (Entra's `c1` … `c99`) a token must carry in its
        * `acrs` claim to call a tool of each tier, and an approver's sign-in to decide a destructive request.
        */
-      stepUp: z
-        .object({ write: authContext.optional(), destructive: authContext.optional(), approve: authContext.optional() })
-        .strict()
-        .default({}),
+      stepUp: z.object({ write: authContext.optional(), destructive: authContext.optional(), approve: authContext.optional() }).strict().default({}),
       /**
        * Agents acting as themselves (app-only tokens): they read; they call write tools, or request destructive
        * ones, only if their client app id (azp/appid) is listed here. They never approve (approvals need a person).
@@ -101,14 +96,21 @@ function schema(toolNames: readonly string[], exceptionTools: readonly string[])
         .array(
           z
             .object({
-              group: z.string().refine((id) => GUID.test(id), 'must be an Entra group object id (a GUID)').transform((id) => id.toLowerCase()).optional(),
+              group: z
+                .string()
+                .refine((id) => GUID.test(id), 'must be an Entra group object id (a GUID)')
+                .transform((id) => id.toLowerCase())
+                .optional(),
               role: z.string().min(1).optional(),
               read: z.array(resourceGroupName).default([]),
               change: z.array(resourceGroupName).default([]),
               delete: z.array(resourceGroupName).default([]),
             })
             .strict()
-            .refine((grant) => (grant.group === undefined) !== (grant.role === undefined), 'name exactly one of group (an Entra group id) or role (an app role)'),
+            .refine(
+              (grant) => (grant.group === undefined) !== (grant.role === undefined),
+              'name exactly one of group (an Entra group id) or role (an app role)',
+            ),
         )
         .optional(),
       disabledTools: z.array(toolName).default([]),
@@ -124,20 +126,20 @@ function schema(toolNames: readonly string[], exceptionTools: readonly string[])
            * Redundancy SKUs new accounts may use, per region (the first is the default); a plain list applies to
            * every allowed region. UK West has no availability zones, so zone-redundant SKUs are refused there.
            */
-          skus: z
-            .union([skuList, z.object({ uksouth: skuList.optional(), ukwest: skuList.optional() }).strict()])
-            .default(DEFAULT_SKUS),
+          skus: z.union([skuList, z.object({ uksouth: skuList.optional(), ukwest: skuList.optional() }).strict()]).default(DEFAULT_SKUS),
         })
         .strict(),
-      rateLimits: z
-        .object({ default: window.strict(), tools: z.record(toolName, window.strict()).default({}) })
-        .strict(),
+      rateLimits: z.object({ default: window.strict(), tools: z.record(toolName, window.strict()).default({}) }).strict(),
     })
     .strict()
     .transform((policy, context) => {
       // Key tools are scoped by the vault's resource group: without the vault's id they could not be.
       if (policy.scopes && !policy.keyVault) {
-        context.addIssue({ code: 'custom', path: ['scopes'], message: 'scoped authority needs keyVault.resourceId, so key tools are scoped by the vault\'s resource group' });
+        context.addIssue({
+          code: 'custom',
+          path: ['scopes'],
+          message: "scoped authority needs keyVault.resourceId, so key tools are scoped by the vault's resource group",
+        });
       }
       for (const [index, grant] of (policy.scopes ?? []).entries()) {
         for (const tier of ['read', 'change', 'delete'] as const) {
@@ -159,7 +161,10 @@ const skuList = z.array(z.enum(STORAGE_SKUS)).min(1);
 /** Zone-redundant SKUs need availability zones, which UK South has and UK West does not. */
 const ZONE_REDUNDANT: readonly StorageSku[] = ['Standard_ZRS', 'Standard_GZRS', 'Standard_RAGZRS'];
 const REGIONS_WITHOUT_ZONES: readonly string[] = ['ukwest'];
-const DEFAULT_SKUS: Record<(typeof UK_REGIONS)[number], StorageSku[]> = { uksouth: ['Standard_ZRS', 'Standard_GZRS'], ukwest: ['Standard_LRS', 'Standard_GRS'] };
+const DEFAULT_SKUS: Record<(typeof UK_REGIONS)[number], StorageSku[]> = {
+  uksouth: ['Standard_ZRS', 'Standard_GZRS'],
+  ukwest: ['Standard_LRS', 'Standard_GRS'],
+};
 
 /** Every allowed region gets its list, and no region gets a SKU Azure does not offer there. */
 function skusByRegion(
@@ -177,7 +182,11 @@ function skusByRegion(
     }
     const unavailable = REGIONS_WITHOUT_ZONES.includes(region) ? list.filter((sku) => ZONE_REDUNDANT.includes(sku)) : [];
     if (unavailable.length > 0) {
-      context.addIssue({ code: 'custom', path, message: `${unavailable.join(', ')} ${unavailable.length > 1 ? 'are' : 'is'} not offered in ${region}, which has no availability zones; use Standard_LRS or Standard_GRS there` });
+      context.addIssue({
+        code: 'custom',
+        path,
+        message: `${unavailable.join(', ')} ${unavailable.length > 1 ? 'are' : 'is'} not offered in ${region}, which has no availability zones; use Standard_LRS or Standard_GRS there`,
+      });
     }
     byRegion[region] = list;
   }
@@ -228,8 +237,7 @@ export function parseDepartmentPolicy(
         if (issue.code === 'unrecognized_keys') {
           // Usually a typo (readonly for readOnly): point at each unknown key's own line.
           const map = (issue.path.length ? document.getIn(issue.path as (string | number)[], true) : document.contents) as
-            | { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] }
-            | undefined;
+            { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | undefined;
           return issue.keys.map((key) => {
             const range = map?.items?.find((pair) => pair.key?.value === key)?.key?.range;
             const name = [...issue.path, key].join('.');

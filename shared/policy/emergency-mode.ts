@@ -21,4 +21,3 @@ export function emergencyRefusal(mode: Exclude<EmergencyMode, 'open'>, what: str
   };
   return `Refused: the deployment is in emergency mode '${mode}' (MCP_EMERGENCY_MODE): ${allowed[mode]}, so ${what} was refused and nothing was changed. The operators will lift the mode when the incident is over.`;
 }
-

@@ -287,7 +287,12 @@ function targetContext(
   return { context, protection, lifted: liftedProtection, ...(applied ? { exception: applied } : {}) };
 }
 
-function explainScope(rule: string, tool: { name: string; risk: RiskTier }, target: TargetContext, scope: { read: string[]; change: string[]; delete: string[] }): string {
+function explainScope(
+  rule: string,
+  tool: { name: string; risk: RiskTier },
+  target: TargetContext,
+  scope: { read: string[]; change: string[]; delete: string[] },
+): string {
   if (rule === 'scope.groups-overage') {
     return (
       'Your token says you are in more Entra groups than it can list (groups overage), and this department grants ' +
@@ -295,7 +300,8 @@ function explainScope(rule: string, tool: { name: string; risk: RiskTier }, targ
       "to the application (app registration: groupMembershipClaims ApplicationGroup) and to assign the department's groups to it; then sign in again."
     );
   }
-  const tier = { 'scope.read-not-granted': 'read in', 'scope.change-not-granted': 'change', 'scope.delete-not-granted': 'request deletion in' }[rule] ?? 'act in';
+  const tier =
+    { 'scope.read-not-granted': 'read in', 'scope.change-not-granted': 'change', 'scope.delete-not-granted': 'request deletion in' }[rule] ?? 'act in';
   const granted = rule === 'scope.read-not-granted' ? scope.read : rule === 'scope.change-not-granted' ? scope.change : scope.delete;
   return (
     `'${tool.name}' would ${tier} resource group '${target.scopeGroup}', which your groups do not grant (the department policy's scopes); ` +

@@ -25,10 +25,14 @@ const DATA_PLANE_TYPES = new Set(['blobs']);
 /** Why an id cannot be used, or the id cut into its levels. */
 export function parseResourceId(raw: string): ResourceId | { problem: string } {
   if (raw.length > MAX_ID_LENGTH) return { problem: `is longer than ${MAX_ID_LENGTH} characters` };
-  const segments = raw.toLowerCase().split('/').filter((segment) => segment !== '');
+  const segments = raw
+    .toLowerCase()
+    .split('/')
+    .filter((segment) => segment !== '');
   if (!raw.startsWith('/')) return { problem: 'must start with /subscriptions/' };
   const bad = segments.find((segment) => segment === '.' || segment === '..' || !SEGMENT.test(segment));
-  if (bad !== undefined) return { problem: `has a segment '${bad.slice(0, 40)}' that is not an Azure name (letters, digits, - _ . ( ) only; no . or .. segments)` };
+  if (bad !== undefined)
+    return { problem: `has a segment '${bad.slice(0, 40)}' that is not an Azure name (letters, digits, - _ . ( ) only; no . or .. segments)` };
   const [subscriptions, subscription, groups, group, providers, namespace, ...pairs] = segments;
   if (subscriptions !== 'subscriptions' || subscription === undefined) return { problem: 'must start with /subscriptions/<subscription id>' };
   if (!SUBSCRIPTION_ID.test(subscription)) return { problem: `names subscription '${subscription.slice(0, 40)}', which is not a subscription id (a GUID)` };
@@ -43,7 +47,8 @@ export function parseResourceId(raw: string): ResourceId | { problem: string } {
   let current = `${levels[1]}/providers/${namespace}`;
   for (let index = 0; index < pairs.length; index += 2) {
     const type = pairs[index]!;
-    if (DATA_PLANE_TYPES.has(type)) return { problem: `names ${type}, which are data inside a resource, not Azure resources; protect the container (or tag the account) instead` };
+    if (DATA_PLANE_TYPES.has(type))
+      return { problem: `names ${type}, which are data inside a resource, not Azure resources; protect the container (or tag the account) instead` };
     current = `${current}/${type}/${pairs[index + 1]!}`;
     levels.push(current);
   }

@@ -27,7 +27,12 @@ function lookalikeOf(char: string): string | undefined {
   return lower;
 }
 // Letters with a stroke do not decompose, so dropping accents misses them.
-const STROKED = new Map([['ł', 'l'], ['đ', 'd'], ['ø', 'o'], ['ħ', 'h']]);
+const STROKED = new Map([
+  ['ł', 'l'],
+  ['đ', 'd'],
+  ['ø', 'o'],
+  ['ħ', 'h'],
+]);
 
 /** A combining mark (accent) left by NFKD. */
 // linear: one character class.

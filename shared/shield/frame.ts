@@ -38,7 +38,13 @@ export function frameResult(tool: { name: string }, data: Record<string, unknown
     ...data,
   };
   const headline = [notice, ...notes, summary(tool.name, data)].filter((part): part is string => part !== undefined).join(' ');
-  return { content: [{ type: 'text', text: headline }, { type: 'text', text: JSON.stringify(structuredContent) }], structuredContent };
+  return {
+    content: [
+      { type: 'text', text: headline },
+      { type: 'text', text: JSON.stringify(structuredContent) },
+    ],
+    structuredContent,
+  };
 }
 
 /** `monitor_activity_log_list: 18 events; more with nextCursor.` — counts of the top-level lists, and paging. */

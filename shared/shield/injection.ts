@@ -146,7 +146,9 @@ const RULES: Rule[] = [
   {
     kind: 'exfiltration_request',
     detector: 'exfiltration-destination',
-    pattern: flat(`${EXFIL}.{0,80}?(?:https?://|\\b[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}\\.[a-z]|\\bwebhook|\\bthis (?:ticket|tag|blob|page)\\b|\\ba comment\\b|\\byour (?:reply|answer|summary)\\b|\\bpublic\\b)|\\bexfiltrate\\b`),
+    pattern: flat(
+      `${EXFIL}.{0,80}?(?:https?://|\\b[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}\\.[a-z]|\\bwebhook|\\bthis (?:ticket|tag|blob|page)\\b|\\ba comment\\b|\\byour (?:reply|answer|summary)\\b|\\bpublic\\b)|\\bexfiltrate\\b`,
+    ),
     unlessNegated: true,
   },
   {

@@ -25,7 +25,8 @@ const INVISIBLE = /[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0008\u000
  * character): a union of single-character classes, so matching is linear.
  */
 // linear: a union of single-character classes, no quantifier: one step per character.
-const HIDDEN_CHARACTER = /[\u{E0000}-\u{E007F}]|[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]|[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/gu;
+const HIDDEN_CHARACTER =
+  /[\u{E0000}-\u{E007F}]|[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]|[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/gu;
 
 /**
  * For text shown to a person who must judge it (the approval page): every hidden character is replaced by what
@@ -74,11 +75,17 @@ export function neutraliseUnicode(text: string): { text: string; findings: Unico
     }
     runStart = -1;
   };
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const unit = text.charCodeAt(i);
     const astral = unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && text.charCodeAt(i + 1) >= 0xdc00 && text.charCodeAt(i + 1) <= 0xdfff;
     const code = astral ? (text.codePointAt(i) ?? unit) : unit;
-    const kind = !astral ? bmpKind(code) : code >= 0xe0000 && code <= 0xe007f ? TAG : ASTRAL_INVISIBLE.test(String.fromCodePoint(code)) ? INVISIBLE_KIND : PLAIN;
+    const kind = !astral
+      ? bmpKind(code)
+      : code >= 0xe0000 && code <= 0xe007f
+        ? TAG
+        : ASTRAL_INVISIBLE.test(String.fromCodePoint(code))
+          ? INVISIBLE_KIND
+          : PLAIN;
     const width = astral ? 2 : 1;
     if (kind === PLAIN) {
       closeRun();
@@ -116,7 +123,8 @@ const MAX_HIDDEN_PIECE = 4_096;
 const MAX_REVEAL_MARKERS = 256;
 
 // linear: a union of single-character classes, no quantifier: one step per character.
-const ANY_HIDDEN = /[\u{E0000}-\u{E007F}]|[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]|[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
+const ANY_HIDDEN =
+  /[\u{E0000}-\u{E007F}]|[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]|[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
 // linear: anchored, one character class, no quantifier: tested on one character.
 const ASTRAL_INVISIBLE = /^[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]$/u;
 
@@ -125,7 +133,8 @@ const ASTRAL_INVISIBLE = /^[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0
 const BIDI_ONE = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
 // linear: one character class, no quantifier: tested on one character.
 const INVISIBLE_ONE = /[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
-if (BIDI_ONE.source !== BIDI.source || INVISIBLE_ONE.source !== INVISIBLE.source) throw new Error('unicode.ts: the one-character classes no longer match BIDI and INVISIBLE');
+if (BIDI_ONE.source !== BIDI.source || INVISIBLE_ONE.source !== INVISIBLE.source)
+  throw new Error('unicode.ts: the one-character classes no longer match BIDI and INVISIBLE');
 const UNKNOWN = 255;
 let bmpKindTable: Uint8Array | undefined;
 /**

@@ -34,7 +34,8 @@ export class JsonShapeScanner {
       const code = text.charCodeAt(i);
       if (inString) {
         if (escaped) escaped = false;
-        else if (code === 0x5c) escaped = true; // backslash: the next character is escaped
+        else if (code === 0x5c)
+          escaped = true; // backslash: the next character is escaped
         else if (code === 0x22) inString = false;
         continue;
       }

@@ -111,7 +111,6 @@ export function toRe2Syntax(source: string, { captures = true }: { captures?: bo
   return out;
 }
 
-
 /**
  * A pattern written in RE2's own syntax (a string), compiled by re2js (RE2's automata): matching time grows linearly with the text whatever the
  * pattern, so untrusted text cannot make it backtrack. Flags: `i` case-insensitive, `m` multi-line anchors,
@@ -147,10 +146,12 @@ export function linearRegex(source: string, flags = ''): Re2Pattern {
       return found;
     },
     replace: (text, replacer) =>
-      pattern().matcher(text).replaceAll((...args: unknown[]) => {
-        // The replacer receives (match, ...groups, offset, input), as String.prototype.replace's does.
-        const groups = args.slice(1, 1 + pattern().groupCount()).map((group) => (typeof group === 'string' ? group : undefined));
-        return replacer(String(args[0]), ...groups);
-      }),
+      pattern()
+        .matcher(text)
+        .replaceAll((...args: unknown[]) => {
+          // The replacer receives (match, ...groups, offset, input), as String.prototype.replace's does.
+          const groups = args.slice(1, 1 + pattern().groupCount()).map((group) => (typeof group === 'string' ? group : undefined));
+          return replacer(String(args[0]), ...groups);
+        }),
   };
 }

@@ -6,10 +6,7 @@ import type { ToolContext } from './tool.js';
 export const READ_BACK_TIMEOUT_MS = 5_000;
 
 /** What reading the target back found. */
-export type ReadBack<T> =
-  | { state: 'done'; value: T }
-  | { state: 'absent'; detail: string }
-  | { state: 'partial'; detail: string };
+export type ReadBack<T> = { state: 'done'; value: T } | { state: 'absent'; detail: string } | { state: 'partial'; detail: string };
 
 export interface Write<T> {
   /** The change in a few words, for messages: `creating key 'cmk-x'`. */
@@ -57,7 +54,12 @@ export async function confirmedWrite<T>(context: ToolContext, change: Write<T>):
         { cause: error },
       );
     }
-    throw new ToolError(code, `${lost.what} while ${change.what}, and the outcome is unknown: ${found.detail}. Check with ${change.check} before retrying.`, {}, { cause: error });
+    throw new ToolError(
+      code,
+      `${lost.what} while ${change.what}, and the outcome is unknown: ${found.detail}. Check with ${change.check} before retrying.`,
+      {},
+      { cause: error },
+    );
   }
 }
 

@@ -56,7 +56,8 @@ export function blobNameProblem(name: string): string | undefined {
       return `character U+${code.toString(16).toUpperCase().padStart(4, '0')} at position ${position} is not allowed (control, format, symbol or non-ASCII punctuation characters, such as look-alikes of '/' and '.', are refused).`;
     }
   }
-  if (name.normalize('NFKC') !== name) return 'Unicode NFKC normalisation changes it (full-width or compatibility characters); write it with the plain characters.';
+  if (name.normalize('NFKC') !== name)
+    return 'Unicode NFKC normalisation changes it (full-width or compatibility characters); write it with the plain characters.';
   const segments = name.split('/');
   if (segments.length > BLOB_SEGMENTS_MAX) return `it has ${segments.length} '/'-separated segments.`;
   for (const segment of segments) {

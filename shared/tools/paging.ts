@@ -44,8 +44,7 @@ export type ContinuationRule = LinkRule | 'marker';
 
 export function decodeCursor(cursor: string | undefined, rule: ContinuationRule, sources?: readonly string[]): Position {
   if (cursor === undefined) return { offset: 0 };
-  const invalid = () =>
-    new ToolError('invalid_arguments', 'cursor is not a cursor from this listing; call again without cursor to start over.');
+  const invalid = () => new ToolError('invalid_arguments', 'cursor is not a cursor from this listing; call again without cursor to start over.');
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -119,7 +118,13 @@ export async function readPage<T, R>(options: {
         items.push(map(item));
         if (items.length === top) {
           const after =
-            index + 1 < page.length ? at(source, link, index + 1) : next ? at(source, next, 0) : source + 1 < sourceCount ? at(source + 1, undefined, 0) : undefined;
+            index + 1 < page.length
+              ? at(source, link, index + 1)
+              : next
+                ? at(source, next, 0)
+                : source + 1 < sourceCount
+                  ? at(source + 1, undefined, 0)
+                  : undefined;
           return after ? { items, nextCursor: encodeCursor(after) } : { items };
         }
       }

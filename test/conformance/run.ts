@@ -56,13 +56,10 @@ function startGateway(target: URL, token: string): Promise<{ server: Server; url
     // Like API Management, the gateway names the app's own authority to it; any other Host passes unchanged (so
     // the suite's foreign-Host requests still reach the app as foreign).
     if (headers.host === ownAuthority) headers.host = target.host;
-    const upstream = httpRequest(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
+    const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
     upstream.on('error', (error) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`gateway: ${error.message}`);

@@ -42,4 +42,3 @@ export async function storedApproval(store: ApprovalStore, requesterOid: string,
   await store.create(approval);
   return (await store.get(approval.id))!;
 }
-

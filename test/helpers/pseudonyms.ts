@@ -10,7 +10,11 @@ import type { TestStack } from './stack.js';
  */
 export async function pseudonymKeyOf(stack: TestStack): Promise<{ version: string; key: Buffer }> {
   const token = await mintIdentityToken(await stack.sandbox.issuerKeys.current(), VAULT_RESOURCE);
-  const client = new SecretClient(stack.sandbox.vaultUrl, { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) }, { disableChallengeResourceVerification: true });
+  const client = new SecretClient(
+    stack.sandbox.vaultUrl,
+    { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) },
+    { disableChallengeResourceVerification: true },
+  );
   const secret = await client.getSecret(AUDIT_PSEUDONYM_KEY_SECRET_NAME);
   return { version: secret.properties.version!, key: Buffer.from(secret.value!, 'base64') };
 }

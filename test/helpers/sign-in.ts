@@ -22,7 +22,11 @@ export async function signInFrom(stack: TestStack, person: DevUserKey, loginPath
   const idToken = field('id_token');
   const state = field('state');
   if (!idToken || !state) throw new Error(`The sandbox sign-in returned no ID token (HTTP ${picked.status}): ${page.slice(0, 300)}`);
-  const back = await fetch(`${stack.baseUrl}/.auth/login/aad/callback`, { method: 'POST', body: new URLSearchParams({ id_token: idToken, state }), redirect: 'manual' });
+  const back = await fetch(`${stack.baseUrl}/.auth/login/aad/callback`, {
+    method: 'POST',
+    body: new URLSearchParams({ id_token: idToken, state }),
+    redirect: 'manual',
+  });
   return expectHeader(back, 'set-cookie').split(';')[0]!;
 }
 

@@ -63,7 +63,6 @@ describe('hidden characters on the approval page', () => {
     expect(html).toMatch(/class="notice" role="alert">This request contains hidden characters/);
   });
 
-
   it("shows Azure's own text (a tag split by zero-width spaces) escaped in the impact details", async () => {
     const html = await approvalPage('storage_account_delete', { resourceGroup: group, name: account });
     expect(html).not.toMatch(RAW_HIDDEN);

@@ -33,7 +33,10 @@ const TAGS = { owner: 'records-team', costCentre: 'CC-1', environment: 'dev', da
 beforeAll(async () => {
   // The key is re-read every second, so a rotation is picked up within the test. The audit key's secret is down
   // when the app starts (cleared by the first test); the pseudonym key is not (without it nothing is served).
-  stack = await startTestStack({ AUDIT_KEY_REFRESH_SECONDS: '1' }, { faults: [{ service: 'vault', path: `/secrets/${AUDIT_KEY_SECRET_NAME}`, kind: '500', count: 0 }] });
+  stack = await startTestStack(
+    { AUDIT_KEY_REFRESH_SECONDS: '1' },
+    { faults: [{ service: 'vault', path: `/secrets/${AUDIT_KEY_SECRET_NAME}`, kind: '500', count: 0 }] },
+  );
   ({ container, anchors } = await auditStorage(stack));
 }, 60_000);
 afterAll(async () => stack?.stop());
@@ -85,7 +88,9 @@ const asText = (records: unknown[]) => records.map((record) => `${JSON.stringify
 /** What an attacker computes: SHA-256 over the canonical JSON of everything but the hash, exactly as the app does. */
 const attackerHash = (record: Record<string, unknown>) => {
   const { hash: _ignored, ...rest } = record;
-  return createHash('sha256').update(canonicalize(rest) ?? '').digest('hex');
+  return createHash('sha256')
+    .update(canonicalize(rest) ?? '')
+    .digest('hex');
 };
 const rehashed = (record: Record<string, unknown>) => ({ ...record, hash: attackerHash(record) });
 
@@ -114,7 +119,11 @@ describe('without the audit key', () => {
     await stack.admin.clearFaults();
     // Once the key is back the queued records (the refusal among them) are stored and authenticated.
     const stored = await audit().waitFor((records) => records.some((record) => record.errorCode === 'audit_unavailable'));
-    expect(stored.find((record) => record.errorCode === 'audit_unavailable')).toMatchObject({ callerPseudonym: (await pseudonymsOf(stack))(OPERATOR_OID), keyVersion: expect.any(String), mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(stored.find((record) => record.errorCode === 'audit_unavailable')).toMatchObject({
+      callerPseudonym: (await pseudonymsOf(stack))(OPERATOR_OID),
+      keyVersion: expect.any(String),
+      mac: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect((await write()).status).toBe(200);
   }, 60_000);
 });
@@ -141,7 +150,11 @@ describe('key rotation', () => {
     const first = await settledChain();
     const oldVersion = first.records.at(-1)!['keyVersion'];
     const token = await mintIdentityToken(await stack.sandbox.issuerKeys.current(), VAULT_RESOURCE);
-    const secrets = new SecretClient(stack.sandbox.vaultUrl, { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) }, { disableChallengeResourceVerification: true });
+    const secrets = new SecretClient(
+      stack.sandbox.vaultUrl,
+      { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) },
+      { disableChallengeResourceVerification: true },
+    );
     const rotated = await secrets.setSecret(AUDIT_KEY_SECRET_NAME, randomBytes(32).toString('base64'));
     expect(rotated.properties.version).not.toBe(oldVersion);
     // Within the refresh interval (1 s here) new records name the new version.
@@ -180,7 +193,17 @@ describe('audit verify against an attacker without the key', () => {
       // The app's own chain is not blamed.
       expect(verified.output).not.toContain(`writer ${chain.writer}`);
       // A registration forged in the table (without the key) does not help.
-      await anchors.upsertEntity({ partitionKey: 'writer', rowKey: forger, writer: forger, registeredAt: new Date().toISOString(), seq: 4, hash: prevHash, anchoredAt: new Date().toISOString(), keyVersion: String(chain.records[0]!['keyVersion']), mac: randomBytes(32).toString('hex') });
+      await anchors.upsertEntity({
+        partitionKey: 'writer',
+        rowKey: forger,
+        writer: forger,
+        registeredAt: new Date().toISOString(),
+        seq: 4,
+        hash: prevHash,
+        anchoredAt: new Date().toISOString(),
+        keyVersion: String(chain.records[0]!['keyVersion']),
+        mac: randomBytes(32).toString('hex'),
+      });
       const again = await audit().verify();
       expect(again.code).toBe(1);
       expect(again.output).toContain(`FORGED WRITER  writer ${forger}: its registration outside the container does not verify with the audit key`);
@@ -191,7 +214,7 @@ describe('audit verify against an attacker without the key', () => {
     expect((await audit().verify()).code).toBe(0);
   }, 60_000);
 
-  it("names the package each writer ran in its registration, and a registration whose package was changed as forged", async () => {
+  it('names the package each writer ran in its registration, and a registration whose package was changed as forged', async () => {
     const health = (await (await fetch(`${stack.baseUrl}/health`)).json()) as { package: string };
     // Settled after the health request's own record, so no anchor update races the changes below.
     const chain = await settledChain();
@@ -214,7 +237,9 @@ describe('audit verify against an attacker without the key', () => {
   }, 60_000);
 
   it('names an edited record, even with its hash recomputed', async () => {
-    const verified = await verifyTampered((records) => records.map((record, index) => (index === 2 ? rehashed({ ...record, callerOid: 'ffffffff-0000-4000-8000-000000000000' }) : record)));
+    const verified = await verifyTampered((records) =>
+      records.map((record, index) => (index === 2 ? rehashed({ ...record, callerOid: 'ffffffff-0000-4000-8000-000000000000' }) : record)),
+    );
     expect(verified.code).toBe(1);
     expect(verified.output).toMatch(/EDITED {2}writer \S+, record 3: its MAC does not verify/);
     expect(verified.output).not.toMatch(/INSERTED|DELETED|TRUNCATED|FORGED/);
@@ -247,7 +272,11 @@ describe('audit verify against an attacker without the key', () => {
     const chain = await settledChain();
     const verified = await verifyTampered((records) => records.slice(0, -2));
     expect(verified.code).toBe(1);
-    expect(verified.output).toMatch(new RegExp(`TRUNCATED {2}writer \\S+: the chain ends at record ${chain.records.length - 2}, but its anchor \\(.+\\) says it had reached record ${chain.records.length}`));
+    expect(verified.output).toMatch(
+      new RegExp(
+        `TRUNCATED {2}writer \\S+: the chain ends at record ${chain.records.length - 2}, but its anchor \\(.+\\) says it had reached record ${chain.records.length}`,
+      ),
+    );
   }, 60_000);
 
   it('names an emptied writer blob, and a writer whose blobs are gone', async () => {
@@ -260,7 +289,11 @@ describe('audit verify against an attacker without the key', () => {
     try {
       const gone = await audit().verify();
       expect(gone.code).toBe(1);
-      expect(gone.output).toMatch(new RegExp(`EMPTIED WRITER {2}writer ${chain.writer}: its blobs are gone, but its anchor \\(.+\\) says it had written ${chain.records.length} record\\(s\\)`));
+      expect(gone.output).toMatch(
+        new RegExp(
+          `EMPTIED WRITER {2}writer ${chain.writer}: its blobs are gone, but its anchor \\(.+\\) says it had written ${chain.records.length} record\\(s\\)`,
+        ),
+      );
     } finally {
       await replaceBlob(chain.name, original);
     }
@@ -272,7 +305,9 @@ describe('audit verify against an attacker without the key', () => {
     const runtime = join(dir, 'runtime.json');
     writeFileSync(runtime, JSON.stringify({ auditContainerUrl: stack.sandbox.auditContainerUrl }));
     try {
-      const failed = await promisify(execFile)(process.execPath, ['dist/dev/audit.js', 'verify'], { env: { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir } }).then(
+      const failed = await promisify(execFile)(process.execPath, ['dist/dev/audit.js', 'verify'], {
+        env: { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir },
+      }).then(
         () => ({ code: 0, stderr: '' }),
         (error: { code: number; stderr: string }) => error,
       );

@@ -45,12 +45,22 @@ beforeAll(async () => {
     'Bearer abcdefghijkl eyJabcdef.ghijklm.nop https://a.example/c?sv=1&sig=2 sv=1&sig=2 AccountKey=abc ' +
     '-----BEGIN PRIVATE KEY-----x-----END PRIVATE KEY----- a.b@c.gov.uk Mr John Smith Dear Jane Doe my name is Ann Lee';
   for (let i = 0; i < 3; i += 1) {
-    await client.send({ method: 'POST', path: '/tools/group_get', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.reader}` }, body: JSON.stringify({ name: shapes }) });
+    await client.send({
+      method: 'POST',
+      path: '/tools/group_get',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.reader}` },
+      body: JSON.stringify({ name: shapes }),
+    });
     await client.send({
       method: 'POST',
       path: '/tools/storage_blob_read',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.reader}` },
-      body: JSON.stringify({ resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files', name: '2025/CASE-10482/metadata.json' }),
+      body: JSON.stringify({
+        resourceGroup: 'rg-ddr-records-prod-uks',
+        account: 'stddrrecordsprod',
+        container: 'case-files',
+        name: '2025/CASE-10482/metadata.json',
+      }),
     });
   }
 }, 120_000);
@@ -82,7 +92,9 @@ function messageOf(response: RawResponse): string {
  * Sends each request in turn while /health is polled: what broke a bound (a request at 1 s or more, a 5xx, a long
  * answer to a refusal, a /health answer at 100 ms or more, named with the request in flight), and the slowest.
  */
-async function underAttack(requests: AttackRequest[]): Promise<{ slowest: { label: string; ms: number }; health: HealthSample[]; broken: string[]; responses: Map<string, RawResponse> }> {
+async function underAttack(
+  requests: AttackRequest[],
+): Promise<{ slowest: { label: string; ms: number }; health: HealthSample[]; broken: string[]; responses: Map<string, RawResponse> }> {
   const probe = healthProbe(stack.baseUrl);
   const broken: string[] = [];
   const responses = new Map<string, RawResponse>();

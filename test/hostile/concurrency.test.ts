@@ -70,7 +70,13 @@ beforeAll(async () => {
       ...person,
       token: person.appOnly
         ? // A hosted agent: an app-only token (no scope, sub = oid) with an app role.
-          await stack.sandbox.mintToken({ audience: SANDBOX_AUDIENCE, tenantId: stack.sandbox.tenantId, oid: person.oid, azp: 'agent-client-id', roles: person.roles })
+          await stack.sandbox.mintToken({
+            audience: SANDBOX_AUDIENCE,
+            tenantId: stack.sandbox.tenantId,
+            oid: person.oid,
+            azp: 'agent-client-id',
+            roles: person.roles,
+          })
         : await stack.token({ oid: person.oid, name: person.name!, roles: person.roles }),
     })),
   );
@@ -135,7 +141,8 @@ function plan(auditBlob: string): Planned[] {
   const items: Omit<Planned, 'index' | 'traceparent' | 'traceId'>[] = [];
   const entrance = (): Entrance => (random() < 0.5 ? 'tools' : 'mcp');
   for (const caller of callers) {
-    const menu = caller.key === 'greedy' ? [...READS.filter(([tool]) => tool !== 'access_whoami'), ['access_whoami', {}, 400] as const] : [...READS, ...REFUSED];
+    const menu =
+      caller.key === 'greedy' ? [...READS.filter(([tool]) => tool !== 'access_whoami'), ['access_whoami', {}, 400] as const] : [...READS, ...REFUSED];
     for (const [tool, args, count] of menu) {
       for (let n = 0; n < count; n += 1) items.push({ caller, entrance: tool === 'tools/list' ? 'mcp' : entrance(), tool, args });
     }
@@ -178,11 +185,20 @@ interface Seen {
 function interpret(planned: Planned, request: RawRequest, response: RawResponse): Seen {
   const seen: Seen = { planned, request, response };
   try {
-    let payload: { content?: { text: string }[]; isError?: boolean; structuredContent?: Record<string, unknown>; tools?: unknown[]; error?: { code: unknown; message: string } };
+    let payload: {
+      content?: { text: string }[];
+      isError?: boolean;
+      structuredContent?: Record<string, unknown>;
+      tools?: unknown[];
+      error?: { code: unknown; message: string };
+    };
     if (planned.entrance === 'tools') payload = JSON.parse(response.text);
     else {
       const type = String(response.headers['content-type'] ?? '');
-      const message = (type.startsWith('text/event-stream') ? sseMessages(response.text).at(-1) : JSON.parse(response.text)) as { result?: typeof payload; error?: { code: number; message: string } };
+      const message = (type.startsWith('text/event-stream') ? sseMessages(response.text).at(-1) : JSON.parse(response.text)) as {
+        result?: typeof payload;
+        error?: { code: number; message: string };
+      };
       if (message.error) return { ...seen, error: { code: String(message.error.code), message: message.error.message } };
       payload = message.result ?? {};
     }
@@ -208,7 +224,7 @@ describe('several callers at once', () => {
   let planned: Planned[] = [];
   const auditLines = () => stack.app.output.filter((line) => line.startsWith('{"audit"')).length;
 
-  it('never hands one caller another caller\'s data, and throttles only the caller over its limit', async () => {
+  it("never hands one caller another caller's data, and throttles only the caller over its limit", async () => {
     // One call first, so the audit chain's blob exists and its name is known (the refusals try to read it).
     const warmup = await client.send(toRequest({ index: -1, caller: callers[0]!, entrance: 'tools', tool: 'access_whoami', args: {}, ...newTraceparent() }));
     expect(warmup.status).toBe(200);
@@ -218,10 +234,12 @@ describe('several callers at once', () => {
     before = (await audit.records()).length;
     logBefore = auditLines();
     const started = Date.now();
-    seen.push(...(await mapLimit(planned, IN_FLIGHT, async (item) => {
-      const request = toRequest(item);
-      return interpret(item, request, await client.send(request));
-    })));
+    seen.push(
+      ...(await mapLimit(planned, IN_FLIGHT, async (item) => {
+        const request = toRequest(item);
+        return interpret(item, request, await client.send(request));
+      })),
+    );
     const elapsed = Date.now() - started;
     console.log(`concurrency: ${seen.length} requests, ${IN_FLIGHT} in flight, in ${elapsed} ms (${Math.round((seen.length * 1000) / elapsed)} req/s)`);
 
@@ -235,7 +253,8 @@ describe('several callers at once', () => {
       // Nothing of another caller: their oid, their name, their token.
       for (const other of callers) {
         if (other === item.caller) continue;
-        if (response.text.includes(other.oid) || (other.name && response.text.includes(other.name))) problems.push(`${label}: the answer names ${other.key}: ${response.text.slice(0, 300)}`);
+        if (response.text.includes(other.oid) || (other.name && response.text.includes(other.name)))
+          problems.push(`${label}: the answer names ${other.key}: ${response.text.slice(0, 300)}`);
       }
       if (error?.correlationId) {
         if (correlationIds.has(error.correlationId)) problems.push(`${label}: correlation id ${error.correlationId} was handed out twice`);
@@ -285,7 +304,9 @@ describe('several callers at once', () => {
     const perTrace = new Map<string, StoredRecord[]>();
     for (const record of added) perTrace.set(record.traceId ?? '', [...(perTrace.get(record.traceId ?? '') ?? []), record]);
     const problems: string[] = [];
-    for (const [traceId, list] of perTrace) if (!mine.has(traceId) || list.length !== 1) problems.push(`trace ${traceId}: ${list.length} record(s), ${mine.has(traceId) ? 'sent by this run' : 'not sent by this run'}`);
+    for (const [traceId, list] of perTrace)
+      if (!mine.has(traceId) || list.length !== 1)
+        problems.push(`trace ${traceId}: ${list.length} record(s), ${mine.has(traceId) ? 'sent by this run' : 'not sent by this run'}`);
     const correlationIds = new Set(added.map((record) => record.correlationId));
     if (correlationIds.size !== added.length) problems.push('correlation ids repeat across records');
     for (const entry of seen) {
@@ -311,7 +332,10 @@ describe('several callers at once', () => {
         ...(entry.error?.code === 'rate_limited' ? { rule: 'policy.rate-limit' } : {}),
         // What the call came to, from either entrance: the same outcome and error code as the answer.
         ...(caller && entry.planned.tool !== 'tools/list'
-          ? { outcome: entry.result ? 'success' : ['forbidden', 'out_of_scope', 'rate_limited'].includes(entry.error?.code ?? '') ? 'denied' : 'error', errorCode: entry.error?.code }
+          ? {
+              outcome: entry.result ? 'success' : ['forbidden', 'out_of_scope', 'rate_limited'].includes(entry.error?.code ?? '') ? 'denied' : 'error',
+              errorCode: entry.error?.code,
+            }
           : {}),
       };
       const actual = Object.fromEntries(Object.keys(expected).map((key) => [key, record[key]]));

@@ -67,7 +67,13 @@ afterAll(async () => {
 /** Tokens that are wrong in every way we can think of; none may authenticate. */
 async function badAuthorizations(stack: TestStack, valid: string): Promise<Record<string, string>> {
   const { sandbox } = stack;
-  const base = { audience: SANDBOX_AUDIENCE, tenantId: sandbox.tenantId, oid: FORGED_OID, roles: ['Mcp.Operator', 'Mcp.Approver'], extra: { scp: SANDBOX_SCOPE } };
+  const base = {
+    audience: SANDBOX_AUDIENCE,
+    tenantId: sandbox.tenantId,
+    oid: FORGED_OID,
+    roles: ['Mcp.Operator', 'Mcp.Approver'],
+    extra: { scp: SANDBOX_SCOPE },
+  };
   const [header, payload] = valid.split('.') as [string, string, string];
   const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
@@ -122,7 +128,9 @@ const appAlive = () => stack.app.child.exitCode === null && stack.app.child.sign
 
 function summary(request: RawRequest): string {
   const body = typeof request.body === 'string' ? request.body : request.body ? `<${request.body.byteLength} bytes>` : '';
-  const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, value.length > 80 ? `${value.slice(0, 40)}…(${value.length})` : value]));
+  const headers = Object.fromEntries(
+    Object.entries(request.headers).map(([name, value]) => [name, value.length > 80 ? `${value.slice(0, 40)}…(${value.length})` : value]),
+  );
   return `${request.method} ${request.path} ${JSON.stringify(headers)} body(${body.length}): ${body.slice(0, 300)}`;
 }
 
@@ -140,7 +148,10 @@ const run = <T>(property: fc.IAsyncPropertyWithHooks<[T]>, numRuns: number) => f
 const anyJson = fc.jsonValue({ maxDepth: 4 });
 const unicodeJson = fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' });
 const hostileString = fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), fc.string({ unit: 'binary', maxLength: 60 }), fc.string({ maxLength: 300 }));
-const objectKey = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'approvalId', '_meta', 'encryption', 'keySource'));
+const objectKey = fc.oneof(
+  fc.string({ maxLength: 20 }),
+  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'approvalId', '_meta', 'encryption', 'keySource'),
+);
 
 const rpcId = fc.oneof(
   { weight: 4, arbitrary: fc.integer() },
@@ -150,10 +161,34 @@ const rpcId = fc.oneof(
 );
 
 const METHODS = [
-  'initialize', 'ping', 'tools/list', 'tools/call', 'notifications/initialized', 'notifications/cancelled', 'notifications/progress',
-  'resources/list', 'resources/read', 'resources/templates/list', 'prompts/list', 'prompts/get', 'completion/complete',
-  'logging/setLevel', 'server/discover', 'tasks/get', 'tasks/list', 'sampling/createMessage', 'elicitation/create', 'roots/list',
-  'subscriptions/listen', 'rpc.discover', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'tools/call/', 'TOOLS/LIST',
+  'initialize',
+  'ping',
+  'tools/list',
+  'tools/call',
+  'notifications/initialized',
+  'notifications/cancelled',
+  'notifications/progress',
+  'resources/list',
+  'resources/read',
+  'resources/templates/list',
+  'prompts/list',
+  'prompts/get',
+  'completion/complete',
+  'logging/setLevel',
+  'server/discover',
+  'tasks/get',
+  'tasks/list',
+  'sampling/createMessage',
+  'elicitation/create',
+  'roots/list',
+  'subscriptions/listen',
+  'rpc.discover',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'tools/call/',
+  'TOOLS/LIST',
 ];
 const PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2026-07-28', '1999-01-01', 'latest', ''];
 
@@ -181,7 +216,12 @@ const toolCall = fc
   .oneof(
     { weight: 8, arbitrary: fc.constantFrom(...TOOL_NAMES) },
     { weight: 1, arbitrary: fc.constantFrom(...TOOL_NAMES).map((name) => name.toUpperCase()) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...TOOL_NAMES), fc.constantFrom(' ', '\u0000', '/x', '/../storage_blob_delete', '\u200b', '.')).map(([a, b]) => a + b) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...TOOL_NAMES), fc.constantFrom(' ', '\u0000', '/x', '/../storage_blob_delete', '\u200b', '.'))
+        .map(([a, b]) => a + b),
+    },
     { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('__proto__', 'constructor', 'manifest', '')) },
   )
   .chain((name) =>
@@ -258,17 +298,21 @@ describe('fuzzing POST /mcp', () => {
       return `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"group_get","arguments":{"name":${arrays}}}}`;
     });
     // Bodies of the cap ± a few bytes, padded with 1-, 2- and 4-byte characters, so byte and character counts differ.
-    const nearCap = fc.tuple(fc.integer({ min: -64, max: 64 }), fc.constantFrom('x', '\u00e9', '\u{1f4a5}'), fc.constantFrom('content', 'name', 'clientInfo')).map(([delta, pad, where]) => {
-      const frame =
-        where === 'content'
-          ? (fill: string) => `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"storage_blob_upload","arguments":{"resourceGroup":"rg-ddr-records-prod-uks","account":"stddrrecordsprod","container":"case-files","name":"fuzz/huge.txt","content":"${fill}"}}}`
-          : where === 'name'
-            ? (fill: string) => `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"${fill}","arguments":{}}}`
-            : (fill: string) => `{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"${fill}","version":"1"}}}`;
-      const target = BODY_CAP + delta - Buffer.byteLength(frame(''));
-      const unit = Buffer.byteLength(pad);
-      return frame(pad.repeat(Math.floor(target / unit)) + 'x'.repeat(target % unit));
-    });
+    const nearCap = fc
+      .tuple(fc.integer({ min: -64, max: 64 }), fc.constantFrom('x', '\u00e9', '\u{1f4a5}'), fc.constantFrom('content', 'name', 'clientInfo'))
+      .map(([delta, pad, where]) => {
+        const frame =
+          where === 'content'
+            ? (fill: string) =>
+                `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"storage_blob_upload","arguments":{"resourceGroup":"rg-ddr-records-prod-uks","account":"stddrrecordsprod","container":"case-files","name":"fuzz/huge.txt","content":"${fill}"}}}`
+            : where === 'name'
+              ? (fill: string) => `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"${fill}","arguments":{}}}`
+              : (fill: string) =>
+                  `{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"${fill}","version":"1"}}}`;
+        const target = BODY_CAP + delta - Buffer.byteLength(frame(''));
+        const unit = Buffer.byteLength(pad);
+        return frame(pad.repeat(Math.floor(target / unit)) + 'x'.repeat(target % unit));
+      });
     const mistyped = fc
       .record({
         jsonrpc: fc.constantFrom<unknown>('2.0', 2, '2', '1.0', null, ['2.0'], { v: '2.0' }, true),
@@ -278,11 +322,21 @@ describe('fuzzing POST /mcp', () => {
       })
       .map((message) => JSON.stringify(present(message)));
     const batch = fc.oneof(
-      fc.array(envelope.map((message) => present(message as Record<string, unknown>)), { minLength: 0, maxLength: 4 }).map((messages) => JSON.stringify(messages)),
+      fc
+        .array(
+          envelope.map((message) => present(message as Record<string, unknown>)),
+          { minLength: 0, maxLength: 4 },
+        )
+        .map((messages) => JSON.stringify(messages)),
       fc.constantFrom('[]', '[[]]', '[1,2,3]', `[${valid}]`, `[${valid},${valid}]`, ` \n[${valid}]`, `\uFEFF[${valid}]`),
     );
     const encoded = fc.oneof(
-      fc.tuple(fc.constantFrom('\uFEFF', '\uFEFF\uFEFF', ' \n\t', '\u0000', '\u00a0', '\u2028'), fc.constantFrom('', '\n', '\u0000', ' trailing', '}', ',', '\uFEFF')).map(([before, after]) => before + valid + after),
+      fc
+        .tuple(
+          fc.constantFrom('\uFEFF', '\uFEFF\uFEFF', ' \n\t', '\u0000', '\u00a0', '\u2028'),
+          fc.constantFrom('', '\n', '\u0000', ' trailing', '}', ',', '\uFEFF'),
+        )
+        .map(([before, after]) => before + valid + after),
       fc.constantFrom(
         Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":1,"method":"'), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('"}')]),
         Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(valid)]),
@@ -296,7 +350,19 @@ describe('fuzzing POST /mcp', () => {
       fc.string({ unit: 'binary', maxLength: 200 }),
       fc.nat({ max: valid.length - 1 }).map((cut) => valid.slice(0, cut)),
       fc.string({ maxLength: 50 }).map((tail) => `{"jsonrpc":"2.0",${tail}`),
-      fc.constantFrom('', 'null', 'true', '0', '""', '{}', '{"jsonrpc":"2.0"}', '{"id":1}', 'NaN', '{"jsonrpc":"2.0","id":1,"method":"ping",}', "{'jsonrpc':'2.0'}"),
+      fc.constantFrom(
+        '',
+        'null',
+        'true',
+        '0',
+        '""',
+        '{}',
+        '{"jsonrpc":"2.0"}',
+        '{"id":1}',
+        'NaN',
+        '{"jsonrpc":"2.0","id":1,"method":"ping",}',
+        "{'jsonrpc':'2.0'}",
+      ),
     );
     const body = fc.oneof(
       { weight: 3, arbitrary: garbage },
@@ -335,10 +401,36 @@ describe('fuzzing POST /tools/{name}', () => {
       {
         weight: 2,
         arbitrary: fc.constantFrom(
-          '../mcp', '%2e%2e/mcp', '..%2fmcp', '%2e%2e%2fmcp', 'group_get/../storage_blob_delete', 'group_get%2f..%2fstorage_blob_delete',
-          '/group_get', 'group_get/', 'group_get?x=1', 'group_get#frag', 'group_get;x=1', '%67roup_get', 'group_get%00', '%ZZ', '%',
-          'manifest', '', '../health', '../approvals/x', '../.auth/login/aad', 'group_get?access_token=abc.def.ghi', '..', '.', '%2e',
-          'storage_blob_delete/..', 'group%5Fget', 'group_get%20', 'access_whoami/.', '%c0%ae%c0%ae/mcp', '..%5cmcp',
+          '../mcp',
+          '%2e%2e/mcp',
+          '..%2fmcp',
+          '%2e%2e%2fmcp',
+          'group_get/../storage_blob_delete',
+          'group_get%2f..%2fstorage_blob_delete',
+          '/group_get',
+          'group_get/',
+          'group_get?x=1',
+          'group_get#frag',
+          'group_get;x=1',
+          '%67roup_get',
+          'group_get%00',
+          '%ZZ',
+          '%',
+          'manifest',
+          '',
+          '../health',
+          '../approvals/x',
+          '../.auth/login/aad',
+          'group_get?access_token=abc.def.ghi',
+          '..',
+          '.',
+          '%2e',
+          'storage_blob_delete/..',
+          'group%5Fget',
+          'group_get%20',
+          'access_whoami/.',
+          '%c0%ae%c0%ae/mcp',
+          '..%5cmcp',
         ),
       },
     );
@@ -346,7 +438,10 @@ describe('fuzzing POST /tools/{name}', () => {
       { weight: 12, arbitrary: fc.constant('/tools/') },
       { weight: 1, arbitrary: fc.constantFrom('/TOOLS/', '//tools/', '/tools//', '/./tools/') },
       // Absolute-form and scheme-relative targets: the URL then names a host the Host header does not.
-      { weight: 1, arbitrary: fc.constantFrom('http://evil.example/tools/', '//evil.example/tools/', `http://127.0.0.1:${port}/tools/`, 'https://localhost/tools/') },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom('http://evil.example/tools/', '//evil.example/tools/', `http://127.0.0.1:${port}/tools/`, 'https://localhost/tools/'),
+      },
     );
     const body = (tool: string) =>
       fc.oneof(
@@ -355,10 +450,15 @@ describe('fuzzing POST /tools/{name}', () => {
         { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 100 }) },
         { weight: 1, arbitrary: fc.constantFrom('', 'null', '[]', '"x"', '{', `\uFEFF${JSON.stringify(validArgsFor(tool))}`, '{"__proto__":{"admin":true}}') },
       );
-    const contentType = fc.oneof({ weight: 9, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'text/plain', '', 'application/jsonx') });
+    const contentType = fc.oneof(
+      { weight: 9, arbitrary: fc.constant('application/json') },
+      { weight: 1, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'text/plain', '', 'application/jsonx') },
+    );
     await run(
       fc.asyncProperty(
-        fc.tuple(prefix, name, role, contentType).chain(([pre, tool, who, type]) => body(tool).map((payload) => ({ path: `${pre}${tool}`, tool, who, type, payload }))),
+        fc
+          .tuple(prefix, name, role, contentType)
+          .chain(([pre, tool, who, type]) => body(tool).map((payload) => ({ path: `${pre}${tool}`, tool, who, type, payload }))),
         async ({ path, who, type, payload }) => {
           await exercise('tools-endpoint', { method: 'POST', path, headers: { 'content-type': type, authorization: tokenFor(who) }, body: payload });
         },
@@ -376,42 +476,136 @@ describe('fuzzing headers', () => {
       {
         weight: 1,
         arbitrary: fc
-          .tuple(fc.dictionary(fc.constantFrom('alg', 'kid', 'typ', 'crit', 'b64', 'jku', 'x5u', 'jwk', 'zip'), anyJson), fc.dictionary(objectKey, anyJson), fc.base64String({ maxLength: 60 }))
-          .map(([head, body, sig]) => ({ kind: `Bearer ${Buffer.from(JSON.stringify(head)).toString('base64url')}.${Buffer.from(JSON.stringify(body)).toString('base64url')}.${sig.replace(/=+$/, '')}`, valid: false })),
+          .tuple(
+            fc.dictionary(fc.constantFrom('alg', 'kid', 'typ', 'crit', 'b64', 'jku', 'x5u', 'jwk', 'zip'), anyJson),
+            fc.dictionary(objectKey, anyJson),
+            fc.base64String({ maxLength: 60 }),
+          )
+          .map(([head, body, sig]) => ({
+            kind: `Bearer ${Buffer.from(JSON.stringify(head)).toString('base64url')}.${Buffer.from(JSON.stringify(body)).toString('base64url')}.${sig.replace(/=+$/, '')}`,
+            valid: false,
+          })),
       },
-      { weight: 1, arbitrary: fc.string({ maxLength: 80 }).filter((text) => !/[\r\n\0]/.test(text) && /^[\x20-\x7e]*$/.test(text)).map((kind) => ({ kind, valid: false })) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .string({ maxLength: 80 })
+          .filter((text) => !/[\r\n\0]/.test(text) && /^[\x20-\x7e]*$/.test(text))
+          .map((kind) => ({ kind, valid: false })),
+      },
     );
     const host = fc.constantFrom(
-      'ok', 'ok', 'ok', 'localhost', '[::1]', '127.0.0.1', 'LOCALHOST', 'evil.example', 'evil.example:PORT', '127.0.0.1.nip.io:PORT',
-      'localhost.evil.example:PORT', '0.0.0.0:PORT', '2130706433:PORT', '127.0.0.1:1',
+      'ok',
+      'ok',
+      'ok',
+      'localhost',
+      '[::1]',
+      '127.0.0.1',
+      'LOCALHOST',
+      'evil.example',
+      'evil.example:PORT',
+      '127.0.0.1.nip.io:PORT',
+      'localhost.evil.example:PORT',
+      '0.0.0.0:PORT',
+      '2130706433:PORT',
+      '127.0.0.1:1',
     );
-    const origin = fc.constantFrom(undefined, undefined, undefined, 'http://localhost:6274', 'http://127.0.0.1:PORT', 'https://evil.example', 'null', 'http://localhost.evil.example', 'file://', 'http://[::1]:PORT');
+    const origin = fc.constantFrom(
+      undefined,
+      undefined,
+      undefined,
+      'http://localhost:6274',
+      'http://127.0.0.1:PORT',
+      'https://evil.example',
+      'null',
+      'http://localhost.evil.example',
+      'file://',
+      'http://[::1]:PORT',
+    );
     const optional = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: undefined, freq: 2 });
     const headers = fc.record({
-      contentType: fc.constantFrom('application/json', 'application/json', 'APPLICATION/JSON; charset=UTF-8', 'application/json;charset=latin1', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', '', 'application/json, text/plain', 'application/jsonx'),
-      accept: fc.constantFrom('application/json, text/event-stream', 'application/json, text/event-stream', 'text/event-stream, application/json;q=0.9', 'application/json', 'text/event-stream', '*/*', '', 'text/html'),
+      contentType: fc.constantFrom(
+        'application/json',
+        'application/json',
+        'APPLICATION/JSON; charset=UTF-8',
+        'application/json;charset=latin1',
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        '',
+        'application/json, text/plain',
+        'application/jsonx',
+      ),
+      accept: fc.constantFrom(
+        'application/json, text/event-stream',
+        'application/json, text/event-stream',
+        'text/event-stream, application/json;q=0.9',
+        'application/json',
+        'text/event-stream',
+        '*/*',
+        '',
+        'text/html',
+      ),
       protocolVersion: optional(fc.constantFrom(...PROTOCOL_VERSIONS, '2025-11-25, 2025-06-18', 'garbage')),
       principalId: optional(fc.constant(FORGED_OID)),
       principalName: optional(fc.constantFrom('Global Admin', 'Mcp.Approver')),
-      principal: optional(fc.constant(Buffer.from(JSON.stringify({ claims: [{ typ: 'roles', val: 'Mcp.Approver' }, { typ: 'oid', val: FORGED_OID }] })).toString('base64'))),
+      principal: optional(
+        fc.constant(
+          Buffer.from(
+            JSON.stringify({
+              claims: [
+                { typ: 'roles', val: 'Mcp.Approver' },
+                { typ: 'oid', val: FORGED_OID },
+              ],
+            }),
+          ).toString('base64'),
+        ),
+      ),
       idTokenHeader: optional(fc.constant('reader')),
       forwarded: optional(fc.constantFrom('evil.example', '127.0.0.1')),
-      traceparent: optional(fc.oneof(fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 32, maxLength: 32 }).map((trace) => `00-${trace}-0123456789abcdef-01`), fc.string({ maxLength: 60 }).filter((text) => /^[\x20-\x7e]*$/.test(text)))),
+      traceparent: optional(
+        fc.oneof(
+          fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 32, maxLength: 32 }).map((trace) => `00-${trace}-0123456789abcdef-01`),
+          fc.string({ maxLength: 60 }).filter((text) => /^[\x20-\x7e]*$/.test(text)),
+        ),
+      ),
       mcpMethod: optional(fc.constantFrom('tools/call', 'tools/list', 'ping', 'x')),
       sessionId: optional(fc.uuid()),
       methodOverride: optional(fc.constantFrom('DELETE', 'GET')),
       cookie: optional(fc.constant('AppServiceAuthSession=forged')),
     });
-    const target = fc.constantFrom('mcp-whoami', 'mcp-whoami', 'tools-whoami', 'tools-whoami', 'tools-group-get', 'mcp-tools-list', 'mcp-initialize', 'mcp-absolute-form');
+    const target = fc.constantFrom(
+      'mcp-whoami',
+      'mcp-whoami',
+      'tools-whoami',
+      'tools-whoami',
+      'tools-group-get',
+      'mcp-tools-list',
+      'mcp-initialize',
+      'mcp-absolute-form',
+    );
 
     await run(
       fc.asyncProperty(fc.tuple(authorization, host, origin, headers, target), async ([auth, hostPick, originPick, h, what]) => {
-        const authValue = auth.valid ? (auth.kind === 'operator' ? `Bearer ${operator}` : auth.kind === 'reader-lowercase-scheme' ? `bearer ${reader}` : `Bearer ${reader}`) : (badAuth[auth.kind] ?? auth.kind);
+        const authValue = auth.valid
+          ? auth.kind === 'operator'
+            ? `Bearer ${operator}`
+            : auth.kind === 'reader-lowercase-scheme'
+              ? `bearer ${reader}`
+              : `Bearer ${reader}`
+          : (badAuth[auth.kind] ?? auth.kind);
         const expectedOid = auth.kind === 'operator' ? OPERATOR_OID : READER_OID;
         const hostValue = hostPick === 'ok' ? `127.0.0.1:${port}` : hostPick.replace('PORT', port);
         const request: RawRequest = {
           method: 'POST',
-          path: what === 'mcp-absolute-form' ? 'http://evil.example/mcp' : what.startsWith('mcp') ? '/mcp' : what === 'tools-whoami' ? '/tools/access_whoami' : '/tools/group_get',
+          path:
+            what === 'mcp-absolute-form'
+              ? 'http://evil.example/mcp'
+              : what.startsWith('mcp')
+                ? '/mcp'
+                : what === 'tools-whoami'
+                  ? '/tools/access_whoami'
+                  : '/tools/group_get',
           headers: {
             host: hostValue,
             'content-type': h.contentType,
@@ -436,7 +630,12 @@ describe('fuzzing headers', () => {
               : what === 'mcp-tools-list'
                 ? JSON.stringify({ jsonrpc: '2.0', id: 12, method: 'tools/list' })
                 : what === 'mcp-initialize'
-                  ? JSON.stringify({ jsonrpc: '2.0', id: 13, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'Global Admin', version: '1' } } })
+                  ? JSON.stringify({
+                      jsonrpc: '2.0',
+                      id: 13,
+                      method: 'initialize',
+                      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'Global Admin', version: '1' } },
+                    })
                   : what === 'tools-group-get'
                     ? JSON.stringify({ name: 'rg-ddr-dr-ukw' })
                     : '{}',
@@ -455,7 +654,8 @@ describe('fuzzing headers', () => {
             problems.push(`the bad Authorization value (${auth.kind.slice(0, 60)}) got in: ${response.status}`);
           }
           const oid = whoamiOid(request.path, response);
-          if (oid !== undefined && (!auth.valid || oid !== expectedOid)) problems.push(`whoami answered oid ${oid}, but the token's oid is ${auth.valid ? expectedOid : 'none (a bad token)'}`);
+          if (oid !== undefined && (!auth.valid || oid !== expectedOid))
+            problems.push(`whoami answered oid ${oid}, but the token's oid is ${auth.valid ? expectedOid : 'none (a bad token)'}`);
           return problems;
         });
       }),
@@ -477,7 +677,12 @@ describe('a Host header that is not a host name', () => {
   // A Host no URL can hold never reaches a function: 400, as Azure's front end answers.
   it('is refused with 400 or 403, never a 500', async () => {
     for (const host of ['a b', '[::1', 'exa mple:80', 'host:port:extra']) {
-      const response = await client.send({ method: 'POST', path: '/mcp', headers: { ...mcpHeaders(`Bearer ${reader}`), host }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+      const response = await client.send({
+        method: 'POST',
+        path: '/mcp',
+        headers: { ...mcpHeaders(`Bearer ${reader}`), host },
+        body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+      });
       expect({ host, status: response.status, refused: [400, 403].includes(response.status) }).toEqual({ host, status: response.status, refused: true });
     }
     expect(appAlive()).toBe(true);

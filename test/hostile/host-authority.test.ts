@@ -25,7 +25,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const initialize = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'port-probe', version: '1' } } });
+const initialize = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'port-probe', version: '1' } },
+});
 
 function send(host: string, path: string, authorization?: string): Promise<RawResponse> {
   const body = path === '/mcp' ? initialize : '{}';
@@ -48,10 +53,25 @@ function portsNamed(response: RawResponse): string[] {
   return [...text.matchAll(/(?:127\.0\.0\.1|localhost|\[::1\]):(\d+)/g)].map((match) => match[1]!);
 }
 
-const PATHS = ['/mcp', '/tools/access_whoami', '/tools/group_list', '/.well-known/oauth-protected-resource/mcp', '/approvals/00000000-0000-4000-8000-000000000000'];
+const PATHS = [
+  '/mcp',
+  '/tools/access_whoami',
+  '/tools/group_list',
+  '/.well-known/oauth-protected-resource/mcp',
+  '/approvals/00000000-0000-4000-8000-000000000000',
+];
 
 describe('a Host header naming another port', () => {
-  const wrong = () => [`127.0.0.1:9999`, `localhost:9999`, `[::1]:9999`, `127.0.0.1:${Number(port) + 1}`, `127.0.0.1:1`, '127.0.0.1', 'localhost:80', 'localhost'];
+  const wrong = () => [
+    `127.0.0.1:9999`,
+    `localhost:9999`,
+    `[::1]:9999`,
+    `127.0.0.1:${Number(port) + 1}`,
+    `127.0.0.1:1`,
+    '127.0.0.1',
+    'localhost:80',
+    'localhost',
+  ];
 
   it('is refused with 403 on /mcp and /tools/*, with or without a token, and nothing names another port', async () => {
     const problems: string[] = [];
@@ -80,7 +100,12 @@ describe('a Host header naming another port', () => {
     const response = await client.send({
       method: 'POST',
       path: `http://127.0.0.1:9999/mcp`,
-      headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${reader}` },
+      headers: {
+        host: `127.0.0.1:${port}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${reader}`,
+      },
       body: initialize,
     });
     expect(response.status).toBe(403);
@@ -92,7 +117,9 @@ describe('a Host header naming another port', () => {
       expect({ host, status: (await send(host, '/mcp', `Bearer ${reader}`)).status }).toEqual({ host, status: 200 });
       const anonymous = await send(host, '/mcp');
       expect(anonymous.status).toBe(401);
-      expect(String(anonymous.headers['www-authenticate'])).toContain(`resource_metadata="http://${host.toLowerCase()}/.well-known/oauth-protected-resource/mcp"`);
+      expect(String(anonymous.headers['www-authenticate'])).toContain(
+        `resource_metadata="http://${host.toLowerCase()}/.well-known/oauth-protected-resource/mcp"`,
+      );
     }
   });
 });
@@ -108,7 +135,12 @@ describe('what the app serves, by configuration', () => {
   });
 
   it('entries with a port allow exactly that authority; MCP_PUBLIC_BASE_URL is always allowed', () => {
-    const settings = loadSettings({ ...REQUIRED, ...IN_AZURE, MCP_ALLOWED_HOSTS: 'mcp.dept.gov.uk,gateway.internal:8443', MCP_PUBLIC_BASE_URL: 'https://apim-dept.azure-api.net:9443' });
+    const settings = loadSettings({
+      ...REQUIRED,
+      ...IN_AZURE,
+      MCP_ALLOWED_HOSTS: 'mcp.dept.gov.uk,gateway.internal:8443',
+      MCP_PUBLIC_BASE_URL: 'https://apim-dept.azure-api.net:9443',
+    });
     expect(servesAuthority('mcp.dept.gov.uk', 'https:', settings)).toBe(true);
     expect(servesAuthority('mcp.dept.gov.uk:8443', 'https:', settings)).toBe(false);
     expect(servesAuthority('gateway.internal:8443', 'https:', settings)).toBe(true);

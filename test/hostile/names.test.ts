@@ -56,7 +56,10 @@ const call = (tool: string, args: unknown): Promise<ToolCallResult> => callTool(
 /** A URL path as decoded segments, e.g. '/a/b%2Fc' → ['a', 'b/c'] (undefined if it is not valid percent-encoding). */
 function decodedSegments(path: string): string[] | undefined {
   try {
-    return path.split('/').slice(1).map((segment) => decodeURIComponent(segment));
+    return path
+      .split('/')
+      .slice(1)
+      .map((segment) => decodeURIComponent(segment));
   } catch {
     return undefined;
   }
@@ -81,7 +84,8 @@ async function twinRequestsOf(run: () => Promise<ToolCallResult>): Promise<{ res
 }
 
 /** Refused by the app itself before any request (Azure's own refusals carry azureStatus). */
-const refusedBeforeAzure = (result: ToolCallResult) => result.status === 400 && result.error?.code === 'invalid_arguments' && result.error.azureStatus === undefined;
+const refusedBeforeAzure = (result: ToolCallResult) =>
+  result.status === 400 && result.error?.code === 'invalid_arguments' && result.error.azureStatus === undefined;
 
 /** ARM addresses a collection with or without a trailing '/'. */
 const withoutTrailingSlash = (path: string[] | undefined) => (path?.at(-1) === '' ? path.slice(0, -1) : path);
@@ -97,13 +101,79 @@ function expectClearRefusal(result: ToolCallResult, field: string): void {
 
 /** Pieces hostile names are built from: each is a way a name could turn into a path, or read differently. */
 const HOSTILE_PIECES = [
-  '..', '.', '', '...', 'a', 'b.txt', 'x.', 'x..', '.x', '..x',
-  '%2e%2e', '%2E%2E', '%2e', '%2F', '%2f', '%5C', '%5c', '%252e%252e', '%252F', '%25', '%', '%zz', '%c0%af', '%e2%88%95',
-  '\\', '..\\', '\\..', '/', '//',
-  '\u2215', '\u2044', '\uFF0F', '\uFF0E', '\uFF0E\uFF0E', '\u2024', '\u2024\u2024', '\uFE52', '\uFF3C', '\uFE68', '\u3002', '\u29F8', '\u2571', '\u0338',
-  '\u00A0', '\u200B', '\u202E', '\uFEFF', '\u0000', '\u0007', '\n', '\t', '\u007F', '\u0085', '\uD800',
-  '\uFF41', '\uFB01', '\u00B2', 'e\u0301', 'é', '\u1E9B\u0323',
-  '?', '#', '?comp=list', '#x', ';', '&', '+', ' ', '~', "'", '"', '<', '>',
+  '..',
+  '.',
+  '',
+  '...',
+  'a',
+  'b.txt',
+  'x.',
+  'x..',
+  '.x',
+  '..x',
+  '%2e%2e',
+  '%2E%2E',
+  '%2e',
+  '%2F',
+  '%2f',
+  '%5C',
+  '%5c',
+  '%252e%252e',
+  '%252F',
+  '%25',
+  '%',
+  '%zz',
+  '%c0%af',
+  '%e2%88%95',
+  '\\',
+  '..\\',
+  '\\..',
+  '/',
+  '//',
+  '\u2215',
+  '\u2044',
+  '\uFF0F',
+  '\uFF0E',
+  '\uFF0E\uFF0E',
+  '\u2024',
+  '\u2024\u2024',
+  '\uFE52',
+  '\uFF3C',
+  '\uFE68',
+  '\u3002',
+  '\u29F8',
+  '\u2571',
+  '\u0338',
+  '\u00A0',
+  '\u200B',
+  '\u202E',
+  '\uFEFF',
+  '\u0000',
+  '\u0007',
+  '\n',
+  '\t',
+  '\u007F',
+  '\u0085',
+  '\uD800',
+  '\uFF41',
+  '\uFB01',
+  '\u00B2',
+  'e\u0301',
+  'é',
+  '\u1E9B\u0323',
+  '?',
+  '#',
+  '?comp=list',
+  '#x',
+  ';',
+  '&',
+  '+',
+  ' ',
+  '~',
+  "'",
+  '"',
+  '<',
+  '>',
   'A'.repeat(300),
 ];
 
@@ -112,8 +182,12 @@ const piece = fc.constantFrom(...HOSTILE_PIECES);
 const hostileName = fc.oneof(
   fc.array(piece, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('/')),
   fc.array(piece, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('')),
-  fc.tuple(fc.array(piece, { minLength: 1, maxLength: 4 }), fc.constantFrom('\u2215', '\uFF0F', '\\', '%2F')).map(([parts, separator]) => parts.join(separator)),
-  fc.constantFrom('../', '../../', '..%2F', '%2e%2e/', '.\\..\\', '\uFF0E\uFF0E/').chain((prefix) => fc.constantFrom('x', `../${appAccount}/${auditContainer}/x`, 'ingest/x').map((rest) => prefix + rest)),
+  fc
+    .tuple(fc.array(piece, { minLength: 1, maxLength: 4 }), fc.constantFrom('\u2215', '\uFF0F', '\\', '%2F'))
+    .map(([parts, separator]) => parts.join(separator)),
+  fc
+    .constantFrom('../', '../../', '..%2F', '%2e%2e/', '.\\..\\', '\uFF0E\uFF0E/')
+    .chain((prefix) => fc.constantFrom('x', `../${appAccount}/${auditContainer}/x`, 'ingest/x').map((rest) => prefix + rest)),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }),
   fc.constantFrom('a/'.repeat(300), `${'a'.repeat(1025)}`, '/'.repeat(5), 'a//b', 'a/./b', 'a/../b', 'a/b/.', 'a/b/..', 'a/b.', 'a/b/'),
 );
@@ -124,7 +198,11 @@ describe('a blob name cannot leave its container', () => {
   it('refuses ../ into another container of the account, and reads nothing there', async () => {
     const direct = await call('storage_blob_read', { ...RECORDS, ...SEEDED_BLOB });
     expect(direct.status).toBe(200);
-    for (const name of [`../${SEEDED_BLOB.container}/${SEEDED_BLOB.name}`, `..%2F${SEEDED_BLOB.container}%2F${SEEDED_BLOB.name}`, `%2e%2e/${SEEDED_BLOB.container}/${SEEDED_BLOB.name}`]) {
+    for (const name of [
+      `../${SEEDED_BLOB.container}/${SEEDED_BLOB.name}`,
+      `..%2F${SEEDED_BLOB.container}%2F${SEEDED_BLOB.name}`,
+      `%2e%2e/${SEEDED_BLOB.container}/${SEEDED_BLOB.name}`,
+    ]) {
       const { result, paths } = await blobRequestsOf(() => call('storage_blob_read', { ...RECORDS, container: 'ingest', name }));
       expectClearRefusal(result, 'not a blob name');
       expect(result.out).toEqual({});
@@ -150,7 +228,11 @@ describe('a blob name cannot leave its container', () => {
 
   it('cannot write a forged chain into the audit container, and the real chain still verifies', async () => {
     const forged = `forged-${randomUUID()}.jsonl`;
-    const names = [`../../${appAccount}/${auditContainer}/${forged}`, `..\\..\\${appAccount}\\${auditContainer}\\${forged}`, `\uFF0E\uFF0E/\uFF0E\uFF0E/${appAccount}/${auditContainer}/${forged}`];
+    const names = [
+      `../../${appAccount}/${auditContainer}/${forged}`,
+      `..\\..\\${appAccount}\\${auditContainer}\\${forged}`,
+      `\uFF0E\uFF0E/\uFF0E\uFF0E/${appAccount}/${auditContainer}/${forged}`,
+    ];
     for (const name of names) {
       const { result } = await blobRequestsOf(() =>
         call('storage_blob_upload', { ...RECORDS, container: 'case-files', name, content: '{"seq":0,"forged":true}\n', contentType: 'application/x-ndjson' }),
@@ -170,10 +252,12 @@ describe('a blob name cannot leave its container', () => {
 });
 
 describe('a request the SDK would send elsewhere is refused and audited as a denial', () => {
-  it("a forged cursor whose nextLink ends in a dot segment: names.url-mismatch, nothing sent, a denial in the audit", async () => {
+  it('a forged cursor whose nextLink ends in a dot segment: names.url-mismatch, nothing sent, a denial in the audit', async () => {
     const armOrigin = new URL(stack.sandbox.armUrl).origin;
     const link = `${armOrigin}/subscriptions/${stack.sandbox.subscriptionId}/resourcegroups/${RECORDS.resourceGroup}/resources/.`;
-    const { result, paths } = await twinRequestsOf(() => call('group_resource_list', { resourceGroup: RECORDS.resourceGroup, cursor: encodeCursor({ link, offset: 0 }) }));
+    const { result, paths } = await twinRequestsOf(() =>
+      call('group_resource_list', { resourceGroup: RECORDS.resourceGroup, cursor: encodeCursor({ link, offset: 0 }) }),
+    );
     expect(result.status).toBe(403);
     expect(result.error).toMatchObject({ code: 'forbidden', rule: 'names.url-mismatch' });
     expect(result.error?.message).toMatch(/nothing was sent to Azure/);
@@ -210,20 +294,31 @@ describe('generated blob names address exactly the named blob, or are refused be
   const options = { seed: SEED, numRuns: RUNS, endOnFailure: true };
 
   it('storage_blob_read', async () => {
-    await fc.assert(fc.asyncProperty(hostileName, (name) => blobNameHolds('storage_blob_read', name)), options);
+    await fc.assert(
+      fc.asyncProperty(hostileName, (name) => blobNameHolds('storage_blob_read', name)),
+      options,
+    );
   }, 300_000);
 
   it('storage_blob_upload', async () => {
-    await fc.assert(fc.asyncProperty(hostileName, (name) => blobNameHolds('storage_blob_upload', name, { content: 'generated', overwrite: true })), options);
+    await fc.assert(
+      fc.asyncProperty(hostileName, (name) => blobNameHolds('storage_blob_upload', name, { content: 'generated', overwrite: true })),
+      options,
+    );
   }, 300_000);
 
   it('storage_blob_delete (the approval request reads the blob first)', async () => {
-    await fc.assert(fc.asyncProperty(hostileName, (name) => blobNameHolds('storage_blob_delete', name)), options);
+    await fc.assert(
+      fc.asyncProperty(hostileName, (name) => blobNameHolds('storage_blob_delete', name)),
+      options,
+    );
   }, 300_000);
 
   it('valid names with folders, spaces, punctuation and accented letters reach exactly their blob', async () => {
-    for (const name of ['notes/2026/summary.txt', 'Llythyr Cymraeg/ŵyn ŷd.txt', "reports/q1 (draft) v2!.txt", 'a..b/c.d/e', 'names?with#query&chars;=+.txt']) {
-      const upload = await blobRequestsOf(() => call('storage_blob_upload', { ...RECORDS, container: 'case-files', name, content: `content of ${name}`, overwrite: true }));
+    for (const name of ['notes/2026/summary.txt', 'Llythyr Cymraeg/ŵyn ŷd.txt', 'reports/q1 (draft) v2!.txt', 'a..b/c.d/e', 'names?with#query&chars;=+.txt']) {
+      const upload = await blobRequestsOf(() =>
+        call('storage_blob_upload', { ...RECORDS, container: 'case-files', name, content: `content of ${name}`, overwrite: true }),
+      );
       expect(upload.result.status).toBe(200);
       expect(upload.paths.length).toBeGreaterThan(0);
       for (const path of upload.paths) expect(path).toEqual([RECORDS.account, 'case-files', ...name.split('/')]);
@@ -236,21 +331,25 @@ describe('generated blob names address exactly the named blob, or are refused be
 describe('generated container names', () => {
   const options = { seed: SEED, numRuns: RUNS, endOnFailure: true };
   for (const tool of ['storage_blob_list', 'storage_container_create']) {
-    it(tool, async () => {
-      await fc.assert(
-        fc.asyncProperty(hostileName, async (container) => {
-          const { result, paths } = await blobRequestsOf(() => call(tool, { ...RECORDS, container }));
-          if (refusedBeforeAzure(result)) {
-            expect(result.error?.message).toMatch(/container/);
-            expect(paths).toEqual([]);
-            return;
-          }
-          expect(result.status).toBeLessThan(500);
-          for (const path of paths) expect(path).toEqual([RECORDS.account, container]);
-        }),
-        options,
-      );
-    }, 300_000);
+    it(
+      tool,
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(hostileName, async (container) => {
+            const { result, paths } = await blobRequestsOf(() => call(tool, { ...RECORDS, container }));
+            if (refusedBeforeAzure(result)) {
+              expect(result.error?.message).toMatch(/container/);
+              expect(paths).toEqual([]);
+              return;
+            }
+            expect(result.status).toBeLessThan(500);
+            for (const path of paths) expect(path).toEqual([RECORDS.account, container]);
+          }),
+          options,
+        );
+      },
+      300_000,
+    );
   }
 });
 
@@ -260,7 +359,10 @@ describe('generated resource group, account and key names', () => {
   it('group_get and storage_account_get: refused, or the twin saw exactly that group and account', async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(hostileName, fc.constant(RECORDS.resourceGroup)), hostileName, async (group, account) => {
-        for (const [tool, args] of [['group_get', { name: group }], ['storage_account_get', { resourceGroup: group, name: account }]] as const) {
+        for (const [tool, args] of [
+          ['group_get', { name: group }],
+          ['storage_account_get', { resourceGroup: group, name: account }],
+        ] as const) {
           const { result, paths } = await twinRequestsOf(() => call(tool, args));
           if (refusedBeforeAzure(result)) {
             expect(paths).toEqual([]);
@@ -281,20 +383,24 @@ describe('generated resource group, account and key names', () => {
 
   it('keyvault_key_get: refused, or the twin saw exactly that key (and version)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(hostileName, fc.constant('cmk-records')), fc.option(fc.oneof(hostileName, fc.constant('0'.repeat(32)))), async (name, version) => {
-        const { result, paths } = await twinRequestsOf(() => call('keyvault_key_get', { name, ...(version !== null ? { version } : {}) }));
-        if (refusedBeforeAzure(result)) {
-          expect(paths).toEqual([]);
-          return;
-        }
-        expect(result.status).toBeLessThan(500);
-        for (const path of paths) {
-          expect(path?.[0]).toBe('keys');
-          expect(path?.[1]).toBe(name);
-          expect(path?.length).toBeLessThanOrEqual(3);
-          if (path?.[2] && path[2] !== 'rotationpolicy') expect(path[2]).toBe(version);
-        }
-      }),
+      fc.asyncProperty(
+        fc.oneof(hostileName, fc.constant('cmk-records')),
+        fc.option(fc.oneof(hostileName, fc.constant('0'.repeat(32)))),
+        async (name, version) => {
+          const { result, paths } = await twinRequestsOf(() => call('keyvault_key_get', { name, ...(version !== null ? { version } : {}) }));
+          if (refusedBeforeAzure(result)) {
+            expect(paths).toEqual([]);
+            return;
+          }
+          expect(result.status).toBeLessThan(500);
+          for (const path of paths) {
+            expect(path?.[0]).toBe('keys');
+            expect(path?.[1]).toBe(name);
+            expect(path?.length).toBeLessThanOrEqual(3);
+            if (path?.[2] && path[2] !== 'rotationpolicy') expect(path[2]).toBe(version);
+          }
+        },
+      ),
       options,
     );
   }, 300_000);
@@ -313,7 +419,8 @@ describe('generated resource group, account and key names', () => {
           return;
         }
         expect(result.status).toBeLessThan(500);
-        for (const path of paths) expect(withoutTrailingSlash(path)?.map((segment) => segment.toLowerCase())).toEqual(collection.toLowerCase().split('/').slice(1));
+        for (const path of paths)
+          expect(withoutTrailingSlash(path)?.map((segment) => segment.toLowerCase())).toEqual(collection.toLowerCase().split('/').slice(1));
       }),
       options,
     );

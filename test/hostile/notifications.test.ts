@@ -76,7 +76,10 @@ describe('a request sent as a notification (no id)', () => {
 
   it('refuses a write tool sent as a notification the same way, and the estate is unchanged', async () => {
     const tags = { owner: 'platform@ddr.gov.uk', costCentre: 'CC-4000', environment: 'test', dataClassification: 'OFFICIAL' };
-    const { response, record } = await send({ method: 'tools/call', params: { name: 'group_create', arguments: { name: 'rg-ddr-newservice-ukw', location: 'ukwest', tags } } });
+    const { response, record } = await send({
+      method: 'tools/call',
+      params: { name: 'group_create', arguments: { name: 'rg-ddr-newservice-ukw', location: 'ukwest', tags } },
+    });
     expect(response.status).toBe(400);
     expect(record).toMatchObject({ tool: 'group_create', decision: 'denied', rule: 'edge.notification-not-run', outcome: 'denied' });
     const after = await callTool(stack, operator, 'group_get', { name: 'rg-ddr-newservice-ukw' });
@@ -93,7 +96,10 @@ describe('a request sent as a notification (no id)', () => {
   });
 
   it('still accepts real notifications with 202 and no body', async () => {
-    for (const message of [{ method: 'notifications/initialized' }, { method: 'notifications/cancelled', params: { requestId: 7, reason: 'user stopped it' } }]) {
+    for (const message of [
+      { method: 'notifications/initialized' },
+      { method: 'notifications/cancelled', params: { requestId: 7, reason: 'user stopped it' } },
+    ]) {
       const { response, record } = await send(message);
       expect({ method: message.method, status: response.status, body: response.text }).toEqual({ method: message.method, status: 202, body: '' });
       expect(record).toMatchObject({ jsonRpcMethod: message.method, decision: 'allowed', outcome: 'success' });

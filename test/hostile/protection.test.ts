@@ -204,7 +204,11 @@ describe('a policy that lists a key vault group, an account, a container and a k
 
   it('refuses every change beneath a listed container, before any Azure call, and allows its sibling', async () => {
     await stack.admin.clearRequests();
-    await expectDenied(stack, await call(stack, operator, 'storage_blob_upload', { ...RECORDS, container: 'case-files', name: 'planted.txt', content: 'x' }), 'policy.protected-resource');
+    await expectDenied(
+      stack,
+      await call(stack, operator, 'storage_blob_upload', { ...RECORDS, container: 'case-files', name: 'planted.txt', content: 'x' }),
+      'policy.protected-resource',
+    );
     await expectDenied(stack, await call(stack, operator, 'storage_container_create', { ...RECORDS, container: 'case-files' }), 'policy.protected-resource');
     await expectDenied(
       stack,
@@ -218,7 +222,11 @@ describe('a policy that lists a key vault group, an account, a container and a k
 
   it('refuses deleting the account or the group that holds a listed container', async () => {
     await stack.admin.clearRequests();
-    await expectDenied(stack, await call(stack, operator, 'storage_account_delete', { resourceGroup: RECORDS.resourceGroup, name: RECORDS.account }), 'policy.protected-resource');
+    await expectDenied(
+      stack,
+      await call(stack, operator, 'storage_account_delete', { resourceGroup: RECORDS.resourceGroup, name: RECORDS.account }),
+      'policy.protected-resource',
+    );
     await expectDenied(stack, await call(stack, operator, 'group_delete', { name: RECORDS.resourceGroup }), 'policy.protected-resource');
     expect(await azureCalls(stack)).toEqual([]);
   });
@@ -227,8 +235,16 @@ describe('a policy that lists a key vault group, an account, a container and a k
     const archive = { resourceGroup: 'rg-ddr-archive-prod-ukw', account: 'stddrarchiveprod' };
     await stack.admin.clearRequests();
     await expectDenied(stack, await call(stack, operator, 'storage_container_create', { ...archive, container: 'planted' }), 'policy.protected-resource');
-    await expectDenied(stack, await call(stack, operator, 'storage_blob_upload', { ...archive, container: 'any', name: 'a.txt', content: 'x' }), 'policy.protected-resource');
-    await expectDenied(stack, await call(stack, operator, 'storage_account_cmk_enable', { resourceGroup: archive.resourceGroup, name: archive.account }), 'policy.protected-resource');
+    await expectDenied(
+      stack,
+      await call(stack, operator, 'storage_blob_upload', { ...archive, container: 'any', name: 'a.txt', content: 'x' }),
+      'policy.protected-resource',
+    );
+    await expectDenied(
+      stack,
+      await call(stack, operator, 'storage_account_cmk_enable', { resourceGroup: archive.resourceGroup, name: archive.account }),
+      'policy.protected-resource',
+    );
     await expectDenied(
       stack,
       await call(stack, operator, 'storage_account_create', { resourceGroup: archive.resourceGroup, name: archive.account, location: 'ukwest', tags: TAGS }),
@@ -262,7 +278,11 @@ describe('a policy that lists the whole subscription', () => {
       ['keyvault_key_rotate', { name: 'cmk-archive' }],
     ];
     // Every tool that changes anything is covered here.
-    expect(calls.map(([tool]) => tool).sort()).toEqual(TOOLS.filter((tool) => tool.risk !== 'read').map((tool) => tool.name).sort());
+    expect(calls.map(([tool]) => tool).sort()).toEqual(
+      TOOLS.filter((tool) => tool.risk !== 'read')
+        .map((tool) => tool.name)
+        .sort(),
+    );
     await stack.admin.clearRequests();
     for (const [tool, args] of calls) await expectDenied(stack, await call(stack, operator, tool, args), 'policy.protected-resource');
     expect(await azureCalls(stack)).toEqual([]);
@@ -291,7 +311,15 @@ describe('protected ids the policy cannot enforce are refused at start, with the
     ['a provider without a resource', `/subscriptions/${SUB}/resourceGroups/rg-ddr-keys-uks/providers/Microsoft.KeyVault`, /must continue \/providers/],
     ['an encoded separator', `/subscriptions/${SUB}/resourceGroups/rg%2Fddr`, /not an Azure name/],
   ])('refuses %s', (_label, id, problem) => {
-    const text = policyWith(['protected:', '  tag: { name: protected, value: "true" }', '  resources:', `    - /subscriptions/${SUB}/resourceGroups/rg-ddr-identity-uks`, `    - ${id}`].join('\n'));
+    const text = policyWith(
+      [
+        'protected:',
+        '  tag: { name: protected, value: "true" }',
+        '  resources:',
+        `    - /subscriptions/${SUB}/resourceGroups/rg-ddr-identity-uks`,
+        `    - ${id}`,
+      ].join('\n'),
+    );
     const message = refusal(text);
     expect(message).toContain(`line ${lineOf(text, `    - ${id}`)}: protected.resources.1:`);
     expect(message).toMatch(problem);

@@ -132,7 +132,20 @@ describe('regular expressions in the app', () => {
       );
       const native = javaScriptEquivalent(pattern);
       if (!native) return; // RE2-only syntax (inline flags, \x{…}): compiled and run above
-      const piece = fc.constantFrom(...fragmentsOf(pattern).filter((fragment) => sameInBothEngines(fragment, pattern)), ' ', '\n', '\t', 'x', '.', '=', '&', 'A', '9', '@', ':');
+      const piece = fc.constantFrom(
+        ...fragmentsOf(pattern).filter((fragment) => sameInBothEngines(fragment, pattern)),
+        ' ',
+        '\n',
+        '\t',
+        'x',
+        '.',
+        '=',
+        '&',
+        'A',
+        '9',
+        '@',
+        ':',
+      );
       fc.assert(
         fc.property(fc.array(piece, { maxLength: 24 }), (pieces) => {
           const text = pieces.join('');

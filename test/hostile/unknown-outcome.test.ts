@@ -127,7 +127,8 @@ describe('a write whose answer is lost after Azure carried it out', () => {
       const label = `${row.tool} (${row.fault.method} ${row.fault.path})`;
       if (answer.status !== 200) problems.push(`${label}: answered ${answer.status} ${answer.error?.code}: ${answer.error?.message}`);
       const notes = answer.out.serverNotes as string[] | undefined;
-      if (!notes?.some((note) => /Azure answered late .* a read afterwards shows the change was made/.test(note))) problems.push(`${label}: no late-answer note: ${JSON.stringify(notes)}`);
+      if (!notes?.some((note) => /Azure answered late .* a read afterwards shows the change was made/.test(note)))
+        problems.push(`${label}: no late-answer note: ${JSON.stringify(notes)}`);
       if (!answer.body.content[0]!.text.includes('Azure answered late')) problems.push(`${label}: the text does not say Azure answered late`);
       if (!(await row.done())) problems.push(`${label}: answered success but the change is not (fully) there`);
       if (answer.elapsedMs > bound(row.deadlineMs)) problems.push(`${label}: took ${answer.elapsedMs} ms, beyond ${bound(row.deadlineMs)} ms`);
@@ -155,23 +156,30 @@ describe('a write that never landed', () => {
     ['hang', 0, TIMED_OUT],
     ['reset', 0, /^The connection to Azure dropped before it answered/],
     ['500', 0, /^Azure answered with a server error \(HTTP 500\) after retries/],
-  ])('%s: the answer says what the read-back found and what to check before retrying; nothing changed', async (kind, count, cause) => {
-    const answers = await runUnder(kind, count, ROWS);
-    const problems: string[] = [];
-    for (const [index, row] of ROWS.entries()) {
-      const answer = answers[index]!;
-      const label = `${kind} × ${row.tool} (${row.fault.method} ${row.fault.path})`;
-      // The rotation-policy row is the second step: its key exists and is disabled, as documented.
-      if (row.fault.path?.endsWith('/rotationpolicy') && /rotation policy could not be set, so the key was disabled/.test(answer.error?.message ?? '')) continue;
-      const message = answer.error?.message ?? '';
-      const timedOut = TIMED_OUT.test(message);
-      if (answer.error?.code !== (timedOut ? 'azure_timeout' : 'azure_error')) problems.push(`${label}: answered ${answer.status} ${answer.error?.code}: ${message}`);
-      if (!cause.test(message) && !timedOut) problems.push(`${label}: the message does not say what happened: ${message}`);
-      if (!/A read afterwards shows .*(not created|not changed|not rotated|without the tags)/.test(message)) problems.push(`${label}: the message does not say what the read found: ${message}`);
-      if (!/Check with \w+ .* before retrying/.test(message)) problems.push(`${label}: the message does not say what to check: ${message}`);
-      if (await row.done()) problems.push(`${label}: answered failure but the change is there`);
-      if (answer.elapsedMs > bound(row.deadlineMs)) problems.push(`${label}: took ${answer.elapsedMs} ms, beyond ${bound(row.deadlineMs)} ms`);
-    }
-    expect(problems).toEqual([]);
-  }, 120_000);
+  ])(
+    '%s: the answer says what the read-back found and what to check before retrying; nothing changed',
+    async (kind, count, cause) => {
+      const answers = await runUnder(kind, count, ROWS);
+      const problems: string[] = [];
+      for (const [index, row] of ROWS.entries()) {
+        const answer = answers[index]!;
+        const label = `${kind} × ${row.tool} (${row.fault.method} ${row.fault.path})`;
+        // The rotation-policy row is the second step: its key exists and is disabled, as documented.
+        if (row.fault.path?.endsWith('/rotationpolicy') && /rotation policy could not be set, so the key was disabled/.test(answer.error?.message ?? ''))
+          continue;
+        const message = answer.error?.message ?? '';
+        const timedOut = TIMED_OUT.test(message);
+        if (answer.error?.code !== (timedOut ? 'azure_timeout' : 'azure_error'))
+          problems.push(`${label}: answered ${answer.status} ${answer.error?.code}: ${message}`);
+        if (!cause.test(message) && !timedOut) problems.push(`${label}: the message does not say what happened: ${message}`);
+        if (!/A read afterwards shows .*(not created|not changed|not rotated|without the tags)/.test(message))
+          problems.push(`${label}: the message does not say what the read found: ${message}`);
+        if (!/Check with \w+ .* before retrying/.test(message)) problems.push(`${label}: the message does not say what to check: ${message}`);
+        if (await row.done()) problems.push(`${label}: answered failure but the change is there`);
+        if (answer.elapsedMs > bound(row.deadlineMs)) problems.push(`${label}: took ${answer.elapsedMs} ms, beyond ${bound(row.deadlineMs)} ms`);
+      }
+      expect(problems).toEqual([]);
+    },
+    120_000,
+  );
 });

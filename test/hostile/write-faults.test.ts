@@ -51,14 +51,20 @@ beforeAll(async () => {
   storageToken = await stack.sandbox.mintStorageToken();
   // Warm: the first Key Vault and Resource Manager calls load their SDKs and fetch their tokens, which on a busy
   // machine took most of a deadline inside the first column's cells. The matrix is about faults, not cold starts.
-  for (const [tool, args] of [['keyvault_key_get', { name: 'cmk-casework' }], ['storage_account_get', { resourceGroup: 'rg-ddr-casework-prod-uks', name: 'stddrcasework' }]] as const) {
+  for (const [tool, args] of [
+    ['keyvault_key_get', { name: 'cmk-casework' }],
+    ['storage_account_get', { resourceGroup: 'rg-ddr-casework-prod-uks', name: 'stddrcasework' }],
+  ] as const) {
     expect((await call(tool, args)).status).toBe(200);
   }
 }, 120_000);
 afterAll(async () => {
   await stack?.stop();
   // The matrix as it ran: what each tool answered under each fault, and what the estate held afterwards.
-  const cells = outcomes.map(({ column, tool, answer, verdict }) => `${column.name.padEnd(12)} ${tool.padEnd(27)} ${String(answer.status)} ${(answer.error?.code ?? 'ok').padEnd(14)} ${verdict.padEnd(10)} ${answer.elapsedMs} ms`);
+  const cells = outcomes.map(
+    ({ column, tool, answer, verdict }) =>
+      `${column.name.padEnd(12)} ${tool.padEnd(27)} ${String(answer.status)} ${(answer.error?.code ?? 'ok').padEnd(14)} ${verdict.padEnd(10)} ${answer.elapsedMs} ms`,
+  );
   if (cells.length > 0) console.log(`write-fault matrix (${cells.length} calls):\n${cells.join('\n')}`);
 });
 
@@ -88,7 +94,9 @@ const twinState = () => JSON.parse(readFileSync(join(stack.dataDir, 'state.json'
 const vaultKey = (name: string) => Object.values(Object.values(twinState().vaults)[0]!.keys).find((key) => key.name.toLowerCase() === name.toLowerCase());
 const account = async (name: string) => (await stack.admin.storageAccounts()).find((stored) => stored.name === name);
 const container = (account: string, name: string) =>
-  new ContainerClient(`${stack.sandbox.blobUrl}/${account}/${name}`, { getToken: async () => ({ token: storageToken, expiresOnTimestamp: Date.now() + 3_000_000 }) });
+  new ContainerClient(`${stack.sandbox.blobUrl}/${account}/${name}`, {
+    getToken: async () => ({ token: storageToken, expiresOnTimestamp: Date.now() + 3_000_000 }),
+  });
 
 /** 'done' (the whole change is there), 'untouched' (none of it), or a description of what is half there. */
 type Verdict = string;
@@ -117,7 +125,9 @@ const CASES: readonly Case[] = [
     async verdict(column) {
       const group = twinState().resourceGroups.find((candidate) => candidate.name.toLowerCase() === GROUP);
       if (!group) return 'untouched';
-      return JSON.stringify(group.tags) === JSON.stringify({ ...TAGS, faultColumn: column }) && group.location === 'ukwest' ? 'done' : `group present with ${JSON.stringify(group)}`;
+      return JSON.stringify(group.tags) === JSON.stringify({ ...TAGS, faultColumn: column }) && group.location === 'ukwest'
+        ? 'done'
+        : `group present with ${JSON.stringify(group)}`;
     },
   },
   {
@@ -142,7 +152,8 @@ const CASES: readonly Case[] = [
     boundMs: CALL_MS,
     async verdict() {
       const encryption = (await account('stddranalyticstest'))?.encryption as { keySource?: string; keyvaultproperties?: { keyname?: string } } | undefined;
-      if (encryption?.keySource === 'Microsoft.Keyvault') return encryption.keyvaultproperties?.keyname === 'cmk-records' ? 'done' : `CMK without the key: ${JSON.stringify(encryption)}`;
+      if (encryption?.keySource === 'Microsoft.Keyvault')
+        return encryption.keyvaultproperties?.keyname === 'cmk-records' ? 'done' : `CMK without the key: ${JSON.stringify(encryption)}`;
       return encryption?.keyvaultproperties === undefined ? 'untouched' : `platform keys with key properties: ${JSON.stringify(encryption)}`;
     },
   },
@@ -157,7 +168,13 @@ const CASES: readonly Case[] = [
   {
     tool: 'storage_blob_upload',
     fault: { service: 'arm', method: 'GET', path: '/storageaccounts/stddrrecordsprod' },
-    args: (column) => ({ resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files', name: `fault-matrix/${slug(column)}.txt`, content: `written under ${column}` }),
+    args: (column) => ({
+      resourceGroup: 'rg-ddr-records-prod-uks',
+      account: 'stddrrecordsprod',
+      container: 'case-files',
+      name: `fault-matrix/${slug(column)}.txt`,
+      content: `written under ${column}`,
+    }),
     boundMs: CALL_MS,
     async verdict(column) {
       const blob = container('stddrrecordsprod', 'case-files').getBlobClient(`fault-matrix/${slug(column)}.txt`);
@@ -174,7 +191,9 @@ const CASES: readonly Case[] = [
     async verdict() {
       const key = vaultKey('cmk-wf-create');
       if (!key) return 'untouched';
-      return key.versions.length === 1 && key.versions[0]!.enabled && key.rotationPolicy ? 'done' : `key left as ${JSON.stringify({ versions: key.versions.length, enabled: key.versions.at(-1)?.enabled, policy: key.rotationPolicy })}`;
+      return key.versions.length === 1 && key.versions[0]!.enabled && key.rotationPolicy
+        ? 'done'
+        : `key left as ${JSON.stringify({ versions: key.versions.length, enabled: key.versions.at(-1)?.enabled, policy: key.rotationPolicy })}`;
     },
   },
   {
@@ -217,10 +236,14 @@ const CASES: readonly Case[] = [
       const requested = await call('storage_account_delete', { resourceGroup: 'rg-ddr-dr-ukw', name: 'stddrwfdelete' });
       expect(requested.status).toBe(428);
       const approvalId = requested.error!.approvalId as string;
-      const store = createTableApprovalStore(stack.sandbox.tableEndpoint, 'approvals', { getToken: async () => ({ token: storageToken, expiresOnTimestamp: Date.now() + 3_000_000 }) });
+      const store = createTableApprovalStore(stack.sandbox.tableEndpoint, 'approvals', {
+        getToken: async () => ({ token: storageToken, expiresOnTimestamp: Date.now() + 3_000_000 }),
+      });
       const approval = await store.get(approvalId);
       expect(approval).toMatchObject({ status: 'pending', requesterOid: OPERATOR_OID });
-      expect(await store.update(approval!, { status: 'approved', decidedByOid: APPROVER_OID, decidedByName: 'Dana Approver', decidedAt: new Date().toISOString() })).toBe(true);
+      expect(
+        await store.update(approval!, { status: 'approved', decidedByOid: APPROVER_OID, decidedByName: 'Dana Approver', decidedAt: new Date().toISOString() }),
+      ).toBe(true);
       return { approvalId };
     },
     verdict: async () => ((await account('stddrwfdelete')) ? 'untouched' : 'done'),
@@ -280,59 +303,69 @@ describe('write and destructive tools under injected Azure faults', () => {
     expect(new Set(CASES.map((row) => row.tool))).toEqual(new Set([...writes, 'storage_account_delete']));
   });
 
-  it.each(COLUMNS.map((column) => [column.name, column] as const))('%s: each change ends fully done or fully undone, in bounded time, with a clear answer', async (_name, column) => {
-    // Each column starts from the seeded estate (Resource Manager and Key Vault), so every change is a real one.
-    await stack.admin.clearFaults();
-    await stack.admin.reset();
-    const prepared = new Map<Case, Record<string, unknown>>();
-    for (const row of CASES) if (row.prepare) prepared.set(row, await row.prepare(column.name));
-    for (const row of CASES) await stack.admin.addFault({ ...row.fault, kind: column.kind, count: column.count, ...(column.kind === '429' ? { retryAfterSeconds: 1 } : {}) });
+  it.each(COLUMNS.map((column) => [column.name, column] as const))(
+    '%s: each change ends fully done or fully undone, in bounded time, with a clear answer',
+    async (_name, column) => {
+      // Each column starts from the seeded estate (Resource Manager and Key Vault), so every change is a real one.
+      await stack.admin.clearFaults();
+      await stack.admin.reset();
+      const prepared = new Map<Case, Record<string, unknown>>();
+      for (const row of CASES) if (row.prepare) prepared.set(row, await row.prepare(column.name));
+      for (const row of CASES)
+        await stack.admin.addFault({ ...row.fault, kind: column.kind, count: column.count, ...(column.kind === '429' ? { retryAfterSeconds: 1 } : {}) });
 
-    // The rows touch disjoint requests, so they run side by side.
-    const answers = await Promise.all(CASES.map((row) => call(row.tool, { ...row.args(column.name), ...(prepared.get(row) ?? {}) })));
-    await stack.admin.clearFaults();
+      // The rows touch disjoint requests, so they run side by side.
+      const answers = await Promise.all(CASES.map((row) => call(row.tool, { ...row.args(column.name), ...(prepared.get(row) ?? {}) })));
+      await stack.admin.clearFaults();
 
-    const problems: string[] = [];
-    for (const [index, row] of CASES.entries()) {
-      const answer = answers[index]!;
-      const label = `${column.name} × ${row.tool} (${row.fault.method} ${row.fault.path})`;
-      const verdict = await row.verdict(column.name, answer);
-      const approvalId = prepared.get(row)?.approvalId as string | undefined;
-      const outcome: Outcome = { column, tool: row.tool, answer, verdict, ...(approvalId ? { approvalId } : {}) };
-      outcomes.push(outcome);
-      const bound = row.boundMs + SLACK_MS;
-      if (answer.elapsedMs > bound) problems.push(`${label}: answered after ${answer.elapsedMs} ms, beyond ${bound} ms`);
-      const leak = findLeak(answer.text, [operator]);
-      if (leak) problems.push(`${label}: the answer leaks ${leak}`);
-      // Fully done or fully undone — and the answer says which.
-      if (answer.status === 200 && verdict !== 'done') problems.push(`${label}: answered 200 but the change is ${verdict}`);
-      if (answer.status !== 200 && verdict !== 'untouched' && verdict !== 'documented') problems.push(`${label}: answered ${answer.status} (${answer.error?.code}) but the change is ${verdict}`);
-      if (column.expect === 'success' && answer.status !== 200) problems.push(`${label}: a transient fault should be retried to success, got ${answer.status} ${answer.text.slice(0, 300)}`);
-      if (answer.status !== 200) {
-        const error = answer.error;
-        if (!error) {
-          problems.push(`${label}: ${answer.status} without a tool error: ${answer.text.slice(0, 300)}`);
-          continue;
+      const problems: string[] = [];
+      for (const [index, row] of CASES.entries()) {
+        const answer = answers[index]!;
+        const label = `${column.name} × ${row.tool} (${row.fault.method} ${row.fault.path})`;
+        const verdict = await row.verdict(column.name, answer);
+        const approvalId = prepared.get(row)?.approvalId as string | undefined;
+        const outcome: Outcome = { column, tool: row.tool, answer, verdict, ...(approvalId ? { approvalId } : {}) };
+        outcomes.push(outcome);
+        const bound = row.boundMs + SLACK_MS;
+        if (answer.elapsedMs > bound) problems.push(`${label}: answered after ${answer.elapsedMs} ms, beyond ${bound} ms`);
+        const leak = findLeak(answer.text, [operator]);
+        if (leak) problems.push(`${label}: the answer leaks ${leak}`);
+        // Fully done or fully undone — and the answer says which.
+        if (answer.status === 200 && verdict !== 'done') problems.push(`${label}: answered 200 but the change is ${verdict}`);
+        if (answer.status !== 200 && verdict !== 'untouched' && verdict !== 'documented')
+          problems.push(`${label}: answered ${answer.status} (${answer.error?.code}) but the change is ${verdict}`);
+        if (column.expect === 'success' && answer.status !== 200)
+          problems.push(`${label}: a transient fault should be retried to success, got ${answer.status} ${answer.text.slice(0, 300)}`);
+        if (answer.status !== 200) {
+          const error = answer.error;
+          if (!error) {
+            problems.push(`${label}: ${answer.status} without a tool error: ${answer.text.slice(0, 300)}`);
+            continue;
+          }
+          if (Array.isArray(column.expect) && !column.expect.includes(error.code) && !(row.message && error.code === 'azure_error')) {
+            problems.push(`${label}: error ${error.code}, expected one of ${column.expect.join(', ')}`);
+          }
+          if (TOOL_ERROR_STATUS[error.code as keyof typeof TOOL_ERROR_STATUS] !== answer.status)
+            problems.push(`${label}: ${error.code} answered with HTTP ${answer.status}`);
+          if (!/try again|retry|check|set the policy/i.test(error.message)) problems.push(`${label}: the message does not say what to do: ${error.message}`);
+          if (row.message && !row.message.test(error.message)) problems.push(`${label}: the message does not say ${row.message}: ${error.message}`);
+          if (/ECONN|socket|127\.0\.0\.1|localhost|https?:\/\//i.test(error.message)) problems.push(`${label}: the message names internals: ${error.message}`);
+          if (answer.status === 429 && !answer.retryAfter) problems.push(`${label}: 429 without Retry-After`);
         }
-        if (Array.isArray(column.expect) && !column.expect.includes(error.code) && !(row.message && error.code === 'azure_error')) {
-          problems.push(`${label}: error ${error.code}, expected one of ${column.expect.join(', ')}`);
+        if (approvalId && answer.status !== 200) {
+          if (!/new approval/.test(answer.error?.message ?? ''))
+            problems.push(`${label}: the failure does not say the approval is spent and a new one is needed: ${answer.error?.message}`);
+          // An approval runs its call at most once: after a failure, the same id is refused and a new approval is needed.
+          outcome.again = await call(row.tool, { ...row.args(column.name), approvalId });
+          if (outcome.again.status !== 403 || outcome.again.error?.rule !== 'approval.used')
+            problems.push(`${label}: the used approval was accepted again: ${outcome.again.text.slice(0, 300)}`);
+          if ((await row.verdict(column.name, outcome.again)) !== 'untouched') problems.push(`${label}: the refused retry changed the estate`);
         }
-        if (TOOL_ERROR_STATUS[error.code as keyof typeof TOOL_ERROR_STATUS] !== answer.status) problems.push(`${label}: ${error.code} answered with HTTP ${answer.status}`);
-        if (!/try again|retry|check|set the policy/i.test(error.message)) problems.push(`${label}: the message does not say what to do: ${error.message}`);
-        if (row.message && !row.message.test(error.message)) problems.push(`${label}: the message does not say ${row.message}: ${error.message}`);
-        if (/ECONN|socket|127\.0\.0\.1|localhost|https?:\/\//i.test(error.message)) problems.push(`${label}: the message names internals: ${error.message}`);
-        if (answer.status === 429 && !answer.retryAfter) problems.push(`${label}: 429 without Retry-After`);
       }
-      if (approvalId && answer.status !== 200) {
-        if (!/new approval/.test(answer.error?.message ?? '')) problems.push(`${label}: the failure does not say the approval is spent and a new one is needed: ${answer.error?.message}`);
-        // An approval runs its call at most once: after a failure, the same id is refused and a new approval is needed.
-        outcome.again = await call(row.tool, { ...row.args(column.name), approvalId });
-        if (outcome.again.status !== 403 || outcome.again.error?.rule !== 'approval.used') problems.push(`${label}: the used approval was accepted again: ${outcome.again.text.slice(0, 300)}`);
-        if ((await row.verdict(column.name, outcome.again)) !== 'untouched') problems.push(`${label}: the refused retry changed the estate`);
-      }
-    }
-    expect(problems).toEqual([]);
-  }, 180_000);
+      expect(problems).toEqual([]);
+    },
+    180_000,
+  );
 
   it('left exactly one audit record per call, with the caller, the outcome and the error code; the chain verifies', async () => {
     expect(outcomes).toHaveLength(COLUMNS.length * CASES.length);
@@ -370,4 +403,3 @@ describe('write and destructive tools under injected Azure faults', () => {
     expect(verified.code).toBe(0);
   }, 60_000);
 });
-

@@ -19,7 +19,19 @@ import { mintIdentityToken } from '../../dev/sandbox/identity.js';
 import { mintStorageTokenFromDataDir, startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
 import { IssuerKeyStore } from '../../dev/sandbox/issuer-keys.js';
 import { loadOrCreateIssuerKey } from '../../dev/sandbox/issuer.js';
-import { ALLOWED_RESOURCE_GROUPS, APP_INSIGHTS_APPLICATION_ID, APP_INSIGHTS_INSTRUMENTATION_KEY, APP_STORAGE_ACCOUNT, AUDIT_CONTAINER, AUDIT_KEY_SECRET_NAME, AUDIT_PSEUDONYM_KEY_SECRET_NAME, DEV_USERS, IDENTITY_RESOURCE_GROUP, LARGE_BLOB_BYTES, POISONED } from '../../dev/sandbox/seed.js';
+import {
+  ALLOWED_RESOURCE_GROUPS,
+  APP_INSIGHTS_APPLICATION_ID,
+  APP_INSIGHTS_INSTRUMENTATION_KEY,
+  APP_STORAGE_ACCOUNT,
+  AUDIT_CONTAINER,
+  AUDIT_KEY_SECRET_NAME,
+  AUDIT_PSEUDONYM_KEY_SECRET_NAME,
+  DEV_USERS,
+  IDENTITY_RESOURCE_GROUP,
+  LARGE_BLOB_BYTES,
+  POISONED,
+} from '../../dev/sandbox/seed.js';
 import { ensureTls } from '../../dev/sandbox/tls.js';
 
 const TLS_DIR = '.sandbox/tls';
@@ -100,7 +112,13 @@ describe('managed identity and issuer', () => {
     expect(config.issuer).toBe(sandbox.issuer);
     expect(config.jwks_uri).toBe(sandbox.jwksUri);
     const keys = (await (await fetch(config.jwks_uri)).json()) as JSONWebKeySet;
-    const token = await sandbox.mintToken({ audience: 'api://sovereign-mcp', tenantId: sandbox.tenantId, oid: 'u-1', name: 'Priya Shah', roles: ['Estate.Read'] });
+    const token = await sandbox.mintToken({
+      audience: 'api://sovereign-mcp',
+      tenantId: sandbox.tenantId,
+      oid: 'u-1',
+      name: 'Priya Shah',
+      roles: ['Estate.Read'],
+    });
     const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(keys), { issuer: sandbox.issuer, audience: 'api://sovereign-mcp' });
     expect(protectedHeader).toMatchObject({ alg: 'RS256', typ: 'JWT', kid: (await sandbox.issuerKeys.current()).kid });
     expect(payload).toMatchObject({ sub: 'u-1', tid: sandbox.tenantId, roles: ['Estate.Read'], ver: '2.0' });
@@ -194,7 +212,13 @@ describe('Storage resource provider', () => {
     });
     expect(updated.tags).toEqual({ owner: 'tests' });
     expect(updated.encryption?.keyVaultProperties?.currentVersionedKeyIdentifier).toMatch(new RegExp(`^${sandbox.vaultUrl}keys/cmk-records/[0-9a-f]{32}$`));
-    const taken = await rejection(client.storageAccounts.beginCreateAndWait('rg-ddr-web-prod-uks', 'stddrtemp01', { location: 'uksouth', kind: 'StorageV2', sku: { name: 'Standard_LRS' } }));
+    const taken = await rejection(
+      client.storageAccounts.beginCreateAndWait('rg-ddr-web-prod-uks', 'stddrtemp01', {
+        location: 'uksouth',
+        kind: 'StorageV2',
+        sku: { name: 'Standard_LRS' },
+      }),
+    );
     expect(taken).toMatchObject({ statusCode: 409, code: 'StorageAccountAlreadyTaken' });
     const monitor = new MonitorClient(credential, sandbox.subscriptionId, { endpoint: sandbox.armUrl });
     const since = new Date(Date.now() - 60_000).toISOString();
@@ -207,7 +231,13 @@ describe('Storage resource provider', () => {
   });
 
   it('rejects an invalid account name', async () => {
-    const err = await rejection(storage().storageAccounts.beginCreateAndWait('rg-ddr-records-dev-uks', 'Bad_Name', { location: 'uksouth', kind: 'StorageV2', sku: { name: 'Standard_LRS' } }));
+    const err = await rejection(
+      storage().storageAccounts.beginCreateAndWait('rg-ddr-records-dev-uks', 'Bad_Name', {
+        location: 'uksouth',
+        kind: 'StorageV2',
+        sku: { name: 'Standard_LRS' },
+      }),
+    );
     expect(err).toMatchObject({ statusCode: 400, code: 'AccountNameInvalid' });
   });
 });
@@ -388,7 +418,12 @@ describe("the app's own storage account", () => {
     expect(account.primaryEndpoints?.table).toBe(`${sandbox.tableEndpoint}/`);
     expect(sandbox.tableEndpoint).toBe(`${sandbox.tableUrl}/${APP_STORAGE_ACCOUNT}`);
     const stored = (await admin.storageAccounts()).find((a) => a.name === APP_STORAGE_ACCOUNT);
-    expect(stored).toMatchObject({ resourceGroup: IDENTITY_RESOURCE_GROUP, location: 'uksouth', provisioningState: 'Succeeded', tags: { purpose: 'sovereign-mcp-state' } });
+    expect(stored).toMatchObject({
+      resourceGroup: IDENTITY_RESOURCE_GROUP,
+      location: 'uksouth',
+      provisioningState: 'Succeeded',
+      tags: { purpose: 'sovereign-mcp-state' },
+    });
     expect(stored?.encryption).toMatchObject({ keySource: 'Microsoft.Keyvault', keyvaultproperties: { keyname: 'cmk-records' } });
   });
 
@@ -473,7 +508,10 @@ describe('sandbox sign-in (OpenID Connect)', () => {
     expect(fields['state']).toBe('af0ifjsldkj');
 
     const keys = (await (await fetch(sandbox.jwksUri)).json()) as JSONWebKeySet;
-    const { payload, protectedHeader } = await jwtVerify(fields['id_token'] as string, createLocalJWKSet(keys), { issuer: sandbox.issuer, audience: sandbox.appClientId });
+    const { payload, protectedHeader } = await jwtVerify(fields['id_token'] as string, createLocalJWKSet(keys), {
+      issuer: sandbox.issuer,
+      audience: sandbox.appClientId,
+    });
     expect(protectedHeader.kid).toBe((await sandbox.issuerKeys.current()).kid);
     const now = Math.floor(Date.now() / 1000);
     expect(payload).toMatchObject({
@@ -519,7 +557,10 @@ describe('sandbox sign-in (OpenID Connect)', () => {
     const unknown = await fetch(sandbox.authorizeUrl, { method: 'POST', body: new URLSearchParams([...params(), ['user', 'mallory']]) });
     expect(unknown.status).toBe(400);
     expect(await unknown.text()).toContain('AADSTS50034');
-    const evil = await fetch(sandbox.authorizeUrl, { method: 'POST', body: new URLSearchParams([...params({ redirect_uri: 'https://evil.example/cb' }), ['user', 'approver']]) });
+    const evil = await fetch(sandbox.authorizeUrl, {
+      method: 'POST',
+      body: new URLSearchParams([...params({ redirect_uri: 'https://evil.example/cb' }), ['user', 'approver']]),
+    });
     expect(evil.status).toBe(400);
     expect(await evil.text()).not.toContain('id_token');
   });
@@ -548,14 +589,17 @@ describe('storage account creation whose polls fail', () => {
       );
       let settled = false;
       void creating.finally(() => (settled = true));
-      while (!settled && !(await admin.requests()).some((r) => r.method === 'GET' && r.path.includes('/asyncoperations/'))) await new Promise((r) => setTimeout(r, 100));
+      while (!settled && !(await admin.requests()).some((r) => r.method === 'GET' && r.path.includes('/asyncoperations/')))
+        await new Promise((r) => setTimeout(r, 100));
       abort.abort();
       const err = await creating;
       expect(err.name).toBe('AbortError');
       const polls = (await admin.requests()).filter((r) => r.method === 'GET' && r.path.includes('/asyncoperations/'));
       expect(polls.length).toBeGreaterThan(0);
       expect(polls.every((r) => r.status === 0)).toBe(true);
-      expect(polls[0]?.path).toMatch(new RegExp(`^/subscriptions/${sandbox.subscriptionId}/providers/Microsoft\\.Storage/locations/uksouth/asyncoperations/sacreate-`));
+      expect(polls[0]?.path).toMatch(
+        new RegExp(`^/subscriptions/${sandbox.subscriptionId}/providers/Microsoft\\.Storage/locations/uksouth/asyncoperations/sacreate-`),
+      );
       // No poll got through, yet the account is finished (the twin finishes it a moment after the request, as Azure
       // does: polled until then, bounded), with the encryption it was asked for.
       let finished = (await admin.storageAccounts()).find((a) => a.name === 'stddrstuck01');
@@ -563,7 +607,10 @@ describe('storage account creation whose polls fail', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
         finished = (await admin.storageAccounts()).find((a) => a.name === 'stddrstuck01');
       }
-      expect(finished).toMatchObject({ provisioningState: 'Succeeded', encryption: { keySource: 'Microsoft.Keyvault', keyvaultproperties: { keyname: 'cmk-records' } } });
+      expect(finished).toMatchObject({
+        provisioningState: 'Succeeded',
+        encryption: { keySource: 'Microsoft.Keyvault', keyvaultproperties: { keyname: 'cmk-records' } },
+      });
       await client.storageAccounts.delete('rg-ddr-records-dev-uks', 'stddrstuck01');
       expect((await admin.storageAccounts()).map((a) => a.name)).not.toContain('stddrstuck01');
     } finally {
@@ -573,11 +620,19 @@ describe('storage account creation whose polls fail', () => {
 
   it('hang-after carries a write out and never answers; reset-after carries it out and drops the connection', async () => {
     const client = storage();
-    for (const [kind, name] of [['hang-after', 'stddrlost01'], ['reset-after', 'stddrlost02']] as const) {
+    for (const [kind, name] of [
+      ['hang-after', 'stddrlost01'],
+      ['reset-after', 'stddrlost02'],
+    ] as const) {
       await admin.addFault({ service: 'arm', method: 'PUT', path: `/storageaccounts/${name}`, kind, count: 0 });
       try {
         const err = await rejection(
-          client.storageAccounts.beginCreateAndWait('rg-ddr-records-dev-uks', name, { location: 'uksouth', kind: 'StorageV2', sku: { name: 'Standard_LRS' } }, { abortSignal: AbortSignal.timeout(1500) }),
+          client.storageAccounts.beginCreateAndWait(
+            'rg-ddr-records-dev-uks',
+            name,
+            { location: 'uksouth', kind: 'StorageV2', sku: { name: 'Standard_LRS' } },
+            { abortSignal: AbortSignal.timeout(1500) },
+          ),
         );
         expect(err.name === 'AbortError' || err.name === 'RestError').toBe(true);
         expect((await admin.storageAccounts()).map((a) => a.name)).toContain(name);
@@ -590,7 +645,12 @@ describe('storage account creation whose polls fail', () => {
 
   it('completes the account on the first poll that gets through after a failed one', async () => {
     await admin.addFault({ service: 'arm', method: 'GET', path: '/asyncoperations/', kind: '500', count: 1 });
-    const created = await storage().storageAccounts.beginCreateAndWait('rg-ddr-records-dev-uks', 'stddrretry01', { location: 'uksouth', kind: 'StorageV2', sku: { name: 'Standard_LRS' } }, { updateIntervalInMs: 100 });
+    const created = await storage().storageAccounts.beginCreateAndWait(
+      'rg-ddr-records-dev-uks',
+      'stddrretry01',
+      { location: 'uksouth', kind: 'StorageV2', sku: { name: 'Standard_LRS' } },
+      { updateIntervalInMs: 100 },
+    );
     expect(created.provisioningState).toBe('Succeeded');
     await storage().storageAccounts.delete('rg-ddr-records-dev-uks', 'stddrretry01');
   });
@@ -600,11 +660,19 @@ describe('Azurite request evidence', () => {
   it('records a blob download made through the SDK', async () => {
     await sandbox.clearAzuriteRequests();
     expect(await sandbox.azuriteRequests()).toEqual([]);
-    const blob = new BlobServiceClient(`${sandbox.blobUrl}/stddrrecordsprod`, credential).getContainerClient('case-files').getBlobClient('2025/CASE-10482/summary.txt');
+    const blob = new BlobServiceClient(`${sandbox.blobUrl}/stddrrecordsprod`, credential)
+      .getContainerClient('case-files')
+      .getBlobClient('2025/CASE-10482/summary.txt');
     expect((await blob.downloadToBuffer()).toString('utf8')).toContain('CASE-10482');
     const seen = await sandbox.azuriteRequests();
     expect(seen).toContainEqual(
-      expect.objectContaining({ service: 'blob', method: 'GET', url: `${sandbox.blobUrl}/stddrrecordsprod/case-files/2025/CASE-10482/summary.txt`, status: 206, authScheme: 'Bearer' }),
+      expect.objectContaining({
+        service: 'blob',
+        method: 'GET',
+        url: `${sandbox.blobUrl}/stddrrecordsprod/case-files/2025/CASE-10482/summary.txt`,
+        status: 206,
+        authScheme: 'Bearer',
+      }),
     );
     expect(seen.every((r) => r.service === 'blob')).toBe(true);
   });
@@ -621,7 +689,9 @@ describe('app audit container and storage outages', () => {
     for (const token of [await sandbox.mintStorageToken(), await mintStorageTokenFromDataDir(dataDir)]) {
       const claims = decodeJwt(token);
       expect(Object.keys(claims).sort()).toEqual(Object.keys(mi).sort());
-      expect(Object.fromEntries(Object.entries(claims).filter(([k]) => !times.includes(k)))).toEqual(Object.fromEntries(Object.entries(mi).filter(([k]) => !times.includes(k))));
+      expect(Object.fromEntries(Object.entries(claims).filter(([k]) => !times.includes(k)))).toEqual(
+        Object.fromEntries(Object.entries(mi).filter(([k]) => !times.includes(k))),
+      );
       expect(decodeProtectedHeader(token).kid).toBe((await sandbox.issuerKeys.current()).kid);
     }
   });
@@ -741,7 +811,12 @@ describe('Application Insights ingestion capture', () => {
     expect((await track(body, { authorization: `Bearer ${token}` })).status).toBe(500);
     expect((await track(body, { authorization: `Bearer ${token}` })).status).toBe(200);
     expect((await admin.telemetry()).map((e) => e.data?.baseData?.['name'])).toEqual(['retried']);
-    expect((await admin.requests()).filter((r) => r.service === 'monitor').slice(-2).map((r) => r.status)).toEqual([500, 200]);
+    expect(
+      (await admin.requests())
+        .filter((r) => r.service === 'monitor')
+        .slice(-2)
+        .map((r) => r.status),
+    ).toEqual([500, 200]);
     await admin.clearTelemetry();
   });
 });
@@ -763,7 +838,9 @@ describe('persistence', () => {
     // The app's audit key and pseudonym key survive a reset of the estate (and a restart): records sealed with them
     // still verify, and their pseudonyms still match.
     const after = await Promise.all([AUDIT_KEY_SECRET_NAME, AUDIT_PSEUDONYM_KEY_SECRET_NAME].map((name) => vault.getSecret(name)));
-    expect(after.map((secret) => ({ version: secret.properties.version, value: secret.value }))).toEqual(auditKeys.map((secret) => ({ version: secret.properties.version, value: secret.value })));
+    expect(after.map((secret) => ({ version: secret.properties.version, value: secret.value }))).toEqual(
+      auditKeys.map((secret) => ({ version: secret.properties.version, value: secret.value })),
+    );
   });
 });
 
@@ -774,7 +851,10 @@ describe('bulk storage accounts', () => {
   let headers: Record<string, string>;
   const listUrl = (group: string, query = ''): string =>
     `${bulk.armUrl}/subscriptions/${bulk.subscriptionId}/resourceGroups/${group}/providers/Microsoft.Storage/storageAccounts?api-version=2023-05-01${query}`;
-  type AccountPage = { value: { name: string; properties: { encryption: { keySource: string; keyvaultproperties?: { keyname: string } } } }[]; nextLink?: string };
+  type AccountPage = {
+    value: { name: string; properties: { encryption: { keySource: string; keyvaultproperties?: { keyname: string } } } }[];
+    nextLink?: string;
+  };
 
   beforeAll(async () => {
     bulkDir = mkdtempSync(join(tmpdir(), 'sandbox-bulk-'));
@@ -824,7 +904,12 @@ describe('bulk storage accounts', () => {
     const stored = await new SandboxAdmin(bulk.armUrl).storageAccounts();
     expect(stored.some((a) => a.name.startsWith('stbulk'))).toBe(false);
     expect(stored.map((a) => a.name)).toContain(APP_STORAGE_ACCOUNT);
-    const storageToken = await bulk.mintToken({ issuer: `https://sts.windows.net/${bulk.tenantId}/`, audience: 'https://storage.azure.com', tenantId: bulk.tenantId, oid: 'bench' });
+    const storageToken = await bulk.mintToken({
+      issuer: `https://sts.windows.net/${bulk.tenantId}/`,
+      audience: 'https://storage.azure.com',
+      tenantId: bulk.tenantId,
+      oid: 'bench',
+    });
     const res = await fetch(`${bulk.blobUrl}/stbulk000001?comp=list`, { headers: { authorization: `Bearer ${storageToken}`, 'x-ms-version': '2023-11-03' } });
     expect(res.status).toBeGreaterThanOrEqual(400);
   });
@@ -835,8 +920,13 @@ describe('issuer signing-key rollover', () => {
   const claims = (audience = 'api://sovereign-mcp') => ({ audience, tenantId: sandbox.tenantId, oid: 'u-rollover' });
   const jwks = async (): Promise<JSONWebKeySet> => (await (await fetch(sandbox.jwksUri)).json()) as JSONWebKeySet;
   const armStatus = async (token: string): Promise<number> =>
-    (await fetch(`${sandbox.armUrl}/subscriptions/${sandbox.subscriptionId}/resourcegroups?api-version=2021-04-01`, { headers: { authorization: `Bearer ${token}` } })).status;
-  const verify = async (token: string, keys: JSONWebKeySet) => jwtVerify(token, createLocalJWKSet(keys), { issuer: sandbox.issuer, audience: claims().audience });
+    (
+      await fetch(`${sandbox.armUrl}/subscriptions/${sandbox.subscriptionId}/resourcegroups?api-version=2021-04-01`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).status;
+  const verify = async (token: string, keys: JSONWebKeySet) =>
+    jwtVerify(token, createLocalJWKSet(keys), { issuer: sandbox.issuer, audience: claims().audience });
   let oldKid: string;
   let newKid: string;
   let oldToken: string;

@@ -24,7 +24,7 @@ function fixture(lockfile: string, ...extra: string[]): ReturnType<typeof gate> 
 }
 
 describe('the supply-chain gate on the real lockfile', () => {
-  it('passes, printing the vendored advisory snapshot\'s date (and a warning, not a failure, while it was never refreshed)', () => {
+  it("passes, printing the vendored advisory snapshot's date (and a warning, not a failure, while it was never refreshed)", () => {
     const snapshot = JSON.parse(readFileSync('supply-chain/advisories.json', 'utf8')) as { refreshedAt: string | null };
     const run = gate([]);
     expect(run.problems).toEqual([]);
@@ -36,7 +36,9 @@ describe('the supply-chain gate on the real lockfile', () => {
   it('refuses a never-refreshed snapshot in --online mode, without asking the registry', () => {
     const run = gate(['--online', '--advisories', join(FIXTURES, 'config', 'advisories.json')]);
     expect(run.status).toBe(1);
-    expect(run.problems).toEqual([expect.stringMatching(/^ {2}\[advisories\] snapshot: the advisory snapshot has never been refreshed .*npm run --silent supply-chain:refresh/)]);
+    expect(run.problems).toEqual([
+      expect.stringMatching(/^ {2}\[advisories\] snapshot: the advisory snapshot has never been refreshed .*npm run --silent supply-chain:refresh/),
+    ]);
     expect(run.stdout).not.toContain('npm audit');
   });
 });
@@ -49,15 +51,27 @@ describe('the supply-chain gate on planted fixture lockfiles', () => {
   });
 
   const cases: Array<[string, string, RegExp]> = [
-    ['other-host-lock.json', 'a package resolved from another host', /^ {2}\[lockfile-lint\] .*invalid host\(s\) for package: jose@6\.2\.17.*actual: registry\.npmjs\.example\.com/],
+    [
+      'other-host-lock.json',
+      'a package resolved from another host',
+      /^ {2}\[lockfile-lint\] .*invalid host\(s\) for package: jose@6\.2\.17.*actual: registry\.npmjs\.example\.com/,
+    ],
     ['sha1-lock.json', 'a sha1 integrity hash', /^ {2}\[lockfile-lint\] .*invalid integrity hash type for package: debug@4\.4\.3.*actual: sha1-/],
     ['no-integrity-lock.json', 'no integrity hash at all', /^ {2}\[integrity\] ms@2\.1\.3: node_modules\/ms has no integrity hash/],
     ['typosquat-scoped-lock.json', 'a typosquatted scoped name', /^ {2}\[typosquat\] @azure\/identlty: .* from @azure\/identity\./],
     ['typosquat-unscoped-lock.json', 'a typosquatted name one edit from a well-known package', /^ {2}\[typosquat\] expresss: is 1 edit away from express\./],
-    ['lookalike-scope-lock.json', 'a look-alike scope', /^ {2}\[typosquat\] @azur3: is a look-alike scope \(holding @azur3\/core-rest\) one slip from @azure\./],
+    [
+      'lookalike-scope-lock.json',
+      'a look-alike scope',
+      /^ {2}\[typosquat\] @azur3: is a look-alike scope \(holding @azur3\/core-rest\) one slip from @azure\./,
+    ],
     ['separator-lock.json', 'a name with its separator dropped', /^ {2}\[typosquat\] crossenv: looks the same .* from cross-env\./],
     ['homoglyph-lock.json', 'a Cyrillic homoglyph', /^ {2}\[typosquat\] "j\u043ese": is not a valid npm package name/],
-    ['unlisted-direct-lock.json', 'an unreviewed direct dependency', /^ {2}\[allow-list\] left-pad: is a direct production dependency that nobody has reviewed\. .*supply-chain\/allowed-dependencies\.json/],
+    [
+      'unlisted-direct-lock.json',
+      'an unreviewed direct dependency',
+      /^ {2}\[allow-list\] left-pad: is a direct production dependency that nobody has reviewed\. .*supply-chain\/allowed-dependencies\.json/,
+    ],
     ['ranged-direct-lock.json', 'a ranged direct dependency', /^ {2}\[pinned\] jose: is declared as "\^6\.2\.17", not one exact registry version/],
     ['install-script-lock.json', 'an install script nobody reviewed', /^ {2}\[install-scripts\] ms: has an install script that nobody has reviewed/],
   ];
@@ -78,7 +92,9 @@ describe('the offline advisory check', () => {
   it('fails on a high advisory whose range covers the installed version', () => {
     const run = fixture('clean-lock.json', '--advisories', join(FIXTURES, 'advisories-affecting.json'));
     expect(run.status).toBe(1);
-    expect(run.problems).toEqual([expect.stringMatching(/^ {2}\[advisories\] jose@6\.2\.17: is affected by high advisory https:\/\/github\.com\/advisories\/GHSA-fixt-ure0-0001/)]);
+    expect(run.problems).toEqual([
+      expect.stringMatching(/^ {2}\[advisories\] jose@6\.2\.17: is affected by high advisory https:\/\/github\.com\/advisories\/GHSA-fixt-ure0-0001/),
+    ]);
   });
 
   it('passes a critical advisory for versions we do not have, a moderate one, and one for a package not installed', () => {
@@ -89,15 +105,29 @@ describe('the offline advisory check', () => {
   });
 
   it('passes an affecting advisory accepted by a reviewed, unexpired exception', () => {
-    const run = fixture('clean-lock.json', '--advisories', join(FIXTURES, 'advisories-affecting.json'), '--advisory-exceptions', join(FIXTURES, 'exceptions-accepted.json'));
+    const run = fixture(
+      'clean-lock.json',
+      '--advisories',
+      join(FIXTURES, 'advisories-affecting.json'),
+      '--advisory-exceptions',
+      join(FIXTURES, 'exceptions-accepted.json'),
+    );
     expect(run.problems).toEqual([]);
     expect(run.status).toBe(0);
   });
 
   it('fails when the acceptance has expired', () => {
-    const run = fixture('clean-lock.json', '--advisories', join(FIXTURES, 'advisories-affecting.json'), '--advisory-exceptions', join(FIXTURES, 'exceptions-expired.json'));
+    const run = fixture(
+      'clean-lock.json',
+      '--advisories',
+      join(FIXTURES, 'advisories-affecting.json'),
+      '--advisory-exceptions',
+      join(FIXTURES, 'exceptions-expired.json'),
+    );
     expect(run.status).toBe(1);
-    expect(run.problems).toEqual([expect.stringMatching(/^ {2}\[advisories\] jose@6\.2\.17: the accepted exception for high advisory .* expired on 2025-06-30/)]);
+    expect(run.problems).toEqual([
+      expect.stringMatching(/^ {2}\[advisories\] jose@6\.2\.17: the accepted exception for high advisory .* expired on 2025-06-30/),
+    ]);
   });
 
   it('refreshes the snapshot from the bulk advisory endpoint (a local double), and the gate then fails on what it wrote', async () => {
@@ -105,7 +135,9 @@ describe('the offline advisory check', () => {
     const advisories = JSON.parse(readFileSync(join(FIXTURES, 'advisories-affecting.json'), 'utf8')) as { advisories: unknown };
     const server = createServer((request, response) => {
       let body = '';
-      request.on('data', (chunk: Buffer) => { body += chunk.toString('utf8'); });
+      request.on('data', (chunk: Buffer) => {
+        body += chunk.toString('utf8');
+      });
       request.on('end', () => {
         received.push({ method: request.method, url: request.url, body: JSON.parse(body) as Record<string, string[]> });
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(advisories.advisories));
@@ -116,13 +148,27 @@ describe('the offline advisory check', () => {
     try {
       const out = join(dir, 'advisories.json');
       const registry = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-      const child = spawn(process.execPath, ['dist/dev/supply-chain/refresh-advisories.js', '--lockfile', join(FIXTURES, 'clean-lock.json'), '--out', out, '--registry', registry], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        ['dist/dev/supply-chain/refresh-advisories.js', '--lockfile', join(FIXTURES, 'clean-lock.json'), '--out', out, '--registry', registry],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let output = '';
-      child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
-      child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+      });
       const status = await new Promise<number | null>((done) => child.on('close', done));
       expect({ status, output }).toEqual({ status: 0, output: expect.stringContaining('5 packages asked, 1 advisories for 1 of them') });
-      expect(received).toEqual([{ method: 'POST', url: '/-/npm/v1/security/advisories/bulk', body: { '@azure/identity': ['4.13.1'], debug: ['4.4.3'], ms: ['2.1.3'], jose: ['6.2.17'], esbuild: ['0.28.2'] } }]);
+      expect(received).toEqual([
+        {
+          method: 'POST',
+          url: '/-/npm/v1/security/advisories/bulk',
+          body: { '@azure/identity': ['4.13.1'], debug: ['4.4.3'], ms: ['2.1.3'], jose: ['6.2.17'], esbuild: ['0.28.2'] },
+        },
+      ]);
       const snapshot = JSON.parse(readFileSync(out, 'utf8')) as { refreshedAt: string; source: string };
       expect(Date.now() - Date.parse(snapshot.refreshedAt)).toBeLessThan(3_600_000);
       expect(snapshot.source).toBe(`${registry}-/npm/v1/security/advisories/bulk`);

@@ -6,23 +6,72 @@
  * cursors (`continuationToken`, `nextPageToken`) are not credentials.
  */
 const SECRET_WORDS = new Set([
-  'key', 'keys', 'secret', 'secrets', 'token', 'tokens', 'password', 'passwd', 'pwd', 'pass', 'passphrase', 'sig', 'signature',
-  'credential', 'credentials', 'auth', 'authorization', 'cookie', 'apikey', 'sas', 'sastoken', 'connectionstring', 'privatekey', 'secretkey', 'accesskey',
+  'key',
+  'keys',
+  'secret',
+  'secrets',
+  'token',
+  'tokens',
+  'password',
+  'passwd',
+  'pwd',
+  'pass',
+  'passphrase',
+  'sig',
+  'signature',
+  'credential',
+  'credentials',
+  'auth',
+  'authorization',
+  'cookie',
+  'apikey',
+  'sas',
+  'sastoken',
+  'connectionstring',
+  'privatekey',
+  'secretkey',
+  'accesskey',
 ]);
 const CURSOR_WORDS = new Set(['continuation', 'page', 'next', 'sync', 'paging', 'resume']);
 const PERSONAL_NAMES = new Set([
-  'email', 'emailaddress', 'mail', 'phone', 'phonenumber', 'mobile', 'telephone', 'tel', 'ninumber', 'nino', 'nationalinsurancenumber',
-  'nhsnumber', 'postcode', 'postalcode', 'zipcode', 'dateofbirth', 'dob', 'birthdate', 'fullname', 'firstname', 'lastname', 'surname',
-  'givenname', 'familyname', 'address', 'homeaddress', 'streetaddress',
+  'email',
+  'emailaddress',
+  'mail',
+  'phone',
+  'phonenumber',
+  'mobile',
+  'telephone',
+  'tel',
+  'ninumber',
+  'nino',
+  'nationalinsurancenumber',
+  'nhsnumber',
+  'postcode',
+  'postalcode',
+  'zipcode',
+  'dateofbirth',
+  'dob',
+  'birthdate',
+  'fullname',
+  'firstname',
+  'lastname',
+  'surname',
+  'givenname',
+  'familyname',
+  'address',
+  'homeaddress',
+  'streetaddress',
 ]);
 
 function words(name: string): string[] {
-  return name
-    // linear: two single characters (fixed width); then one negated class run, which ends at the first letter or digit (no retry).
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((word) => word !== '');
+  return (
+    name
+      // linear: two single characters (fixed width); then one negated class run, which ends at the first letter or digit (no retry).
+      .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .filter((word) => word !== '')
+  );
 }
 
 export function namesSecret(name: string): boolean {
@@ -42,8 +91,36 @@ export function namesPersonalData(name: string): boolean {
 }
 
 const METADATA_WORDS = new Set([
-  'name', 'names', 'size', 'type', 'kind', 'expiry', 'expires', 'expiration', 'version', 'id', 'uri', 'url', 'permissions', 'created', 'updated',
-  'enabled', 'length', 'algorithm', 'source', 'count', 'lifetime', 'policy', 'time', 'date', 'on', 'at', 'in', 'minutes', 'seconds', 'days',
+  'name',
+  'names',
+  'size',
+  'type',
+  'kind',
+  'expiry',
+  'expires',
+  'expiration',
+  'version',
+  'id',
+  'uri',
+  'url',
+  'permissions',
+  'created',
+  'updated',
+  'enabled',
+  'length',
+  'algorithm',
+  'source',
+  'count',
+  'lifetime',
+  'policy',
+  'time',
+  'date',
+  'on',
+  'at',
+  'in',
+  'minutes',
+  'seconds',
+  'days',
 ]);
 
 /** A field that describes a secret rather than holding it (`keyName`, `tokenExpiry`, `permissions`). */

@@ -32,7 +32,8 @@ function applyRules(text: string, fired?: Set<string>): string {
 /** Redacts a text and says which detectors changed it (for `npm run eval`). */
 export function redactTextDetailed(text: string): { text: string; detectors: string[] } {
   const fired = new Set<string>();
-  const capped = text.length > REDACT_SCAN_LIMIT ? `${text.slice(0, REDACT_SCAN_LIMIT)}[… ${text.length - REDACT_SCAN_LIMIT} characters not scanned, removed]` : text;
+  const capped =
+    text.length > REDACT_SCAN_LIMIT ? `${text.slice(0, REDACT_SCAN_LIMIT)}[… ${text.length - REDACT_SCAN_LIMIT} characters not scanned, removed]` : text;
   const decoded = PERCENT_ESCAPE.test(capped) ? redactPercentEncoded(capped, (inner) => applyRules(inner)) : capped;
   if (decoded !== capped) fired.add('percent-decoded');
   return { text: applyRules(decoded, fired), detectors: [...fired] };

@@ -46,21 +46,64 @@ export const PERSONAL_RULES: RedactionRule[] = [
   rule('ni-number', '\\b[A-Za-z]{2}(?:[ \\t./-]?[0-9]){6}[ \\t./-]?[A-Da-d]\\b', () => '[NI number]', '', /[A-Za-z]{2}[ \t./-]?[0-9]{2}[ \t./-]?[0-9]/),
   // Labelled, any 10 digits; unlabelled, only written 3-3-4 with a valid check digit (a bare 10-digit number is
   // as often a Unix time or an order number).
-  // linear: `needs` is two three-letter literals.
-  rule('nhs-number', '(?i:\\b(nhs(?:[ \\t]*(?:number|no\\.?|num))?|rhif gig))([ \\t:=#-]*)[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}\\b', (_m, label = '', gap = '') => `${label}${gap}[NHS number]`, '', /nhs|gig/i),
-  // linear: `[ -]` is one character; `needs` is fixed-width (four characters).
-  rule('nhs-number', '\\b[0-9]{3}[ -][0-9]{3}[ -][0-9]{4}\\b', (match) => (isNhsNumber(match.replace(/[ -]/g, '')) ? '[NHS number]' : match), '', /[0-9]{3}[ -]/),
+  rule(
+    'nhs-number',
+    '(?i:\\b(nhs(?:[ \\t]*(?:number|no\\.?|num))?|rhif gig))([ \\t:=#-]*)[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}\\b',
+    (_m, label = '', gap = '') => `${label}${gap}[NHS number]`,
+    '',
+    // linear: `needs` is two three-letter literals.
+    /nhs|gig/i,
+  ),
+  rule(
+    'nhs-number',
+    '\\b[0-9]{3}[ -][0-9]{3}[ -][0-9]{4}\\b',
+    // linear: `[ -]` is one character.
+    (match) => (isNhsNumber(match.replace(/[ -]/g, '')) ? '[NHS number]' : match),
+    '',
+    // linear: `needs` is fixed-width (four characters).
+    /[0-9]{3}[ -]/,
+  ),
   // linear: `needs` is fixed-width (at most 12 characters from each start).
   rule('phone', '(?:\\+44[ \\t]?(?:\\(0\\)[ \\t]?)?|\\b0|\\(0)[0-9]{1,4}\\)?(?:[ \\t-]?[0-9]){6,9}\\b', () => '[phone]', '', /(?:\+44|0)[0-9 ()-]{9}/),
-  // linear: `needs` is an alternation of literals (at most 6 characters from each start).
-  rule('date-of-birth', `(?i:\\b(?:dob|d\\.o\\.b\\.?|date of birth|born|birth date|dyddiad geni|ganwyd))[ \\t:,(-]*(${DATE})`, (match, date = '') => match.replace(date, '[date of birth]'), '', /dob|d\.o\.b|birth|born|geni|ganwyd/i),
-  // linear: `needs` is an alternation of literal titles between word boundaries.
-  rule('titled-name', `\\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lady|Lord)\\.?[ \\t]+${NAME_WORD}(?:[ \\t]+${NAME_WORD}){0,2}`, () => '[name]', '', /\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lady|Lord)\b/),
-  // linear: `needs` is an alternation of literals (at most 10 characters from each start).
-  rule('signed-name', `\\b(Dear|Regards|sincerely|faithfully|Thanks|From|Signed|Contact)(,?[ \\t\\n]+)${PERSON}`, (_m, word = '', gap = '') => `${word}${gap}[name]`, '', /dear|regards|sincerely|faithfully|thanks|from|signed|contact/i),
-  // linear: `needs` is one literal.
-  rule('said-name', `(?i:\\b(my|his|her|their|requester'?s?|applicant'?s?|citizen'?s?) name is)[ \\t]+${NAME_WORD}(?:[ \\t]+${NAME_WORD}){0,2}`, (_m, who = '') => `${who} name is [name]`, '', /name is/i),
-  rule('labelled-name', `(?i:\\b(applicant(?: name)?|claimant|name|full name|data subject|requester|ymgeisydd|enw|patient|customer|citizen|appellant|respondent|tenant name|next of kin))([ \\t]*:[ \\t]*)${PERSON}`, (_m, label = '', colon = '') => `${label}${colon}[name]`, '', ':'),
+  rule(
+    'date-of-birth',
+    `(?i:\\b(?:dob|d\\.o\\.b\\.?|date of birth|born|birth date|dyddiad geni|ganwyd))[ \\t:,(-]*(${DATE})`,
+    (match, date = '') => match.replace(date, '[date of birth]'),
+    '',
+    // linear: `needs` is an alternation of literals (at most 6 characters from each start).
+    /dob|d\.o\.b|birth|born|geni|ganwyd/i,
+  ),
+  rule(
+    'titled-name',
+    `\\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lady|Lord)\\.?[ \\t]+${NAME_WORD}(?:[ \\t]+${NAME_WORD}){0,2}`,
+    () => '[name]',
+    '',
+    // linear: `needs` is an alternation of literal titles between word boundaries.
+    /\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lady|Lord)\b/,
+  ),
+  rule(
+    'signed-name',
+    `\\b(Dear|Regards|sincerely|faithfully|Thanks|From|Signed|Contact)(,?[ \\t\\n]+)${PERSON}`,
+    (_m, word = '', gap = '') => `${word}${gap}[name]`,
+    '',
+    // linear: `needs` is an alternation of literals (at most 10 characters from each start).
+    /dear|regards|sincerely|faithfully|thanks|from|signed|contact/i,
+  ),
+  rule(
+    'said-name',
+    `(?i:\\b(my|his|her|their|requester'?s?|applicant'?s?|citizen'?s?) name is)[ \\t]+${NAME_WORD}(?:[ \\t]+${NAME_WORD}){0,2}`,
+    (_m, who = '') => `${who} name is [name]`,
+    '',
+    // linear: `needs` is one literal.
+    /name is/i,
+  ),
+  rule(
+    'labelled-name',
+    `(?i:\\b(applicant(?: name)?|claimant|name|full name|data subject|requester|ymgeisydd|enw|patient|customer|citizen|appellant|respondent|tenant name|next of kin))([ \\t]*:[ \\t]*)${PERSON}`,
+    (_m, label = '', colon = '') => `${label}${colon}[name]`,
+    '',
+    ':',
+  ),
 ];
 
 /** A postcode is personal data when a person's name is close to it: both go. */

@@ -35,8 +35,14 @@ export const SECRET_RULES: RedactionRule[] = [
   // follows a key without punctuation, which is the safe side.
   rule('private-key', '-----BEGIN [A-Z ]*PRIVATE KEY-----(?:\\\\[rn]|[A-Za-z0-9+/=:,.\\s-])*', fixed('private key'), '', 'PRIVATE KEY'),
   rule('jwt', '\\beyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]*', fixed('token'), '', 'eyJ'),
-  // linear: `needs` is an alternation of literals.
-  rule('auth-header', '\\b(Bearer|Basic|SharedKey|SharedAccessSignature)\\s+[A-Za-z0-9._~+/:=%&-]{8,}', (_m, scheme) => `${scheme} [REDACTED]`, 'i', /bearer|basic|sharedkey|sharedaccesssignature/i),
+  rule(
+    'auth-header',
+    '\\b(Bearer|Basic|SharedKey|SharedAccessSignature)\\s+[A-Za-z0-9._~+/:=%&-]{8,}',
+    (_m, scheme) => `${scheme} [REDACTED]`,
+    'i',
+    // linear: `needs` is an alternation of literals.
+    /bearer|basic|sharedkey|sharedaccesssignature/i,
+  ),
   // linear: `needs` is an alternation of literals.
   rule('github-token', '\\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})', fixed('token'), '', /gh[pousr]_|github_pat_/),
   // linear: `needs` is fixed-width (four characters).
@@ -53,12 +59,27 @@ export const SECRET_RULES: RedactionRule[] = [
   // Userinfo in a URL: https://user:password@host
   rule('url-password', '(://[^/\\s:@"\']{1,100}:)[^@\\s/"\']{3,}@', (_m, prefix) => `${prefix}[REDACTED]@`, '', '://'),
   // name = value, name: value, "name": "value", --name value: the value goes when the name says secret.
-  // linear: `needs` is one character class.
-  rule('secret-field', '([A-Za-z][A-Za-z0-9_.-]{0,60}(?:[ \\t][A-Za-z][A-Za-z0-9_-]{0,30}){0,2})(["\']?[ \\t]*[:=][ \\t]*["\']?)([^\\s"\',;&<>()]{3,})', (match, name = '', separator = '', value = '') =>
-    namesSecret(name) && !value.startsWith('[REDACTED') ? `${name}${separator}[REDACTED]` : match, '', /[:=]/),
-  rule('secret-flag', '(--[A-Za-z][A-Za-z0-9-]{1,40})([ \\t]+|=)(["\']?)([^\\s"\']{3,})', (match, flag = '', space = '', quote = '') =>
-    namesSecret(flag) ? `${flag}${space}${quote}[REDACTED]` : match, '', '--'),
-  // linear: `needs` is fixed-width: 86 characters of one class from each start, at most 86·n steps.
-  rule('account-key', '(^|[^A-Za-z0-9+/])([A-Za-z0-9+/]{86}(?:==)?)($|[^A-Za-z0-9+/=])', (match, before = '', key = '', after = '') =>
-    isAccountKeyShape(key) ? `${before}[REDACTED key]${after}` : match, '', /[A-Za-z0-9+/]{86}/),
+  rule(
+    'secret-field',
+    '([A-Za-z][A-Za-z0-9_.-]{0,60}(?:[ \\t][A-Za-z][A-Za-z0-9_-]{0,30}){0,2})(["\']?[ \\t]*[:=][ \\t]*["\']?)([^\\s"\',;&<>()]{3,})',
+    (match, name = '', separator = '', value = '') => (namesSecret(name) && !value.startsWith('[REDACTED') ? `${name}${separator}[REDACTED]` : match),
+    '',
+    // linear: `needs` is one character class.
+    /[:=]/,
+  ),
+  rule(
+    'secret-flag',
+    '(--[A-Za-z][A-Za-z0-9-]{1,40})([ \\t]+|=)(["\']?)([^\\s"\']{3,})',
+    (match, flag = '', space = '', quote = '') => (namesSecret(flag) ? `${flag}${space}${quote}[REDACTED]` : match),
+    '',
+    '--',
+  ),
+  rule(
+    'account-key',
+    '(^|[^A-Za-z0-9+/])([A-Za-z0-9+/]{86}(?:==)?)($|[^A-Za-z0-9+/=])',
+    (match, before = '', key = '', after = '') => (isAccountKeyShape(key) ? `${before}[REDACTED key]${after}` : match),
+    '',
+    // linear: `needs` is fixed-width: 86 characters of one class from each start, at most 86·n steps.
+    /[A-Za-z0-9+/]{86}/,
+  ),
 ];

@@ -8,8 +8,7 @@ export default defineTool({
   name: 'compute_vm_list',
   version: '1.0.0',
   title: 'List virtual machines',
-  description:
-    'Lists virtual machines in the managed resource groups (or one group): size, OS, region, provisioning and power state. Paged.',
+  description: 'Lists virtual machines in the managed resource groups (or one group): size, OS, region, provisioning and power state. Paged.',
   risk: 'read',
   azurePermissions: { actions: ['Microsoft.Compute/virtualMachines/read', 'Microsoft.Compute/virtualMachines/instanceView/read'], dataActions: [] },
   input: z.strictObject({ resourceGroup: resourceGroupName.optional().describe('Only this resource group'), ...pageInput }),
@@ -37,8 +36,7 @@ export default defineTool({
       rule: armCollectionRule(settings.armEndpoint, settings.subscriptionId, 'providers/microsoft.compute/virtualmachines'),
       // Group by group, so the identity needs read access on the managed groups only, not the subscription.
       sources: resourceGroup ? [resourceGroup] : department.resourceGroups,
-      open: (link, group) =>
-        vms.list(group ?? '', { abortSignal: signal, expand: 'instanceView' }).byPage(link ? { continuationToken: link } : {}),
+      open: (link, group) => vms.list(group ?? '', { abortSignal: signal, expand: 'instanceView' }).byPage(link ? { continuationToken: link } : {}),
       linkOf: continuationOf,
       map: (vm) => ({
         name: vm.name ?? '',
@@ -47,9 +45,7 @@ export default defineTool({
         size: vm.hardwareProfile?.vmSize,
         osType: vm.storageProfile?.osDisk?.osType,
         provisioningState: vm.provisioningState,
-        powerState: vm.instanceView?.statuses
-          ?.find((status) => status.code?.startsWith('PowerState/'))
-          ?.code?.slice('PowerState/'.length),
+        powerState: vm.instanceView?.statuses?.find((status) => status.code?.startsWith('PowerState/'))?.code?.slice('PowerState/'.length),
         tags: tagsOf(vm.tags),
       }),
     });

@@ -45,14 +45,17 @@ export default defineTool({
         throw new ToolError('conflict', `Resource group '${name}' already exists in ${existing.location}; a group cannot move region.`);
       }
     }
-    const sameTags = (found: Record<string, string> | undefined) => JSON.stringify(Object.entries(found ?? {}).sort()) === JSON.stringify(Object.entries(tags).sort());
+    const sameTags = (found: Record<string, string> | undefined) =>
+      JSON.stringify(Object.entries(found ?? {}).sort()) === JSON.stringify(Object.entries(tags).sort());
     const group = await confirmedWrite(context, {
       what: `${existing ? 'setting the tags of' : 'creating'} resource group '${name}'`,
       check: `group_get with name '${name}'`,
       write: (abortSignal) => groups.createOrUpdate(name, { location: region, tags }, { abortSignal }),
       readBack: (abortSignal) =>
         readOrAbsent(groups.get(name, { abortSignal }), `no resource group '${name}': it was not created`, (found) =>
-          sameTags(found.tags) ? { state: 'done', value: found } : { state: existing ? 'absent' : 'partial', detail: `resource group '${name}' exists without the tags this call set` },
+          sameTags(found.tags)
+            ? { state: 'done', value: found }
+            : { state: existing ? 'absent' : 'partial', detail: `resource group '${name}' exists without the tags this call set` },
         ),
     });
     return {

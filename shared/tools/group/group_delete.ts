@@ -15,7 +15,11 @@ export default defineTool({
   risk: 'destructive',
   longRunning: true,
   azurePermissions: {
-    actions: ['Microsoft.Resources/subscriptions/resourceGroups/read', 'Microsoft.Resources/subscriptions/resourceGroups/resources/read', 'Microsoft.Resources/subscriptions/resourceGroups/delete'],
+    actions: [
+      'Microsoft.Resources/subscriptions/resourceGroups/read',
+      'Microsoft.Resources/subscriptions/resourceGroups/resources/read',
+      'Microsoft.Resources/subscriptions/resourceGroups/delete',
+    ],
     dataActions: [],
   },
   input: z.strictObject({ name: resourceGroupName, ...approvalInput }),

@@ -16,9 +16,7 @@ export default defineTool({
   input: z.strictObject({ ...pageInput }),
   output: z.object({
     subscriptionId: z.string(),
-    groups: z.array(
-      z.object({ name: z.string(), location: z.string(), provisioningState: z.string().optional(), tags: tagsOutput }),
-    ),
+    groups: z.array(z.object({ name: z.string(), location: z.string(), provisioningState: z.string().optional(), tags: tagsOutput })),
     missing: z.array(z.string()).describe('Configured resource groups that do not exist in Azure'),
     nextCursor: nextCursorOutput,
   }),
@@ -27,16 +25,12 @@ export default defineTool({
     const { offset } = decodeCursor(cursor, 'marker');
     const names = department.resourceGroups.slice(offset, offset + top);
     const client = await azure.resources();
-    const found = await allRequests(signal, (abortSignal) =>
-      names.map((name) => ifExists(client.resourceGroups.get(name, { abortSignal }))),
-    );
+    const found = await allRequests(signal, (abortSignal) => names.map((name) => ifExists(client.resourceGroups.get(name, { abortSignal }))));
     const next = offset + names.length;
     return {
       subscriptionId: settings.subscriptionId,
       groups: found.flatMap((group) =>
-        group
-          ? [{ name: group.name ?? '', location: group.location, provisioningState: group.properties?.provisioningState, tags: tagsOf(group.tags) }]
-          : [],
+        group ? [{ name: group.name ?? '', location: group.location, provisioningState: group.properties?.provisioningState, tags: tagsOf(group.tags) }] : [],
       ),
       missing: names.filter((_, index) => !found[index]),
       nextCursor: next < department.resourceGroups.length ? encodeCursor({ offset: next }) : undefined,

@@ -8,8 +8,7 @@ export default defineTool({
   name: 'group_resource_list',
   version: '1.0.0',
   title: 'List resources in a resource group',
-  description:
-    'Lists the resources in one resource group (any type, or one type such as Microsoft.Storage/storageAccounts). Paged.',
+  description: 'Lists the resources in one resource group (any type, or one type such as Microsoft.Storage/storageAccounts). Paged.',
   risk: 'read',
   azurePermissions: { actions: ['Microsoft.Resources/subscriptions/resourceGroups/resources/read'], dataActions: [] },
   input: z.strictObject({

@@ -7,4 +7,7 @@ export const keyName = z
   .describe('Key name in the department Key Vault');
 
 // linear: anchored, fixed length: at most 33 steps.
-export const keyVersion = z.string().regex(/^[0-9a-f]{32}$/i, 'key versions are 32 hexadecimal characters').describe('Key version');
+export const keyVersion = z
+  .string()
+  .regex(/^[0-9a-f]{32}$/i, 'key versions are 32 hexadecimal characters')
+  .describe('Key version');

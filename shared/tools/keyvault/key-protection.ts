@@ -53,5 +53,9 @@ export async function authorizeKeyChange(context: ToolContext, name: string, key
       { rule: 'policy.key-vault-mismatch' },
     );
   }
-  context.authorize({ resourceId: keyResourceId(vaultId, name), tags: keyTags ?? {}, ancestors: [{ resourceId: vault.id ?? vaultId, tags: vault.tags ?? {} }] });
+  context.authorize({
+    resourceId: keyResourceId(vaultId, name),
+    tags: keyTags ?? {},
+    ancestors: [{ resourceId: vault.id ?? vaultId, tags: vault.tags ?? {} }],
+  });
 }

@@ -26,7 +26,10 @@ export default defineTool({
   },
   input: z.strictObject({
     name: keyName,
-    keySize: z.union([z.literal(3072), z.literal(4096)]).default(3072).describe('RSA modulus size'),
+    keySize: z
+      .union([z.literal(3072), z.literal(4096)])
+      .default(3072)
+      .describe('RSA modulus size'),
     hsm: z.boolean().default(false).describe('HSM-protected key (RSA-HSM; needs a Premium vault)'),
     expiresInDays: z.number().int().min(30).max(3650).default(730),
     rotateAfterDays: z.number().int().min(7).max(3650).default(365).describe('Rotate automatically this long after each version is created'),
@@ -45,7 +48,10 @@ export default defineTool({
   async handler({ name, keySize, hsm, expiresInDays, rotateAfterDays, tags }, context) {
     const { azure, signal } = context;
     if (rotateAfterDays >= expiresInDays) {
-      throw new ToolError('invalid_arguments', `rotateAfterDays (${rotateAfterDays}) must be less than expiresInDays (${expiresInDays}), or the key expires before it rotates.`);
+      throw new ToolError(
+        'invalid_arguments',
+        `rotateAfterDays (${rotateAfterDays}) must be less than expiresInDays (${expiresInDays}), or the key expires before it rotates.`,
+      );
     }
     const keys = await azure.keys();
     const existing = await ifExists(keys.getKey(name, { abortSignal: signal }));
@@ -58,9 +64,17 @@ export default defineTool({
       what: `creating key '${name}'`,
       check,
       write: (abortSignal) =>
-        keys.createRsaKey(name, { keySize, hsm, keyOps: ['wrapKey', 'unwrapKey'], expiresOn: new Date(Date.now() + expiresInDays * 86_400_000), tags, abortSignal }),
+        keys.createRsaKey(name, {
+          keySize,
+          hsm,
+          keyOps: ['wrapKey', 'unwrapKey'],
+          expiresOn: new Date(Date.now() + expiresInDays * 86_400_000),
+          tags,
+          abortSignal,
+        }),
       // The name was free before the write, so a key of that name now is the one this call made.
-      readBack: (abortSignal) => readOrAbsent(keys.getKey(name, { abortSignal }), `no key '${name}' in the vault: it was not created`, (value) => ({ state: 'done', value })),
+      readBack: (abortSignal) =>
+        readOrAbsent(keys.getKey(name, { abortSignal }), `no key '${name}' in the vault: it was not created`, (value) => ({ state: 'done', value })),
     });
     const policy = { rotateAfter: `P${rotateAfterDays}D`, expiresIn: `P${expiresInDays}D`, notifyBeforeExpiry: 'P30D' };
     const rotation = {
@@ -84,7 +98,12 @@ export default defineTool({
     } catch (error) {
       // A CMK key without rotation must not be used: disable it until the policy can be set.
       await keys.updateKeyProperties(name, key.properties.version ?? '', { enabled: false, abortSignal: AbortSignal.timeout(10_000) }).catch(() => {});
-      throw new ToolError('azure_error', `Key '${name}' was created but its rotation policy could not be set, so the key was disabled; set the policy and enable it, or rotate it.`, {}, { cause: error });
+      throw new ToolError(
+        'azure_error',
+        `Key '${name}' was created but its rotation policy could not be set, so the key was disabled; set the policy and enable it, or rotate it.`,
+        {},
+        { cause: error },
+      );
     }
     return {
       name,

@@ -10,8 +10,7 @@ export default defineTool({
   name: 'keyvault_key_get',
   version: '1.0.0',
   title: 'Get a Key Vault key',
-  description:
-    "Shows one key's metadata and rotation policy: type, size, permitted operations, state, dates, version. Never returns key material.",
+  description: "Shows one key's metadata and rotation policy: type, size, permitted operations, state, dates, version. Never returns key material.",
   risk: 'read',
   azurePermissions: { actions: [], dataActions: ['Microsoft.KeyVault/vaults/keys/read', 'Microsoft.KeyVault/vaults/keyrotationpolicies/read'] },
   input: z.strictObject({ name: keyName, version: keyVersion.optional().describe('A specific version; default the latest') }),
@@ -33,9 +32,7 @@ export default defineTool({
     rotationPolicy: z
       .object({
         expiresIn: z.string().optional(),
-        lifetimeActions: z.array(
-          z.object({ action: z.string(), timeAfterCreate: z.string().optional(), timeBeforeExpiry: z.string().optional() }),
-        ),
+        lifetimeActions: z.array(z.object({ action: z.string(), timeAfterCreate: z.string().optional(), timeBeforeExpiry: z.string().optional() })),
         updatedOn: z.string().optional(),
       })
       .nullable()

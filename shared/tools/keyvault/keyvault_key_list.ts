@@ -8,8 +8,7 @@ export default defineTool({
   name: 'keyvault_key_list',
   version: '1.0.0',
   title: 'List Key Vault keys',
-  description:
-    "Lists the keys in the department's Key Vault with their state, dates and tags (metadata only; never key material). Paged.",
+  description: "Lists the keys in the department's Key Vault with their state, dates and tags (metadata only; never key material). Paged.",
   risk: 'read',
   azurePermissions: { actions: [], dataActions: ['Microsoft.KeyVault/vaults/keys/read'] },
   input: z.strictObject({ ...pageInput }),
@@ -36,8 +35,7 @@ export default defineTool({
       cursor,
       top,
       rule: { origin: vault.origin, path: () => `${vault.pathname}keys` },
-      open: (link) =>
-        client.listPropertiesOfKeys({ abortSignal: signal }).byPage({ maxPageSize: 25, ...(link ? { continuationToken: link } : {}) }),
+      open: (link) => client.listPropertiesOfKeys({ abortSignal: signal }).byPage({ maxPageSize: 25, ...(link ? { continuationToken: link } : {}) }),
       linkOf: continuationOf,
       map: (key) => ({
         name: key.name,

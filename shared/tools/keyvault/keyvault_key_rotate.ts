@@ -57,7 +57,9 @@ export default defineTool({
       await listUsers(context, name, followOnSignal(context), accountsFollowing, accountsPinned);
     } catch (error) {
       // The key is rotated: a report that cannot be finished must not turn that into a failure.
-      context.note(`Key '${name}' was rotated, but which storage accounts use it could not be read (${error instanceof Error && error.name === 'AbortError' ? 'no answer in time' : 'Azure error'}); the lists are empty for that reason: run storage_cmk_report.`);
+      context.note(
+        `Key '${name}' was rotated, but which storage accounts use it could not be read (${error instanceof Error && error.name === 'AbortError' ? 'no answer in time' : 'Azure error'}); the lists are empty for that reason: run storage_cmk_report.`,
+      );
       accountsFollowing.length = 0;
       accountsPinned.length = 0;
     }

@@ -14,9 +14,7 @@ import { allRequests } from '../../azure/all-requests.js';
  * holds the window (`to` inclusive) and the ids already returned in the millisecond where the previous page
  * stopped. Azure's timestamps are finer than a millisecond, so `to` reaches the end of that millisecond.
  */
-const timeCursor = z
-  .object({ from: z.iso.datetime(), to: z.iso.datetime(), skip: z.array(z.string().max(100)).max(200) })
-  .strict();
+const timeCursor = z.object({ from: z.iso.datetime(), to: z.iso.datetime(), skip: z.array(z.string().max(100)).max(200) }).strict();
 type TimeCursor = z.infer<typeof timeCursor>;
 
 function readCursor(cursor: string): TimeCursor {
@@ -85,21 +83,22 @@ export default defineTool({
   target: ({ resourceGroup }) => (resourceGroup ? { group: resourceGroup } : {}),
   async handler({ resourceGroup, days, top, cursor }, { azure, department, signal }) {
     const now = Date.now();
-    const window = cursor
-      ? readCursor(cursor)
-      : { from: new Date(now - days * 86_400_000).toISOString(), to: new Date(now).toISOString(), skip: [] };
+    const window = cursor ? readCursor(cursor) : { from: new Date(now - days * 86_400_000).toISOString(), to: new Date(now).toISOString(), skip: [] };
     const skip = new Set(window.skip);
     const monitor = await azure.monitor();
     // One query per resource group, so the identity needs activity-log read on the managed groups only, never on
     // the whole subscription; the per-group streams (newest first) are merged by time.
     let streams: AsyncIterator<EventData>[] = [];
     const heads = await allRequests(signal, (abortSignal) => {
-      streams = (resourceGroup ? [resourceGroup] : department.resourceGroups).map((group) =>
-        monitor.activityLogs
-          .list(`eventTimestamp ge '${window.from}' and eventTimestamp le '${window.to}' and resourceGroupName eq '${group}'`, {
+      streams = (resourceGroup ? [resourceGroup] : department.resourceGroups).map((group) => {
+        const events = monitor.activityLogs.list(
+          `eventTimestamp ge '${window.from}' and eventTimestamp le '${window.to}' and resourceGroupName eq '${group}'`,
+          {
             abortSignal,
-          })[Symbol.asyncIterator](),
-      );
+          },
+        );
+        return events[Symbol.asyncIterator]();
+      });
       return streams.map((stream) => nextUnseen(stream, skip));
     });
 

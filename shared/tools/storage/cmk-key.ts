@@ -11,7 +11,10 @@ export async function requireUsableCmkKey(context: ToolContext, keyName: string)
   const vaultUri = context.settings.keyVaultUrl;
   const key = await keys.getKey(keyName, { abortSignal: context.signal }).catch(async (error: unknown) => {
     if ((await asRestError(error))?.statusCode === 404) {
-      throw new ToolError('conflict', `The customer-managed key '${keyName}' does not exist in ${vaultUri}. Create it (keyvault_key_create) or set storage.cmkKey in the department policy; nothing was changed.`);
+      throw new ToolError(
+        'conflict',
+        `The customer-managed key '${keyName}' does not exist in ${vaultUri}. Create it (keyvault_key_create) or set storage.cmkKey in the department policy; nothing was changed.`,
+      );
     }
     throw error;
   });
@@ -23,7 +26,10 @@ export async function requireUsableCmkKey(context: ToolContext, keyName: string)
     key.keyType && !key.keyType.startsWith('RSA') ? `is a ${key.keyType} key, not RSA` : undefined,
   ].filter((problem): problem is string => problem !== undefined);
   if (problems.length > 0) {
-    throw new ToolError('conflict', `The customer-managed key '${keyName}' ${problems.join(' and ')}; fix it in ${vaultUri} (or rotate to a new key). Nothing was changed.`);
+    throw new ToolError(
+      'conflict',
+      `The customer-managed key '${keyName}' ${problems.join(' and ')}; fix it in ${vaultUri} (or rotate to a new key). Nothing was changed.`,
+    );
   }
   return { keyName, vaultUri };
 }
@@ -32,9 +38,13 @@ export async function requireUsableCmkKey(context: ToolContext, keyName: string)
 export function requireIdentityResourceId(context: ToolContext): string {
   const id = context.settings.identityResourceId;
   if (!id) {
-    throw new ToolError('forbidden', 'AZURE_IDENTITY_RESOURCE_ID is not set, so storage cannot be encrypted with the customer-managed key; ask the operators to set it. Nothing was changed.', {
-      rule: 'cmk.identity-not-configured',
-    });
+    throw new ToolError(
+      'forbidden',
+      'AZURE_IDENTITY_RESOURCE_ID is not set, so storage cannot be encrypted with the customer-managed key; ask the operators to set it. Nothing was changed.',
+      {
+        rule: 'cmk.identity-not-configured',
+      },
+    );
   }
   return id;
 }

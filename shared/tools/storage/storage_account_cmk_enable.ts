@@ -48,7 +48,9 @@ export default defineTool({
       readBack: async (abortSignal) => {
         const found = await storage.getProperties(resourceGroup, name, { abortSignal });
         const after = encryptionOf(found);
-        return after.customerManagedKey && after.keyName === key.keyName ? { state: 'done', value: found } : { state: 'absent', detail: `'${name}' is still encrypted as before: it was not changed` };
+        return after.customerManagedKey && after.keyName === key.keyName
+          ? { state: 'done', value: found }
+          : { state: 'absent', detail: `'${name}' is still encrypted as before: it was not changed` };
       },
     });
     return { name, before, after: encryptionOf(updated), changed: true };

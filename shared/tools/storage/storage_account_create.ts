@@ -34,7 +34,9 @@ export default defineTool({
     sku: z
       .enum(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_GZRS', 'Standard_RAGRS', 'Standard_RAGZRS'])
       .optional()
-      .describe('Redundancy; must be one the department policy allows in the chosen region (default: its first for that region; UK West offers no zone-redundant SKU)'),
+      .describe(
+        'Redundancy; must be one the department policy allows in the chosen region (default: its first for that region; UK West offers no zone-redundant SKU)',
+      ),
     tags: z.record(z.string().min(1).max(512), z.string().max(256)).describe('Tags; the department policy says which are required'),
   }),
   output: accountDetailsOutput.extend({ created: z.boolean() }),
@@ -65,7 +67,10 @@ export default defineTool({
     if (existing) {
       context.authorize({ group: resourceGroup, ...(existing.id ? { resourceId: existing.id } : {}), tags: existing.tags ?? {} });
       if (!encryptionOf(existing).customerManagedKey) {
-        throw new ToolError('conflict', `Storage account '${name}' already exists without a customer-managed key; use storage_account_cmk_enable. Nothing was changed.`);
+        throw new ToolError(
+          'conflict',
+          `Storage account '${name}' already exists without a customer-managed key; use storage_account_cmk_enable. Nothing was changed.`,
+        );
       }
       return describe(existing, resourceGroup, false);
     }
@@ -86,7 +91,12 @@ export default defineTool({
         requireInfrastructureEncryption: department.storage.infrastructureEncryption,
         keyVaultProperties: { keyName: key.keyName, keyVaultUri: key.vaultUri },
         encryptionIdentity: { encryptionUserAssignedIdentity: identity },
-        services: { blob: { enabled: true, keyType: 'Account' }, file: { enabled: true, keyType: 'Account' }, table: { enabled: true, keyType: 'Account' }, queue: { enabled: true, keyType: 'Account' } },
+        services: {
+          blob: { enabled: true, keyType: 'Account' },
+          file: { enabled: true, keyType: 'Account' },
+          table: { enabled: true, keyType: 'Account' },
+          queue: { enabled: true, keyType: 'Account' },
+        },
       },
     };
     // Nothing is deleted after a failure (the app holds no delete right without approvals): an answer lost on the
@@ -100,10 +110,14 @@ export default defineTool({
         return storage.getProperties(resourceGroup, name, { abortSignal });
       },
       readBack: (abortSignal) =>
-        readOrAbsent(storage.getProperties(resourceGroup, name, { abortSignal }), `no storage account '${name}' in '${resourceGroup}': it was not created`, (found) => {
-          if (found.provisioningState === 'Succeeded') return { state: 'done', value: found };
-          return { state: 'partial', detail: `Azure holds '${name}' in state '${found.provisioningState ?? 'unknown'}' and may still finish it` };
-        }),
+        readOrAbsent(
+          storage.getProperties(resourceGroup, name, { abortSignal }),
+          `no storage account '${name}' in '${resourceGroup}': it was not created`,
+          (found) => {
+            if (found.provisioningState === 'Succeeded') return { state: 'done', value: found };
+            return { state: 'partial', detail: `Azure holds '${name}' in state '${found.provisioningState ?? 'unknown'}' and may still finish it` };
+          },
+        ),
     });
     if (!encryptionOf(created).customerManagedKey) {
       // Never expected (Azure Policy denies it in the managed groups), and data tools refuse such an account.
@@ -119,4 +133,3 @@ export default defineTool({
 function describe(account: StorageAccount, resourceGroup: string, created: boolean) {
   return { ...accountDetails(account, resourceGroup), created };
 }
-

@@ -9,8 +9,7 @@ export default defineTool({
   name: 'storage_account_list',
   version: '1.0.0',
   title: 'List storage accounts',
-  description:
-    'Lists storage accounts in the managed resource groups (or one group), with region, SKU and whether each uses a customer-managed key. Paged.',
+  description: 'Lists storage accounts in the managed resource groups (or one group), with region, SKU and whether each uses a customer-managed key. Paged.',
   risk: 'read',
   azurePermissions: { actions: ['Microsoft.Storage/storageAccounts/read'], dataActions: [] },
   input: z.strictObject({ resourceGroup: resourceGroupName.optional().describe('Only this resource group'), ...pageInput }),

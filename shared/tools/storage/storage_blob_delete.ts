@@ -14,7 +14,10 @@ export default defineTool({
   risk: 'destructive',
   azurePermissions: {
     actions: ['Microsoft.Storage/storageAccounts/read'],
-    dataActions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read', 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'],
+    dataActions: [
+      'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read',
+      'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete',
+    ],
   },
   input: z.strictObject({
     resourceGroup: resourceGroupName,
@@ -24,7 +27,10 @@ export default defineTool({
     ...approvalInput,
   }),
   output: z.object({ name: z.string(), deleted: z.boolean() }),
-  target: ({ resourceGroup, account, container }, _department, subscription) => ({ group: resourceGroup, resourceId: containerId(subscription, resourceGroup, account, container) }),
+  target: ({ resourceGroup, account, container }, _department, subscription) => ({
+    group: resourceGroup,
+    resourceId: containerId(subscription, resourceGroup, account, container),
+  }),
   async impact({ resourceGroup, account, container, name }, context) {
     const { dataPlane, account: properties } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
     const blob = await (await dataPlane.blob(container, name)).getProperties({ abortSignal: context.signal });

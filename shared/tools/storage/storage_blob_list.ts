@@ -13,7 +13,10 @@ export default defineTool({
   description:
     'Lists blobs in a container of a storage account encrypted with a customer-managed key: name, size, content type, last change, tier. Optional name prefix. Paged.',
   risk: 'read',
-  azurePermissions: { actions: ['Microsoft.Storage/storageAccounts/read', 'Microsoft.Storage/storageAccounts/blobServices/containers/read'], dataActions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'] },
+  azurePermissions: {
+    actions: ['Microsoft.Storage/storageAccounts/read', 'Microsoft.Storage/storageAccounts/blobServices/containers/read'],
+    dataActions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'],
+  },
   input: z.strictObject({
     resourceGroup: resourceGroupName,
     account: storageAccountName,

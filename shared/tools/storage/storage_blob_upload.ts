@@ -27,11 +27,17 @@ export default defineTool({
     name: blobName,
     content: z.string().describe('The text to store (UTF-8, at most 1 MiB)'),
     // linear: anchored; the runs are split by '/' and ';', which they exclude: one pass.
-    contentType: z.string().regex(/^[\w.+-]+\/[\w.+-]+(;\s*charset=[\w-]+)?$/, 'must be a MIME type').default('text/plain; charset=utf-8'),
+    contentType: z
+      .string()
+      .regex(/^[\w.+-]+\/[\w.+-]+(;\s*charset=[\w-]+)?$/, 'must be a MIME type')
+      .default('text/plain; charset=utf-8'),
     overwrite: z.boolean().default(false).describe('Replace an existing blob'),
   }),
   output: z.object({ name: z.string(), size: z.number(), etag: z.string().optional(), overwritten: z.boolean() }),
-  target: ({ resourceGroup, account, container }, _department, subscription) => ({ group: resourceGroup, resourceId: containerId(subscription, resourceGroup, account, container) }),
+  target: ({ resourceGroup, account, container }, _department, subscription) => ({
+    group: resourceGroup,
+    resourceId: containerId(subscription, resourceGroup, account, container),
+  }),
   async handler({ resourceGroup, account, container, name, content, contentType, overwrite }, context) {
     const bytes = Buffer.from(content, 'utf8');
     if (bytes.byteLength > MAX_TEXT_BYTES) {

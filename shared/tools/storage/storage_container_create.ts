@@ -18,7 +18,10 @@ export default defineTool({
   },
   input: z.strictObject({ resourceGroup: resourceGroupName, account: storageAccountName, container: containerName }),
   output: z.object({ account: z.string(), container: z.string(), created: z.boolean() }),
-  target: ({ resourceGroup, account, container }, _department, subscription) => ({ group: resourceGroup, resourceId: containerId(subscription, resourceGroup, account, container) }),
+  target: ({ resourceGroup, account, container }, _department, subscription) => ({
+    group: resourceGroup,
+    resourceId: containerId(subscription, resourceGroup, account, container),
+  }),
   async handler({ resourceGroup, account, container }, context) {
     const { dataPlane } = await openCmkAccount(context, resourceGroup, account, { authorizeChange: true });
     const client = await dataPlane.container(container);
@@ -28,7 +31,9 @@ export default defineTool({
       write: async (abortSignal) => (await client.createIfNotExists({ abortSignal })).succeeded,
       // Whether this call or an earlier one made it cannot be told afterwards; the container is there either way.
       readBack: async (abortSignal) =>
-        (await client.exists({ abortSignal })) ? { state: 'done', value: true } : { state: 'absent', detail: `no container '${container}' in '${account}': it was not created` },
+        (await client.exists({ abortSignal }))
+          ? { state: 'done', value: true }
+          : { state: 'absent', detail: `no container '${container}' in '${account}': it was not created` },
     });
     return { account, container, created };
   },

@@ -62,7 +62,14 @@ export function auditChain(stack: TestStack) {
   async function cli(...args: string[]): Promise<{ code: number; output: string }> {
     const dir = mkdtempSync(join(tmpdir(), 'hostile-audit-cli-'));
     const runtime = join(dir, 'runtime.json');
-    writeFileSync(runtime, JSON.stringify({ auditContainerUrl: stack.sandbox.auditContainerUrl, vaultUrl: stack.sandbox.vaultUrl, anchorTableEndpoint: stack.sandbox.tableEndpoint }));
+    writeFileSync(
+      runtime,
+      JSON.stringify({
+        auditContainerUrl: stack.sandbox.auditContainerUrl,
+        vaultUrl: stack.sandbox.vaultUrl,
+        anchorTableEndpoint: stack.sandbox.tableEndpoint,
+      }),
+    );
     try {
       const { stdout } = await promisify(execFile)(process.execPath, ['dist/dev/audit.js', ...args], {
         env: { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir },
@@ -92,5 +99,8 @@ export function newTraceparent(): { traceparent: string; traceId: string } {
 export async function auditStorage(stack: TestStack): Promise<{ container: ContainerClient; anchors: TableClient }> {
   const token = await stack.sandbox.mintStorageToken();
   const credential = { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) };
-  return { container: new ContainerClient(stack.sandbox.auditContainerUrl, credential), anchors: new TableClient(stack.sandbox.tableEndpoint, 'auditanchors', credential) };
+  return {
+    container: new ContainerClient(stack.sandbox.auditContainerUrl, credential),
+    anchors: new TableClient(stack.sandbox.tableEndpoint, 'auditanchors', credential),
+  };
 }

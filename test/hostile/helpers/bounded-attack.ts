@@ -85,7 +85,12 @@ export function boundedCostAttack(options: { seed: number; sizes: readonly numbe
           const asKey = (value: string) => JSON.stringify({ ...RECORDS, [value]: 'x' });
           requests.push({
             label: label(`${size} chars as an argument name on /tools/storage_blob_list`),
-            request: { method: 'POST', path: '/tools/storage_blob_list', headers: { 'content-type': 'application/json', ...auth }, body: asKey(fitted(text, BODY_CAP, asKey)) },
+            request: {
+              method: 'POST',
+              path: '/tools/storage_blob_list',
+              headers: { 'content-type': 'application/json', ...auth },
+              body: asKey(fitted(text, BODY_CAP, asKey)),
+            },
           });
           // Not JSON at all: the parse error is audited with the body as text.
           requests.push({
@@ -133,7 +138,12 @@ export function boundedCostAttack(options: { seed: number; sizes: readonly numbe
 
 /** Bodies whose shape alone costs: nesting, keys, items, a huge tool name. */
 export function shapeAttacks({ reader, operator }: { reader: string; operator: string }): AttackRequest[] {
-  const mcp = (token: string, body: string): RawRequest => ({ method: 'POST', path: '/mcp', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body });
+  const mcp = (token: string, body: string): RawRequest => ({
+    method: 'POST',
+    path: '/mcp',
+    headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` },
+    body,
+  });
   const tools = (name: string, token: string, body: string): RawRequest => ({
     method: 'POST',
     path: `/tools/${name}`,
@@ -150,12 +160,18 @@ export function shapeAttacks({ reader, operator }: { reader: string; operator: s
   const wideArray = `{"name":[${'0,'.repeat(1_500_000)}0]}`;
   return [
     { label: '200,000 keys on /tools/group_get', request: tools('group_get', reader, manyKeys(200_000)) },
-    { label: '200,000 keys as tools/call arguments on /mcp', request: mcp(operator, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"group_get","arguments":${manyKeys(200_000)}}}`) },
+    {
+      label: '200,000 keys as tools/call arguments on /mcp',
+      request: mcp(operator, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"group_get","arguments":${manyKeys(200_000)}}}`),
+    },
     { label: '4,990 unknown keys (under the limit) on /tools/group_get', request: tools('group_get', operator, manyKeys(4_990, { name: 'rg-ddr-dr-ukw' })) },
     { label: '500,000 nested arrays on /mcp', request: mcp(reader, nested(500_000)) },
     { label: '2,000,000 nested arrays on /tools/group_get', request: tools('group_get', operator, nested(2_000_000)) },
     { label: '1,500,001 array items on /tools/group_get', request: tools('group_get', reader, wideArray) },
-    { label: 'a 4 MiB tool name on /mcp', request: mcp(reader, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"${'a_b'.repeat(1_398_000)}","arguments":{}}}`) },
+    {
+      label: 'a 4 MiB tool name on /mcp',
+      request: mcp(reader, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"${'a_b'.repeat(1_398_000)}","arguments":{}}}`),
+    },
     { label: 'a 4 MiB method name on /mcp', request: mcp(operator, `{"jsonrpc":"2.0","id":1,"method":"${'x/'.repeat(2_097_000)}","params":{}}`) },
   ];
 }

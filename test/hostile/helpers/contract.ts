@@ -140,16 +140,19 @@ function checkMcp(request: RawRequest, response: RawResponse, type: string): str
   if (messages.length === 0) return [`/mcp answered ${response.status} with no JSON-RPC message`];
   const answer = messages.at(-1) as Record<string, unknown>;
   for (const note of messages.slice(0, -1) as Record<string, unknown>[]) {
-    if (note?.jsonrpc !== '2.0' || typeof note.method !== 'string' || 'id' in note) problems.push(`a streamed message before the answer is not a notification: ${JSON.stringify(note).slice(0, 200)}`);
+    if (note?.jsonrpc !== '2.0' || typeof note.method !== 'string' || 'id' in note)
+      problems.push(`a streamed message before the answer is not a notification: ${JSON.stringify(note).slice(0, 200)}`);
   }
-  if (!answer || typeof answer !== 'object' || Array.isArray(answer)) return [...problems, `the answer is not a JSON-RPC object: ${response.text.slice(0, 200)}`];
+  if (!answer || typeof answer !== 'object' || Array.isArray(answer))
+    return [...problems, `the answer is not a JSON-RPC object: ${response.text.slice(0, 200)}`];
   if (answer.jsonrpc !== '2.0') problems.push(`jsonrpc is ${JSON.stringify(answer.jsonrpc)}`);
   if (!('id' in answer)) problems.push('the answer has no id');
-  if (('result' in answer) === ('error' in answer)) problems.push('the answer must have exactly one of result and error');
+  if ('result' in answer === 'error' in answer) problems.push('the answer must have exactly one of result and error');
   const expected = requestId(request);
   if ('result' in answer) {
     if (response.status !== 200) problems.push(`a result with HTTP ${response.status}`);
-    if (!expected.valid || !isDeepStrictEqual(answer.id, expected.id)) problems.push(`a result for id ${JSON.stringify(answer.id)}, but the request's id was ${JSON.stringify(expected.id)}`);
+    if (!expected.valid || !isDeepStrictEqual(answer.id, expected.id))
+      problems.push(`a result for id ${JSON.stringify(answer.id)}, but the request's id was ${JSON.stringify(expected.id)}`);
     problems.push(...checkToolResultInRpc(answer.result));
   } else if ('error' in answer) {
     const error = answer.error as { code?: unknown; message?: unknown } | null;

@@ -137,7 +137,13 @@ export function scanSource(roots: readonly string[] = APP_ROOTS): SourceScan {
     const constants = new Map<string, ts.Expression>();
     const helpers = new Map<string, PatternHelper>();
     const collect = (node: ts.Node): void => {
-      if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && ts.isVariableDeclarationList(node.parent) && node.parent.flags & ts.NodeFlags.Const) {
+      if (
+        ts.isVariableDeclaration(node) &&
+        ts.isIdentifier(node.name) &&
+        node.initializer &&
+        ts.isVariableDeclarationList(node.parent) &&
+        node.parent.flags & ts.NodeFlags.Const
+      ) {
         constants.set(node.name.text, node.initializer);
       }
       if (ts.isCallExpression(node)) {
@@ -149,7 +155,7 @@ export function scanSource(roots: readonly string[] = APP_ROOTS): SourceScan {
           const fallback = forwarded.fn.parameters[flagsIndex]?.initializer;
           const flags =
             flagsIndex >= 0
-              ? { index: flagsIndex, fallback: (fallback && ts.isStringLiteral(fallback) ? fallback.text : '') }
+              ? { index: flagsIndex, fallback: fallback && ts.isStringLiteral(fallback) ? fallback.text : '' }
               : { fixed: flagsArgument && ts.isStringLiteral(flagsArgument) ? flagsArgument.text : '' };
           helpers.set(name, { engine: forwarded.engine, sourceIndex: forwarded.sourceIndex, flags });
         }
@@ -159,7 +165,12 @@ export function scanSource(roots: readonly string[] = APP_ROOTS): SourceScan {
         const fn = enclosingFunction(node)!;
         const name = functionName(fn);
         const flagsIndex = parameterIndex(fn, node.arguments?.[1]);
-        if (name) helpers.set(name, { engine: 'bounded', sourceIndex: parameterIndex(fn, node.arguments?.[0]), flags: flagsIndex >= 0 ? { index: flagsIndex, fallback: '' } : { fixed: '' } });
+        if (name)
+          helpers.set(name, {
+            engine: 'bounded',
+            sourceIndex: parameterIndex(fn, node.arguments?.[0]),
+            flags: flagsIndex >= 0 ? { index: flagsIndex, fallback: '' } : { fixed: '' },
+          });
       }
       ts.forEachChild(node, collect);
     };
@@ -209,18 +220,7 @@ export function scanSource(roots: readonly string[] = APP_ROOTS): SourceScan {
 }
 
 /** Characters tried against each character class of a pattern, to pick members of it. */
-const ALPHABET = [
-  ...'aAzZmMxX09_5-./:=&?@+%~#"\' ;,!()[]{}<>|\\*$^`',
-  '\n',
-  '\r',
-  '\t',
-  '\u00a0',
-  '\u2028',
-  '\u200b',
-  '\u202e',
-  '\u{E0041}',
-  'é',
-];
+const ALPHABET = [...'aAzZmMxX09_5-./:=&?@+%~#"\' ;,!()[]{}<>|\\*$^`', '\n', '\r', '\t', '\u00a0', '\u2028', '\u200b', '\u202e', '\u{E0041}', 'é'];
 
 /** Up to three members of a character class (or class escape), chosen from ALPHABET. */
 function membersOf(classSource: string, flags: string): string[] {

@@ -27,17 +27,14 @@ export function rawClient(baseUrl: string, options: { maxSockets?: number; timeo
   function send(req: RawRequest): Promise<RawResponse> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
-      const outgoing = httpRequest(
-        { host: url.hostname, port: url.port, path: req.path, method: req.method, headers: req.headers, agent },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), elapsedMs: Date.now() - started }),
-          );
-          res.on('error', reject);
-        },
-      );
+      const outgoing = httpRequest({ host: url.hostname, port: url.port, path: req.path, method: req.method, headers: req.headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), elapsedMs: Date.now() - started }),
+        );
+        res.on('error', reject);
+      });
       outgoing.setTimeout(timeoutMs, () => outgoing.destroy(new Error(`no answer within ${timeoutMs} ms to ${req.method} ${req.path}`)));
       outgoing.on('error', reject);
       outgoing.end(req.body);
