@@ -58,8 +58,12 @@ async function blobs(): Promise<{ name: string; text: string; blocks: number }[]
 
 const linesOf = (text: string) => text.split('\n').filter((line) => line.trim() !== '');
 
-/** The app's one chain blob, once every record in it is anchored outside the container (polled). */
-async function settledChain(): Promise<{ name: string; writer: string; records: Record<string, unknown>[] }> {
+/**
+ * The app's one chain blob, once it holds at least `atLeast` records and every record in it is anchored outside the
+ * container (polled). A read's record reaches the store up to AUDIT_READ_LINGER_MS after its answer, so a test that
+ * waits for one names how many records it expects.
+ */
+async function settledChain(atLeast = 1): Promise<{ name: string; writer: string; records: Record<string, unknown>[] }> {
   const until = Date.now() + 20_000;
   for (;;) {
     const chain = (await blobs()).filter((blob) => blob.name.endsWith('.jsonl'));
@@ -68,7 +72,7 @@ async function settledChain(): Promise<{ name: string; writer: string; records: 
       const records = linesOf(only.text).map((line) => JSON.parse(line) as Record<string, unknown>);
       const writer = only.name.split('/')[0]!;
       const anchor = await anchors.getEntity<{ seq: number }>('writer', writer).catch(() => undefined);
-      if (records.length > 0 && anchor?.seq === records.at(-1)?.['seq']) return { name: only.name, writer, records };
+      if (records.length >= atLeast && anchor?.seq === records.at(-1)?.['seq']) return { name: only.name, writer, records };
     }
     if (Date.now() > until) throw new Error(`the audit chain did not settle: ${JSON.stringify(chain.map((blob) => blob.name))}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -215,9 +219,10 @@ describe('audit verify against an attacker without the key', () => {
   }, 60_000);
 
   it('names the package each writer ran in its registration, and a registration whose package was changed as forged', async () => {
+    const before = (await settledChain()).records.length;
     const health = (await (await fetch(`${stack.baseUrl}/health`)).json()) as { package: string };
     // Settled after the health request's own record, so no anchor update races the changes below.
-    const chain = await settledChain();
+    const chain = await settledChain(before + 1);
     const anchor = await anchors.getEntity<Record<string, unknown>>('writer', chain.writer);
     // The test stack runs from the source tree: the registration names the same package as /health.
     expect(anchor['packageDigest']).toBe('development build');
