@@ -66,4 +66,16 @@ describe('audit redaction of what got through before', () => {
     };
     expect(JSON.parse(auditedBody(JSON.stringify(body)).text)).toEqual(body);
   });
+
+  it('keeps ids whose digit groups look like a short phone number, and still masks UK numbers', () => {
+    // An approval id with two all-digit groups, the first starting with 0: eight digits, too short for a UK number.
+    const approvalId = '6bb813ce-0123-4567-bda9-f2973122c33b';
+    const message = `Approve it at https://app.example/approvals/${approvalId} then repeat the call with approvalId "${approvalId}".`;
+    const kept = auditedBody(JSON.stringify({ message })).text;
+    expect(kept).not.toContain('[phone]');
+    expect(kept.split(approvalId)).toHaveLength(3);
+    for (const phone of ['07700 900123', '+44 7700 900456', '(020) 7946 0018', '029 2018 0123', '+44 (0)20 7946 0018', '0800 123 456']) {
+      expect(auditedBody(JSON.stringify({ note: `Call ${phone} today` })).text).not.toContain(phone);
+    }
+  });
 });

@@ -2,6 +2,18 @@ import { linearRegex } from '../../text/linear-regex.js';
 import type { RedactionRule } from './secrets.js';
 
 /**
+ * A UK number has nine or ten digits after its trunk prefix (the 0, or +44 and an optional (0)). Shorter runs are
+ * not phone numbers: two groups of four digits inside a UUID (an approval id, `…-0123-4567-…`) matched the pattern
+ * and were masked.
+ */
+function isUkPhoneLength(match: string): boolean {
+  // linear: one character class, no quantifier.
+  const digits = match.replace(/\D/g, '');
+  const afterTrunk = match.trimStart().startsWith('+44') ? digits.slice(2) : digits;
+  return (afterTrunk.startsWith('0') ? afterTrunk.slice(1) : afterTrunk).length >= 9;
+}
+
+/**
  * UK personal data in free text: e-mail addresses, phone numbers, National Insurance numbers in any common
  * separator style, NHS numbers (checksum-valid), a postcode when a person's name is near it, a date after a
  * date-of-birth label, and names after titles, greetings and labels such as `Applicant:`. Linear time (re2js).
@@ -63,8 +75,14 @@ export const PERSONAL_RULES: RedactionRule[] = [
     // linear: `needs` is fixed-width (four characters).
     /[0-9]{3}[ -]/,
   ),
-  // linear: `needs` is fixed-width (at most 12 characters from each start).
-  rule('phone', '(?:\\+44[ \\t]?(?:\\(0\\)[ \\t]?)?|\\b0|\\(0)[0-9]{1,4}\\)?(?:[ \\t-]?[0-9]){6,9}\\b', () => '[phone]', '', /(?:\+44|0)[0-9 ()-]{9}/),
+  rule(
+    'phone',
+    '(?:\\+44[ \\t]?(?:\\(0\\)[ \\t]?)?|\\b0|\\(0)[0-9]{1,4}\\)?(?:[ \\t-]?[0-9]){6,9}\\b',
+    (match) => (isUkPhoneLength(match) ? '[phone]' : match),
+    '',
+    // linear: `needs` is fixed-width (at most 12 characters from each start).
+    /(?:\+44|0)[0-9 ()-]{9}/,
+  ),
   rule(
     'date-of-birth',
     `(?i:\\b(?:dob|d\\.o\\.b\\.?|date of birth|born|birth date|dyddiad geni|ganwyd))[ \\t:,(-]*(${DATE})`,
