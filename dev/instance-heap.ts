@@ -8,11 +8,7 @@
  */
 export const SMALLEST_INSTANCE_MB = 512;
 
-/**
- * Old space: 5/16 of the instance (160 MB of 512), leaving the rest to code, WebAssembly, buffers and the young
- * space. The young space keeps V8's default: capped at 4 MB as well, the collections it forced while 4 MiB
- * pathological bodies were processed held /health for 128-143 ms (hostile/bounded-cost allows 100 ms).
- */
+/** Old space: 5/16 of the instance (160 MB of 512), leaving the rest to code, WebAssembly, buffers and the young space. */
 export function heapFlags(memoryMb: number = SMALLEST_INSTANCE_MB): string[] {
-  return [`--max-old-space-size=${Math.floor((memoryMb * 5) / 16)}`];
+  return [`--max-old-space-size=${Math.floor((memoryMb * 5) / 16)}`, '--max-semi-space-size=4'];
 }
