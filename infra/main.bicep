@@ -147,13 +147,13 @@ param enableSentinel bool = false
 @maxValue(1000)
 param functionMaximumInstanceCount int = 40
 
-@description('Memory of each Function App instance in MB. The app fits the smallest (its worker\'s heap is limited to 5/16 of this through NODE_OPTIONS: about 230 MiB resident under load, 200 MiB for a 20,000-account CMK report); larger sizes serve more concurrent calls per instance.')
+@description('Memory of each Function App instance in MB.')
 @allowed([
   512
   2048
   4096
 ])
-param functionInstanceMemoryMB int = 512
+param functionInstanceMemoryMB int = 2048
 
 @description('MCP_POLICY_FILE: path of the department policy inside the deployed package; empty for shared/policy/department.yaml.')
 param mcpPolicyFile string = ''
