@@ -6,7 +6,6 @@ import { parse, stringify } from 'yaml';
 import { IssuerKeyStore } from '../dev/sandbox/issuer-keys.js';
 import { mintToken } from '../dev/sandbox/issuer.js';
 import { SANDBOX_AUDIENCE, SANDBOX_SCOPE, type SandboxEndpoints } from '../dev/sandbox-settings.js';
-import { heapFlags } from '../dev/instance-heap.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Statistics
@@ -171,19 +170,12 @@ export interface Child {
 export function spawnReady(
   script: string,
   env: Record<string, string>,
-  options: {
-    execArgv?: string[];
-    args?: string[];
-    isReady?: (line: Record<string, unknown>) => boolean;
-    timeoutMs?: number;
-    /** Run with the smallest instance's heap limits, as the app is deployed and as `npm start` runs it (default: yes; the sandbox: no). */
-    asInstance?: boolean;
-  } = {},
+  options: { execArgv?: string[]; args?: string[]; isReady?: (line: Record<string, unknown>) => boolean; timeoutMs?: number } = {},
 ): Promise<Child> {
   if (interrupted) return Promise.reject(new Error('interrupted'));
   const isReady = options.isReady ?? ((line) => line.ready === true);
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...(options.asInstance === false ? [] : heapFlags()), ...(options.execArgv ?? []), script, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...(options.execArgv ?? []), script, ...(options.args ?? [])], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -264,7 +256,7 @@ export interface SandboxProcess extends Child {
 
 /** The sandbox (Azure twin + Azurite) in its own process, so its work does not share the load generator's thread. */
 export async function startSandboxProcess(dataDir: string, env: Record<string, string> = {}): Promise<SandboxProcess> {
-  const started = await spawnReady(SANDBOX_MAIN, env, { args: ['--data', dataDir], isReady: (line) => typeof line.armUrl === 'string', asInstance: false });
+  const started = await spawnReady(SANDBOX_MAIN, env, { args: ['--data', dataDir], isReady: (line) => typeof line.armUrl === 'string' });
   const info = started.ready as unknown as SandboxEndpoints & { dataDir: string };
   const keys = await IssuerKeyStore.open(dataDir);
   return {

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { heapFlags } from './instance-heap.js';
 
 const HOST_MAIN = fileURLToPath(new URL('./host/main.js', import.meta.url));
 /** Loading the app takes a second or two; on a machine busy with other builds and tests, many more. */
@@ -32,8 +31,7 @@ export async function startAppProcess(
     main?: string | undefined;
   } = {},
 ): Promise<AppProcess> {
-  // With the heap limits of the smallest instance, as deployed (NODE_OPTIONS there).
-  const child = spawn(process.execPath, [...heapFlags(), options.main ?? HOST_MAIN], {
+  const child = spawn(process.execPath, [options.main ?? HOST_MAIN], {
     env: { ...process.env, ...env, PORT: String(options.port ?? 0) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -470,11 +470,6 @@ function call(node: Extract<Node, { kind: 'call' }>, env: Env): any {
       return str(a).split(String(b));
     case 'trim':
       return str(a).trim();
-    case 'mul':
-      return Number(a) * Number(b);
-    case 'div':
-      // ARM's div is integer division.
-      return Math.trunc(Number(a) / Number(b));
     case 'concat':
       return values.every(Array.isArray) ? values.flat() : values.map(str).join('');
     case 'format':

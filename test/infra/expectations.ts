@@ -152,8 +152,6 @@ export const FUNCTIONS_HOST_SETTINGS = [
   'AzureWebJobsStorage__clientId',
   'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
   'WEBSITE_AUTH_PRM_DEFAULT_WITH_SCOPES',
-  // Node's own: the worker's V8 heap limits for the instance size (dev/instance-heap.ts).
-  'NODE_OPTIONS',
 ];
 
 /**

@@ -7,8 +7,6 @@ import { appSettingsOf, checkTemplates, expressionOf } from './template-checks.j
 import { actionScopeOf, checkContext, EXPECTED_APP_SETTINGS, EXPECTED_ROLES, PLATFORM_ROLES, roleFor, TOOL_ROLES } from './expectations.js';
 import { checkTokenValidation, mainFor, renderGatewayPolicies, SAMPLE_CLIENT_ID, SAMPLE_GATEWAY_ADDRESSES, SAMPLE_SCOPE, SAMPLES } from './deployment-checks.js';
 import { parseXml } from './xml.js';
-import { instantiate } from './arm.js';
-import { heapFlags } from '../../dev/instance-heap.js';
 import { TOOLS } from '../../shared/tools/registry.js';
 import { requiredPermissions } from '../../dev/role-actions.js';
 
@@ -90,12 +88,6 @@ describe('infra templates', () => {
     fromOutput('AZURE_IDENTITY_RESOURCE_ID', 'id');
     expect(settings.values.APPLICATIONINSIGHTS_AUTHENTICATION_STRING).toBe("[format('ClientId={0};Authorization=AAD', parameters('identityClientId'))]");
     expect(settings.values.KEY_VAULT_VERIFY_CHALLENGE_RESOURCE).toBe('true');
-    // The worker's heap limits follow the instance size: for the smallest, those the local app process and the
-    // bench run with.
-    for (const memoryMb of [512, 2048, 4096]) {
-      const functionApp = instantiate(set, SAMPLE_SCOPE, { instanceMemoryMB: memoryMb }, 'infra/modules/function-app.json');
-      expect(functionApp.evaluate(settings.values.NODE_OPTIONS)).toBe(heapFlags(memoryMb).join(' '));
-    }
   });
 
   it('keeps the standalone read roles in infra/roles equal to the template and, together, to what the read tools declare', () => {
