@@ -184,10 +184,15 @@ describe('transport rules', () => {
     expect(response.status).toBe(413);
   });
 
-  it('answers malformed JSON with a JSON-RPC parse error', async () => {
-    const response = await post('{"jsonrpc": "2.0", "id": 1, "method": ');
-    expect(response.status).toBe(400);
-    expect((await rpcError(response)).code).toBe(-32700);
+  it("answers malformed JSON with the SDK's JSON-RPC parse error, after the SDK's own header checks", async () => {
+    for (const body of ['{"jsonrpc": "2.0", "id": 1, "method": ', `{"jsonrpc":"2.0","id":1,"method":"ping"} ${'x'.repeat(50_000)}`, '   ']) {
+      const response = await post(body);
+      expect(response.status).toBe(400);
+      expect(await rpcError(response)).toEqual({ code: -32700, message: 'Parse error: Invalid JSON' });
+    }
+    const unacceptable = await post('{"jsonrpc": ', { accept: 'application/json' });
+    expect(unacceptable.status).toBe(406);
+    expect((await rpcError(unacceptable)).message).toMatch(/^Not Acceptable/);
   });
 
   it('answers a JSON body that is not JSON-RPC with an invalid-request error', async () => {

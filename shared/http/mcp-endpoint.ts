@@ -7,7 +7,9 @@ import { fromWebResponse, jsonRpcErrorResponse, jsonTextResponse } from './respo
 import { createMcpFastPath, type McpFastPath } from './mcp-fast-path.js';
 import { toolResultProjector } from '../mcp/server-factory.js';
 import { jsonLimitExceeded } from '../text/json-limits.js';
-import { nextTurn, streamOf, type ReceivedBody } from './received-body.js';
+import { PIECE_BYTES, type ReceivedBody } from './received-body.js';
+import { nextTurn } from '../runtime/next-turn.js';
+import { parseJsonBody } from './json-body.js';
 import { stepUpRefusal } from './step-up-refusal.js';
 import { auditedJsonRpcMethod, isAuditing, noteDenial, noteInAudit } from '../audit/audit-writer.js';
 
@@ -15,6 +17,9 @@ const refuse = (refusal: Refusal): HttpResponseInit => jsonRpcErrorResponse(refu
 
 /** Methods whose successful answer is the server's own fixed content (no caller or Azure data). */
 const SERVER_AUTHORED = new Set(['tools/list', 'initialize', 'ping']);
+
+/** What the SDK is given for a body that is not JSON (see below): not JSON either. */
+const NOT_JSON_STAND_IN = 'not JSON';
 
 /** Headers that stay at the edge: the SDK never needs the caller's credentials. */
 const EDGE_ONLY_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
@@ -39,9 +44,6 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   const body = await readBody(request, app.settings.maxBodyBytes);
   if ('status' in body) return refuse(body);
 
-  // Parsed here (the text was decoded as the SDK would, byte-order mark dropped) so the batch check sees what the
-  // SDK sees.
-  const { text } = body;
   // Its shape, measured on the text as it arrived, is checked before anything parses or walks it (the audit and the
   // SDK included).
   const tooComplex = jsonLimitExceeded(body.shape);
@@ -49,17 +51,14 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
     noteJsonRpc(body, undefined);
     return jsonRpcErrorResponse(400, -32600, `Invalid Request: ${tooComplex}`);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined; // not JSON: the SDK answers with the JSON-RPC parse error
-  }
-  // Parsing, auditing and the SDK's own checks each cost in proportion to a large body: a turn of the event loop
-  // between them keeps other requests (/health) from waiting behind all three at once.
-  await nextTurn();
+  // Parsed here (the text was decoded as the SDK would, byte-order mark dropped) so the batch check sees what the
+  // SDK sees. Not JSON: the SDK answers with the JSON-RPC parse error.
+  const json = await parseJsonBody(body);
+  const parsed = json.ok ? json.value : undefined;
+  // Auditing and the SDK's own checks each cost in proportion to a large body: a turn of the event loop between
+  // them keeps other requests (/health) from waiting behind both at once.
   noteJsonRpc(body, parsed);
-  await nextTurn();
+  if (body.byteLength > PIECE_BYTES) await nextTurn();
   // JSON-RPC batches were removed from MCP in 2025-06-18; one HTTP request carries one message, so every call is
   // authorised, rate-limited and audited on its own.
   if (Array.isArray(parsed)) {
@@ -77,12 +76,14 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
 
   const headers = new Headers(request.headers);
   for (const name of EDGE_ONLY_HEADERS) headers.delete(name);
-  // The SDK reads the body only when it is not handed the parsed message (not JSON: it answers the parse error), and
-  // then gets it a piece at a time; otherwise copying it into the Request would be work for nothing.
+  // The SDK reads the body only when it is not handed the parsed message: the body is not JSON, and the SDK answers
+  // with its parse error (after its own header checks), whatever the text. So it is handed a stand-in that is not
+  // JSON either, not the body: reading, decoding and parsing 4 MiB twice over (its router, then its transport)
+  // held the event loop for 40-80 ms.
   const webRequest = new Request(request.url, {
     method: 'POST',
     headers,
-    ...(parsed === undefined && body.byteLength > 0 ? { body: streamOf(body.pieces), duplex: 'half' } : {}),
+    ...(parsed === undefined && body.byteLength > 0 ? { body: NOT_JSON_STAND_IN } : {}),
   });
   const response = await app.mcp.fetch(webRequest, {
     authInfo: {

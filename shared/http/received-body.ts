@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { setImmediate } from 'node:timers/promises';
 import { JsonShapeScanner, type JsonShape } from '../text/json-limits.js';
 import type { BodyDigest } from '../audit/body.js';
+import { nextTurn } from '../runtime/next-turn.js';
 
 /**
  * A request body taken in piece by piece: decoded, hashed for the audit and measured for the JSON limits as it
@@ -21,11 +21,6 @@ export interface ReceivedBody {
   shape: JsonShape;
 }
 
-/** Lets whatever else is waiting (another request, /health) run before the next step of a large body. */
-export function nextTurn(): Promise<void> {
-  return setImmediate();
-}
-
 /** Small enough that one piece's work is a millisecond or two, large enough that the turns between cost nothing. */
 export const PIECE_BYTES = 64 * 1024;
 
@@ -41,13 +36,14 @@ export class BodyReceiver {
 
   async add(chunk: Uint8Array): Promise<void> {
     for (let start = 0; start < chunk.byteLength; start += PIECE_BYTES) {
+      // A turn between pieces, none before the first: a body of one piece (nearly every call) never waits.
+      if (this.byteLength > 0) await nextTurn();
       const piece = chunk.subarray(start, Math.min(chunk.byteLength, start + PIECE_BYTES));
       this.pieces.push(piece);
       this.byteLength += piece.byteLength;
       // Streamed decoding keeps a character split between pieces whole, so no piece ends inside a surrogate pair:
       // hashing and measuring the decoded pieces one by one gives exactly the figures of the whole text.
       this.take(this.decoder.decode(piece, { stream: true }));
-      await nextTurn();
     }
   }
 

@@ -13,7 +13,9 @@ import {
 import { auditedBody } from '../audit/body.js';
 import { jsonResponse } from './responses.js';
 import { jsonLimitExceeded } from '../text/json-limits.js';
-import { nextTurn } from './received-body.js';
+import { nextTurn } from '../runtime/next-turn.js';
+import { PIECE_BYTES } from './received-body.js';
+import { parseJsonBody } from './json-body.js';
 import { stepUpHeaders } from './step-up-refusal.js';
 import { noteInAudit } from '../audit/audit-writer.js';
 
@@ -50,18 +52,17 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
   }
   let args: unknown = {};
   if (body.byteLength > 0) {
-    try {
-      args = JSON.parse(text);
-    } catch {
+    const json = await parseJsonBody(body);
+    if (!json.ok) {
       noteInAudit({ requestBody: auditedBody(text, 'text', digest) });
       return refuse({ status: 400, message: 'The body is not valid JSON; send the tool arguments as a JSON object.' });
     }
+    args = json.value;
   }
-  // Parsing, auditing and validating each cost in proportion to a large body: a turn of the event loop between them
-  // keeps other requests (/health) from waiting behind all three at once.
-  await nextTurn();
+  // Auditing and validating each cost in proportion to a large body: a turn of the event loop between them keeps
+  // other requests (/health) from waiting behind both at once.
   noteInAudit({ requestBody: auditedBody(text, body.byteLength > 0 ? { json: args } : 'text', digest) });
-  await nextTurn();
+  if (body.byteLength > PIECE_BYTES) await nextTurn();
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     return refuse({ status: 400, message: 'The body must be a JSON object of tool arguments.' });
   }

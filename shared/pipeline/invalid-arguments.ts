@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { groupedNumber } from '../text/grouped-number.js';
 
 /** How many problems, offending names and characters of one name an error lists at most. */
 const MAX_ISSUES = 5;
@@ -16,7 +17,7 @@ export function describeInvalidArguments(toolName: string, error: z.ZodError): s
       issue.code === 'unrecognized_keys' ? `Unrecognized key${issue.keys.length === 1 ? '' : 's'}: ${listNames(issue.keys)}` : clip(issue.message, 300);
     return issue.path.length > 0 ? `✖ ${message}; → at ${pathOf(issue.path)}` : `✖ ${message}`;
   });
-  const more = issues.length > MAX_ISSUES ? `; and ${(issues.length - MAX_ISSUES).toLocaleString('en-GB')} more problems` : '';
+  const more = issues.length > MAX_ISSUES ? `; and ${groupedNumber(issues.length - MAX_ISSUES)} more problems` : '';
   return `Invalid arguments for ${toolName}: ${shown.join('; ')}${more}`;
 }
 
@@ -27,7 +28,7 @@ export function quoteName(name: string): string {
 
 function listNames(names: readonly string[]): string {
   const listed = names.slice(0, MAX_NAMES).map(quoteName).join(', ');
-  return names.length > MAX_NAMES ? `${listed} and ${(names.length - MAX_NAMES).toLocaleString('en-GB')} more` : listed;
+  return names.length > MAX_NAMES ? `${listed} and ${groupedNumber(names.length - MAX_NAMES)} more` : listed;
 }
 
 function pathOf(path: readonly PropertyKey[]): string {

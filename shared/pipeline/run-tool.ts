@@ -7,6 +7,7 @@ import type { PolicyDecision, PolicyEngine } from '../policy/engine.js';
 import type { RateLimits } from '../policy/rate-limits.js';
 import { isAuditing, noteInAudit } from '../audit/audit-writer.js';
 import { auditedBody } from '../audit/body.js';
+import { nextTurn } from '../runtime/next-turn.js';
 import type { ApprovalStore } from '../approvals/store.js';
 import type { ToolOutcome, ToolResult } from './outcome.js';
 import {
@@ -117,7 +118,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       await requireAuditReady(deps.auditReady, tool);
       approval = await approvalGate(deps.approvals, deps.settings, tool, { args, caller: call.caller, origin: call.origin }, context);
       const output = await execute(tool, args, context, { signal: deadline, timeoutMs }, approval);
-      outcome = shield(tool, validateOutput(tool, output), call.args, notes);
+      outcome = await shield(tool, validateOutput(tool, output), call.args, notes);
     } catch (thrown) {
       const error = asToolError(thrown, call.correlationId, deps.logError);
       // A refusal by a rule past the role check (the approval gate, the storage SKU, the app's own state, Azure
@@ -129,10 +130,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       outcome = { result: errorResult(error, call.correlationId), error };
     }
-    // A large result (a blob read) was shielded and validated in one go: let /health and other requests run
-    // before it is serialised for the audit.
-    await new Promise((resolve) => setImmediate(resolve));
-    recordInAudit(call, byName.get(call.toolName), decision, outcome, approval);
+    await recordInAudit(call, byName.get(call.toolName), decision, outcome, approval);
     return outcome;
   }
 
@@ -147,20 +145,30 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   };
 }
 
-/** The request's audit record (written once by the HTTP edge) learns what the pipeline decided and did. */
-function recordInAudit(
+/** A result this long in JSON costs milliseconds in each step that handles it whole. */
+const LARGE_RESULT_CHARS = 64 * 1024;
+
+/**
+ * The request's audit record (written once by the HTTP edge) learns what the pipeline decided and did. A large
+ * result (a blob read) is serialised, redacted for the record and serialised again for the caller, each in a turn
+ * of the event loop of its own, so other requests (/health) do not wait behind all three at once.
+ */
+async function recordInAudit(
   call: ToolCall,
   tool: ToolDefinition | undefined,
   decision: PolicyDecision,
   outcome: ToolOutcome,
   approval: ApprovalUsed | undefined,
-): void {
+): Promise<void> {
   if (!isAuditing()) return;
   const approvalId = approval?.approvalId ?? outcome.error?.details.approvalId;
   // The text blocks repeat structuredContent; errors have only text.
   const { content: _textCopy, ...structured } = outcome.result;
   // The value itself is walked for redaction (not a parse of its JSON text again: a blob's megabyte twice over).
   const audited = outcome.error ? outcome.result : structured;
+  const auditedText = JSON.stringify(audited);
+  const large = auditedText.length > LARGE_RESULT_CHARS;
+  if (large) await nextTurn();
   noteInAudit({
     tool: call.toolName.slice(0, 100),
     ...(tool ? { risk: tool.risk } : {}),
@@ -174,8 +182,9 @@ function recordInAudit(
     ...(outcome.shield
       ? { untrustedFields: outcome.shield.untrustedFields, injectionFlags: [...new Set(outcome.shield.flags.flatMap((flag) => flag.kinds))] }
       : {}),
-    responseBody: auditedBody(JSON.stringify(audited), { json: audited }),
+    responseBody: auditedBody(auditedText, { json: audited }),
   });
+  if (large) await nextTurn();
 }
 
 /** Failures whose cause lives outside the app (identity, Azure): the caller gets a clean message, operators the cause. */

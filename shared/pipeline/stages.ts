@@ -10,7 +10,7 @@ import type { PolicyTarget } from '../domain/policy-target.js';
 import type { PolicyDecision, PolicyEngine } from '../policy/engine.js';
 import type { RateLimits } from '../policy/rate-limits.js';
 import { frameResult } from '../shield/frame.js';
-import { callerText, shieldOutput } from '../shield/shield.js';
+import { callerText, examineLargeTexts, shieldOutput } from '../shield/shield.js';
 import type { ToolContext, ToolDefinition } from '../tools/tool.js';
 import { ToolError } from './errors.js';
 import { describeInvalidArguments, quoteName } from './invalid-arguments.js';
@@ -188,8 +188,8 @@ export function validateOutput(tool: ToolDefinition, output: unknown): Record<st
  * holds text the caller did not write) and any notes lead both the text and the structured content, the findings
  * go in `_meta` for clients and the audit, and the text is one short summary line plus the compact JSON.
  */
-export function shield(tool: ToolDefinition, structured: Record<string, unknown>, args: unknown, notes: readonly string[]): ToolOutcome {
-  const { value, report } = shieldOutput(tool.output, structured, callerText(args));
+export async function shield(tool: ToolDefinition, structured: Record<string, unknown>, args: unknown, notes: readonly string[]): Promise<ToolOutcome> {
+  const { value, report } = shieldOutput(tool.output, structured, callerText(args), await examineLargeTexts(structured));
   const framed = frameResult(tool, value as Record<string, unknown>, report, notes);
   if (report.untrustedFields === 0) return { result: framed };
   return { result: { ...framed, _meta: { [SHIELD_META_KEY]: report } }, shield: report };

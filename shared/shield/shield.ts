@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { findInjection, type InjectionDetector, type InjectionKind } from './injection.js';
+import { findInjection, type InjectionDetector, type InjectionFinding, type InjectionKind } from './injection.js';
 import { isUntrusted } from './untrusted.js';
-import { neutraliseUnicode } from './unicode.js';
+import { neutraliseUnicode, type UnicodeFindings } from './unicode.js';
+import { nextTurn } from '../runtime/next-turn.js';
 import type { ViewSource } from './views.js';
 
 export type ShieldFlagKind = InjectionKind | 'hidden_characters' | 'bidi_controls' | 'hidden_text';
@@ -53,15 +54,20 @@ export function callerText(args: unknown): ReadonlySet<string> {
  * and what was found; the caller frames the result and passes the report to the audit. Strings in `callerWrote`
  * (what the caller itself sent) are left as they are and not counted.
  */
-export function shieldOutput(schema: z.ZodType, value: unknown, callerWrote: ReadonlySet<string> = new Set()): { value: unknown; report: ShieldReport } {
+export function shieldOutput(
+  schema: z.ZodType,
+  value: unknown,
+  callerWrote: ReadonlySet<string> = new Set(),
+  /** Texts already examined (see `examineLargeTexts`). */
+  examined: ReadonlyMap<string, Examined> = new Map(),
+): { value: unknown; report: ShieldReport } {
   const report: ShieldReport = { untrustedFields: 0, flags: [], detections: [] };
 
   const inspect = (text: string, path: string): string => {
     // The caller's own words echoed back (the blob name it asked for, the tags it set) are not someone else's text.
     if (callerWrote.has(text)) return text;
     report.untrustedFields += 1;
-    const { text: clean, findings } = neutraliseUnicode(text);
-    const injections = findInjection([clean, ...findings.hiddenText].join('\n'));
+    const { clean, findings, injections } = examined.get(text) ?? examine(text);
     const kinds = new Set<ShieldFlagKind>(injections.map((finding) => finding.kind));
     const hidden: ShieldFlagKind[] = [];
     if (findings.invisible > 0) hidden.push('hidden_characters');
@@ -112,6 +118,61 @@ export function shieldOutput(schema: z.ZodType, value: unknown, callerWrote: Rea
   };
 
   return { value: walk(schema, value, '', true), report };
+}
+
+/** What the shield finds in one text: the text neutralised, what was hidden in it, and instruction-like payloads. */
+export interface Examined {
+  clean: string;
+  findings: UnicodeFindings;
+  injections: InjectionFinding[];
+}
+
+function examine(text: string): Examined {
+  const { text: clean, findings } = neutraliseUnicode(text);
+  return scanned(clean, findings);
+}
+
+/** The second half of `examine`: the neutralised text and what was hidden in it, scanned for payloads. */
+function scanned(clean: string, findings: UnicodeFindings): Examined {
+  return { clean, findings, injections: findInjection([clean, ...findings.hiddenText].join('\n')) };
+}
+
+/** A text this long takes milliseconds to neutralise and again to scan (a blob read returns up to a megabyte). */
+const LARGE_TEXT_CHARS = 64 * 1024;
+
+/**
+ * Examines the long texts of a result (a blob's content) ahead of `shieldOutput`, each step in a turn of the event
+ * loop of its own, so other requests (/health) are not held behind a megabyte of neutralising and scanning at once.
+ * Empty (and no turn taken) for a result of short texts, nearly every result.
+ */
+export async function examineLargeTexts(value: unknown): Promise<Map<string, Examined>> {
+  const examined = new Map<string, Examined>();
+  for (const text of largeTexts(value)) {
+    await nextTurn();
+    const { text: clean, findings } = neutraliseUnicode(text);
+    await nextTurn();
+    examined.set(text, scanned(clean, findings));
+  }
+  if (examined.size > 0) await nextTurn();
+  return examined;
+}
+
+/** The long strings in a value (keys included), each once. */
+function largeTexts(value: unknown): Set<string> {
+  const found = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (typeof node === 'string') {
+      if (node.length >= LARGE_TEXT_CHARS) found.add(node);
+    } else if (Array.isArray(node)) node.forEach(walk);
+    else if (node !== null && typeof node === 'object') {
+      for (const [key, item] of Object.entries(node)) {
+        if (key.length >= LARGE_TEXT_CHARS) found.add(key);
+        walk(item);
+      }
+    }
+  };
+  walk(value);
+  return found;
 }
 
 function join(path: string, key: string): string {

@@ -1,3 +1,5 @@
+import { groupedNumber } from './grouped-number.js';
+
 /**
  * Limits on the shape of a JSON body, checked on its text in one pass before anything parses or walks it: a body
  * of half a million nested arrays, or an object of 200,000 keys, costs every later step (parsing, validation,
@@ -75,7 +77,7 @@ export function jsonLimitExceeded(text: string | JsonShape): string | undefined 
   const shape = typeof text === 'string' ? jsonShape(text) : text;
   if (shape.depth > MAX_JSON_DEPTH) return `the JSON nests deeper than ${MAX_JSON_DEPTH} levels (the limit); send flatter JSON.`;
   if (shape.entries > MAX_JSON_ENTRIES) {
-    return `the JSON has more than ${MAX_JSON_ENTRIES.toLocaleString('en-GB')} keys and array items in all (the limit); send fewer.`;
+    return `the JSON has more than ${groupedNumber(MAX_JSON_ENTRIES)} keys and array items in all (the limit); send fewer.`;
   }
   return undefined;
 }
