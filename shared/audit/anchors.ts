@@ -1,7 +1,8 @@
-import type { TableClient } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 import { GENESIS_HASH, anchorMac } from './chain.js';
 import type { AuditKey } from './audit-key.js';
+import { asRestError } from '../azure/rest-error.js';
+import { loadOnFirstUse } from '../runtime/load-on-first-use.js';
 
 /**
  * A writer's registration and the head of its chain, kept outside the audit container (Table storage): who may
@@ -49,17 +50,21 @@ function signedAnchor(registration: Pick<WriterAnchor, 'writer' | 'registeredAt'
 }
 
 export function createAnchorTable(source: AnchorTableSource, credential: TokenCredential): AnchorTable {
-  let client: Promise<TableClient> | undefined;
-  let created: Promise<void> | undefined;
+  const client = loadOnFirstUse(async () => {
+    const { TableClient } = await import('@azure/data-tables');
+    return new TableClient(source.tableEndpoint, source.tableName, credential);
+  });
+  // The deployment creates the table; a 403 or 409 on creating it means it is there already.
+  const created = loadOnFirstUse(async () => {
+    try {
+      await (await client()).createTable({ abortSignal: AbortSignal.timeout(TIMEOUT_MS) });
+    } catch (error) {
+      if (![403, 409].includes((await asRestError(error))?.statusCode ?? 0)) throw error;
+    }
+  });
   const table = async () => {
-    const made = await (client ??= import('@azure/data-tables').then(({ TableClient }) => new TableClient(source.tableEndpoint, source.tableName, credential)));
-    // The deployment creates the table; a 403 or 409 on creating it means it is there already.
-    await (created ??= made.createTable({ abortSignal: AbortSignal.timeout(TIMEOUT_MS) }).catch((error: unknown) => {
-      if ([403, 409].includes((error as { statusCode?: number }).statusCode ?? 0)) return;
-      created = undefined;
-      throw error;
-    }));
-    return made;
+    await created();
+    return client();
   };
   const put = async (anchor: WriterAnchor) =>
     (await table()).upsertEntity({ partitionKey: PARTITION, rowKey: anchor.writer, ...anchor }, 'Replace', { abortSignal: AbortSignal.timeout(TIMEOUT_MS) });

@@ -2,6 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { TelemetryClient } from 'applicationinsights';
 import type { AzureCall } from './scope.js';
 import type { AuditRecord } from './record.js';
+import { loadOnFirstUse } from '../runtime/load-on-first-use.js';
 
 /** The custom event each audit record becomes (customEvents / AppEvents). */
 export const AUDIT_EVENT_NAME = 'SovereignMcpAudit';
@@ -36,11 +37,10 @@ export function createAppInsightsExport(
   let client: TelemetryClient | undefined;
   let pending: (() => void)[] = [];
   let dropped = 0;
-  let loading: Promise<void> | undefined;
-
-  // Loaded on first use, after the first response: the OpenTelemetry SDK is kept out of cold start.
-  const load = () =>
-    (loading ??= import('applicationinsights')
+  // Loaded on first use, after the first response: the OpenTelemetry SDK is kept out of cold start. A failed load
+  // is reported once and tried again with the next record.
+  const loaded = loadOnFirstUse(() =>
+    import('applicationinsights')
       .then(({ default: appInsights }) => {
         const made = new appInsights.TelemetryClient(connectionString, { useGlobalProviders: false });
         made.config.aadTokenCredential = credential;
@@ -57,9 +57,11 @@ export function createAppInsightsExport(
           );
       })
       .catch((error: unknown) => {
-        loading = undefined;
         log('Application Insights export could not start; records stay queued and it is retried with the next one', error);
-      }));
+        throw error;
+      }),
+  );
+  const load = () => loaded().catch(() => undefined);
 
   const enqueue = (track: () => void) => {
     if (client) return track();

@@ -1,5 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
-import type { SecretClient } from '@azure/keyvault-secrets';
+import { asRestError } from '../azure/rest-error.js';
+import { loadOnFirstUse } from '../runtime/load-on-first-use.js';
 
 /** One version of the audit HMAC key: the version names it in every record it authenticates. */
 export interface AuditKey {
@@ -44,11 +45,10 @@ function keyFrom(secretName: string, version: string | undefined, value: string 
  * each version a record names. The SDK loads with the first use.
  */
 export function createAuditKeyring(source: AuditKeySource, credential: TokenCredential, refreshMs: number): AuditKeyring {
-  let client: Promise<SecretClient> | undefined;
-  const secrets = () =>
-    (client ??= import('@azure/keyvault-secrets').then(
-      ({ SecretClient }) => new SecretClient(source.vaultUrl, credential, { disableChallengeResourceVerification: !source.verifyChallengeResource }),
-    ));
+  const secrets = loadOnFirstUse(async () => {
+    const { SecretClient } = await import('@azure/keyvault-secrets');
+    return new SecretClient(source.vaultUrl, credential, { disableChallengeResourceVerification: !source.verifyChallengeResource });
+  });
   let latest: { key: AuditKey; at: number } | undefined;
   let fetching: Promise<AuditKey> | undefined;
   const byVersion = new Map<string, Promise<AuditKey | undefined>>();
@@ -80,7 +80,7 @@ export function createAuditKeyring(source: AuditKeySource, credential: TokenCred
             const secret = await (await secrets()).getSecret(source.secretName, { version, abortSignal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
             return keyFrom(source.secretName, secret.properties.version, secret.value);
           } catch (error) {
-            if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+            if ((await asRestError(error))?.statusCode === 404) return undefined;
             byVersion.delete(version);
             throw error;
           }

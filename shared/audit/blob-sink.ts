@@ -1,4 +1,4 @@
-import type { AppendBlobClient, ContainerClient } from '@azure/storage-blob';
+import type { AppendBlobClient } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
 import { randomUUID } from 'node:crypto';
 import type { AnchorTable, WriterAnchor } from './anchors.js';
@@ -8,6 +8,8 @@ import { pseudonymised } from './pseudonym.js';
 import type { AuditRecord } from './record.js';
 import { packageDigest } from '../http/package-digest.js';
 import { DEFAULT_UNAWAITED_LINGER_MS } from '../config/deadlines.js';
+import { asRestError } from '../azure/rest-error.js';
+import { loadOnFirstUse } from '../runtime/load-on-first-use.js';
 
 /** Append blobs take at most 50,000 blocks; a new part starts well before that (a block holds one or more records). */
 const RECORDS_PER_BLOB = 40_000;
@@ -78,8 +80,10 @@ export function createBlobAuditLog({
   unawaitedLingerMs = DEFAULT_UNAWAITED_LINGER_MS,
 }: BlobAuditLogOptions): DurableAuditLog {
   // The Blob SDK (hundreds of modules) loads with the first record, not at start.
-  let containerClient: Promise<ContainerClient> | undefined;
-  const container = () => (containerClient ??= import('@azure/storage-blob').then(({ ContainerClient }) => new ContainerClient(containerUrl, credential)));
+  const container = loadOnFirstUse(async () => {
+    const { ContainerClient } = await import('@azure/storage-blob');
+    return new ContainerClient(containerUrl, credential);
+  });
   // linear: one character class, no quantifier: one step per character.
   const writer = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const chain = new AuditChain(writer);
@@ -297,7 +301,7 @@ export function createBlobAuditLog({
         try {
           await target.appendBlock('\n', 1, { abortSignal: signal, conditions: { appendPosition: PROBE_POSITION } });
         } catch (error) {
-          if ((error as { statusCode?: number }).statusCode === 412) return true;
+          if ((await asRestError(error))?.statusCode === 412) return true;
           throw error;
         }
         log('Audit store probe: an append at an impossible position was accepted; the store is not behaving as Azure Storage');
