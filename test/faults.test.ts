@@ -89,7 +89,6 @@ describe('a fresh app whose dependencies misbehave', () => {
 
   it('answers 503, not 401, while the token issuer keys cannot be fetched, and runs nothing', async () => {
     // The start-up token prefetch hangs until its deadline and is logged when it gives up: let it end first, so
-    // what is logged below is only what this request caused.
     // what is logged below is only what this request caused. Polled: a busy machine can be slow to start it.
     while (!(await fresh.admin.requests()).some((entry) => entry.service === 'identity')) {
       await new Promise((resolve) => setTimeout(resolve, 100));
