@@ -4,8 +4,8 @@ import type { ReceivedBody } from './received-body.js';
 /**
  * A body at least this large is parsed on a worker thread. JSON.parse cannot be cut into pieces, and on a body near
  * the 4 MiB cap it holds the event loop for 15-25 ms here (more on a loaded machine), with every other request —
- * /health included — waiting behind it. Below this size parsing takes well under a millisecond, less than the trip
- * to the worker.
+ * /health included — waiting behind it. Below this size parsing takes a millisecond or less here, too little to be
+ * worth the trip to the worker and back.
  */
 export const OFF_THREAD_PARSE_BYTES = 256 * 1024;
 
