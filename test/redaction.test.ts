@@ -32,6 +32,9 @@ const leaks: [string, string, string[]][] = [
   ['an NI number written QQ-12-34-56-C', 'National Insurance QQ-12-34-56-C', ['QQ-12-34-56-C']],
   ['a name after Applicant:', 'Applicant: Rhiannon Evans\nCase: CASE-20410', ['Rhiannon Evans']],
   ['an Entra client secret', 'secret created: Abc8Q~xY1zW2vU3tS4rQ5pO6nM7lK8jI9hG0fE1dC', ['Abc8Q~xY1zW2vU3tS4rQ5pO6nM7lK8jI9hG0fE1dC']],
+  // Decoded as a whole text, `note: password=…` is one pair whose name is not a secret's, and hides the one inside.
+  ['an encoded password after a label', 'note: password%3DZq4u8Rk2Lw6Yp1Ns', ['Zq4u8Rk2Lw6Yp1Ns']],
+  ['an encoded password among thousands of short encoded runs', `${'%a%a5 '.repeat(1_000)}note: password%3DZq4u8Rk2Lw6Yp1Ns`, ['Zq4u8Rk2Lw6Yp1Ns']],
 ];
 
 describe('audit redaction of what got through before', () => {
