@@ -101,7 +101,11 @@ describe('a fresh app whose dependencies misbehave', () => {
     });
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('5');
-    expect((await fresh.admin.requests()).filter((entry) => entry.service !== 'issuer')).toEqual([]);
+    // Nothing of the tool ran. What the audit store does meanwhile is its own: it keeps trying to fetch its keys
+    // (Key Vault's challenge, then a token that hangs) for the records of start-up and of this very refusal.
+    const auditStoreOwn = (entry: { service: string; path: string }) =>
+      entry.service === 'identity' || (entry.service === 'vault' && entry.path.startsWith('/secrets/audit-'));
+    expect((await fresh.admin.requests()).filter((entry) => entry.service !== 'issuer' && !auditStoreOwn(entry))).toEqual([]);
   }, 60_000);
 
   it('fails the call within the token deadline with a message naming the identity', async () => {

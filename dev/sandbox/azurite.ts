@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer, connect } from 'node:net';
+import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
@@ -40,15 +40,26 @@ export interface Azurite {
 /** Azurite starts in about a second; on a machine busy with other test runs it has been seen to take over 20 s. */
 const READY_TIMEOUT_MS = 90_000;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+/**
+ * Ports free now, all different: each is held until all are found. Taken one after another (listen, close, listen
+ * again), the system may hand out the same port twice; blob and table then raced for it, and the blob seeding went
+ * to the table service ("The specified resource name contains invalid characters").
+ */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 function azuriteBin(service: 'blob' | 'table'): string {
@@ -139,8 +150,9 @@ async function seedBlobs(blobUrl: string, opts: AzuriteOptions): Promise<void> {
 
 /** Requires NODE_EXTRA_CA_CERTS (or equivalent trust) for the TLS cert so that seeding over HTTPS succeeds. */
 export async function startAzurite(opts: AzuriteOptions): Promise<Azurite> {
-  const blobPort = opts.blobPort || (await freePort());
-  const tablePort = opts.tablePort || (await freePort());
+  const [freeBlob, freeTable] = await freePorts(2);
+  const blobPort = opts.blobPort || freeBlob!;
+  const tablePort = opts.tablePort || freeTable!;
   const tempLogDir = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'azurite-debug-'));
   const logDir = tempLogDir ?? join(opts.dataDir as string, 'azurite');
   const blobUrl = `https://127.0.0.1:${blobPort}`;
