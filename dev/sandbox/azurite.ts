@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer, connect, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
@@ -67,21 +67,49 @@ function azuriteBin(service: 'blob' | 'table'): string {
   return join(dirname(pkg), 'dist', 'src', service, 'main.js');
 }
 
-async function waitForPort(port: number, child: ChildProcess, what: string, output: () => string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before listening on 127.0.0.1:${port}:\n${output()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const sock = connect(port, '127.0.0.1', () => {
-        sock.destroy();
-        resolve(true);
-      });
-      sock.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
+/**
+ * Resolves when the service says it listens on `port` (its own line, so a stranger that took the port in the
+ * meantime is never mistaken for it); rejects if it exits first, saying whether the port was taken.
+ */
+async function listening(launched: Launched, port: number, what: string): Promise<void> {
+  const { child, output } = launched;
+  // Blob says 'successfully listens on https://127.0.0.1:PORT', table 'successfully started on 127.0.0.1:PORT'.
+  const said = [`successfully listens on https://127.0.0.1:${port}\n`, `successfully started on 127.0.0.1:${port}\n`];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanUp();
+      reject(new Error(`${what} did not listen on 127.0.0.1:${port} within ${READY_TIMEOUT_MS / 1000}s:\n${output()}`));
+    }, READY_TIMEOUT_MS);
+    const check = (): void => {
+      if (said.some((line) => output().includes(line))) {
+        cleanUp();
+        resolve();
+      }
+    };
+    const exited = (code: number | null): void => {
+      cleanUp();
+      reject(new AzuriteExitedError(`${what} exited with code ${code} before listening on 127.0.0.1:${port}:\n${output()}`, /EADDRINUSE/.test(output())));
+    };
+    const cleanUp = (): void => {
+      clearTimeout(timer);
+      child.stdout?.off('data', check);
+      child.off('exit', exited);
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', exited);
+    if (child.exitCode !== null) exited(child.exitCode);
+    else check();
+  });
+}
+
+class AzuriteExitedError extends Error {
+  constructor(
+    message: string,
+    /** Another process took the port between finding it free and Azurite binding it: worth another pair. */
+    readonly portTaken: boolean,
+  ) {
+    super(message);
   }
-  throw new Error(`${what} did not accept connections on 127.0.0.1:${port} within ${READY_TIMEOUT_MS / 1000}s:\n${output()}`);
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -93,7 +121,13 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function launch(service: 'blob' | 'table', port: number, opts: AzuriteOptions, debugLog: string): { child: ChildProcess; output: () => string } {
+interface Launched {
+  child: ChildProcess;
+  /** The last 4,000 characters it printed. */
+  output: () => string;
+}
+
+function launch(service: 'blob' | 'table', port: number, opts: AzuriteOptions, debugLog: string): Launched {
   const storage = opts.dataDir ? ['--location', join(opts.dataDir, 'azurite')] : ['--inMemoryPersistence'];
   if (opts.dataDir) mkdirSync(join(opts.dataDir, 'azurite'), { recursive: true });
   // Each start begins a fresh log, so evidence never mixes runs and the file cannot grow across them.
@@ -148,11 +182,24 @@ async function seedBlobs(blobUrl: string, opts: AzuriteOptions): Promise<void> {
   }
 }
 
+/** Free ports are found, then bound by Azurite a second later: another process may take one in between. */
+const PORT_ATTEMPTS = 3;
+
 /** Requires NODE_EXTRA_CA_CERTS (or equivalent trust) for the TLS cert so that seeding over HTTPS succeeds. */
 export async function startAzurite(opts: AzuriteOptions): Promise<Azurite> {
-  const [freeBlob, freeTable] = await freePorts(2);
-  const blobPort = opts.blobPort || freeBlob!;
-  const tablePort = opts.tablePort || freeTable!;
+  for (let attempt = 1; ; attempt++) {
+    const [freeBlob, freeTable] = await freePorts(2);
+    try {
+      return await startAzuriteOn(opts, opts.blobPort || freeBlob!, opts.tablePort || freeTable!);
+    } catch (error) {
+      // A port the caller chose stays taken: only ports found here are worth finding again.
+      const chosen = Boolean(opts.blobPort || opts.tablePort);
+      if (!(error instanceof AzuriteExitedError && error.portTaken && !chosen && attempt < PORT_ATTEMPTS)) throw error;
+    }
+  }
+}
+
+async function startAzuriteOn(opts: AzuriteOptions, blobPort: number, tablePort: number): Promise<Azurite> {
   const tempLogDir = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'azurite-debug-'));
   const logDir = tempLogDir ?? join(opts.dataDir as string, 'azurite');
   const blobUrl = `https://127.0.0.1:${blobPort}`;
@@ -182,7 +229,7 @@ export async function startAzurite(opts: AzuriteOptions): Promise<Azurite> {
     if (tempLogDir) rmSync(tempLogDir, { recursive: true, force: true });
   };
   try {
-    await Promise.all([waitForPort(blobPort, blob.child, 'azurite-blob', blob.output), waitForPort(tablePort, table.child, 'azurite-table', table.output)]);
+    await Promise.all([listening(blob, blobPort, 'azurite-blob'), listening(table, tablePort, 'azurite-table')]);
     await seedBlobs(blobUrl, opts);
     // Seeding is set-up, not evidence.
     await Promise.all(logs.map((l) => l.clear()));

@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ComputeManagementClient } from '@azure/arm-compute';
@@ -32,6 +33,7 @@ import {
   LARGE_BLOB_BYTES,
   POISONED,
 } from '../../dev/sandbox/seed.js';
+import { startAzurite } from '../../dev/sandbox/azurite.js';
 import { ensureTls } from '../../dev/sandbox/tls.js';
 
 const TLS_DIR = '.sandbox/tls';
@@ -367,6 +369,31 @@ describe('blob storage over OAuth', () => {
     const large = await read(POISONED.largeBlob);
     expect(large.body.length).toBeGreaterThanOrEqual(LARGE_BLOB_BYTES);
     expect(large.body.length).toBeLessThan(LARGE_BLOB_BYTES + 1024);
+  });
+
+  it('is never mistaken for whatever else listens on its port: Azurite must say it listens there', async () => {
+    // A stranger holds the blob port Azurite is told to use (as another process may, between finding a port free
+    // and Azurite binding it). Connecting would succeed; the start must fail instead, naming the taken port.
+    const stranger = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => stranger.listen(0, '127.0.0.1', resolve));
+    const taken = (stranger.address() as AddressInfo).port;
+    try {
+      const failure = await startAzurite({
+        tls: { certPath: `${TLS_DIR}/cert.pem`, keyPath: `${TLS_DIR}/key.pem` },
+        blobPort: taken,
+        accounts: [{ name: 'stprobe', key: 'a2V5' }],
+      }).then(
+        async (azurite) => {
+          await azurite.stop();
+          return new Error('Azurite started on a port another process held');
+        },
+        (error: unknown) => error as Error,
+      );
+      expect(failure.message).toContain(`azurite-blob exited with code 1 before listening on 127.0.0.1:${taken}`);
+      expect(failure.message).toContain('EADDRINUSE');
+    } finally {
+      await new Promise((resolve) => stranger.close(resolve));
+    }
   });
 });
 
