@@ -31,7 +31,11 @@ describe('approval gate', () => {
       approvalId: expect.any(String),
       approvalUrl: expect.stringMatching(/\/\.auth\/login\/aad\?post_login_redirect_uri=%2Fapprovals%2F[0-9a-f-]{36}$/),
     });
-    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    // The answer says when the approval expires (3 s after it was recorded; on a busy machine it may be over by
+    // the time the answer arrives): wait until that moment has passed, not for a guessed sleep.
+    const expiresAt = Date.parse(String(first.error?.expiresAt));
+    expect(expiresAt - Date.now()).toBeLessThanOrEqual(3_000);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 50));
     const late = await call(stack, operator, 'storage_blob_delete', { ...BLOB, approvalId: first.error?.approvalId });
     expect(late.status).toBe(403);
     expect(late.error).toMatchObject({ rule: 'approval.expired' });

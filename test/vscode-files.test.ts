@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { LOCAL_MCP_URL, vsCodeConfigText } from '../dev/vscode-config.js';
 
 /**
@@ -55,12 +55,20 @@ describe('.vscode/', () => {
     const jest = configuration('Jest');
     const task = tasks.tasks.find((candidate) => candidate.label === jest.preLaunchTask);
     expect(task).toBeDefined();
-    // The task is the start of `npm test` and of CONTRIBUTING's one-test-file command: build, then the sandbox's TLS files.
-    expect(scripts.test!.startsWith(`${task!.command} && `)).toBe(true);
-    expect(readFileSync('CONTRIBUTING.md', 'utf8')).toContain(
-      `${task!.command} && NODE_EXTRA_CA_CERTS=.sandbox/tls/cert.pem node --experimental-vm-modules node_modules/jest/bin/jest.js dist/test/<file>.test.js`,
-    );
+    // The task does what `npm test` does before jest: the build, then the sandbox's TLS files (dev/test.sh), and the
+    // launch runs jest as dev/test.sh does, trusting the same certificate.
+    const [build, tls] = task!.command.split(' && ');
+    expect(scripts.test).toBe(`${build} && sh dev/test.sh`);
+    const runner = readFileSync('dev/test.sh', 'utf8');
+    expect(runner).toContain(`\n${tls}\n`);
+    expect(runner).toContain('NODE_EXTRA_CA_CERTS=.sandbox/tls/cert.pem\n');
+    expect(runner).toContain(`node ${jest.runtimeArgs!.join(' ')} ${relative('.', substitute(jest.program!, ''))} "$@"`);
     expect(jest.env).toEqual({ NODE_EXTRA_CA_CERTS: '${workspaceFolder}/.sandbox/tls/cert.pem' });
+    // CONTRIBUTING's one-file command runs just that file.
+    expect(readFileSync('CONTRIBUTING.md', 'utf8')).toContain('`npm test -- dist/test/<file>.test.js`');
+    const one = resolve('dist/test/vscode-files.test.js');
+    const listed = spawnSync('sh', ['dev/test.sh', one, '--listTests'], { encoding: 'utf8' });
+    expect({ status: listed.status, listed: listed.stdout.trim().split('\n').at(-1) }).toEqual({ status: 0, listed: one });
     expect(existsSync(substitute(jest.env!.NODE_EXTRA_CA_CERTS!, ''))).toBe(true);
 
     for (const open of ['test/vscode-files.test.ts', 'test/hostile/names.test.ts']) {

@@ -39,7 +39,8 @@ cp shared/policy/department.yaml shared/policy/rules.cedar "$stage/shared/policy
 find "$stage/dist" -name '*.map' -delete
 
 echo "== Production dependencies"
-(cd "$stage" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null)
+# The same lockfile as the build's own npm ci: its packages are in npm's cache, so take them from there first.
+(cd "$stage" && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund >/dev/null)
 
 # azd packages the folder itself and leaves node_modules out unless a .funcignore says otherwise: this one keeps
 # everything staged here (the production dependencies included).

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Runs the built test suite (npm test builds first; npm run coverage runs this under c8).
+# One file at a time leaves a core idle much of the time (deadlines, injected faults, stacks starting), so the suite
+# runs on more jest workers than cores. The files in SERIAL assert bounds that need an otherwise idle machine (/health answering in 100 ms while
+# attacked), so they run afterwards, alone. Arguments (a file, a pattern, jest options) run just that, in one pass.
+set -eu
+cd "$(dirname "$0")/.."
+
+SERIAL='dist/test/hostile/bounded-cost.test.js'
+
+node dist/dev/sandbox/ensure-tls.js
+NODE_EXTRA_CA_CERTS=.sandbox/tls/cert.pem
+export NODE_EXTRA_CA_CERTS
+jest() { node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
+
+if [ "$#" -gt 0 ]; then
+  jest "$@"
+  exit
+fi
+
+# Half as many workers again as cores (jest's own "150%" would mean 150 workers: it reads a share only up to 100%).
+workers=${TEST_WORKERS:-$(node -p 'Math.max(1, Math.floor(require("node:os").availableParallelism() * 1.5))')}
+
+# Both passes run, whatever the first one found; the command fails if either did.
+started=$(date +%s)
+failed=0
+echo "== Tests: all but the serial ones, on $workers jest workers (TEST_WORKERS sets how many)"
+jest --maxWorkers="$workers" --testPathIgnorePatterns $SERIAL || failed=1
+echo "== Tests that need an otherwise idle machine, one at a time: $SERIAL"
+jest --runInBand --runTestsByPath $SERIAL || failed=1
+echo "== The whole suite took $(($(date +%s) - started)) s$([ "$failed" = 0 ] || echo ', and failed: see above')"
+exit "$failed"
