@@ -46,7 +46,12 @@ export async function startAppProcess(
 
   const url = await new Promise<string>((resolve, reject) => {
     const timeoutMs = options.timeoutMs ?? START_TIMEOUT_MS;
-    const timer = setTimeout(() => reject(new Error(`The app did not start within ${timeoutMs} ms`)), timeoutMs);
+    // A start that never finishes is stopped here: nobody else holds its process, and it would keep running (and
+    // loading the machine) after the caller has given up.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`The app did not start within ${timeoutMs} ms; its process (pid ${child.pid}) was stopped`));
+    }, timeoutMs);
     lines.on('line', (line) => {
       output.push(line);
       options.forward?.output(line);
