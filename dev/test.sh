@@ -1,8 +1,9 @@
 #!/bin/sh
 # Runs the built test suite (npm test builds first; npm run coverage runs this under c8).
 # One file at a time leaves a core idle much of the time (deadlines, injected faults, stacks starting), so the suite
-# runs on more jest workers than cores. The files in SERIAL assert bounds that need an otherwise idle machine (/health answering in 100 ms while
-# attacked), so they run afterwards, alone. Arguments (a file, a pattern, jest options) run just that, in one pass.
+# runs on more jest workers than cores. The files in SERIAL assert bounds that need an otherwise idle machine
+# (/health answering in 100 ms while attacked), so they run afterwards, alone. Arguments (a file, a pattern, jest
+# options) run just that, in one pass.
 set -eu
 cd "$(dirname "$0")/.."
 
