@@ -86,6 +86,7 @@ async function listening(launched: Launched, port: number, what: string): Promis
         resolve();
       }
     };
+    // 'close', not 'exit': only then has everything it printed (the reason it exited) been read.
     const exited = (code: number | null): void => {
       cleanUp();
       reject(new AzuriteExitedError(`${what} exited with code ${code} before listening on 127.0.0.1:${port}:\n${output()}`, /EADDRINUSE/.test(output())));
@@ -93,12 +94,10 @@ async function listening(launched: Launched, port: number, what: string): Promis
     const cleanUp = (): void => {
       clearTimeout(timer);
       child.stdout?.off('data', check);
-      child.off('exit', exited);
+      child.off('close', exited);
     };
     child.stdout?.on('data', check);
-    child.once('exit', exited);
-    if (child.exitCode !== null) exited(child.exitCode);
-    else check();
+    child.once('close', exited);
   });
 }
 
