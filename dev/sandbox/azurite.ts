@@ -186,14 +186,14 @@ const PORT_ATTEMPTS = 3;
 
 /** Requires NODE_EXTRA_CA_CERTS (or equivalent trust) for the TLS cert so that seeding over HTTPS succeeds. */
 export async function startAzurite(opts: AzuriteOptions): Promise<Azurite> {
+  // A port the caller chose stays taken: only ports found here are worth finding again.
+  const attempts = opts.blobPort || opts.tablePort ? 1 : PORT_ATTEMPTS;
   for (let attempt = 1; ; attempt++) {
     const [freeBlob, freeTable] = await freePorts(2);
     try {
       return await startAzuriteOn(opts, opts.blobPort || freeBlob!, opts.tablePort || freeTable!);
     } catch (error) {
-      // A port the caller chose stays taken: only ports found here are worth finding again.
-      const chosen = Boolean(opts.blobPort || opts.tablePort);
-      if (!(error instanceof AzuriteExitedError && error.portTaken && !chosen && attempt < PORT_ATTEMPTS)) throw error;
+      if (!(error instanceof AzuriteExitedError && error.portTaken && attempt < attempts)) throw error;
     }
   }
 }
