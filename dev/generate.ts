@@ -7,13 +7,15 @@ import { buildCatalogue } from '../shared/mcp/catalogue.js';
 import { buildManifest, type ToolVersionRecord } from '../shared/mcp/manifest.js';
 import { GENERATED_CATALOGUE_FILE } from './catalogue-docs.js';
 import { driftOf, generatedFiles, MANIFEST_FILE, type GeneratedFile } from './generated-files.js';
+import { SEED_PUBLIC_KEYS_FILE } from './sandbox/seed-key-file.js';
 import { unversionedChanges } from './tool-versions.js';
 
 /**
  * `npm run generate [-- --check]`, from the repository root: regenerates everything derived from the sources — one
  * schema snapshot per tool (test/snapshots/tools/<tool>.json), the catalogue the app loads at start, the version
- * record (shared/mcp/tool-manifest.json), README's tool table, .vscode/mcp.json and the infra outputs
- * (infra/scripts/build.mjs) — then rebuilds when the compiled-in catalogue changed. It writes nothing while a tool
+ * record (shared/mcp/tool-manifest.json), README's tool table, .vscode/mcp.json, the sandbox's seeded public keys
+ * (dev/sandbox/seed-public-keys.ts) and the infra outputs (infra/scripts/build.mjs) — then rebuilds when something
+ * compiled in changed. It writes nothing while a tool
  * changed without a version bump. --check writes nothing and exits 1 naming each drifted file (CI runs it).
  */
 const usage = 'usage: npm run generate [-- --check]';
@@ -55,7 +57,7 @@ if (check) {
     process.exit(1);
   }
   console.log(
-    `Generated files are up to date (${TOOLS.length} tool snapshots, the catalogue, the version record, the README tool table, .vscode/mcp.json, infra/).`,
+    `Generated files are up to date (${TOOLS.length} tool snapshots, the catalogue, the version record, the README tool table, .vscode/mcp.json, the sandbox's seeded keys, infra/).`,
   );
 } else {
   const contents = new Map(files.map((file) => [file.path, file.content]));
@@ -75,11 +77,11 @@ if (check) {
     drift.length > 0 ? `Wrote ${drift.map(({ path, remove }) => (remove ? `${path} (deleted)` : path)).join(', ')}.` : 'Tool files: nothing to change.',
   );
   console.log(infra.stdout.trim());
-  // The app's catalogue is compiled in: rebuild so dist/ serves what was just written.
-  if (drift.some(({ path }) => path === GENERATED_CATALOGUE_FILE)) {
+  // The app's catalogue and the sandbox's seeded keys are compiled in: rebuild so dist/ serves what was just written.
+  if (drift.some(({ path }) => path === GENERATED_CATALOGUE_FILE || path === SEED_PUBLIC_KEYS_FILE)) {
     const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--build', 'tsconfig.json'], { stdio: 'inherit' });
     if (build.status !== 0) process.exit(build.status ?? 1);
-    console.log('Rebuilt dist/ with the new catalogue.');
+    console.log('Rebuilt dist/ with what was written.');
   }
 }
 

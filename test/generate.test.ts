@@ -1,17 +1,22 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
+import { createPublicKey } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { GENERATED_CATALOGUE_FILE, TOOL_SNAPSHOT_DIR } from '../dev/catalogue-docs.js';
 import { MANIFEST_FILE, README_FILE, VSCODE_MCP_FILE } from '../dev/generated-files.js';
+import * as prettier from 'prettier';
+import { buildSeed, modulusBits, SEEDED_KEY_VERSIONS, VAULT_NAME } from '../dev/sandbox/seed.js';
+import { renderSeedPublicKeys, SEED_PUBLIC_KEYS_FILE } from '../dev/sandbox/seed-key-file.js';
+import { SEED_PUBLIC_KEYS } from '../dev/sandbox/seed-public-keys.js';
 
 /**
  * `npm run generate [-- --check]` (dev/generate.ts) run as CI runs it, in a copy of the repository's generated files
  * and their sources (a temporary folder), so drift can be made without touching the working tree.
  */
 const GENERATE = resolve('dist/dev/generate.js');
-const COPIED = [README_FILE, TOOL_SNAPSHOT_DIR, GENERATED_CATALOGUE_FILE, MANIFEST_FILE, VSCODE_MCP_FILE, 'infra'];
+const COPIED = [README_FILE, TOOL_SNAPSHOT_DIR, GENERATED_CATALOGUE_FILE, MANIFEST_FILE, VSCODE_MCP_FILE, SEED_PUBLIC_KEYS_FILE, 'infra'];
 const copies: string[] = [];
 
 function copyOfRepository(): string {
@@ -65,18 +70,21 @@ describe('npm run generate', () => {
     edit(root, GENERATED_CATALOGUE_FILE, (text) => text.replace('Lists virtual machines', 'Lists and starts virtual machines'));
     edit(root, 'infra/main.bicep', (text) => `${text}// hand edit\n`);
     rmSync(join(root, VSCODE_MCP_FILE));
+    const dropped = SEEDED_KEY_VERSIONS[0]!.version;
+    edit(root, SEED_PUBLIC_KEYS_FILE, (text) => text.replace(new RegExp(`  '?${dropped}'?: \\{\\n[^}]*\\},\\n`), ''));
     const before = contents(root);
 
     const run = generate(root, '--check');
     expect(run.status).toBe(1);
     const lines = run.stderr.trim().split('\n');
-    expect(lines[0]).toBe('Drifted: 6 generated file(s) differ from their sources. Run `npm run generate`, review the diff and commit it.');
+    expect(lines[0]).toBe('Drifted: 7 generated file(s) differ from their sources. Run `npm run generate`, review the diff and commit it.');
     expect(lines.slice(1).sort()).toEqual(
       [
         `  ${snapshotOf('group_get')}: the schema snapshot of tool group_get differs from what the sources give`,
         `  ${GENERATED_CATALOGUE_FILE}: the catalogue the app loads at start differs from what the sources give`,
         `  ${README_FILE}: the tool table differs from what the sources give`,
         `  ${VSCODE_MCP_FILE}: missing: the VS Code MCP example (dev/vscode-config.ts)`,
+        `  ${SEED_PUBLIC_KEYS_FILE}: the file of the sandbox vault's seeded public keys differs from what the sources give`,
         `  ${snapshotOf('group_archive')}: a snapshot of group_archive, which the registry does not hold`,
         '  infra/main.bicep: differs from its sources in infra/ (node infra/scripts/build.mjs)',
       ].sort(),
@@ -116,5 +124,37 @@ describe('npm run generate', () => {
       expect(run.stderr).toContain('group_get: its definition changed (digest 000000000000… →');
       expect(contents(root)).toEqual(before);
     }
+  });
+});
+
+describe("the sandbox vault's seeded public keys (dev/sandbox/seed-public-keys.ts)", () => {
+  it('hold a real RSA public key of the right size for every seeded version, and the seed serves them', async () => {
+    const moduli = new Set<string>();
+    for (const { version, bits } of SEEDED_KEY_VERSIONS) {
+      const key = SEED_PUBLIC_KEYS[version];
+      expect(key).toBeDefined();
+      expect(createPublicKey({ key: { kty: 'RSA', n: key!.n, e: key!.e }, format: 'jwk' }).asymmetricKeyDetails?.modulusLength).toBe(bits);
+      moduli.add(key!.n);
+    }
+    expect(moduli.size).toBe(SEEDED_KEY_VERSIONS.length);
+    expect(Object.keys(SEED_PUBLIC_KEYS).sort()).toEqual(SEEDED_KEY_VERSIONS.map(({ version }) => version).sort());
+
+    const seed = await buildSeed({ vaultUrls: {}, blobUrl: 'https://127.0.0.1:1', tableUrl: 'https://127.0.0.1:2' });
+    const served = Object.values(seed.vaults[VAULT_NAME]!.keys).flatMap((key) => key.versions.map((v) => [v.version, v.n]));
+    for (const { version } of SEEDED_KEY_VERSIONS) expect(served).toContainEqual([version, SEED_PUBLIC_KEYS[version]!.n]);
+  });
+
+  it('are kept when rendered again; a missing version gets a new key of its size; the text is in Prettier form', async () => {
+    const [missing, ...rest] = SEEDED_KEY_VERSIONS;
+    const { [missing!.version]: _dropped, ...others } = SEED_PUBLIC_KEYS;
+    const text = renderSeedPublicKeys(others);
+    for (const { version } of rest) expect(text).toContain(`    n: '${SEED_PUBLIC_KEYS[version]!.n}',`);
+    const added = new RegExp(`'?${missing!.version}'?: \\{\\n    n: '([A-Za-z0-9_-]+)'`).exec(text)?.[1];
+    expect(added).toBeDefined();
+    expect(added).not.toBe(SEED_PUBLIC_KEYS[missing!.version]!.n);
+    expect(modulusBits(added!)).toBe(missing!.bits);
+    expect(renderSeedPublicKeys()).toBe(readFileSync(SEED_PUBLIC_KEYS_FILE, 'utf8'));
+    const options = { ...(await prettier.resolveConfig(SEED_PUBLIC_KEYS_FILE)), filepath: SEED_PUBLIC_KEYS_FILE };
+    expect(await prettier.check(text, options)).toBe(true);
   });
 });

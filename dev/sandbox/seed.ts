@@ -3,6 +3,7 @@
 import { createHash, generateKeyPair, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { ArmResource, Endpoints, KeyVersion, LifetimeAction, ResourceGroup, SeedBlob, StateData, Tags, VaultData, VaultKey } from './model.js';
+import { SEED_PUBLIC_KEYS } from './seed-public-keys.js';
 
 export const DEPARTMENT = 'Department for Digital Records';
 export const TENANT_ID = '7d3f9c2a-1b4e-4f6a-9c8d-2e5b7a1f3c90';
@@ -155,13 +156,21 @@ async function rsaPublic(bits: number): Promise<{ n: string; e: string }> {
   return { n: jwk.n, e: jwk.e };
 }
 
-// RSA-3072 generation takes seconds; seeded versions have fixed ids, so a reset in the same process reuses them.
+/** The bits of an RSA public key's modulus (base64url `n`). */
+export function modulusBits(n: string): number {
+  return Buffer.from(n, 'base64url').length * 8;
+}
+
+// RSA-3072 generation takes seconds of CPU (nine seeded versions: about 4.6 CPU-seconds per fresh sandbox), and
+// seeded versions have fixed ids: their public halves are generated once, by `npm run generate`, into
+// seed-public-keys.ts. A version missing there (a key spec just added) is generated here, once per process.
 const seededPublicKeys = new Map<string, Promise<{ n: string; e: string }>>();
 
 function seededRsaPublic(version: string, bits: number): Promise<{ n: string; e: string }> {
   let key = seededPublicKeys.get(version);
   if (!key) {
-    key = rsaPublic(bits);
+    const committed = SEED_PUBLIC_KEYS[version];
+    key = committed && modulusBits(committed.n) === bits ? Promise.resolve(committed) : rsaPublic(bits);
     seededPublicKeys.set(version, key);
   }
   return key;
@@ -294,11 +303,19 @@ const KEY_SPECS: KeySpec[] = [
   { name: 'cmk-retired-2022', bits: 3072, versionAgesDays: [900], enabled: false, tags: { purpose: 'storage-cmk', status: 'retired' } },
 ];
 
+/** The version id of a seeded key version: fixed, so a fresh seed and a reset name the same versions. */
+const seededVersionId = (spec: KeySpec, age: number): string => guidFrom(`${spec.name}:${age}`).replace(/-/g, '');
+
+/** Every seeded key version with its size: what seed-public-keys.ts must hold. */
+export const SEEDED_KEY_VERSIONS: readonly { key: string; version: string; bits: number }[] = KEY_SPECS.flatMap((spec) =>
+  spec.versionAgesDays.map((age) => ({ key: spec.name, version: seededVersionId(spec, age), bits: spec.bits })),
+);
+
 async function buildKey(spec: KeySpec, now: number): Promise<VaultKey> {
   const versions: KeyVersion[] = await Promise.all(
     spec.versionAgesDays.map(async (age) => {
       const created = Math.floor((now - age * DAY) / 1000);
-      const version = guidFrom(`${spec.name}:${age}`).replace(/-/g, '');
+      const version = seededVersionId(spec, age);
       return {
         version,
         kty: 'RSA' as const,
