@@ -226,7 +226,11 @@ export function createBlobAuditLog({
             written = unanswered.count;
           } else {
             unanswered = { at: position, bytes, count: batch.count };
-            await target.appendBlock(batch.text, bytes, { abortSignal: AbortSignal.timeout(APPEND_TIMEOUT_MS), conditions: { appendPosition: position } });
+            // Bytes, not the text: the SDK would otherwise encode it twice (once to measure it, once to send it).
+            await target.appendBlock(Buffer.from(batch.text), bytes, {
+              abortSignal: AbortSignal.timeout(APPEND_TIMEOUT_MS),
+              conditions: { appendPosition: position },
+            });
             position += bytes;
           }
           unanswered = undefined;

@@ -18,19 +18,32 @@ const canonical = (value: unknown): string => canonicalize(value) ?? '';
 /** String.prototype.isWellFormed (Node 20 and later; typed from lib ES2024, newer than this project's ES2023). */
 const wellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
 
+/** The RFC 8785 form of a well-formed string, a finite number, a boolean or null (their JSON text, 3.2.2); else undefined. */
+const scalar = (item: unknown): string | undefined =>
+  item === null || typeof item === 'boolean' || (typeof item === 'number' && Number.isFinite(item)) || (typeof item === 'string' && wellFormed(item))
+    ? JSON.stringify(item)
+    : undefined;
+
 /**
- * The RFC 8785 form of a well-formed string, a finite number, a boolean or null (their JSON text, 3.2.2), or of a
- * plain object holding only those (its members sorted, as `canonicalize` sorts them); undefined for anything else,
- * which `canonicalize` renders. Every record holds such values (its fields, its bodies' text of up to 8 KiB), and
+ * The RFC 8785 form of a scalar (above), of a plain array of scalars, or of a plain object holding only scalars (its
+ * members sorted, as `canonicalize` sorts them); undefined for anything else, which `canonicalize` renders. Every
+ * record holds such values (its fields, its lists of targets and request ids, its bodies' text of up to 8 KiB), and
  * `canonicalize` checks each string for lone surrogates character by character in JavaScript where the engine's own
  * check is far quicker. test/audit-group-commit.test.ts compares the two on generated values.
  */
 function flatCanonical(value: unknown): string | undefined {
-  const scalar = (item: unknown): string | undefined =>
-    item === null || typeof item === 'boolean' || (typeof item === 'number' && Number.isFinite(item)) || (typeof item === 'string' && wellFormed(item))
-      ? JSON.stringify(item)
-      : undefined;
   if (typeof value !== 'object' || value === null) return scalar(value);
+  if (Array.isArray(value)) {
+    // A hole or an undefined item (null to canonicalize), or an array that renders itself: left to canonicalize.
+    if (Object.getPrototypeOf(value) !== Array.prototype || Object.hasOwn(value, 'toJSON')) return undefined;
+    const items: string[] = [];
+    for (const item of value as unknown[]) {
+      const text = scalar(item);
+      if (text === undefined) return undefined;
+      items.push(text);
+    }
+    return `[${items.join(',')}]`;
+  }
   if (Object.getPrototypeOf(value) !== Object.prototype) return undefined;
   const members: string[] = [];
   for (const name of Object.keys(value).sort()) {
@@ -49,7 +62,7 @@ function canonicalMembers(value: object): [string, string][] {
   for (const name of Object.keys(value).sort()) {
     const member = (value as Record<string, unknown>)[name];
     if (member === undefined || typeof member === 'symbol') continue;
-    members.push([name, `${canonical(name)}:${flatCanonical(member) ?? canonical(member)}`]);
+    members.push([name, `${scalar(name) ?? canonical(name)}:${flatCanonical(member) ?? canonical(member)}`]);
   }
   return members;
 }
