@@ -5,6 +5,8 @@
  * `keySize`, `tokenExpiry`, `secretVersion`, `credentialType`) is kept: its last word is not a secret. Paging
  * cursors (`continuationToken`, `nextPageToken`) are not credentials.
  */
+import { boundedMemo } from '../../runtime/bounded-memo.js';
+
 const SECRET_WORDS = new Set([
   'key',
   'keys',
@@ -74,7 +76,7 @@ function words(name: string): string[] {
   );
 }
 
-export function namesSecret(name: string): boolean {
+function classifySecret(name: string): boolean {
   const parts = words(name.slice(0, 100));
   const last = parts.at(-1);
   if (!last) return false;
@@ -86,9 +88,18 @@ export function namesSecret(name: string): boolean {
   return /(?:connectionstring|privatekey|clientsecret|password)(?:value|pem)?$/.test(joined);
 }
 
-export function namesPersonalData(name: string): boolean {
+function classifyPersonalData(name: string): boolean {
   return PERSONAL_NAMES.has(words(name.slice(0, 100)).join(''));
 }
+
+// Field names repeat in every record and tool output: each name's answer is remembered (bounded, ../../runtime/bounded-memo.ts).
+const FIELD_NAME_MEMORY = { maxEntries: 2048, maxLength: 128 };
+
+/** Whether a field's name says it holds a secret (`password`, `clientSecret`, `connection_string`, `sasToken`…). */
+export const namesSecret = boundedMemo(classifySecret, FIELD_NAME_MEMORY);
+
+/** Whether a field's name says it holds personal data (`email`, `phoneNumber`, `dateOfBirth`, `address`…). */
+export const namesPersonalData = boundedMemo(classifyPersonalData, FIELD_NAME_MEMORY);
 
 const METADATA_WORDS = new Set([
   'name',
@@ -123,8 +134,10 @@ const METADATA_WORDS = new Set([
   'days',
 ]);
 
-/** A field that describes a secret rather than holding it (`keyName`, `tokenExpiry`, `permissions`). */
-export function namesMetadata(name: string): boolean {
+function classifyMetadata(name: string): boolean {
   const last = words(name.slice(0, 100)).at(-1);
   return last !== undefined && METADATA_WORDS.has(last);
 }
+
+/** A field that describes a secret rather than holding it (`keyName`, `tokenExpiry`, `permissions`). */
+export const namesMetadata = boundedMemo(classifyMetadata, FIELD_NAME_MEMORY);

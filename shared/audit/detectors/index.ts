@@ -1,3 +1,4 @@
+import { boundedMemo } from '../../runtime/bounded-memo.js';
 import { namesMetadata, namesPersonalData, namesSecret } from './field-names.js';
 import { PERSONAL_RULES, redactPostcodesNearNames } from './personal.js';
 import { joinWrappedKeys, redactPercentEncoded } from './prepass.js';
@@ -39,8 +40,14 @@ export function redactTextDetailed(text: string): { text: string; detectors: str
   return { text: applyRules(decoded, fired), detectors: [...fired] };
 }
 
+/**
+ * Short texts' redactions, remembered (a field name or value seen in the last few thousand: most of a tool's output
+ * on a repeated call). At most 4,096 texts of up to 256 characters: a few megabytes at worst.
+ */
+const rememberedRedaction = boundedMemo((text) => redactTextDetailed(text).text, { maxEntries: 4096, maxLength: 256 });
+
 export function redactText(text: string): string {
-  return redactTextDetailed(text).text;
+  return rememberedRedaction(text);
 }
 
 /**
