@@ -41,7 +41,7 @@ const COMPONENTS: [string, RegExp][] = [
   ['token check (jose, WebCrypto RSA)', /^(jose|node:internal\/crypto\/(webcrypto|rsa|keys|util|sig))$|^dist\/shared\/auth\//],
   [
     'audit & telemetry (redaction, chain, log line, App Insights, blob append)',
-    /^dist\/shared\/(audit|pipeline\/audit)|^@opentelemetry\/|^@azure\/monitor-opentelemetry-exporter$|^applicationinsights$|^@azure\/opentelemetry|^@azure\/storage-blob$|^canonicalize$/,
+    /^dist\/shared\/(audit|pipeline\/audit)|^@opentelemetry\/|^@azure\/monitor-opentelemetry-exporter$|^@azure\/storage-blob$|^canonicalize$/,
   ],
   ['MCP SDK (server, protocol, SSE)', /^@modelcontextprotocol\//],
   ['zod (schemas)', /^zod$/],

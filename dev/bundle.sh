@@ -1,11 +1,11 @@
 #!/bin/sh
 # Bundles the app with esbuild into dist/bundle/app/: start.js (the Functions entry point, functions/start.ts) and
 # host.js (the local host, dev/host/start.ts), with shared chunks. Loading a few large files instead of hundreds of
-# small ones is most of a cold start; the Azure SDKs, @azure/identity and Application Insights stay in chunks of
-# their own, loaded on first use as in the unbundled build. Kept out of the bundle: the Functions host's own module,
-# Cedar (it reads its WebAssembly file beside its module) and applicationinsights (OpenTelemetry loads modules by
-# name). The files sit three folders deep, like dist/shared/*/*.js, so paths the app finds from its own module
-# (the policy, build-info.json) resolve the same. Nothing is rebuilt when no source changed since the last bundle.
+# small ones is most of a cold start; the Azure SDKs and @azure/identity stay in chunks of their own, loaded on
+# first use as in the unbundled build. Kept out of the bundle: the Functions host's own module, Cedar (it reads its
+# WebAssembly file beside its module) and the Azure Monitor exporter with the OpenTelemetry SDK (bundled, the exporter
+# failed to start: "c is not a function"; test/start.test.ts runs the bundle). The files sit three folders deep, like
+# dist/shared/*/*.js, so paths the app finds from its own module (the policy, build-info.json) resolve the same. Nothing is rebuilt when no source changed since the last bundle.
 set -eu
 cd "$(dirname "$0")/.."
 out=dist/bundle/app
@@ -18,7 +18,8 @@ mkdir -p "$out"
 touch "$stamp.next"
 node_modules/.bin/esbuild start=functions/start.ts host=dev/host/start.ts \
   --bundle --splitting --format=esm --platform=node --target=node20 --minify --sourcemap --outdir="$out" \
-  --external:@azure/functions-core --external:@cedar-policy/cedar-wasm --external:applicationinsights \
+  --external:@azure/functions-core --external:@cedar-policy/cedar-wasm \
+  --external:@azure/monitor-opentelemetry-exporter --external:'@opentelemetry/*' \
   --banner:js="import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" \
   --log-level=warning
 mv "$stamp.next" "$stamp"

@@ -3,6 +3,7 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { TOOLS } from '../shared/tools/registry.js';
@@ -10,7 +11,8 @@ import { join, resolve } from 'node:path';
 import { TOKEN_INPUT_ID, writeVsCodeConfig } from '../dev/vscode-config.js';
 
 /**
- * `npm start` as an engineer uses it: the banner's URL and token work with an MCP client, the token command
+ * `npm start` as an engineer uses it, the app running from its esbuild bundle (dev/bundle.sh) as `npm start` runs
+ * it: the banner's URL and token work with an MCP client, the token command
  * mints tokens the running server accepts, the VS Code config and the Inspector command it prints work, audit lines
  * go to a file (and to the terminal with --verbose), and Ctrl-C stops everything. Ports are ephemeral, and the
  * sandbox folder and the workspace (where .vscode/mcp.json is written) are temporary, so this runs beside a
@@ -24,6 +26,8 @@ const START = resolve('dist/dev/start.js');
 const { NODE_EXTRA_CA_CERTS: _testRunCa, ...inherited } = process.env;
 const env = {
   ...inherited,
+  // As under `npm start` (which has just run dev/build-dev.sh): the app runs from the esbuild bundle, built below.
+  npm_lifecycle_event: 'start',
   PORT: '0',
   SANDBOX_DIR: sandboxDir,
   SANDBOX_ARM_PORT: '0',
@@ -74,6 +78,26 @@ async function eventually<T>(read: () => T | undefined): Promise<T> {
   }
 }
 
+/** What the sandbox's Application Insights capture held when last read (read over HTTPS trusting `ca`). */
+let captured: { data?: { baseType?: string; baseData?: { properties?: Record<string, unknown> } } }[] = [];
+let capturing = false;
+async function capture(url: string, ca: Buffer): Promise<void> {
+  if (capturing) return;
+  capturing = true;
+  try {
+    captured = await new Promise((resolve, reject) => {
+      get(url, { ca }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve(JSON.parse(text) as typeof captured));
+      }).on('error', reject);
+    });
+  } finally {
+    capturing = false;
+  }
+}
+
 const auditLines = (text: string) =>
   text
     .split('\n')
@@ -93,6 +117,7 @@ async function whoami(baseUrl: string, token: string): Promise<Response> {
 }
 
 beforeAll(async () => {
+  execFileSync('sh', ['dev/bundle.sh']);
   const started = await start();
   child = started.child;
   terminal = started.output;
@@ -131,6 +156,31 @@ describe('npm start', () => {
       name: 'Ada',
       roles: ['Mcp.Reader'],
     });
+  });
+
+  it("sends the audit trail to Application Insights from the bundled app: the sandbox's capture gets the event, request and dependency", async () => {
+    const url = bannerUrl()!.replace(/\/mcp$/, '');
+    const response = await fetch(`${url}/tools/group_get`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bannerToken()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'rg-ddr-records-prod-uks' }),
+    });
+    expect(response.status).toBe(200);
+    const armUrl = /Sandbox ARM\s+(\S+)/.exec(banner)?.[1];
+    expect(armUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    // npm start's sandbox has its own certificate (in its folder), not the one this test run trusts.
+    const ca = readFileSync(join(sandboxDir, 'tls', 'cert.pem'));
+    const kinds = await eventually(() => {
+      void capture(`${armUrl}/_sandbox/telemetry`, ca);
+      // The call's audit event names the tool; its request and Azure dependency carry the same correlation id.
+      const event = captured.find((envelope) => envelope.data?.baseType === 'EventData' && envelope.data.baseData?.properties?.tool === 'group_get');
+      const correlationId = event?.data?.baseData?.properties?.correlationId;
+      if (correlationId === undefined) return undefined;
+      const envelopes = captured.filter((envelope) => envelope.data?.baseData?.properties?.correlationId === correlationId);
+      const seen = new Set(envelopes.map((envelope) => envelope.data?.baseType));
+      return seen.has('EventData') && seen.has('RequestData') && seen.has('RemoteDependencyData') ? [...seen].sort() : undefined;
+    });
+    expect(kinds).toEqual(['EventData', 'RemoteDependencyData', 'RequestData']);
   });
 
   it('refuses an unknown role in the token command with a clear message', () => {
