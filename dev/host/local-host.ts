@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import type { HttpFunctionDefinition } from '../../functions/definitions.js';
 import type { EasyAuth } from './easy-auth.js';
 import { streamOf } from '../../shared/http/received-body.js';
+import { consoleLogger } from '../../shared/log.js';
 
 // HttpRequest, HttpResponse and InvocationContext are not named ESM exports of @azure/functions.
 const { HttpRequest, HttpResponse, InvocationContext } = functions;
@@ -80,8 +81,9 @@ export function createLocalHost(definitions: readonly HttpFunctionDefinition[], 
       const result = await route.definition.handler(request, context);
       await write(res, result instanceof HttpResponse ? result : new HttpResponse(result ?? {}));
     } catch (error) {
-      // A handler throwing is a bug; the Functions host answers 500 without details, and so do we.
-      console.error(JSON.stringify({ level: 'error', message: 'Function failed', error: String((error as Error)?.stack ?? error) }));
+      // A handler throwing is a bug; the Functions host answers 500 without details, and so do we (logged as the app
+      // logs errors: name and message, no stack).
+      consoleLogger.error('Function failed', error);
       if (!res.headersSent) send(res, 500, 'Internal server error');
       else res.destroy();
     }
