@@ -15,8 +15,8 @@ import { unversionedChanges } from './tool-versions.js';
  * schema snapshot per tool (test/snapshots/tools/<tool>.json), the catalogue the app loads at start, the version
  * record (shared/mcp/tool-manifest.json), README's tool table, .vscode/mcp.json, the sandbox's seeded public keys
  * (dev/sandbox/seed-public-keys.ts) and the infra outputs (infra/scripts/build.mjs) — then rebuilds when something
- * compiled in changed. It writes nothing while a tool
- * changed without a version bump. --check writes nothing and exits 1 naming each drifted file (CI runs it).
+ * compiled in changed. It writes nothing while a tool changed without a version bump. --check writes nothing and
+ * exits 1 naming each drifted file (CI runs it).
  */
 const usage = 'usage: npm run generate [-- --check]';
 let check: boolean;

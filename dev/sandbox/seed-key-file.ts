@@ -7,10 +7,9 @@ export const SEED_PUBLIC_KEYS_FILE = 'dev/sandbox/seed-public-keys.ts';
 
 /**
  * That file's content: a public key per seeded version, in the seed's order. Keys in `existing` (by default what the
- * file holds now) are kept (so
- * it changes only when the seeded versions do); a missing one, or one of the wrong size, is generated (RSA of the
- * spec's size; the private half is dropped at once: the twin only ever shows public keys). The output is in
- * Prettier's form, so `format:check` passes on it.
+ * file holds now) are kept, so it changes only when the seeded versions do; a missing one, or one of the wrong size,
+ * is generated (RSA of the spec's size; the private half is dropped at once: the twin only ever shows public keys).
+ * The output is in Prettier's form, so `format:check` passes on it.
  */
 export function renderSeedPublicKeys(existing: Readonly<Record<string, { n: string; e: string } | undefined>> = SEED_PUBLIC_KEYS): string {
   const lines = [

@@ -307,8 +307,8 @@ const KEY_SPECS: KeySpec[] = [
 const seededVersionId = (spec: KeySpec, age: number): string => guidFrom(`${spec.name}:${age}`).replace(/-/g, '');
 
 /** Every seeded key version with its size: what seed-public-keys.ts must hold. */
-export const SEEDED_KEY_VERSIONS: readonly { key: string; version: string; bits: number }[] = KEY_SPECS.flatMap((spec) =>
-  spec.versionAgesDays.map((age) => ({ key: spec.name, version: seededVersionId(spec, age), bits: spec.bits })),
+export const SEEDED_KEY_VERSIONS: readonly { version: string; bits: number }[] = KEY_SPECS.flatMap((spec) =>
+  spec.versionAgesDays.map((age) => ({ version: seededVersionId(spec, age), bits: spec.bits })),
 );
 
 async function buildKey(spec: KeySpec, now: number): Promise<VaultKey> {
