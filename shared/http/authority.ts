@@ -1,4 +1,5 @@
 import type { Settings } from '../config/settings.js';
+import { boundedMemo } from '../runtime/bounded-memo.js';
 
 /**
  * The authority (host and port) a request names, checked against what the app serves: links and challenges are
@@ -50,9 +51,32 @@ function servedAuthorities(scheme: string, settings: Settings): Authority[] {
   return served;
 }
 
+/**
+ * Per settings, the answers given lately, keyed by scheme and value: every request asks twice (Host header and
+ * URL), almost always about the same authority, and each answer parses URLs. Bounded (./bounded-memo.ts): a caller
+ * sending a new Host each time costs what the check costs anyway.
+ */
+const answers = new WeakMap<Settings, (key: string) => boolean>();
+
 /** Whether `value` (a Host header, or the request URL's host) names an authority this app serves over `scheme`. */
 export function servesAuthority(value: string | null, scheme: string, settings: Settings): boolean {
-  const named = value === null ? undefined : parseAuthority(value, scheme);
-  if (!named) return false;
-  return servedAuthorities(scheme, settings).some((served) => served.hostname === named.hostname && served.port === named.port);
+  if (value === null) return false;
+  let answer = answers.get(settings);
+  if (!answer) {
+    const served = new Map<string, Authority[]>();
+    answer = boundedMemo(
+      (key) => {
+        const at = key.indexOf(' ');
+        const [keyScheme, keyValue] = [key.slice(0, at), key.slice(at + 1)];
+        const named = parseAuthority(keyValue, keyScheme);
+        if (!named) return false;
+        let authorities = served.get(keyScheme);
+        if (!authorities) served.set(keyScheme, (authorities = servedAuthorities(keyScheme, settings)));
+        return authorities.some((authority) => authority.hostname === named.hostname && authority.port === named.port);
+      },
+      { maxEntries: 256, maxLength: 320 },
+    );
+    answers.set(settings, answer);
+  }
+  return answer(`${scheme} ${value}`);
 }

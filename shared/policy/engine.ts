@@ -151,18 +151,29 @@ export function createPolicyEngine(
       const readable = grantsOf(caller).read;
       return { ...department, resourceGroups: department.resourceGroups.filter((group) => readable.includes(group.toLowerCase())) };
     },
-    offers(rawCaller, tool) {
-      // tools/list is per role (and per agent): scoped authority decides on the groups a call touches, not here.
-      const caller = { ...rawCaller, groups: [], groupsOverage: false };
-      const key = `${tool.name}|${[...caller.roles].sort().join(',')}|${caller.isAgent ? `agent:${caller.clientAppId?.toLowerCase() ?? ''}` : 'person'}`;
+    offers(caller, tool) {
+      const key = `${tool.name}|${offerKeyOf(caller)}`;
       let allowed = offered.get(key);
       if (allowed === undefined) {
-        allowed = decide(caller, tool).allowed;
+        // tools/list is per role (and per agent): scoped authority decides on the groups a call touches, not here.
+        allowed = decide({ ...caller, groups: [], groupsOverage: false }, tool).allowed;
         offered.set(key, allowed);
       }
       return allowed;
     },
   };
+}
+
+/** What decides which tools a caller is offered (its roles, and which agent it is), per caller: tools/list asks once per tool. */
+const offerKeys = new WeakMap<Caller, string>();
+
+function offerKeyOf(caller: Caller): string {
+  let key = offerKeys.get(caller);
+  if (key === undefined) {
+    key = `${[...caller.roles].sort().join(',')}|${caller.isAgent ? `agent:${caller.clientAppId?.toLowerCase() ?? ''}` : 'person'}`;
+    offerKeys.set(caller, key);
+  }
+  return key;
 }
 
 /**
