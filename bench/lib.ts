@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { APP_NODE_OPTIONS } from '../dev/app-node-options.js';
 import { IssuerKeyStore } from '../dev/sandbox/issuer-keys.js';
 import { mintToken } from '../dev/sandbox/issuer.js';
 import { SANDBOX_AUDIENCE, SANDBOX_SCOPE, type SandboxEndpoints } from '../dev/sandbox-settings.js';
@@ -165,17 +166,20 @@ export interface Child {
 
 /**
  * Spawns `node [execArgv] script` and resolves with its first JSON line that has `ready`/`armUrl` (our hosts' and
- * the sandbox's start line). After that, stdout (the app's JSON log and audit lines) is drained unparsed.
+ * the sandbox's start line). After that, stdout (the app's JSON log and audit lines) is drained unparsed. Hosts run
+ * with the heap options a deployment has (dev/app-node-options.ts) before any `execArgv`; `asApp: false` (the
+ * sandbox) leaves them out.
  */
 export function spawnReady(
   script: string,
   env: Record<string, string>,
-  options: { execArgv?: string[]; args?: string[]; isReady?: (line: Record<string, unknown>) => boolean; timeoutMs?: number } = {},
+  options: { execArgv?: string[]; asApp?: boolean; args?: string[]; isReady?: (line: Record<string, unknown>) => boolean; timeoutMs?: number } = {},
 ): Promise<Child> {
   if (interrupted) return Promise.reject(new Error('interrupted'));
   const isReady = options.isReady ?? ((line) => line.ready === true);
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...(options.execArgv ?? []), script, ...(options.args ?? [])], {
+  const nodeOptions = options.asApp === false ? [] : APP_NODE_OPTIONS;
+  const child = spawn(process.execPath, [...nodeOptions, ...(options.execArgv ?? []), script, ...(options.args ?? [])], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -256,7 +260,7 @@ export interface SandboxProcess extends Child {
 
 /** The sandbox (Azure twin + Azurite) in its own process, so its work does not share the load generator's thread. */
 export async function startSandboxProcess(dataDir: string, env: Record<string, string> = {}): Promise<SandboxProcess> {
-  const started = await spawnReady(SANDBOX_MAIN, env, { args: ['--data', dataDir], isReady: (line) => typeof line.armUrl === 'string' });
+  const started = await spawnReady(SANDBOX_MAIN, env, { asApp: false, args: ['--data', dataDir], isReady: (line) => typeof line.armUrl === 'string' });
   const info = started.ready as unknown as SandboxEndpoints & { dataDir: string };
   const keys = await IssuerKeyStore.open(dataDir);
   return {

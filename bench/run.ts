@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { APP_NODE_OPTIONS } from '../dev/app-node-options.js';
 import { trustSandboxOrRelaunch } from '../dev/sandbox/relaunch.js';
 import { SANDBOX_DIR, sandboxAppSettings } from '../dev/sandbox-settings.js';
 import { measureCmkReport, type CmkRow } from './cmk-report.js';
@@ -129,6 +130,7 @@ async function inproc(env: Env): Promise<SectionResult> {
   const runWorker = (extra: Record<string, string>) =>
     new Promise<Record<string, unknown>>((resolvePromise, reject) => {
       const worker = fork(join(DIST_BENCH, 'inproc.js'), [], {
+        execArgv: [...APP_NODE_OPTIONS],
         env: { ...process.env, ...env.appEnv, BENCH_TOKEN: env.token, BENCH_ROUNDS: String(rounds), BENCH_BATCH: String(batch), ...extra },
         // stdout is where the app writes its log copy of the audit trail: /dev/null here, as cheap as a pipe.
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
@@ -457,6 +459,7 @@ async function audit(env: Env): Promise<SectionResult> {
   const runWorker = (extra: Record<string, string> = {}) =>
     new Promise<Record<string, unknown>>((resolvePromise, reject) => {
       const worker = fork(join(DIST_BENCH, 'audit-store.js'), [], {
+        execArgv: [...APP_NODE_OPTIONS],
         env: { ...process.env, ...env.appEnv, BENCH_ROUNDS: String(rounds), BENCH_RECORDS: String(records), ...extra },
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       });

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { APP_NODE_OPTIONS } from './app-node-options.js';
 
 const HOST_MAIN = fileURLToPath(new URL('./host/main.js', import.meta.url));
 /** Loading the app takes a second or two; on a machine busy with other builds and tests, many more. */
@@ -31,7 +32,8 @@ export async function startAppProcess(
     main?: string | undefined;
   } = {},
 ): Promise<AppProcess> {
-  const child = spawn(process.execPath, [options.main ?? HOST_MAIN], {
+  // With the heap options a deployment has (./app-node-options.ts).
+  const child = spawn(process.execPath, [...APP_NODE_OPTIONS, options.main ?? HOST_MAIN], {
     env: { ...process.env, ...env, PORT: String(options.port ?? 0) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

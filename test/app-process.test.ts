@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { APP_NODE_OPTIONS } from '../dev/app-node-options.js';
 import { startAppProcess } from '../dev/app-process.js';
 import { waitFor } from './helpers/poll.js';
 import { REQUIRED_SETTINGS } from './helpers/settings.js';
@@ -39,6 +41,18 @@ describe('the app process the tests and npm start run', () => {
       ).toBe(false);
     } finally {
       if (running(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('runs the app with the heap options a deployment has (the smallest instance), ahead of its entry point', async () => {
+    const app = await startAppProcess(RUNS);
+    try {
+      // The command line Linux records for the process: node, its options, the script.
+      const argv = readFileSync(`/proc/${app.child.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      expect(argv.slice(1, 1 + APP_NODE_OPTIONS.length)).toEqual([...APP_NODE_OPTIONS]);
+      expect(APP_NODE_OPTIONS).toEqual(['--max-old-space-size=256', '--max-semi-space-size=4']);
+    } finally {
+      await app.stop();
     }
   });
 });

@@ -448,6 +448,10 @@ function call(node: Extract<Node, { kind: 'call' }>, env: Env): any {
       return str(a);
     case 'int':
       return Number.parseInt(str(a), 10);
+    case 'div':
+      // Whole-number division, as ARM's div(), which refuses a zero divisor.
+      if (Number(b) === 0) throw new Error('div() by zero');
+      return Math.trunc(Number(a) / Number(b));
     case 'bool':
       return a === true || a === 1 || String(a).toLowerCase() === 'true';
     case 'tolower':

@@ -142,9 +142,10 @@ export const BUILT_IN_ROLES: CheckContext['builtInRoles'] = {
 
 /**
  * Settings the Functions host (not the app) reads, which the template sets besides the app's own:
- * identity-based host storage, Entra authentication of the host's Application Insights telemetry, and the
- * protected-resource metadata App Service Authentication publishes for MCP clients. (On Flex Consumption the runtime
- * is set in functionAppConfig, so FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION are not settings.)
+ * identity-based host storage, Entra authentication of the host's Application Insights telemetry, the
+ * protected-resource metadata App Service Authentication publishes for MCP clients, and the worker's Node heap
+ * options (NODE_OPTIONS, from the instance size: dev/app-node-options.ts). (On Flex Consumption the runtime is set in
+ * functionAppConfig, so FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION are not settings.)
  */
 export const FUNCTIONS_HOST_SETTINGS = [
   'AzureWebJobsStorage__accountName',
@@ -152,6 +153,7 @@ export const FUNCTIONS_HOST_SETTINGS = [
   'AzureWebJobsStorage__clientId',
   'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
   'WEBSITE_AUTH_PRM_DEFAULT_WITH_SCOPES',
+  'NODE_OPTIONS',
 ];
 
 /**

@@ -9,6 +9,7 @@ import { checkTokenValidation, mainFor, renderGatewayPolicies, SAMPLE_CLIENT_ID,
 import { parseXml } from './xml.js';
 import { TOOLS } from '../../shared/tools/registry.js';
 import { requiredPermissions } from '../../dev/role-actions.js';
+import { APP_NODE_OPTIONS, appNodeOptions } from '../../dev/app-node-options.js';
 
 /** Offline checks of the deployment templates in infra/: they parse, link, and keep every security invariant. */
 const set = loadTemplateSet('infra/main.json');
@@ -88,6 +89,14 @@ describe('infra templates', () => {
     fromOutput('AZURE_IDENTITY_RESOURCE_ID', 'id');
     expect(settings.values.APPLICATIONINSIGHTS_AUTHENTICATION_STRING).toBe("[format('ClientId={0};Authorization=AAD', parameters('identityClientId'))]");
     expect(settings.values.KEY_VAULT_VERIFY_CHALLENGE_RESOURCE).toBe('true');
+    // The worker's heap options: half the instance for the old space, as local processes of the app run with for the
+    // smallest instance (dev/app-node-options.ts). ARM's format() is read here for each instance size it allows.
+    // linear: anchored, literal text around one class run that excludes its closing quote.
+    const [, format] = /^\[format\('([^']*)', div\(parameters\('instanceMemoryMB'\), 2\)\)\]$/.exec(String(settings.values.NODE_OPTIONS)) ?? [];
+    const sizes: number[] = set.templates.get('infra/modules/function-app.json')?.parameters?.instanceMemoryMB?.allowedValues ?? [];
+    expect(sizes).toContain(512);
+    for (const size of sizes) expect(format?.replace('{0}', String(size / 2))).toBe(appNodeOptions(size));
+    expect(appNodeOptions(512).split(' ')).toEqual(APP_NODE_OPTIONS);
   });
 
   it('keeps the standalone read roles in infra/roles equal to the template and, together, to what the read tools declare', () => {
