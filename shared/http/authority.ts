@@ -63,15 +63,19 @@ export function servesAuthority(value: string | null, scheme: string, settings: 
   if (value === null) return false;
   let answer = answers.get(settings);
   if (!answer) {
-    const served = new Map<string, Authority[]>();
+    // What the app serves, kept for the two schemes requests arrive over (the local host builds a request's URL from
+    // its target, which can name any scheme: those are worked out each time, not kept).
+    const served: Partial<Record<string, Authority[]>> = {};
     answer = boundedMemo(
       (key) => {
         const at = key.indexOf(' ');
         const [keyScheme, keyValue] = [key.slice(0, at), key.slice(at + 1)];
         const named = parseAuthority(keyValue, keyScheme);
         if (!named) return false;
-        let authorities = served.get(keyScheme);
-        if (!authorities) served.set(keyScheme, (authorities = servedAuthorities(keyScheme, settings)));
+        const authorities =
+          keyScheme === 'http:' || keyScheme === 'https:'
+            ? (served[keyScheme] ??= servedAuthorities(keyScheme, settings))
+            : servedAuthorities(keyScheme, settings);
         return authorities.some((authority) => authority.hostname === named.hostname && authority.port === named.port);
       },
       { maxEntries: 256, maxLength: 320 },

@@ -156,6 +156,25 @@ describe('what the app serves, by configuration', () => {
     expect(servesAuthority('127.0.0.1:7071', 'http:', loadSettings({ ...REQUIRED, PORT: '8000' }))).toBe(false);
   });
 
+  it('gives the same answer every time it is asked, past the answers it remembers and for values too long to remember', () => {
+    const settings = loadSettings(REQUIRED);
+    const asked = (value: string, scheme = 'http:') => servesAuthority(value, scheme, settings);
+    // More distinct values than it remembers (256), then the first ones again: the memory has started again by then.
+    const others = Array.from({ length: 600 }, (_, i) => `host-${i}.example:7071`);
+    for (let round = 0; round < 2; round += 1) {
+      expect(asked('localhost:7071')).toBe(true);
+      expect(asked('localhost:7072')).toBe(false);
+      expect(asked('LOCALHOST:7071')).toBe(true);
+      expect(others.filter((value) => asked(value))).toEqual([]);
+      // The same authority over another scheme is another question (its default port differs).
+      expect(asked('localhost:7071', 'https:')).toBe(true);
+      expect(asked('localhost', 'https:')).toBe(false);
+      // Longer than any host name: never remembered, always refused.
+      expect(asked(`${'a'.repeat(330)}:7071`)).toBe(false);
+      expect(asked(`localhost:7071${' '.repeat(330)}`)).toBe(false);
+    }
+  });
+
   it('refuses Host values that are more than host[:port], and allowlist entries that are not hosts', () => {
     const settings = loadSettings(REQUIRED);
     for (const value of ['user@localhost:7071', 'localhost:7071/x', 'localhost:7071?x', 'localhost:7071#', '', 'localhost :7071']) {
