@@ -1,13 +1,13 @@
 /**
  * The V8 heap options the app's process runs with, sized for the smallest Flex Consumption instance (512 MB): half
- * of the instance for the old space, and young-generation semi-spaces of 4 MB instead of V8's 16. Without them V8
- * sizes the heap from the machine's memory and lets garbage pile up: on a 24 GB machine the app's RSS reached
- * 390 MiB after 20,000 calls although its live heap stays near 48 MB (heap snapshots after 3,000, 13,000 and 23,000
- * calls); with them it stays near 200 MiB. The Functions host gets the same through the NODE_OPTIONS app setting
- * (infra/modules/function-app.json, from the instance size: `appNodeOptions`); `npm start`, the tests' stacks and the
- * benchmarks start the app's process with `APP_NODE_OPTIONS`. Both options are ones NODE_OPTIONS accepts.
+ * of the instance for the old space, and young-generation semi-spaces of 4 MB (V8 picks 16 on a machine this size).
+ * Without them V8 sizes the heap from the machine's memory and lets garbage pile up: on a 24 GB machine the app's RSS
+ * reached 390 MiB after 20,000 calls although its live heap stays near 48 MB (heap snapshots after 3,000, 13,000 and
+ * 23,000 calls); with them it stays near 200 MiB. The Functions host gets the same through the NODE_OPTIONS app
+ * setting (infra/modules/function-app.json, from the instance size: `appNodeOptions`); `npm start`, the tests' stacks
+ * and the benchmarks start the app's process with `APP_NODE_OPTIONS`. Both options are ones NODE_OPTIONS accepts.
  */
-export const SEMI_SPACE_MB = 4;
+const SEMI_SPACE_MB = 4;
 
 /** The options for an instance of `instanceMemoryMB`, as one NODE_OPTIONS value. */
 export function appNodeOptions(instanceMemoryMB: number): string {
