@@ -52,35 +52,29 @@ function servedAuthorities(scheme: string, settings: Settings): Authority[] {
 }
 
 /**
- * Per settings, the answers given lately, keyed by scheme and value: every request asks twice (Host header and
- * URL), almost always about the same authority, and each answer parses URLs. Bounded (./bounded-memo.ts): a caller
- * sending a new Host each time costs what the check costs anyway.
+ * Per settings and scheme, the answers given lately: every request asks twice (Host header and URL), almost always
+ * about the same authority, and each answer parses URLs. Bounded (./bounded-memo.ts): a caller sending a new Host each
+ * time costs what the check costs anyway. Kept for the two schemes requests arrive over only (the local host builds a
+ * request's URL from its target, which can name any scheme: those are worked out each time).
  */
-const answers = new WeakMap<Settings, (key: string) => boolean>();
+const answers = new WeakMap<Settings, Partial<Record<'http:' | 'https:', (value: string) => boolean>>>();
+
+/** Whether `value`, read as an authority for `scheme`, is one of `served`. */
+function isServed(value: string, scheme: string, served: readonly Authority[]): boolean {
+  const named = parseAuthority(value, scheme);
+  return named !== undefined && served.some((authority) => authority.hostname === named.hostname && authority.port === named.port);
+}
 
 /** Whether `value` (a Host header, or the request URL's host) names an authority this app serves over `scheme`. */
 export function servesAuthority(value: string | null, scheme: string, settings: Settings): boolean {
   if (value === null) return false;
-  let answer = answers.get(settings);
+  if (scheme !== 'http:' && scheme !== 'https:') return isServed(value, scheme, servedAuthorities(scheme, settings));
+  let bySettings = answers.get(settings);
+  if (!bySettings) answers.set(settings, (bySettings = {}));
+  let answer = bySettings[scheme];
   if (!answer) {
-    // What the app serves, kept for the two schemes requests arrive over (the local host builds a request's URL from
-    // its target, which can name any scheme: those are worked out each time, not kept).
-    const served: Partial<Record<string, Authority[]>> = {};
-    answer = boundedMemo(
-      (key) => {
-        const at = key.indexOf(' ');
-        const [keyScheme, keyValue] = [key.slice(0, at), key.slice(at + 1)];
-        const named = parseAuthority(keyValue, keyScheme);
-        if (!named) return false;
-        const authorities =
-          keyScheme === 'http:' || keyScheme === 'https:'
-            ? (served[keyScheme] ??= servedAuthorities(keyScheme, settings))
-            : servedAuthorities(keyScheme, settings);
-        return authorities.some((authority) => authority.hostname === named.hostname && authority.port === named.port);
-      },
-      { maxEntries: 256, maxLength: 320 },
-    );
-    answers.set(settings, answer);
+    const served = servedAuthorities(scheme, settings);
+    bySettings[scheme] = answer = boundedMemo((text) => isServed(text, scheme, served), { maxEntries: 256, maxLength: 300 });
   }
-  return answer(`${scheme} ${value}`);
+  return answer(value);
 }
