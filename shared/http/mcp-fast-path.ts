@@ -32,8 +32,8 @@ type RequestId = string | number;
  * tool call runs through the same pipeline (rate limit, Cedar, validation, approvals, audit readiness, shield).
  */
 export interface McpFastPath {
-  /** The answer's JSON text, or undefined when the SDK must answer. */
-  answer(request: HttpRequest, message: unknown, call: McpCallContext): Promise<string | undefined>;
+  /** The answer's JSON text (tools/list: its UTF-8 bytes), or undefined when the SDK must answer. */
+  answer(request: HttpRequest, message: unknown, call: McpCallContext): Promise<string | Buffer | undefined>;
 }
 
 const HOT_METHODS = new Set(['ping', 'tools/list', 'tools/call']);
@@ -45,22 +45,23 @@ export function createMcpFastPath(
 ): McpFastPath {
   /**
    * Per set of visible tools (the policy offers tools by role set): the answer up to its id,
-   * `{"result":{"tools":[…]},"jsonrpc":"2.0","id":`, and its audit copy, hashed that far once.
+   * `{"result":{"tools":[…]},"jsonrpc":"2.0","id":`, as UTF-8 bytes (encoded once, not per answer), and its audit copy,
+   * hashed that far once.
    */
-  const listings = new Map<string, { start: string; audited: (end: string) => AuditedBody }>();
-  const listing = (call: McpCallContext, id: RequestId): string => {
+  const listings = new Map<string, { start: Buffer; audited: (end: string) => AuditedBody }>();
+  const listing = (call: McpCallContext, id: RequestId): Buffer => {
     const visible = pipeline.visibleTools(call.caller);
     const key = visible.map((tool) => tool.name).join(',');
     let built = listings.get(key);
     if (built === undefined) {
       const tools = visible.map((tool) => catalogue.get(tool.name) as CatalogueEntry);
       const start = `{"result":${JSON.stringify({ tools })},"jsonrpc":"2.0","id":`;
-      built = { start, audited: auditedServerBodies(start) };
+      built = { start: Buffer.from(start, 'utf8'), audited: auditedServerBodies(start) };
       listings.set(key, built);
     }
     const end = `${JSON.stringify(id)}}`;
     if (isAuditing()) noteResponseBody(built.audited(end));
-    return built.start + end;
+    return Buffer.concat([built.start, Buffer.from(end, 'utf8')]);
   };
   const respond = (result: unknown, id: RequestId) => JSON.stringify({ result, jsonrpc: '2.0', id });
 

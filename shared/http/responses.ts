@@ -7,15 +7,17 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
 }
 
 /**
- * Past this many characters an answer is handed over as UTF-8 bytes: the Functions runtime turns a string body into a
- * well-formed (USV) string before encoding it, a second pass over the text (about 20 ms on a 2 MiB blob read).
+ * Past this many characters an answer is handed over as UTF-8 bytes: for a string body the Functions library makes a
+ * well-formed (USV) string and the web Response encodes it, passes over the text that cost the local host about 0.6 ms
+ * of CPU per 44 KB tools/list answer under load (2.86 against 2.25 ms per request, the same host and load, runs
+ * interleaved). Short answers cost the same either way.
  */
-const BYTES_PAST_CHARS = 64 * 1024;
+const BYTES_PAST_CHARS = 4 * 1024;
 
-/** A JSON answer already serialised (so it is serialised once). */
-export function jsonTextResponse(status: number, text: string, headers: Record<string, string> = {}): HttpResponseInit {
+/** A JSON answer already serialised (so it is serialised once), as text or as its UTF-8 bytes. */
+export function jsonTextResponse(status: number, text: string | Uint8Array, headers: Record<string, string> = {}): HttpResponseInit {
   // Encoding replaces a lone surrogate with U+FFFD, as the runtime's conversion does.
-  const body = text.length > BYTES_PAST_CHARS ? Buffer.from(text, 'utf8') : text;
+  const body = typeof text === 'string' && text.length > BYTES_PAST_CHARS ? Buffer.from(text, 'utf8') : text;
   return { status, headers: { 'content-type': 'application/json', ...SECURITY_HEADERS, ...headers }, body };
 }
 
