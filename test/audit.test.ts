@@ -248,6 +248,42 @@ describe('one audit record per request', () => {
     expect(captured).toContain('[email]');
     expect(captured).toContain('AccountKey=[REDACTED]');
   });
+
+  it("keeps each body's hash and size in Application Insights, shortening only its text to fit a custom dimension", async () => {
+    // The full catalogue is over 8 KiB: the log line keeps its first 8 KiB, more than a custom dimension holds (8,192
+    // UTF-8 bytes, past which the exporter cuts a value wherever it falls).
+    const operator = await stack.token({ roles: ['Mcp.Operator'], oid: 'eeeeeeee-3333-4333-8333-333333333333' });
+    const before = auditLines().length;
+    const response = await fetch(stack.mcpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${operator}` },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'long-answer', method: 'tools/list' }),
+    });
+    expect(response.status).toBe(200);
+    const [logged] = await waitFor(
+      async () =>
+        auditLines()
+          .slice(before)
+          .filter((record) => record.jsonRpcMethod === 'tools/list' && record.callerOid === 'eeeeeeee-3333-4333-8333-333333333333'),
+      (list) => list.length >= 1,
+    );
+    expect(logged.responseBody).toMatchObject({ truncated: true, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(logged.responseBody.text).toHaveLength(8 * 1024);
+    const [event] = await waitFor(
+      async () => (await auditEvents()).filter((candidate) => candidate.correlationId === logged.correlationId),
+      (list) => list.length === 1,
+      15_000,
+    );
+    for (const field of ['requestBody', 'responseBody'] as const) {
+      expect(Buffer.byteLength(event![field]!)).toBeLessThanOrEqual(8192);
+      const sent = JSON.parse(event![field]!) as { text: string; truncated: boolean; bytes: number; sha256: string };
+      expect(sent).toMatchObject({ sha256: logged[field].sha256, bytes: logged[field].bytes });
+      // What is there of the text is where the log line's text starts; cut only if it had to be.
+      expect(logged[field].text.startsWith(sent.text)).toBe(true);
+      expect(sent.truncated).toBe(logged[field].truncated || sent.text.length < logged[field].text.length);
+    }
+    expect(JSON.parse(event!.responseBody!).text.length).toBeLessThan(logged.responseBody.text.length);
+  });
 });
 
 describe('tamper evidence', () => {

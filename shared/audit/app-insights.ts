@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { AzureCall } from './scope.js';
 import type { AuditRecord } from './record.js';
+import type { AuditedBody } from './body.js';
 import { loadOnFirstUse } from '../runtime/load-on-first-use.js';
 
 /** The custom event each audit record becomes (customEvents / AppEvents). */
@@ -183,11 +184,61 @@ export function createAppInsightsExport(
 /** Custom dimensions are strings: scalars as they are, lists and objects as JSON. Every field, already redacted. */
 function customDimensions(record: AuditRecord): Record<string, string> {
   const dimensions: Record<string, string> = {};
-  for (const [key, value] of Object.entries(record)) {
+  for (const [key, value] of Object.entries(record) as [string, unknown][]) {
     if (value === undefined) continue;
-    dimensions[key] = typeof value === 'object' ? JSON.stringify(value) : String(value);
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') dimensions[key] = String(value);
+    else if (typeof value === 'object' && value !== null && isBody(value)) dimensions[key] = bodyDimension(value);
+    else dimensions[key] = JSON.stringify(value);
   }
   return dimensions;
+}
+
+/** The most UTF-8 bytes Application Insights keeps of a custom dimension; the exporter cuts a longer value wherever it falls. */
+export const DIMENSION_MAX_BYTES = 8192;
+
+function isBody(value: object): value is AuditedBody {
+  const body = value as Partial<AuditedBody>;
+  return typeof body.text === 'string' && typeof body.sha256 === 'string';
+}
+
+/**
+ * A body as a custom dimension: its size and hash first, its text last and shortened to fit, so the dimension stays
+ * JSON and keeps the digest whole (cut by the exporter, a body kept at the audit's 8 KiB lost its hash and its closing
+ * brace). The log line and the tamper-evident store keep the text as the audit does.
+ */
+export function bodyDimension(body: AuditedBody): string {
+  const { text, ...digest } = body;
+  const whole = JSON.stringify({ ...digest, text });
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most bodies are short enough not to be measured.
+  if (whole.length * 3 <= DIMENSION_MAX_BYTES || Buffer.byteLength(whole) <= DIMENSION_MAX_BYTES) return whole;
+  const room = DIMENSION_MAX_BYTES - Buffer.byteLength(JSON.stringify({ ...digest, truncated: true, text: '' }));
+  return JSON.stringify({ ...digest, truncated: true, text: text.slice(0, fittingPrefix(text, room)) });
+}
+
+/**
+ * How many UTF-16 units of `text` fit in `room` bytes written as a JSON string's content (JSON.stringify's escapes)
+ * in UTF-8; never half of a surrogate pair. One pass, in step with the text.
+ */
+function fittingPrefix(text: string, room: number): number {
+  let used = 0;
+  for (let at = 0; at < text.length; at += 1) {
+    const code = text.charCodeAt(at);
+    const pair = code >= 0xd800 && code <= 0xdbff && (text.charCodeAt(at + 1) & 0xfc00) === 0xdc00;
+    used += pair ? 4 : escapedBytes(code);
+    if (used > room) return at;
+    if (pair) at += 1;
+  }
+  return text.length;
+}
+
+/** The UTF-8 bytes of one UTF-16 unit (not part of a pair) as JSON.stringify writes it inside a string. */
+function escapedBytes(code: number): number {
+  if (code === 0x22 || code === 0x5c) return 2; // \" and \\
+  if (code < 0x20) return code === 0x08 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d ? 2 : 6; // \n, or \u0001
+  if (code < 0x80) return 1;
+  if (code < 0x800) return 2;
+  if (code >= 0xd800 && code <= 0xdfff) return 6; // a lone surrogate, escaped as \udXXX
+  return 3;
 }
 
 function delay(ms: number): Promise<void> {

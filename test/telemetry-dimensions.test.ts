@@ -1,0 +1,61 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { bodyDimension, DIMENSION_MAX_BYTES } from '../shared/audit/app-insights.js';
+import { AUDIT_BODY_LIMIT } from '../shared/audit/body.js';
+
+/**
+ * A body as Application Insights receives it: a custom dimension holds 8,192 UTF-8 bytes and the exporter cuts longer
+ * values wherever they fall, so the app fits the body itself — JSON, with its hash and size whole, its text a prefix.
+ */
+const digest = { bytes: 123_456, sha256: 'ab'.repeat(32) };
+
+function expectFitted(text: string, truncated: boolean): void {
+  const dimension = bodyDimension({ text, truncated, ...digest });
+  expect(Buffer.byteLength(dimension)).toBeLessThanOrEqual(DIMENSION_MAX_BYTES);
+  const sent = JSON.parse(dimension) as { text: string; truncated: boolean; bytes: number; sha256: string };
+  expect(sent).toMatchObject(digest);
+  expect(text.startsWith(sent.text)).toBe(true);
+  expect(sent.truncated).toBe(truncated || sent.text.length < text.length);
+  // Nothing is cut that would have fitted: with the next character (both halves of a pair) it would not.
+  if (sent.text.length < text.length) {
+    const next = text.codePointAt(sent.text.length)! > 0xffff ? 2 : 1;
+    const longer = JSON.stringify({ ...digest, truncated: true, text: text.slice(0, sent.text.length + next) });
+    expect(Buffer.byteLength(longer)).toBeGreaterThan(DIMENSION_MAX_BYTES);
+  }
+}
+
+describe('a body as a custom dimension', () => {
+  it('is the body as it is when it fits', () => {
+    const dimension = bodyDimension({ text: '{"jsonrpc":"2.0","id":1}', truncated: false, ...digest });
+    expect(JSON.parse(dimension)).toEqual({ text: '{"jsonrpc":"2.0","id":1}', truncated: false, ...digest });
+  });
+
+  it('fits texts of the audit limit whatever they hold: quotes, escapes, multi-byte characters, emoji, lone surrogates', () => {
+    for (const unit of ['"', '\\', '\n', '\u0001', 'é', '€', '😀', '\ud800', 'a', '"é😀\u0001']) {
+      const text = unit.repeat(Math.ceil(AUDIT_BODY_LIMIT / unit.length)).slice(0, AUDIT_BODY_LIMIT);
+      expectFitted(text, false);
+      expectFitted(text, true);
+    }
+  });
+
+  it('never splits a surrogate pair', () => {
+    const text = `${'x'.repeat(8150)}${'😀'.repeat(30)}`;
+    const sent = JSON.parse(bodyDimension({ text, truncated: true, ...digest })) as { text: string };
+    // Well formed: UTF-8 carries it unchanged (a lone surrogate would become U+FFFD).
+    expect(Buffer.from(sent.text, 'utf8').toString('utf8')).toBe(sent.text);
+  });
+
+  it('fits any text up to the audit limit', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: fc.constantFrom('"', '\\', '😀', '\u0002', 'é', 'a', '\ud800'), maxLength: AUDIT_BODY_LIMIT }),
+          fc.string({ unit: 'binary', maxLength: AUDIT_BODY_LIMIT }),
+        ),
+        fc.boolean(),
+        (text, truncated) => expectFitted(text, truncated),
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
