@@ -50,7 +50,7 @@ describe('the app process the tests and npm start run', () => {
       // The command line Linux records for the process: node, its options, the script.
       const argv = readFileSync(`/proc/${app.child.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
       expect(argv.slice(1, 1 + APP_NODE_OPTIONS.length)).toEqual([...APP_NODE_OPTIONS]);
-      expect(APP_NODE_OPTIONS).toEqual(['--max-old-space-size=256', '--max-semi-space-size=4']);
+      expect(APP_NODE_OPTIONS).toEqual(['--max-old-space-size=256', '--max-semi-space-size=8']);
     } finally {
       await app.stop();
     }
