@@ -208,10 +208,14 @@ function isBody(value: object): value is AuditedBody {
  */
 export function bodyDimension(body: AuditedBody): string {
   const { text, ...digest } = body;
-  const whole = JSON.stringify({ ...digest, text });
-  // A UTF-16 unit is at most 3 UTF-8 bytes: most bodies are short enough not to be measured.
-  if (whole.length * 3 <= DIMENSION_MAX_BYTES || Buffer.byteLength(whole) <= DIMENSION_MAX_BYTES) return whole;
+  // The bytes left for the text's JSON once the rest is written (marked as cut: `true` is shorter than `false`).
   const room = DIMENSION_MAX_BYTES - Buffer.byteLength(JSON.stringify({ ...digest, truncated: true, text: '' }));
+  // Each UTF-16 unit takes at least one byte, so a text longer than the room is cut without trying it whole.
+  if (text.length <= room) {
+    const whole = JSON.stringify({ ...digest, text });
+    // A UTF-16 unit of JSON text is at most 3 UTF-8 bytes: most bodies are short enough not to be measured.
+    if (whole.length * 3 <= DIMENSION_MAX_BYTES || Buffer.byteLength(whole) <= DIMENSION_MAX_BYTES) return whole;
+  }
   return JSON.stringify({ ...digest, truncated: true, text: text.slice(0, fittingPrefix(text, room)) });
 }
 
