@@ -102,12 +102,8 @@ export function createBlobAuditLog({
   let wake: (() => void) | undefined;
   /** How many queued records wait for the key to be sealed (a new record is sealed at once only when none does). */
   let unsealed = 0;
-  /** Sealed as stored: people pseudonymised first. */
-  const sealAsLine = (numbered: NumberedRecord, key: AuditKey, pseudonymKey: AuditKey) => {
-    const { sealed, line } = chain.sealAsLine(pseudonymised(numbered, pseudonymKey), key);
-    // Measured once: a batch is sized from it each time the queue drains.
-    return { sealed, line, bytes: Buffer.byteLength(line) };
-  };
+  /** Sealed as stored (people pseudonymised first), with its line's size, from which each batch is sized. */
+  const sealAsLine = (numbered: NumberedRecord, key: AuditKey, pseudonymKey: AuditKey) => chain.sealAsLine(pseudonymised(numbered, pseudonymKey), key);
   const seal = (entry: (typeof queue)[number], key: AuditKey, pseudonymKey: AuditKey) => {
     if (entry.sealed) return;
     entry.sealed = sealAsLine(entry.numbered, key, pseudonymKey);

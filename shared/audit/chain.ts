@@ -1,5 +1,5 @@
 import canonicalize from 'canonicalize';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import type { AuditRecord } from './record.js';
 import type { AuditKey } from './audit-key.js';
 
@@ -67,6 +67,23 @@ function canonicalMembers(value: object): [string, string][] {
   return members;
 }
 
+/** Runs of members as an object holds them: the non-empty ones, with a comma between each two. */
+function commaSeparated(...runs: string[]): string[] {
+  const pieces: string[] = [];
+  for (const run of runs) {
+    if (run === '') continue;
+    if (pieces.length > 0) pieces.push(',');
+    pieces.push(run);
+  }
+  return pieces;
+}
+
+/** The hex digest of texts fed in order: the same as of their concatenation, without making it. */
+function digestOf(digest: Hash | Hmac, pieces: readonly string[]): string {
+  for (const piece of pieces) digest.update(piece);
+  return digest.digest('hex');
+}
+
 /** SHA-256 over the RFC 8785 canonical JSON of everything in the record but its own hash (the MAC included). */
 export function recordHash(record: Omit<ChainedRecord, 'hash'>): string {
   return createHash('sha256').update(canonical(record)).digest('hex');
@@ -115,11 +132,12 @@ export class AuditChain {
   }
 
   /**
-   * Seals the record and gives the line that stores it: its RFC 8785 canonical JSON, made from the same members.
+   * Seals the record and gives the line that stores it, with its size in UTF-8: its RFC 8785 canonical JSON, made
+   * from the same members.
    * The members are joined once, in three runs around where `hash` and `mac` go (canonical order), and the MAC,
    * the hash and the line are made from those runs: no member is rendered or copied twice.
    */
-  sealAsLine(record: NumberedRecord, key: AuditKey): { sealed: ChainedRecord; line: string } {
+  sealAsLine(record: NumberedRecord, key: AuditKey): { sealed: ChainedRecord; line: string; bytes: number } {
     if (record.seq !== this.sealed + 1) throw new Error(`audit record ${record.seq} sealed out of order (next is ${this.sealed + 1})`);
     const unsigned = { ...record, prevHash: this.prev, keyVersion: key.version };
     const members = canonicalMembers(unsigned);
@@ -129,16 +147,20 @@ export class AuditChain {
     const afterMac: string[] = [];
     for (const [name, text] of members) (name < 'hash' ? beforeHash : name < 'mac' ? beforeMac : afterMac).push(text);
     const [a, b, c] = [beforeHash.join(','), beforeMac.join(','), afterMac.join(',')];
-    const joined = (...runs: string[]) => runs.filter((run) => run !== '').join(',');
-    const mac = createHmac('sha256', key.key)
-      .update(`{"kind":"record","record":{${joined(a, b, c)}}}`)
-      .digest('hex');
+    // The MAC and the hash are fed the runs piece by piece: joining them first would copy the record twice more.
+    const mac = digestOf(createHmac('sha256', key.key), ['{"kind":"record","record":{', ...commaSeparated(a, b, c), '}}']);
     const macMember = `"mac":${JSON.stringify(mac)}`;
-    const hash = createHash('sha256')
-      .update(`{${joined(a, b, macMember, c)}}`)
-      .digest('hex');
+    const hash = digestOf(createHash('sha256'), ['{', ...commaSeparated(a, b, macMember, c), '}']);
     this.sealed = record.seq;
     this.prev = hash;
-    return { sealed: { ...unsigned, mac, hash }, line: `{${joined(a, `"hash":${JSON.stringify(hash)}`, b, macMember, c)}}\n` };
+    // The line is left as pieces put together (not copied into one text here: the batch it goes in copies it once),
+    // and its UTF-8 size is the sum of theirs.
+    let line = '{';
+    let bytes = 3; // "{", "}" and the newline
+    for (const piece of commaSeparated(a, `"hash":${JSON.stringify(hash)}`, b, macMember, c)) {
+      line += piece;
+      bytes += Buffer.byteLength(piece);
+    }
+    return { sealed: { ...unsigned, mac, hash }, line: `${line}}\n`, bytes };
   }
 }
