@@ -30,6 +30,7 @@ const PROFILE_FILE = process.env.BENCH_PROFILE_FILE ?? 'inproc.cpuprofile';
 const PROFILE_CALLS = Number(process.env.BENCH_PROFILE_CALLS ?? 3000);
 
 const BASE = 'http://127.0.0.1:7071';
+const TRIVIAL_ANSWER = Buffer.from('{"ok":true}');
 const mcp = HTTP_FUNCTIONS.find((definition) => definition.name === 'mcp') as HttpFunctionDefinition;
 
 async function invoke(
@@ -37,7 +38,7 @@ async function invoke(
   path: string,
   body: string,
   headers: Record<string, string>,
-): Promise<{ status: number; text: string }> {
+): Promise<{ status: number; body: Buffer }> {
   const request = new HttpRequest({
     url: `${BASE}/${path}`,
     method: 'POST',
@@ -47,7 +48,8 @@ async function invoke(
   const context = new InvocationContext({ invocationId: randomUUID(), functionName: definition.name });
   const result = await definition.handler(request, context);
   const response = result instanceof HttpResponse ? result : new HttpResponse(result ?? {});
-  return { status: response.status ?? 200, text: await response.text() };
+  // Read as bytes, as a host passes a body on (dev/host/local-host.ts streams it; nothing there decodes it to text).
+  return { status: response.status ?? 200, body: Buffer.from(await response.arrayBuffer()) };
 }
 
 const settings = loadSettings();
@@ -61,17 +63,17 @@ interface Case {
   call(): Promise<string | undefined>;
 }
 
-const expectMcp = async (body: string): Promise<string | undefined> => {
-  const { status, text } = await invoke(mcp, 'mcp', body, headers);
-  return status === 200 && isMcpSuccess(text) ? undefined : `HTTP ${status}: ${text.slice(0, 300)}`;
+const expectMcp = async (request: string): Promise<string | undefined> => {
+  const { status, body } = await invoke(mcp, 'mcp', request, headers);
+  return status === 200 && isMcpSuccess(body) ? undefined : `HTTP ${status}: ${body.subarray(0, 300).toString()}`;
 };
 
 const CASES: Case[] = [
   {
     name: 'trivial',
     async call() {
-      const { status, text } = await invoke(TRIVIAL_FUNCTION, 'bench/trivial', TOOLS_LIST_BODY, headers);
-      return status === 200 && text === '{"ok":true}' ? undefined : `HTTP ${status}: ${text}`;
+      const { status, body } = await invoke(TRIVIAL_FUNCTION, 'bench/trivial', TOOLS_LIST_BODY, headers);
+      return status === 200 && body.equals(TRIVIAL_ANSWER) ? undefined : `HTTP ${status}: ${body.toString()}`;
     },
   },
   { name: 'tools/list', call: () => expectMcp(TOOLS_LIST_BODY) },

@@ -119,7 +119,8 @@ export function mcpMessage(text: string): McpMessage {
 }
 
 /** A cheap check that a /mcp body is a successful result (no JSON-RPC error, no tool error). */
-export const isMcpSuccess = (body: string) => body.includes('"result":') && !body.includes('"isError":true');
+/** An MCP answer with a result that is not a tool error (its text, or its bytes as they came). */
+export const isMcpSuccess = (body: string | Buffer) => body.includes('"result":') && !body.includes('"isError":true');
 
 // ---------------------------------------------------------------------------------------------------------------
 // Processes: the sandbox and the app, each in its own process, stopped by PID
