@@ -507,6 +507,17 @@ async function audit(env: Env): Promise<SectionResult> {
 // ---------------------------------------------------------------------------------------------------------------
 // 4. Memory: RSS after 10,000 and 20,000 calls
 
+/** Readings of RSS taken over the second half of the memory section's calls. */
+const GROWTH_BLOCKS = 5;
+
+/** The least-squares slope of the second number of each point over the first. */
+function slope(points: readonly (readonly [number, number])[]): number {
+  const mean = (pick: (point: readonly [number, number]) => number) => points.reduce((sum, point) => sum + pick(point), 0) / points.length;
+  const [meanX, meanY] = [mean(([px]) => px), mean(([, py]) => py)];
+  const spread = points.reduce((sum, [px]) => sum + (px - meanX) ** 2, 0);
+  return points.reduce((sum, [px, py]) => sum + (px - meanX) * (py - meanY), 0) / spread;
+}
+
 async function memory(env: Env): Promise<SectionResult> {
   const half = QUICK ? 5_000 : 10_000;
   const total = (2 * half).toLocaleString('en-GB');
@@ -543,13 +554,28 @@ async function memory(env: Env): Promise<SectionResult> {
       const rps = [await drive(url, half, mixed)];
       await settle();
       const atHalf = memoryOf(pid).rssMiB;
-      progress(`memory${label}: RSS ${atHalf} MiB; ${half.toLocaleString('en-GB')} more calls`);
-      rps.push(await drive(url, half, mixed));
-      await settle();
+      progress(`memory${label}: RSS ${atHalf} MiB; ${half.toLocaleString('en-GB')} more calls in ${GROWTH_BLOCKS} blocks`);
+      // The second half in blocks, RSS after each: the growth is the slope fitted through all of them (times the half),
+      // as one reading after a block moves by several MiB with where the collector happens to be.
+      const readings = [{ calls: 0, rss: atHalf }];
+      for (let block = 1; block <= GROWTH_BLOCKS; block += 1) {
+        rps.push(await drive(url, half / GROWTH_BLOCKS, mixed));
+        await settle();
+        readings.push({ calls: (block * half) / GROWTH_BLOCKS, rss: memoryOf(pid).rssMiB });
+      }
       const { rssMiB: atEnd, peakMiB: peak } = memoryOf(pid);
       // Still busy once the load has stopped (2 s ago) means work was queued behind the responses.
       const busyAfterMs = 2_000 + (await quiesce([pid], 120_000));
-      return { atStart, atHalf, atEnd, peak, growth: round(atEnd - atHalf), busyAfterMs: round(busyAfterMs, -2), rps: round(median(rps), 0) };
+      return {
+        atStart,
+        atHalf,
+        atEnd,
+        peak,
+        growth: round(slope(readings.map((reading) => [reading.calls, reading.rss])) * half),
+        readings: readings.map((reading) => reading.rss),
+        busyAfterMs: round(busyAfterMs, -2),
+        rps: round(median(rps), 0),
+      };
     } finally {
       await app.stop();
     }
@@ -565,7 +591,7 @@ async function memory(env: Env): Promise<SectionResult> {
   } finally {
     await base.stop();
   }
-  const { atStart, atHalf, atEnd, peak, growth, busyAfterMs, rps } = measured;
+  const { atStart, atHalf, atEnd, peak, growth, readings, busyAfterMs, rps } = measured;
   const rows: Row[] = [
     {
       section: 'memory',
@@ -578,8 +604,8 @@ async function memory(env: Env): Promise<SectionResult> {
     },
     {
       section: 'memory',
-      measure: `  growth ${half.toLocaleString('en-GB')} → ${total} calls`,
-      value: `${growth} MiB`,
+      measure: `  growth ${half.toLocaleString('en-GB')} → ${total} calls (fitted)`,
+      value: `${growth} MiB (last − first reading: ${round(atEnd - atHalf)})`,
       baseline: `${atHalf} MiB`,
       ratio: pct(growth / atHalf),
       target: '< 5 MiB',
@@ -597,7 +623,7 @@ async function memory(env: Env): Promise<SectionResult> {
     },
   ];
   const notes = [
-    `memory: the app process (node dist/dev/host/main.js) driven by autocannon, 10 connections, tools/call ${READ_TOOL.name} and tools/list alternating, RSS (VmRSS) read from /proc 2 s after each block. Baseline: the trivial host's RSS after the same number of trivial calls. Targets (issue 13): RSS under 256 MiB after the calls (half the smallest Flex Consumption instance, 512 MB), and under 5 MiB growth over the second block (about 0.5 KiB retained per call: a leak shows here). "Still busy" = time from the end of the load until the app process uses < 5 % CPU (work queued behind the responses, e.g. audit appends).`,
+    `memory: the app process (node dist/dev/host/main.js) driven by autocannon, 10 connections, tools/call ${READ_TOOL.name} and tools/list alternating, RSS (VmRSS) read from /proc 2 s after each block: after 200 warm-up calls, after ${half.toLocaleString('en-GB')}, and after each of ${GROWTH_BLOCKS} blocks of ${(half / GROWTH_BLOCKS).toLocaleString('en-GB')} more (${readings.join(', ')} MiB); the growth is the least-squares slope through those ${GROWTH_BLOCKS + 1} readings times ${half.toLocaleString('en-GB')} calls. Baseline: the trivial host's RSS after the same number of trivial calls. Targets (issue 13): RSS under 256 MiB after the calls (half the smallest Flex Consumption instance, 512 MB), and under 5 MiB growth over the second block (about 0.5 KiB retained per call: a leak shows here). "Still busy" = time from the end of the load until the app process uses < 5 % CPU (work queued behind the responses, e.g. audit appends).`,
   ];
   const data: Record<string, unknown> = { ...measured, baseEnd, calls: 2 * half };
   if (PROFILE && (growth >= 5 || atEnd >= 256)) {
