@@ -118,8 +118,10 @@ export function mcpMessage(text: string): McpMessage {
   return JSON.parse(data.slice(5)) as McpMessage;
 }
 
-/** A cheap check that a /mcp body is a successful result (no JSON-RPC error, no tool error). */
-/** An MCP answer with a result that is not a tool error (its text, or its bytes as they came). */
+/**
+ * A cheap check that a /mcp body (its text, or its bytes as they came) is a successful result: no JSON-RPC error, no
+ * tool error.
+ */
 export const isMcpSuccess = (body: string | Buffer) => body.includes('"result":') && !body.includes('"isError":true');
 
 // ---------------------------------------------------------------------------------------------------------------

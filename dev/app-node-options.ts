@@ -6,9 +6,10 @@
  * 23,000 calls); with them it stays near 200 MiB. Semi-spaces of 8 MB rather than 4: with 4, more of each request in
  * flight (a 48 KB tools/list answer, its audit record's copies) lived through a young collection and was promoted, and
  * the app spent about a fifth more CPU per loopback tools/list (2.70 and 2.83 ms against 2.05 and 2.26 ms, runs
- * interleaved), for RSS after 20,000 calls of 195.1 MiB against 210.6 (one run each). The Functions host gets the same through the NODE_OPTIONS app
- * setting (infra/modules/function-app.json, from the instance size: `appNodeOptions`); `npm start`, the tests' stacks
- * and the benchmarks start the app's process with `APP_NODE_OPTIONS`. Both options are ones NODE_OPTIONS accepts.
+ * interleaved), for RSS after 20,000 calls of 195.1 MiB against 210.6 (one run each). The Functions host gets the
+ * same through the NODE_OPTIONS app setting (infra/modules/function-app.json, from the instance size:
+ * `appNodeOptions`); `npm start`, the tests' stacks and the benchmarks start the app's process with
+ * `APP_NODE_OPTIONS`. Both options are ones NODE_OPTIONS accepts.
  */
 const SEMI_SPACE_MB = 8;
 

@@ -133,9 +133,8 @@ export class AuditChain {
 
   /**
    * Seals the record and gives the line that stores it, with its size in UTF-8: its RFC 8785 canonical JSON, made
-   * from the same members.
-   * The members are joined once, in three runs around where `hash` and `mac` go (canonical order), and the MAC,
-   * the hash and the line are made from those runs: no member is rendered or copied twice.
+   * from the same members. The members are joined once, in three runs around where `hash` and `mac` go (canonical
+   * order), and the MAC, the hash and the line are made from those runs: no member is rendered or copied twice.
    */
   sealAsLine(record: NumberedRecord, key: AuditKey): { sealed: ChainedRecord; line: string; bytes: number } {
     if (record.seq !== this.sealed + 1) throw new Error(`audit record ${record.seq} sealed out of order (next is ${this.sealed + 1})`);
