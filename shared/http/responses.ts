@@ -8,9 +8,9 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
 
 /**
  * Past this many characters an answer is handed over as UTF-8 bytes: for a string body the Functions library makes a
- * well-formed (USV) string and the web Response encodes it, passes over the text that cost the local host about 0.6 ms
- * of CPU per 44 KB tools/list answer under load (2.86 against 2.25 ms per request, the same host and load, runs
- * interleaved). Short answers cost the same either way.
+ * well-formed (USV) string and the web Response encodes it, passes over the text: a 48 KB answer through HttpResponse
+ * and the local host's write took 113-166 µs as a string and 62-78 µs as bytes (a loop of 3,000). Short answers cost
+ * the same either way.
  */
 const BYTES_PAST_CHARS = 4 * 1024;
 
