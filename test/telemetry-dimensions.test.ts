@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { bodyDimension, DIMENSION_MAX_BYTES } from '../shared/audit/app-insights.js';
+import { bodyDimension, DIMENSION_MAX_BYTES, listDimension } from '../shared/audit/app-insights.js';
 import { AUDIT_BODY_LIMIT } from '../shared/audit/body.js';
 
 /**
@@ -55,6 +55,37 @@ describe('a body as a custom dimension', () => {
         fc.boolean(),
         (text, truncated) => expectFitted(text, truncated),
       ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('a list as a custom dimension', () => {
+  it('is the list as it is when it fits', () => {
+    expect(listDimension(['a', 'b'])).toEqual({ json: '["a","b"]', omitted: 0 });
+  });
+
+  it('keeps as many of its first items as fit, as a JSON list, and says how many were left out', () => {
+    // More Azure request ids than a dimension holds: a call that retried a few hundred times, or a long report.
+    const ids = Array.from({ length: 400 }, (_, index) => `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`);
+    const { json, omitted } = listDimension(ids);
+    expect(Buffer.byteLength(json)).toBeLessThanOrEqual(DIMENSION_MAX_BYTES);
+    const kept = JSON.parse(json) as string[];
+    expect(kept).toEqual(ids.slice(0, kept.length));
+    expect(omitted).toBe(ids.length - kept.length);
+    // Nothing left out that would have fitted.
+    expect(Buffer.byteLength(JSON.stringify(ids.slice(0, kept.length + 1)))).toBeGreaterThan(DIMENSION_MAX_BYTES);
+  });
+
+  it('fits any list of texts', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: fc.constantFrom('"', '😀', 'é', 'a', '\u0001'), maxLength: 300 }), { maxLength: 200 }), (items) => {
+        const { json, omitted } = listDimension(items);
+        expect(Buffer.byteLength(json)).toBeLessThanOrEqual(DIMENSION_MAX_BYTES);
+        const kept = JSON.parse(json) as string[];
+        expect(kept).toEqual(items.slice(0, kept.length));
+        expect(omitted).toBe(items.length - kept.length);
+      }),
       { numRuns: 200 },
     );
   });

@@ -188,9 +188,32 @@ function customDimensions(record: AuditRecord): Record<string, string> {
     if (value === undefined) continue;
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') dimensions[key] = String(value);
     else if (typeof value === 'object' && value !== null && isBody(value)) dimensions[key] = bodyDimension(value);
-    else dimensions[key] = JSON.stringify(value);
+    else if (Array.isArray(value)) {
+      const { json, omitted } = listDimension(value);
+      dimensions[key] = json;
+      if (omitted > 0) dimensions[`${key}Omitted`] = String(omitted);
+    } else dimensions[key] = JSON.stringify(value);
   }
   return dimensions;
+}
+
+/**
+ * A list (Azure request ids, targets, injection flags) as a custom dimension: the whole list when it fits, else as many
+ * of its first items as fit, still a JSON list, and how many were left out (the exporter would cut it mid-item, and
+ * Log Analytics would read nothing of it). The log line and the tamper-evident store keep the whole list.
+ */
+export function listDimension(items: readonly unknown[]): { json: string; omitted: number } {
+  const whole = JSON.stringify(items);
+  if (whole.length * 3 <= DIMENSION_MAX_BYTES || Buffer.byteLength(whole) <= DIMENSION_MAX_BYTES) return { json: whole, omitted: 0 };
+  let used = 2; // the brackets
+  let kept = 0;
+  for (const item of items) {
+    const size = Buffer.byteLength(JSON.stringify(item) ?? 'null') + (kept > 0 ? 1 : 0);
+    if (used + size > DIMENSION_MAX_BYTES) break;
+    used += size;
+    kept += 1;
+  }
+  return { json: JSON.stringify(items.slice(0, kept)), omitted: items.length - kept };
 }
 
 /** The most UTF-8 bytes Application Insights keeps of a custom dimension; the exporter cuts a longer value wherever it falls. */
