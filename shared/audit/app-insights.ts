@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { AzureCall } from './scope.js';
 import type { AuditRecord } from './record.js';
-import type { AuditedBody } from './body.js';
+import { isAuditedBody, type AuditedBody } from './body.js';
 import { loadOnFirstUse } from '../runtime/load-on-first-use.js';
 
 /** The custom event each audit record becomes (customEvents / AppEvents). */
@@ -187,7 +187,7 @@ function customDimensions(record: AuditRecord): Record<string, string> {
   for (const [key, value] of Object.entries(record) as [string, unknown][]) {
     if (value === undefined) continue;
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') dimensions[key] = String(value);
-    else if (typeof value === 'object' && value !== null && isBody(value)) dimensions[key] = bodyDimension(value);
+    else if (typeof value === 'object' && value !== null && isAuditedBody(value)) dimensions[key] = bodyDimension(value);
     else if (Array.isArray(value)) {
       const { json, omitted } = listDimension(value);
       dimensions[key] = json;
@@ -204,7 +204,7 @@ function customDimensions(record: AuditRecord): Record<string, string> {
  */
 export function listDimension(items: readonly unknown[]): { json: string; omitted: number } {
   const whole = JSON.stringify(items);
-  if (whole.length * 3 <= DIMENSION_MAX_BYTES || Buffer.byteLength(whole) <= DIMENSION_MAX_BYTES) return { json: whole, omitted: 0 };
+  if (fitsDimension(whole)) return { json: whole, omitted: 0 };
   let used = 2; // the brackets
   let kept = 0;
   for (const item of items) {
@@ -219,10 +219,8 @@ export function listDimension(items: readonly unknown[]): { json: string; omitte
 /** The most UTF-8 bytes Application Insights keeps of a custom dimension; the exporter cuts a longer value wherever it falls. */
 export const DIMENSION_MAX_BYTES = 8192;
 
-function isBody(value: object): value is AuditedBody {
-  const body = value as Partial<AuditedBody>;
-  return typeof body.text === 'string' && typeof body.sha256 === 'string';
-}
+/** Whether a JSON text fits a dimension. A UTF-16 unit is at most 3 UTF-8 bytes: most are short enough not to be measured. */
+const fitsDimension = (json: string): boolean => json.length * 3 <= DIMENSION_MAX_BYTES || Buffer.byteLength(json) <= DIMENSION_MAX_BYTES;
 
 /**
  * A body as a custom dimension: its size and hash first, its text last and shortened to fit, so the dimension stays
@@ -236,8 +234,7 @@ export function bodyDimension(body: AuditedBody): string {
   // Each UTF-16 unit takes at least one byte, so a text longer than the room is cut without trying it whole.
   if (text.length <= room) {
     const whole = JSON.stringify({ ...digest, text });
-    // A UTF-16 unit of JSON text is at most 3 UTF-8 bytes: most bodies are short enough not to be measured.
-    if (whole.length * 3 <= DIMENSION_MAX_BYTES || Buffer.byteLength(whole) <= DIMENSION_MAX_BYTES) return whole;
+    if (fitsDimension(whole)) return whole;
   }
   return JSON.stringify({ ...digest, truncated: true, text: text.slice(0, fittingPrefix(text, room)) });
 }

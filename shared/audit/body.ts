@@ -13,6 +13,12 @@ export interface AuditedBody {
   sha256: string;
 }
 
+/** Whether a record's value is a body as the audit keeps it (its text and hash). */
+export function isAuditedBody(value: object): value is AuditedBody {
+  const body = value as Partial<AuditedBody>;
+  return typeof body.text === 'string' && typeof body.sha256 === 'string';
+}
+
 /** The UTF-8 size and SHA-256 of a body's text, taken as it arrived (see `BodyReceiver`), or here from the text. */
 export interface BodyDigest {
   bytes: number;

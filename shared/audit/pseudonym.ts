@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { AuditKey } from './audit-key.js';
-import type { AuditedBody } from './body.js';
+import { isAuditedBody, type AuditedBody } from './body.js';
 import type { NumberedRecord } from './chain.js';
 
 /**
@@ -85,7 +85,7 @@ function scrubbed(value: unknown, replacements: readonly Replacement[], key: Buf
   if (typeof value === 'string') return replaceAll(value, replacements);
   if (Array.isArray(value)) return value.map((item) => scrubbed(item, replacements, key));
   if (value === null || typeof value !== 'object') return value;
-  if (isBody(value)) {
+  if (isAuditedBody(value)) {
     const text = replaceAll(value.text, replacements);
     if (text === value.text) return value;
     const { sha256, ...rest } = value;
@@ -93,11 +93,6 @@ function scrubbed(value: unknown, replacements: readonly Replacement[], key: Buf
     return body;
   }
   return Object.fromEntries(Object.entries(value).map(([field, item]) => [field, scrubbed(item, replacements, key)]));
-}
-
-function isBody(value: object): value is AuditedBody {
-  const body = value as Partial<AuditedBody>;
-  return typeof body.text === 'string' && typeof body.sha256 === 'string';
 }
 
 function replaceAll(text: string, replacements: readonly Replacement[]): string {
