@@ -229,13 +229,13 @@ const fitsDimension = (json: string): boolean => json.length * 3 <= DIMENSION_MA
  */
 export function bodyDimension(body: AuditedBody): string {
   const { text, ...digest } = body;
-  // The bytes left for the text's JSON once the rest is written (marked as cut: `true` is shorter than `false`).
-  const room = DIMENSION_MAX_BYTES - Buffer.byteLength(JSON.stringify({ ...digest, truncated: true, text: '' }));
-  // Each UTF-16 unit takes at least one byte, so a text longer than the room is cut without trying it whole.
-  if (text.length <= room) {
+  // Each UTF-16 unit takes at least a byte, and the hash alone 64: a longer text is cut without trying it whole.
+  if (text.length <= DIMENSION_MAX_BYTES - 64) {
     const whole = JSON.stringify({ ...digest, text });
     if (fitsDimension(whole)) return whole;
   }
+  // The bytes left for the text's JSON once the rest is written (marked as cut: `true` is shorter than `false`).
+  const room = DIMENSION_MAX_BYTES - Buffer.byteLength(JSON.stringify({ ...digest, truncated: true, text: '' }));
   return JSON.stringify({ ...digest, truncated: true, text: text.slice(0, fittingPrefix(text, room)) });
 }
 
