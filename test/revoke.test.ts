@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import { SANDBOX_AUDIENCE } from '../dev/sandbox-settings.js';
 import type { ApprovalStore } from '../shared/approvals/store.js';
 import { approvalsTable, BLOB, storedApproval } from './helpers/approvals.js';
-import { startTestStack, type TestStack } from './helpers/stack.js';
+import { acquireSharedStack } from './helpers/shared-stack.js';
+import type { TestStack } from './helpers/stack.js';
 import { pseudonymsOf } from './helpers/pseudonyms.js';
 import { callTool } from './helpers/tools.js';
 import { auditChain } from './hostile/helpers/audit-chain.js';
@@ -24,7 +25,7 @@ describe('revoking approvals', () => {
   /** How the stored copy names a person. */
   let pseudonym: (oid: string) => string;
   beforeAll(async () => {
-    stack = await startTestStack();
+    stack = await acquireSharedStack();
     store = await approvalsTable(stack);
     pseudonym = await pseudonymsOf(stack);
   });

@@ -7,7 +7,8 @@ import { assertBoundedRepetition } from '../shared/shield/bounded-regex.js';
 import { examineLargeTexts, shieldOutput, type ShieldReport } from '../shared/shield/shield.js';
 import { neutraliseUnicode } from '../shared/shield/unicode.js';
 import { untrusted } from '../shared/shield/untrusted.js';
-import { startTestStack, type TestStack } from './helpers/stack.js';
+import { acquireSharedStack } from './helpers/shared-stack.js';
+import type { TestStack } from './helpers/stack.js';
 
 /** Characters that must never reach an agent unannounced: zero-width, bidi controls, tag characters. */
 const HIDDEN = /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]|[\u{E0000}-\u{E007F}]/u;
@@ -167,7 +168,7 @@ describe('poisoned content from the sandbox, through the tools', () => {
   let stack: TestStack;
   let client: Client;
   beforeAll(async () => {
-    stack = await startTestStack();
+    stack = await acquireSharedStack();
     client = new Client({ name: 'shield-test', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
     await client.connect(
       new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${await stack.token()}` } } }),
