@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { acquireSharedStack } from './helpers/shared-stack.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
@@ -38,7 +39,7 @@ describe('the default department policy', () => {
   // A new Operator per test: group_create allows 10 calls a minute per caller (the default policy).
   let operator: string;
   beforeAll(async () => {
-    stack = await startTestStack();
+    stack = await acquireSharedStack();
     reader = await stack.token({ roles: ['Mcp.Reader'] });
   });
   afterAll(async () => stack?.stop());

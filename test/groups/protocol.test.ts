@@ -7,6 +7,8 @@ import '../conformance/inspector.test.js';
 import '../entrances.test.js';
 import '../hostile/notifications.test.js';
 import '../hostile/host-authority.test.js';
+import '../policy.test.js';
+import '../hostile/protection.test.js';
 
 // Held from the first member's tests to the last one's, so the stack is started once.
 beforeAll(async () => void (await acquireSharedStack()));

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { acquireSharedStack } from '../helpers/shared-stack.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import type { ToolCallResult } from '../helpers/tools.js';
 import { auditChain, newTraceparent, type StoredRecord } from './helpers/audit-chain.js';
@@ -102,7 +103,7 @@ describe('keys under the default policy (vault tagged protected, with an excepti
   let stack: TestStack;
   let operator: string;
   beforeAll(async () => {
-    stack = await startTestStack();
+    stack = await acquireSharedStack();
     operator = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID() });
     await auditStoreReady(stack, operator);
   });
