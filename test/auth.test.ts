@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair, type JWK } from 'jose';
-import { acquireSharedStack } from './helpers/shared-stack.js';
-import { startTestStack, type TestStack } from './helpers/stack.js';
+import { acquireSharedStack, acquireSharedStackWith } from './helpers/shared-stack.js';
+import type { TestStack } from './helpers/stack.js';
 import { waitFor } from './helpers/poll.js';
 import { isAuditKeyRead } from './helpers/audit-key-read.js';
 import { auditChain, newTraceparent } from './hostile/helpers/audit-chain.js';
@@ -208,7 +208,7 @@ describe('auth', () => {
   describe('allowed client applications', () => {
     let guarded: TestStack;
     beforeAll(async () => {
-      guarded = await startTestStack({ AUTH_ALLOWED_CLIENT_APPS: 'vscode-client,foundry-agent' });
+      guarded = await acquireSharedStackWith({ AUTH_ALLOWED_CLIENT_APPS: 'vscode-client,foundry-agent' });
     });
     afterAll(async () => guarded?.stop());
 

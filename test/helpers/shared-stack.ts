@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startTestStack, type TestStack } from './stack.js';
+import { startAppOn, startTestStack, type TestStack } from './stack.js';
 
 /**
  * One default stack (`startTestStack()`, no settings changed) shared by the test files of a group
@@ -23,6 +23,21 @@ export async function acquireSharedStack(): Promise<TestStack> {
     token: (options = {}) => stack.token({ oid: caller, ...options }),
     stop: releaseSharedStack,
   };
+}
+
+/**
+ * The shared stack's sandbox with an app of its own, started with `appEnv` on top of the sandbox's settings: for a
+ * part of a file that needs a setting changed (a policy file, an allow-list), an app start instead of a whole stack.
+ * Its `stop` stops that app and gives the stack back.
+ */
+export async function acquireSharedStackWith(appEnv: Record<string, string>): Promise<TestStack> {
+  const base = await acquireSharedStack();
+  try {
+    return await startAppOn(base, appEnv);
+  } catch (error) {
+    await base.stop();
+    throw error;
+  }
 }
 
 /** Gives the stack back; the last holder stops it. */

@@ -60,3 +60,21 @@ export async function startTestStack(appEnv: Record<string, string> = {}, option
     },
   };
 }
+
+/**
+ * Another app on `base`'s sandbox, configured as `startTestStack` configures one with `appEnv`: the stack it returns
+ * is `base` with that app in place of base's, and its `stop` stops that app, then `base`.
+ */
+export async function startAppOn(base: TestStack, appEnv: Record<string, string>): Promise<TestStack> {
+  const app = await startAppProcess({ ...sandboxAppSettings(base.sandbox), ...appEnv });
+  return {
+    ...base,
+    app,
+    baseUrl: app.url,
+    mcpUrl: `${app.url}/mcp`,
+    async stop() {
+      await app.stop();
+      await base.stop();
+    },
+  };
+}

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { acquireSharedStack } from '../helpers/shared-stack.js';
-import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { acquireSharedStack, acquireSharedStackWith } from '../helpers/shared-stack.js';
+import type { TestStack } from '../helpers/stack.js';
 import type { ToolCallResult } from '../helpers/tools.js';
 import { auditChain, newTraceparent, type StoredRecord } from './helpers/audit-chain.js';
 import { parseDepartmentPolicy, PolicyError } from '../../shared/policy/department-policy.js';
@@ -179,7 +179,7 @@ describe('a policy that lists a key vault group, an account, a container and a k
         '      reason: scheduled rotation',
       ].join('\n'),
     );
-    stack = await startTestStack({ MCP_POLICY_FILE: policyFile(policy) });
+    stack = await acquireSharedStackWith({ MCP_POLICY_FILE: policyFile(policy) });
     operator = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID() });
     await auditStoreReady(stack, operator);
   });
@@ -260,7 +260,7 @@ describe('a policy that lists the whole subscription', () => {
   let operator: string;
   beforeAll(async () => {
     const policy = policyWith(['protected:', '  tag: { name: protected, value: "true" }', '  resources:', `    - /subscriptions/${SUB}`].join('\n'));
-    stack = await startTestStack({ MCP_POLICY_FILE: policyFile(policy) });
+    stack = await acquireSharedStackWith({ MCP_POLICY_FILE: policyFile(policy) });
     operator = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID() });
   });
   afterAll(async () => stack?.stop());
