@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { POISONED } from '../dev/sandbox/seed.js';
 import { approvalsTable, storedApproval, tamperWithApproval } from './helpers/approvals.js';
-import { startTestStack, type TestStack } from './helpers/stack.js';
+import { acquireSharedStackWith } from './helpers/shared-stack.js';
+import type { TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
 
 /**
@@ -18,7 +19,7 @@ describe('approval gate', () => {
   let stack: TestStack;
   beforeAll(async () => {
     // Approvals expire after 3 s here, so expiry can be seen without waiting half an hour.
-    stack = await startTestStack({ APPROVAL_TTL_MINUTES: '0.05' });
+    stack = await acquireSharedStackWith({ APPROVAL_TTL_MINUTES: '0.05' });
   });
   afterAll(async () => stack?.stop());
 
@@ -114,7 +115,7 @@ describe('approval gate', () => {
 describe('a deployment without approvals', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startTestStack({ APPROVALS_TABLE_ENDPOINT: '' });
+    stack = await acquireSharedStackWith({ APPROVALS_TABLE_ENDPOINT: '' });
   });
   afterAll(async () => stack?.stop());
 

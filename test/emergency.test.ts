@@ -4,10 +4,11 @@ import { randomUUID } from 'node:crypto';
 import type { ApprovalStore } from '../shared/approvals/store.js';
 import { csrfToken } from '../shared/approvals/csrf.js';
 import { TOOLS } from '../shared/tools/registry.js';
-import { startTestStack, type TestStack } from './helpers/stack.js';
+import { acquireSharedStackWith } from './helpers/shared-stack.js';
+import type { TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
 import { approvalsTable, BLOB, storedApproval } from './helpers/approvals.js';
-import { auditChain, type StoredRecord } from './hostile/helpers/audit-chain.js';
+import { auditChain, newTraceparent, type StoredRecord } from './hostile/helpers/audit-chain.js';
 
 /**
  * The duty officer's switch (MCP_EMERGENCY_MODE) over HTTP against real stacks: what each mode lets through and
@@ -72,7 +73,7 @@ describe.each([
   const rule = `emergency.${mode}`;
   beforeAll(async () => {
     // Typed as a hurried officer might: case and spaces do not matter.
-    stack = await startTestStack({ MCP_EMERGENCY_MODE: ` ${mode.toUpperCase()} ` });
+    stack = await acquireSharedStackWith({ MCP_EMERGENCY_MODE: ` ${mode.toUpperCase()} ` });
     store = await approvalsTable(stack);
   });
   afterAll(async () => stack?.stop());
@@ -182,7 +183,7 @@ describe.each([
 describe('emergency mode closed', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startTestStack({ MCP_EMERGENCY_MODE: 'closed' });
+    stack = await acquireSharedStackWith({ MCP_EMERGENCY_MODE: 'closed' });
   });
   afterAll(async () => stack?.stop());
 
@@ -230,16 +231,21 @@ describe('emergency mode closed', () => {
       ['/.well-known/oauth-protected-resource/mcp', {}],
       [`/approvals/${randomUUID()}`, {}],
     ];
-    for (const [path, init] of requests) {
-      const response = await fetch(`${stack.baseUrl}${path}`, { ...init, redirect: 'manual' });
+    // Each request carries a trace id of its own: its record is found by it (other apps on the sandbox record the
+    // same paths).
+    const traced = requests.map(([path, init]) => ({ path, init, ...newTraceparent() }));
+    for (const { path, init, traceparent } of traced) {
+      const response = await fetch(`${stack.baseUrl}${path}`, { ...init, headers: { ...init.headers, traceparent }, redirect: 'manual' });
       expect([path, response.status, response.headers.get('retry-after')]).toEqual([path, 503, '300']);
       expect(await response.text()).toMatch(/emergency mode (&#39;|')closed(&#39;|')/);
     }
-    const records = await auditChain(stack).waitFor((all) => requests.every(([path]) => all.some((r) => r.path === path)));
-    for (const [path] of requests) {
-      expect(records.find((r) => r.path === path)).toMatchObject({ decision: 'denied', rule: 'emergency.closed', httpStatus: 503 });
+    const records = await auditChain(stack).waitFor((all) => traced.every(({ traceId }) => all.some((r) => r.traceId === traceId)));
+    const recordOfRequest = (traceId: string) => records.find((r) => r.traceId === traceId);
+    for (const { path, traceId } of traced) {
+      expect(recordOfRequest(traceId)).toMatchObject({ path, decision: 'denied', rule: 'emergency.closed', httpStatus: 503 });
     }
-    expect(String(records.find((r) => r.path === '/tools/access_whoami')?.reason)).toContain("emergency mode 'closed'");
+    const whoami = traced.find(({ path }) => path === '/tools/access_whoami')!;
+    expect(String(recordOfRequest(whoami.traceId)?.reason)).toContain("emergency mode 'closed'");
   });
 
   it('still lets an approver revoke approvals', async () => {
@@ -252,6 +258,8 @@ describe('emergency mode closed', () => {
       body: JSON.stringify({ all: true }),
     });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ revoked: [pending.id] });
+    // Every unused approval on the sandbox is revoked, this one among them (earlier modes' apps stored others).
+    expect(((await response.json()) as { revoked: string[] }).revoked).toContain(pending.id);
+    expect((await store.get(pending.id))?.status).toBe('revoked');
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from '@jest/globals';
-import { acquireSharedStack, releaseSharedStack } from '../helpers/shared-stack.js';
-// The members, run in this order on one stack (test/helpers/shared-stack.ts). Revoke last: it
+import { acquireSharedSandbox, releaseShared } from '../helpers/shared-stack.js';
+// The members, run in this order on one sandbox and its default app (test/helpers/shared-stack.ts). Revoke last: it
 // revokes every unused approval, the other members' included.
 import '../auth.test.js';
 import '../approval-browser.test.js';
@@ -8,6 +8,6 @@ import '../hostile/approval-page-text.test.js';
 import '../shield.test.js';
 import '../revoke.test.js';
 
-// Held from the first member's tests to the last one's, so the stack is started once.
-beforeAll(async () => void (await acquireSharedStack()));
-afterAll(releaseSharedStack);
+// Held from the first member's tests to the last one's, so the sandbox is started once.
+beforeAll(async () => void (await acquireSharedSandbox()));
+afterAll(releaseShared);

@@ -6,18 +6,23 @@ import { startSandbox, type FaultSpec, type Sandbox } from '../../dev/sandbox/in
 import { startAppProcess, type AppProcess } from '../../dev/app-process.js';
 import { SANDBOX_AUDIENCE, SANDBOX_SCOPE, sandboxAppSettings } from '../../dev/sandbox-settings.js';
 
-export interface TestStack {
+/** The sandbox of a stack: the Azure twin and Azurite, and what tests ask of them. */
+export interface TestSandbox {
   sandbox: Sandbox;
   /** The sandbox's data folder (state, issuer keys, Azurite data), for dev CLIs under test. */
   dataDir: string;
   /** The sandbox's fault-injection and request-log API. */
   admin: SandboxAdmin;
-  app: AppProcess;
-  baseUrl: string;
-  mcpUrl: string;
   /** A sandbox-signed delegated (user) access token for the app's API. */
   token(options?: { roles?: string[]; oid?: string; name?: string; acrs?: string[]; groups?: string[]; extra?: Record<string, unknown> }): Promise<string>;
   stop(): Promise<void>;
+}
+
+/** A sandbox and the Function app on it. */
+export interface TestStack extends TestSandbox {
+  app: AppProcess;
+  baseUrl: string;
+  mcpUrl: string;
 }
 
 export const DEV_OID = '11111111-2222-4333-8444-555555555555';
@@ -28,22 +33,23 @@ export const DEV_OID = '11111111-2222-4333-8444-555555555555';
  * before the app starts (it fetches the issuer's keys and a token in the background as it starts).
  */
 export async function startTestStack(appEnv: Record<string, string> = {}, options: { faults?: FaultSpec[] } = {}): Promise<TestStack> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'sovereign-mcp-test-'));
-  const sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls', ...(options.faults ? { faults: options.faults } : {}) });
-  let app: AppProcess;
+  const base = await startTestSandbox(options);
   try {
-    app = await startAppProcess({ ...sandboxAppSettings(sandbox), ...appEnv });
+    return await startAppOn(base, appEnv);
   } catch (error) {
-    await sandbox.close();
+    await base.stop();
     throw error;
   }
+}
+
+/** The sandbox alone (its `stop` removes its data folder too). */
+export async function startTestSandbox(options: { faults?: FaultSpec[] } = {}): Promise<TestSandbox> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sovereign-mcp-test-'));
+  const sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls', ...(options.faults ? { faults: options.faults } : {}) });
   return {
     sandbox,
     dataDir,
     admin: new SandboxAdmin(sandbox.armUrl),
-    app,
-    baseUrl: app.url,
-    mcpUrl: `${app.url}/mcp`,
     token: ({ roles = ['Mcp.Reader'], oid = DEV_OID, name = 'Test User', acrs, groups, extra } = {}) =>
       sandbox.mintToken({
         audience: SANDBOX_AUDIENCE,
@@ -54,7 +60,6 @@ export async function startTestStack(appEnv: Record<string, string> = {}, option
         extra: { scp: SANDBOX_SCOPE, ...(acrs ? { acrs } : {}), ...(groups ? { groups } : {}), ...extra },
       }),
     async stop() {
-      await app.stop();
       await sandbox.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -62,10 +67,10 @@ export async function startTestStack(appEnv: Record<string, string> = {}, option
 }
 
 /**
- * Another app on `base`'s sandbox, configured as `startTestStack` configures one with `appEnv`: the stack it returns
- * is `base` with that app in place of base's, and its `stop` stops that app, then `base`.
+ * The Function app on `base`'s sandbox, with `appEnv` on top of the sandbox's settings: the stack it returns is
+ * `base` with that app, and its `stop` stops the app, then `base`.
  */
-export async function startAppOn(base: TestStack, appEnv: Record<string, string>): Promise<TestStack> {
+export async function startAppOn(base: TestSandbox, appEnv: Record<string, string>): Promise<TestStack> {
   const app = await startAppProcess({ ...sandboxAppSettings(base.sandbox), ...appEnv });
   return {
     ...base,
