@@ -27,6 +27,13 @@ const MAX_BATCH_RECORDS = 1_000;
 /** An append position no blob reaches: the readiness probe's append is refused by its precondition, never stored. */
 const PROBE_POSITION = Number.MAX_SAFE_INTEGER;
 
+/** A sealed record as the queue keeps it until its append: its line (RFC 8785 JSON and a newline) in UTF-8, its number and hash. */
+interface SealedLine {
+  seq: number;
+  hash: string;
+  line: Buffer;
+}
+
 export interface DurableAuditLog {
   /**
    * Numbers the record (and seals it, when the audit key is in hand) and queues it; `stored` resolves once it is
@@ -87,10 +94,17 @@ export function createBlobAuditLog({
   // linear: one character class, no quantifier: one step per character.
   const writer = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const chain = new AuditChain(writer);
-  /** Records in order; each is sealed (hash and MAC) as soon as the key is in hand, always in sequence. */
+  /**
+   * Records in order; each is sealed (hash and MAC) as soon as the key is in hand, always in sequence. A sealed
+   * entry keeps only what the append and the anchor need — its line as UTF-8 bytes, its number and hash — not the
+   * record: under load entries wait for their append long enough to outlive a young-generation collection or two,
+   * and each object they hold is copied every time (a line made of pieces is dozens of them; bytes live outside the heap).
+   */
   const queue: {
-    numbered: NumberedRecord;
-    sealed?: { sealed: ChainedRecord; line: string; bytes: number };
+    seq: number;
+    /** Until sealed (the key was not in hand when it came). */
+    numbered?: NumberedRecord;
+    sealed?: SealedLine;
     done: () => void;
     queuedAt: number;
     awaited: boolean;
@@ -104,14 +118,16 @@ export function createBlobAuditLog({
   let unsealed = 0;
   /** Sealed as stored (people pseudonymised first), with its line's size, from which each batch is sized. */
   const sealAsLine = (numbered: NumberedRecord, key: AuditKey, pseudonymKey: AuditKey) => chain.sealAsLine(pseudonymised(numbered, pseudonymKey), key);
+  const kept = ({ sealed, line }: { sealed: ChainedRecord; line: string }): SealedLine => ({ seq: sealed.seq, hash: sealed.hash, line: Buffer.from(line) });
   const seal = (entry: (typeof queue)[number], key: AuditKey, pseudonymKey: AuditKey) => {
-    if (entry.sealed) return;
-    entry.sealed = sealAsLine(entry.numbered, key, pseudonymKey);
+    if (entry.sealed || !entry.numbered) return;
+    entry.sealed = kept(sealAsLine(entry.numbered, key, pseudonymKey));
+    delete entry.numbered;
     unsealed -= 1;
   };
   /** Records stored whose head is not anchored yet, and that head. */
   const unanchored: { done: () => void }[] = [];
-  let head: ChainedRecord | undefined;
+  let head: { seq: number; hash: string } | undefined;
   let keyInHand: AuditKey | undefined;
   let pseudonymKeyInHand: AuditKey | undefined;
   let registration: Promise<WriterAnchor> | undefined;
@@ -191,18 +207,18 @@ export function createBlobAuditLog({
   }
 
   /** The queued records that go in the next append: same blob part, whole lines, up to MAX_BATCH_BYTES. */
-  function nextBatch(): { count: number; text: string; bytes: number; part: number } {
-    const wanted = Math.floor((queue[0]!.numbered.seq - 1) / RECORDS_PER_BLOB);
-    const lines: string[] = [];
+  function nextBatch(): { count: number; content: Buffer; bytes: number; part: number } {
+    const wanted = Math.floor((queue[0]!.seq - 1) / RECORDS_PER_BLOB);
+    const lines: Buffer[] = [];
     let bytes = 0;
     for (const { sealed } of queue) {
-      if (!sealed || Math.floor((sealed.sealed.seq - 1) / RECORDS_PER_BLOB) !== wanted) break;
-      const { line, bytes: size } = sealed;
-      if (lines.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
+      if (!sealed || Math.floor((sealed.seq - 1) / RECORDS_PER_BLOB) !== wanted) break;
+      const { line } = sealed;
+      if (lines.length > 0 && bytes + line.length > MAX_BATCH_BYTES) break;
       lines.push(line);
-      bytes += size;
+      bytes += line.length;
     }
-    return { count: lines.length, text: lines.join(''), bytes, part: wanted };
+    return { count: lines.length, content: Buffer.concat(lines, bytes), bytes, part: wanted };
   }
 
   async function drain(): Promise<void> {
@@ -222,8 +238,8 @@ export function createBlobAuditLog({
             written = unanswered.count;
           } else {
             unanswered = { at: position, bytes, count: batch.count };
-            // Bytes, not the text: the SDK would otherwise encode it twice (once to measure it, once to send it).
-            await target.appendBlock(Buffer.from(batch.text), bytes, {
+            // Bytes, not text: the SDK would otherwise encode it twice (once to measure it, once to send it).
+            await target.appendBlock(batch.content, bytes, {
               abortSignal: AbortSignal.timeout(APPEND_TIMEOUT_MS),
               conditions: { appendPosition: position },
             });
@@ -233,7 +249,7 @@ export function createBlobAuditLog({
           const landed = queue.splice(0, written);
           lastBatch = landed.length;
           for (const entry of landed) if (entry.awaited) awaitedQueued -= 1;
-          head = landed.at(-1)?.sealed?.sealed ?? head;
+          head = landed.at(-1)?.sealed ?? head;
           unanchored.push(...landed);
         }
         // The head goes outside the container after every append: a chain cut shorter than its anchor is detected.
@@ -272,7 +288,8 @@ export function createBlobAuditLog({
       const sealed = keyInHand && pseudonymKeyInHand && unsealed === 0 ? sealAsLine(numbered, keyInHand, pseudonymKeyInHand) : undefined;
       if (!sealed) unsealed += 1;
       const stored = new Promise<void>((resolve) => {
-        queue.push({ numbered, ...(sealed ? { sealed } : {}), done: resolve, queuedAt: performance.now(), awaited });
+        const entry = sealed ? { sealed: kept(sealed) } : { numbered };
+        queue.push({ seq: numbered.seq, ...entry, done: resolve, queuedAt: performance.now(), awaited });
         if (awaited) {
           awaitedQueued += 1;
           wake?.();

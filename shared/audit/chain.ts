@@ -132,11 +132,11 @@ export class AuditChain {
   }
 
   /**
-   * Seals the record and gives the line that stores it, with its size in UTF-8: its RFC 8785 canonical JSON, made
+   * Seals the record and gives the line that stores it: its RFC 8785 canonical JSON and a newline, made
    * from the same members. The members are joined once, in three runs around where `hash` and `mac` go (canonical
    * order), and the MAC, the hash and the line are made from those runs: no member is rendered or copied twice.
    */
-  sealAsLine(record: NumberedRecord, key: AuditKey): { sealed: ChainedRecord; line: string; bytes: number } {
+  sealAsLine(record: NumberedRecord, key: AuditKey): { sealed: ChainedRecord; line: string } {
     if (record.seq !== this.sealed + 1) throw new Error(`audit record ${record.seq} sealed out of order (next is ${this.sealed + 1})`);
     const unsigned = { ...record, prevHash: this.prev, keyVersion: key.version };
     const members = canonicalMembers(unsigned);
@@ -152,14 +152,9 @@ export class AuditChain {
     const hash = digestOf(createHash('sha256'), ['{', ...commaSeparated(a, b, macMember, c), '}']);
     this.sealed = record.seq;
     this.prev = hash;
-    // The line is left as pieces put together (not copied into one text here: the batch it goes in copies it once),
-    // and its UTF-8 size is the sum of theirs.
+    // The line is left as pieces put together, not copied into one text here: the store encodes it to UTF-8 once.
     let line = '{';
-    let bytes = 3; // "{", "}" and the newline
-    for (const piece of commaSeparated(a, `"hash":${JSON.stringify(hash)}`, b, macMember, c)) {
-      line += piece;
-      bytes += Buffer.byteLength(piece);
-    }
-    return { sealed: { ...unsigned, mac, hash }, line: `${line}}\n`, bytes };
+    for (const piece of commaSeparated(a, `"hash":${JSON.stringify(hash)}`, b, macMember, c)) line += piece;
+    return { sealed: { ...unsigned, mac, hash }, line: `${line}}\n` };
   }
 }
