@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 SERIAL='dist/test/hostile/bounded-cost.test.js'
-# The members of the groups in test/groups/ (the files each group imports) run in their group, on its one stack,
+# The members of the groups in test/groups/ (the files each group imports) run in their group, on its one sandbox,
 # and so not again on their own.
 GROUPED=$(sed -n "s|^import '\.\./\(.*\)\.test\.js';\$|dist/test/\1.test.js|p" dist/test/groups/*.test.js)
 

@@ -102,8 +102,8 @@ export function createBlobAuditLog({
    */
   const queue: {
     seq: number;
-    /** Until sealed (the key was not in hand when it came). */
-    numbered?: NumberedRecord;
+    /** Until sealed (the key was not in hand when it came); then let go. */
+    numbered?: NumberedRecord | undefined;
     sealed?: SealedLine;
     done: () => void;
     queuedAt: number;
@@ -116,13 +116,13 @@ export function createBlobAuditLog({
   let wake: (() => void) | undefined;
   /** How many queued records wait for the key to be sealed (a new record is sealed at once only when none does). */
   let unsealed = 0;
-  /** Sealed as stored (people pseudonymised first), with its line's size, from which each batch is sized. */
+  /** Sealed as stored (people pseudonymised first), with its line; the queue keeps the line's bytes (`kept`). */
   const sealAsLine = (numbered: NumberedRecord, key: AuditKey, pseudonymKey: AuditKey) => chain.sealAsLine(pseudonymised(numbered, pseudonymKey), key);
   const kept = ({ sealed, line }: { sealed: ChainedRecord; line: string }): SealedLine => ({ seq: sealed.seq, hash: sealed.hash, line: Buffer.from(line) });
   const seal = (entry: (typeof queue)[number], key: AuditKey, pseudonymKey: AuditKey) => {
     if (entry.sealed || !entry.numbered) return;
     entry.sealed = kept(sealAsLine(entry.numbered, key, pseudonymKey));
-    delete entry.numbered;
+    entry.numbered = undefined;
     unsealed -= 1;
   };
   /** Records stored whose head is not anchored yet, and that head. */
