@@ -86,7 +86,7 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
   const auditPseudonyms = durable?.pseudonyms;
   const telemetry = settings.appInsightsConnectionString ? createAppInsightsExport(settings.appInsightsConnectionString, credential, logFailure) : undefined;
   const copies = [logCopy((line) => console.log(line)), ...(telemetry ? [telemetryCopy(telemetry)] : [])];
-  const audit = overrides.audit ?? auditSinks(copies, auditLog);
+  const audit = overrides.audit ?? auditSinks(copies, auditLog, (message, error) => log.error(message, error));
   const approvalSettings = settings.approvals;
   // The Table SDK is loaded with the first approval, not at start: only destructive calls and the approval page need it.
   const approvals = approvalSettings
@@ -135,6 +135,7 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     mcp,
     log,
     async flush(timeoutMs) {
+      audit.settle();
       await Promise.all([auditLog?.flush(timeoutMs), telemetry?.flush(timeoutMs)]);
     },
     warmUp() {

@@ -7,10 +7,14 @@ export type { AuditRecord };
 
 export interface AuditSink {
   /**
-   * Logs the record and sends its copies at once; `stored` (if any) resolves once it is in the tamper-evident store.
-   * `awaited`: the caller waits for `stored` (a change), so the store does not hold the record back for company.
+   * Writes the record: logs it, sends its copies and appends it to the tamper-evident store. `awaited` (a change):
+   * written at once, and `stored` resolves once it is in the store, which does not hold it back for company. A
+   * record nobody waits for (a read, a refusal) is written just after its answer is handed back, in the order
+   * records came: its caller does not wait for the hashing, the log line and the copies.
    */
   write(record: AuditRecord, azureCalls?: readonly AzureCall[], options?: { awaited?: boolean }): { stored?: Promise<void> };
+  /** Writes every record still waiting to be written (before a flush or a shutdown). */
+  settle(): void;
 }
 
 /** A copy of each record that is sent on, not awaited: the host's log, Application Insights. */
@@ -35,14 +39,39 @@ export function telemetryCopy(telemetry: TelemetryExport): AuditCopy {
 export function auditSinks(
   copies: readonly AuditCopy[],
   durable?: { append(record: AuditRecord, options?: { awaited?: boolean }): { chained: AuditRecord; stored: Promise<void> } },
+  onError: (message: string, error: unknown) => void = () => {},
 ): AuditSink {
+  const writeNow = (record: AuditRecord, azureCalls: readonly AzureCall[], options: { awaited?: boolean }) => {
+    const appended = durable?.append(record, options);
+    const copied = appended ? { ...record, ...chainFields(appended.chained) } : record;
+    for (const copy of copies) copy(copied, azureCalls);
+    return appended ? { stored: appended.stored } : {};
+  };
+  /** Records not yet written, oldest first: written together on the next turn of the event loop. */
+  let waiting: [AuditRecord, readonly AzureCall[]][] = [];
+  const settle = () => {
+    const records = waiting;
+    waiting = [];
+    for (const [record, azureCalls] of records) {
+      try {
+        writeNow(record, azureCalls, {});
+      } catch (error) {
+        onError(`Audit record ${record.correlationId} could not be written`, error);
+      }
+    }
+  };
   return {
     write(record, azureCalls = [], options = {}) {
-      const appended = durable?.append(record, options);
-      const copied = appended ? { ...record, ...chainFields(appended.chained) } : record;
-      for (const copy of copies) copy(copied, azureCalls);
-      return appended ? { stored: appended.stored } : {};
+      if (options.awaited) {
+        // Records that came before it are written before it: the chain keeps the order calls finished in.
+        settle();
+        return writeNow(record, azureCalls, options);
+      }
+      waiting.push([record, azureCalls]);
+      if (waiting.length === 1) setImmediate(settle);
+      return {};
     },
+    settle,
   };
 }
 

@@ -62,7 +62,8 @@ export function createPolicyEngine(
     agentWriters: [...department.agents.write],
     agentDestructive: [...department.agents.destructive],
   };
-  const offered = new Map<string, boolean>();
+  /** Per offer key (see offerKeyOf), whether each tool is offered: tools/list asks once per tool, per call. */
+  const offered = new Map<string, Map<string, boolean>>();
   const decided = new Map<string, PolicyDecision>();
   const scopes = department.scopes;
 
@@ -152,12 +153,15 @@ export function createPolicyEngine(
       return { ...department, resourceGroups: department.resourceGroups.filter((group) => readable.includes(group.toLowerCase())) };
     },
     offers(caller, tool) {
-      const key = `${tool.name}|${offerKeyOf(caller)}`;
-      let allowed = offered.get(key);
+      // Two lookups by texts made once (the key per caller, the name per tool), not a key joined per tool.
+      const key = offerKeyOf(caller);
+      let byTool = offered.get(key);
+      if (byTool === undefined) offered.set(key, (byTool = new Map<string, boolean>()));
+      let allowed = byTool.get(tool.name);
       if (allowed === undefined) {
         // tools/list is per role (and per agent): scoped authority decides on the groups a call touches, not here.
         allowed = decide({ ...caller, groups: [], groupsOverage: false }, tool).allowed;
-        offered.set(key, allowed);
+        byTool.set(tool.name, allowed);
       }
       return allowed;
     },

@@ -1,0 +1,91 @@
+import { describe, expect, it } from '@jest/globals';
+import { setImmediate as nextMacrotask } from 'node:timers/promises';
+import type { AuditRecord } from '../shared/audit/record.js';
+import { auditSinks } from '../shared/pipeline/audit.js';
+
+/**
+ * A read's record is written just after its answer is handed back (its caller does not wait for the hashing, the
+ * log line and the copies); a change's at once. Either way every record is written, once, in the order the calls
+ * finished — the chain's order — and a flush or a shutdown writes what is still waiting.
+ */
+const record = (correlationId: string, risk: AuditRecord['risk']): AuditRecord => ({
+  time: new Date().toISOString(),
+  correlationId,
+  entrance: 'mcp',
+  httpMethod: 'POST',
+  path: '/mcp',
+  httpStatus: 200,
+  authenticated: true,
+  azureRequestIds: [],
+  outcome: 'success',
+  durationMs: 1,
+  ...(risk ? { risk } : {}),
+});
+
+function sinkWithCopies() {
+  const logged: string[] = [];
+  const appended: string[] = [];
+  const sink = auditSinks([(written) => logged.push(written.correlationId)], {
+    append(written) {
+      appended.push(written.correlationId);
+      return { chained: written, stored: Promise.resolve() };
+    },
+  });
+  return { sink, logged, appended };
+}
+
+describe('audit records written after the answer', () => {
+  it("writes a read's record on the next turn of the event loop, not before its answer", async () => {
+    const { sink, logged, appended } = sinkWithCopies();
+    const written = sink.write(record('read-1', 'read'));
+    expect(written.stored).toBeUndefined();
+    expect(logged).toEqual([]);
+    expect(appended).toEqual([]);
+    await nextMacrotask();
+    expect(logged).toEqual(['read-1']);
+    expect(appended).toEqual(['read-1']);
+  });
+
+  it('writes a change at once, after the reads that finished before it, so the chain keeps the order calls finished in', async () => {
+    const { sink, logged, appended } = sinkWithCopies();
+    sink.write(record('read-1', 'read'));
+    sink.write(record('refused-2', undefined));
+    const change = sink.write(record('write-3', 'write'), [], { awaited: true });
+    expect(change.stored).toBeInstanceOf(Promise);
+    expect(appended).toEqual(['read-1', 'refused-2', 'write-3']);
+    sink.write(record('read-4', 'read'));
+    await nextMacrotask();
+    expect(appended).toEqual(['read-1', 'refused-2', 'write-3', 'read-4']);
+    expect(logged).toEqual(appended);
+  });
+
+  it('writes what is still waiting when settled (a flush, a shutdown), and never twice', async () => {
+    const { sink, appended } = sinkWithCopies();
+    sink.write(record('read-1', 'read'));
+    sink.write(record('read-2', 'read'));
+    sink.settle();
+    expect(appended).toEqual(['read-1', 'read-2']);
+    await nextMacrotask();
+    expect(appended).toEqual(['read-1', 'read-2']);
+  });
+
+  it('goes on with the records after one whose copy fails, and says which failed', async () => {
+    const failures: string[] = [];
+    const logged: string[] = [];
+    const sink = auditSinks(
+      [
+        (written) => {
+          if (written.correlationId === 'bad') throw new Error('log stream closed');
+          logged.push(written.correlationId);
+        },
+      ],
+      undefined,
+      (message) => failures.push(message),
+    );
+    sink.write(record('bad', 'read'));
+    sink.write(record('good', 'read'));
+    await nextMacrotask();
+    expect(logged).toEqual(['good']);
+    expect(failures).toEqual(['Audit record bad could not be written']);
+  });
+});
