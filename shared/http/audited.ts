@@ -6,6 +6,7 @@ import { redactedPrefix } from '../audit/body.js';
 import { AUDIT_STORED_WAIT_MS } from '../config/deadlines.js';
 import { newCorrelationId } from './edge.js';
 import { CLOSED_RULE, closedResponse } from './emergency-closed.js';
+import { isWholeAnswer } from './responses.js';
 
 // linear: anchored, fixed length: at most 55 steps.
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
@@ -42,7 +43,7 @@ export function audited(entrance: AuditRecord['entrance'], app: () => App, handl
         return response;
       }
       response = await withAudit(draft, async () => (await handler(request, context)) ?? {});
-      if (response.body instanceof ReadableStream) {
+      if (response.body instanceof ReadableStream && !isWholeAnswer(response.body)) {
         // A streamed answer (an MCP tools/call as server-sent events) is still being produced when the handler
         // returns: its record is complete, and written, only once the stream ends — and the final message waits for
         // it, as any answer does.

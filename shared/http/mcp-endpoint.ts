@@ -3,7 +3,7 @@ import type { App } from '../app.js';
 import type { McpCallContext } from '../mcp/server-factory.js';
 import { authenticateRequest, checkHostAndOrigin, publicOrigin, readBody, requestCorrelationId, resourceMetadataUrl, type Refusal } from './edge.js';
 import { auditedBody, auditedServerBody } from '../audit/body.js';
-import { fromWebResponse, jsonRpcErrorResponse, jsonTextResponse } from './responses.js';
+import { fromWebResponse, jsonPartsResponse, jsonRpcErrorResponse, jsonTextResponse } from './responses.js';
 import { createMcpFastPath, type McpFastPath } from './mcp-fast-path.js';
 import { toolResultProjector } from '../mcp/server-factory.js';
 import { jsonLimitExceeded } from '../text/json-limits.js';
@@ -72,7 +72,7 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
 
   const call: McpCallContext = { caller: auth.caller, correlationId: requestCorrelationId(), origin: publicOrigin(request, app.settings) };
   const fast = app.settings.mcpSdkPathOnly ? undefined : await fastPathOf(app).answer(request, parsed, call);
-  if (fast !== undefined) return jsonTextResponse(200, fast);
+  if (fast !== undefined) return typeof fast === 'string' ? jsonTextResponse(200, fast) : jsonPartsResponse(200, fast);
 
   const headers = new Headers(request.headers);
   for (const name of EDGE_ONLY_HEADERS) headers.delete(name);

@@ -32,8 +32,8 @@ type RequestId = string | number;
  * tool call runs through the same pipeline (rate limit, Cedar, validation, approvals, audit readiness, shield).
  */
 export interface McpFastPath {
-  /** The answer's JSON text (tools/list: its UTF-8 bytes), or undefined when the SDK must answer. */
-  answer(request: HttpRequest, message: unknown, call: McpCallContext): Promise<string | Buffer | undefined>;
+  /** The answer's JSON text (tools/list: its UTF-8 bytes, in parts), or undefined when the SDK must answer. */
+  answer(request: HttpRequest, message: unknown, call: McpCallContext): Promise<string | readonly Uint8Array[] | undefined>;
 }
 
 const HOT_METHODS = new Set(['ping', 'tools/list', 'tools/call']);
@@ -49,7 +49,7 @@ export function createMcpFastPath(
    * hashed that far once.
    */
   const listings = new Map<string, { start: Buffer; audited: (end: string) => AuditedBody }>();
-  const listing = (call: McpCallContext, id: RequestId): Buffer => {
+  const listing = (call: McpCallContext, id: RequestId): readonly Uint8Array[] => {
     const visible = pipeline.visibleTools(call.caller);
     const key = visible.map((tool) => tool.name).join(',');
     let built = listings.get(key);
@@ -61,7 +61,8 @@ export function createMcpFastPath(
     }
     const end = `${JSON.stringify(id)}}`;
     if (isAuditing()) noteResponseBody(built.audited(end));
-    return Buffer.concat([built.start, Buffer.from(end, 'utf8')]);
+    // Sent as two parts: the cached bytes are read, never copied or changed (see jsonPartsResponse).
+    return [built.start, Buffer.from(end, 'utf8')];
   };
   const respond = (result: unknown, id: RequestId) => JSON.stringify({ result, jsonrpc: '2.0', id });
 

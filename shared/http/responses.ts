@@ -21,6 +21,32 @@ export function jsonTextResponse(status: number, text: string | Uint8Array, head
   return { status, headers: { 'content-type': 'application/json', ...SECURITY_HEADERS, ...headers }, body };
 }
 
+/** Answers whose every byte was known when the handler returned: sent as parts, not an answer still being produced. */
+const wholeAnswers = new WeakSet<ReadableStream<Uint8Array>>();
+
+/**
+ * A JSON answer made of parts already encoded (a cached listing and the request's id), handed over as a stream of
+ * those parts: no step joins them into one buffer, and the Functions library does not copy them again (it copies a
+ * byte body whole). Each part is only read, never changed or transferred. A 44 KB `tools/list` answer made three
+ * copies of itself per call this way otherwise — and large buffers, counted as memory outside the heap, bring on
+ * full collections of the heap (see README "Performance").
+ */
+export function jsonPartsResponse(status: number, parts: readonly Uint8Array[], headers: Record<string, string> = {}): HttpResponseInit {
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const part of parts) controller.enqueue(part);
+      controller.close();
+    },
+  });
+  wholeAnswers.add(body);
+  return { status, headers: { 'content-type': 'application/json', ...SECURITY_HEADERS, ...headers }, body };
+}
+
+/** Whether a response body is a whole answer sent as parts (above), not a stream still being produced. */
+export function isWholeAnswer(body: unknown): boolean {
+  return body instanceof ReadableStream && wholeAnswers.has(body as ReadableStream<Uint8Array>);
+}
+
 /** A JSON-RPC error envelope, as MCP clients expect from /mcp even when the HTTP layer refuses. */
 export function jsonRpcErrorResponse(status: number, code: number, message: string, headers: Record<string, string> = {}): HttpResponseInit {
   return jsonResponse(status, { jsonrpc: '2.0', id: null, error: { code, message } }, headers);
