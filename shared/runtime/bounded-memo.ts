@@ -3,9 +3,10 @@
  * locations, ids and field names call after call, and their redaction scan costs microseconds each time. Bounded:
  * only texts of at most `maxLength` characters are kept, and when `maxEntries` are held the memory starts again,
  * empty, so distinct texts (an attacker's) cost what the function costs anyway and the memory never holds more than
- * `maxEntries` inputs with their outputs. `fn` must depend on its input alone.
+ * `maxEntries` inputs with their outputs. `fn` must depend on its input alone; an output that is an object is shared
+ * by every call with the same text, so it must be frozen (nobody may change it).
  */
-export function boundedMemo<T extends string | boolean>(
+export function boundedMemo<T extends string | boolean | Readonly<object>>(
   fn: (text: string) => T,
   { maxEntries, maxLength }: { maxEntries: number; maxLength: number },
 ): (text: string) => T {

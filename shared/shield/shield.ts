@@ -3,6 +3,7 @@ import { findInjection, type InjectionDetector, type InjectionFinding, type Inje
 import { isUntrusted } from './untrusted.js';
 import { neutraliseUnicode, type UnicodeFindings } from './unicode.js';
 import { nextTurn } from '../runtime/next-turn.js';
+import { boundedMemo } from '../runtime/bounded-memo.js';
 import type { ViewSource } from './views.js';
 
 export type ShieldFlagKind = InjectionKind | 'hidden_characters' | 'bidi_controls' | 'hidden_text';
@@ -127,9 +128,25 @@ export interface Examined {
   injections: InjectionFinding[];
 }
 
-function examine(text: string): Examined {
-  const { text: clean, findings } = neutraliseUnicode(text);
-  return scanned(clean, findings);
+/**
+ * Short texts come back call after call (a group's tags, a VM's name): what the shield found in each is remembered
+ * (bounded, see boundedMemo) and shared, frozen, by every result that carries it.
+ */
+const examine = boundedMemo(
+  (text: string): Examined => {
+    const { text: clean, findings } = neutraliseUnicode(text);
+    return frozen(scanned(clean, findings));
+  },
+  { maxEntries: 4096, maxLength: 256 },
+);
+
+/** An examination that can be shared: it, its findings and every list in it frozen. */
+function frozen(examined: Examined): Examined {
+  for (const finding of examined.injections) Object.freeze(finding);
+  Object.freeze(examined.injections);
+  Object.freeze(examined.findings.hiddenText);
+  Object.freeze(examined.findings);
+  return Object.freeze(examined);
 }
 
 /** The second half of `examine`: the neutralised text and what was hidden in it, scanned for payloads. */
