@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import type { AuditRecord } from '../shared/audit/record.js';
-import { auditSinks } from '../shared/pipeline/audit.js';
+import { RECORDS_PER_TURN, auditSinks } from '../shared/pipeline/audit.js';
 
 /**
  * A read's record is written just after its answer is handed back (its caller does not wait for the hashing, the
@@ -67,6 +67,17 @@ describe('audit records written after the answer', () => {
     expect(appended).toEqual(['read-1', 'read-2']);
     await nextMacrotask();
     expect(appended).toEqual(['read-1', 'read-2']);
+  });
+
+  it('writes a burst of records a few per turn, so other work (a /health answer) runs between them', async () => {
+    const { sink, appended } = sinkWithCopies();
+    for (let i = 0; i < 5 * RECORDS_PER_TURN; i += 1) sink.write(record(`read-${i}`, 'read'));
+    // Queued after the burst: it runs once the first few records are written, not after all of them.
+    const writtenWhenOtherWorkRan = await new Promise<number>((resolve) => setImmediate(() => resolve(appended.length)));
+    expect(writtenWhenOtherWorkRan).toBeGreaterThan(0);
+    expect(writtenWhenOtherWorkRan).toBeLessThan(5 * RECORDS_PER_TURN);
+    for (let turn = 0; turn < 10 && appended.length < 5 * RECORDS_PER_TURN; turn += 1) await nextMacrotask();
+    expect(appended).toEqual(Array.from({ length: 5 * RECORDS_PER_TURN }, (_, i) => `read-${i}`));
   });
 
   it('goes on with the records after one whose copy fails, and says which failed', async () => {

@@ -30,6 +30,9 @@ export function telemetryCopy(telemetry: TelemetryExport): AuditCopy {
   return (record, azureCalls) => telemetry.send(record, azureCalls);
 }
 
+/** How many waiting records are written in one turn of the event loop (each is tens to hundreds of µs). */
+export const RECORDS_PER_TURN = 16;
+
 /**
  * The copies and the durable chain. The chain's append is queued, not awaited: a slow or absent store never
  * holds up a response (write calls check the store before they run instead). Copies carry the chain fields
@@ -47,11 +50,12 @@ export function auditSinks(
     for (const copy of copies) copy(copied, azureCalls);
     return appended ? { stored: appended.stored } : {};
   };
-  /** Records not yet written, oldest first: written together on the next turn of the event loop. */
-  let waiting: [AuditRecord, readonly AzureCall[]][] = [];
-  const settle = () => {
-    const records = waiting;
-    waiting = [];
+  /** Records not yet written, oldest first: written on the next turns of the event loop. */
+  const waiting: [AuditRecord, readonly AzureCall[]][] = [];
+  let scheduled = false;
+  /** Writes the oldest `count` records still waiting (all of them by default). */
+  const writeWaiting = (count = waiting.length) => {
+    const records = waiting.splice(0, count);
     for (const [record, azureCalls] of records) {
       try {
         writeNow(record, azureCalls, {});
@@ -60,18 +64,30 @@ export function auditSinks(
       }
     }
   };
+  // A few at a time, a turn of the event loop between: a burst of answers never holds other requests (/health) for
+  // the writing of all their records at once.
+  const writeSome = () => {
+    scheduled = false;
+    writeWaiting(RECORDS_PER_TURN);
+    schedule();
+  };
+  const schedule = () => {
+    if (scheduled || waiting.length === 0) return;
+    scheduled = true;
+    setImmediate(writeSome);
+  };
   return {
     write(record, azureCalls = [], options = {}) {
       if (options.awaited) {
         // Records that came before it are written before it: the chain keeps the order calls finished in.
-        settle();
+        writeWaiting();
         return writeNow(record, azureCalls, options);
       }
       waiting.push([record, azureCalls]);
-      if (waiting.length === 1) setImmediate(settle);
+      schedule();
       return {};
     },
-    settle,
+    settle: () => writeWaiting(),
   };
 }
 
