@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import type { AuditRecord } from '../shared/audit/record.js';
-import { RECORDS_PER_TURN, auditSinks } from '../shared/pipeline/audit.js';
+import { MAX_WAITING_RECORDS, RECORDS_PER_TURN, auditSinks } from '../shared/pipeline/audit.js';
 
 /**
  * A read's record is written just after its answer is handed back (its caller does not wait for the hashing, the
@@ -78,6 +78,16 @@ describe('audit records written after the answer', () => {
     expect(writtenWhenOtherWorkRan).toBeLessThan(5 * RECORDS_PER_TURN);
     for (let turn = 0; turn < 10 && appended.length < 5 * RECORDS_PER_TURN; turn += 1) await nextMacrotask();
     expect(appended).toEqual(Array.from({ length: 5 * RECORDS_PER_TURN }, (_, i) => `read-${i}`));
+  });
+
+  it('holds at most MAX_WAITING_RECORDS waiting: past it, each new record has the oldest written first, in order', async () => {
+    const { sink, appended } = sinkWithCopies();
+    const flood = MAX_WAITING_RECORDS + 40;
+    // All in one turn of the event loop, as a flood of answers would come.
+    for (let i = 0; i < flood; i += 1) sink.write(record(`read-${i}`, 'read'));
+    expect(appended).toEqual(Array.from({ length: 40 }, (_, i) => `read-${i}`));
+    for (let turn = 0; turn < 50 && appended.length < flood; turn += 1) await nextMacrotask();
+    expect(appended).toEqual(Array.from({ length: flood }, (_, i) => `read-${i}`));
   });
 
   it('goes on with the records after one whose copy fails, and says which failed', async () => {

@@ -32,6 +32,12 @@ export function telemetryCopy(telemetry: TelemetryExport): AuditCopy {
 
 /** How many waiting records are written in one turn of the event loop (each is tens to hundreds of µs). */
 export const RECORDS_PER_TURN = 16;
+/**
+ * At most this many records wait (each at most a few tens of KB: a body keeps 8 KiB of text). Past it, a new record's caller first writes the oldest one
+ * itself, as every caller did before records waited: a flood of reads answered faster than their records are written
+ * slows down instead of growing the app's memory.
+ */
+export const MAX_WAITING_RECORDS = 256;
 
 /**
  * The copies and the durable chain. The chain's append is queued, not awaited: a slow or absent store never
@@ -83,6 +89,7 @@ export function auditSinks(
         writeWaiting();
         return writeNow(record, azureCalls, options);
       }
+      if (waiting.length >= MAX_WAITING_RECORDS) writeWaiting(waiting.length - MAX_WAITING_RECORDS + 1);
       waiting.push([record, azureCalls]);
       schedule();
       return {};
