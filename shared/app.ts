@@ -135,7 +135,7 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     mcp,
     log,
     async flush(timeoutMs) {
-      audit.settle();
+      audit.close();
       await Promise.all([auditLog?.flush(timeoutMs), telemetry?.flush(timeoutMs)]);
     },
     warmUp() {

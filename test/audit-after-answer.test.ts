@@ -59,7 +59,7 @@ describe('audit records written after the answer', () => {
     expect(logged).toEqual(appended);
   });
 
-  it('writes what is still waiting when settled (a flush, a shutdown), and never twice', async () => {
+  it('writes what is still waiting when settled (before a flush), and never twice', async () => {
     const { sink, appended } = sinkWithCopies();
     sink.write(record('read-1', 'read'));
     sink.write(record('read-2', 'read'));
@@ -88,6 +88,58 @@ describe('audit records written after the answer', () => {
     expect(appended).toEqual(Array.from({ length: 40 }, (_, i) => `read-${i}`));
     for (let turn = 0; turn < 50 && appended.length < flood; turn += 1) await nextMacrotask();
     expect(appended).toEqual(Array.from({ length: flood }, (_, i) => `read-${i}`));
+  });
+
+  it('writes every record at once after close (shutdown), those still waiting first', () => {
+    const { sink, appended } = sinkWithCopies();
+    sink.write(record('read-1', 'read'));
+    sink.close();
+    expect(appended).toEqual(['read-1']);
+    sink.write(record('read-2', 'read'));
+    expect(appended).toEqual(['read-1', 'read-2']);
+  });
+
+  it("keeps a change's wait for the store when one of its copies fails, and writes the other copies", () => {
+    const failures: string[] = [];
+    const logged: string[] = [];
+    const stored = Promise.resolve();
+    const sink = auditSinks(
+      [
+        () => {
+          throw new Error('exporter gone');
+        },
+        (written) => logged.push(written.correlationId),
+      ],
+      { append: (written) => ({ chained: written, stored }) },
+      (message) => failures.push(message),
+    );
+    expect(sink.write(record('write-1', 'write'), [], { awaited: true }).stored).toBe(stored);
+    expect(logged).toEqual(['write-1']);
+    expect(failures).toEqual(['Audit record write-1 could not be written']);
+  });
+
+  it('goes on with the records after one that fails even when telling the operators fails too', async () => {
+    const appended: string[] = [];
+    const sink = auditSinks(
+      [
+        (written) => {
+          if (written.correlationId === 'bad') throw new Error('log stream closed');
+        },
+      ],
+      {
+        append(written) {
+          appended.push(written.correlationId);
+          return { chained: written, stored: Promise.resolve() };
+        },
+      },
+      () => {
+        throw new Error('stderr closed as well');
+      },
+    );
+    sink.write(record('bad', 'read'));
+    sink.write(record('good', 'read'));
+    await nextMacrotask();
+    expect(appended).toEqual(['bad', 'good']);
   });
 
   it('goes on with the records after one whose copy fails, and says which failed', async () => {

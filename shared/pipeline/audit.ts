@@ -13,8 +13,10 @@ export interface AuditSink {
    * records came: its caller does not wait for the hashing, the log line and the copies.
    */
   write(record: AuditRecord, azureCalls?: readonly AzureCall[], options?: { awaited?: boolean }): { stored?: Promise<void> };
-  /** Writes every record still waiting to be written (before a flush or a shutdown). */
+  /** Writes every record still waiting to be written (before a flush). */
   settle(): void;
+  /** At shutdown: writes every record still waiting, and from then on each record at once. */
+  close(): void;
 }
 
 /** A copy of each record that is sent on, not awaited: the host's log, Application Insights. */
@@ -50,23 +52,41 @@ export function auditSinks(
   durable?: { append(record: AuditRecord, options?: { awaited?: boolean }): { chained: AuditRecord; stored: Promise<void> } },
   onError: (message: string, error: unknown) => void = () => {},
 ): AuditSink {
+  /** A failure told to the operators; a logger that fails too cannot stop the records after it. */
+  const report = (record: AuditRecord, error: unknown) => {
+    try {
+      onError(`Audit record ${record.correlationId} could not be written`, error);
+    } catch {
+      // Nothing else to tell it to.
+    }
+  };
   const writeNow = (record: AuditRecord, azureCalls: readonly AzureCall[], options: { awaited?: boolean }) => {
     const appended = durable?.append(record, options);
     const copied = appended ? { ...record, ...chainFields(appended.chained) } : record;
-    for (const copy of copies) copy(copied, azureCalls);
+    // A copy that fails (the log stream, the exporter) neither stops the others nor loses a change's wait for the store.
+    for (const copy of copies) {
+      try {
+        copy(copied, azureCalls);
+      } catch (error) {
+        report(record, error);
+      }
+    }
     return appended ? { stored: appended.stored } : {};
   };
   /** Records not yet written, oldest first: written on the next turns of the event loop. */
   const waiting: [AuditRecord, readonly AzureCall[]][] = [];
   let scheduled = false;
-  /** Writes the oldest `count` records still waiting (all of them by default). */
+  /** Shutting down: every record is written at once. */
+  let closing = false;
+  /** Writes the oldest `count` records still waiting (all of them by default), taking each off as it goes. */
   const writeWaiting = (count = waiting.length) => {
-    const records = waiting.splice(0, count);
-    for (const [record, azureCalls] of records) {
+    for (let written = 0; written < count; written += 1) {
+      const next = waiting.shift();
+      if (!next) return;
       try {
-        writeNow(record, azureCalls, {});
+        writeNow(next[0], next[1], {});
       } catch (error) {
-        onError(`Audit record ${record.correlationId} could not be written`, error);
+        report(next[0], error);
       }
     }
   };
@@ -84,7 +104,7 @@ export function auditSinks(
   };
   return {
     write(record, azureCalls = [], options = {}) {
-      if (options.awaited) {
+      if (options.awaited || closing) {
         // Records that came before it are written before it: the chain keeps the order calls finished in.
         writeWaiting();
         return writeNow(record, azureCalls, options);
@@ -95,6 +115,10 @@ export function auditSinks(
       return {};
     },
     settle: () => writeWaiting(),
+    close() {
+      closing = true;
+      writeWaiting();
+    },
   };
 }
 
