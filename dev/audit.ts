@@ -1,4 +1,4 @@
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { ContainerClient } from '@azure/storage-blob';
 import { existsSync, readFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { createAuditKeyring, type AuditKeyring } from '../shared/audit/audit-key
 import { verifyAuditTrail, type FailureKind } from '../shared/audit/verify.js';
 import { pseudonymOf } from '../shared/audit/pseudonym.js';
 import { GUID } from '../shared/domain/caller.js';
-import { mintStorageTokenFromDataDir, mintVaultTokenFromDataDir } from './sandbox/index.js';
+import { mintStorageTokenFromDataDir, mintVaultTokenFromDataDir } from './sandbox/identity.js';
 import { AUDIT_KEY_SECRET_NAME, AUDIT_PSEUDONYM_KEY_SECRET_NAME } from './sandbox/seed.js';
 import { runtimeFile, type RuntimeInfo } from './runtime-file.js';
 import { SANDBOX_DIR } from './sandbox-settings.js';
@@ -45,6 +45,8 @@ async function openSources(): Promise<AuditSources> {
   if (env.AUDIT_CONTAINER_URL) {
     if (!env.AUDIT_ANCHOR_TABLE_ENDPOINT || !env.KEY_VAULT_URL)
       throw new Error('With AUDIT_CONTAINER_URL also set AUDIT_ANCHOR_TABLE_ENDPOINT and KEY_VAULT_URL (the app settings of the same names).');
+    // Loaded only against Azure: against the sandbox, the CLI signs its own tokens (a second less to start).
+    const { DefaultAzureCredential } = await import('@azure/identity');
     const credential = new DefaultAzureCredential();
     const pseudonymSecretName = env.AUDIT_PSEUDONYM_KEY_SECRET_NAME || 'audit-pseudonym-key';
     return {

@@ -1,10 +1,9 @@
-import { KeyClient } from '@azure/keyvault-keys';
 import { base64url, type JWK } from 'jose';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runtimeFile, type RuntimeInfo } from './runtime-file.js';
 import { SANDBOX_DIR } from './sandbox-settings.js';
-import { mintVaultTokenFromDataDir } from './sandbox/index.js';
+import { mintVaultTokenFromDataDir } from './sandbox/identity.js';
 import { CATALOGUE_SIGNING_KEY_NAME } from './sandbox/seed.js';
 
 /**
@@ -19,6 +18,8 @@ export async function sandboxCatalogueKey(): Promise<JWK> {
   if (!runtime.vaultUrl) throw new Error(`${file} names no vault; restart npm start.`);
   const token = await mintVaultTokenFromDataDir(process.env.SANDBOX_DATA_DIR ?? resolve(SANDBOX_DIR, 'data'));
   const credential = { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_000_000 }) };
+  // Loaded here, not at the top: verify-catalogue imports this module for every run, and most runs use no sandbox key.
+  const { KeyClient } = await import('@azure/keyvault-keys');
   const key = await new KeyClient(runtime.vaultUrl, credential, { disableChallengeResourceVerification: true }).getKey(CATALOGUE_SIGNING_KEY_NAME);
   if (!key.key?.n || !key.key.e) throw new Error(`The sandbox vault's ${CATALOGUE_SIGNING_KEY_NAME} key has no RSA public half.`);
   return { kty: 'RSA', n: base64url.encode(key.key.n), e: base64url.encode(key.key.e) };

@@ -1,7 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 
 export interface TlsMaterial {
   certPath: string;
@@ -38,6 +37,8 @@ export async function ensureTls(dir: string): Promise<TlsMaterial> {
     if (reusable(cert)) return { certPath, keyPath, cert, key: readFileSync(keyPath, 'utf8') };
   }
   const notBeforeDate = new Date(Date.now() - 60_000);
+  // Loaded only when a certificate is made: every dev CLI checks trust through this module at start.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: 'Sovereign MCP sandbox (localhost)' }], {
     keySize: 2048,
     algorithm: 'sha256',
