@@ -56,6 +56,19 @@ describe('side-by-side Azure requests', () => {
     expect(answeredAt - started).toBeLessThan(5_000);
   });
 
+  it('answers with the failure that ended the call, not the abort it caused in a sibling listed before it', async () => {
+    // As the Azure SDK does: an aborted request fails with an AbortError of its own, whatever the abort's reason.
+    const getLikeTheSdk = (path: string, signal: AbortSignal) =>
+      get(path, signal).catch((error: unknown) => {
+        if (!signal.aborted) throw error;
+        throw Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' });
+      });
+    const outcome = await allRequests<[string, string]>(undefined, (signal) => [getLikeTheSdk('/slow', signal), getLikeTheSdk('/fail', signal)]).catch(
+      (error: unknown) => error,
+    );
+    expect(outcome).toEqual(new Error('status 404'));
+  });
+
   it("the caller's deadline aborts every request", async () => {
     const deadline = new AbortController();
     setTimeout(() => deadline.abort(new Error('deadline')), 100);

@@ -13,14 +13,17 @@ export async function allRequests<T extends readonly unknown[]>(
   const siblings = new AbortController();
   if (signal?.aborted) siblings.abort(signal.reason);
   else signal?.addEventListener('abort', () => siblings.abort(signal.reason), { once: true });
+  // The failure that ended the call, not the first in the list: a sibling aborted because of it fails too (the
+  // Azure SDK with its own AbortError), and reporting that would turn a throttled or failed call into "cancelled".
+  let first: { error: unknown } | undefined;
   const requests = start(siblings.signal).map((request) =>
     Promise.resolve(request).catch((error: unknown) => {
+      first ??= { error };
       siblings.abort(error);
       throw error;
     }),
   );
   const settled = await Promise.allSettled(requests);
-  const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-  if (failed) throw failed.reason;
+  if (first) throw first.error;
   return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
