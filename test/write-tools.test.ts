@@ -16,7 +16,7 @@ let stack: TestStack;
 let operator: string;
 
 beforeAll(async () => {
-  stack = await startTestStack({ AZURE_LRO_TIMEOUT_MS: '8000', AZURE_CALL_TIMEOUT_MS: '8000' });
+  stack = await startTestStack({ AZURE_LRO_TIMEOUT_MS: '8000', AZURE_CALL_TIMEOUT_MS: '8000' }, { recordStorageRequests: true });
 }, 90_000);
 afterAll(async () => stack?.stop());
 beforeEach(async () => {

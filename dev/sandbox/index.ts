@@ -50,6 +50,8 @@ export interface SandboxOptions {
    * Kept in memory only (regenerated at every start and reset, never in state.json) and not served by Azurite.
    */
   extraStorageAccounts?: number;
+  /** Keep a log of what Azurite received, for `azuriteRequests()` (tests' evidence); off, Azurite spends less CPU. */
+  recordStorageRequests?: boolean;
 }
 
 export interface Sandbox {
@@ -93,7 +95,10 @@ export interface Sandbox {
   allowedResourceGroups: string[];
   /** Mints a token signed by the issuer's current key; `issuer` defaults to `issuer` above. */
   mintToken(claims: Omit<TokenClaims, 'issuer'> & { issuer?: string }): Promise<string>;
-  /** Requests Azurite's blob and table services received (from their debug logs) since start or the last clear. */
+  /**
+   * Requests Azurite's blob and table services received (from their debug logs) since start or the last clear.
+   * Rejects unless the sandbox was started with `recordStorageRequests`.
+   */
   azuriteRequests(): Promise<AzuriteRequest[]>;
   clearAzuriteRequests(): Promise<void>;
   /** A storage token as the managed-identity endpoint issues it to the app (resource https://storage.azure.com); Azurite accepts it. */
@@ -121,6 +126,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     accounts: [...SEEDED_ACCOUNTS, ...SPARE_DATA_PLANE_ACCOUNTS].map((name) => ({ name, key: accountKey(name) })),
     blobs: SEED_BLOBS,
     containers: SEED_CONTAINERS,
+    ...(opts.recordStorageRequests && { recordRequests: true }),
   });
   const identityHeader = randomBytes(24).toString('hex');
   let twin;

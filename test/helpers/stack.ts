@@ -32,7 +32,7 @@ export const DEV_OID = '11111111-2222-4333-8444-555555555555';
  * local host in its own process, configured exactly as `npm start` configures it. No mocks. `faults` are in place
  * before the app starts (it fetches the issuer's keys and a token in the background as it starts).
  */
-export async function startTestStack(appEnv: Record<string, string> = {}, options: { faults?: FaultSpec[] } = {}): Promise<TestStack> {
+export async function startTestStack(appEnv: Record<string, string> = {}, options: SandboxChoices = {}): Promise<TestStack> {
   const base = await startTestSandbox(options);
   try {
     return await startAppOn(base, appEnv);
@@ -42,10 +42,23 @@ export async function startTestStack(appEnv: Record<string, string> = {}, option
   }
 }
 
+/** What a test may ask of its sandbox. */
+export interface SandboxChoices {
+  /** In place before the app starts. */
+  faults?: FaultSpec[];
+  /** Keep Azurite's log of requests, for `sandbox.azuriteRequests()` (off by default: it costs CPU). */
+  recordStorageRequests?: boolean;
+}
+
 /** The sandbox alone (its `stop` removes its data folder too). */
-export async function startTestSandbox(options: { faults?: FaultSpec[] } = {}): Promise<TestSandbox> {
+export async function startTestSandbox(options: SandboxChoices = {}): Promise<TestSandbox> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sovereign-mcp-test-'));
-  const sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls', ...(options.faults ? { faults: options.faults } : {}) });
+  const sandbox = await startSandbox({
+    dataDir,
+    tlsDir: '.sandbox/tls',
+    ...(options.faults ? { faults: options.faults } : {}),
+    ...(options.recordStorageRequests && { recordStorageRequests: true }),
+  });
   return {
     sandbox,
     dataDir,

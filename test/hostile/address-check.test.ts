@@ -24,7 +24,7 @@ const tokenScopes: string[] = [];
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'address-check-'));
-  sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls' });
+  sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls', recordStorageRequests: true });
   const settings = loadSettings(sandboxAppSettings(sandbox));
   const credential = {
     async getToken(scopes: string | string[]): Promise<AccessToken> {

@@ -38,7 +38,7 @@ beforeAll(async () => {
   const raised = policy.replace('default: { requests: 120, perSeconds: 60 }', 'default: { requests: 100000, perSeconds: 60 }');
   expect(raised).not.toBe(policy);
   writeFileSync(join(policyDir, 'department.yaml'), raised);
-  stack = await startTestStack({ MCP_POLICY_FILE: join(policyDir, 'department.yaml'), AZURE_CALL_TIMEOUT_MS: '10000' });
+  stack = await startTestStack({ MCP_POLICY_FILE: join(policyDir, 'department.yaml'), AZURE_CALL_TIMEOUT_MS: '10000' }, { recordStorageRequests: true });
   operator = await stack.token({ roles: ['Mcp.Operator'], oid: randomUUID(), name: 'Names Operator' });
   [appAccount, auditContainer] = new URL(stack.sandbox.auditContainerUrl).pathname.split('/').filter(Boolean) as [string, string];
   // The first data-plane and Resource Manager calls pay the app's cold start; pay it here, not inside a property.

@@ -45,7 +45,7 @@ let credential: ManagedIdentityCredential;
 let admin: SandboxAdmin;
 
 async function start(): Promise<void> {
-  sandbox = await startSandbox({ dataDir, tlsDir: TLS_DIR });
+  sandbox = await startSandbox({ dataDir, tlsDir: TLS_DIR, recordStorageRequests: true });
   process.env['IDENTITY_ENDPOINT'] = sandbox.identityEndpoint;
   process.env['IDENTITY_HEADER'] = sandbox.identityHeader;
   credential = new ManagedIdentityCredential({ clientId: sandbox.identityClientId });
@@ -764,6 +764,8 @@ describe('app audit container and storage outages', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sandbox-paused-'));
     try {
       const other = await startSandbox({ dataDir: dir, tlsDir: TLS_DIR });
+      // Started without recordStorageRequests: asking what storage received is an error that says why, never [].
+      await expect(other.azuriteRequests()).rejects.toThrow(/started without recordRequests/);
       other.pauseStorage();
       const started = performance.now();
       await other.close();
