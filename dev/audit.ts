@@ -1,5 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
-import { SecretClient } from '@azure/keyvault-secrets';
+import type { SecretClient } from '@azure/keyvault-secrets';
 import { ContainerClient } from '@azure/storage-blob';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -35,8 +35,11 @@ interface AuditSources {
   container: ContainerClient;
   anchors: AnchorTable;
   keyring: AuditKeyring;
-  /** The pseudonym key's secret: its versions are listed, each read through `pseudonyms`. */
-  pseudonymSecret: { client: SecretClient; name: string };
+  /**
+   * The pseudonym key's secret: its versions are listed, each read through `pseudonyms`. Its client is made only by
+   * the commands that list them (pseudonym, search), so verify and tail do not load the Key Vault secrets SDK.
+   */
+  pseudonymSecret: { client: () => Promise<SecretClient>; name: string };
   pseudonyms: AuditKeyring;
 }
 
@@ -48,9 +51,10 @@ async function openSources(): Promise<AuditSources> {
     // Loaded only against Azure: against the sandbox, the CLI signs its own tokens (a second less to start).
     const { DefaultAzureCredential } = await import('@azure/identity');
     const credential = new DefaultAzureCredential();
+    const vaultUrl = env.KEY_VAULT_URL;
     const pseudonymSecretName = env.AUDIT_PSEUDONYM_KEY_SECRET_NAME || 'audit-pseudonym-key';
     return {
-      pseudonymSecret: { client: new SecretClient(env.KEY_VAULT_URL, credential), name: pseudonymSecretName },
+      pseudonymSecret: { client: async () => new (await import('@azure/keyvault-secrets')).SecretClient(vaultUrl, credential), name: pseudonymSecretName },
       pseudonyms: createAuditKeyring({ vaultUrl: env.KEY_VAULT_URL, secretName: pseudonymSecretName, verifyChallengeResource: true }, credential, 300_000),
       container: new ContainerClient(env.AUDIT_CONTAINER_URL, credential),
       anchors: createAnchorTable({ tableEndpoint: env.AUDIT_ANCHOR_TABLE_ENDPOINT, tableName: env.AUDIT_ANCHOR_TABLE_NAME || 'auditanchors' }, credential),
@@ -67,6 +71,7 @@ async function openSources(): Promise<AuditSources> {
   if (!runtime.auditContainerUrl || !runtime.vaultUrl || !runtime.anchorTableEndpoint)
     throw new Error(`${file} names no audit container, vault or anchor table; restart npm start.`);
   const dataDir = env.SANDBOX_DATA_DIR ?? resolve(SANDBOX_DIR, 'data');
+  const vaultUrl = runtime.vaultUrl;
   const [storage, vault] = await Promise.all([mintStorageTokenFromDataDir(dataDir), mintVaultTokenFromDataDir(dataDir)]);
   // The sandbox identity's tokens: Key Vault's audience for the vault, Storage's for blobs and tables.
   const credential: TokenCredential = {
@@ -77,7 +82,7 @@ async function openSources(): Promise<AuditSources> {
   };
   return {
     pseudonymSecret: {
-      client: new SecretClient(runtime.vaultUrl, credential, { disableChallengeResourceVerification: true }),
+      client: async () => new (await import('@azure/keyvault-secrets')).SecretClient(vaultUrl, credential, { disableChallengeResourceVerification: true }),
       name: AUDIT_PSEUDONYM_KEY_SECRET_NAME,
     },
     pseudonyms: createAuditKeyring(
@@ -126,7 +131,8 @@ async function readWriters(container: ContainerClient): Promise<Map<string, unkn
 
 /** An oid's pseudonym under every enabled version of the pseudonym key, newest first. */
 async function pseudonymsOf(sources: AuditSources, oid: string): Promise<{ version: string; pseudonym: string }[]> {
-  const { client, name } = sources.pseudonymSecret;
+  const { name } = sources.pseudonymSecret;
+  const client = await sources.pseudonymSecret.client();
   const versions: { version: string; created: number }[] = [];
   for await (const properties of client.listPropertiesOfSecretVersions(name)) {
     if (properties.enabled !== false && properties.version) versions.push({ version: properties.version, created: properties.createdOn?.getTime() ?? 0 });
