@@ -207,10 +207,10 @@ export async function startAzurite(opts: AzuriteOptions): Promise<Azurite> {
 
 async function startAzuriteOn(opts: AzuriteOptions, blobPort: number, tablePort: number): Promise<Azurite> {
   const tempLogDir = opts.recordRequests && !opts.dataDir ? mkdtempSync(join(tmpdir(), 'azurite-debug-')) : undefined;
-  const logDir = tempLogDir ?? join(opts.dataDir ?? '', 'azurite');
   const blobUrl = `https://127.0.0.1:${blobPort}`;
   const tableUrl = `https://127.0.0.1:${tablePort}`;
-  const logs = opts.recordRequests
+  const logDir = tempLogDir ?? (opts.recordRequests && opts.dataDir ? join(opts.dataDir, 'azurite') : undefined);
+  const logs = logDir
     ? ([new AzuriteLog(join(logDir, 'debug-blob.log'), 'blob', blobUrl), new AzuriteLog(join(logDir, 'debug-table.log'), 'table', tableUrl)] as const)
     : undefined;
   const blob = launch('blob', blobPort, opts, logs?.[0].file);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SandboxAdmin } from '../../dev/sandbox/admin-client.js';
-import { startSandbox, type FaultSpec, type Sandbox } from '../../dev/sandbox/index.js';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../dev/sandbox/index.js';
 import { startAppProcess, type AppProcess } from '../../dev/app-process.js';
 import { SANDBOX_AUDIENCE, SANDBOX_SCOPE, sandboxAppSettings } from '../../dev/sandbox-settings.js';
 
@@ -42,23 +42,13 @@ export async function startTestStack(appEnv: Record<string, string> = {}, option
   }
 }
 
-/** What a test may ask of its sandbox. */
-export interface SandboxChoices {
-  /** In place before the app starts. */
-  faults?: FaultSpec[];
-  /** Keep Azurite's log of requests, for `sandbox.azuriteRequests()` (off by default: it costs CPU). */
-  recordStorageRequests?: boolean;
-}
+/** What a test may ask of its sandbox: faults in place before the app starts, and Azurite's request log. */
+export type SandboxChoices = Pick<SandboxOptions, 'faults' | 'recordStorageRequests'>;
 
 /** The sandbox alone (its `stop` removes its data folder too). */
 export async function startTestSandbox(options: SandboxChoices = {}): Promise<TestSandbox> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sovereign-mcp-test-'));
-  const sandbox = await startSandbox({
-    dataDir,
-    tlsDir: '.sandbox/tls',
-    ...(options.faults ? { faults: options.faults } : {}),
-    ...(options.recordStorageRequests && { recordStorageRequests: true }),
-  });
+  const sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls', ...options });
   return {
     sandbox,
     dataDir,
