@@ -81,4 +81,13 @@ describe('audit redaction of what got through before', () => {
       expect(auditedBody(JSON.stringify({ note: `Call ${phone} today` })).text).not.toContain(phone);
     }
   });
+
+  it('keeps a GUID whose last group is twelve digits from a 0, and masks a number beside it', () => {
+    // One random correlation id in a few thousand looks like this; its last group alone reads as a UK number.
+    const correlationId = '74b11ad5-d625-4568-a32e-071234567890';
+    const kept = auditedBody(JSON.stringify({ error: { correlationId, note: 'Call 07700 900123 today' } })).text;
+    expect(kept).toContain(correlationId);
+    expect(kept).not.toContain('07700 900123');
+    expect(kept).toContain('[phone]');
+  });
 });

@@ -1,6 +1,9 @@
 import { linearRegex } from '../../text/linear-regex.js';
 import type { RedactionRule } from './secrets.js';
 
+// linear (re2js): fixed-width groups of one character class each.
+const GUID_SOURCE = '\\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\\b';
+
 /**
  * A UK number has nine or ten digits after its trunk prefix (the 0, or +44 and an optional (0)). Shorter runs are
  * not phone numbers: two groups of four digits inside a UUID (an approval id, `…-0123-4567-…`) matched the pattern
@@ -77,8 +80,10 @@ export const PERSONAL_RULES: RedactionRule[] = [
   ),
   rule(
     'phone',
-    '(?:\\+44[ \\t]?(?:\\(0\\)[ \\t]?)?|\\b0|\\(0)[0-9]{1,4}\\)?(?:[ \\t-]?[0-9]){6,9}\\b',
-    (match) => (isUkPhoneLength(match) ? '[phone]' : match),
+    // A GUID is matched first and kept whole: its last group can be twelve digits from a 0 (a correlation or
+    // approval id), which the phone pattern alone took for a number.
+    `(${GUID_SOURCE})|(?:\\+44[ \\t]?(?:\\(0\\)[ \\t]?)?|\\b0|\\(0)[0-9]{1,4}\\)?(?:[ \\t-]?[0-9]){6,9}\\b`,
+    (match, guid) => (!guid && isUkPhoneLength(match) ? '[phone]' : match),
     '',
     // linear: `needs` is fixed-width (at most 12 characters from each start).
     /(?:\+44|0)[0-9 ()-]{9}/,
