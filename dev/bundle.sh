@@ -6,8 +6,30 @@
 # WebAssembly file beside its module) and the Azure Monitor exporter with the OpenTelemetry SDK (bundled, the exporter
 # failed to start: "c is not a function"; test/start.test.ts runs the bundle). The files sit three folders deep, like
 # dist/shared/*/*.js, so paths the app finds from its own module (the policy, build-info.json) resolve the same. Nothing is rebuilt when no source changed since the last bundle.
+#
+# `dev/bundle.sh --package <folder> <metafile>`: the deployed app (infra/scripts/package.sh) — the Functions entry
+# point alone, without source maps, into <folder>; esbuild's metafile goes to <metafile>, where the packaging reads
+# which packages stayed outside the bundle (the only ones the package installs).
 set -eu
 cd "$(dirname "$0")/.."
+
+bundle() {
+  node_modules/.bin/esbuild "$@" \
+    --bundle --splitting --format=esm --platform=node --target=node20 --minify \
+    --external:@azure/functions-core --external:@cedar-policy/cedar-wasm \
+    --external:@azure/monitor-opentelemetry-exporter --external:'@opentelemetry/*' \
+    --banner:js="import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" \
+    --log-level=warning
+}
+
+if [ "${1:-}" = "--package" ]; then
+  [ -n "${2:-}" ] && [ -n "${3:-}" ] || { echo "bundle.sh: --package needs a folder and a metafile path" >&2; exit 2; }
+  rm -rf "$2"
+  mkdir -p "$2"
+  bundle start=functions/start.ts --outdir="$2" --metafile="$3"
+  exit 0
+fi
+
 out=dist/bundle/app
 stamp=dist/bundle/.stamp
 if [ -f "$stamp" ] && [ -z "$(find functions shared dev/host package-lock.json -newer "$stamp" -print | head -n 1)" ]; then
@@ -16,10 +38,5 @@ fi
 rm -rf "$out"
 mkdir -p "$out"
 touch "$stamp.next"
-node_modules/.bin/esbuild start=functions/start.ts host=dev/host/start.ts \
-  --bundle --splitting --format=esm --platform=node --target=node20 --minify --sourcemap --outdir="$out" \
-  --external:@azure/functions-core --external:@cedar-policy/cedar-wasm \
-  --external:@azure/monitor-opentelemetry-exporter --external:'@opentelemetry/*' \
-  --banner:js="import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" \
-  --log-level=warning
+bundle start=functions/start.ts host=dev/host/start.ts --sourcemap --outdir="$out"
 mv "$stamp.next" "$stamp"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Builds the Function App package for Flex Consumption: the compiled app, the department policy it reads at run
-# time, and production dependencies only — no tests, dev tools, sandbox data or TypeScript sources.
-# Every package carries its CycloneDX SBOM (sbom.cdx.json, production dependencies only), a SHA-256 of each of its
+# Builds the Function App package for Flex Consumption: the app as one esbuild bundle (dev/bundle.sh --package:
+# the Functions entry point and its chunks, no source maps), the department policy it reads at run time, and only
+# the production packages the bundle leaves outside it (Cedar, the Azure Monitor exporter and OpenTelemetry) — no
+# tests, dev tools, sandbox data or TypeScript sources. A bundle loads a few large files instead of hundreds of small
+# ones from the instance's mounted package, which is most of a cold start.
+# Every package carries its CycloneDX SBOM (sbom.cdx.json: every production dependency, bundled or installed), a SHA-256 of each of its
 # files (package-files.sha256) and build-info.json, whose packageDigest (the SHA-256 of package-files.sha256) the
 # app reports in /health; the zip gets <zip>.sha256 and a copy of the SBOM beside it (infra/scripts/zip-package.sh).
 # Usage: infra/scripts/package.sh [output.zip]   (default: sovereign-mcp.zip in the repository root)
@@ -32,11 +35,16 @@ else
   stage="$(mktemp -d)"
   trap 'rm -rf "$stage"' EXIT
 fi
-mkdir -p "$stage/dist" "$stage/shared/policy"
+mkdir -p "$stage/shared/policy"
 cp host.json package.json package-lock.json "$stage/"
-cp -r dist/functions dist/shared "$stage/dist/"
 cp shared/policy/department.yaml shared/policy/rules.cedar "$stage/shared/policy/"
-find "$stage/dist" -name '*.map' -delete
+
+echo "== Bundle"
+# Three folders deep, as the compiled files are, so the paths the app finds from its own module resolve the same.
+main=dist/bundle/app/start.js
+metafile="$(mktemp)"
+sh dev/bundle.sh --package "$stage/$(dirname "$main")" "$metafile"
+node infra/scripts/package-manifest.mjs "$stage/package.json" main "$main"
 
 echo "== Production dependencies"
 # The same lockfile as the build's own npm ci: its packages are in npm's cache, so take them from there first.
@@ -50,6 +58,13 @@ echo "== Bill of materials (CycloneDX, production dependencies)"
 # Runs npm ls in the staged folder (no network); --validate checks the JSON against the CycloneDX schema.
 node node_modules/@cyclonedx/cyclonedx-npm/bin/cyclonedx-npm-cli.js --omit dev --spec-version 1.6 --output-reproducible \
   --validate --output-format JSON --output-file "$stage/sbom.cdx.json" "$stage/package.json"
+
+echo "== Only what the bundle leaves outside it"
+# The SBOM above was taken from the whole production tree, the bundle's sources included. Now package.json keeps
+# only the dependencies the bundle imports at run time, and npm prune removes the rest (the lockfile with them).
+node infra/scripts/package-manifest.mjs "$stage/package.json" externals "$metafile"
+rm -f "$metafile"
+(cd "$stage" && npm prune --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund >/dev/null && find node_modules -type d -empty -delete)
 
 echo "== Integrity trail"
 (cd "$stage" && find . \( -type f -o -type l \) ! -name package-files.sha256 ! -name build-info.json -print0 | LC_ALL=C sort -z \

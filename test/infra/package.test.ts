@@ -1,20 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { startAppProcess } from '../../dev/app-process.js';
-import { sandboxAppSettings } from '../../dev/sandbox-settings.js';
+import { SANDBOX_AUDIENCE, SANDBOX_SCOPE, sandboxAppSettings } from '../../dev/sandbox-settings.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
+import { writeFunctionsCoreStandIn } from '../helpers/functions-core.js';
+import { DEV_OID } from '../helpers/stack.js';
 
 /**
  * What is deployed is exactly the built package: infra/scripts/package.sh stages it (the folder azd deploys through
- * azure.yaml's prepackage hook and dist, and the zip the manual steps upload), and it holds the compiled app, the
- * policy and production dependencies only — no tests, dev tools, sources, sandbox data or dev dependencies.
+ * azure.yaml's prepackage hook and dist, and the zip the manual steps upload), and it holds the bundled app, the
+ * policy and the production packages the bundle leaves outside it — no tests, dev tools, sources, sandbox data or
+ * dev dependencies.
  */
 const stage = join(mkdtempSync(join(tmpdir(), 'sovereign-mcp-package-')), 'package');
+
+/** A port no one listens on now (the staged app learns its port from PORT before it loads, as in Azure). */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolvePort(port));
+    });
+    probe.on('error', reject);
+  });
+}
 let files: string[] = [];
 
 function listFiles(dir: string): string[] {
@@ -45,14 +60,31 @@ describe('the deployment package', () => {
     expect(outside.filter((file) => /local\.settings\.json$|\.env$/.test(file))).toEqual([]);
   });
 
-  it('has the production dependencies and none of the packages the lockfile marks as dev-only', () => {
-    const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
-    const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as { packages: Record<string, { dev?: boolean }> };
-    for (const name of Object.keys(manifest.dependencies)) expect({ name, present: existsSync(join(stage, 'node_modules', name, 'package.json')) }).toEqual({ name, present: true });
-    const devOnly = Object.entries(lock.packages).filter(([path, entry]) => path.startsWith('node_modules/') && entry.dev === true);
-    expect(devOnly.length).toBeGreaterThan(100);
-    expect(devOnly.filter(([path]) => existsSync(join(stage, path))).map(([path]) => path)).toEqual([]);
-    for (const name of ['jest', 'typescript', 'azurite', 'playwright-core']) expect(existsSync(join(stage, 'node_modules', name))).toBe(false);
+  it('runs the app from one bundle, and installs only the packages the bundle leaves outside it', () => {
+    const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string> };
+    const staged = JSON.parse(readFileSync(join(stage, 'package.json'), 'utf8')) as { main: string; dependencies: Record<string, string>; devDependencies?: unknown; scripts?: unknown };
+    expect(staged.main).toBe('dist/bundle/app/start.js');
+    // The app's own code is bundled: no compiled module tree beside it.
+    expect(files.filter((file) => file.startsWith('dist/') && !file.startsWith('dist/bundle/app/'))).toEqual([]);
+    // Cedar (it reads its WebAssembly beside its module), the Azure Monitor exporter and OpenTelemetry, at the
+    // repository's pinned versions; nothing of the dev tooling.
+    expect(staged.dependencies).toEqual({
+      '@azure/monitor-opentelemetry-exporter': manifest.dependencies['@azure/monitor-opentelemetry-exporter'],
+      '@cedar-policy/cedar-wasm': manifest.dependencies['@cedar-policy/cedar-wasm'],
+      '@opentelemetry/api': manifest.dependencies['@opentelemetry/api'],
+      '@opentelemetry/resources': manifest.dependencies['@opentelemetry/resources'],
+      '@opentelemetry/sdk-logs': manifest.dependencies['@opentelemetry/sdk-logs'],
+      '@opentelemetry/sdk-trace-base': manifest.dependencies['@opentelemetry/sdk-trace-base'],
+    });
+    expect({ devDependencies: staged.devDependencies, scripts: staged.scripts }).toEqual({ devDependencies: undefined, scripts: undefined });
+    for (const name of Object.keys(staged.dependencies)) expect({ name, present: existsSync(join(stage, 'node_modules', name, 'package.json')) }).toEqual({ name, present: true });
+    for (const name of ['zod', '@modelcontextprotocol/server', '@azure/identity', '@azure/arm-resources', 'jose', 'jest', 'typescript', 'azurite', 'playwright-core'])
+      expect({ name, present: existsSync(join(stage, 'node_modules', name)) }).toEqual({ name, present: false });
+    // The staged lockfile is the repository's, pruned to what is installed: each package it names is there.
+    const lock = JSON.parse(readFileSync(join(stage, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+    const locked = Object.keys(lock.packages).filter((path) => path.startsWith('node_modules/'));
+    expect(locked.filter((path) => !existsSync(join(stage, path, 'package.json')))).toEqual([]);
+    expect(Object.entries(lock.packages).filter(([, entry]) => entry.dev === true)).toEqual([]);
   });
 
   it('keeps everything staged when azd packages it (the .funcignore leaves nothing out)', () => {
@@ -114,22 +146,30 @@ describe('the bill of materials and integrity trail', () => {
   }, 300_000);
 
   it('reports the package digest in /health when the staged package runs', async () => {
-    // The staged app (its dist/ and node_modules) behind a copy of the dev host, linked in from beside the package
-    // so the package itself stays exactly as staged; Node resolves the links, so the app reads the package's files.
-    const host = join(stage, '..', 'host');
-    mkdirSync(join(host, 'dist', 'dev', 'host'), { recursive: true });
-    for (const file of ['main.js', 'easy-auth.js', 'local-host.js']) copyFileSync(join('dist', 'dev', 'host', file), join(host, 'dist', 'dev', 'host', file));
-    for (const dir of ['dist/functions', 'dist/shared', 'node_modules']) symlinkSync(join(stage, dir), join(host, dir));
-    copyFileSync(join(stage, 'package.json'), join(host, 'package.json'));
+    // The staged files themselves, loaded as the Functions worker loads them (the package's main, with a stand-in for
+    // the worker's @azure/functions-core) and served on the local host: test/helpers/staged-app-host.ts.
     const dataDir = mkdtempSync(join(tmpdir(), 'sovereign-mcp-package-app-'));
     const sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls' });
     try {
-      const app = await startAppProcess(sandboxAppSettings(sandbox), { main: resolve(host, 'dist', 'dev', 'host', 'main.js') });
+      const port = await freePort();
+      const app = await startAppProcess(
+        { ...sandboxAppSettings(sandbox), STAGED_APP_ENTRY: join(stage, 'dist/bundle/app/start.js'), NODE_PATH: writeFunctionsCoreStandIn() },
+        { port, main: resolve('dist/test/helpers/staged-app-host.js') },
+      );
       try {
         const response = await fetch(`${app.url}/health`);
         const info = JSON.parse(readFileSync(join(stage, 'build-info.json'), 'utf8')) as { packageDigest: string };
         expect(response.status).toBe(200);
         expect(await response.json()).toMatchObject({ status: 'ok', package: info.packageDigest });
+        // And the bundle answers MCP: tools/list through the whole pipeline (token, policy, audit).
+        const token = await sandbox.mintToken({ audience: SANDBOX_AUDIENCE, tenantId: sandbox.tenantId, oid: DEV_OID, name: 'Package Test', roles: ['Mcp.Reader'], extra: { scp: SANDBOX_SCOPE } });
+        const listed = await fetch(`${app.url}/mcp`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+        });
+        expect(listed.status).toBe(200);
+        expect(await listed.text()).toContain('"name":"group_get"');
       } finally {
         await app.stop();
       }
