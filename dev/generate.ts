@@ -14,7 +14,7 @@ import { unversionedChanges } from './tool-versions.js';
  * `npm run generate [-- --check]`, from the repository root: regenerates everything derived from the sources — one
  * schema snapshot per tool (test/snapshots/tools/<tool>.json), the catalogue the app loads at start, the version
  * record (shared/mcp/tool-manifest.json), README's tool table, .vscode/mcp.json, the sandbox's seeded public keys
- * (dev/sandbox/seed-public-keys.ts) and the infra outputs (infra/scripts/build.mjs) — then rebuilds when something
+ * (dev/sandbox/seed-public-keys.ts), the shield's look-alike table (shared/shield/lookalikes.generated.ts) and the infra outputs (infra/scripts/build.mjs) — then rebuilds when something
  * compiled in changed. It writes nothing while a tool changed without a version bump. --check writes nothing and
  * exits 1 naming each drifted file (CI runs it).
  */
@@ -57,7 +57,7 @@ if (check) {
     process.exit(1);
   }
   console.log(
-    `Generated files are up to date (${TOOLS.length} tool snapshots, the catalogue, the version record, the README tool table, .vscode/mcp.json, the sandbox's seeded keys, infra/).`,
+    `Generated files are up to date (${TOOLS.length} tool snapshots, the catalogue, the version record, the README tool table, .vscode/mcp.json, the sandbox's seeded keys, the shield's look-alike table, infra/).`,
   );
 } else {
   const contents = new Map(files.map((file) => [file.path, file.content]));

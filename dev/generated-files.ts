@@ -11,6 +11,7 @@ import {
   replaceToolTable,
   TOOL_SNAPSHOT_DIR,
 } from './catalogue-docs.js';
+import { LOOKALIKES_FILE, renderLookalikes } from './lookalikes-file.js';
 import { renderSeedPublicKeys, SEED_PUBLIC_KEYS_FILE } from './sandbox/seed-key-file.js';
 import { LOCAL_MCP_URL, vsCodeConfigText } from './vscode-config.js';
 
@@ -35,8 +36,8 @@ export interface Drift {
 }
 
 /**
- * Every file generated from the tool registry (the infra outputs are infra/scripts/build.mjs's), and the sandbox's
- * seeded public keys, for the repository at `root`: the README's table is put into that README's text.
+ * Every file generated from the tool registry (the infra outputs are infra/scripts/build.mjs's), the sandbox's
+ * seeded public keys and the shield's look-alike table, for the repository at `root`: the README's table is put into that README's text.
  */
 export function generatedFiles(tools: readonly ToolDefinition[], root: string): GeneratedFile[] {
   const snapshots = [...renderToolSnapshots(tools)].map(([path, content], i) => ({ path, content, what: `the schema snapshot of tool ${tools[i]!.name}` }));
@@ -51,6 +52,7 @@ export function generatedFiles(tools: readonly ToolDefinition[], root: string): 
     { path: README_FILE, content: replaceToolTable(readFileSync(join(root, README_FILE), 'utf8'), renderToolTable(tools)), what: 'the tool table' },
     { path: VSCODE_MCP_FILE, content: vsCodeConfigText(LOCAL_MCP_URL), what: 'the VS Code MCP example (dev/vscode-config.ts)' },
     { path: SEED_PUBLIC_KEYS_FILE, content: renderSeedPublicKeys(), what: "the file of the sandbox vault's seeded public keys" },
+    { path: LOOKALIKES_FILE, content: renderLookalikes(), what: "the shield's look-alike table (from the unhomoglyph package)" },
   ];
 }
 

@@ -1,17 +1,28 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TOOLS } from '../shared/tools/registry.js';
-import { writeFunctionsCoreStandIn, type FunctionMetadata } from './helpers/functions-core.js';
 
 /**
  * What the Azure Functions host (func start, or Azure) would register when it loads `main`. The host provides
  * the `@azure/functions-core` module to the worker; here a stand-in module, found through NODE_PATH, records the
  * registrations, so the real `app.http` calls in functions/index.ts are what is checked.
  */
-const coreStandIn = writeFunctionsCoreStandIn({ printAtExit: true });
+const coreStandIn = mkdtempSync(join(tmpdir(), 'functions-core-'));
+mkdirSync(join(coreStandIn, '@azure', 'functions-core'), { recursive: true });
+writeFileSync(
+  join(coreStandIn, '@azure', 'functions-core', 'index.js'),
+  `const registered = [];
+   process.on('exit', () => process.stdout.write(JSON.stringify(registered)));
+   module.exports = {
+     registerFunction: (metadata) => { registered.push(metadata); return { dispose() {} }; },
+     setProgrammingModel: () => {},
+     registerHook: () => ({ dispose() {} }),
+     log: () => {},
+   };`,
+);
 
 const validSettings = {
   AZURE_TENANT_ID: '7d3f9c2a-1b4e-4f6a-9c8d-2e5b7a1f3c90',
@@ -30,11 +41,16 @@ function loadMain(settings: Record<string, string>, cwd = process.cwd()) {
   });
 }
 
+interface Metadata {
+  name: string;
+  bindings: Record<string, { type: string; direction: string; route?: string; methods?: string[]; authLevel?: string }>;
+}
+
 describe('Azure Functions registration (what func start loads)', () => {
   it('registers the MCP router, one Function per tool, the manifest, metadata, approval, revoke and health routes', () => {
     const run = loadMain(validSettings);
     expect(run.status).toBe(0);
-    const registered = JSON.parse(run.stdout) as FunctionMetadata[];
+    const registered = JSON.parse(run.stdout) as Metadata[];
     const triggers = registered.map((metadata) => {
       const trigger = Object.values(metadata.bindings).find((binding) => binding.type === 'httpTrigger')!;
       return { name: metadata.name, route: trigger.route, methods: trigger.methods?.map((m) => m.toUpperCase()).sort() };

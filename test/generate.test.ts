@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { GENERATED_CATALOGUE_FILE, TOOL_SNAPSHOT_DIR } from '../dev/catalogue-docs.js';
 import { MANIFEST_FILE, README_FILE, VSCODE_MCP_FILE } from '../dev/generated-files.js';
+import { LOOKALIKES_FILE } from '../dev/lookalikes-file.js';
 import * as prettier from 'prettier';
 import { buildSeed, modulusBits, SEEDED_KEY_VERSIONS, VAULT_NAME } from '../dev/sandbox/seed.js';
 import { renderSeedPublicKeys, SEED_PUBLIC_KEYS_FILE } from '../dev/sandbox/seed-key-file.js';
@@ -16,7 +17,7 @@ import { SEED_PUBLIC_KEYS } from '../dev/sandbox/seed-public-keys.js';
  * and their sources (a temporary folder), so drift can be made without touching the working tree.
  */
 const GENERATE = resolve('dist/dev/generate.js');
-const COPIED = [README_FILE, TOOL_SNAPSHOT_DIR, GENERATED_CATALOGUE_FILE, MANIFEST_FILE, VSCODE_MCP_FILE, SEED_PUBLIC_KEYS_FILE, 'infra'];
+const COPIED = [README_FILE, TOOL_SNAPSHOT_DIR, GENERATED_CATALOGUE_FILE, MANIFEST_FILE, VSCODE_MCP_FILE, SEED_PUBLIC_KEYS_FILE, LOOKALIKES_FILE, 'infra'];
 const copies: string[] = [];
 
 function copyOfRepository(): string {
@@ -72,12 +73,14 @@ describe('npm run generate', () => {
     rmSync(join(root, VSCODE_MCP_FILE));
     const dropped = SEEDED_KEY_VERSIONS[0]!.version;
     edit(root, SEED_PUBLIC_KEYS_FILE, (text) => text.replace(new RegExp(`  '?${dropped}'?: \\{\\n[^}]*\\},\\n`), ''));
+    // Cyrillic "о" (U+043E) no longer read as "o".
+    edit(root, LOOKALIKES_FILE, (text) => text.replace('\\"\\u043e\\":\\"o\\",', ''));
     const before = contents(root);
 
     const run = generate(root, '--check');
     expect(run.status).toBe(1);
     const lines = run.stderr.trim().split('\n');
-    expect(lines[0]).toBe('Drifted: 7 generated file(s) differ from their sources. Run `npm run generate`, review the diff and commit it.');
+    expect(lines[0]).toBe('Drifted: 8 generated file(s) differ from their sources. Run `npm run generate`, review the diff and commit it.');
     expect(lines.slice(1).sort()).toEqual(
       [
         `  ${snapshotOf('group_get')}: the schema snapshot of tool group_get differs from what the sources give`,
@@ -85,6 +88,7 @@ describe('npm run generate', () => {
         `  ${README_FILE}: the tool table differs from what the sources give`,
         `  ${VSCODE_MCP_FILE}: missing: the VS Code MCP example (dev/vscode-config.ts)`,
         `  ${SEED_PUBLIC_KEYS_FILE}: the file of the sandbox vault's seeded public keys differs from what the sources give`,
+        `  ${LOOKALIKES_FILE}: the shield's look-alike table (from the unhomoglyph package) differs from what the sources give`,
         `  ${snapshotOf('group_archive')}: a snapshot of group_archive, which the registry does not hold`,
         '  infra/main.bicep: differs from its sources in infra/ (node infra/scripts/build.mjs)',
       ].sort(),
