@@ -131,6 +131,8 @@ const DIST = fileURLToPath(new URL('..', import.meta.url));
 export const APP_HOST_MAIN = join(DIST, 'dev', 'host', 'main.js');
 /** The local host bundled with the app (dev/bundle.sh), as npm start runs it. */
 export const APP_BUNDLE_MAIN = join(DIST, 'bundle', 'app', 'host.js');
+/** Runs a built deployment package as the Functions worker loads it (dev/host/package-host.ts). */
+export const PACKAGE_HOST_MAIN = join(DIST, 'dev', 'host', 'package-host.js');
 export const BENCH_HOST_MAIN = join(DIST, 'bench', 'host.js');
 export const SANDBOX_MAIN = join(DIST, 'dev', 'sandbox', 'main.js');
 

@@ -28,12 +28,14 @@ export async function startAppProcess(
     timeoutMs?: number;
     /** Where the app's lines go as they come (npm start): stdout (JSON log and audit lines), and stderr once it is ready. */
     forward?: { output(line: string): void; error(line: string): void };
-    /** The host entry point to run instead of this build's (a test runs a staged package's app through a copy). */
+    /** The host entry point to run instead of this build's (a built package runs through dev/host/package-host.ts). */
     main?: string | undefined;
+    /** Arguments for that entry point (package-host's package folder). */
+    args?: readonly string[];
   } = {},
 ): Promise<AppProcess> {
   // With the heap options a deployment has (./app-node-options.ts).
-  const child = spawn(process.execPath, [...APP_NODE_OPTIONS, options.main ?? HOST_MAIN], {
+  const child = spawn(process.execPath, [...APP_NODE_OPTIONS, options.main ?? HOST_MAIN, ...(options.args ?? [])], {
     env: { ...process.env, ...env, PORT: String(options.port ?? 0) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -10,15 +10,22 @@ import { runtimeFile } from './runtime-file.js';
 import { writeVsCodeConfig } from './vscode-config.js';
 
 /**
- * `npm start [-- --verbose]`: the Function app on the local host at http://127.0.0.1:7071 (PORT overrides), backed by
- * the sandbox (Azure twin + Azurite) unless real Azure settings are given (AZURE_SUBSCRIPTION_ID set), in which
- * case the app runs against Azure with the environment's settings and no sandbox. The app's JSON log and audit lines
- * go to a file under the sandbox folder, so the banner stays on screen; --verbose prints them here too.
+ * `npm start [-- --verbose] [--package <folder>]`: the Function app on the local host at http://127.0.0.1:7071 (PORT
+ * overrides), backed by the sandbox (Azure twin + Azurite) unless real Azure settings are given (AZURE_SUBSCRIPTION_ID
+ * set), in which case the app runs against Azure with the environment's settings and no sandbox. The app's JSON log
+ * and audit lines go to a file under the sandbox folder, so the banner stays on screen; --verbose prints them here
+ * too. --package serves a built deployment package (infra/scripts/package.sh --dir <folder>) instead of this source
+ * tree's app: its own files, loaded as the Functions worker loads them (dev/host/package-host.ts).
  */
-const usage = 'usage: npm start [-- --verbose]';
+const usage = 'usage: npm start [-- --verbose] [--package <folder>]';
 let verbose = false;
+let packageDir: string | undefined;
 try {
-  verbose = parseArgs({ options: { verbose: { type: 'boolean', short: 'v', default: false } } }).values.verbose;
+  const { values } = parseArgs({ options: { verbose: { type: 'boolean', short: 'v', default: false }, package: { type: 'string' } } });
+  verbose = values.verbose;
+  packageDir = values.package === undefined ? undefined : resolve(values.package);
+  if (packageDir && !existsSync(resolve(packageDir, 'package.json')))
+    throw new Error(`--package: ${packageDir} holds no package.json (infra/scripts/package.sh --dir <folder> makes one)`);
 } catch (error) {
   console.error(`${(error as Error).message}\n${usage}`);
   process.exit(2);
@@ -66,7 +73,7 @@ if (realAzure || (await trustSandboxOrRelaunch(resolve(SANDBOX_DIR, 'tls')))) {
     auditLog = createWriteStream(auditLogFile, { flags: 'a' });
     app = await startAppProcess(env, {
       port,
-      main: bundledHost(),
+      ...(packageDir ? { main: fileURLToPath(new URL('./host/package-host.js', import.meta.url)), args: [packageDir] } : { main: bundledHost() }),
       forward: {
         output: (line) => {
           auditLog?.write(`${line}\n`);

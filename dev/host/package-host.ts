@@ -1,40 +1,71 @@
 import type { HttpHandler, HttpMethod } from '@azure/functions';
+import Module from 'node:module';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createLocalHost } from '../../dev/host/local-host.js';
-import { FUNCTIONS_CORE_KEY, type FunctionsCoreRegistrations } from './functions-core.js';
+import { createLocalHost } from './local-host.js';
 
 /**
- * Serves a built package's app on the local host as the Functions worker would load it: `STAGED_APP_ENTRY` (the
- * package's `main`) is imported with the `@azure/functions-core` stand-in on NODE_PATH (./functions-core.ts), and what
- * its `app.http` calls registered — routes, methods and handlers — is served, its appStart hooks run once listening.
- * So a test runs the deployed files themselves (a bundle included), not this build's modules. Started through
- * `startAppProcess({ main })`; prints the same ready line as the local host.
+ * Runs a built deployment package (`infra/scripts/package.sh --dir <folder>`) on the local host as the Functions
+ * worker loads it: the package's own `main` is imported, the worker's `@azure/functions-core` module is provided the
+ * way the worker provides it (its `require` answers that one name), and the Functions the app registers there —
+ * routes, methods, handlers — are served, its appStart hooks run once listening. So what runs is the deployed files
+ * themselves, the bundle and its installed packages, not this build's modules: a check of a package before it is
+ * uploaded, and how test/infra/package.test.ts and the cold-start benchmark run one.
+ *
+ * Usage: `node dist/dev/host/package-host.js <package folder>` with the app's settings in the environment (`PORT`,
+ * default 7071: set it, as the app answers only to its own authority). Prints the local host's ready line.
  */
-const entry = process.env.STAGED_APP_ENTRY;
-if (!entry) throw new Error('STAGED_APP_ENTRY (the package entry point to serve) is not set');
-await import(pathToFileURL(entry).href);
-const registered = (globalThis as { [FUNCTIONS_CORE_KEY]?: FunctionsCoreRegistrations })[FUNCTIONS_CORE_KEY];
-if (!registered) throw new Error('The @azure/functions-core stand-in was not loaded: put its folder on NODE_PATH');
+interface Registered {
+  functions: { metadata: { name: string; bindings: Record<string, { type: string; route?: string; methods?: string[] }> }; handler: HttpHandler }[];
+  hooks: Record<string, ((context: { hookData: Record<string, unknown> }) => unknown)[]>;
+}
+
+const folder = process.argv[2];
+if (!folder) {
+  console.error('usage: node dist/dev/host/package-host.js <package folder>   (infra/scripts/package.sh --dir <folder> makes one)');
+  process.exit(2);
+}
+const registered: Registered = { functions: [], hooks: {} };
+const core = {
+  registerFunction(metadata: Registered['functions'][number]['metadata'], handler: HttpHandler) {
+    registered.functions.push({ metadata, handler });
+    return { dispose() {} };
+  },
+  registerHook(name: string, callback: Registered['hooks'][string][number]) {
+    (registered.hooks[name] ??= []).push(callback);
+    return { dispose() {} };
+  },
+  setProgrammingModel() {},
+  log() {},
+};
+// As the worker does: `@azure/functions-core` is not an npm package but a module the host answers `require` with.
+const moduleRequire = (Module.prototype as unknown as { require: (id: string) => unknown }).require;
+(Module.prototype as unknown as { require: (id: string) => unknown }).require = function (this: unknown, id: string) {
+  return id === '@azure/functions-core' ? core : moduleRequire.call(this, id);
+};
+
+const main = (JSON.parse(readFileSync(resolve(folder, 'package.json'), 'utf8')) as { main?: string }).main;
+if (!main) throw new Error(`${resolve(folder, 'package.json')} names no main entry point`);
+await import(pathToFileURL(resolve(folder, main)).href);
 
 const definitions = registered.functions.map(({ metadata, handler }) => {
   const trigger = Object.values(metadata.bindings).find((binding) => binding.type === 'httpTrigger');
   if (!trigger?.route || !trigger.methods) throw new Error(`${metadata.name} is not an HTTP-triggered Function with a route`);
-  return {
-    name: metadata.name,
-    route: trigger.route,
-    methods: trigger.methods.map((method) => method.toUpperCase() as HttpMethod),
-    handler: handler as HttpHandler,
-  };
+  return { name: metadata.name, route: trigger.route, methods: trigger.methods.map((method) => method.toUpperCase() as HttpMethod), handler };
 });
 const runHooks = (name: string) => Promise.all((registered.hooks[name] ?? []).map((hook) => hook({ hookData: {} })));
 
 const server = createLocalHost(definitions);
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+server.listen(Number(process.env.PORT ?? 7071), '127.0.0.1', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   void runHooks('appStart').then(() => console.log(JSON.stringify({ ready: true, url: `http://127.0.0.1:${port}` })));
 });
-process.on('SIGTERM', () => {
+const stop = () => {
   server.closeAllConnections();
+  // As the worker does when the instance goes: the app's appTerminate hooks (queued audit records are written).
   server.close(() => void runHooks('appTerminate').finally(() => process.exit(0)));
-});
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

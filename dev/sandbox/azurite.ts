@@ -3,10 +3,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { freePorts } from '../free-ports.js';
 import { AzuriteLog, type AzuriteRequest } from './azurite-log.js';
 import type { SeedBlob } from './model.js';
 
@@ -47,28 +47,6 @@ export interface Azurite {
 
 /** Azurite starts in about a second; on a machine busy with other test runs it has been seen to take over 20 s. */
 const READY_TIMEOUT_MS = 90_000;
-
-/**
- * Ports free now, all different: each is held until all are found. Taken one after another (listen, close, listen
- * again), the system may hand out the same port twice; blob and table then raced for it, and the blob seeding went
- * to the table service ("The specified resource name contains invalid characters").
- */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<Server>((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
 
 function azuriteBin(service: 'blob' | 'table'): string {
   const pkg = createRequire(import.meta.url).resolve('azurite/package.json');

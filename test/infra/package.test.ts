@@ -3,13 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, type AddressInfo } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { startAppProcess } from '../../dev/app-process.js';
+import { freePorts } from '../../dev/free-ports.js';
 import { SANDBOX_AUDIENCE, SANDBOX_SCOPE, sandboxAppSettings } from '../../dev/sandbox-settings.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
-import { writeFunctionsCoreStandIn } from '../helpers/functions-core.js';
 import { DEV_OID } from '../helpers/stack.js';
 
 /**
@@ -19,17 +18,6 @@ import { DEV_OID } from '../helpers/stack.js';
  * dev dependencies.
  */
 const stage = join(mkdtempSync(join(tmpdir(), 'sovereign-mcp-package-')), 'package');
-
-/** A port no one listens on now (the staged app learns its port from PORT before it loads, as in Azure). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolvePort(port));
-    });
-    probe.on('error', reject);
-  });
-}
 let files: string[] = [];
 
 function listFiles(dir: string): string[] {
@@ -146,16 +134,12 @@ describe('the bill of materials and integrity trail', () => {
   }, 300_000);
 
   it('reports the package digest in /health when the staged package runs', async () => {
-    // The staged files themselves, loaded as the Functions worker loads them (the package's main, with a stand-in for
-    // the worker's @azure/functions-core) and served on the local host: test/helpers/staged-app-host.ts.
+    // The staged files themselves, loaded as the Functions worker loads them (the package's main, with the worker's
+    // @azure/functions-core answered as the worker answers it) and served on the local host: dev/host/package-host.ts.
     const dataDir = mkdtempSync(join(tmpdir(), 'sovereign-mcp-package-app-'));
     const sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls' });
     try {
-      const port = await freePort();
-      const app = await startAppProcess(
-        { ...sandboxAppSettings(sandbox), STAGED_APP_ENTRY: join(stage, 'dist/bundle/app/start.js'), NODE_PATH: writeFunctionsCoreStandIn() },
-        { port, main: resolve('dist/test/helpers/staged-app-host.js') },
-      );
+      const app = await startAppProcess(sandboxAppSettings(sandbox), { port: (await freePorts(1))[0]!, main: resolve('dist/dev/host/package-host.js'), args: [stage] });
       try {
         const response = await fetch(`${app.url}/health`);
         const info = JSON.parse(readFileSync(join(stage, 'build-info.json'), 'utf8')) as { packageDigest: string };
@@ -170,6 +154,14 @@ describe('the bill of materials and integrity trail', () => {
         });
         expect(listed.status).toBe(200);
         expect(await listed.text()).toContain('"name":"group_get"');
+        // And a tool end to end: the blob SDK's chunk loaded on first use, Azurite, and the shield folding the
+        // text's non-ASCII characters (its look-alike table once came from a file the bundle did not carry: a 500).
+        const read = await fetch(`${app.url}/tools/storage_blob_read`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files', name: '2025/CASE-10482/summary.txt' }),
+        });
+        expect({ status: read.status, subject: (await read.text()).includes('Case CASE-10482 \u2014 Subject access request') }).toEqual({ status: 200, subject: true });
       } finally {
         await app.stop();
       }
