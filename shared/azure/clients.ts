@@ -109,7 +109,9 @@ export function createAzureClients(settings: Settings, credential: TokenCredenti
     resources: loadOnFirstUse(async () => new (await import('@azure/arm-resources')).ResourceManagementClient(credential, sub, arm)),
     storage: loadOnFirstUse(async () => new (await import('@azure/arm-storage')).StorageManagementClient(credential, sub, arm)),
     compute: loadOnFirstUse(async () => new (await import('@azure/arm-compute')).ComputeManagementClient(credential, sub, arm)),
-    monitor: loadOnFirstUse(async () => new (await import('@azure/arm-monitor')).MonitorClient(credential, sub, arm)),
+    // A CommonJS-only package for Node: its exports are the import's `default`, both in Node and in the esbuild bundle
+    // (whose chunk for it exports nothing else: named exports from it were undefined there).
+    monitor: loadOnFirstUse(async () => new (await import('@azure/arm-monitor')).default.MonitorClient(credential, sub, arm)),
     keys: loadOnFirstUse(
       async () =>
         new (await import('@azure/keyvault-keys')).KeyClient(settings.keyVaultUrl, credential, {
