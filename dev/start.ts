@@ -73,7 +73,7 @@ if (realAzure || (await trustSandboxOrRelaunch(resolve(SANDBOX_DIR, 'tls')))) {
     auditLog = createWriteStream(auditLogFile, { flags: 'a' });
     app = await startAppProcess(env, {
       port,
-      ...(packageDir ? { main: fileURLToPath(new URL('./host/package-host.js', import.meta.url)), args: [packageDir] } : { main: bundledHost() }),
+      ...(packageDir ? { main: fileURLToPath(new URL('./host/package-host.js', import.meta.url)), args: [packageDir] } : {}),
       forward: {
         output: (line) => {
           auditLog?.write(`${line}\n`);
@@ -166,13 +166,4 @@ MCP Inspector (CLI), from this folder:
 Another token: npm run --silent token -- --roles Mcp.Reader [--oid ID] [--name NAME]
 Ctrl-C stops everything.
 `);
-}
-
-/**
- * Under `npm start`, which has just bundled the app (dev/build-dev.sh runs dev/bundle.sh), the host runs from the
- * bundle: a faster start. Run directly (as the tests do, after tsc), it runs the compiled files as they are.
- */
-function bundledHost(): string | undefined {
-  const bundle = fileURLToPath(new URL('../bundle/app/host.js', import.meta.url));
-  return process.env.npm_lifecycle_event === 'start' && existsSync(bundle) ? bundle : undefined;
 }

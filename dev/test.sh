@@ -13,6 +13,8 @@ SERIAL='dist/test/hostile/bounded-cost.test.js'
 GROUPED=$(sed -n "s|^import '\.\./\(.*\)\.test\.js';\$|dist/test/\1.test.js|p" dist/test/groups/*.test.js)
 
 node dist/dev/sandbox/ensure-tls.js
+# The tests' app processes run the bundle (dev/app-process.ts): rebuilt here when a source changed since it was made.
+sh dev/bundle.sh
 NODE_EXTRA_CA_CERTS=.sandbox/tls/cert.pem
 export NODE_EXTRA_CA_CERTS
 jest() { node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
