@@ -133,7 +133,7 @@ describe('the bill of materials and integrity trail', () => {
     expect(readFileSync(join(stage, '..', 'sovereign-mcp.cdx.json'), 'utf8')).toBe(readFileSync(join(stage, 'sbom.cdx.json'), 'utf8'));
   }, 300_000);
 
-  it('reports the package digest in /health when the staged package runs', async () => {
+  it('runs as staged: /health reports the package digest, and tools/list and a read tool per Azure SDK answer', async () => {
     // The staged files themselves, loaded as the Functions worker loads them (the package's main, with the worker's
     // @azure/functions-core answered as the worker answers it) and served on the local host: dev/host/package-host.ts.
     const dataDir = mkdtempSync(join(tmpdir(), 'sovereign-mcp-package-app-'));
@@ -162,6 +162,23 @@ describe('the bill of materials and integrity trail', () => {
           body: JSON.stringify({ resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files', name: '2025/CASE-10482/summary.txt' }),
         });
         expect({ status: read.status, subject: (await read.text()).includes('Case CASE-10482 \u2014 Subject access request') }).toEqual({ status: 200, subject: true });
+        // One read tool per Azure SDK the bundle loads on first use, each chunk from the package's own files (the test
+        // suite runs the repository's bundle, whose imports would also find the repository's node_modules).
+        for (const [tool, args] of [
+          ['group_list', {}],
+          ['storage_account_list', {}],
+          ['compute_vm_list', {}],
+          ['monitor_activity_log_list', { days: 30, top: 5 }],
+          ['keyvault_key_list', {}],
+        ] as const) {
+          const answer = await fetch(`${app.url}/tools/${tool}`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify(args),
+          });
+          const body = (await answer.json()) as { isError?: boolean };
+          expect({ tool, status: answer.status, isError: body.isError ?? false }).toEqual({ tool, status: 200, isError: false });
+        }
       } finally {
         await app.stop();
       }
