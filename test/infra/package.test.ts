@@ -133,7 +133,7 @@ describe('the bill of materials and integrity trail', () => {
     expect(readFileSync(join(stage, '..', 'sovereign-mcp.cdx.json'), 'utf8')).toBe(readFileSync(join(stage, 'sbom.cdx.json'), 'utf8'));
   }, 300_000);
 
-  it('runs as staged: /health reports the package digest, and tools/list and a read tool per Azure SDK answer', async () => {
+  it('runs as staged: /health reports the package digest; tools/list, a read tool per Azure SDK and an approval request answer', async () => {
     // The staged files themselves, loaded as the Functions worker loads them (the package's main, with the worker's
     // @azure/functions-core answered as the worker answers it) and served on the local host: dev/host/package-host.ts.
     const dataDir = mkdtempSync(join(tmpdir(), 'sovereign-mcp-package-app-'));
@@ -179,6 +179,14 @@ describe('the bill of materials and integrity trail', () => {
           const body = (await answer.json()) as { isError?: boolean };
           expect({ tool, status: answer.status, isError: body.isError ?? false }).toEqual({ tool, status: 200, isError: false });
         }
+        // And the approvals store (the Table SDK, loaded with the first destructive call): a delete waits for a human.
+        const operator = await sandbox.mintToken({ audience: SANDBOX_AUDIENCE, tenantId: sandbox.tenantId, oid: DEV_OID, name: 'Package Test', roles: ['Mcp.Operator'], extra: { scp: SANDBOX_SCOPE } });
+        const remove = await fetch(`${app.url}/tools/storage_blob_delete`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ resourceGroup: 'rg-ddr-records-prod-uks', account: 'stddrrecordsprod', container: 'case-files', name: '2025/CASE-10482/summary.txt' }),
+        });
+        expect({ status: remove.status, approval: (await remove.text()).includes('approval_required') }).toEqual({ status: 428, approval: true });
       } finally {
         await app.stop();
       }
