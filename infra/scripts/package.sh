@@ -43,6 +43,8 @@ echo "== Bundle"
 # Three folders deep, as the compiled files are, so the paths the app finds from its own module resolve the same.
 main=dist/bundle/app/start.js
 metafile="$(mktemp)"
+# Removed however the script ends (with the staging folder, when it is a temporary one).
+trap 'rm -f "$metafile"; [ -n "$dir" ] || rm -rf "$stage"' EXIT
 sh dev/bundle.sh --package "$stage/$(dirname "$main")" "$metafile"
 node infra/scripts/package-manifest.mjs "$stage/package.json" main "$main"
 
@@ -63,7 +65,6 @@ echo "== Only what the bundle leaves outside it"
 # The SBOM above was taken from the whole production tree, the bundle's sources included. Now package.json keeps
 # only the dependencies the bundle imports at run time, and npm prune removes the rest (the lockfile with them).
 node infra/scripts/package-manifest.mjs "$stage/package.json" externals "$metafile"
-rm -f "$metafile"
 (cd "$stage" && npm prune --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund >/dev/null && find node_modules -type d -empty -delete)
 
 echo "== Integrity trail"
