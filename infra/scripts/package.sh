@@ -39,18 +39,27 @@ mkdir -p "$stage/shared/policy"
 cp host.json package.json package-lock.json "$stage/"
 cp shared/policy/department.yaml shared/policy/rules.cedar "$stage/shared/policy/"
 
-echo "== Bundle"
-# Three folders deep, as the compiled files are, so the paths the app finds from its own module resolve the same.
-main=dist/bundle/app/start.js
 metafile="$(mktemp)"
 # Removed however the script ends (with the staging folder, when it is a temporary one).
 trap 'rm -f "$metafile"; [ -n "$dir" ] || rm -rf "$stage"' EXIT
-sh dev/bundle.sh --package "$stage/$(dirname "$main")" "$metafile"
-node infra/scripts/package-manifest.mjs "$stage/package.json" main "$main"
 
 echo "== Production dependencies"
 # The same lockfile as the build's own npm ci: its packages are in npm's cache, so take them from there first.
 (cd "$stage" && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund >/dev/null)
+
+echo "== Bundle"
+# From a copy of the sources inside the stage, so esbuild takes every package from the production install above
+# (the one the SBOM describes), never from this repository's node_modules with its dev-only packages.
+# Three folders deep, as the compiled files are, so the paths the app finds from its own module resolve the same.
+main=dist/bundle/app/start.js
+sources="$stage/.bundle-sources"
+mkdir -p "$sources"
+cp -r functions shared tsconfig.json "$sources/"
+sh dev/bundle.sh --package "$sources" "$stage/$(dirname "$main")" "$metafile"
+rm -rf "$sources"
+node infra/scripts/package-manifest.mjs "$stage/package.json" main "$main"
+# Every package whose code is inside the bundle, name@version (the SBOM names each; the package test checks).
+node infra/scripts/package-manifest.mjs "$stage/bundled-packages.json" bundled "$metafile"
 
 # azd packages the folder itself and leaves node_modules out unless a .funcignore says otherwise: this one keeps
 # everything staged here (the production dependencies included).

@@ -88,7 +88,7 @@ describe('the deployment package', () => {
   });
 });
 
-interface Component { name: string; group?: string; purl?: string; components?: Component[] }
+interface Component { name: string; group?: string; version?: string; purl?: string; components?: Component[] }
 
 function componentNames(components: Component[]): string[] {
   return components.flatMap((component) => [component.group ? `${component.group}/${component.name}` : component.name, ...componentNames(component.components ?? [])]);
@@ -114,6 +114,25 @@ describe('the bill of materials and integrity trail', () => {
     for (const name of ['jest', 'typescript', 'azurite', 'lockfile-lint']) expect(names.has(name)).toBe(false);
   });
 
+  it('names every package whose code is in the bundle (bundled-packages.json), none of them dev-only', () => {
+    const bundled = JSON.parse(readFileSync(join(stage, 'bundled-packages.json'), 'utf8')) as string[];
+    const bom = JSON.parse(readFileSync(join(stage, 'sbom.cdx.json'), 'utf8')) as { components: Component[] };
+    const versioned = (components: Component[]): string[] =>
+      components.flatMap((component) => [`${component.group ? `${component.group}/` : ''}${component.name}@${component.version}`, ...versioned(component.components ?? [])]);
+    const named = new Set(versioned(bom.components));
+    expect(bundled).toEqual(expect.arrayContaining(['zod@4.6.7', '@modelcontextprotocol/server@2.4.0', '@azure/identity@4.13.1']));
+    expect(bundled.filter((entry) => !named.has(entry))).toEqual([]);
+    // Bundled from the package's production install, not the repository's: debug's optional supports-color (a dev
+    // dependency's here) is not in it.
+    const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as { packages: Record<string, { version?: string; dev?: boolean }> };
+    const devOnly = new Set(
+      Object.entries(lock.packages)
+        .filter(([path, entry]) => path.startsWith('node_modules/') && entry.dev === true)
+        .map(([path, entry]) => `${path.slice(path.lastIndexOf('node_modules/') + 13)}@${entry.version}`),
+    );
+    expect(bundled.filter((entry) => devOnly.has(entry))).toEqual([]);
+  });
+
   it('lists every file with its SHA-256 (sha256sum -c passes), and build-info.json records the digest of that list', () => {
     const check = spawnSync('sha256sum', ['--check', '--quiet', 'package-files.sha256'], { cwd: stage, encoding: 'utf8' });
     expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
@@ -134,7 +153,7 @@ describe('the bill of materials and integrity trail', () => {
   }, 300_000);
 
   it('runs as staged: /health reports the package digest; tools/list, a read tool per Azure SDK and an approval request answer', async () => {
-    // The staged files themselves, loaded as the Functions worker loads them (the package's main, with the worker's
+    // The staged files themselves, loaded through the Functions worker's interface (the package's main, with the worker's
     // @azure/functions-core answered as the worker answers it) and served on the local host: dev/host/package-host.ts.
     const dataDir = mkdtempSync(join(tmpdir(), 'sovereign-mcp-package-app-'));
     const sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls' });
