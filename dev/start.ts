@@ -1,5 +1,5 @@
 import { createWriteStream, existsSync, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { Sandbox } from './sandbox/index.js';
@@ -15,7 +15,7 @@ import { writeVsCodeConfig } from './vscode-config.js';
  * set), in which case the app runs against Azure with the environment's settings and no sandbox. The app's JSON log
  * and audit lines go to a file under the sandbox folder, so the banner stays on screen; --verbose prints them here
  * too. --package serves a built deployment package (infra/scripts/package.sh --dir <folder>) instead of this source
- * tree's app: its own files, loaded as the Functions worker loads them (dev/host/package-host.ts).
+ * tree's app: its own files, loaded through the Functions worker's interface (dev/host/package-host.ts).
  */
 const usage = 'usage: npm start [-- --verbose] [--package <folder>]';
 let verbose = false;
@@ -23,9 +23,7 @@ let packageDir: string | undefined;
 try {
   const { values } = parseArgs({ options: { verbose: { type: 'boolean', short: 'v', default: false }, package: { type: 'string' } } });
   verbose = values.verbose;
-  packageDir = values.package === undefined ? undefined : resolve(values.package);
-  if (packageDir && !existsSync(resolve(packageDir, 'package.json')))
-    throw new Error(`--package: ${packageDir} holds no package.json (infra/scripts/package.sh --dir <folder> makes one)`);
+  packageDir = values.package === undefined ? undefined : checkedPackage(values.package);
 } catch (error) {
   console.error(`${(error as Error).message}\n${usage}`);
   process.exit(2);
@@ -166,4 +164,25 @@ MCP Inspector (CLI), from this folder:
 Another token: npm run --silent token -- --roles Mcp.Reader [--oid ID] [--name NAME]
 Ctrl-C stops everything.
 `);
+}
+
+/**
+ * A folder `infra/scripts/package.sh --dir` made (its build-info.json), outside any folder with a node_modules of its
+ * own: Node looks for a package the folder lacks in every folder above it, so inside this repository a package missing
+ * one would still run here, and fail only in Azure.
+ */
+function checkedPackage(given: string): string {
+  if (given.trim() === '') throw new Error('--package needs the folder infra/scripts/package.sh --dir made');
+  const folder = resolve(given);
+  if (!existsSync(resolve(folder, 'build-info.json'))) {
+    throw new Error(`--package: ${folder} is not a built package (no build-info.json; infra/scripts/package.sh --dir <folder> makes one)`);
+  }
+  for (let above = dirname(folder); above !== dirname(above); above = dirname(above)) {
+    if (existsSync(resolve(above, 'node_modules'))) {
+      throw new Error(
+        `--package: ${folder} lies beneath ${above}, which has a node_modules: a module the package lacks would be found there. Build it outside, e.g. infra/scripts/package.sh --dir /tmp/sovereign-mcp-package`,
+      );
+    }
+  }
+  return folder;
 }
