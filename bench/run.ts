@@ -382,27 +382,30 @@ async function cold(env: Env): Promise<SectionResult> {
       await host.stop();
     }
   };
-  const sandboxPids = withDescendants(env.sandbox.child.pid!);
-  for (let i = 0; i < repeats; i += 1) {
-    await quiesce(sandboxPids);
-    const base = await spawnReady(BENCH_HOST_MAIN, { BENCH_HOST: 'trivial', PORT: '0' });
-    try {
-      await firstCall(base.ready.url as string, '/bench/trivial', TOOLS_LIST_BODY, env.token);
-      trivial.push({ ready: base.readyAt - base.spawnedAt, first: performance.now() - base.spawnedAt });
-    } finally {
-      await base.stop();
+  try {
+    const sandboxPids = withDescendants(env.sandbox.child.pid!);
+    for (let i = 0; i < repeats; i += 1) {
+      await quiesce(sandboxPids);
+      const base = await spawnReady(BENCH_HOST_MAIN, { BENCH_HOST: 'trivial', PORT: '0' });
+      try {
+        await firstCall(base.ready.url as string, '/bench/trivial', TOOLS_LIST_BODY, env.token);
+        trivial.push({ ready: base.readyAt - base.spawnedAt, first: performance.now() - base.spawnedAt });
+      } finally {
+        await base.stop();
+      }
+      await quiesce(sandboxPids);
+      bundled.push(await coldApp(APP_BUNDLE_MAIN));
+      await quiesce(sandboxPids);
+      unbundled.push(await coldApp(APP_HOST_MAIN));
+      await quiesce(sandboxPids);
+      deployed.push(await coldApp(PACKAGE_HOST_MAIN, [], [packageDir]));
+      progress(
+        `cold start ${i + 1}/${repeats}: bundled app ${round(bundled.at(-1)!.first, 0)} ms (listening after ${round(bundled.at(-1)!.ready, 0)} ms), unbundled ${round(unbundled.at(-1)!.first, 0)} ms, deployed package ${round(deployed.at(-1)!.first, 0)} ms, trivial host ${round(trivial.at(-1)!.first, 0)} ms`,
+      );
     }
-    await quiesce(sandboxPids);
-    bundled.push(await coldApp(APP_BUNDLE_MAIN));
-    await quiesce(sandboxPids);
-    unbundled.push(await coldApp(APP_HOST_MAIN));
-    await quiesce(sandboxPids);
-    deployed.push(await coldApp(PACKAGE_HOST_MAIN, [], [packageDir]));
-    progress(
-      `cold start ${i + 1}/${repeats}: bundled app ${round(bundled.at(-1)!.first, 0)} ms (listening after ${round(bundled.at(-1)!.ready, 0)} ms), unbundled ${round(unbundled.at(-1)!.first, 0)} ms, deployed package ${round(deployed.at(-1)!.first, 0)} ms, trivial host ${round(trivial.at(-1)!.first, 0)} ms`,
-    );
+  } finally {
+    rmSync(join(packageDir, '..'), { recursive: true, force: true });
   }
-  rmSync(join(packageDir, '..'), { recursive: true, force: true });
   const firsts = (runs: { first: number }[]) => runs.map((run) => run.first);
   const appMedian = median(firsts(bundled));
   const appMax = Math.max(...firsts(bundled));

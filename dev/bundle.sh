@@ -7,9 +7,10 @@
 # failed to start: "c is not a function"; test/start.test.ts runs the bundle). The files sit three folders deep, like
 # dist/shared/*/*.js, so paths the app finds from its own module (the policy, build-info.json) resolve the same. Nothing is rebuilt when no source changed since the last bundle.
 #
-# `dev/bundle.sh --package <folder> <metafile>`: the deployed app (infra/scripts/package.sh) — the Functions entry
-# point alone, without source maps, into <folder>; esbuild's metafile goes to <metafile>, where the packaging reads
-# which packages stayed outside the bundle (the only ones the package installs).
+# `dev/bundle.sh --package <sources> <folder> <metafile>`: the deployed app (infra/scripts/package.sh) — the Functions
+# entry point <sources>/functions/start.ts alone, without source maps, into <folder>; its packages are resolved from
+# the node_modules above <sources> (the package's production install, not this repository's); esbuild's metafile goes
+# to <metafile>, where the packaging reads which packages stayed outside the bundle and which went into it.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -23,16 +24,17 @@ bundle() {
 }
 
 if [ "${1:-}" = "--package" ]; then
-  [ -n "${2:-}" ] && [ -n "${3:-}" ] || { echo "bundle.sh: --package needs a folder and a metafile path" >&2; exit 2; }
-  rm -rf "$2"
-  mkdir -p "$2"
-  bundle start=functions/start.ts --outdir="$2" --metafile="$3"
+  [ -n "${2:-}" ] && [ -n "${3:-}" ] && [ -n "${4:-}" ] || { echo "bundle.sh: --package needs a sources folder, an output folder and a metafile path" >&2; exit 2; }
+  rm -rf "$3"
+  mkdir -p "$3"
+  bundle start="$2/functions/start.ts" --outdir="$3" --metafile="$4"
   exit 0
 fi
 
 out=dist/bundle/app
 stamp=dist/bundle/.stamp
-if [ -f "$stamp" ] && [ -z "$(find functions shared dev/host package-lock.json -newer "$stamp" -print | head -n 1)" ]; then
+# Rebuilt when a source, this script or the installed packages (npm's record of them) changed since the last bundle.
+if [ -f "$stamp" ] && [ -z "$(find functions shared dev/host dev/bundle.sh package-lock.json node_modules/.package-lock.json -newer "$stamp" -print 2>/dev/null | head -n 1)" ]; then
   exit 0
 fi
 rm -rf "$out"
