@@ -14,8 +14,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 
+esbuild="$PWD/node_modules/.bin/esbuild"
 bundle() {
-  node_modules/.bin/esbuild "$@" \
+  "$esbuild" "$@" \
     --bundle --splitting --format=esm --platform=node --target=node20 --minify \
     --external:@azure/functions-core --external:@cedar-policy/cedar-wasm \
     --external:@azure/monitor-opentelemetry-exporter --external:'@opentelemetry/*' \
@@ -27,7 +28,12 @@ if [ "${1:-}" = "--package" ]; then
   [ -n "${2:-}" ] && [ -n "${3:-}" ] && [ -n "${4:-}" ] || { echo "bundle.sh: --package needs a sources folder, an output folder and a metafile path" >&2; exit 2; }
   rm -rf "$3"
   mkdir -p "$3"
-  bundle start="$2/functions/start.ts" --outdir="$3" --metafile="$4"
+  out="$(cd "$3" && pwd)"
+  case "$4" in /*) metafile="$4" ;; *) metafile="$PWD/$4" ;; esac
+  # From the folder that holds the sources: the module paths esbuild writes into the bundle are relative to it, so a
+  # commit bundles to the same bytes wherever it is staged (and the package digest is reproducible).
+  cd "$2/.."
+  bundle start="$(basename "$2")/functions/start.ts" --outdir="$out" --metafile="$metafile"
   exit 0
 fi
 

@@ -9,7 +9,8 @@
 //       it would fail on first use.
 //   node package-manifest.mjs <bundled-packages.json> bundled <esbuild metafile>
 //       writes the name@version of every package whose code went into the bundle (sorted), for the integrity trail.
-// Run from the folder esbuild ran in (the metafile's paths are relative to it). Plain Node, no dependencies.
+// For `bundled`, <out.json> goes in the folder esbuild ran in (the metafile's paths are relative to it). Plain Node,
+// no dependencies.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, resolve } from 'node:path';
@@ -59,7 +60,7 @@ if (command === 'main') {
     const at = input.lastIndexOf('node_modules/');
     if (at < 0) continue;
     const rest = input.slice(at + 'node_modules/'.length).split('/');
-    const dir = resolve(input.slice(0, at), 'node_modules', ...rest.slice(0, rest[0].startsWith('@') ? 2 : 1));
+    const dir = resolve(dirname(file), input.slice(0, at), 'node_modules', ...rest.slice(0, rest[0].startsWith('@') ? 2 : 1));
     const { name, version } = JSON.parse(readFileSync(resolve(dir, 'package.json'), 'utf8'));
     packages.add(`${name}@${version}`);
   }
