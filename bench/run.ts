@@ -226,7 +226,7 @@ async function inproc(env: Env): Promise<SectionResult> {
       const file = join(PROFILES, `inproc-${name.replace(/[^\w]+/g, '-')}.cpuprofile`);
       progress(`profiling in-process ${name}`);
       await runWorker({ BENCH_PROFILE_CASE: name, BENCH_PROFILE_FILE: file, BENCH_PROFILE_CALLS: QUICK ? '1000' : '3000' });
-      keepProfile(`in-process ${name} (inspector CPU profile around the calls only)`, file);
+      keepProfile(`in-process ${name} (inspector CPU profile of batches of calls as timed, their records written and stored after each)`, file);
     }
   }
   return { rows, notes, data: result };

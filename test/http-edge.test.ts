@@ -186,6 +186,27 @@ describe('http-edge', () => {
       expect(response.status).toBe(413);
     });
 
+    it('answers 413 to an oversized body sent in pieces without a length, and goes on serving', async () => {
+      const piece = new TextEncoder().encode(' '.repeat(16 * 1024));
+      let sent = 0;
+      const pieces = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          // Past the 64 KiB cap and on: the server must stop reading, not wait for the end.
+          if (sent++ < 64) controller.enqueue(piece);
+          else controller.close();
+        },
+      });
+      const response = await fetch(stack.mcpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` },
+        body: pieces,
+        duplex: 'half',
+      });
+      expect(response.status).toBe(413);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/exceeds the limit of 65536 bytes/);
+      expect((await post(JSON.stringify(initialize))).status).toBe(200);
+    });
+
     it("answers malformed JSON with the SDK's JSON-RPC parse error, after the SDK's own header checks", async () => {
       for (const body of ['{"jsonrpc": "2.0", "id": 1, "method": ', `{"jsonrpc":"2.0","id":1,"method":"ping"} ${'x'.repeat(50_000)}`, '   ']) {
         const response = await post(body);

@@ -44,13 +44,21 @@ export async function readBody(request: HttpRequest, maxBytes: number): Promise<
   if (Number.isFinite(declared) && declared > maxBytes) return tooLarge;
   const receiver = new BodyReceiver();
   if (!request.body) return receiver.finish();
+  // A reader rather than `for await`: the stream's async iterator cost ~20 µs more per request than these reads
+  // (a one-piece body, as nearly every call has).
+  const reader = (request.body as ReadableStream<Uint8Array>).getReader();
   let total = 0;
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-    total += chunk.byteLength;
-    if (total > maxBytes) return tooLarge;
-    await receiver.add(chunk);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return receiver.finish();
+    total += value.byteLength;
+    if (total > maxBytes) {
+      // The rest is not read: the stream is cancelled, as leaving a `for await` early did.
+      await reader.cancel();
+      return tooLarge;
+    }
+    await receiver.add(value);
   }
-  return receiver.finish();
 }
 
 export function isJsonContentType(request: HttpRequest): boolean {
