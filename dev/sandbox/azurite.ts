@@ -1,12 +1,11 @@
-// Runs Azurite (blob + table) over HTTPS with OAuth, one account per seeded storage account, and seeds its blobs.
-// With recordRequests, each service writes a debug log that azurite-log.ts reads back as the requests it received.
+// Runs Azurite (blob + table, in one process) over HTTPS with OAuth, one account per seeded storage account, and
+// seeds its blobs. With recordRequests, it writes a debug log that azurite-log.ts reads back as the requests it received.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
-import { freePorts } from '../free-ports.js';
 import { AzuriteLog, type AzuriteRequest } from './azurite-log.js';
 import type { SeedBlob } from './model.js';
 
@@ -22,7 +21,7 @@ export interface AzuriteOptions {
   /** Containers to create empty if missing (idempotent). */
   containers?: readonly { account: string; container: string }[];
   /**
-   * Keep each service's debug log, so `requests()` can say what storage received. Off by default: the log costs
+   * Keep Azurite's debug log, so `requests()` can say what storage received. Off by default: the log costs
    * Azurite about a fifth more CPU per request (600 blob appends: 1.8 s against 1.4-1.5 s).
    */
   recordRequests?: boolean;
@@ -37,9 +36,9 @@ export interface Azurite {
    */
   requests(): Promise<AzuriteRequest[]>;
   clearRequests(): Promise<void>;
-  /** SIGSTOPs both services: connections are accepted by the kernel but never answered, until resume(). Idempotent. */
+  /** SIGSTOPs Azurite: connections are accepted by the kernel but never answered, until resume(). Idempotent. */
   pause(): void;
-  /** SIGCONTs both services. Idempotent. */
+  /** SIGCONTs Azurite. Idempotent. */
   resume(): void;
   /** Resumes first, since a stopped process would not act on SIGTERM. */
   stop(): Promise<void>;
@@ -48,34 +47,51 @@ export interface Azurite {
 /** Azurite starts in about a second; on a machine busy with other test runs it has been seen to take over 20 s. */
 const READY_TIMEOUT_MS = 90_000;
 
-function azuriteBin(service: 'blob' | 'table'): string {
+/**
+ * Blob, queue and table in one process: started as two (azurite-blob, azurite-table) they cost 0.92 + 0.73 CPU-seconds
+ * to start, against 0.99 for all three in one — and a test run starts a sandbox a few dozen times. Nothing here uses
+ * the queue service; it listens on a port of the kernel's choosing.
+ */
+function azuriteBin(): string {
   const pkg = createRequire(import.meta.url).resolve('azurite/package.json');
-  return join(dirname(pkg), 'dist', 'src', service, 'main.js');
+  return join(dirname(pkg), 'dist', 'src', 'azurite.js');
+}
+
+type Service = 'Blob' | 'Table';
+
+/** The port a service says it listens on, in its own line (e.g. 'Azurite Blob service is successfully listening at https://127.0.0.1:41000'). */
+function saidPort(output: string, service: Service): number | undefined {
+  // linear: anchored on a fixed text, then one run of digits.
+  const said = new RegExp(`Azurite ${service} service is successfully listening at https://127\\.0\\.0\\.1:(\\d+)\\n`).exec(output);
+  return said ? Number(said[1]) : undefined;
 }
 
 /**
- * Resolves when the service says it listens on `port` (its own line, so a stranger that took the port in the
- * meantime is never mistaken for it); rejects if it exits first, saying whether the port was taken.
+ * Resolves with the ports blob and table say they listen on (their own lines, so a stranger on a port asked for is
+ * never mistaken for them); rejects if Azurite exits first, saying whether a port was taken. A port asked for (not 0)
+ * must be the one it says.
  */
-async function listening(launched: Launched, port: number, what: string): Promise<void> {
+async function listening(launched: Launched, asked: { blob: number; table: number }): Promise<{ blob: number; table: number }> {
   const { child, output } = launched;
-  // Blob says 'successfully listens on https://127.0.0.1:PORT', table 'successfully started on 127.0.0.1:PORT'.
-  const said = [`successfully listens on https://127.0.0.1:${port}\n`, `successfully started on 127.0.0.1:${port}\n`];
-  await new Promise<void>((resolve, reject) => {
+  const wanted = `blob on 127.0.0.1:${asked.blob || 'any port'}, table on 127.0.0.1:${asked.table || 'any port'}`;
+  return await new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       cleanUp();
-      reject(new Error(`${what} did not listen on 127.0.0.1:${port} within ${READY_TIMEOUT_MS / 1000}s:\n${output()}`));
+      reject(new Error(`azurite did not listen (${wanted}) within ${READY_TIMEOUT_MS / 1000}s:\n${output()}`));
     }, READY_TIMEOUT_MS);
     const check = (): void => {
-      if (said.some((line) => output().includes(line))) {
-        cleanUp();
-        resolve();
-      }
+      const blob = saidPort(output(), 'Blob');
+      const table = saidPort(output(), 'Table');
+      if (blob === undefined || table === undefined) return;
+      cleanUp();
+      if ((asked.blob && blob !== asked.blob) || (asked.table && table !== asked.table)) {
+        reject(new Error(`azurite listened on blob ${blob} and table ${table}, not as asked (${wanted}):\n${output()}`));
+      } else resolve({ blob, table });
     };
     // 'close', not 'exit': only then has everything it printed (the reason it exited) been read.
     const exited = (code: number | null): void => {
       cleanUp();
-      reject(new AzuriteExitedError(`${what} exited with code ${code} before listening on 127.0.0.1:${port}:\n${output()}`, /EADDRINUSE/.test(output())));
+      reject(new Error(`azurite exited with code ${code} before listening (${wanted}):\n${output()}`));
     };
     const cleanUp = (): void => {
       clearTimeout(timer);
@@ -85,16 +101,6 @@ async function listening(launched: Launched, port: number, what: string): Promis
     child.stdout?.on('data', check);
     child.once('close', exited);
   });
-}
-
-class AzuriteExitedError extends Error {
-  constructor(
-    message: string,
-    /** Another process took the port between finding it free and Azurite binding it: worth another pair. */
-    readonly portTaken: boolean,
-  ) {
-    super(message);
-  }
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -112,17 +118,16 @@ interface Launched {
   output: () => string;
 }
 
-function launch(service: 'blob' | 'table', port: number, opts: AzuriteOptions, debugLog: string | undefined): Launched {
+function launch(ports: { blob: number; table: number }, opts: AzuriteOptions, debugLog: string | undefined): Launched {
   const storage = opts.dataDir ? ['--location', join(opts.dataDir, 'azurite')] : ['--inMemoryPersistence'];
   if (opts.dataDir) mkdirSync(join(opts.dataDir, 'azurite'), { recursive: true });
   // Each start begins a fresh log, so evidence never mixes runs and the file cannot grow across them.
   if (debugLog) rmSync(debugLog, { force: true });
   const args = [
-    azuriteBin(service),
-    `--${service}Host`,
-    '127.0.0.1',
-    `--${service}Port`,
-    String(port),
+    azuriteBin(),
+    ...['--blobHost', '127.0.0.1', '--blobPort', String(ports.blob)],
+    ...['--queueHost', '127.0.0.1', '--queuePort', '0'],
+    ...['--tableHost', '127.0.0.1', '--tablePort', String(ports.table)],
     ...storage,
     '--cert',
     opts.tls.certPath,
@@ -166,38 +171,20 @@ async function seedBlobs(blobUrl: string, opts: AzuriteOptions): Promise<void> {
   }
 }
 
-/** Free ports are found, then bound by Azurite a second later: another process may take one in between. */
-const PORT_ATTEMPTS = 3;
-
-/** Requires NODE_EXTRA_CA_CERTS (or equivalent trust) for the TLS cert so that seeding over HTTPS succeeds. */
+/**
+ * Requires NODE_EXTRA_CA_CERTS (or equivalent trust) for the TLS cert so that seeding over HTTPS succeeds. Without
+ * ports asked for, the kernel picks them as Azurite binds, so no other process can take one in between.
+ */
 export async function startAzurite(opts: AzuriteOptions): Promise<Azurite> {
-  // A port the caller chose stays taken: only ports found here are worth finding again.
-  const attempts = opts.blobPort || opts.tablePort ? 1 : PORT_ATTEMPTS;
-  for (let attempt = 1; ; attempt++) {
-    const [freeBlob, freeTable] = await freePorts(2);
-    try {
-      return await startAzuriteOn(opts, opts.blobPort || freeBlob!, opts.tablePort || freeTable!);
-    } catch (error) {
-      if (!(error instanceof AzuriteExitedError && error.portTaken && attempt < attempts)) throw error;
-    }
-  }
-}
-
-async function startAzuriteOn(opts: AzuriteOptions, blobPort: number, tablePort: number): Promise<Azurite> {
+  const asked = { blob: opts.blobPort ?? 0, table: opts.tablePort ?? 0 };
   const tempLogDir = opts.recordRequests && !opts.dataDir ? mkdtempSync(join(tmpdir(), 'azurite-debug-')) : undefined;
-  const blobUrl = `https://127.0.0.1:${blobPort}`;
-  const tableUrl = `https://127.0.0.1:${tablePort}`;
   const logDir = tempLogDir ?? (opts.recordRequests && opts.dataDir ? join(opts.dataDir, 'azurite') : undefined);
-  const logs = logDir
-    ? ([new AzuriteLog(join(logDir, 'debug-blob.log'), 'blob', blobUrl), new AzuriteLog(join(logDir, 'debug-table.log'), 'table', tableUrl)] as const)
-    : undefined;
-  const blob = launch('blob', blobPort, opts, logs?.[0].file);
-  const table = launch('table', tablePort, opts, logs?.[1].file);
+  const logFile = logDir ? join(logDir, 'debug.log') : undefined;
+  const azurite = launch(asked, opts, logFile);
   let paused = false;
   const signal = (sig: 'SIGSTOP' | 'SIGCONT'): void => {
-    for (const { child } of [blob, table]) {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, sig);
-    }
+    const { child } = azurite;
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, sig);
   };
   const pause = (): void => {
     if (paused) return;
@@ -211,24 +198,26 @@ async function startAzuriteOn(opts: AzuriteOptions, blobPort: number, tablePort:
   };
   const stop = async (): Promise<void> => {
     resume();
-    await Promise.all([stopChild(blob.child), stopChild(table.child)]);
+    await stopChild(azurite.child);
     if (tempLogDir) rmSync(tempLogDir, { recursive: true, force: true });
   };
   try {
-    await Promise.all([listening(blob, blobPort, 'azurite-blob'), listening(table, tablePort, 'azurite-table')]);
+    const ports = await listening(azurite, asked);
+    const blobUrl = `https://127.0.0.1:${ports.blob}`;
+    const tableUrl = `https://127.0.0.1:${ports.table}`;
+    const log = logFile ? new AzuriteLog(logFile, { blob: blobUrl, table: tableUrl }) : undefined;
     await seedBlobs(blobUrl, opts);
     // Seeding is set-up, not evidence.
-    await Promise.all((logs ?? []).map((l) => l.clear()));
+    await log?.clear();
     return {
       blobUrl,
       tableUrl,
       async requests() {
-        if (!logs) throw new Error('Azurite was started without recordRequests (recordStorageRequests for a sandbox), so it kept no log of requests.');
-        // Both logs' ISO times share a clock; the sort is stable, so same-millisecond requests keep their order per service.
-        return (await Promise.all(logs.map((l) => l.requests()))).flat().sort((a, b) => (a.at ?? '').localeCompare(b.at ?? ''));
+        if (!log) throw new Error('Azurite was started without recordRequests (recordStorageRequests for a sandbox), so it kept no log of requests.');
+        return log.requests();
       },
       clearRequests: async () => {
-        await Promise.all((logs ?? []).map((l) => l.clear()));
+        await log?.clear();
       },
       pause,
       resume,

@@ -372,8 +372,8 @@ describe('blob storage over OAuth', () => {
   });
 
   it('is never mistaken for whatever else listens on its port: Azurite must say it listens there', async () => {
-    // A stranger holds the blob port Azurite is told to use (as another process may, between finding a port free
-    // and Azurite binding it). Connecting would succeed; the start must fail instead, naming the taken port.
+    // A stranger holds the blob port Azurite is told to use (as another program may hold the fixed ports `npm start`
+    // asks for). Connecting would succeed; the start must fail instead, naming the taken port.
     const stranger = createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => stranger.listen(0, '127.0.0.1', resolve));
     const taken = (stranger.address() as AddressInfo).port;
@@ -389,7 +389,7 @@ describe('blob storage over OAuth', () => {
         },
         (error: unknown) => error as Error,
       );
-      expect(failure.message).toContain(`azurite-blob exited with code 1 before listening on 127.0.0.1:${taken}`);
+      expect(failure.message).toContain(`azurite exited with code 1 before listening (blob on 127.0.0.1:${taken}, table on 127.0.0.1:any port)`);
       expect(failure.message).toContain('EADDRINUSE');
     } finally {
       await new Promise((resolve) => stranger.close(resolve));
