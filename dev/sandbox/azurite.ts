@@ -68,8 +68,8 @@ function saidPort(output: string, service: Service): number | undefined {
 
 /**
  * Resolves with the ports blob and table say they listen on (their own lines, so a stranger on a port asked for is
- * never mistaken for them); rejects if Azurite exits first, saying whether a port was taken. A port asked for (not 0)
- * must be the one it says.
+ * never mistaken for them); rejects if Azurite exits first, with what it printed (EADDRINUSE when a port asked for
+ * was taken). A port asked for (not 0) must be the one it says.
  */
 async function listening(launched: Launched, asked: { blob: number; table: number }): Promise<{ blob: number; table: number }> {
   const { child, output } = launched;
