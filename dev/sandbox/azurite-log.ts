@@ -1,11 +1,13 @@
 // Azurite's debug log (--debug FILE) read back as the requests it received: evidence for tests of what reached storage.
 // The format is Azurite's, not a contract, so lines are matched loosely and anything unrecognised is skipped (the
-// queue service's requests included: nothing here uses it). Observed with Azurite 3.35 (one line per event, winston-style):
+// queue service's requests included: nothing here uses it). Observed with Azurite 3.35 (one line per event,
+// winston-style):
 //   2026-11-22T00:22:44.578Z 069f4955-d8f5-47b7-a0d5-43fe595c0d3c info: BlobStorageContextMiddleware: RequestMethod=PUT
 //     RequestURL=https://127.0.0.1/stx/cont1?restype=container RequestHeaders:{...} ClientIP=127.0.0.1 Protocol=https HTTPVersion=1.1
 //   2026-11-22T00:22:44.596Z 069f4955-d8f5-47b7-a0d5-43fe595c0d3c info: EndMiddleware: End response. TotalTimeInMS=18 StatusCode=201 ...
-// (the table service logs TableStorageContextMiddleware the same way, into the same file). RequestURL lacks the port, so
-// URLs are re-based onto the origin of the service that logged them. The log also holds request headers, Authorization included: it is a dev-only file.
+// (the table service logs TableStorageContextMiddleware the same way, into the same file). RequestURL lacks the port,
+// so URLs are re-based onto the origin of the service that logged them. The log also holds request headers,
+// Authorization included: it is a dev-only file.
 import { open, stat } from 'node:fs/promises';
 
 export type AzuriteService = 'blob' | 'table';

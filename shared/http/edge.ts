@@ -48,16 +48,21 @@ export async function readBody(request: HttpRequest, maxBytes: number): Promise<
   // (a one-piece body, as nearly every call has).
   const reader = (request.body as ReadableStream<Uint8Array>).getReader();
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return receiver.finish();
-    total += value.byteLength;
-    if (total > maxBytes) {
-      // The rest is not read: the stream is cancelled, as leaving a `for await` early did.
-      await reader.cancel();
-      return tooLarge;
+  // Whatever ends the read early (the cap, a failure) cancels the rest of the stream, as leaving a `for await` did.
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        finished = true;
+        return receiver.finish();
+      }
+      total += value.byteLength;
+      if (total > maxBytes) return tooLarge;
+      await receiver.add(value);
     }
-    await receiver.add(value);
+  } finally {
+    if (!finished) await reader.cancel().catch(() => {});
   }
 }
 
