@@ -8,7 +8,9 @@
 // (the table service logs TableStorageContextMiddleware the same way, into the same file). RequestURL lacks the port,
 // so URLs are re-based onto the origin of the service that logged them. The log also holds request headers,
 // Authorization included: it is a dev-only file.
-import { open, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 
 export type AzuriteService = 'blob' | 'table';
 
@@ -32,9 +34,10 @@ const REQUEST = /\b(Blob|Table|Queue)StorageContextMiddleware: RequestMethod=(\S
 const PREFIX = /^(\d{4}-\d\d-\d\dT\S+)\s+([0-9a-f-]{36})\s/i;
 const STATUS = /EndMiddleware:.*?\bStatusCode=(\d{3})\b/;
 const AUTH_SCHEME = /"authorization":"(\w+)[\s"]/i;
-/** How long the file must stay the same size before it is read, since Azurite writes its log asynchronously. */
-const SETTLE_MS = 30;
-const SETTLE_MAX_MS = 1000;
+/** The account name marker requests go to (no such account exists; Azurite logs the request and refuses it). */
+const MARK_ACCOUNT = 'sandbox-log-marker';
+const MARK_WAIT_MS = 10_000;
+const MARK_POLL_MS = 5;
 
 function rebase(raw: string, origin: string): string {
   try {
@@ -48,6 +51,14 @@ function rebase(raw: string, origin: string): string {
 /** Where each service is addressed, e.g. { blob: 'https://127.0.0.1:41000', table: 'https://127.0.0.1:41002' }. */
 export type AzuriteOrigins = Record<AzuriteService, string>;
 
+function isMark(url: string): boolean {
+  try {
+    return new URL(url).pathname.startsWith(`/${MARK_ACCOUNT}/`);
+  } catch {
+    return false;
+  }
+}
+
 export function parseAzuriteLog(text: string, origins: AzuriteOrigins): AzuriteRequest[] {
   const out: AzuriteRequest[] = [];
   const byId = new Map<string, AzuriteRequest>();
@@ -56,7 +67,7 @@ export function parseAzuriteLog(text: string, origins: AzuriteOrigins): AzuriteR
     const req = REQUEST.exec(line);
     if (req) {
       const service = req[1] === 'Blob' ? 'blob' : req[1] === 'Table' ? 'table' : undefined;
-      if (!service) continue;
+      if (!service || isMark(req[3] as string)) continue;
       const entry: AzuriteRequest = {
         service,
         ...(prefix?.[1] !== undefined && { at: prefix[1] }),
@@ -77,7 +88,13 @@ export function parseAzuriteLog(text: string, origins: AzuriteOrigins): AzuriteR
   return out;
 }
 
-/** Azurite's debug log, read from an offset that `clear` moves to the current end. */
+/**
+ * Azurite's debug log, read from an offset that `clear` moves to the current end. Azurite writes the log
+ * asynchronously, so "the current end" is fixed by a barrier, not by waiting for the file to stop growing (that once
+ * read a busy machine's log without a response's last line): a marker request is sent to the blob service, and
+ * the log is read up to the marker's line. Azurite logs each response before sending it, in one process through one
+ * logger, so every request a caller has had its answer to is in the log before the marker.
+ */
 export class AzuriteLog {
   private offset = 0;
 
@@ -87,40 +104,62 @@ export class AzuriteLog {
   ) {}
 
   async requests(): Promise<AzuriteRequest[]> {
-    const size = await this.settledSize();
-    if (size <= this.offset) return [];
-    const handle = await open(this.file, 'r');
+    return parseAzuriteLog((await this.readToMark()).toString('utf8'), this.origins);
+  }
+
+  async clear(): Promise<void> {
+    this.offset += (await this.readToMark()).length;
+  }
+
+  /** The log from the offset up to the end of a new marker's line. */
+  private async readToMark(): Promise<Buffer> {
+    const id = randomUUID();
+    await sendMark(`${this.origins.blob}/${MARK_ACCOUNT}/${id}`);
+    const needle = Buffer.from(`/${MARK_ACCOUNT}/${id}`);
+    const deadline = Date.now() + MARK_WAIT_MS;
+    for (;;) {
+      const text = await this.readFromOffset();
+      const at = text.indexOf(needle);
+      const lineEnd = at < 0 ? -1 : text.indexOf(0x0a, at);
+      if (lineEnd >= 0) return text.subarray(0, lineEnd + 1);
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Azurite answered a marker request but did not log it within ${MARK_WAIT_MS / 1000}s (${this.file}): its log cannot be read up to now.`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, MARK_POLL_MS));
+    }
+  }
+
+  private async readFromOffset(): Promise<Buffer> {
+    let handle;
     try {
-      const buf = Buffer.alloc(size - this.offset);
-      await handle.read(buf, 0, buf.length, this.offset);
-      const text = buf.toString('utf8');
-      // A line still being written is left for the next read.
-      return parseAzuriteLog(text.slice(0, text.lastIndexOf('\n') + 1), this.origins);
+      handle = await open(this.file, 'r');
+    } catch (e) {
+      // Azurite creates the file with its first line.
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+      throw e;
+    }
+    try {
+      const { size } = await handle.stat();
+      const buf = Buffer.alloc(Math.max(0, size - this.offset));
+      const { bytesRead } = await handle.read(buf, 0, buf.length, this.offset);
+      return buf.subarray(0, bytesRead);
     } finally {
       await handle.close();
     }
   }
+}
 
-  async clear(): Promise<void> {
-    this.offset = await this.settledSize();
-  }
-
-  private async settledSize(): Promise<number> {
-    const deadline = Date.now() + SETTLE_MAX_MS;
-    let last = await this.size();
-    for (;;) {
-      await new Promise((r) => setTimeout(r, SETTLE_MS));
-      const now = await this.size();
-      if (now === last || Date.now() > deadline) return now;
-      last = now;
-    }
-  }
-
-  private async size(): Promise<number> {
-    try {
-      return (await stat(this.file)).size;
-    } catch {
-      return 0;
-    }
-  }
+/** GETs the marker URL on a connection of its own (closed after, so Azurite's stop never waits on it); any answer will do. */
+async function sendMark(url: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const req = httpsGet(url, { agent: false, headers: { connection: 'close' }, timeout: MARK_WAIT_MS }, (res) => {
+      res.resume();
+      res.once('end', resolve);
+      res.once('error', reject);
+    });
+    req.once('timeout', () => req.destroy(new Error(`Azurite did not answer a marker request within ${MARK_WAIT_MS / 1000}s (${url}); is it paused?`)));
+    req.once('error', reject);
+  });
 }

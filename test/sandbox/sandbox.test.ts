@@ -703,6 +703,16 @@ describe('Azurite request evidence', () => {
     );
     expect(seen.every((r) => r.service === 'blob')).toBe(true);
   });
+
+  it('holds every answered request, with its status, when read straight after a burst', async () => {
+    await sandbox.clearAzuriteRequests();
+    const blob = new BlobServiceClient(`${sandbox.blobUrl}/stddrrecordsprod`, credential)
+      .getContainerClient('case-files')
+      .getBlobClient('2025/CASE-10482/summary.txt');
+    await Promise.all(Array.from({ length: 40 }, () => blob.getProperties()));
+    const seen = await sandbox.azuriteRequests();
+    expect(seen.map((r) => [r.method, r.status])).toEqual(Array.from({ length: 40 }, () => ['HEAD', 200]));
+  });
 });
 
 describe('app audit container and storage outages', () => {
