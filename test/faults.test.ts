@@ -1,3 +1,4 @@
+// starts-early: its hung Azure calls each wait out a deadline (test/groups/sequencer.ts).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 

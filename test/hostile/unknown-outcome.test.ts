@@ -1,3 +1,4 @@
+// starts-early: its hung writes each wait out a deadline (test/groups/sequencer.ts).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+// starts-early: the hang column waits out a deadline per write tool (test/groups/sequencer.ts).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ContainerClient } from '@azure/storage-blob';
 import { readFileSync } from 'node:fs';
