@@ -177,15 +177,21 @@ describe('mcp-fast-path', () => {
 
   /** The request's audit record, from the app's log copy (one JSON line per record), found by its trace id. */
   async function auditOf(app: AppProcess, traceId: string): Promise<Record<string, unknown> | undefined> {
-    for (let attempt = 0; attempt < 200; attempt += 1) {
+    const find = (): Record<string, unknown> | undefined => {
       for (const line of app.output) {
         if (!line.includes(traceId)) continue;
         const record = (JSON.parse(line) as { audit?: Record<string, unknown> }).audit;
         if (record?.traceId === traceId) return record;
       }
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      return undefined;
+    };
+    // A read's record is written just after its answer, then travels the app's stdout pipe: looked for often (most
+    // come within a few milliseconds), for as long as a busy machine may take.
+    for (const until = Date.now() + 20_000; Date.now() < until; await new Promise((resolve) => setTimeout(resolve, 25))) {
+      const record = find();
+      if (record) return record;
     }
-    return undefined;
+    return find();
   }
 
   // linear: fixed-length hex groups separated by literals: one pass.

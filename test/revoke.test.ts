@@ -163,7 +163,9 @@ describe('revoking approvals', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    const records = await auditChain(stack).records();
-    expect(records.filter((r) => r.path === '/approvals/revoke' && r.rule === 'approval.revoked' && String(r.reason).includes(pending.id))).toHaveLength(1);
+    // The revocation's record is not awaited by its answer (it has no risk tier): waited for, then counted.
+    const revoked = (r: Record<string, unknown>) => r.path === '/approvals/revoke' && r.rule === 'approval.revoked' && String(r.reason).includes(pending.id);
+    const records = await auditChain(stack).waitFor((all) => all.some(revoked));
+    expect(records.filter(revoked)).toHaveLength(1);
   });
 });

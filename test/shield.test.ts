@@ -7,6 +7,7 @@ import { assertBoundedRepetition } from '../shared/shield/bounded-regex.js';
 import { examineLargeTexts, shieldOutput, type ShieldReport } from '../shared/shield/shield.js';
 import { neutraliseUnicode } from '../shared/shield/unicode.js';
 import { untrusted } from '../shared/shield/untrusted.js';
+import { waitFor } from './helpers/poll.js';
 import { acquireSharedStack } from './helpers/shared-stack.js';
 import type { TestStack } from './helpers/stack.js';
 
@@ -256,10 +257,15 @@ describe('poisoned content from the sandbox, through the tools', () => {
 
   it('passes the findings to the audit trail', async () => {
     const { account, group, container, name } = POISONED.visibleInstructionBlob;
+    const audits = () => stack.app.output.filter((line) => line.includes('"audit"')).map((line) => JSON.parse(line).audit as Record<string, unknown>);
+    const before = audits().length;
     await callTool('storage_blob_read', { resourceGroup: group, account, container, name });
-    const audits = stack.app.output.filter((line) => line.includes('"audit"')).map((line) => JSON.parse(line).audit);
+    // This call's record (a read's is written just after its answer), not an earlier test's read of the same blob.
+    const ours = (await waitFor(audits, (all) => all.slice(before).some((record) => record.tool === 'storage_blob_read')))
+      .slice(before)
+      .find((record) => record.tool === 'storage_blob_read');
     // The content is someone else's text; the blob name echoes the caller's own argument and is not counted.
-    expect(audits.at(-1)).toMatchObject({ tool: 'storage_blob_read', untrustedFields: 1, injectionFlags: expect.arrayContaining(['instruction_override']) });
+    expect(ours).toMatchObject({ tool: 'storage_blob_read', untrustedFields: 1, injectionFlags: expect.arrayContaining(['instruction_override']) });
   });
 
   it('refuses a binary blob instead of returning it as text', async () => {
