@@ -36,7 +36,7 @@ describe('the app process the tests and npm start run', () => {
         await waitFor(
           () => running(pid),
           (alive) => !alive,
-          5_000,
+          30_000,
         ),
       ).toBe(false);
     } finally {

@@ -197,7 +197,7 @@ describe('auth', () => {
           await waitFor(
             () => callWith(after),
             (response) => response.status === 200,
-            15_000,
+            60_000,
           )
         ).status,
       ).toBe(200);
