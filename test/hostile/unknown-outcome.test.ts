@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FaultSpec } from '../../dev/sandbox/faults.js';
 import type { StateData } from '../../dev/sandbox/model.js';
+import { AUDIT_STORED_WAIT_MS } from '../../shared/config/deadlines.js';
 import { READ_BACK_TIMEOUT_MS } from '../../shared/tools/confirmed-write.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { callTool, type ToolCallResult } from '../helpers/tools.js';
@@ -19,8 +20,11 @@ import { TAGS } from './helpers/catalogue.js';
  */
 const CALL_MS = 6_000;
 const LRO_MS = 8_000;
-/** The tool's deadline, its read-back's own deadline, and time for the audit record and the answer. */
-const bound = (deadlineMs: number) => deadlineMs + READ_BACK_TIMEOUT_MS + 3_000;
+/**
+ * The tool's deadline, its read-back's own deadline, the wait for the change's audit record to be stored (a change's
+ * answer waits for it, up to AUDIT_STORED_WAIT_MS), and time for the answer to travel.
+ */
+const bound = (deadlineMs: number) => deadlineMs + READ_BACK_TIMEOUT_MS + AUDIT_STORED_WAIT_MS + 3_000;
 
 let stack: TestStack;
 let operator: string;
