@@ -103,11 +103,14 @@ async function listening(launched: Launched, asked: { blob: number; table: numbe
   });
 }
 
+/** How long Azurite has to exit on SIGTERM before it is killed. */
+export const AZURITE_STOP_GRACE_MS = 5000;
+
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   process.kill(child.pid, 'SIGTERM');
-  const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 5000);
+  const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), AZURITE_STOP_GRACE_MS);
   await exited;
   clearTimeout(timer);
 }
