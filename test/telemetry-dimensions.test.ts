@@ -38,6 +38,22 @@ describe('a body as a custom dimension', () => {
     }
   });
 
+  it("is the same cut each time a long text comes again, and never another text's cut", () => {
+    const catalogue = `{"result":{"tools":[${'{"name":"tool","description":"Lists what you may see — «quoted»"},'.repeat(200)}`;
+    const once = bodyDimension({ text: catalogue, truncated: true, ...digest });
+    expectFitted(catalogue, true);
+    expect(bodyDimension({ text: catalogue, truncated: true, ...digest })).toBe(once);
+    // Right after it: a text that differs early, and the same text with a longer digest (less room for the text).
+    expectFitted(catalogue.replace('tool', 'loot'), true);
+    expectFitted(catalogue, true);
+    const longer = { bytes: 123_456_789_012, sha256: digest.sha256 };
+    const withLonger = JSON.parse(bodyDimension({ text: catalogue, truncated: true, ...longer })) as { text: string };
+    expect(withLonger).toMatchObject(longer);
+    expect(Buffer.byteLength(JSON.stringify(withLonger))).toBeLessThanOrEqual(DIMENSION_MAX_BYTES);
+    const oneMore = JSON.stringify({ ...longer, truncated: true, text: catalogue.slice(0, withLonger.text.length + 1) });
+    expect(Buffer.byteLength(oneMore)).toBeGreaterThan(DIMENSION_MAX_BYTES);
+  });
+
   it('never splits a surrogate pair', () => {
     const text = `${'x'.repeat(8150)}${'😀'.repeat(30)}`;
     const sent = JSON.parse(bodyDimension({ text, truncated: true, ...digest })) as { text: string };

@@ -234,9 +234,25 @@ export function bodyDimension(body: AuditedBody): string {
     const whole = JSON.stringify({ ...digest, text });
     if (fitsDimension(whole)) return whole;
   }
-  // The bytes left for the text's JSON once the rest is written (marked as cut: `true` is shorter than `false`).
-  const room = DIMENSION_MAX_BYTES - Buffer.byteLength(JSON.stringify({ ...digest, truncated: true, text: '' }));
-  return JSON.stringify({ ...digest, truncated: true, text: text.slice(0, fittingPrefix(text, room)) });
+  // The rest written with an empty text (marked as cut: `true` is shorter than `false`), ending `"text":""}`; the
+  // bytes left for the text's JSON.
+  const empty = JSON.stringify({ ...digest, truncated: true, text: '' });
+  const room = DIMENSION_MAX_BYTES - Buffer.byteLength(empty);
+  return `${empty.slice(0, -'""}'.length)}${cutTextJson(text, room)}}`;
+}
+
+/**
+ * The last long text cut to fit, and its cut as JSON. Every `tools/list` answer's record carries the same first
+ * 8 KiB of the catalogue (one string, from the listing built once per set of visible tools): fitting it again, a
+ * character at a time, cost about 75 µs per record.
+ */
+let lastCut: { text: string; room: number; json: string } | undefined;
+
+function cutTextJson(text: string, room: number): string {
+  if (lastCut !== undefined && lastCut.room === room && lastCut.text === text) return lastCut.json;
+  const json = JSON.stringify(text.slice(0, fittingPrefix(text, room)));
+  lastCut = { text, room, json };
+  return json;
 }
 
 /**
