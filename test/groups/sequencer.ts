@@ -22,7 +22,7 @@ const startsEarly = (path: string): boolean => readFileSync(path, 'utf8').starts
 export default class GroupsFirst extends Sequencer {
   override async sort(tests: Tests): Promise<Tests> {
     const sorted = await super.sort(tests);
-    const rank = (test: Tests[number]): number => (test.path.includes('/test/groups/') ? 0 : startsEarly(test.path) ? 1 : 2);
-    return [0, 1, 2].flatMap((r) => sorted.filter((test) => rank(test) === r));
+    const ranks = new Map(sorted.map((test) => [test, test.path.includes('/test/groups/') ? 0 : startsEarly(test.path) ? 1 : 2]));
+    return [0, 1, 2].flatMap((rank) => sorted.filter((test) => ranks.get(test) === rank));
   }
 }
