@@ -635,26 +635,21 @@ describe('storage account creation whose polls fail', () => {
     try {
       const client = storage();
       // Aborted once a poll has reached the twin (and hangs there), however long a busy machine takes to get there.
-      const abort = new AbortController();
-      const creating = rejection(
-        client.storageAccounts.beginCreateAndWait(
-          'rg-ddr-records-dev-uks',
-          'stddrstuck01',
-          {
-            location: 'uksouth',
-            kind: 'StorageV2',
-            sku: { name: 'Standard_LRS' },
-            encryption: { keySource: 'Microsoft.Keyvault', keyVaultProperties: { keyName: 'cmk-records', keyVaultUri: sandbox.vaultUrl } },
-          },
-          { updateIntervalInMs: 100, abortSignal: abort.signal },
-        ),
+      const { err } = await abortOnceReached(
+        (abortSignal) =>
+          client.storageAccounts.beginCreateAndWait(
+            'rg-ddr-records-dev-uks',
+            'stddrstuck01',
+            {
+              location: 'uksouth',
+              kind: 'StorageV2',
+              sku: { name: 'Standard_LRS' },
+              encryption: { keySource: 'Microsoft.Keyvault', keyVaultProperties: { keyName: 'cmk-records', keyVaultUri: sandbox.vaultUrl } },
+            },
+            { updateIntervalInMs: 100, abortSignal },
+          ),
+        (r) => r.method === 'GET' && r.path.includes('/asyncoperations/'),
       );
-      let settled = false;
-      void creating.finally(() => (settled = true));
-      while (!settled && !(await admin.requests()).some((r) => r.method === 'GET' && r.path.includes('/asyncoperations/')))
-        await new Promise((r) => setTimeout(r, 100));
-      abort.abort();
-      const err = await creating;
       expect(err.name).toBe('AbortError');
       const polls = (await admin.requests()).filter((r) => r.method === 'GET' && r.path.includes('/asyncoperations/'));
       expect(polls.length).toBeGreaterThan(0);
