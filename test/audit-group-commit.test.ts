@@ -156,6 +156,48 @@ describe('sealing', () => {
     }
   });
 
+  it('renders a long text that comes again as the first time, and never as another text', () => {
+    const key = { key: Buffer.alloc(32, 9), version: 'v2' };
+    const chain = new AuditChain('writer-3');
+    const catalogue = `{"result":{"tools":[${'{"name":"tool","description":"Lists \\"what\\" you may see"},'.repeat(120)}`;
+    const body = (text: string) => ({ text, truncated: true, bytes: 54_468, sha256: 'ab'.repeat(32) });
+    const texts = [catalogue, catalogue, `${catalogue.slice(0, -1)}!`, catalogue.replace('tool', 'loot'), catalogue];
+    for (const text of texts) {
+      const record = chain.number({
+        time: 't',
+        correlationId: 'c',
+        entrance: 'mcp',
+        httpMethod: 'POST',
+        path: '/mcp',
+        httpStatus: 200,
+        authenticated: false,
+        azureRequestIds: [],
+        outcome: 'success',
+        durationMs: 1,
+        responseBody: body(text),
+      } as never);
+      const { sealed, line } = chain.sealAsLine(record, key);
+      expect(line).toBe(`${canonicalize(sealed)}\n`);
+      expect((JSON.parse(line) as { responseBody: { text: string } }).responseBody.text).toBe(text);
+    }
+    // A long text that canonical JSON cannot hold (a lone surrogate), right after a well-formed one of the same length.
+    const broken = `${catalogue.slice(0, -1)}\ud800`;
+    const record = chain.number({
+      time: 't',
+      correlationId: 'c',
+      entrance: 'mcp',
+      httpMethod: 'POST',
+      path: '/mcp',
+      httpStatus: 200,
+      authenticated: false,
+      azureRequestIds: [],
+      outcome: 'success',
+      durationMs: 1,
+      responseBody: body(broken),
+    } as never);
+    expect(() => chain.sealAsLine(record, key)).toThrow();
+  });
+
   it('renders every record exactly as RFC 8785 (canonicalize) does, whatever its fields hold', () => {
     const key = { key: Buffer.alloc(32, 9), version: 'v2' };
     // Strings with lone surrogates (which canonical JSON refuses), big and negative numbers, nested and flat objects,

@@ -18,11 +18,24 @@ const canonical = (value: unknown): string => canonicalize(value) ?? '';
 /** String.prototype.isWellFormed (Node 20 and later; typed from lib ES2024, newer than this project's ES2023). */
 const wellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
 
+/** Strings at least this long have their rendering remembered (the last one only). */
+const LONG_TEXT = 1024;
+/**
+ * The last long string rendered, and its rendering (undefined when not well formed). Every `tools/list` record
+ * carries the same 8 KiB of the catalogue, whose JSON (every quote escaped) took about 28 µs per record to render.
+ */
+let lastLong: { text: string; json: string | undefined } | undefined;
+
 /** The RFC 8785 form of a well-formed string, a finite number, a boolean or null (their JSON text, 3.2.2); else undefined. */
-const scalar = (item: unknown): string | undefined =>
-  item === null || typeof item === 'boolean' || (typeof item === 'number' && Number.isFinite(item)) || (typeof item === 'string' && wellFormed(item))
+const scalar = (item: unknown): string | undefined => {
+  if (typeof item === 'string' && item.length >= LONG_TEXT) {
+    if (lastLong === undefined || lastLong.text !== item) lastLong = { text: item, json: wellFormed(item) ? JSON.stringify(item) : undefined };
+    return lastLong.json;
+  }
+  return item === null || typeof item === 'boolean' || (typeof item === 'number' && Number.isFinite(item)) || (typeof item === 'string' && wellFormed(item))
     ? JSON.stringify(item)
     : undefined;
+};
 
 /**
  * The RFC 8785 form of a scalar (above), of a plain array of scalars, or of a plain object holding only scalars (its
