@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { AuditChain, recordHash, recordMac } from '../shared/audit/chain.js';
+import type { AuditRecord } from '../shared/audit/record.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
 import { pseudonymsOf } from './helpers/pseudonyms.js';
@@ -60,6 +61,21 @@ async function settled(count: number) {
   }
 }
 
+/** A record with only the fields every record has, and `extra` (which may hold anything, for the renderer's tests). */
+const bareRecord = (extra: Record<string, unknown>): AuditRecord =>
+  ({
+    time: 't',
+    correlationId: 'c',
+    entrance: 'mcp',
+    httpMethod: 'POST',
+    path: '/mcp',
+    httpStatus: 200,
+    authenticated: false,
+    azureRequestIds: [],
+    outcome: 'success',
+    durationMs: 1,
+    ...extra,
+  }) as never;
 describe('group commit', () => {
   it('stores records that arrive together in fewer appends than records, each whole and in order', async () => {
     const reader = await stack.token();
@@ -132,22 +148,7 @@ describe('sealing', () => {
     // Member names around "mac" and "hash" in UTF-16 order, members left out (undefined), non-ASCII and big numbers.
     const odd = { ha: 1, hash0: 'x', maa: { b: 1, a: [] }, mac0: 'y', zeta: 'é\u2028\u{1F600}', skipped: undefined, big: 1e21, list: [undefined, 1.5] };
     for (const extra of [{}, odd]) {
-      const { sealed, line } = chain.sealAsLine(
-        chain.number({
-          time: 't',
-          correlationId: 'c',
-          entrance: 'mcp',
-          httpMethod: 'POST',
-          path: '/mcp',
-          httpStatus: 200,
-          authenticated: false,
-          azureRequestIds: [],
-          outcome: 'success',
-          durationMs: 0.5,
-          ...extra,
-        } as never),
-        key,
-      );
+      const { sealed, line } = chain.sealAsLine(chain.number(bareRecord({ durationMs: 0.5, ...extra })), key);
       const { hash, mac, ...unsigned } = sealed;
       expect(mac).toBe(recordMac(key.key, unsigned));
       expect(hash).toBe(recordHash({ ...unsigned, mac }));
@@ -163,38 +164,14 @@ describe('sealing', () => {
     const body = (text: string) => ({ text, truncated: true, bytes: 54_468, sha256: 'ab'.repeat(32) });
     const texts = [catalogue, catalogue, `${catalogue.slice(0, -1)}!`, catalogue.replace('tool', 'loot'), catalogue];
     for (const text of texts) {
-      const record = chain.number({
-        time: 't',
-        correlationId: 'c',
-        entrance: 'mcp',
-        httpMethod: 'POST',
-        path: '/mcp',
-        httpStatus: 200,
-        authenticated: false,
-        azureRequestIds: [],
-        outcome: 'success',
-        durationMs: 1,
-        responseBody: body(text),
-      } as never);
+      const record = chain.number(bareRecord({ responseBody: body(text) }));
       const { sealed, line } = chain.sealAsLine(record, key);
       expect(line).toBe(`${canonicalize(sealed)}\n`);
       expect((JSON.parse(line) as { responseBody: { text: string } }).responseBody.text).toBe(text);
     }
     // A long text that canonical JSON cannot hold (a lone surrogate), right after a well-formed one of the same length.
     const broken = `${catalogue.slice(0, -1)}\ud800`;
-    const record = chain.number({
-      time: 't',
-      correlationId: 'c',
-      entrance: 'mcp',
-      httpMethod: 'POST',
-      path: '/mcp',
-      httpStatus: 200,
-      authenticated: false,
-      azureRequestIds: [],
-      outcome: 'success',
-      durationMs: 1,
-      responseBody: body(broken),
-    } as never);
+    const record = chain.number(bareRecord({ responseBody: body(broken) }));
     expect(() => chain.sealAsLine(record, key)).toThrow();
   });
 
@@ -208,19 +185,7 @@ describe('sealing', () => {
     fc.assert(
       fc.property(fc.dictionary(text, value), (extra) => {
         const chain = new AuditChain('writer-2');
-        const record = chain.number({
-          time: 't',
-          correlationId: 'c',
-          entrance: 'mcp',
-          httpMethod: 'POST',
-          path: '/mcp',
-          httpStatus: 200,
-          authenticated: false,
-          azureRequestIds: [],
-          outcome: 'success',
-          durationMs: 1,
-          ...extra,
-        } as never);
+        const record = chain.number(bareRecord(extra));
         let expected: string | Error;
         try {
           expected = `${canonicalize({ ...record, prevHash: '0'.repeat(64), keyVersion: 'v2' }) ?? ''}`;
