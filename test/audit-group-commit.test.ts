@@ -14,6 +14,7 @@ import type { AuditRecord } from '../shared/audit/record.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
 import { pseudonymsOf } from './helpers/pseudonyms.js';
+import { codePointString } from './helpers/code-point-string.js';
 
 /**
  * Group commit in the tamper-evident store: records that arrive together share one conditional append (and one
@@ -179,7 +180,7 @@ describe('sealing', () => {
     const key = { key: Buffer.alloc(32, 9), version: 'v2' };
     // Strings with lone surrogates (which canonical JSON refuses), big and negative numbers, nested and flat objects,
     // arrays, null, and objects that are not plain.
-    const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('\ud800', 'a\udc00b', 'é\u2028'));
+    const text = fc.oneof(fc.string(), codePointString(), fc.constantFrom('\ud800', 'a\udc00b', 'é\u2028'));
     const scalar = fc.oneof(text, fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined));
     const value = fc.oneof(scalar, fc.dictionary(text, scalar), fc.array(scalar), fc.dictionary(text, fc.dictionary(text, scalar)), fc.constant(new Date(0)));
     fc.assert(

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { TOOLS } from '../../shared/tools/registry.js';
 import { SANDBOX_AUDIENCE, SANDBOX_SCOPE } from '../../dev/sandbox-settings.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
+import { codePointString } from '../helpers/code-point-string.js';
 import { checkResponse, namesUs } from './helpers/contract.js';
 import { HOSTILE_STRINGS, validArgsFor } from './helpers/catalogue.js';
 import { rawClient, sseMessages, type RawRequest, type RawResponse } from './helpers/raw-http.js';
@@ -147,7 +148,7 @@ const run = <T>(property: fc.IAsyncPropertyWithHooks<[T]>, numRuns: number) => f
 
 const anyJson = fc.jsonValue({ maxDepth: 4 });
 const unicodeJson = fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' });
-const hostileString = fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), fc.string({ unit: 'binary', maxLength: 60 }), fc.string({ maxLength: 300 }));
+const hostileString = fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), codePointString({ maxLength: 60 }), fc.string({ maxLength: 300 }));
 const objectKey = fc.oneof(
   fc.string({ maxLength: 20 }),
   fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'approvalId', '_meta', 'encryption', 'keySource'),
@@ -344,10 +345,10 @@ describe('fuzzing POST /mcp', () => {
         Buffer.from(valid, 'utf16le'),
         Buffer.from('{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\\ud800\\udc00\\udbff"}}'),
       ),
-      fc.string({ unit: 'binary', maxLength: 50 }).map((text) => `{"jsonrpc":"2.0","id":"${text.replace(/["\\]/g, '')}","method":"ping"}`),
+      codePointString({ maxLength: 50 }).map((text) => `{"jsonrpc":"2.0","id":"${text.replace(/["\\]/g, '')}","method":"ping"}`),
     );
     const garbage = fc.oneof(
-      fc.string({ unit: 'binary', maxLength: 200 }),
+      codePointString({ maxLength: 200 }),
       fc.nat({ max: valid.length - 1 }).map((cut) => valid.slice(0, cut)),
       fc.string({ maxLength: 50 }).map((tail) => `{"jsonrpc":"2.0",${tail}`),
       fc.constantFrom(
@@ -397,7 +398,7 @@ describe('fuzzing POST /tools/{name}', () => {
     const name = fc.oneof(
       { weight: 8, arbitrary: fc.constantFrom(...TOOL_NAMES) },
       { weight: 1, arbitrary: fc.constantFrom(...TOOL_NAMES).map((tool) => tool.toUpperCase()) },
-      { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }).map((text) => encodeURIComponent(text)) },
+      { weight: 2, arbitrary: codePointString({ maxLength: 30 }).map((text) => encodeURIComponent(text)) },
       {
         weight: 2,
         arbitrary: fc.constantFrom(
@@ -447,7 +448,7 @@ describe('fuzzing POST /tools/{name}', () => {
       fc.oneof(
         { weight: 6, arbitrary: mutatedArgs(validArgsFor(tool)).map((args) => JSON.stringify(args)) },
         { weight: 1, arbitrary: unicodeJson.map((value) => JSON.stringify(value)) },
-        { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 100 }) },
+        { weight: 1, arbitrary: codePointString({ maxLength: 100 }) },
         { weight: 1, arbitrary: fc.constantFrom('', 'null', '[]', '"x"', '{', `\uFEFF${JSON.stringify(validArgsFor(tool))}`, '{"__proto__":{"admin":true}}') },
       );
     const contentType = fc.oneof(
