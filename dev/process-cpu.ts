@@ -13,18 +13,25 @@ const SAMPLE_MS = 250;
 const TICKS_PER_SECOND = 100;
 
 interface Seen {
-  parent: number;
   command: string;
   ticks: number;
 }
 
-/** A process's parent and CPU ticks so far (utime + stime), or undefined once it is gone. */
-function statOf(pid: number): { parent: number; ticks: number } | undefined {
+interface ProcessStat {
+  parent: number;
+  /** When it started (clock ticks after boot): with the pid, it names one process, as pids are reused. */
+  started: string;
+  /** CPU so far, user and system (utime + stime). */
+  ticks: number;
+}
+
+/** A process's /proc/<pid>/stat, or undefined once it is gone. */
+function statOf(pid: number): ProcessStat | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name, in brackets, may hold spaces: the fields that follow the last ')' are fixed.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { parent: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+    return { parent: Number(fields[1]), started: fields[19] ?? '', ticks: Number(fields[11]) + Number(fields[12]) };
   } catch {
     return undefined;
   }
@@ -48,25 +55,30 @@ function kindOf(command: string): string {
   return words.slice(0, 2).join(' ') || '(unnamed)';
 }
 
-/** Every process under `root` (itself included) seen so far, with its latest CPU ticks. */
-function sample(root: number, seen: Map<number, Seen>): void {
-  const stats = new Map<number, { parent: number; ticks: number }>();
+/**
+ * Every process under `root` (itself included) seen so far, by pid and start time (pids are reused, often after
+ * 32,768: /proc/sys/kernel/pid_max), with its latest CPU ticks.
+ */
+function sample(root: number, seen: Map<string, Seen>): void {
+  const stats = new Map<number, ProcessStat>();
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
     const stat = statOf(pid);
     if (stat) stats.set(pid, stat);
   }
-  // A process counts once its parent does; parents are found first by walking up from each process.
+  const keyOf = (pid: number, stat: ProcessStat) => `${pid}@${stat.started}`;
+  // A process counts when the command is among its ancestors, or its parent was counted already.
   const under = (pid: number, depth = 0): boolean => {
-    if (pid === root || seen.has(pid)) return true;
-    const parent = stats.get(pid)?.parent;
-    return parent !== undefined && parent > 1 && depth < 64 && under(parent, depth + 1);
+    const stat = stats.get(pid);
+    if (!stat) return false;
+    if (pid === root || seen.has(keyOf(pid, stat))) return true;
+    return stat.parent > 1 && depth < 64 && under(stat.parent, depth + 1);
   };
-  for (const [pid, { parent, ticks }] of stats) {
-    const known = seen.get(pid);
-    if (known) known.ticks = ticks;
-    else if (under(pid)) seen.set(pid, { parent, command: commandOf(pid), ticks });
+  for (const [pid, stat] of stats) {
+    const known = seen.get(keyOf(pid, stat));
+    if (known) known.ticks = stat.ticks;
+    else if (under(pid)) seen.set(keyOf(pid, stat), { command: commandOf(pid), ticks: stat.ticks });
   }
 }
 
@@ -79,7 +91,7 @@ async function main(): Promise<void> {
   const child = spawn(command, args, { stdio: 'inherit' });
   const root = child.pid;
   if (root === undefined) throw new Error(`Could not start ${command}`);
-  const seen = new Map<number, Seen>();
+  const seen = new Map<string, Seen>();
   const timer = setInterval(() => sample(root, seen), SAMPLE_MS);
   sample(root, seen);
   const code = await new Promise<number>((resolve) => child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0))));

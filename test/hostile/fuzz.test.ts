@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { TOOLS } from '../../shared/tools/registry.js';
 import { SANDBOX_AUDIENCE, SANDBOX_SCOPE } from '../../dev/sandbox-settings.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
-import { codePointString } from '../helpers/code-point-string.js';
+import { codePoint, codePointString } from '../helpers/code-point-string.js';
 import { checkResponse, namesUs } from './helpers/contract.js';
 import { HOSTILE_STRINGS, validArgsFor } from './helpers/catalogue.js';
 import { rawClient, sseMessages, type RawRequest, type RawResponse } from './helpers/raw-http.js';
@@ -147,7 +147,7 @@ const run = <T>(property: fc.IAsyncPropertyWithHooks<[T]>, numRuns: number) => f
 // ---- Generators ---------------------------------------------------------------------------------------------
 
 const anyJson = fc.jsonValue({ maxDepth: 4 });
-const unicodeJson = fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' });
+const unicodeJson = fc.jsonValue({ maxDepth: 3, stringUnit: codePoint });
 const hostileString = fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), codePointString({ maxLength: 60 }), fc.string({ maxLength: 300 }));
 const objectKey = fc.oneof(
   fc.string({ maxLength: 20 }),
