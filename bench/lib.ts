@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { APP_NODE_OPTIONS } from '../dev/app-node-options.js';
+import { procStat, TICKS_PER_SECOND } from '../dev/proc-stat.js';
 import { IssuerKeyStore } from '../dev/sandbox/issuer-keys.js';
 import { mintToken } from '../dev/sandbox/issuer.js';
 import { SANDBOX_AUDIENCE, SANDBOX_SCOPE, type SandboxEndpoints } from '../dev/sandbox-settings.js';
@@ -305,10 +306,7 @@ export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
 
 /** CPU time (user + system) a process has used, in ms, from /proc/PID/stat. */
 export function cpuMsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of stat (12 and 13 after the command name); clock ticks, 100 per second.
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return (procStat(pid).ticks * 1000) / TICKS_PER_SECOND;
 }
 
 /** The process and all its descendants (the sandbox runs Azurite as children), from /proc/PID/task/PID/children. */

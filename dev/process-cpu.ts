@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { procStat, TICKS_PER_SECOND, type ProcessStat } from './proc-stat.js';
 
 /**
  * `node dist/dev/process-cpu.js <command> [arguments…]` runs a command (e.g. `sh dev/test.sh`) and then prints the CPU
@@ -9,29 +10,16 @@ import { readdirSync, readFileSync } from 'node:fs';
  * is not counted, and of the others the CPU of their last SAMPLE_MS is missed (each at most SAMPLE_MS of CPU).
  */
 const SAMPLE_MS = 250;
-/** /proc counts CPU time in clock ticks of 1/100 s (USER_HZ, the same on every Linux architecture Node runs on). */
-const TICKS_PER_SECOND = 100;
 
 interface Seen {
   command: string;
   ticks: number;
 }
 
-interface ProcessStat {
-  parent: number;
-  /** When it started (clock ticks after boot): with the pid, it names one process, as pids are reused. */
-  started: string;
-  /** CPU so far, user and system (utime + stime). */
-  ticks: number;
-}
-
-/** A process's /proc/<pid>/stat, or undefined once it is gone. */
+/** A process's stat, or undefined once it is gone. */
 function statOf(pid: number): ProcessStat | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name, in brackets, may hold spaces: the fields that follow the last ')' are fixed.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { parent: Number(fields[1]), started: fields[19] ?? '', ticks: Number(fields[11]) + Number(fields[12]) };
+    return procStat(pid);
   } catch {
     return undefined;
   }
