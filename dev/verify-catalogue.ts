@@ -108,11 +108,25 @@ async function fetchSignedCatalogue(base: string, token: string): Promise<Signed
   }
 }
 
+/**
+ * A thumbprint is base64url, so one in 64 begins with '-', which parseArgs refuses as the value of `--key` (it takes
+ * it for an option). The argument after `--key` is its value whatever it begins with, as getopt takes it.
+ */
+function keyValueTakenWhole(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    if (args[index] === '--key' && index + 1 < args.length) joined.push(`--key=${args[++index]}`);
+    else joined.push(args[index]!);
+  }
+  return joined;
+}
+
 /** The exit code; undefined when the command was run again in a child (the child's code is passed through). */
 async function main(): Promise<number | undefined> {
   let values;
   try {
     ({ values } = parseArgs({
+      args: keyValueTakenWhole(process.argv.slice(2)),
       options: {
         url: { type: 'string' },
         key: { type: 'string' },
