@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { findInjection, type InjectionDetector, type InjectionFinding, type InjectionKind } from './injection.js';
+import { findInjection, injectionSteps, type InjectionDetector, type InjectionFinding, type InjectionKind } from './injection.js';
 import { isUntrusted } from './untrusted.js';
-import { neutraliseUnicode, type UnicodeFindings } from './unicode.js';
+import { neutraliseUnicode, neutralisingSteps, type UnicodeFindings } from './unicode.js';
 import { nextTurn } from '../runtime/next-turn.js';
+import { inTurns } from '../runtime/stepwise.js';
 import { boundedMemo } from '../runtime/bounded-memo.js';
 import type { ViewSource } from './views.js';
 
@@ -151,7 +152,12 @@ function frozen(examined: Examined): Examined {
 
 /** The second half of `examine`: the neutralised text and what was hidden in it, scanned for payloads. */
 function scanned(clean: string, findings: UnicodeFindings): Examined {
-  return { clean, findings, injections: findInjection([clean, ...findings.hiddenText].join('\n')) };
+  return { clean, findings, injections: findInjection(scannedText(clean, findings)) };
+}
+
+/** What the injection checks read: the neutralised text and, after it, what was hidden in it. */
+function scannedText(clean: string, findings: UnicodeFindings): string {
+  return [clean, ...findings.hiddenText].join('\n');
 }
 
 /** A text this long takes milliseconds to neutralise and again to scan (a blob read returns up to a megabyte). */
@@ -166,9 +172,9 @@ export async function examineLargeTexts(value: unknown): Promise<Map<string, Exa
   const examined = new Map<string, Examined>();
   for (const text of largeTexts(value)) {
     await nextTurn();
-    const { text: clean, findings } = neutraliseUnicode(text);
+    const { text: clean, findings } = await inTurns(neutralisingSteps(text));
     await nextTurn();
-    examined.set(text, scanned(clean, findings));
+    examined.set(text, { clean, findings, injections: await inTurns(injectionSteps(scannedText(clean, findings))) });
   }
   if (examined.size > 0) await nextTurn();
   return examined;

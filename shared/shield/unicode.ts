@@ -1,4 +1,6 @@
 /* eslint-disable no-control-regex -- this file's patterns exist to find control and invisible characters */
+import { allAtOnce, type Steps } from '../runtime/stepwise.js';
+
 /**
  * Invisible Unicode is how instructions hide from the human reviewing an agent's context: zero-width characters
  * split words past filters, bidi controls reorder what is displayed, and tag characters (U+E0000–E007F) carry a
@@ -42,7 +44,18 @@ export function codePointEscape(codePoint: number): string {
   return codePoint > 0xffff ? `\\u{${hex}}` : `\\u${hex.padStart(4, '0')}`;
 }
 
+/** Code units neutralised in one step when a long text is done in turns: a few milliseconds of work at most. */
+const UNITS_PER_STEP = 32 * 1024;
+
 export function neutraliseUnicode(text: string): { text: string; findings: UnicodeFindings } {
+  return allAtOnce(neutralisingSteps(text));
+}
+
+/**
+ * The same, a step at a time (see ../runtime/stepwise.ts): a megabyte of tag characters and bidi controls took
+ * 30-75 ms at once here, during which no other request was answered.
+ */
+export function* neutralisingSteps(text: string): Steps<{ text: string; findings: UnicodeFindings }> {
   const findings: UnicodeFindings = { invisible: 0, bidi: 0, hiddenText: [] };
   // Most text holds nothing to neutralise: one linear scan says so.
   if (!ANY_HIDDEN.test(text)) return { text, findings };
@@ -75,7 +88,12 @@ export function neutraliseUnicode(text: string): { text: string; findings: Unico
     }
     runStart = -1;
   };
+  let stepEnd = UNITS_PER_STEP;
   for (let i = 0; i < text.length;) {
+    if (i >= stepEnd) {
+      stepEnd = i + UNITS_PER_STEP;
+      yield;
+    }
     const unit = text.charCodeAt(i);
     const astral = unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && text.charCodeAt(i + 1) >= 0xdc00 && text.charCodeAt(i + 1) <= 0xdfff;
     const code = astral ? (text.codePointAt(i) ?? unit) : unit;
@@ -107,7 +125,10 @@ export function neutraliseUnicode(text: string): { text: string; findings: Unico
   }
   closeRun();
   let result = '';
-  for (let from = 0; from < length; from += 8_192) result += String.fromCharCode(...out.subarray(from, Math.min(length, from + 8_192)));
+  for (let from = 0; from < length; from += 8_192) {
+    if (from > 0 && from % UNITS_PER_STEP === 0) yield;
+    result += String.fromCharCode(...out.subarray(from, Math.min(length, from + 8_192)));
+  }
   return { text: result, findings };
 }
 
