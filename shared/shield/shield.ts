@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { findInjection, injectionSteps, type InjectionDetector, type InjectionFinding, type InjectionKind } from './injection.js';
+import { injectionSteps, type InjectionDetector, type InjectionFinding, type InjectionKind } from './injection.js';
 import { isUntrusted } from './untrusted.js';
-import { neutraliseUnicode, neutralisingSteps, type UnicodeFindings } from './unicode.js';
+import { neutralisingSteps, type UnicodeFindings } from './unicode.js';
 import { nextTurn } from '../runtime/next-turn.js';
-import { inTurns } from '../runtime/stepwise.js';
+import { allAtOnce, inTurns, type Steps } from '../runtime/stepwise.js';
 import { boundedMemo } from '../runtime/bounded-memo.js';
 import type { ViewSource } from './views.js';
 
@@ -133,13 +133,7 @@ export interface Examined {
  * Short texts come back call after call (a group's tags, a VM's name): what the shield found in each is remembered
  * (bounded, see boundedMemo) and shared, frozen, by every result that carries it.
  */
-const examine = boundedMemo(
-  (text: string): Examined => {
-    const { text: clean, findings } = neutraliseUnicode(text);
-    return frozen(scanned(clean, findings));
-  },
-  { maxEntries: 4096, maxLength: 256 },
-);
+const examine = boundedMemo((text: string): Examined => frozen(allAtOnce(examiningSteps(text))), { maxEntries: 4096, maxLength: 256 });
 
 /** An examination that can be shared: it, its findings and every list in it frozen. */
 function frozen(examined: Examined): Examined {
@@ -150,14 +144,14 @@ function frozen(examined: Examined): Examined {
   return Object.freeze(examined);
 }
 
-/** The second half of `examine`: the neutralised text and what was hidden in it, scanned for payloads. */
-function scanned(clean: string, findings: UnicodeFindings): Examined {
-  return { clean, findings, injections: findInjection(scannedText(clean, findings)) };
-}
-
-/** What the injection checks read: the neutralised text and, after it, what was hidden in it. */
-function scannedText(clean: string, findings: UnicodeFindings): string {
-  return [clean, ...findings.hiddenText].join('\n');
+/**
+ * What the shield finds in one text, a step at a time (../runtime/stepwise.ts): the text neutralised, then it and
+ * what was hidden in it scanned for payloads.
+ */
+function* examiningSteps(text: string): Steps<Examined> {
+  const { text: clean, findings } = yield* neutralisingSteps(text);
+  yield;
+  return { clean, findings, injections: yield* injectionSteps([clean, ...findings.hiddenText].join('\n')) };
 }
 
 /** A text this long takes milliseconds to neutralise and again to scan (a blob read returns up to a megabyte). */
@@ -172,9 +166,7 @@ export async function examineLargeTexts(value: unknown): Promise<Map<string, Exa
   const examined = new Map<string, Examined>();
   for (const text of largeTexts(value)) {
     await nextTurn();
-    const { text: clean, findings } = await inTurns(neutralisingSteps(text));
-    await nextTurn();
-    examined.set(text, { clean, findings, injections: await inTurns(injectionSteps(scannedText(clean, findings))) });
+    examined.set(text, await inTurns(examiningSteps(text)));
   }
   if (examined.size > 0) await nextTurn();
   return examined;
