@@ -1,5 +1,6 @@
 import { linearRegex, type Re2Pattern } from '../../text/linear-regex.js';
 import { namesSecret } from './field-names.js';
+import { secretFieldPattern } from './secret-field.js';
 
 /**
  * Secret shapes, all matched in linear time (re2js). Vendor token formats follow the vendors' documented prefixes
@@ -59,14 +60,14 @@ export const SECRET_RULES: RedactionRule[] = [
   // Userinfo in a URL: https://user:password@host
   rule('url-password', '(://[^/\\s:@"\']{1,100}:)[^@\\s/"\']{3,}@', (_m, prefix) => `${prefix}[REDACTED]@`, '', '://'),
   // name = value, name: value, "name": "value", --name value: the value goes when the name says secret.
-  rule(
-    'secret-field',
-    '([A-Za-z][A-Za-z0-9_.-]{0,60}(?:[ \\t][A-Za-z][A-Za-z0-9_-]{0,30}){0,2})(["\']?[ \\t]*[:=][ \\t]*["\']?)([^\\s"\',;&<>()]{3,})',
-    (match, name = '', separator = '', value = '') => (namesSecret(name) && !value.startsWith('[REDACTED') ? `${name}${separator}[REDACTED]` : match),
-    '',
+  // Found from each `:` or `=` (./secret-field.ts): re2js ran this pattern's 61 possible name starts at once.
+  {
+    name: 'secret-field',
+    pattern: secretFieldPattern,
+    replace: (match, name = '', separator = '', value = '') => (namesSecret(name) && !value.startsWith('[REDACTED') ? `${name}${separator}[REDACTED]` : match),
     // linear: `needs` is one character class.
-    /[:=]/,
-  ),
+    needs: /[:=]/,
+  },
   rule(
     'secret-flag',
     '(--[A-Za-z][A-Za-z0-9-]{1,40})([ \\t]+|=)(["\']?)([^\\s"\']{3,})',
