@@ -152,7 +152,11 @@ describe('no request may hold the server', () => {
 
   it('refuses bodies over the shape limits, naming the limit, and lists at most a few offending names', async () => {
     const requests = shapeAttacks(tokens);
-    const { broken, responses } = await underAttack(requests);
+    const { broken, responses, health, sent } = await underAttack(requests);
+    const slowestHealth = health.reduce((worst, sample) => (sample.ms > worst.ms ? sample : worst), { at: 0, ms: 0 });
+    console.log(
+      `shapes: /health ${health.length} answers, slowest ${slowestHealth.ms.toFixed(1)} ms (during ${requestDuring(slowestHealth, sent)?.label ?? 'warm-up'})`,
+    );
     expect(broken).toEqual([]);
     const answer = (label: string) => responses.get(label)!;
 

@@ -136,7 +136,14 @@ export function boundedCostAttack(options: { seed: number; sizes: readonly numbe
   };
 }
 
-/** Bodies whose shape alone costs: nesting, keys, items, a huge tool name. */
+/** 64 KiB texts whose redaction costs most per character. */
+const REDACTION_SHAPES = {
+  'runs of 2,000 letters, each before an =': `${'q'.repeat(2_000)}=value `.repeat(32),
+  'runs of base64, each before a :': `${'QUJD'.repeat(500)}: value `.repeat(32),
+  'a SAS query, percent-encoded in part, over and over': 'sv=2020&sig=abc%2B&se=1&'.repeat(2_731),
+};
+
+/** Bodies whose shape alone costs: nesting, keys, items, a huge tool name; texts that cost the audit's redaction most. */
 export function shapeAttacks({ reader, operator }: { reader: string; operator: string }): AttackRequest[] {
   const mcp = (token: string, body: string): RawRequest => ({
     method: 'POST',
@@ -173,6 +180,12 @@ export function shapeAttacks({ reader, operator }: { reader: string; operator: s
       request: mcp(reader, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"${'a_b'.repeat(1_398_000)}","arguments":{}}}`),
     },
     { label: 'a 4 MiB method name on /mcp', request: mcp(operator, `{"jsonrpc":"2.0","id":1,"method":"${'x/'.repeat(2_097_000)}","params":{}}`) },
+    // Request bodies are redacted for the audit before the call runs, the first 16 KiB of them: texts that cost the
+    // redaction most per character (a long run of name characters before each separator, a SAS query over and over).
+    ...Object.entries(REDACTION_SHAPES).flatMap(([shape, text]) => [
+      { label: `redaction: ${shape}, as a tool argument on /mcp`, request: mcp(reader, mcpCall(1, 'group_get', { name: text })) },
+      { label: `redaction: ${shape}, as a non-JSON body on /tools/group_get`, request: tools('group_get', reader, text) },
+    ]),
   ];
 }
 
