@@ -8,6 +8,7 @@ import { examineLargeTexts, shieldOutput, type ShieldReport } from '../shared/sh
 import { neutraliseUnicode } from '../shared/shield/unicode.js';
 import { untrusted } from '../shared/shield/untrusted.js';
 import { waitFor } from './helpers/poll.js';
+import { turnsWhile } from './helpers/turns.js';
 import { acquireSharedStack } from './helpers/shared-stack.js';
 import type { TestStack } from './helpers/stack.js';
 
@@ -62,16 +63,8 @@ describe('the shield on its own', () => {
   it('lets other work run many times while it examines a megabyte of tag characters and bidi controls (no long hold)', async () => {
     const tag = (c: string) => String.fromCodePoint(0xe0000 + c.charCodeAt(0));
     const hostile = `${tag('A')}\u202E\u200B${tag('B')}\u202E`.repeat(150_000);
-    let turns = 0;
-    let ticking = true;
-    const tick = () => {
-      turns += 1;
-      if (ticking) setImmediate(tick);
-    };
-    setImmediate(tick);
     const value = { id: 'x', note: hostile, tags: {} };
-    const examined = await examineLargeTexts(value);
-    ticking = false;
+    const { value: examined, turns } = await turnsWhile(() => examineLargeTexts(value));
     // Other work got a turn between steps of at most 32 K code units (1.05 million here): it used to get 3 in all.
     expect(turns).toBeGreaterThan(30);
     // What was found is what the shield finds in the text examined in one go.

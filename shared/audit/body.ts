@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { redactValue, redactText } from './redact.js';
+import { redactingText, redactingValue } from './redact.js';
+import { allAtOnce, inTurns, type Steps } from '../runtime/stepwise.js';
 import { jsonShape, MAX_JSON_DEPTH } from '../text/json-limits.js';
 
 /** The most of a body the audit keeps (after redaction); the hash covers the whole original. */
@@ -82,18 +83,35 @@ export function auditedServerBodies(start: string): (end: string) => AuditedBody
  * not hashed again in one step).
  */
 export function auditedBody(raw: string, known?: { json: unknown } | 'text', digest?: BodyDigest): AuditedBody {
-  const { text, truncated } = (known === 'text' ? undefined : redactedJson(raw, known)) ?? redactedPrefix(raw, AUDIT_BODY_LIMIT);
+  return allAtOnce(auditingBody(raw, known, digest));
+}
+
+/**
+ * `auditedBody` with a turn of the event loop between the steps of redacting a long text (each ends between two
+ * rules, or after a few dozen matches of one): what a request's or a result's body costs the audit, other requests
+ * (/health) do not wait behind in one piece.
+ */
+export function auditedBodyInTurns(raw: string, known?: { json: unknown } | 'text', digest?: BodyDigest): Promise<AuditedBody> {
+  return inTurns(auditingBody(raw, known, digest));
+}
+
+function* auditingBody(raw: string, known?: { json: unknown } | 'text', digest?: BodyDigest): Steps<AuditedBody> {
+  const { text, truncated } = (known === 'text' ? undefined : yield* redactingJson(raw, known)) ?? (yield* redactingPrefix(raw, AUDIT_BODY_LIMIT));
   const { bytes, sha256 } = digest ?? { bytes: Buffer.byteLength(raw), sha256: createHash('sha256').update(raw).digest('hex') };
   return { text, truncated, bytes, sha256 };
 }
 
 /** Free text (a reason, an error) as the audit keeps it: redacted, at most `keep` characters, bounded work. */
 export function redactedPrefix(raw: string, keep: number): { text: string; truncated: boolean } {
+  return allAtOnce(redactingPrefix(raw, keep));
+}
+
+function* redactingPrefix(raw: string, keep: number): Steps<{ text: string; truncated: boolean }> {
   if (raw.length <= keep + 2 * MARGIN) {
-    const redacted = redactText(raw);
+    const redacted = yield* redactingText(raw);
     return { text: redacted.slice(0, keep), truncated: redacted.length > keep };
   }
-  const redacted = redactText(raw.slice(0, keep + 2 * MARGIN));
+  const redacted = yield* redactingText(raw.slice(0, keep + 2 * MARGIN));
   return { text: redacted.slice(0, Math.max(0, Math.min(keep, redacted.length - MARGIN))), truncated: true };
 }
 
@@ -102,7 +120,7 @@ export function redactedPrefix(raw: string, keep: number): { text: string; trunc
  * keeps plus the margins: the rest of the body is never visited. Undefined when the text is not JSON or nests
  * deeper than any request may (it is then audited as text).
  */
-function redactedJson(raw: string, parsed?: { json: unknown }): { text: string; truncated: boolean } | undefined {
+function* redactingJson(raw: string, parsed?: { json: unknown }): Steps<{ text: string; truncated: boolean } | undefined> {
   let value: unknown;
   if (parsed) value = parsed.json;
   else {
@@ -114,7 +132,7 @@ function redactedJson(raw: string, parsed?: { json: unknown }): { text: string; 
     }
   }
   const budget = { left: AUDIT_BODY_LIMIT + 2 * MARGIN, cut: false };
-  const redacted = JSON.stringify(redactValue(prefixOf(value, budget)));
+  const redacted = JSON.stringify(yield* redactingValue(prefixOf(value, budget)));
   if (!budget.cut) return { text: redacted.slice(0, AUDIT_BODY_LIMIT), truncated: redacted.length > AUDIT_BODY_LIMIT };
   return { text: redacted.slice(0, Math.max(0, Math.min(AUDIT_BODY_LIMIT, redacted.length - MARGIN))), truncated: true };
 }

@@ -2,7 +2,7 @@ import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { App } from '../app.js';
 import type { McpCallContext } from '../mcp/server-factory.js';
 import { authenticateRequest, checkHostAndOrigin, publicOrigin, readBody, requestCorrelationId, resourceMetadataUrl, type Refusal } from './edge.js';
-import { auditedBody, auditedServerBody } from '../audit/body.js';
+import { auditedBodyInTurns, auditedServerBody } from '../audit/body.js';
 import { fromWebResponse, jsonPartsResponse, jsonRpcErrorResponse, jsonTextResponse } from './responses.js';
 import { createMcpFastPath, type McpFastPath } from './mcp-fast-path.js';
 import { toolResultProjector } from '../mcp/server-factory.js';
@@ -48,7 +48,7 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   // SDK included).
   const tooComplex = jsonLimitExceeded(body.shape);
   if (tooComplex) {
-    noteJsonRpc(body, undefined);
+    await noteJsonRpc(body, undefined);
     return jsonRpcErrorResponse(400, -32600, `Invalid Request: ${tooComplex}`);
   }
   // Parsed here (the text was decoded as the SDK would, byte-order mark dropped) so the batch check sees what the
@@ -57,7 +57,7 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   const parsed = json.ok ? json.value : undefined;
   // Auditing and the SDK's own checks each cost in proportion to a large body: a turn of the event loop between
   // them keeps other requests (/health) from waiting behind both at once.
-  noteJsonRpc(body, parsed);
+  await noteJsonRpc(body, parsed);
   if (body.byteLength > PIECE_BYTES) await nextTurn();
   // JSON-RPC batches were removed from MCP in 2025-06-18; one HTTP request carries one message, so every call is
   // authorised, rate-limited and audited on its own.
@@ -108,7 +108,7 @@ export async function handleMcp(app: App, request: HttpRequest): Promise<HttpRes
   const ownContent = SERVER_AUTHORED.has(method ?? '') && message?.result !== undefined && message.error === undefined;
   const error = message?.error?.message;
   noteInAudit({
-    responseBody: ownContent ? auditedServerBody(answer) : auditedBody(answer),
+    responseBody: ownContent ? auditedServerBody(answer) : await auditedBodyInTurns(answer),
     ...(response.status >= 400 && typeof error === 'string' ? { reason: error } : {}),
   });
   return { ...fromWebResponse(response), body: answer };
@@ -158,8 +158,8 @@ function jsonRpcMessage(answer: string): { result?: unknown; error?: { message?:
 }
 
 /** The request as the audit keeps it: method, what the client says it is (informational only), redacted body. */
-function noteJsonRpc(body: ReceivedBody, parsed: unknown): void {
-  noteInAudit({ requestBody: auditedBody(body.text, parsed === undefined ? 'text' : { json: parsed }, body.digest) });
+async function noteJsonRpc(body: ReceivedBody, parsed: unknown): Promise<void> {
+  noteInAudit({ requestBody: await auditedBodyInTurns(body.text, parsed === undefined ? 'text' : { json: parsed }, body.digest) });
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return;
   const message = parsed as { method?: unknown; params?: { name?: unknown; clientInfo?: unknown; _meta?: Record<string, unknown> } };
   if (typeof message.method === 'string') noteInAudit({ jsonRpcMethod: message.method.slice(0, 100) });

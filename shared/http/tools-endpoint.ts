@@ -10,7 +10,7 @@ import {
   resourceMetadataUrl,
   type Refusal,
 } from './edge.js';
-import { auditedBody } from '../audit/body.js';
+import { auditedBodyInTurns } from '../audit/body.js';
 import { jsonResponse } from './responses.js';
 import { jsonLimitExceeded } from '../text/json-limits.js';
 import { nextTurn } from '../runtime/next-turn.js';
@@ -47,21 +47,21 @@ export async function handleToolCall(app: App, toolName: string, request: HttpRe
   // Its shape, measured on the text as it arrived, is checked before anything parses or walks it (the audit included).
   const tooComplex = jsonLimitExceeded(body.shape);
   if (tooComplex) {
-    noteInAudit({ requestBody: auditedBody(text, 'text', digest) });
+    noteInAudit({ requestBody: await auditedBodyInTurns(text, 'text', digest) });
     return refuse({ status: 400, message: `The body was refused: ${tooComplex}` });
   }
   let args: unknown = {};
   if (body.byteLength > 0) {
     const json = await parseJsonBody(body);
     if (!json.ok) {
-      noteInAudit({ requestBody: auditedBody(text, 'text', digest) });
+      noteInAudit({ requestBody: await auditedBodyInTurns(text, 'text', digest) });
       return refuse({ status: 400, message: 'The body is not valid JSON; send the tool arguments as a JSON object.' });
     }
     args = json.value;
   }
   // Auditing and validating each cost in proportion to a large body: a turn of the event loop between them keeps
   // other requests (/health) from waiting behind both at once.
-  noteInAudit({ requestBody: auditedBody(text, body.byteLength > 0 ? { json: args } : 'text', digest) });
+  noteInAudit({ requestBody: await auditedBodyInTurns(text, body.byteLength > 0 ? { json: args } : 'text', digest) });
   if (body.byteLength > PIECE_BYTES) await nextTurn();
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     return refuse({ status: 400, message: 'The body must be a JSON object of tool arguments.' });

@@ -6,7 +6,7 @@ import { ToolError } from './errors.js';
 import type { PolicyDecision, PolicyEngine } from '../policy/engine.js';
 import type { RateLimits } from '../policy/rate-limits.js';
 import { isAuditing, noteInAudit } from '../audit/audit-writer.js';
-import { auditedBody } from '../audit/body.js';
+import { auditedBodyInTurns } from '../audit/body.js';
 import { nextTurn } from '../runtime/next-turn.js';
 import type { ApprovalStore } from '../approvals/store.js';
 import type { ToolOutcome, ToolResult } from './outcome.js';
@@ -169,6 +169,7 @@ async function recordInAudit(
   const auditedText = JSON.stringify(audited);
   const large = auditedText.length > LARGE_RESULT_CHARS;
   if (large) await nextTurn();
+  const responseBody = await auditedBodyInTurns(auditedText, { json: audited });
   noteInAudit({
     tool: call.toolName.slice(0, 100),
     ...(tool ? { risk: tool.risk } : {}),
@@ -182,7 +183,7 @@ async function recordInAudit(
     ...(outcome.shield
       ? { untrustedFields: outcome.shield.untrustedFields, injectionFlags: [...new Set(outcome.shield.flags.flatMap((flag) => flag.kinds))] }
       : {}),
-    responseBody: auditedBody(auditedText, { json: audited }),
+    responseBody,
   });
   if (large) await nextTurn();
 }

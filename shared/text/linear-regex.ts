@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { allAtOnce, type Steps } from '../runtime/stepwise.js';
 
 /**
  * A regular expression run by re2js (RE2's automata, no backtracking): its time is linear in the text, whatever the
@@ -121,8 +122,15 @@ export interface Re2Pattern {
   /** Every non-overlapping match, left to right: text and start offset. */
   matches(text: string): { text: string; index: number; groups: (string | undefined)[] }[];
   /** Replaces every match; the replacer gets the match and its numbered groups. */
-  replace(text: string, replacer: (match: string, ...groups: (string | undefined)[]) => string): string;
+  replace(text: string, replacer: Replacer): string;
+  /** `replace` a step at a time: a step ends after every MATCHES_PER_STEP matches (each costs re2js up to tens of µs). */
+  replaceInSteps(text: string, replacer: Replacer): Steps<string>;
 }
+
+export type Replacer = (match: string, ...groups: (string | undefined)[]) => string;
+
+/** Matches replaced in one step of `replaceInSteps`: a few milliseconds of re2js at most. */
+export const MATCHES_PER_STEP = 64;
 
 /** Compiled on first use: compiling costs milliseconds each, and start-up should not pay for rules never needed. */
 export function linearRegex(source: string, flags = ''): Re2Pattern {
@@ -145,13 +153,27 @@ export function linearRegex(source: string, flags = ''): Re2Pattern {
       }
       return found;
     },
-    replace: (text, replacer) =>
-      pattern()
-        .matcher(text)
-        .replaceAll((...args: unknown[]) => {
-          // The replacer receives (match, ...groups, offset, input), as String.prototype.replace's does.
-          const groups = args.slice(1, 1 + pattern().groupCount()).map((group) => (typeof group === 'string' ? group : undefined));
-          return replacer(String(args[0]), ...groups);
-        }),
+    replace: (text, replacer) => allAtOnce(replacing(pattern(), text, replacer)),
+    replaceInSteps: (text, replacer) => replacing(pattern(), text, replacer),
   };
+}
+
+/**
+ * Every match replaced, as re2js's own `replaceAll` with a replacer does it (the text before each match, then what
+ * the replacer makes of the match and its groups, a group that took no part as undefined), with a step's end after
+ * every MATCHES_PER_STEP matches.
+ */
+function* replacing(pattern: RE2JS, text: string, replacer: Replacer): Steps<string> {
+  const matcher = pattern.matcher(text);
+  const groupCount = pattern.groupCount();
+  let result = '';
+  let done = 0;
+  for (let found = 1; matcher.find(); found += 1) {
+    const groups: (string | undefined)[] = [];
+    for (let group = 1; group <= groupCount; group += 1) groups.push(matcher.group(group) ?? undefined);
+    result += text.slice(done, matcher.start()) + replacer(matcher.group(0) ?? '', ...groups);
+    done = matcher.end();
+    if (found % MATCHES_PER_STEP === 0) yield;
+  }
+  return result + text.slice(done);
 }

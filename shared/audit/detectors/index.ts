@@ -1,7 +1,8 @@
 import { boundedMemo } from '../../runtime/bounded-memo.js';
 import { namesMetadata, namesPersonalData, namesSecret } from './field-names.js';
 import { PERSONAL_RULES, redactPostcodesNearNames } from './personal.js';
-import { joinWrappedKeys, redactPercentEncoded } from './prepass.js';
+import { joinWrappedKeys, redactingPercentEncoded } from './prepass.js';
+import { allAtOnce, type Steps } from '../../runtime/stepwise.js';
 import { isAccountKeyShape, SECRET_RULES, type RedactionRule } from './secrets.js';
 
 /**
@@ -16,38 +17,60 @@ const RULES: RedactionRule[] = [...SECRET_RULES, ...PERSONAL_RULES];
 // linear: fixed length (three characters), no repetition: cannot backtrack.
 const PERCENT_ESCAPE = /%[0-9A-Fa-f][0-9A-Fa-f]/;
 
-function applyRules(text: string, fired?: Set<string>): string {
+/**
+ * Texts at least this long are redacted a step at a time, each step ending between two rules and after every few
+ * dozen matches of one (run in turns, that lets other requests in: a 16 KiB text full of matches costs re2js tens of
+ * milliseconds in all). Shorter ones are redacted in one step.
+ */
+export const STEPPED_TEXT = 2 * 1024;
+
+function* applyingRules(text: string, fired?: Set<string>): Steps<string> {
+  const stepped = text.length >= STEPPED_TEXT;
   let result = text.includes('\n') ? joinWrappedKeys(text, isAccountKeyShape, namesSecret) : text;
   for (const { name, pattern, replace, needs } of RULES) {
     if (needs !== undefined && !(typeof needs === 'string' ? result.includes(needs) : needs.test(result))) continue;
     if (!pattern.test(result)) continue;
-    const next = pattern.replace(result, replace);
+    if (stepped) yield;
+    const next = stepped ? yield* pattern.replaceInSteps(result, replace) : pattern.replace(result, replace);
     if (fired && next !== result) fired.add(name);
     result = next;
   }
+  if (stepped) yield;
   const withPostcodes = redactPostcodesNearNames(result);
   if (fired && withPostcodes !== result) fired.add('postcode-near-name');
   return withPostcodes;
 }
 
+/** Redacts a text a step at a time, and says which detectors changed it (for `npm run eval`). */
+function* redactingText(text: string, fired?: Set<string>): Steps<string> {
+  const capped =
+    text.length > REDACT_SCAN_LIMIT ? `${text.slice(0, REDACT_SCAN_LIMIT)}[… ${text.length - REDACT_SCAN_LIMIT} characters not scanned, removed]` : text;
+  const decoded = PERCENT_ESCAPE.test(capped) ? yield* redactingPercentEncoded(capped, (inner) => applyingRules(inner)) : capped;
+  if (fired && decoded !== capped) fired.add('percent-decoded');
+  return yield* applyingRules(decoded, fired);
+}
+
 /** Redacts a text and says which detectors changed it (for `npm run eval`). */
 export function redactTextDetailed(text: string): { text: string; detectors: string[] } {
   const fired = new Set<string>();
-  const capped =
-    text.length > REDACT_SCAN_LIMIT ? `${text.slice(0, REDACT_SCAN_LIMIT)}[… ${text.length - REDACT_SCAN_LIMIT} characters not scanned, removed]` : text;
-  const decoded = PERCENT_ESCAPE.test(capped) ? redactPercentEncoded(capped, (inner) => applyRules(inner)) : capped;
-  if (decoded !== capped) fired.add('percent-decoded');
-  return { text: applyRules(decoded, fired), detectors: [...fired] };
+  const redacted = allAtOnce(redactingText(text, fired));
+  return { text: redacted, detectors: [...fired] };
 }
 
 /**
  * Short texts' redactions, remembered (a field name or value seen in the last few thousand: most of a tool's output
  * on a repeated call). At most 4,096 texts of up to 256 characters: a few megabytes at worst.
  */
-const rememberedRedaction = boundedMemo((text) => redactTextDetailed(text).text, { maxEntries: 4096, maxLength: 256 });
+const REMEMBERED_LENGTH = 256;
+const rememberedRedaction = boundedMemo((text) => allAtOnce(redactingText(text)), { maxEntries: 4096, maxLength: REMEMBERED_LENGTH });
 
 export function redactText(text: string): string {
   return rememberedRedaction(text);
+}
+
+/** A text redacted a step at a time when it is long (see STEPPED_TEXT); a short one is looked up or redacted at once. */
+export function* redactingString(text: string): Steps<string> {
+  return text.length <= REMEMBERED_LENGTH ? rememberedRedaction(text) : yield* redactingText(text);
 }
 
 /**
@@ -55,22 +78,32 @@ export function redactText(text: string): string {
  * data is masked (and then a `name` beside it too: it is a person's), every other string is scrubbed. Inside a
  * secret-named object or list (`keys: [{ keyName, value }]`) only fields that describe the secret keep their value.
  */
-export function redactValue(value: unknown, insideSecret = false): unknown {
-  if (typeof value === 'string') return insideSecret ? '[REDACTED]' : redactText(value);
-  if (Array.isArray(value)) return value.map((item) => redactValue(item, insideSecret));
+export function redactValue(value: unknown): unknown {
+  return allAtOnce(redactingValue(value));
+}
+
+/** `redactValue` a step at a time: long strings are redacted in steps (see STEPPED_TEXT). */
+export function* redactingValue(value: unknown, insideSecret = false): Steps<unknown> {
+  if (typeof value === 'string') return insideSecret ? '[REDACTED]' : yield* redactingString(value);
+  if (Array.isArray(value)) {
+    const items: unknown[] = [];
+    for (const item of value) items.push(yield* redactingValue(item, insideSecret));
+    return items;
+  }
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>);
     const aboutAPerson = entries.some(([key]) => namesPersonalData(key));
-    return Object.fromEntries(
-      entries.map(([key, item]) => {
-        if (insideSecret && namesMetadata(key)) return [redactText(key), redactValue(item)];
-        const secretHere = insideSecret || namesSecret(key);
-        if (secretHere && item && typeof item === 'object') return [redactText(key), redactValue(item, true)];
-        if (secretHere && item !== null && typeof item !== 'boolean') return [redactText(key), '[REDACTED]'];
-        if (typeof item === 'string' && (namesPersonalData(key) || (aboutAPerson && key.toLowerCase() === 'name'))) return [redactText(key), '[personal]'];
-        return [redactText(key), redactValue(item)];
-      }),
-    );
+    const redacted: [string, unknown][] = [];
+    for (const [key, item] of entries) {
+      const name = yield* redactingString(key);
+      const secretHere = insideSecret || namesSecret(key);
+      if (insideSecret && namesMetadata(key)) redacted.push([name, yield* redactingValue(item)]);
+      else if (secretHere && item && typeof item === 'object') redacted.push([name, yield* redactingValue(item, true)]);
+      else if (secretHere && item !== null && typeof item !== 'boolean') redacted.push([name, '[REDACTED]']);
+      else if (typeof item === 'string' && (namesPersonalData(key) || (aboutAPerson && key.toLowerCase() === 'name'))) redacted.push([name, '[personal]']);
+      else redacted.push([name, yield* redactingValue(item)]);
+    }
+    return Object.fromEntries(redacted);
   }
   return value;
 }

@@ -1,4 +1,5 @@
 import { linearRegex } from '../../text/linear-regex.js';
+import type { Steps } from '../../runtime/stepwise.js';
 
 /**
  * Before matching: secrets written so that a pattern would not see them. A percent-encoded run (a whole SAS URL
@@ -22,24 +23,29 @@ function percentDecode(text: string): string {
   return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => Buffer.from(run.replace(/%/g, ''), 'hex').toString('utf8'));
 }
 
-export function redactPercentEncoded(text: string, redact: (decoded: string) => string): string {
+export function* redactingPercentEncoded(text: string, redact: (decoded: string) => Steps<string>): Steps<string> {
   // Each run is redacted on its own: in the whole text a rule's match can swallow what a run holds (in
   // `note: password%3Dhunter2` the pair `note: password=hunter2` is matched first, and is not a secret's). A text
   // of thousands of runs repeats most of them (`%a%a5%a%a5…`): each distinct run is redacted once.
   const done = new Map<string, string>();
-  return text.replace(PERCENT_RUN, (run) => {
-    if (!run.includes('%')) return run;
-    let result = done.get(run);
-    if (result === undefined) {
+  let result = '';
+  let kept = 0;
+  for (const match of text.matchAll(PERCENT_RUN)) {
+    const run = match[0];
+    if (!run.includes('%')) continue;
+    let redacted = done.get(run);
+    if (redacted === undefined) {
       const decoded = percentDecode(run);
       // Twice-encoded (a SAS inside a redirect inside a link): one more level, no deeper.
       const inner = decoded === run ? run : percentDecode(decoded);
-      const redacted = decoded === run ? run : redact(inner);
-      result = redacted === inner ? run : redacted;
-      done.set(run, result);
+      const changed = decoded === run ? run : yield* redact(inner);
+      redacted = changed === inner ? run : changed;
+      done.set(run, redacted);
     }
-    return result;
-  });
+    result += text.slice(kept, match.index) + redacted;
+    kept = match.index + run.length;
+  }
+  return result + text.slice(kept);
 }
 
 // The end of a `name: ` or `name = "` label just before a value. Run on the 80 characters before a run only, and
