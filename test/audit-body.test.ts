@@ -48,5 +48,10 @@ describe('audited bodies, redacted in turns', () => {
     expect(turns).toBeGreaterThan(30);
     expect(body.text.startsWith('--ab-cd [phone] a.b@c.d sig=[REDACTED SAS]& [name] --ab-cd [phone]')).toBe(true);
     expect(body.text.includes('900123') || body.text.includes('sig=abc') || body.text.includes('John Smith')).toBe(false);
+    // The same as a tool argument in a JSON body: its long texts are redacted ahead, in turns, then the walk is quick.
+    const json = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'group_get', arguments: { name: COSTLY[0] } } };
+    const asJson = await turnsWhile(() => auditedBodyInTurns(JSON.stringify(json), { json }));
+    expect(asJson.turns).toBeGreaterThan(30);
+    expect(asJson.value.text.includes('900123')).toBe(false);
   });
 });

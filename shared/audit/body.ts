@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { redactingText, redactingValue } from './redact.js';
+import { redactingText, redactLongTextsAhead, redactValue } from './redact.js';
 import { allAtOnce, inTurns, type Steps } from '../runtime/stepwise.js';
 import { jsonShape, MAX_JSON_DEPTH } from '../text/json-limits.js';
 
@@ -83,20 +83,22 @@ export function auditedServerBodies(start: string): (end: string) => AuditedBody
  * not hashed again in one step).
  */
 export function auditedBody(raw: string, known?: { json: unknown } | 'text', digest?: BodyDigest): AuditedBody {
-  return allAtOnce(auditingBody(raw, known, digest));
+  const json = known === 'text' ? undefined : jsonPrefix(raw, known);
+  return withDigest(raw, json ? redactedJson(json) : allAtOnce(redactingPrefix(raw, AUDIT_BODY_LIMIT)), digest);
 }
 
 /**
- * `auditedBody` with a turn of the event loop between the steps of redacting a long text (each ends between two
- * rules, or after a few dozen matches of one): what a request's or a result's body costs the audit, other requests
- * (/health) do not wait behind in one piece.
+ * `auditedBody` with a turn of the event loop between the steps of redacting its long texts (each step ends between
+ * two rules, or after a few dozen matches of one): other requests (/health) do not wait behind a body's redaction
+ * in one piece.
  */
-export function auditedBodyInTurns(raw: string, known?: { json: unknown } | 'text', digest?: BodyDigest): Promise<AuditedBody> {
-  return inTurns(auditingBody(raw, known, digest));
+export async function auditedBodyInTurns(raw: string, known?: { json: unknown } | 'text', digest?: BodyDigest): Promise<AuditedBody> {
+  const json = known === 'text' ? undefined : jsonPrefix(raw, known);
+  const redacted = json ? redactedJson(json, await redactLongTextsAhead(json.value)) : await inTurns(redactingPrefix(raw, AUDIT_BODY_LIMIT));
+  return withDigest(raw, redacted, digest);
 }
 
-function* auditingBody(raw: string, known?: { json: unknown } | 'text', digest?: BodyDigest): Steps<AuditedBody> {
-  const { text, truncated } = (known === 'text' ? undefined : yield* redactingJson(raw, known)) ?? (yield* redactingPrefix(raw, AUDIT_BODY_LIMIT));
+function withDigest(raw: string, { text, truncated }: { text: string; truncated: boolean }, digest?: BodyDigest): AuditedBody {
   const { bytes, sha256 } = digest ?? { bytes: Buffer.byteLength(raw), sha256: createHash('sha256').update(raw).digest('hex') };
   return { text, truncated, bytes, sha256 };
 }
@@ -116,11 +118,10 @@ function* redactingPrefix(raw: string, keep: number): Steps<{ text: string; trun
 }
 
 /**
- * A JSON body redacted value by value (so secret-named keys lose their values), walking only as far as the audit
- * keeps plus the margins: the rest of the body is never visited. Undefined when the text is not JSON or nests
- * deeper than any request may (it is then audited as text).
+ * The start of a JSON body, as far as the audit keeps plus the margins (the rest of the body is never visited), or
+ * undefined when the text is not JSON or nests deeper than any request may (it is then audited as text).
  */
-function* redactingJson(raw: string, parsed?: { json: unknown }): Steps<{ text: string; truncated: boolean } | undefined> {
+function jsonPrefix(raw: string, parsed?: { json: unknown }): { value: unknown; cut: boolean } | undefined {
   let value: unknown;
   if (parsed) value = parsed.json;
   else {
@@ -132,8 +133,14 @@ function* redactingJson(raw: string, parsed?: { json: unknown }): Steps<{ text: 
     }
   }
   const budget = { left: AUDIT_BODY_LIMIT + 2 * MARGIN, cut: false };
-  const redacted = JSON.stringify(yield* redactingValue(prefixOf(value, budget)));
-  if (!budget.cut) return { text: redacted.slice(0, AUDIT_BODY_LIMIT), truncated: redacted.length > AUDIT_BODY_LIMIT };
+  const prefix = prefixOf(value, budget);
+  return { value: prefix, cut: budget.cut };
+}
+
+/** That start redacted value by value (so secret-named keys lose their values), and cut to what the audit keeps. */
+function redactedJson({ value, cut }: { value: unknown; cut: boolean }, ahead?: ReadonlyMap<string, string>): { text: string; truncated: boolean } {
+  const redacted = JSON.stringify(redactValue(value, ahead));
+  if (!cut) return { text: redacted.slice(0, AUDIT_BODY_LIMIT), truncated: redacted.length > AUDIT_BODY_LIMIT };
   return { text: redacted.slice(0, Math.max(0, Math.min(AUDIT_BODY_LIMIT, redacted.length - MARGIN))), truncated: true };
 }
 

@@ -5,7 +5,7 @@
  */
 import {
   redactingString,
-  redactingValue as redactingValueWithDetectors,
+  redactLongTextsAhead as redactLongTextsAheadWithDetectors,
   redactText as redactTextWithDetectors,
   redactValue as redactValueWithDetectors,
 } from './detectors/index.js';
@@ -15,9 +15,12 @@ export function redactText(text: string): string {
   return redactTextWithDetectors(text);
 }
 
-/** Redacts a JSON value deeply: secret-named keys lose their values, every string is scrubbed. */
-export function redactValue(value: unknown): unknown {
-  return redactValueWithDetectors(value);
+/**
+ * Redacts a JSON value deeply: secret-named keys lose their values, every string is scrubbed. `ahead`: its long texts
+ * already redacted, in turns (`redactLongTextsAhead`).
+ */
+export function redactValue(value: unknown, ahead?: ReadonlyMap<string, string>): unknown {
+  return redactValueWithDetectors(value, ahead);
 }
 
 /** `redactText` a step at a time (a long text: see STEPPED_TEXT in ./detectors). */
@@ -25,7 +28,7 @@ export function redactingText(text: string): Steps<string> {
   return redactingString(text);
 }
 
-/** `redactValue` a step at a time. */
-export function redactingValue(value: unknown): Steps<unknown> {
-  return redactingValueWithDetectors(value);
+/** A value's long texts redacted a step at a time, a turn of the event loop between steps, for `redactValue`. */
+export function redactLongTextsAhead(value: unknown): Promise<Map<string, string>> {
+  return redactLongTextsAheadWithDetectors(value);
 }

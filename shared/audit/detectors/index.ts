@@ -2,7 +2,7 @@ import { boundedMemo } from '../../runtime/bounded-memo.js';
 import { namesMetadata, namesPersonalData, namesSecret } from './field-names.js';
 import { PERSONAL_RULES, redactPostcodesNearNames } from './personal.js';
 import { joinWrappedKeys, redactingPercentEncoded } from './prepass.js';
-import { allAtOnce, type Steps } from '../../runtime/stepwise.js';
+import { allAtOnce, inTurns, type Steps } from '../../runtime/stepwise.js';
 import { isAccountKeyShape, SECRET_RULES, type RedactionRule } from './secrets.js';
 
 /**
@@ -68,7 +68,7 @@ export function redactText(text: string): string {
   return rememberedRedaction(text);
 }
 
-/** A text redacted a step at a time when it is long (see STEPPED_TEXT); a short one is looked up or redacted at once. */
+/** A text redacted a step at a time (see STEPPED_TEXT); a short one is looked up or redacted at once. */
 export function* redactingString(text: string): Steps<string> {
   return text.length <= REMEMBERED_LENGTH ? rememberedRedaction(text) : yield* redactingText(text);
 }
@@ -77,33 +77,48 @@ export function* redactingString(text: string): Steps<string> {
  * Redacts a JSON value deeply: a field whose name says secret loses its value, a field whose name says personal
  * data is masked (and then a `name` beside it too: it is a person's), every other string is scrubbed. Inside a
  * secret-named object or list (`keys: [{ keyName, value }]`) only fields that describe the secret keep their value.
+ * `ahead` holds long texts of the value already redacted (in turns: `redactLongTextsAhead`).
  */
-export function redactValue(value: unknown): unknown {
-  return allAtOnce(redactingValue(value));
-}
-
-/** `redactValue` a step at a time: long strings are redacted in steps (see STEPPED_TEXT). */
-export function* redactingValue(value: unknown, insideSecret = false): Steps<unknown> {
-  if (typeof value === 'string') return insideSecret ? '[REDACTED]' : yield* redactingString(value);
-  if (Array.isArray(value)) {
-    const items: unknown[] = [];
-    for (const item of value) items.push(yield* redactingValue(item, insideSecret));
-    return items;
-  }
+export function redactValue(value: unknown, ahead?: ReadonlyMap<string, string>, insideSecret = false): unknown {
+  const text = ahead ? (item: string) => ahead.get(item) ?? redactText(item) : redactText;
+  if (typeof value === 'string') return insideSecret ? '[REDACTED]' : text(value);
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, ahead, insideSecret));
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>);
     const aboutAPerson = entries.some(([key]) => namesPersonalData(key));
-    const redacted: [string, unknown][] = [];
-    for (const [key, item] of entries) {
-      const name = yield* redactingString(key);
-      const secretHere = insideSecret || namesSecret(key);
-      if (insideSecret && namesMetadata(key)) redacted.push([name, yield* redactingValue(item)]);
-      else if (secretHere && item && typeof item === 'object') redacted.push([name, yield* redactingValue(item, true)]);
-      else if (secretHere && item !== null && typeof item !== 'boolean') redacted.push([name, '[REDACTED]']);
-      else if (typeof item === 'string' && (namesPersonalData(key) || (aboutAPerson && key.toLowerCase() === 'name'))) redacted.push([name, '[personal]']);
-      else redacted.push([name, yield* redactingValue(item)]);
-    }
-    return Object.fromEntries(redacted);
+    return Object.fromEntries(
+      entries.map(([key, item]) => {
+        if (insideSecret && namesMetadata(key)) return [text(key), redactValue(item, ahead)];
+        const secretHere = insideSecret || namesSecret(key);
+        if (secretHere && item && typeof item === 'object') return [text(key), redactValue(item, ahead, true)];
+        if (secretHere && item !== null && typeof item !== 'boolean') return [text(key), '[REDACTED]'];
+        if (typeof item === 'string' && (namesPersonalData(key) || (aboutAPerson && key.toLowerCase() === 'name'))) return [text(key), '[personal]'];
+        return [text(key), redactValue(item, ahead)];
+      }),
+    );
   }
   return value;
+}
+
+/**
+ * The value's long texts (keys and values of STEPPED_TEXT or more), each redacted a step at a time with a turn of the
+ * event loop between steps, for `redactValue` to use: the walk itself is then quick, and nothing holds the loop long.
+ */
+export async function redactLongTextsAhead(value: unknown): Promise<Map<string, string>> {
+  const ahead = new Map<string, string>();
+  for (const text of longTextsOf(value)) if (!ahead.has(text)) ahead.set(text, await inTurns(redactingText(text)));
+  return ahead;
+}
+
+function longTextsOf(value: unknown, found: string[] = []): string[] {
+  if (typeof value === 'string') {
+    if (value.length >= STEPPED_TEXT) found.push(value);
+  } else if (Array.isArray(value)) for (const item of value) longTextsOf(item, found);
+  else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      longTextsOf(key, found);
+      longTextsOf(item, found);
+    }
+  }
+  return found;
 }
