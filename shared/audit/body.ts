@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { redactingText, redactLongTextsAhead, redactValue } from './redact.js';
+import { redactingText, redactLongTextsAhead, redactValue, STEPPED_TEXT } from './redact.js';
 import { allAtOnce, inTurns, type Steps } from '../runtime/stepwise.js';
 import { jsonShape, MAX_JSON_DEPTH } from '../text/json-limits.js';
 
@@ -93,6 +93,8 @@ export function auditedBody(raw: string, known?: { json: unknown } | 'text', dig
  * in one piece.
  */
 export async function auditedBodyInTurns(raw: string, known?: { json: unknown } | 'text', digest?: BodyDigest): Promise<AuditedBody> {
+  // No text in a body shorter than that is long enough to be redacted in steps (most requests): no search for them.
+  if (raw.length < STEPPED_TEXT) return auditedBody(raw, known, digest);
   const json = known === 'text' ? undefined : jsonPrefix(raw, known);
   const redacted = json ? redactedJson(json, await redactLongTextsAhead(json.value)) : await inTurns(redactingPrefix(raw, AUDIT_BODY_LIMIT));
   return withDigest(raw, redacted, digest);

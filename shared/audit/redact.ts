@@ -9,6 +9,8 @@ import {
   redactText as redactTextWithDetectors,
   redactValue as redactValueWithDetectors,
 } from './detectors/index.js';
+
+export { STEPPED_TEXT } from './detectors/index.js';
 import type { Steps } from '../runtime/stepwise.js';
 
 export function redactText(text: string): string {
