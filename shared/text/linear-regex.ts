@@ -130,7 +130,7 @@ export interface Re2Pattern {
 export type Replacer = (match: string, ...groups: (string | undefined)[]) => string;
 
 /** Matches replaced in one step of `replaceInSteps`: a few milliseconds of re2js at most. */
-export const MATCHES_PER_STEP = 64;
+const MATCHES_PER_STEP = 64;
 
 /** Compiled on first use: compiling costs milliseconds each, and start-up should not pay for rules never needed. */
 export function linearRegex(source: string, flags = ''): Re2Pattern {

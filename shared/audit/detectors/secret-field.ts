@@ -21,13 +21,7 @@ export const SECRET_FIELD_SOURCE =
  */
 export const secretFieldPattern: Re2Pattern = {
   test: (text) => nextMatch(text, 0) !== undefined,
-  matches(text) {
-    const found: { text: string; index: number; groups: (string | undefined)[] }[] = [];
-    for (let match = nextMatch(text, 0); match; match = nextMatch(text, match.end)) {
-      found.push({ text: text.slice(match.start, match.end), index: match.start, groups: groupsOf(text, match) });
-    }
-    return found;
-  },
+  matches: (text) => [...matchesIn(text)].map((match) => ({ text: text.slice(match.start, match.end), index: match.start, groups: groupsOf(text, match) })),
   replace: replaceAll,
   // Each separator costs a bounded look back, and a match is read once: cheap enough to need no steps.
   // eslint-disable-next-line require-yield
@@ -39,11 +33,16 @@ export const secretFieldPattern: Re2Pattern = {
 function replaceAll(text: string, replacer: Replacer): string {
   let result = '';
   let done = 0;
-  for (let match = nextMatch(text, 0); match; match = nextMatch(text, match.end)) {
+  for (const match of matchesIn(text)) {
     result += text.slice(done, match.start) + replacer(text.slice(match.start, match.end), ...groupsOf(text, match));
     done = match.end;
   }
   return result + text.slice(done);
+}
+
+/** Every match, left to right, each search starting where the last match ended. */
+function* matchesIn(text: string): Generator<Match, void, void> {
+  for (let match = nextMatch(text, 0); match; match = nextMatch(text, match.end)) yield match;
 }
 
 interface Match {
