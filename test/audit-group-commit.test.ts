@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TableClient } from '@azure/data-tables';
+import type { TokenCredential } from '@azure/identity';
 import type { ContainerClient } from '@azure/storage-blob';
 import { auditStorage } from './hostile/helpers/audit-chain.js';
 import { execFile } from 'node:child_process';
@@ -10,6 +11,10 @@ import { promisify } from 'node:util';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { AuditChain, recordHash, recordMac } from '../shared/audit/chain.js';
+import { createDurableAuditLog } from '../shared/audit/durable-log.js';
+import { loadSettings } from '../shared/config/settings.js';
+import { sandboxAppSettings } from '../dev/sandbox-settings.js';
+import { mintIdentityToken } from '../dev/sandbox/identity.js';
 import type { AuditRecord } from '../shared/audit/record.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
@@ -206,5 +211,51 @@ describe('sealing', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('group commit, with writers that each wait for their own record', () => {
+  /** Far longer than any test here may take: a batch held for company would show as a call that never ends. */
+  const LONG_LINGER_MS = 600_000;
+
+  it('sends a batch at once when everyone who shared the last append is back, instead of lingering for more', async () => {
+    // The app's own store (its settings for this sandbox), holding a change's record for company up to 10 minutes.
+    const settings = loadSettings(sandboxAppSettings(stack.sandbox));
+    const identity: TokenCredential = {
+      getToken: async (scopes) => ({
+        token: await mintIdentityToken(await stack.sandbox.issuerKeys.current(), [scopes].flat()[0]!.replace(/\/\.default$/, '')),
+        expiresOnTimestamp: Date.now() + 3_000_000,
+      }),
+    };
+    const { auditLog } = createDurableAuditLog(settings, identity, () => {}, { lingerMs: LONG_LINGER_MS })!;
+    const writers = 8;
+    const rounds = 3;
+    const stored: number[] = [];
+    // Each writer appends a change's record and waits until it is stored before its next, as a change's caller does.
+    const writing = Promise.all(
+      Array.from({ length: writers }, async (_, writer) => {
+        for (let round = 0; round < rounds; round += 1) {
+          const { chained, stored: done } = auditLog.append(bareRecord({ tool: 'group_create', risk: 'write', correlationId: `w${writer}-r${round}` }), {
+            awaited: true,
+          });
+          await done;
+          stored.push(chained.seq);
+        }
+      }),
+    );
+    // Bounded far below the linger: without the rule, the second round would wait out the whole linger.
+    let finished = false;
+    const outcome = await Promise.race([
+      writing.then(() => ((finished = true), 'stored')),
+      new Promise((resolve) => setTimeout(() => resolve('held back'), 60_000).unref()),
+    ]);
+    // Were the rounds held back, each flush sends one: nothing is left waiting on the linger's timer after the test.
+    for (let flushes = 0; !finished && flushes <= rounds; flushes += 1) await auditLog.flush(30_000);
+    expect(outcome).toBe('stored');
+    expect(stored.sort((a, b) => a - b)).toEqual(Array.from({ length: writers * rounds }, (_, index) => index + 1));
+    // One append per round: all eight records of a round went together.
+    const blob = container.getAppendBlobClient(`${auditLog.writer}/0000.jsonl`);
+    expect((await blob.getProperties()).blobCommittedBlockCount).toBe(rounds);
+    expect(await anchoredSeq(auditLog.writer)).toBe(writers * rounds);
   });
 });

@@ -178,10 +178,11 @@ export function createBlobAuditLog({
     for (;;) {
       const oldest = queue[0];
       if (!oldest || queue.length >= MAX_BATCH_RECORDS) return;
-      // A lone change, one at a time, is not held back for company that does not come (the last append carried
-      // only its own record).
+      // A change is not held back for company that does not come: not when the last append carried only its own
+      // record (one change at a time), nor once the queue holds as many records as the last append carried (writers
+      // that each wait for their own record before the next are all back: the company has come).
       const urgent = awaitedQueued > 0 || hurrying > 0;
-      const wait = urgent ? (lastBatch < 2 || hurrying > 0 ? 0 : lingerMs) : unawaitedLingerMs;
+      const wait = urgent ? (lastBatch < 2 || hurrying > 0 || queue.length >= lastBatch ? 0 : lingerMs) : unawaitedLingerMs;
       const left = oldest.queuedAt + wait - performance.now();
       if (left <= 0) return;
       await new Promise<void>((resolve) => {
