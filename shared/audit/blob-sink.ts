@@ -46,8 +46,9 @@ export interface DurableAuditLog {
   /** Writes everything queued (at shutdown), within `timeoutMs`. */
   flush(timeoutMs: number): Promise<void>;
   /**
-   * Gets the audit key, registers the writer and loads the Blob SDK in the background, so the first change after a
-   * start waits only for the store's probe. Never throws; whatever fails is done again by the first record or probe.
+   * Gets the audit key, registers the writer and loads the Blob SDK in the background, so a change waits only for
+   * the store's probe (the app calls it shortly after start: AUDIT_WARM_UP_DELAY_MS). Never throws; whatever fails
+   * is done again by the first record or probe.
    */
   warmUp(): void;
   readonly writer: string;
