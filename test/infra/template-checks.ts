@@ -215,6 +215,13 @@ const sorted = (items: readonly string[]) => [...items].sort();
  * file and the resource, so a failing test says what broke; the mutation tests break one invariant at a time and
  * expect its message.
  */
+/** How often `needle` occurs in `text` (non-overlapping). */
+function occurrences(text: string, needle: string): number {
+  let count = 0;
+  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) count += 1;
+  return count;
+}
+
 export function checkTemplates(set: TemplateSet, context: CheckContext): string[] {
   const violations: string[] = [];
   const fail = (message: string) => violations.push(message);
@@ -227,15 +234,17 @@ export function checkTemplates(set: TemplateSet, context: CheckContext): string[
     if (!Array.isArray(template.resources)) fail(`${file}: has no resources array`);
     const parameters: Record<string, Json> = template.parameters ?? {};
     const variables: Record<string, Json> = template.variables ?? {};
+    // Used = named somewhere outside its own declaration: more often in the whole template than in the declaration
+    // (a reference cannot straddle where the declaration was cut out: it holds no quote). Counted in one rendering
+    // of the template, not one rendering per name: the tests run these checks on a hundred changed copies.
+    const whole = JSON.stringify(template);
+    const usedElsewhere = (reference: string, declaration: Json) => occurrences(whole, reference) > occurrences(JSON.stringify(declaration) ?? '', reference);
     for (const [name, parameter] of Object.entries(parameters)) {
       if (typeof parameter?.metadata?.description !== 'string' || parameter.metadata.description.trim() === '') fail(`${file}: parameter ${name} has no metadata.description`);
-      const { [name]: _own, ...others } = parameters;
-      const elsewhere = JSON.stringify({ ...template, parameters: others });
-      if (!elsewhere.includes(`parameters('${name}')`)) fail(`${file}: parameter ${name} is never used`);
+      if (!usedElsewhere(`parameters('${name}')`, { [name]: parameter })) fail(`${file}: parameter ${name} is never used`);
     }
-    for (const name of Object.keys(variables)) {
-      const { [name]: _own, ...others } = variables;
-      if (!JSON.stringify({ ...template, variables: others }).includes(`variables('${name}')`)) fail(`${file}: variable ${name} is never used`);
+    for (const [name, variable] of Object.entries(variables)) {
+      if (!usedElsewhere(`variables('${name}')`, { [name]: variable })) fail(`${file}: variable ${name} is never used`);
     }
     for (const [path, text] of strings(template)) {
       const expression = expressionOf(text);
