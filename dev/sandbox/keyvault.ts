@@ -9,6 +9,7 @@ import { verifyToken } from './issuer.js';
 import type { DeletedKey, KeyVersion, LifetimeAction, RotationPolicy, Tags, VaultData, VaultKey } from './model.js';
 import { page } from './paging.js';
 import { DEFAULT_KEY_OPS, newKeyVersionId } from './seed.js';
+import { createdPublicKey } from './created-keys.js';
 
 const VAULT_AUDIENCES = ['https://vault.azure.net', 'https://vault.azure.net/'];
 const DEFAULT_MAX_RESULTS = 25;
@@ -107,8 +108,10 @@ async function newVersion(
   name: string,
   opts: { bits: number; keyOps: string[]; tags: Tags; enabled: boolean; exp?: number; nbf?: number; keepPrivate?: boolean },
 ): Promise<KeyVersion> {
-  const { publicKey, privateKey } = await generateRsa('rsa', { modulusLength: opts.bits });
-  const jwk = publicKey.export({ format: 'jwk' });
+  // A committed key of the size when the twin keeps no private half (dev/sandbox/created-keys.ts); else a new pair.
+  const pooled = opts.keepPrivate ? undefined : createdPublicKey(opts.bits);
+  const generated = pooled ? undefined : await generateRsa('rsa', { modulusLength: opts.bits });
+  const jwk = pooled ?? generated!.publicKey.export({ format: 'jwk' });
   if (!jwk.n || !jwk.e) throw new Error(`RSA key export for ${name} lacked n/e`);
   const created = nowSeconds();
   const policyExpiry = key?.rotationPolicy?.expiryTime ? durationSeconds(key.rotationPolicy.expiryTime) : undefined;
@@ -120,7 +123,7 @@ async function newVersion(
     n: jwk.n,
     e: jwk.e,
     // A signing key rotated in the twin can still sign (see KeyVersion.privateKeyPem); any other key's is dropped here.
-    ...(opts.keepPrivate && { privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() }),
+    ...(opts.keepPrivate && generated && { privateKeyPem: generated.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() }),
     keyOps: opts.keyOps,
     enabled: opts.enabled,
     created,

@@ -300,8 +300,21 @@ describe('Key Vault keys', () => {
     await client.updateKeyRotationPolicy('cmk-test', { lifetimeActions: [{ action: 'Rotate', timeAfterCreate: 'P30D' }], expiresIn: 'P90D' });
     const rotated = await client.rotateKey('cmk-test');
     expect(rotated.properties.version).not.toBe(created.properties.version);
+    // A new version has new key material of the same size (from the committed pool: dev/sandbox/created-keys.ts).
+    expect(rotated.key?.n?.length).toBe(384);
+    expect(Buffer.from(rotated.key!.n!).equals(Buffer.from(created.key!.n!))).toBe(false);
     expect(rotated.properties.expiresOn?.getTime()).toBeGreaterThan(Date.now() + 80 * 86400_000);
     expect((await collect(client.listPropertiesOfKeyVersions('cmk-test'))).length).toBe(2);
+  });
+
+  it('creates keys of every size asked, including one the committed pool has none of', async () => {
+    for (const [keySize, bytes] of [
+      [4096, 512],
+      [2048, 256],
+    ] as const) {
+      const created = await keys().createRsaKey(`sized-${keySize}`, { keySize });
+      expect(created.key?.n?.length).toBe(bytes);
+    }
   });
 
   it('answers an unknown key with 404 KeyNotFound', async () => {
