@@ -56,9 +56,9 @@ export interface App {
   /**
    * As the host starts (the local host, or the Functions host's app start): starts in the background what the
    * first request would otherwise wait for — the issuer's signing keys, a managed identity token for Resource
-   * Manager, and (a second later, after the first answer: AUDIT_WARM_UP_DELAY_MS) the audit store's key and writer
-   * registration, so a change waits only for the store's probe. Never throws and never fails the start: whatever is not ready, the first request fetches itself and,
-   * if that fails, is refused as it always was. Reaches only the configured issuer, identity endpoint, Key Vault
+   * Manager, and (a second later, or with the first record stored: AUDIT_WARM_UP_DELAY_MS) the audit store's key
+   * and writer registration, so a change waits only for the store's probe. Never throws and never fails the start:
+   * whatever is not ready, the first request fetches itself and, if that fails, is refused as it always was. Reaches only the configured issuer, identity endpoint, Key Vault
    * and audit storage.
    */
   warmUp(): void;

@@ -9,9 +9,9 @@ export const HTTP_TRIGGER_LIMIT_MS = 230_000;
 
 /**
  * How long a change waits for the audit store to accept records before it starts. A cold instance first fetches the
- * audit key, registers its writer and loads the Blob SDK (started in the background shortly after start-up:
- * AUDIT_WARM_UP_DELAY_MS, but the first change can come sooner), which takes seconds on a busy instance: a change is refused only when the store really
- * does not answer.
+ * audit key, registers its writer and loads the Blob SDK (started in the background shortly after start-up,
+ * AUDIT_WARM_UP_DELAY_MS, but the first change can come sooner), which takes seconds on a busy instance: a change is
+ * refused only when the store really does not answer.
  */
 export const AUDIT_READY_TIMEOUT_MS = 10_000;
 
