@@ -19,7 +19,9 @@ node dist/dev/sandbox/ensure-tls.js
 sh dev/bundle.sh
 NODE_EXTRA_CA_CERTS=.sandbox/tls/cert.pem
 export NODE_EXTRA_CA_CERTS
-jest() { node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
+# --liftoff-only: the tests that build the policy engine in their own process run Cedar's WebAssembly as the app's entry
+# points do (shared/runtime/wasm-baseline.ts); jest's workers inherit it.
+jest() { node --liftoff-only --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
 
 if [ "$#" -gt 0 ]; then
   jest "$@"
