@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Function App package for Flex Consumption: the app as one esbuild bundle (dev/bundle.sh --package:
 # the Functions entry point and its chunks, no source maps), the department policy it reads at run time, and only
-# the production packages the bundle leaves outside it (Cedar, the Azure Monitor exporter and OpenTelemetry) — no
+# the production packages the bundle leaves outside it (Cedar alone) — no
 # tests, dev tools, sandbox data or TypeScript sources. A bundle loads a few large files instead of hundreds of small
 # ones from the instance's mounted package, which is most of a cold start.
 # Every package carries its CycloneDX SBOM (sbom.cdx.json: every production dependency, bundled or installed), a SHA-256 of each of its

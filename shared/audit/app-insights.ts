@@ -35,11 +35,19 @@ interface Telemetry {
  * auto-instrumentation distribution (about 1.7 CPU-seconds and 80 MiB per process).
  */
 async function loadTelemetry(connectionString: string, credential: TokenCredential): Promise<Telemetry> {
+  // OpenTelemetry's SDK packages are CommonJS: their exports are the import's `default`, both in Node and in the
+  // esbuild bundle (which gives a CommonJS module loaded on demand no named exports; ../azure/clients.ts does the same).
   const [
     { AzureMonitorLogExporter, AzureMonitorTraceExporter },
-    { BatchLogRecordProcessor, LoggerProvider },
-    { BasicTracerProvider, BatchSpanProcessor },
-    { defaultResource },
+    {
+      default: { BatchLogRecordProcessor, LoggerProvider },
+    },
+    {
+      default: { BasicTracerProvider, BatchSpanProcessor },
+    },
+    {
+      default: { defaultResource },
+    },
     { SpanKind, SpanStatusCode },
   ] = await Promise.all([
     import('@azure/monitor-opentelemetry-exporter'),
