@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { allRequests } from '../shared/azure/all-requests.js';
@@ -80,6 +81,22 @@ describe('side-by-side Azure requests', () => {
     );
     expect(outcome).toBeInstanceOf(Error);
     expect((outcome as Error).message).toBe('deadline');
+  });
+
+  it('many requests side by side (one per resource group of a large department) raise no listener-leak warning', () => {
+    // In a process of its own: Node writes its warnings to the real process's stderr, which jest does not show a test.
+    const script = `
+      import { allRequests } from ${JSON.stringify(new URL('../shared/azure/all-requests.js', import.meta.url).href)};
+      // As the Azure SDK does, each of the 24 requests listens to the signal it is given until it has ended.
+      const values = await allRequests(undefined, (signal) => Array.from({ length: 24 }, (_, i) => {
+        const listener = () => {};
+        signal.addEventListener('abort', listener);
+        return new Promise((resolve) => setTimeout(resolve, 10, i)).finally(() => signal.removeEventListener('abort', listener));
+      }));
+      await new Promise((resolve) => setImmediate(resolve));
+      console.log(values.length);`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect({ status: run.status, stdout: run.stdout.trim(), stderr: run.stderr }).toEqual({ status: 0, stdout: '24', stderr: '' });
   });
 
   it('answers every value in order when all succeed', async () => {

@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * Makes Azure requests side by side and answers only once every one has ended.
  *
@@ -11,6 +13,9 @@ export async function allRequests<T extends readonly unknown[]>(
 ): Promise<T> {
   // The requests' signal follows the call's for the rest of the call (a stream started here may go on reading).
   const siblings = new AbortController();
+  // Each request in flight listens to it until its response has ended (the Azure SDK's own listener): a listing over
+  // a department's resource groups has one per group, and more than Node's 10 is by design, not a leak to warn about.
+  setMaxListeners(0, siblings.signal);
   if (signal?.aborted) siblings.abort(signal.reason);
   else signal?.addEventListener('abort', () => siblings.abort(signal.reason), { once: true });
   // The failure that ended the call, not the first in the list: a sibling aborted because of it fails too (the
