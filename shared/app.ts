@@ -4,7 +4,7 @@ import { createIdTokenVerifier, type IdTokenCheck } from './auth/id-token.js';
 import { ARM_SCOPE, createAzureClients, type AzureClients } from './azure/clients.js';
 import { createAppCredential } from './azure/credential.js';
 import { onBehalfOfClients } from './azure/on-behalf-of.js';
-import { AUDIT_WARM_UP_DELAY_MS } from './config/deadlines.js';
+import { WARM_UP_DELAY_MS } from './config/deadlines.js';
 import { loadSettings, type Settings } from './config/settings.js';
 import { consoleLogger, type Logger } from './log.js';
 import type { CatalogueEntry } from './mcp/catalogue-entry.js';
@@ -56,7 +56,7 @@ export interface App {
   /**
    * As the host starts (the local host, or the Functions host's app start): starts in the background what the
    * first request would otherwise wait for — the issuer's signing keys, a managed identity token for Resource
-   * Manager, and (a second later, or with the first record stored: AUDIT_WARM_UP_DELAY_MS) the audit store's key
+   * Manager, and (a second later, or with the first record stored: WARM_UP_DELAY_MS) the audit store's key
    * and writer registration, so a change waits only for the store's probe. Never throws and never fails the start:
    * whatever is not ready, the first request fetches itself and, if that fails, is refused as it always was. Reaches only the configured issuer, identity endpoint, Key Vault
    * and audit storage.
@@ -142,13 +142,17 @@ export function createApp(settings: Settings, overrides: AppOverrides = {}): App
     warmUp() {
       void prefetchIssuerKeys(settings.auth.jwksUri);
       if (!overrides.azure) credential.prefetch(ARM_SCOPE);
-      // Not at once: see AUDIT_WARM_UP_DELAY_MS (the first record stored starts the same work sooner).
-      if (auditLog) setTimeout(() => auditLog.warmUp(), AUDIT_WARM_UP_DELAY_MS).unref();
-      // Redaction's and the shield's patterns and tables, built now rather than by the first request that needs
-      // them (one pattern per turn of the event loop, so requests arriving meanwhile barely wait).
-      void compileLinearPatterns().then(() => {
-        shieldOutput(z.object({ text: untrusted(z.string()) }), { text: 'Warm-up: \u200B caf\u00e9 \u0430 <!-- note --> aGVsbG8=' });
-      });
+      // Not at once: see WARM_UP_DELAY_MS (the first record stored starts the same work sooner).
+      if (auditLog) setTimeout(() => auditLog.warmUp(), WARM_UP_DELAY_MS).unref();
+      // Redaction's and the shield's patterns and tables, built then rather than by the requests that need them
+      // later (one pattern per turn of the event loop, so requests arriving meanwhile barely wait).
+      setTimeout(
+        () =>
+          void compileLinearPatterns().then(() => {
+            shieldOutput(z.object({ text: untrusted(z.string()) }), { text: 'Warm-up: \u200B caf\u00e9 \u0430 <!-- note --> aGVsbG8=' });
+          }),
+        WARM_UP_DELAY_MS,
+      ).unref();
     },
   };
 }

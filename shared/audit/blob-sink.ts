@@ -47,7 +47,7 @@ export interface DurableAuditLog {
   flush(timeoutMs: number): Promise<void>;
   /**
    * Gets the audit key, registers the writer and loads the Blob SDK in the background, so a change waits only for
-   * the store's probe (the app calls it shortly after start: AUDIT_WARM_UP_DELAY_MS). Never throws; whatever fails
+   * the store's probe (the app calls it shortly after start: WARM_UP_DELAY_MS). Never throws; whatever fails
    * is done again by the first record or probe.
    */
   warmUp(): void;
