@@ -4,8 +4,9 @@
 # small ones is most of a cold start; the Azure SDKs and @azure/identity stay in chunks of their own, loaded on
 # first use as in the unbundled build, and so do the Azure Monitor exporter and the OpenTelemetry SDK (loaded after
 # the first answer: 75-110 ms of CPU from a chunk against 350-420 ms from their hundreds of files). Kept out of the
-# bundle: the Functions host's own module and Cedar (it reads its WebAssembly file beside its module). The files sit three folders deep, like
-# dist/shared/*/*.js, so paths the app finds from its own module (the policy, build-info.json) resolve the same. Nothing is rebuilt when no source changed since the last bundle.
+# bundle: the Functions host's own module and Cedar (it reads its WebAssembly file beside its module). The files sit
+# three folders deep, like dist/shared/*/*.js, so paths the app finds from its own module (the policy,
+# build-info.json) resolve the same. Nothing is rebuilt when no source changed since the last bundle.
 #
 # `dev/bundle.sh --package <sources> <folder> <metafile>`: the deployed app (infra/scripts/package.sh) — the Functions
 # entry point <sources>/functions/start.ts alone, without source maps, into <folder>; its packages are resolved from
