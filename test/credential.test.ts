@@ -17,26 +17,16 @@ let endpoint: string;
 let requests = 0;
 /** How the next requests are answered: a token, or held open until the test ends. */
 let mode: 'token' | 'hang' = 'token';
-const held: ServerResponse[] = [];
+/** Requests held open, each with the token answer it gets when the test ends. */
+const held: { res: ServerResponse; resource: string }[] = [];
 const saved = Object.fromEntries(IDENTITY_ENV.map((name) => [name, process.env[name]]));
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     requests += 1;
-    if (mode === 'hang') {
-      held.push(res);
-      return;
-    }
     const resource = new URL(req.url ?? '/', 'http://x').searchParams.get('resource') ?? '';
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        access_token: `token-${requests}-for-${resource}`,
-        expires_on: String(Math.floor(Date.now() / 1000) + 3600),
-        resource,
-        token_type: 'Bearer',
-        client_id: CLIENT_ID,
-      }),
-    );
+    if (mode === 'hang') held.push({ res, resource });
+    else answerWithToken(res, resource);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -45,8 +35,22 @@ beforeAll(async () => {
 afterEach(() => {
   mode = 'token';
   requests = 0;
-  for (const res of held.splice(0)) res.destroy();
+  // Answered rather than cut off: the SDK retries a dropped request on timers of its own (it does not take an abort
+  // signal for it), which kept jest's worker alive for seconds after the tests and had it force-exited.
+  for (const { res, resource } of held.splice(0)) answerWithToken(res, resource);
 });
+
+function answerWithToken(res: ServerResponse, resource: string): void {
+  res.writeHead(200, { 'content-type': 'application/json' }).end(
+    JSON.stringify({
+      access_token: `token-${requests}-for-${resource}`,
+      expires_on: String(Math.floor(Date.now() / 1000) + 3600),
+      resource,
+      token_type: 'Bearer',
+      client_id: CLIENT_ID,
+    }),
+  );
+}
 afterAll(async () => {
   for (const name of IDENTITY_ENV) {
     if (saved[name] === undefined) delete process.env[name];
