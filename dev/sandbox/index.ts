@@ -27,6 +27,7 @@ import {
 } from './seed.js';
 import { ensureTls, processTrusts } from './tls.js';
 import { IDENTITY_PATH, startTwin } from './twin.js';
+import { keptRsaKeys, newRsaKeys } from './kept-keys.js';
 
 export type { StoredStorageAccount } from './admin.js';
 export type { AzuriteRequest } from './azurite-log.js';
@@ -52,6 +53,11 @@ export interface SandboxOptions {
   extraStorageAccounts?: number;
   /** Keep a log of what Azurite received, for `azuriteRequests()` (tests' evidence); off, Azurite spends less CPU. */
   recordStorageRequests?: boolean;
+  /**
+   * A folder where a fresh data folder's first RSA keys (the issuer's, the catalogue signing key) are made once and
+   * kept for the next fresh one (./kept-keys.ts): what the tests' sandboxes use. Absent, each fresh one makes its own.
+   */
+  keptKeysDir?: string;
 }
 
 export interface Sandbox {
@@ -117,7 +123,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       `startSandbox needs NODE_EXTRA_CA_CERTS=${tls.certPath} set when node starts, so Azure SDK clients trust the sandbox's HTTPS endpoints (currently ${process.env['NODE_EXTRA_CA_CERTS'] ?? 'unset'}).`,
     );
   }
-  const issuerKeys = await IssuerKeyStore.open(opts.dataDir);
+  const rsaKeys = opts.keptKeysDir === undefined ? newRsaKeys : keptRsaKeys(opts.keptKeysDir);
+  const issuerKeys = await IssuerKeyStore.open(opts.dataDir, rsaKeys);
   const azurite = await startAzurite({
     dataDir: opts.dataDir,
     tls,
@@ -143,6 +150,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       ...(opts.pageSize !== undefined && { pageSize: opts.pageSize }),
       ...(opts.faults !== undefined && { faults: opts.faults }),
       ...(opts.extraStorageAccounts !== undefined && { extraStorageAccounts: opts.extraStorageAccounts }),
+      rsaKeys,
     });
   } catch (e) {
     await azurite.stop();

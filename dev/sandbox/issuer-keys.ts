@@ -3,7 +3,8 @@
 import { randomUUID, type webcrypto } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { importJWK, type JWK } from 'jose';
+import { newRsaKeys, type RsaKeySource } from './kept-keys.js';
 
 export const ISSUER_ALG = 'RS256';
 /** The key being rolled to plus the one being rolled from, as Entra publishes during a rollover. */
@@ -28,9 +29,8 @@ function publicPart(jwk: JWK): JWK {
   return { kty, n, e, kid, alg: ISSUER_ALG, use: 'sig' };
 }
 
-async function newPrivateJwk(): Promise<JWK> {
-  const pair = await generateKeyPair(ISSUER_ALG, { modulusLength: 2048, extractable: true });
-  return { ...(await exportJWK(pair.privateKey)), kid: randomUUID(), alg: ISSUER_ALG };
+async function newPrivateJwk(keys: RsaKeySource): Promise<JWK> {
+  return { ...(await keys('issuer')).export({ format: 'jwk' }), kid: randomUUID(), alg: ISSUER_ALG };
 }
 
 async function importKey(privateJwk: JWK): Promise<IssuerKey> {
@@ -59,11 +59,12 @@ export class IssuerKeyStore {
   private constructor(
     private readonly dir: string,
     private readonly file: string,
+    private readonly firstKey: RsaKeySource,
   ) {}
 
-  /** Opens (creating or migrating if needed) the key set in `dataDir`. */
-  static async open(dataDir: string): Promise<IssuerKeyStore> {
-    const store = new IssuerKeyStore(dataDir, join(dataDir, 'issuer-keys.json'));
+  /** Opens (creating or migrating if needed) the key set in `dataDir`; a new set's first key comes from `firstKey`. */
+  static async open(dataDir: string, firstKey: RsaKeySource = newRsaKeys): Promise<IssuerKeyStore> {
+    const store = new IssuerKeyStore(dataDir, join(dataDir, 'issuer-keys.json'), firstKey);
     await store.load();
     return store;
   }
@@ -82,7 +83,7 @@ export class IssuerKeyStore {
   /** Makes a fresh key the signing key, keeping the previous one published; returns the new kid. */
   rotate(): Promise<string> {
     return this.serialised(async () => {
-      const next = await newPrivateJwk();
+      const next = await newPrivateJwk(newRsaKeys);
       this.write([...this.readJwks(), next].slice(-MAX_KEYS));
       return next.kid as string;
     });
@@ -126,7 +127,7 @@ export class IssuerKeyStore {
       first = JSON.parse(readFileSync(legacy, 'utf8')) as JWK;
       if (!first.kid || first.kty !== 'RSA' || !first.d) throw new Error(`${legacy} is not a private RSA JWK with a kid; delete it to regenerate`);
     } else {
-      first = await newPrivateJwk();
+      first = await newPrivateJwk(this.firstKey);
     }
     mkdirSync(this.dir, { recursive: true });
     const tmp = this.tempFile();

@@ -1,7 +1,8 @@
 // The seeded estate: a fictional UK central-government department, "Department for Digital Records" (DDR).
 // Fixed GUIDs keep ids stable across runs; only times are relative to when the seed is built.
-import { createHash, generateKeyPair, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPair, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { newRsaKeys, type RsaKeySource } from './kept-keys.js';
 import type { ArmResource, Endpoints, KeyVersion, LifetimeAction, ResourceGroup, SeedBlob, StateData, Tags, VaultData, VaultKey } from './model.js';
 import { SEED_PUBLIC_KEYS } from './seed-public-keys.js';
 
@@ -221,12 +222,12 @@ export const CATALOGUE_SIGNING_KEY_NAME = 'catalogue-signing';
 /**
  * Adds the catalogue signing key to a vault that lacks it (a fresh seed, or a state file from before it existed):
  * RSA 2048, sign and verify only, and — unlike every other seeded key — with its private half kept in the state, so
- * the twin can answer Key Vault's sign operation with real signatures.
+ * the twin can answer Key Vault's sign operation with real signatures. The key comes from `keys`.
  */
-export async function seedCatalogueSigningKey(vault: VaultData, now = Date.now()): Promise<boolean> {
+export async function seedCatalogueSigningKey(vault: VaultData, now = Date.now(), keys: RsaKeySource = newRsaKeys): Promise<boolean> {
   if (vault.keys[CATALOGUE_SIGNING_KEY_NAME]) return false;
-  const { publicKey, privateKey } = await generateRsa('rsa', { modulusLength: 2048 });
-  const jwk = publicKey.export({ format: 'jwk' });
+  const privateKey = await keys('catalogue-signing');
+  const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
   if (!jwk.n || !jwk.e) throw new Error('RSA key export lacked n/e');
   const created = Math.floor(now / 1000);
   vault.keys[CATALOGUE_SIGNING_KEY_NAME] = {
@@ -1005,12 +1006,12 @@ export const SEED_BLOBS: readonly SeedBlob[] = [
 
 // ---- Assembly --------------------------------------------------------------------------------
 
-export async function buildSeed(ep: Endpoints, now = Date.now()): Promise<StateData> {
+export async function buildSeed(ep: Endpoints, now = Date.now(), rsaKeys: RsaKeySource = newRsaKeys): Promise<StateData> {
   const builtKeys = await Promise.all(KEY_SPECS.map((spec) => buildKey(spec, now)));
   const keys: Record<string, VaultKey> = Object.fromEntries(builtKeys.map((k) => [k.name, k]));
   const vault: VaultData = { keys, deletedKeys: {} };
   seedAuditKeySecret(vault, now);
-  await seedCatalogueSigningKey(vault, now);
+  await seedCatalogueSigningKey(vault, now, rsaKeys);
   return {
     endpoints: ep,
     resourceGroups: GROUPS.map((g) => ({ ...g, tags: { ...g.tags } })),

@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BulkAccounts } from './bulk-accounts.js';
+import { newRsaKeys, type RsaKeySource } from './kept-keys.js';
 import type { ArmResource, Endpoints, ResourceGroup, StateData, VaultData } from './model.js';
 import { type Sliceable, concat } from './paging.js';
 import {
@@ -21,6 +22,8 @@ const STORAGE_TYPE = 'Microsoft.Storage/storageAccounts';
 export interface StateOptions {
   /** How many synthetic `stbulk…` storage accounts to generate in memory. */
   extraStorageAccounts?: number;
+  /** Where a fresh seed's catalogue signing key comes from (a new key by default). */
+  rsaKeys?: RsaKeySource;
 }
 
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
@@ -58,11 +61,13 @@ export class TwinState {
     private readonly file: string,
     private data: StateData,
     private readonly extraStorageAccounts: number,
+    private readonly rsaKeys: RsaKeySource,
   ) {
     this.regenerateBulk();
   }
 
   static async open(dataDir: string, endpoints: Endpoints, opts: StateOptions = {}): Promise<TwinState> {
+    const rsaKeys = opts.rsaKeys ?? newRsaKeys;
     mkdirSync(dataDir, { recursive: true });
     const file = join(dataDir, 'state.json');
     let data: StateData;
@@ -73,11 +78,11 @@ export class TwinState {
       const vault = data.vaults[VAULT_NAME];
       if (vault) seedAuditKeySecret(vault);
       // Likewise the catalogue signing key.
-      if (vault) await seedCatalogueSigningKey(vault);
+      if (vault) await seedCatalogueSigningKey(vault, Date.now(), rsaKeys);
     } else {
-      data = await buildSeed(endpoints);
+      data = await buildSeed(endpoints, Date.now(), rsaKeys);
     }
-    const state = new TwinState(file, data, opts.extraStorageAccounts ?? 0);
+    const state = new TwinState(file, data, opts.extraStorageAccounts ?? 0, rsaKeys);
     state.save();
     return state;
   }
@@ -101,7 +106,7 @@ export class TwinState {
     // Nor does the catalogue signing key: a client that pinned it keeps verifying the catalogue.
     const signingKey = this.data.vaults[VAULT_NAME]?.keys[CATALOGUE_SIGNING_KEY_NAME];
     const usedDataPlanes = this.data.usedDataPlanes;
-    this.data = { ...(await buildSeed(this.data.endpoints)), ...(usedDataPlanes ? { usedDataPlanes } : {}) };
+    this.data = { ...(await buildSeed(this.data.endpoints, Date.now(), this.rsaKeys)), ...(usedDataPlanes ? { usedDataPlanes } : {}) };
     const vault = this.data.vaults[VAULT_NAME];
     if (vault) vault.secrets = { ...vault.secrets, ...auditSecrets };
     if (signingKey && vault) vault.keys[CATALOGUE_SIGNING_KEY_NAME] = signingKey;

@@ -22,6 +22,7 @@ import { APP_CLIENT_ID, IDENTITY_CLIENT_ID, IDENTITY_PRINCIPAL_ID, SUBSCRIPTION_
 import { AUTHORIZE_PATH, handleAuthorize } from './signin.js';
 import { handleToken, TOKEN_PATH } from './token-endpoint.js';
 import { TwinState } from './state.js';
+import type { RsaKeySource } from './kept-keys.js';
 
 export const IDENTITY_PATH = '/msi/token';
 /** Vaults get listeners in this order; the first one may take a fixed port. */
@@ -40,6 +41,8 @@ export interface TwinOptions {
   faults?: FaultSpec[];
   /** Synthetic storage accounts kept in memory (see bulk-accounts.ts). */
   extraStorageAccounts?: number;
+  /** Where a fresh seed's catalogue signing key comes from (a new key by default). */
+  rsaKeys?: RsaKeySource;
 }
 
 export interface Twin {
@@ -113,7 +116,10 @@ export async function startTwin(opts: TwinOptions): Promise<Twin> {
     const state = await TwinState.open(
       opts.dataDir,
       { vaultUrls, blobUrl: opts.blobUrl, tableUrl: opts.tableUrl },
-      { ...(opts.extraStorageAccounts !== undefined && { extraStorageAccounts: opts.extraStorageAccounts }) },
+      {
+        ...(opts.extraStorageAccounts !== undefined && { extraStorageAccounts: opts.extraStorageAccounts }),
+        ...(opts.rsaKeys !== undefined && { rsaKeys: opts.rsaKeys }),
+      },
     );
     const faults = new FaultStore();
     for (const f of opts.faults ?? []) faults.add(f);

@@ -45,10 +45,13 @@ export async function startTestStack(appEnv: Record<string, string> = {}, option
 /** What a test may ask of its sandbox: faults in place before the app starts, and Azurite's request log. */
 export type SandboxChoices = Pick<SandboxOptions, 'faults' | 'recordStorageRequests'>;
 
+/** Where the tests' fresh sandboxes take their first RSA keys from, made once (dev/sandbox/kept-keys.ts). */
+export const TEST_KEPT_KEYS_DIR = '.sandbox/keys';
+
 /** The sandbox alone (its `stop` removes its data folder too). */
 export async function startTestSandbox(options: SandboxChoices = {}): Promise<TestSandbox> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sovereign-mcp-test-'));
-  const sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls', ...options });
+  const sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls', keptKeysDir: TEST_KEPT_KEYS_DIR, ...options });
   return {
     sandbox,
     dataDir,
