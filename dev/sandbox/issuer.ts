@@ -51,8 +51,16 @@ export async function mintToken(key: IssuerKey, claims: TokenClaims): Promise<st
     .sign(key.privateKey);
 }
 
+/**
+ * One key set per published set of keys (the store hands out the same array until the set changes): a key set
+ * imports each key once, and the twin checks a token on every call it answers.
+ */
+const keySets = new WeakMap<readonly IssuerKey[], ReturnType<typeof createLocalJWKSet>>();
+
 /** Verifies a sandbox-issued token, signed by any of the published `keys`, for one of `audiences`; throws jose errors on failure. */
 export async function verifyToken(keys: readonly IssuerKey[], token: string, audiences: string[]): Promise<JWTPayload> {
-  const { payload } = await jwtVerify(token, createLocalJWKSet(jwks(keys)), { audience: audiences, algorithms: [ALG] });
+  let keySet = keySets.get(keys);
+  if (!keySet) keySets.set(keys, (keySet = createLocalJWKSet(jwks(keys))));
+  const { payload } = await jwtVerify(token, keySet, { audience: audiences, algorithms: [ALG] });
   return payload;
 }
