@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { BodyReceiver, PIECE_BYTES } from '../shared/http/received-body.js';
-import { jsonShape } from '../shared/text/json-limits.js';
+import fc from 'fast-check';
+import { JsonShapeScanner, MAX_JSON_DEPTH, MAX_JSON_ENTRIES, jsonShape } from '../shared/text/json-limits.js';
 
 /**
  * A body taken in piece by piece gives exactly what the whole body gave: the text the SDK would decode, the audit's
@@ -44,4 +45,64 @@ describe('a body received piece by piece', () => {
       }
     });
   }
+});
+
+/** The shape a character at a time: the scanner's definition, against which its quicker walk is checked. */
+function shapeOneByOne(text: string): { depth: number; entries: number } {
+  let [depth, deepest, entries, inString, escaped, awaitingFirst] = [0, 0, 0, false, false, false];
+  for (const char of text.split('')) {
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (char === '\\') escaped = true;
+      else if (char === '"') inString = false;
+      continue;
+    }
+    if (' \n\r\t'.includes(char)) continue;
+    if (awaitingFirst && char !== ']' && char !== '}') entries += 1;
+    awaitingFirst = false;
+    if (char === '"') inString = true;
+    else if (char === '[' || char === '{') {
+      depth += 1;
+      awaitingFirst = true;
+      deepest = Math.max(deepest, depth);
+    } else if (char === ']' || char === '}') depth -= 1;
+    else if (char === ',') entries += 1;
+    if (deepest > MAX_JSON_DEPTH || entries > MAX_JSON_ENTRIES) break;
+  }
+  return { depth: deepest, entries };
+}
+
+describe('the JSON shape of a body', () => {
+  // JSON, and texts of JSON's structural characters, quotes, escapes and whitespace in any order, cut anywhere.
+  const structural = fc.constantFrom('"', '\\', '[', ']', '{', '}', ',', ':', ' ', '\n', 'a', '1', 'é', '😀', '\\"', '\\\\');
+  const texts = fc.oneof(
+    fc.jsonValue({ maxDepth: 6 }).map((value) => JSON.stringify(value)),
+    fc.array(structural, { maxLength: 300 }).map((parts) => parts.join('')),
+    fc.tuple(fc.jsonValue({ maxDepth: 3 }), fc.array(structural, { maxLength: 20 })).map(([value, noise]) => JSON.stringify(value) + noise.join('')),
+  );
+
+  it('is the same found in pieces as a character at a time, wherever the pieces are cut', () => {
+    fc.assert(
+      fc.property(texts, fc.array(fc.nat(), { maxLength: 6 }), (text, cuts) => {
+        const scanner = new JsonShapeScanner();
+        let from = 0;
+        for (const at of [...cuts.map((cut) => cut % (text.length + 1))].sort((a, b) => a - b)) {
+          scanner.feed(text.slice(from, at));
+          from = at;
+        }
+        scanner.feed(text.slice(from));
+        expect(scanner.shape).toEqual(shapeOneByOne(text));
+        expect(jsonShape(text)).toEqual(shapeOneByOne(text));
+      }),
+      { numRuns: 2_000, seed: 7_2026_12 },
+    );
+  });
+
+  it('counts what is outside strings only, and stops counting past a limit', () => {
+    // The outer object's two keys, the array's three items, the inner object's one key; nothing inside the strings.
+    expect(jsonShape('{"a":"[[[,,,\\"]]]","b":[1,2,{"c":"\\\\"}]}')).toEqual({ depth: 3, entries: 6 });
+    expect(jsonShape(`"${'x'.repeat(1_000_000)}"`)).toEqual({ depth: 0, entries: 0 });
+    expect(jsonShape(`${'['.repeat(100)}`).depth).toBe(MAX_JSON_DEPTH + 1);
+    expect(jsonShape(`[${'1,'.repeat(10_000)}1]`).entries).toBe(MAX_JSON_ENTRIES + 1);
+  });
 });
