@@ -37,12 +37,16 @@ function mcpCall(id: number, name: string, args: unknown): string {
   return JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 }
 
-/** The longest start of `text` whose body, built by `build`, fits in `cap` bytes. */
-function fitted(text: string, cap: number, build: (text: string) => string): string {
+/**
+ * The body `build` makes of the longest start of `text` that fits in `cap` bytes. The body that fits is returned as
+ * built, not built again: at 4 MiB each build is milliseconds, and this runs while the serial pass waits.
+ */
+function fitted(text: string, cap: number, build: (text: string) => string = (value) => value): string {
   let current = text;
   for (;;) {
-    const bytes = Buffer.byteLength(build(current));
-    if (bytes <= cap) return current;
+    const body = build(current);
+    const bytes = Buffer.byteLength(body);
+    if (bytes <= cap) return body;
     current = current.slice(0, Math.floor(current.length * (cap / bytes)) - 64);
   }
 }
@@ -79,7 +83,7 @@ export function boundedCostAttack(options: { seed: number; sizes: readonly numbe
           const asArgument = (value: string) => mcpCall(id, 'storage_account_get', { resourceGroup: RECORDS.resourceGroup, name: value });
           requests.push({
             label: label(`${size} chars as an argument on /mcp`),
-            request: { method: 'POST', path: '/mcp', headers: { ...MCP_HEADERS, ...auth }, body: asArgument(fitted(text, BODY_CAP, asArgument)) },
+            request: { method: 'POST', path: '/mcp', headers: { ...MCP_HEADERS, ...auth }, body: fitted(text, BODY_CAP, asArgument) },
           });
           // An unknown argument name on /tools/{name}: listed in the error, audited.
           const asKey = (value: string) => JSON.stringify({ ...RECORDS, [value]: 'x' });
@@ -89,7 +93,7 @@ export function boundedCostAttack(options: { seed: number; sizes: readonly numbe
               method: 'POST',
               path: '/tools/storage_blob_list',
               headers: { 'content-type': 'application/json', ...auth },
-              body: asKey(fitted(text, BODY_CAP, asKey)),
+              body: fitted(text, BODY_CAP, asKey),
             },
           });
           // Not JSON at all: the parse error is audited with the body as text.
@@ -99,14 +103,14 @@ export function boundedCostAttack(options: { seed: number; sizes: readonly numbe
               method: 'POST',
               path: index % 2 === 0 ? '/mcp' : '/tools/group_get',
               headers: { ...MCP_HEADERS, ...auth },
-              body: fitted(text, BODY_CAP, (value) => value),
+              body: fitted(text, BODY_CAP),
             },
           });
           if (SHIELD_FILES.test(pattern.where)) {
             // Text the shield reads: uploaded by an Operator, read back by a Reader (both timed).
             const name = `bounded-cost/${index}-${variant}.txt`;
             const asContent = (value: string) => JSON.stringify({ ...RECORDS, name, content: value, overwrite: true });
-            const content = fitted(textOf(sample, BLOB_CAP), BLOB_CAP, (value) => value);
+            const content = fitted(textOf(sample, BLOB_CAP), BLOB_CAP);
             requests.push({
               setup: true,
               label: label(`${content.length} chars uploaded as blob content`),
