@@ -73,10 +73,13 @@ function shapeOneByOne(text: string): { depth: number; entries: number } {
 }
 
 describe('the JSON shape of a body', () => {
-  // JSON, and texts of JSON's structural characters, quotes, escapes and whitespace in any order, cut anywhere.
-  const structural = fc.constantFrom('"', '\\', '[', ']', '{', '}', ',', ':', ' ', '\n', 'a', '1', 'é', '😀', '\\"', '\\\\');
+  // JSON, and texts of JSON's structural characters, quotes, escapes, whitespace and runs of characters that change
+  // nothing (around the run after which the scanner searches ahead, 16) in any order, cut anywhere.
+  const run = fc.tuple(fc.constantFrom('a', ' ', 'é', '1', '\t', '😀'), fc.integer({ min: 14, max: 40 })).map(([char, count]) => char.repeat(count));
+  const structural = fc.oneof(fc.constantFrom('"', '\\', '[', ']', '{', '}', ',', ':', ' ', '\n', 'a', '1', 'é', '😀', '\\"', '\\\\'), run);
   const texts = fc.oneof(
     fc.jsonValue({ maxDepth: 6 }).map((value) => JSON.stringify(value)),
+    fc.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value, null, 20)),
     fc.array(structural, { maxLength: 300 }).map((parts) => parts.join('')),
     fc.tuple(fc.jsonValue({ maxDepth: 3 }), fc.array(structural, { maxLength: 20 })).map(([value, noise]) => JSON.stringify(value) + noise.join('')),
   );
