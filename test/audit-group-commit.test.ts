@@ -20,6 +20,7 @@ import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
 import { pseudonymsOf } from './helpers/pseudonyms.js';
 import { codePointString } from './helpers/code-point-string.js';
+import { AUDIT_CLI } from './helpers/audit-cli.js';
 
 /**
  * Group commit in the tamper-evident store: records that arrive together share one conditional append (and one
@@ -140,7 +141,7 @@ describe('group commit', () => {
         anchorTableEndpoint: stack.sandbox.tableEndpoint,
       }),
     );
-    const { stdout } = await promisify(execFile)(process.execPath, ['dist/dev/audit.js', 'verify'], {
+    const { stdout } = await promisify(execFile)(process.execPath, [AUDIT_CLI, 'verify'], {
       env: { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir },
     });
     expect(stdout).toMatch(new RegExp(`^OK: ${blob.records.length} records in 1 chain\\(s\\)`));

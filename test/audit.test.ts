@@ -10,6 +10,7 @@ import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
 import { waitFor } from './helpers/poll.js';
 import { pseudonymsOf } from './helpers/pseudonyms.js';
+import { AUDIT_CLI } from './helpers/audit-cli.js';
 
 /**
  * The audit trail from outside: one record per request, attributed from the token only, redacted, hash-chained
@@ -301,7 +302,7 @@ describe('tamper evidence', () => {
       }),
     );
     try {
-      const { stdout } = await execute(process.execPath, ['dist/dev/audit.js', 'verify'], {
+      const { stdout } = await execute(process.execPath, [AUDIT_CLI, 'verify'], {
         env: { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir },
       });
       return { code: 0, output: stdout };

@@ -15,6 +15,7 @@ import { pseudonymsOf } from '../helpers/pseudonyms.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { callTool } from '../helpers/tools.js';
 import { auditChain, auditStorage } from './helpers/audit-chain.js';
+import { AUDIT_CLI } from '../helpers/audit-cli.js';
 
 /**
  * An audit trail only the app can write. The attacker can append to the audit container (WORM still allows new
@@ -311,7 +312,7 @@ describe('audit verify against an attacker without the key', () => {
     const runtime = join(dir, 'runtime.json');
     writeFileSync(runtime, JSON.stringify({ auditContainerUrl: stack.sandbox.auditContainerUrl }));
     try {
-      const failed = await promisify(execFile)(process.execPath, ['dist/dev/audit.js', 'verify'], {
+      const failed = await promisify(execFile)(process.execPath, [AUDIT_CLI, 'verify'], {
         env: { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir },
       }).then(
         () => ({ code: 0, stderr: '' }),

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor as poll } from '../../helpers/poll.js';
 import type { TestStack } from '../../helpers/stack.js';
+import { AUDIT_CLI } from '../../helpers/audit-cli.js';
 
 /** What the hostile tests read of an audit record. */
 export interface StoredRecord {
@@ -71,7 +72,7 @@ export function auditChain(stack: TestStack) {
       }),
     );
     try {
-      const { stdout } = await promisify(execFile)(process.execPath, ['dist/dev/audit.js', ...args], {
+      const { stdout } = await promisify(execFile)(process.execPath, [AUDIT_CLI, ...args], {
         env: { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir },
       });
       return { code: 0, output: stdout };
