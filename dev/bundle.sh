@@ -1,15 +1,17 @@
 #!/bin/sh
 # Bundles the app with esbuild into dist/bundle/app/: start.js (the Functions entry point, functions/start.ts) and
-# host.js (the local host, dev/host/start.ts), with shared chunks; and into dist/bundle/cli/ the audit CLI, audit.js
-# (dev/audit.ts, what `npm run audit` runs: it starts in 0.11-0.14 CPU-s bundled against 0.31-0.43 from its files, and
-# the tests run it 26 times). The CLI is bundled on its own: beside the app's entry points it shared chunks with them,
-# and the local host's start took ~140 ms more CPU (medians of 7 alternated starts). Loading a few large files instead of hundreds of
+# host.js (the local host, dev/host/start.ts), with shared chunks. Loading a few large files instead of hundreds of
 # small ones is most of a cold start; the Azure SDKs and @azure/identity stay in chunks of their own, loaded on
 # first use as in the unbundled build, and so do the Azure Monitor exporter and the OpenTelemetry SDK (loaded after
 # the first answer: 75-110 ms of CPU from a chunk against 350-420 ms from their hundreds of files). Kept out of the
 # bundle: the Functions host's own module and Cedar (it reads its WebAssembly file beside its module). The files sit
 # three folders deep, like dist/shared/*/*.js, so paths the app finds from its own module (the policy,
 # build-info.json) resolve the same. Nothing is rebuilt when no source changed since the last bundle.
+#
+# Also the audit CLI (dev/audit.ts, what `npm run audit` runs) into dist/bundle/cli/audit.js: it starts in 0.11-0.14
+# CPU-s bundled against 0.31-0.43 from its files, and the tests run it 26 times. It is bundled on its own: beside the
+# app's entry points it shared chunks with them, and the local host's start took ~140 ms more CPU (medians of 7
+# alternated starts). And Azurite, below.
 #
 # `dev/bundle.sh --package <sources> <folder> <metafile>`: the deployed app (infra/scripts/package.sh) — the Functions
 # entry point <sources>/functions/start.ts alone, without source maps, into <folder>; its packages are resolved from
@@ -40,12 +42,12 @@ if [ "${1:-}" = "--package" ]; then
   exit 0
 fi
 
-# Azurite (the sandbox's storage) as one file, rebuilt when the installed packages change: it reads a few large files
-# instead of hundreds, and starts in 0.59-0.63 CPU-s against 0.73-1.10 from its package (3 starts each); a test run
-# starts it 27 times. dev/sandbox/azurite.ts runs it (its package's entry point when the file is absent). The
-# database drivers Azurite loads only for SQL metadata stores (never used here) stay out.
+# Azurite (the sandbox's storage) as one file, rebuilt when the installed packages or this script change: it reads
+# a few large files instead of hundreds, and starts in 0.59-0.63 CPU-s against 0.73-1.10 from its package (3 starts
+# each); a test run starts it 27 times. dev/sandbox/azurite.ts runs it (its package's entry point when the file is
+# absent). The database drivers Azurite loads only for SQL metadata stores (never used here) stay out.
 azurite=dist/bundle/azurite/azurite.cjs
-if [ ! -f "$azurite" ] || [ -n "$(find package-lock.json node_modules/.package-lock.json -newer "$azurite" -print 2>/dev/null | head -n 1)" ]; then
+if [ ! -f "$azurite" ] || [ -n "$(find package-lock.json node_modules/.package-lock.json dev/bundle.sh -newer "$azurite" -print 2>/dev/null | head -n 1)" ]; then
   "$esbuild" node_modules/azurite/dist/src/azurite.js --bundle --platform=node --format=cjs --target=node20 --outfile="$azurite.next" \
     --external:tedious --external:pg --external:pg-hstore --external:mysql2 --external:mariadb --external:sqlite3 \
     --external:oracledb --external:ibm_db --external:snowflake-sdk --log-level=error
