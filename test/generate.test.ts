@@ -149,14 +149,18 @@ describe("the sandbox vault's committed public keys (dev/sandbox/seed-public-key
   });
 
   it('are kept when rendered again; a missing version gets a new key of its size; the text is in Prettier form', async () => {
-    const [missing, ...rest] = SEEDED_KEY_VERSIONS;
-    const { [missing!.version]: _dropped, ...others } = SEED_PUBLIC_KEYS;
+    // The smallest seeded size (RSA-2048 generation takes a third or less of RSA-3072's CPU): what is checked is that a missing
+    // version gets a new key of its own size.
+    const missing = SEEDED_KEY_VERSIONS.reduce((smallest, version) => (version.bits < smallest.bits ? version : smallest));
+    const rest = SEEDED_KEY_VERSIONS.filter((version) => version !== missing);
+    expect(missing.bits).toBe(2048);
+    const { [missing.version]: _dropped, ...others } = SEED_PUBLIC_KEYS;
     const text = renderSeedPublicKeys(others);
     for (const { version } of rest) expect(text).toContain(`    n: '${SEED_PUBLIC_KEYS[version]!.n}',`);
-    const added = new RegExp(`'?${missing!.version}'?: \\{\\n    n: '([A-Za-z0-9_-]+)'`).exec(text)?.[1];
+    const added = new RegExp(`'?${missing.version}'?: \\{\\n    n: '([A-Za-z0-9_-]+)'`).exec(text)?.[1];
     expect(added).toBeDefined();
-    expect(added).not.toBe(SEED_PUBLIC_KEYS[missing!.version]!.n);
-    expect(modulusBits(added!)).toBe(missing!.bits);
+    expect(added).not.toBe(SEED_PUBLIC_KEYS[missing.version]!.n);
+    expect(modulusBits(added!)).toBe(missing.bits);
     expect(renderSeedPublicKeys()).toBe(readFileSync(SEED_PUBLIC_KEYS_FILE, 'utf8'));
     const options = { ...(await prettier.resolveConfig(SEED_PUBLIC_KEYS_FILE)), filepath: SEED_PUBLIC_KEYS_FILE };
     expect(await prettier.check(text, options)).toBe(true);

@@ -11,8 +11,14 @@ import { AzuriteLog, type AzuriteRequest } from './azurite-log.js';
 import type { SeedBlob } from './model.js';
 
 export interface AzuriteOptions {
-  /** Persist under {dataDir}/azurite; in-memory when absent. */
+  /** Persist under {dataDir}/azurite (unless `inMemory`); in memory when absent. */
   dataDir?: string;
+  /**
+   * Blobs and tables in memory even with a dataDir (which then holds only the request log): for sandboxes that
+   * nothing outlives, such as the tests'. Writing them to disk cost a test stack about 6 % more CPU (start, 50 calls,
+   * stop: 2.56 against 2.40 CPU-s, four alternated runs each).
+   */
+  inMemory?: boolean;
   tls: { certPath: string; keyPath: string };
   blobPort?: number;
   tablePort?: number;
@@ -128,7 +134,7 @@ interface Launched {
 }
 
 function launch(ports: { blob: number; table: number }, opts: AzuriteOptions, debugLog: string | undefined): Launched {
-  const storage = opts.dataDir ? ['--location', join(opts.dataDir, 'azurite')] : ['--inMemoryPersistence'];
+  const storage = opts.dataDir && !opts.inMemory ? ['--location', join(opts.dataDir, 'azurite')] : ['--inMemoryPersistence'];
   if (opts.dataDir) mkdirSync(join(opts.dataDir, 'azurite'), { recursive: true });
   // Each start begins a fresh log, so evidence never mixes runs and the file cannot grow across them.
   if (debugLog) rmSync(debugLog, { force: true });

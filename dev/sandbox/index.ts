@@ -51,6 +51,8 @@ export interface SandboxOptions {
    * Kept in memory only (regenerated at every start and reset, never in state.json) and not served by Azurite.
    */
   extraStorageAccounts?: number;
+  /** Azurite keeps blobs and tables in memory, not under dataDir: for a sandbox nothing outlives (the tests'). */
+  storageInMemory?: boolean;
   /** Keep a log of what Azurite received, for `azuriteRequests()` (tests' evidence); off, Azurite spends less CPU. */
   recordStorageRequests?: boolean;
   /**
@@ -134,6 +136,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     blobs: SEED_BLOBS,
     containers: SEED_CONTAINERS,
     ...(opts.recordStorageRequests && { recordRequests: true }),
+    ...(opts.storageInMemory && { inMemory: true }),
   });
   const identityHeader = randomBytes(24).toString('hex');
   let twin;

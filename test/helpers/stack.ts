@@ -45,13 +45,16 @@ export async function startTestStack(appEnv: Record<string, string> = {}, option
 /** What a test may ask of its sandbox: faults in place before the app starts, and Azurite's request log. */
 export type SandboxChoices = Pick<SandboxOptions, 'faults' | 'recordStorageRequests'>;
 
-/** Where the tests' fresh sandboxes take their first RSA keys from, made once (dev/sandbox/kept-keys.ts). */
-export const TEST_KEPT_KEYS_DIR = '.sandbox/keys';
+/**
+ * How every test sandbox starts: first RSA keys from a folder where they are made once (dev/sandbox/kept-keys.ts), and
+ * storage in memory (nothing outlives a test's sandbox, and Azurite spends less CPU than writing it to disk).
+ */
+export const TEST_SANDBOX_OPTIONS = { tlsDir: '.sandbox/tls', keptKeysDir: '.sandbox/keys', storageInMemory: true } as const;
 
 /** The sandbox alone (its `stop` removes its data folder too). */
 export async function startTestSandbox(options: SandboxChoices = {}): Promise<TestSandbox> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sovereign-mcp-test-'));
-  const sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls', keptKeysDir: TEST_KEPT_KEYS_DIR, ...options });
+  const sandbox = await startSandbox({ dataDir, ...TEST_SANDBOX_OPTIONS, ...options });
   return {
     sandbox,
     dataDir,

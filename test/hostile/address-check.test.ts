@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { AccessToken } from '@azure/identity';
 import { startSandbox, type Sandbox } from '../../dev/sandbox/index.js';
 import { sandboxAppSettings } from '../../dev/sandbox-settings.js';
-import { TEST_KEPT_KEYS_DIR } from '../helpers/stack.js';
+import { TEST_SANDBOX_OPTIONS } from '../helpers/stack.js';
 import { loadSettings } from '../../shared/config/settings.js';
 import { createAzureClients, type AzureClients } from '../../shared/azure/clients.js';
 import { ToolError } from '../../shared/pipeline/errors.js';
@@ -25,7 +25,7 @@ const tokenScopes: string[] = [];
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'address-check-'));
-  sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls', keptKeysDir: TEST_KEPT_KEYS_DIR, recordStorageRequests: true });
+  sandbox = await startSandbox({ dataDir, ...TEST_SANDBOX_OPTIONS, recordStorageRequests: true });
   const settings = loadSettings(sandboxAppSettings(sandbox));
   const credential = {
     async getToken(scopes: string | string[]): Promise<AccessToken> {

@@ -9,7 +9,7 @@ import { startAppProcess } from '../../dev/app-process.js';
 import { freePorts } from '../../dev/free-ports.js';
 import { SANDBOX_AUDIENCE, SANDBOX_SCOPE, sandboxAppSettings } from '../../dev/sandbox-settings.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
-import { DEV_OID, TEST_KEPT_KEYS_DIR } from '../helpers/stack.js';
+import { DEV_OID, TEST_SANDBOX_OPTIONS } from '../helpers/stack.js';
 
 /**
  * What is deployed is exactly the built package: infra/scripts/package.sh stages it (the folder azd deploys through
@@ -149,7 +149,7 @@ describe('the bill of materials and integrity trail', () => {
     // The staged files themselves, loaded through the Functions worker's interface (the package's main, with the worker's
     // @azure/functions-core answered as the worker answers it) and served on the local host: dev/host/package-host.ts.
     const dataDir = mkdtempSync(join(tmpdir(), 'sovereign-mcp-package-app-'));
-    const sandbox = await startSandbox({ dataDir, tlsDir: '.sandbox/tls', keptKeysDir: TEST_KEPT_KEYS_DIR });
+    const sandbox = await startSandbox({ dataDir, ...TEST_SANDBOX_OPTIONS });
     try {
       const app = await startAppProcess(sandboxAppSettings(sandbox), { port: (await freePorts(1))[0]!, main: resolve('dist/dev/host/package-host.js'), args: [stage] });
       try {

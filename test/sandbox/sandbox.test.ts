@@ -1,5 +1,5 @@
 // The sandbox must look like Azure to the real SDK clients: these tests drive it with them, no mocks.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
@@ -13,7 +13,7 @@ import { TableClient } from '@azure/data-tables';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
 import { SecretClient } from '@azure/keyvault-secrets';
-import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet } from 'jose';
 import { SandboxAdmin } from '../../dev/sandbox/admin-client.js';
 import type { LoggedRequest } from '../../dev/sandbox/request-log.js';
@@ -22,6 +22,7 @@ import { mintStorageTokenFromDataDir, startSandbox, type Sandbox } from '../../d
 import { IssuerKeyStore } from '../../dev/sandbox/issuer-keys.js';
 import { loadOrCreateIssuerKey } from '../../dev/sandbox/issuer.js';
 import {
+  accountKey,
   ALLOWED_RESOURCE_GROUPS,
   APP_INSIGHTS_APPLICATION_ID,
   APP_INSIGHTS_INSTRUMENTATION_KEY,
@@ -33,6 +34,7 @@ import {
   IDENTITY_RESOURCE_GROUP,
   LARGE_BLOB_BYTES,
   POISONED,
+  SEED_BLOBS,
 } from '../../dev/sandbox/seed.js';
 import { AZURITE_STOP_GRACE_MS, startAzurite } from '../../dev/sandbox/azurite.js';
 import { ensureTls } from '../../dev/sandbox/tls.js';
@@ -822,18 +824,30 @@ describe('app audit container and storage outages', () => {
     expect(await rejection(table.getEntity('p', 'r'))).toMatchObject({ statusCode: 404 });
   });
 
-  it('shuts down promptly while paused', async () => {
+  it('keeps storage in memory when asked (nothing of it in the data folder), and shuts down promptly while paused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sandbox-paused-'));
+    let other: Sandbox | undefined;
     try {
-      const other = await startSandbox({ dataDir: dir, tlsDir: TLS_DIR });
+      other = await startSandbox({ dataDir: dir, tlsDir: TLS_DIR, storageInMemory: true });
       // Started without recordStorageRequests: asking what storage received is an error that says why, never [].
       await expect(other.azuriteRequests()).rejects.toThrow(/started without recordRequests/);
+      // Its seeded blobs are there to read, and none of them on disk; this file's sandbox keeps its own on disk.
+      const seeded = SEED_BLOBS[0]!;
+      const read = await new BlobServiceClient(`${other.blobUrl}/${seeded.account}`, new StorageSharedKeyCredential(seeded.account, accountKey(seeded.account)))
+        .getContainerClient(seeded.container)
+        .getBlockBlobClient(seeded.name)
+        .downloadToBuffer();
+      expect(read).toEqual(Buffer.from(seeded.content));
+      expect(readdirSync(join(dir, 'azurite'))).toEqual([]);
+      expect(readdirSync(join(dataDir, 'azurite')).length).toBeGreaterThan(0);
       other.pauseStorage();
       const started = performance.now();
       await other.close();
       // Resumed, then stopped by SIGTERM: a stopped process ignoring it would be killed only after the grace period.
       expect(performance.now() - started).toBeLessThan(AZURITE_STOP_GRACE_MS);
     } finally {
+      // Closed here too (once only) when a check failed first, so no Azurite outlives the test.
+      await other?.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
