@@ -1,4 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+// Inside fast-check properties, node:assert: jest's expect() builds every matcher and an Error on each call, which
+// over thousands of generated cases was a large share of these files' CPU.
+import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { assertBoundedRepetition, boundedRegex } from '../../shared/shield/bounded-regex.js';
 import { LinearRegex, linearRegex } from '../../shared/text/linear-regex.js';
@@ -113,8 +116,8 @@ describe('regular expressions in the app', () => {
           // \r, U+2028 and U+2029 are already spaces.
           const joined = pieces.join('');
           const text = pattern.regex.multiline ? joined.replace(/[\r\u2028\u2029]/g, ' ') : joined;
-          expect(linear.replaceAll(text, '\u0001')).toBe(text.replace(native, '\u0001'));
-          expect(linear.test(text)).toBe(new RegExp(pattern.regex.source, pattern.regex.flags.replace('g', '')).test(text));
+          assert.equal(linear.replaceAll(text, '\u0001'), text.replace(native, '\u0001'));
+          assert.equal(linear.test(text), new RegExp(pattern.regex.source, pattern.regex.flags.replace('g', '')).test(text));
         }),
         { seed: SEED, numRuns: 300 },
       );
@@ -155,7 +158,10 @@ describe('regular expressions in the app', () => {
         fc.property(fc.array(piece, { maxLength: 24 }), (pieces) => {
           const text = pieces.join('');
           const expected = [...text.matchAll(native)].map((match) => [match.index, match[0]]);
-          expect(linear.matches(text).map((match) => [match.index, match.text])).toEqual(expected);
+          assert.deepEqual(
+            linear.matches(text).map((match) => [match.index, match.text]),
+            expected,
+          );
         }),
         { seed: SEED, numRuns: 300 },
       );
