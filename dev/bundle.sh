@@ -8,10 +8,11 @@
 # three folders deep, like dist/shared/*/*.js, so paths the app finds from its own module (the policy,
 # build-info.json) resolve the same. Nothing is rebuilt when no source changed since the last bundle.
 #
-# Also the audit CLI (dev/audit.ts, what `npm run audit` runs) into dist/bundle/cli/audit.js: it starts in 0.11-0.14
-# CPU-s bundled against 0.31-0.43 from its files, and the tests run it 26 times. It is bundled on its own: beside the
-# app's entry points it shared chunks with them, and the local host's start took ~140 ms more CPU (medians of 7
-# alternated starts). And Azurite, below.
+# Also the CLIs the tests run many times, into dist/bundle/cli/: audit.js (dev/audit.ts, `npm run audit`: it starts in
+# 0.11-0.14 CPU-s bundled against 0.31-0.43 from its files; run 26 times) and verify-catalogue.js
+# (dev/verify-catalogue.ts, `npm run verify-catalogue`: 0.21-0.25 against 0.36-0.46 for --help; run 12 times). They
+# are bundled apart from the app: beside the app's entry points they shared chunks with them, and the local host's
+# start took ~140 ms more CPU (medians of 7 alternated starts). And Azurite, below.
 #
 # `dev/bundle.sh --package <sources> <folder> <metafile>`: the deployed app (infra/scripts/package.sh) — the Functions
 # entry point <sources>/functions/start.ts alone, without source maps, into <folder>; its packages are resolved from
@@ -65,5 +66,5 @@ rm -rf "$out" "$cli"
 mkdir -p "$out" "$cli"
 touch "$stamp.next"
 bundle start=functions/start.ts host=dev/host/start.ts --sourcemap --outdir="$out"
-bundle audit=dev/audit.ts --sourcemap --outdir="$cli"
+bundle audit=dev/audit.ts verify-catalogue=dev/verify-catalogue.ts --sourcemap --outdir="$cli"
 mv "$stamp.next" "$stamp"

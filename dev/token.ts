@@ -80,9 +80,11 @@ if (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > MAX_TOKEN_L
 }
 
 // The running sandbox says which issuer it serves; without one, the issuer `npm start` will serve on its port.
-const runtime: Partial<RuntimeInfo> = existsSync(runtimeFile()) ? (JSON.parse(readFileSync(runtimeFile(), 'utf8')) as Partial<RuntimeInfo>) : {};
+// SANDBOX_RUNTIME_FILE and SANDBOX_DATA_DIR name another sandbox's, as for the other sandbox CLIs.
+const runtimePath = process.env.SANDBOX_RUNTIME_FILE ?? runtimeFile();
+const runtime: Partial<RuntimeInfo> = existsSync(runtimePath) ? (JSON.parse(readFileSync(runtimePath, 'utf8')) as Partial<RuntimeInfo>) : {};
 const issuer = runtime.issuer ?? sandboxIssuer(`https://127.0.0.1:${SANDBOX_PORTS.arm}`, TENANT_ID);
-const key = await loadOrCreateIssuerKey(resolve(SANDBOX_DIR, 'data'));
+const key = await loadOrCreateIssuerKey(process.env.SANDBOX_DATA_DIR ?? resolve(SANDBOX_DIR, 'data'));
 console.log(
   await mintToken(key, {
     issuer,

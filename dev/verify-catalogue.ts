@@ -3,7 +3,6 @@ import type { Tool } from '@modelcontextprotocol/server';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { base64url, calculateJwkThumbprint, createLocalJWKSet, flattenedVerify, importJWK, type FlattenedVerifyGetKey, type JWK } from 'jose';
 import { CATALOGUE_JWS_TYPE, type SignedCatalogue } from '../shared/mcp/catalogue-signer.js';
@@ -75,8 +74,9 @@ async function pinnedKey(pin: string): Promise<{ getKey: FlattenedVerifyGetKey; 
 function tokenFrom(given: string | undefined): string {
   if (given) return given;
   if (process.env.SOVEREIGN_MCP_TOKEN) return process.env.SOVEREIGN_MCP_TOKEN;
-  // The sandbox's token command (built beside this file), as a person would run it.
-  const command = fileURLToPath(new URL('./token.js', import.meta.url));
+  // The sandbox's token command, as a person would run it (npm runs scripts from the repository's root; this file may
+  // be the bundle in dist/bundle/cli/ or the compiled module in dist/dev/).
+  const command = resolve('dist/dev/token.js');
   return execFileSync(process.execPath, [command, '--roles', 'Mcp.Reader,Mcp.Operator'], { encoding: 'utf8' }).trim();
 }
 

@@ -20,7 +20,7 @@ import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
 import { pseudonymsOf } from './helpers/pseudonyms.js';
 import { codePointString } from './helpers/code-point-string.js';
-import { AUDIT_CLI } from './helpers/audit-cli.js';
+import { AUDIT_CLI } from './helpers/cli.js';
 
 /**
  * Group commit in the tamper-evident store: records that arrive together share one conditional append (and one

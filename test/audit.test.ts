@@ -10,7 +10,7 @@ import { startTestStack, type TestStack } from './helpers/stack.js';
 import { callTool } from './helpers/tools.js';
 import { waitFor } from './helpers/poll.js';
 import { pseudonymsOf } from './helpers/pseudonyms.js';
-import { AUDIT_CLI } from './helpers/audit-cli.js';
+import { AUDIT_CLI } from './helpers/cli.js';
 
 /**
  * The audit trail from outside: one record per request, attributed from the token only, redacted, hash-chained

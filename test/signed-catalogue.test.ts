@@ -16,6 +16,7 @@ import { TOOL_DIGEST_META_KEY, TOOL_VERSION_META_KEY, type CatalogueManifest } f
 import { TOOLS } from '../shared/tools/registry.js';
 import { buildCatalogue } from '../shared/mcp/catalogue.js';
 import { auditChain } from './hostile/helpers/audit-chain.js';
+import { VERIFY_CATALOGUE_CLI } from './helpers/cli.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
 /**
@@ -61,16 +62,17 @@ afterAll(async () => {
 const getManifest = async (token = operatorToken) => fetch(`${stack.baseUrl}/tools/manifest`, { headers: { authorization: `Bearer ${token}` } });
 
 async function verifyCatalogue(url: string, key: string, ...more: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  // `--key sandbox` reads this stack's vault, as it reads the one npm start runs.
+  return await runVerifyCatalogue('--url', url, '--key', key, '--token', operatorToken, ...more);
+}
+
+async function runVerifyCatalogue(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  // `--key sandbox` reads this stack's vault (and, without --token, `npm run token` signs with its issuer's key), as
+  // they read the ones npm start runs.
   const runtime = join(dir, 'runtime.json');
-  writeFileSync(runtime, JSON.stringify({ vaultUrl: stack.sandbox.vaultUrl }));
+  writeFileSync(runtime, JSON.stringify({ vaultUrl: stack.sandbox.vaultUrl, issuer: stack.sandbox.issuer, tenantId: stack.sandbox.tenantId }));
   const env = { ...process.env, SANDBOX_RUNTIME_FILE: runtime, SANDBOX_DATA_DIR: stack.dataDir };
   try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['dist/dev/verify-catalogue.js', '--url', url, '--key', key, '--token', operatorToken, ...more],
-      { env },
-    );
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [VERIFY_CATALOGUE_CLI, ...args], { env });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -142,6 +144,9 @@ describe('npm run verify-catalogue', () => {
     const signed = (await (await getManifest()).json()) as SignedCatalogue;
     expect(await verifyCatalogue(stack.baseUrl, signed.jwkThumbprint)).toMatchObject({ code: 0, stderr: '' });
     expect(await verifyCatalogue(stack.baseUrl, 'sandbox')).toMatchObject({ code: 0, stderr: '', stdout: expect.stringMatching(/^OK: /) });
+    // Without --token, a sandbox token from the token command, as a person running it against npm start gets one.
+    const tokenless = await runVerifyCatalogue('--url', stack.baseUrl, '--key', 'sandbox');
+    expect(tokenless).toMatchObject({ code: 0, stderr: '', stdout: expect.stringMatching(/^OK: /) });
     // The gateway's pins: exactly the listed tools' names, versions and digests, once verified.
     const pins = await verifyCatalogue(stack.baseUrl, jwksFile, '--print-pins');
     expect(pins).toMatchObject({ code: 0, stderr: '' });

@@ -15,7 +15,7 @@ import { pseudonymsOf } from '../helpers/pseudonyms.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 import { callTool } from '../helpers/tools.js';
 import { auditChain, auditStorage } from './helpers/audit-chain.js';
-import { AUDIT_CLI } from '../helpers/audit-cli.js';
+import { AUDIT_CLI } from '../helpers/cli.js';
 
 /**
  * An audit trail only the app can write. The attacker can append to the audit container (WORM still allows new

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor as poll } from '../../helpers/poll.js';
 import type { TestStack } from '../../helpers/stack.js';
-import { AUDIT_CLI } from '../../helpers/audit-cli.js';
+import { AUDIT_CLI } from '../../helpers/cli.js';
 
 /** What the hostile tests read of an audit record. */
 export interface StoredRecord {
