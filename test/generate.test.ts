@@ -149,8 +149,8 @@ describe("the sandbox vault's committed public keys (dev/sandbox/seed-public-key
   });
 
   it('are kept when rendered again; a missing version gets a new key of its size; the text is in Prettier form', async () => {
-    // The smallest seeded size (RSA-2048 generation takes a third or less of RSA-3072's CPU): what is checked is that a missing
-    // version gets a new key of its own size.
+    // The smallest seeded size (RSA-2048 generation takes a third or less of RSA-3072's CPU): what is checked is that
+    // a missing version gets a new key of its own size.
     const missing = SEEDED_KEY_VERSIONS.reduce((smallest, version) => (version.bits < smallest.bits ? version : smallest));
     const rest = SEEDED_KEY_VERSIONS.filter((version) => version !== missing);
     expect(missing.bits).toBe(2048);
