@@ -1,4 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
+import { hostname } from 'node:os';
 import type { AzureCall } from './scope.js';
 import type { AuditRecord } from './record.js';
 import { isAuditedBody, type AuditedBody } from './body.js';
@@ -46,7 +47,7 @@ async function loadTelemetry(connectionString: string, credential: TokenCredenti
       default: { BasicTracerProvider, BatchSpanProcessor },
     },
     {
-      default: { defaultResource },
+      default: { defaultResource, resourceFromAttributes },
     },
     { SpanKind, SpanStatusCode },
   ] = await Promise.all([
@@ -58,7 +59,9 @@ async function loadTelemetry(connectionString: string, credential: TokenCredenti
   ]);
   // Offline storage stays on (the exporter's default): items that fail to send are kept on disk and retried.
   const options = { connectionString, credential, disableOfflineStorage: false };
-  const resource = defaultResource();
+  // The instance named once: without it the exporter asks the operating system for the host name again for every
+  // item it sends (its default for the cloud role instance, the same name).
+  const resource = defaultResource().merge(resourceFromAttributes({ 'service.instance.id': hostname() }));
   const logs = new LoggerProvider({ resource, processors: [new BatchLogRecordProcessor({ exporter: new AzureMonitorLogExporter(options) })] });
   const traces = new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new AzureMonitorTraceExporter(options))] });
   const logger = logs.getLogger('SovereignMcpAudit');
@@ -153,8 +156,11 @@ export function createAppInsightsExport(
             correlationId: record.correlationId,
             entrance: record.entrance,
             ...(record.tool ? { tool: record.tool } : {}),
-            // OpenTelemetry's HTTP attributes: what the exporter makes the request's URL and result code of.
+            // OpenTelemetry's HTTP attributes: what the exporter makes the request's URL, name and result code of. With
+            // the route named, the exporter names the request from it rather than failing to parse the path as a URL
+            // (an exception per request); the name is the same either way.
             'http.url': record.path,
+            'http.route': record.path,
             'http.status_code': String(record.httpStatus),
           },
         });
