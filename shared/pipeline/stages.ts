@@ -10,7 +10,7 @@ import type { PolicyTarget } from '../domain/policy-target.js';
 import type { PolicyDecision, PolicyEngine } from '../policy/engine.js';
 import type { RateLimits } from '../policy/rate-limits.js';
 import { frameResult } from '../shield/frame.js';
-import { callerText, examineLargeTexts, shieldOutput } from '../shield/shield.js';
+import { callerText, examineTexts, largeTexts, shieldOutput, type Examined } from '../shield/shield.js';
 import type { ToolContext, ToolDefinition } from '../tools/tool.js';
 import { ToolError } from './errors.js';
 import { describeInvalidArguments, quoteName } from './invalid-arguments.js';
@@ -183,13 +183,19 @@ export function validateOutput(tool: ToolDefinition, output: unknown): Record<st
   return tool.output.parse(output);
 }
 
+/** What a result without long texts has examined ahead of the walk: nothing. */
+const NOTHING_EXAMINED: ReadonlyMap<string, Examined> = new Map();
+
 /**
  * Untrusted text in a result is neutralised and flagged, and the result is framed: the notice (only when a field
  * holds text the caller did not write) and any notes lead both the text and the structured content, the findings
  * go in `_meta` for clients and the audit, and the text is one short summary line plus the compact JSON.
  */
 export async function shield(tool: ToolDefinition, structured: Record<string, unknown>, args: unknown, notes: readonly string[]): Promise<ToolOutcome> {
-  const { value, report } = shieldOutput(tool.output, structured, callerText(args), await examineLargeTexts(structured));
+  // Nearly every result has no long text: then nothing is awaited (no turn, no promise) before the walk.
+  const large = largeTexts(structured);
+  const examined = large.size === 0 ? NOTHING_EXAMINED : await examineTexts(large);
+  const { value, report } = shieldOutput(tool.output, structured, callerText(args), examined);
   const framed = frameResult(tool, value as Record<string, unknown>, report, notes);
   if (report.untrustedFields === 0) return { result: framed };
   return { result: { ...framed, _meta: { [SHIELD_META_KEY]: report } }, shield: report };

@@ -40,9 +40,9 @@ export function callerText(args: unknown): ReadonlySet<string> {
     if (typeof node === 'string') found.add(node);
     else if (Array.isArray(node)) node.forEach(walk);
     else if (node !== null && typeof node === 'object') {
-      for (const [key, item] of Object.entries(node)) {
+      for (const key of Object.keys(node)) {
         found.add(key);
-        walk(item);
+        walk((node as Record<string, unknown>)[key]);
       }
     }
   };
@@ -101,20 +101,21 @@ export function shieldOutput(
     }
     if (typeof current === 'object' && node instanceof z.ZodObject) {
       const shape = node.shape as Record<string, z.ZodType>;
-      return Object.fromEntries(
-        Object.entries(current as Record<string, unknown>).map(([key, item]) => {
-          const child = shape[key];
-          return [key, child ? walk(child, item, join(path, key), !untrustedHere) : item];
-        }),
-      );
+      const copy: Record<string, unknown> = {};
+      for (const key of Object.keys(current)) {
+        const item = (current as Record<string, unknown>)[key];
+        const child = shape[key];
+        setOwn(copy, key, child ? walk(child, item, join(path, key), !untrustedHere) : item);
+      }
+      return copy;
     }
     if (typeof current === 'object' && node instanceof z.ZodRecord) {
-      return Object.fromEntries(
-        Object.entries(current as Record<string, unknown>).map(([key, item]) => {
-          const cleanKey = untrustedHere ? inspect(key, `${join(path, key)}(name)`) : key;
-          return [cleanKey, walk(node.valueType as z.ZodType, item, join(path, cleanKey), !untrustedHere)];
-        }),
-      );
+      const copy: Record<string, unknown> = {};
+      for (const key of Object.keys(current)) {
+        const cleanKey = untrustedHere ? inspect(key, `${join(path, key)}(name)`) : key;
+        setOwn(copy, cleanKey, walk(node.valueType as z.ZodType, (current as Record<string, unknown>)[key], join(path, cleanKey), !untrustedHere));
+      }
+      return copy;
     }
     return current;
   };
@@ -163,8 +164,13 @@ const LARGE_TEXT_CHARS = 64 * 1024;
  * Empty (and no turn taken) for a result of short texts, nearly every result.
  */
 export async function examineLargeTexts(value: unknown): Promise<Map<string, Examined>> {
+  return examineTexts(largeTexts(value));
+}
+
+/** `examineLargeTexts` for long texts already found (see `largeTexts`). */
+export async function examineTexts(texts: ReadonlySet<string>): Promise<Map<string, Examined>> {
   const examined = new Map<string, Examined>();
-  for (const text of largeTexts(value)) {
+  for (const text of texts) {
     await nextTurn();
     examined.set(text, await inTurns(examiningSteps(text)));
   }
@@ -173,21 +179,30 @@ export async function examineLargeTexts(value: unknown): Promise<Map<string, Exa
 }
 
 /** The long strings in a value (keys included), each once. */
-function largeTexts(value: unknown): Set<string> {
+export function largeTexts(value: unknown): Set<string> {
   const found = new Set<string>();
   const walk = (node: unknown): void => {
     if (typeof node === 'string') {
       if (node.length >= LARGE_TEXT_CHARS) found.add(node);
     } else if (Array.isArray(node)) node.forEach(walk);
     else if (node !== null && typeof node === 'object') {
-      for (const [key, item] of Object.entries(node)) {
+      for (const key of Object.keys(node)) {
         if (key.length >= LARGE_TEXT_CHARS) found.add(key);
-        walk(item);
+        walk((node as Record<string, unknown>)[key]);
       }
     }
   };
   walk(value);
   return found;
+}
+
+/**
+ * Sets an own property, as Object.fromEntries does: a key `__proto__` (an Azure tag may be named so) becomes a
+ * property of that name, never the object's prototype.
+ */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 function join(path: string, key: string): string {
