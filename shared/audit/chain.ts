@@ -2,6 +2,7 @@ import canonicalize from 'canonicalize';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import type { AuditRecord } from './record.js';
 import type { AuditKey } from './audit-key.js';
+import { LONG_TEXT, longTextJson, wellFormed } from './long-text-json.js';
 
 /** A record numbered in its writer's chain, not yet sealed (the log and telemetry copies carry at least this). */
 export type NumberedRecord = AuditRecord & { writer: string; seq: number };
@@ -15,22 +16,13 @@ export type ChainedRecord = NumberedRecord & { prevHash: string; keyVersion: str
 export const GENESIS_HASH = '0'.repeat(64);
 
 const canonical = (value: unknown): string => canonicalize(value) ?? '';
-/** String.prototype.isWellFormed (Node 20 and later; typed from lib ES2024, newer than this project's ES2023). */
-const wellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
-
-/** Strings at least this long have their rendering remembered (the last one only). */
-const LONG_TEXT = 1024;
-/**
- * The last long string rendered, and its rendering (undefined when not well formed). Every `tools/list` record
- * carries the same 8 KiB of the catalogue, whose JSON (every quote escaped) took about 28 µs per record to render.
- */
-let lastLong: { text: string; json: string | undefined } | undefined;
 
 /** The RFC 8785 form of a well-formed string, a finite number, a boolean or null (their JSON text, 3.2.2); else undefined. */
 const scalar = (item: unknown): string | undefined => {
   if (typeof item === 'string' && item.length >= LONG_TEXT) {
-    if (lastLong === undefined || lastLong.text !== item) lastLong = { text: item, json: wellFormed(item) ? JSON.stringify(item) : undefined };
-    return lastLong.json;
+    // A long text's rendering is remembered (see ./long-text-json.ts): every tools/list record carries the same one.
+    const long = longTextJson(item);
+    return long.wellFormed ? long.json : undefined;
   }
   return item === null || typeof item === 'boolean' || (typeof item === 'number' && Number.isFinite(item)) || (typeof item === 'string' && wellFormed(item))
     ? JSON.stringify(item)

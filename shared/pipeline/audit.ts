@@ -1,4 +1,6 @@
 import type { AuditRecord } from '../audit/record.js';
+import { isAuditedBody, type AuditedBody } from '../audit/body.js';
+import { LONG_TEXT, longTextJson } from '../audit/long-text-json.js';
 import type { ChainedRecord } from '../audit/chain.js';
 import type { AzureCall } from '../audit/scope.js';
 import type { TelemetryExport } from '../audit/app-insights.js';
@@ -24,7 +26,37 @@ export type AuditCopy = (record: AuditRecord, azureCalls: readonly AzureCall[]) 
 
 /** Each record as a JSON line in the host's log (the Functions host forwards it to Application Insights traces). */
 export function logCopy(log: (line: string) => void): AuditCopy {
-  return (record) => log(JSON.stringify({ audit: record }));
+  return (record) => log(auditLine(record));
+}
+
+/**
+ * `JSON.stringify({ audit: record })`, the same text, with each long body text's JSON taken from the one remembered
+ * (../audit/long-text-json.ts): every `tools/list` record's answer text is the same 8 KiB of the catalogue, whose JSON
+ * the seal has just rendered. test/audit-line.test.ts compares the two on generated records.
+ */
+export function auditLine(record: AuditRecord): string {
+  // Member by member costs more than one JSON.stringify: worth it only for a long text (a few µs against 15-20).
+  if (!hasLongText(record.requestBody) && !hasLongText(record.responseBody)) return JSON.stringify({ audit: record });
+  const members: string[] = [];
+  for (const [key, value] of Object.entries(record) as [string, unknown][]) {
+    const json =
+      value !== null && typeof value === 'object' && isAuditedBody(value) && value.text.length >= LONG_TEXT ? bodyJson(value) : JSON.stringify(value);
+    // What JSON.stringify leaves out of an object (undefined, functions, symbols) renders as undefined.
+    if (json !== undefined) members.push(`${JSON.stringify(key)}:${json}`);
+  }
+  return `{"audit":{${members.join(',')}}}`;
+}
+
+const hasLongText = (body: AuditedBody | undefined): boolean => typeof body?.text === 'string' && body.text.length >= LONG_TEXT;
+
+/** A body as JSON.stringify renders it, its long text's JSON remembered. */
+function bodyJson(body: AuditedBody): string {
+  const members: string[] = [];
+  for (const [key, value] of Object.entries(body) as [string, unknown][]) {
+    const json = key === 'text' ? longTextJson(value as string).json : JSON.stringify(value);
+    if (json !== undefined) members.push(`${JSON.stringify(key)}:${json}`);
+  }
+  return `{${members.join(',')}}`;
 }
 
 /** Each record as a custom event, with its request and Azure dependencies, in Application Insights. */
