@@ -60,7 +60,7 @@ export function shieldOutput(
   schema: z.ZodType,
   value: unknown,
   callerWrote: ReadonlySet<string> = new Set(),
-  /** Texts already examined (see `examineLargeTexts`). */
+  /** Texts already examined (see `examineTexts`). */
   examined: ReadonlyMap<string, Examined> = new Map(),
 ): { value: unknown; report: ShieldReport } {
   const report: ShieldReport = { untrustedFields: 0, flags: [], detections: [] };
@@ -159,15 +159,10 @@ function* examiningSteps(text: string): Steps<Examined> {
 const LARGE_TEXT_CHARS = 64 * 1024;
 
 /**
- * Examines the long texts of a result (a blob's content) ahead of `shieldOutput`, each step in a turn of the event
- * loop of its own, so other requests (/health) are not held behind a megabyte of neutralising and scanning at once.
- * Empty (and no turn taken) for a result of short texts, nearly every result.
+ * Examines the long texts of a result (a blob's content, found by `largeTexts`) ahead of `shieldOutput`, each step in
+ * a turn of the event loop of its own, so other requests (/health) are not held behind a megabyte of neutralising and
+ * scanning at once. Empty (and no turn taken) when there are none, as for nearly every result.
  */
-export async function examineLargeTexts(value: unknown): Promise<Map<string, Examined>> {
-  return examineTexts(largeTexts(value));
-}
-
-/** `examineLargeTexts` for long texts already found (see `largeTexts`). */
 export async function examineTexts(texts: ReadonlySet<string>): Promise<Map<string, Examined>> {
   const examined = new Map<string, Examined>();
   for (const text of texts) {
