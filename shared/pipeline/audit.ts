@@ -39,8 +39,7 @@ export function auditLine(record: AuditRecord): string {
   if (!hasLongText(record.requestBody) && !hasLongText(record.responseBody)) return JSON.stringify({ audit: record });
   const members: string[] = [];
   for (const [key, value] of Object.entries(record) as [string, unknown][]) {
-    const json =
-      value !== null && typeof value === 'object' && isAuditedBody(value) && value.text.length >= LONG_TEXT ? bodyJson(value) : JSON.stringify(value);
+    const json = value !== null && typeof value === 'object' && isAuditedBody(value) && hasLongText(value) ? bodyJson(value) : JSON.stringify(value);
     // What JSON.stringify leaves out of an object (undefined, functions, symbols) renders as undefined.
     if (json !== undefined) members.push(`${JSON.stringify(key)}:${json}`);
   }
