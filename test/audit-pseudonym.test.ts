@@ -1,3 +1,4 @@
+// waits: while the pseudonym key cannot be read, calls wait out the store's deadlines (dev/test.sh runs the files marked so beside the others).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ContainerClient } from '@azure/storage-blob';
 import { AUDIT_PSEUDONYM_KEY_SECRET_NAME } from '../dev/sandbox/seed.js';

@@ -1,3 +1,4 @@
+// waits: with its audit store stopped, calls wait out the store's deadlines (dev/test.sh runs the files marked so beside the others).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ContainerClient } from '@azure/storage-blob';
 import { execFile } from 'node:child_process';

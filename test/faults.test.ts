@@ -1,4 +1,4 @@
-// starts-early: its hung Azure calls each wait out a deadline (test/groups/sequencer.ts).
+// waits: its hung Azure calls each wait out a deadline (dev/test.sh runs the files marked so beside the others).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 

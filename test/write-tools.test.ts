@@ -1,3 +1,4 @@
+// waits: failing and hung creation polls wait out their deadlines (dev/test.sh runs the files marked so beside the others).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { randomUUID } from 'node:crypto';

@@ -1,4 +1,4 @@
-// starts-early: its hung writes each wait out a deadline (test/groups/sequencer.ts).
+// waits: its hung writes each wait out a deadline (dev/test.sh runs the files marked so beside the others).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// starts-early: the hang column waits out a deadline per write tool (test/groups/sequencer.ts).
+// waits: the hang and lasting-fault columns wait out a deadline per write tool (dev/test.sh runs the files marked so beside the others).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ContainerClient } from '@azure/storage-blob';
 import { readFileSync } from 'node:fs';
