@@ -47,15 +47,31 @@ started=$(date +%s)
 failed=0
 echo "== Tests that mostly wait out deadlines, on $waiting_workers jest workers beside the others (their report follows theirs):"
 echo "$WAITING" | sed 's/^/   /'
-jest --maxWorkers="$waiting_workers" --runTestsByPath $WAITING > "$waiting_log" 2>&1 &
-waiting=$!
-# A background job ignores the terminal's Ctrl-C in a script: stop it with the script.
-trap 'kill "$waiting" 2>/dev/null || true' EXIT
+# In a process group of its own (setsid, where there is one) so that it stops as a whole, stacks included, when
+# this script is interrupted: a background job does not get the terminal's Ctrl-C. With no file named, jest would
+# run them all.
+own_group=$(command -v setsid >/dev/null && echo "setsid -w" || true)
+waiting=''
+# (dash's kill takes no `--`: a group is named by its negative number straight after the signal. A stack's Azurite
+# may be paused with SIGSTOP by its test: SIGCONT lets it act on the SIGTERM.)
+stop_waiting() {
+  [ -n "$waiting" ] || return 0
+  target=$([ -n "$own_group" ] && echo "-$waiting" || echo "$waiting")
+  kill -TERM "$target" 2>/dev/null || true
+  kill -CONT "$target" 2>/dev/null || true
+}
+if [ -n "$WAITING" ]; then
+  $own_group node --liftoff-only --experimental-vm-modules node_modules/jest/bin/jest.js --maxWorkers="$waiting_workers" --runTestsByPath $WAITING > "$waiting_log" 2>&1 &
+  waiting=$!
+else
+  echo 'No test file is marked // waits:.' > "$waiting_log"
+fi
+trap 'stop_waiting; exit 130' INT TERM
 echo "== Tests: all the others but the serial ones, on $workers jest workers (TEST_WORKERS sets how many)"
 jest --maxWorkers="$workers" --testPathIgnorePatterns $SERIAL $GROUPED $WAITING || failed=1
 waiting_failed=0
-wait "$waiting" || waiting_failed=1
-trap - EXIT
+[ -z "$waiting" ] || wait "$waiting" || waiting_failed=1
+trap - INT TERM
 echo "== The tests that wait out deadlines ($([ "$waiting_failed" = 0 ] && echo 'all passed' || echo 'some failed')), as their pass reported:"
 cat "$waiting_log"
 [ "$waiting_failed" = 0 ] || failed=1
