@@ -27,8 +27,7 @@ NODE_COMPILE_CACHE=${NODE_COMPILE_CACHE:-$PWD/.sandbox/compile-cache}
 export NODE_COMPILE_CACHE
 # --liftoff-only: the tests that build the policy engine in their own process run Cedar's WebAssembly as the app's entry
 # points do (shared/runtime/wasm-baseline.ts); jest's workers inherit it.
-JEST='node --liftoff-only --experimental-vm-modules node_modules/jest/bin/jest.js'
-jest() { $JEST "$@"; }
+jest() { node --liftoff-only --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
 
 if [ "$#" -gt 0 ]; then
   jest "$@"
@@ -62,7 +61,7 @@ stop_waiting() {
   kill -CONT "$target" 2>/dev/null || true
 }
 if [ -n "$WAITING" ]; then
-  $own_group $JEST --maxWorkers="$waiting_workers" --runTestsByPath $WAITING > "$waiting_log" 2>&1 &
+  $own_group node --liftoff-only --experimental-vm-modules node_modules/jest/bin/jest.js --maxWorkers="$waiting_workers" --runTestsByPath $WAITING > "$waiting_log" 2>&1 &
   waiting=$!
 else
   echo 'No test file is marked // waits:.' > "$waiting_log"
