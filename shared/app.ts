@@ -25,7 +25,7 @@ import { TOOLS } from './tools/registry.js';
 import { compileLinearPatterns } from './text/linear-regex.js';
 import { shieldOutput } from './shield/shield.js';
 import { untrusted } from './shield/untrusted.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ApprovalStore } from './approvals/store.js';
 import { loadOnFirstUse } from './runtime/load-on-first-use.js';
 

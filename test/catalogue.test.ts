@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TOOLS } from '../shared/tools/registry.js';
 import { annotationsFor } from '../shared/domain/tool-annotations.js';
 import { buildCatalogue, loadCatalogue, StaleCatalogueError } from '../shared/mcp/catalogue.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { z } from 'zod';
+import * as z from 'zod';
 import { POISONED } from '../dev/sandbox/seed.js';
 import { SHIELD_META_KEY } from '../shared/pipeline/run-tool.js';
 import { assertBoundedRepetition } from '../shared/shield/bounded-regex.js';

@@ -5,7 +5,7 @@
  */
 import { lintSource } from '@secretlint/core';
 import { creator as recommended } from '@secretlint/secretlint-rule-preset-recommend';
-import { z } from 'zod';
+import * as z from 'zod';
 import { redactTextDetailed } from '../../shared/audit/detectors/index.js';
 import { namesPersonalData, namesSecret } from '../../shared/audit/detectors/field-names.js';
 import { redactText, redactValue } from '../../shared/audit/redact.js';

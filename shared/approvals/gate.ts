@@ -1,6 +1,6 @@
 import canonicalize from 'canonicalize';
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Caller } from '../domain/caller.js';
 import { ToolError } from '../pipeline/errors.js';
 import type { Approval, ApprovalStore } from './store.js';

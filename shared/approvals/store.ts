@@ -1,7 +1,7 @@
 import { isRestError } from '@azure/core-rest-pipeline';
 import { odata, TableClient, type TableEntityResult } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ifExists } from '../azure/errors.js';
 import { GUID } from '../domain/caller.js';
 import { consoleLogger, type Logger } from '../log.js';

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { withoutTrailingSlashes } from '../text/trailing-slashes.js';
 import { GUID } from '../domain/caller.js';
 import { DEFAULT_UNAWAITED_LINGER_MS, HTTP_TRIGGER_LIMIT_MS, maxLroTimeoutMs } from './deadlines.js';

@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { App } from '../app.js';
 import { isInvalidRecord, type Approval, type ApprovalStore } from '../approvals/store.js';
 import { auditedBody, auditedServerBody } from '../audit/body.js';

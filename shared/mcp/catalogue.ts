@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { annotationsFor } from '../domain/tool-annotations.js';
 import type { ToolDescriptor } from '../domain/tool-descriptor.js';
 import type { CatalogueEntry } from './catalogue-entry.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AUTH_CONTEXT_ID } from '../auth/step-up.js';
 import { GUID } from '../domain/caller.js';
 import { parseResourceId } from './resource-ids.js';

@@ -1,4 +1,6 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+// From their own files, not the package's index (see ./rate-limiter-parts.d.ts).
+import RateLimiterMemory from 'rate-limiter-flexible/lib/RateLimiterMemory.js';
+import RateLimiterRes from 'rate-limiter-flexible/lib/RateLimiterRes.js';
 import type { DepartmentPolicy } from './department-policy.js';
 
 export type RateLimitVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number; limit: string };

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { untrustedNotice, type ShieldReport } from './shield.js';
 
 /**

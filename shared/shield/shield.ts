@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { injectionSteps, type InjectionDetector, type InjectionFinding, type InjectionKind } from './injection.js';
 import { isUntrusted } from './untrusted.js';
 import { neutralisingSteps, type UnicodeFindings } from './unicode.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Marks the parts of a tool's output that someone other than the caller can write (tags, log messages, blob

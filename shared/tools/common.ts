@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { untrusted } from '../shield/untrusted.js';
 
 /** Resource tags: written by whoever can tag the resource, so untrusted content (names and values). */

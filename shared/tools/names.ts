@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Azure's own rules for resource group names. */
 export const resourceGroupName = z

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ToolError } from '../pipeline/errors.js';
 import { isMissingResourceGroup } from '../azure/errors.js';
 import { withoutTrailingSlashes } from '../text/trailing-slashes.js';

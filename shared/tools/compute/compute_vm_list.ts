@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineTool } from '../tool.js';
 import { armCollectionRule, continuationOf, nextCursorOutput, pageInput, readPage } from '../paging.js';
 import { groupOf, resourceGroupName } from '../names.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineTool } from '../tool.js';
 import { resourceGroupName } from '../names.js';
 import { approvalInput } from '../../approvals/gate.js';

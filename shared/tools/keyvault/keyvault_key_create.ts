@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineTool } from '../tool.js';
 import { isoTime, tagsOf, tagsOutput } from '../common.js';
 import { ToolError } from '../../pipeline/errors.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineTool, type ToolContext } from '../tool.js';
 import { isoTime } from '../common.js';
 import { keyName } from './key-names.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { StorageAccount } from '@azure/arm-storage';
 import { isoTime, tagsOf, tagsOutput } from '../common.js';
 import { encryptionOf, encryptionOutput } from './encryption.js';

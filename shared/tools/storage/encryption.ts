@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { StorageAccount } from '@azure/arm-storage';
 import { isoTime } from '../common.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineTool } from '../tool.js';
 import { resourceGroupName, storageAccountName } from '../names.js';
 import { accountDetails, accountDetailsOutput } from './account-details.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineTool } from '../tool.js';
 import { containerName, resourceGroupName, storageAccountName } from '../names.js';
 import { openCmkAccount } from './data-plane.js';
