@@ -25,9 +25,10 @@ export NODE_EXTRA_CA_CERTS
 # themselves (shared/runtime/compile-cache.ts). Node 20 ignores it.
 NODE_COMPILE_CACHE=${NODE_COMPILE_CACHE:-$PWD/.sandbox/compile-cache}
 export NODE_COMPILE_CACHE
-# --liftoff-only: the tests that build the policy engine in their own process run Cedar's WebAssembly as the app's entry
-# points do (shared/runtime/wasm-baseline.ts); jest's workers inherit it.
-jest() { node --liftoff-only --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
+# --liftoff-only and --no-regexp-tier-up: the tests that run the app in their own process compile Cedar's WebAssembly
+# and regular expressions as the app's entry points do (shared/runtime/wasm-baseline.ts, regexp-native.ts); jest's
+# workers inherit them.
+jest() { node --liftoff-only --no-regexp-tier-up --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
 
 if [ "$#" -gt 0 ]; then
   jest "$@"
