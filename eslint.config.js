@@ -100,7 +100,8 @@ export default defineConfig(
       'no-restricted-syntax': [
         'error',
         {
-          selector: "ImportDeclaration[source.value='zod'][importKind='value'] > :matches(ImportSpecifier[imported.name='z'], ImportDefaultSpecifier)",
+          selector:
+            "ImportDeclaration[source.value='zod'][importKind='value'] > :matches(ImportSpecifier[imported.name='z'][importKind!='type'], ImportDefaultSpecifier)",
           message: "Write `import * as z from 'zod'`: zod's `z` object holds all of zod, locales included, and the bundle keeps all of it.",
         },
       ],
