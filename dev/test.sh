@@ -62,7 +62,7 @@ stop_waiting() {
   kill -CONT "$target" 2>/dev/null || true
 }
 if [ -n "$WAITING" ]; then
-  $own_group node --liftoff-only --experimental-vm-modules node_modules/jest/bin/jest.js --maxWorkers="$waiting_workers" --runTestsByPath $WAITING > "$waiting_log" 2>&1 &
+  $own_group node --liftoff-only --no-regexp-tier-up --experimental-vm-modules node_modules/jest/bin/jest.js --maxWorkers="$waiting_workers" --runTestsByPath $WAITING > "$waiting_log" 2>&1 &
   waiting=$!
 else
   echo 'No test file is marked // waits:.' > "$waiting_log"
